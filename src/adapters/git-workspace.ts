@@ -1,0 +1,182 @@
+// One cached clone per manifests repo, reused across events: fetch, never re-clone.
+// The clone is bare and every edit is made with plumbing (hash-object, a private index,
+// commit-tree), so no working tree is ever dirty, big repos stay cheap, and renders or reverts
+// can use throwaway worktrees beside it.
+// The installation token travels only in an environment variable holding an http.extraHeader,
+// never in a URL or an argument, so git's own error text cannot echo it; errors are redacted
+// again on the way out all the same.
+import { mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
+import { existsSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { simpleGit, type SimpleGit } from "simple-git";
+import { redact } from "./redact.js";
+
+export interface WorkspaceOptions {
+  /** Directory that holds this repo's clone (created on first use). */
+  dir: string;
+  /** Clone URL without credentials. */
+  remoteUrl: string;
+  /** Returns a fresh token for each network operation (installation tokens expire). */
+  token?: () => Promise<string | undefined>;
+  author?: { name: string; email: string };
+}
+
+export interface CommitRequest {
+  /** Commit (sha or ref) whose tree the change starts from; also the parent. */
+  parent: string;
+  path: string;
+  text: string;
+  message: string;
+}
+
+const DEFAULT_AUTHOR = { name: "conveyor[bot]", email: "conveyor[bot]@users.noreply.github.com" };
+
+export class GitWorkspace {
+  private ready = false;
+
+  constructor(private readonly options: WorkspaceOptions) {}
+
+  /** The workspace outlives events; each event lends it the credentials of its installation. */
+  useToken(token: () => Promise<string | undefined>): this {
+    this.options.token = token;
+    return this;
+  }
+
+  get dir(): string {
+    return this.options.dir;
+  }
+
+  /** Clones on first use, then fetches every branch; refs land under refs/remotes/origin/. */
+  async sync(): Promise<void> {
+    if (!this.ready && !existsSync(join(this.options.dir, "HEAD"))) {
+      await mkdir(this.options.dir, { recursive: true });
+      await this.run(["init", "--bare", "--quiet", this.options.dir], { cwd: tmpdir() });
+      await this.run(["remote", "add", "origin", this.options.remoteUrl]);
+      await this.run(["config", "remote.origin.fetch", "+refs/heads/*:refs/remotes/origin/*"]);
+      await this.run(["config", "gc.auto", "0"]);
+    }
+    this.ready = true;
+    await this.run(["fetch", "--prune", "--no-tags", "--quiet", "origin"], { network: true });
+  }
+
+  /** Sha of a remote branch as last fetched, or undefined when it does not exist. */
+  async remoteBranch(branch: string): Promise<string | undefined> {
+    try {
+      return (await this.run(["rev-parse", "--verify", "--quiet", `refs/remotes/origin/${branch}^{commit}`])).trim() || undefined;
+    } catch {
+      return undefined;
+    }
+  }
+
+  /** A file's text at a commit; undefined when missing. Refuses paths that pass through a symlink. */
+  async readFile(commit: string, path: string): Promise<string | undefined> {
+    const entries = await this.lsTree(commit, ancestors(path));
+    if (entries.some((e) => e.mode === "120000")) throw new Error(`${path} passes through a symbolic link; Conveyor does not follow links`);
+    const file = entries.find((e) => e.path === path);
+    if (!file || file.type !== "blob") return undefined;
+    return this.run(["cat-file", "blob", file.sha]);
+  }
+
+  /** Files under a directory at a commit. */
+  async listFiles(commit: string, dir: string): Promise<string[]> {
+    const out = await this.run(["ls-tree", "-r", "--name-only", "-z", commit, "--", dir]);
+    return out.split("\0").filter(Boolean);
+  }
+
+  async isAncestor(ancestor: string, descendant: string): Promise<boolean> {
+    try {
+      await this.run(["merge-base", "--is-ancestor", ancestor, descendant]);
+      return true;
+    } catch {
+      return false;
+    }
+  }
+
+  /** Files changed between two commits. */
+  async changedFiles(from: string, to: string): Promise<string[]> {
+    const out = await this.run(["diff", "--name-only", "-z", "--no-renames", from, to]);
+    return out.split("\0").filter(Boolean);
+  }
+
+  /** Writes one file on top of `parent` and returns the new commit's sha; touches no working tree. */
+  async commitFile(request: CommitRequest): Promise<string> {
+    const scratch = await mkdtemp(join(tmpdir(), "conveyor-index-"));
+    try {
+      const blobFile = join(scratch, "blob");
+      await writeFile(blobFile, request.text);
+      const blob = (await this.run(["hash-object", "-w", "--no-filters", blobFile])).trim();
+      const env = { GIT_INDEX_FILE: join(scratch, "index") };
+      const existing = (await this.lsTree(request.parent, [request.path])).find((e) => e.path === request.path);
+      await this.run(["read-tree", request.parent], { env });
+      await this.run(["update-index", "--add", "--cacheinfo", `${existing?.mode ?? "100644"},${blob},${request.path}`], { env });
+      const tree = (await this.run(["write-tree"], { env })).trim();
+      const author = this.options.author ?? DEFAULT_AUTHOR;
+      const identity = {
+        GIT_AUTHOR_NAME: author.name,
+        GIT_AUTHOR_EMAIL: author.email,
+        GIT_COMMITTER_NAME: author.name,
+        GIT_COMMITTER_EMAIL: author.email,
+      };
+      const parent = (await this.run(["rev-parse", "--verify", `${request.parent}^{commit}`])).trim();
+      return (await this.run(["commit-tree", tree, "-p", parent, "-m", request.message], { env: identity })).trim();
+    } finally {
+      await rm(scratch, { recursive: true, force: true });
+    }
+  }
+
+  /**
+   * Points a remote branch at a commit. `expected` is the sha the branch must have now
+   * (undefined: must not exist), so a concurrent writer makes the push fail instead of being
+   * overwritten. Returns false when the remote rejected it for that reason.
+   */
+  async pushBranch(branch: string, commit: string, expected: string | undefined): Promise<boolean> {
+    try {
+      await this.run(["push", "--quiet", `--force-with-lease=refs/heads/${branch}:${expected ?? ""}`, "origin", `${commit}:refs/heads/${branch}`], { network: true });
+      await this.run(["update-ref", `refs/remotes/origin/${branch}`, commit]);
+      return true;
+    } catch (error) {
+      if (/stale info|rejected|non-fast-forward|fetch first|failed to push/i.test(String(error))) return false;
+      throw error;
+    }
+  }
+
+  private async lsTree(commit: string, paths: string[]): Promise<Array<{ mode: string; type: string; sha: string; path: string }>> {
+    const out = await this.run(["ls-tree", "-z", "--full-tree", commit, "--", ...paths]);
+    return out
+      .split("\0")
+      .filter(Boolean)
+      .map((line) => {
+        const [meta, path] = line.split("\t") as [string, string];
+        const [mode, type, sha] = meta.split(" ") as [string, string, string];
+        return { mode, type, sha, path };
+      });
+  }
+
+  private async run(args: string[], opts: { cwd?: string; env?: Record<string, string>; network?: boolean } = {}): Promise<string> {
+    // A minimal environment: nothing from the caller's shell (editors, pagers, askpass) reaches git.
+    const env: Record<string, string> = { PATH: process.env.PATH ?? "/usr/bin:/bin", HOME: process.env.HOME ?? tmpdir(), GIT_TERMINAL_PROMPT: "0", LC_ALL: "C", ...opts.env };
+    if (opts.network) {
+      const token = await this.options.token?.();
+      if (token) {
+        const basic = Buffer.from(`x-access-token:${token}`).toString("base64");
+        Object.assign(env, { GIT_CONFIG_COUNT: "1", GIT_CONFIG_KEY_0: "http.extraHeader", GIT_CONFIG_VALUE_0: `Authorization: Basic ${basic}` });
+      }
+    }
+    const cwd = opts.cwd ?? this.options.dir;
+    try {
+      // A client per call: simple-git keeps env on the instance, and calls may overlap.
+      // GIT_CONFIG_COUNT is allowed because this file alone sets it, to the auth header above.
+      const git: SimpleGit = simpleGit({ baseDir: cwd, unsafe: { allowUnsafeConfigEnvCount: true } }).env(env);
+      return await git.raw(args[0] === "init" ? args : ["--git-dir", this.options.dir, ...args]);
+    } catch (error) {
+      throw new Error(`git ${args[0]} failed: ${redact(error instanceof Error ? error.message : String(error))}`);
+    }
+  }
+}
+
+/** "a/b/c.yaml" -> ["a", "a/b", "a/b/c.yaml"]: every path that must not be a symlink. */
+function ancestors(path: string): string[] {
+  const parts = path.split("/");
+  return parts.map((_, i) => parts.slice(0, i + 1).join("/"));
+}

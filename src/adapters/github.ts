@@ -1,0 +1,118 @@
+// The GitHub calls Conveyor makes, behind a narrow interface. Each method is one or two REST
+// calls; the README's "what each flow costs" table counts them.
+import type { ProbotOctokit } from "probot";
+import { redact } from "./redact.js";
+
+export type Octokit = InstanceType<typeof ProbotOctokit>;
+
+export interface RepoRef {
+  owner: string;
+  repo: string;
+}
+
+export interface PullRequestSummary {
+  number: number;
+  url: string;
+  headSha: string;
+  body: string;
+  author: string | undefined;
+  labels: string[];
+}
+
+export class ManifestsRepo {
+  constructor(
+    readonly octokit: Octokit,
+    readonly ref: RepoRef,
+  ) {}
+
+  get fullName(): string {
+    return `${this.ref.owner}/${this.ref.repo}`;
+  }
+
+  /** The open PR from one of Conveyor's branches, if any (1 call). */
+  async findOpenPr(branch: string): Promise<PullRequestSummary | undefined> {
+    const { data } = await this.octokit.rest.pulls.list({ ...this.ref, state: "open", head: `${this.ref.owner}:${branch}`, per_page: 5 });
+    const pr = data[0];
+    return pr ? summarize(pr) : undefined;
+  }
+
+  /** Opens a PR and labels it (2 calls: GitHub's create-PR endpoint takes no labels). */
+  async createPr(input: { branch: string; base: string; title: string; body: string; labels: string[] }): Promise<PullRequestSummary> {
+    const { data } = await this.octokit.rest.pulls.create({ ...this.ref, head: input.branch, base: input.base, title: input.title, body: input.body, maintainer_can_modify: false });
+    if (input.labels.length) await this.octokit.rest.issues.addLabels({ ...this.ref, issue_number: data.number, labels: input.labels });
+    return summarize({ ...data, labels: input.labels.map((name) => ({ name })) });
+  }
+
+  async updatePr(number: number, input: { title: string; body: string }): Promise<void> {
+    await this.octokit.rest.pulls.update({ ...this.ref, pull_number: number, title: input.title, body: input.body });
+  }
+
+  async comment(issueNumber: number, body: string): Promise<{ id: number; url: string }> {
+    const { data } = await this.octokit.rest.issues.createComment({ ...this.ref, issue_number: issueNumber, body });
+    return { id: data.id, url: data.html_url };
+  }
+
+  /**
+   * One open issue per marker: updated when it exists, created otherwise (2 calls). The marker is
+   * a hidden HTML comment, so titles can change without creating duplicates.
+   */
+  async upsertIssue(input: { label: string; marker: string; title: string; body: string }): Promise<{ number: number; created: boolean }> {
+    const tag = `<!-- ${input.marker} -->`;
+    const body = `${input.body}\n\n${tag}`;
+    const { data } = await this.octokit.rest.issues.listForRepo({ ...this.ref, state: "open", labels: input.label, per_page: 100 });
+    const existing = data.find((issue) => !issue.pull_request && (issue.body ?? "").includes(tag));
+    if (existing) {
+      if (existing.body !== body || existing.title !== input.title) {
+        await this.octokit.rest.issues.update({ ...this.ref, issue_number: existing.number, title: input.title, body });
+      }
+      return { number: existing.number, created: false };
+    }
+    const created = await this.octokit.rest.issues.create({ ...this.ref, title: input.title, body, labels: [input.label] });
+    return { number: created.data.number, created: true };
+  }
+
+  /** Closes the open issues with this label and marker (1 call, plus 1 per issue closed). */
+  async closeIssues(input: { label: string; marker: string; comment: string }): Promise<number> {
+    const tag = `<!-- ${input.marker} -->`;
+    const { data } = await this.octokit.rest.issues.listForRepo({ ...this.ref, state: "open", labels: input.label, per_page: 100 });
+    const open = data.filter((issue) => !issue.pull_request && (issue.body ?? "").includes(tag));
+    for (const issue of open) {
+      await this.octokit.rest.issues.createComment({ ...this.ref, issue_number: issue.number, body: input.comment });
+      await this.octokit.rest.issues.update({ ...this.ref, issue_number: issue.number, state: "closed", state_reason: "completed" });
+    }
+    return open.length;
+  }
+}
+
+/** Reports a problem as a failed check run on a commit of another repository (1 call). */
+export async function failCheckRun(octokit: Octokit, target: RepoRef & { sha: string }, input: { name: string; title: string; summary: string }): Promise<string> {
+  const { data } = await octokit.rest.checks.create({
+    ...target,
+    head_sha: target.sha,
+    name: input.name,
+    status: "completed",
+    conclusion: "failure",
+    output: { title: input.title.slice(0, 255), summary: input.summary.slice(0, 65_000) },
+  });
+  return data.html_url ?? "";
+}
+
+/** HTTP status of an Octokit error, if it has one. */
+export function statusOf(error: unknown): number | undefined {
+  return typeof error === "object" && error !== null && "status" in error && typeof error.status === "number" ? error.status : undefined;
+}
+
+export function describeError(error: unknown): string {
+  return redact(error instanceof Error ? error.message : String(error));
+}
+
+function summarize(pr: { number: number; html_url: string; head: { sha: string }; body?: string | null; user?: { login: string } | null; labels?: Array<{ name?: string } | string> }): PullRequestSummary {
+  return {
+    number: pr.number,
+    url: pr.html_url,
+    headSha: pr.head.sha,
+    body: pr.body ?? "",
+    author: pr.user?.login,
+    labels: (pr.labels ?? []).map((l) => (typeof l === "string" ? l : (l.name ?? ""))).filter(Boolean),
+  };
+}

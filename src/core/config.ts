@@ -1,0 +1,150 @@
+// The one schema for `.github/conveyor.yml`. The JSON schema for editors is generated from it
+// (`npm run schema`), and every default here reproduces the layout in DESIGN.md, so a manifests
+// repo that follows that layout needs no config file at all.
+import { z } from "zod";
+import { NAME_PATTERN } from "./names.js";
+
+const DURATION = /^(\d+)(ms|s|m|h)$/;
+const UNIT_MS: Record<string, number> = { ms: 1, s: 1_000, m: 60_000, h: 3_600_000 };
+
+/** "90s", "5m", "1h", "250ms", or a number of seconds. */
+const duration = z
+  .union([
+    z.number().int().nonnegative(),
+    z.string().regex(DURATION, 'use a number of seconds or a duration like "30s", "5m", "1h"'),
+  ])
+  .transform((value) => {
+    if (typeof value === "number") return value * 1_000;
+    const [, amount, unit] = DURATION.exec(value) as RegExpExecArray;
+    return Number(amount) * (UNIT_MS[unit as string] as number);
+  });
+
+const name = z.string().regex(NAME_PATTERN, "must be a lowercase name: a-z, 0-9, '.', '_' or '-', 1 to 63 characters");
+
+/** A path template: `{service}` and `{env}` are the only placeholders; the result stays inside the repo. */
+const pathTemplate = z
+  .string()
+  .min(1)
+  .max(255)
+  .refine((p) => !p.startsWith("/") && !p.split("/").some((part) => part === ".." || part === "." || part === ""), {
+    message: "must be a relative path without '.', '..' or empty segments",
+  })
+  .refine((p) => /^[A-Za-z0-9._\-/{}]+$/.test(p) && (p.match(/\{[^}]*\}/g) ?? []).every((t) => t === "{service}" || t === "{env}"), {
+    message: "may use only letters, digits, '.', '_', '-', '/' and the placeholders {service} and {env}",
+  });
+
+const approver = z
+  .string()
+  .regex(/^(@[A-Za-z0-9-]+\/[A-Za-z0-9_.-]+|[A-Za-z0-9](?:[A-Za-z0-9-]{0,38}))$/, "must be a GitHub login or @org/team");
+
+const timeouts = z
+  .object({
+    sync: duration.prefault(600).describe("How long Argo CD may take to sync the merged revision."),
+    health: duration.prefault(900).describe("How long the application may take to become Healthy after syncing."),
+    suspended: duration.prefault(3600).describe("How long a paused canary (Suspended) may wait."),
+    degradedGrace: duration.prefault(60).describe("How long Degraded may last before it counts as a failure (a blip)."),
+  })
+  .strict();
+
+const environment = z
+  .object({
+    name,
+    path: pathTemplate.default("services/{service}/overlays/{env}").describe("Overlay directory template."),
+    autoMerge: z.boolean().default(false).describe("Merge Conveyor's PRs into this environment automatically."),
+    approvers: z.array(approver).default([]).describe("Who may move this environment (users or @org/team)."),
+    soak: duration.prefault(120).describe("How long the application must stay Healthy before it is verified."),
+    timeouts: timeouts.prefault({}),
+    directDeploy: z.boolean().default(false).describe("Allow deploy events to name this environment directly."),
+  })
+  .strict();
+
+const service = z
+  .object({
+    image: z.string().min(1).max(255).optional().describe("Image repository this service deploys; dispatches for other images are refused."),
+    paths: z.record(name, pathTemplate).default({}).describe("Per-environment overlay directory overrides."),
+  })
+  .strict();
+
+export const configSchema = z
+  .object({
+    environments: z
+      .array(environment)
+      .min(1)
+      .prefault([
+        { name: "staging", autoMerge: true },
+        { name: "production", soak: "5m" },
+      ])
+      .describe("Environments in promotion order.")
+      .refine((envs) => new Set(envs.map((e) => e.name)).size === envs.length, { message: "environment names must be unique" }),
+    services: z.record(name, service).default({}).describe("Per-service settings; services are also discovered from the overlay layout."),
+    discover: z.boolean().default(true).describe("Discover services from services/*/overlays/*/kustomization.yaml."),
+    argocd: z
+      .object({
+        application: z
+          .string()
+          .regex(/^[a-z0-9.{}_-]+$/, "may use a-z, 0-9, '.', '-', '_' and the placeholders {service} and {env}")
+          .default("{service}-{env}")
+          .describe("Argo CD Application name template."),
+        namespace: name.default("argocd"),
+      })
+      .strict()
+      .prefault({}),
+    rollback: z
+      .object({
+        auto: z.boolean().default(true).describe("Open a revert PR when a rollout fails."),
+        autoMerge: z.boolean().default(true).describe("Merge revert PRs where the environment auto-merges."),
+      })
+      .strict()
+      .prefault({}),
+    commands: z
+      .object({ requireNamespace: z.boolean().default(false).describe("Only accept `/conveyor <verb>` commands.") })
+      .strict()
+      .prefault({}),
+  })
+  .strict();
+
+export type Config = z.output<typeof configSchema>;
+export type EnvironmentConfig = Config["environments"][number];
+
+export type ConfigResult = { ok: true; config: Config } | { ok: false; problems: ConfigProblem[] };
+export interface ConfigProblem {
+  path: string;
+  message: string;
+}
+
+/** Validates a parsed config file; `null` (no file) yields the defaults. */
+export function parseConfig(raw: unknown): ConfigResult {
+  const result = configSchema.safeParse(raw ?? {});
+  if (result.success) return { ok: true, config: result.data };
+  return {
+    ok: false,
+    problems: result.error.issues.map((issue) => ({
+      path: issue.path.length ? issue.path.map(String).join(".") : "(root)",
+      message: issue.message,
+    })),
+  };
+}
+
+export function environmentNames(config: Config): string[] {
+  return config.environments.map((e) => e.name);
+}
+
+export function findEnvironment(config: Config, env: string): EnvironmentConfig | undefined {
+  return config.environments.find((e) => e.name === env);
+}
+
+/** The environment after `env` in promotion order, if any. */
+export function nextEnvironment(config: Config, env: string): EnvironmentConfig | undefined {
+  const index = config.environments.findIndex((e) => e.name === env);
+  return index >= 0 ? config.environments[index + 1] : undefined;
+}
+
+/** Overlay directory of a service in an environment (names are validated before they get here). */
+export function overlayDir(config: Config, service: string, env: EnvironmentConfig): string {
+  const template = config.services[service]?.paths[env.name] ?? env.path;
+  return template.replaceAll("{service}", service).replaceAll("{env}", env.name);
+}
+
+export function applicationName(config: Config, service: string, env: string): string {
+  return config.argocd.application.replaceAll("{service}", service).replaceAll("{env}", env);
+}

@@ -1,0 +1,28 @@
+// Services are discovered from the repository's layout: every file that matches an environment's
+// overlay template (by default services/<service>/overlays/<env>/kustomization.yaml) names one.
+import type { Config } from "./config.js";
+import { isValidName } from "./names.js";
+
+export function discoverServices(files: Iterable<string>, config: Config): Set<string> {
+  const services = new Set<string>(Object.keys(config.services));
+  if (!config.discover) return services;
+  const patterns = config.environments.map((env) => templateToRegExp(`${env.path}/kustomization.yaml`, env.name));
+  for (const file of files) {
+    for (const pattern of patterns) {
+      const service = pattern.exec(file)?.groups?.service;
+      if (service && isValidName(service)) services.add(service);
+    }
+  }
+  return services;
+}
+
+function templateToRegExp(template: string, env: string): RegExp {
+  const escaped = template.replaceAll("{env}", env).replace(/[.*+?^$()|[\]\\]/g, "\\$&");
+  let seen = false;
+  const source = escaped.replaceAll("{service}", () => {
+    if (seen) return "\\k<service>";
+    seen = true;
+    return "(?<service>[a-z0-9][a-z0-9._-]{0,61})";
+  });
+  return new RegExp(`^${source}$`);
+}

@@ -1,0 +1,111 @@
+// Words Conveyor writes into git and GitHub: branch names, commit messages, PR titles and bodies.
+// Pure functions, so golden files can pin them down.
+import { nextEnvironment, type Config } from "./config.js";
+import type { DispatchSource } from "./dispatch.js";
+
+export interface ImageMove {
+  service: string;
+  env: string;
+  /** What the environment runs now (undefined when the overlay had no entry for it). */
+  from: string | undefined;
+  to: string;
+  file: string;
+  source: DispatchSource;
+}
+
+export const LABEL = "conveyor";
+export const envLabel = (env: string) => `env/${env}`;
+
+/** One bot branch per (service, environment); deterministic, so redeliveries and replicas agree. */
+export function branchFor(env: string, service: string): string {
+  return `conveyor/${env}/${service}`;
+}
+
+/** Reads a bot branch name back; undefined for any other branch. */
+export function parseBranch(branch: string): { env: string; service: string } | undefined {
+  const match = /^conveyor\/([a-z0-9][a-z0-9._-]*)\/([a-z0-9][a-z0-9._-]*)$/.exec(branch);
+  return match ? { env: match[1] as string, service: match[2] as string } : undefined;
+}
+
+/** Hidden marker in PR bodies that lets Conveyor read its own PRs back after a restart. */
+export function stateMarker(move: ImageMove): string {
+  return `<!-- conveyor:${JSON.stringify({ service: move.service, env: move.env, from: move.from ?? null, to: move.to })} -->`;
+}
+
+export function parseStateMarker(body: string | null | undefined): { service: string; env: string; from: string | null; to: string } | undefined {
+  const match = /<!-- conveyor:(\{.*?\}) -->/.exec(body ?? "");
+  if (!match) return undefined;
+  try {
+    const value = JSON.parse(match[1] as string) as Record<string, unknown>;
+    if (typeof value.service === "string" && typeof value.env === "string" && typeof value.to === "string") {
+      return { service: value.service, env: value.env, from: typeof value.from === "string" ? value.from : null, to: value.to };
+    }
+  } catch {
+    // A hand-edited marker is treated as absent.
+  }
+  return undefined;
+}
+
+export function describeSource(source: DispatchSource): string {
+  if (!source.repository && !source.sha && !source.runUrl) return "a deploy event with no source details";
+  const parts: string[] = [];
+  if (source.repository) {
+    const repo = `[${source.repository}](https://github.com/${source.repository})`;
+    parts.push(source.sha ? `${repo} at [\`${source.sha.slice(0, 12)}\`](https://github.com/${source.repository}/commit/${source.sha})` : repo);
+  } else if (source.sha) {
+    parts.push(`commit \`${source.sha.slice(0, 12)}\``);
+  }
+  if (source.runUrl) parts.push(`[CI run](${source.runUrl})`);
+  return parts.join(", ");
+}
+
+export function deployPrText(move: ImageMove, config: Config): { commitMessage: string; title: string; body: string; labels: string[] } {
+  const env = config.environments.find((e) => e.name === move.env);
+  const next = nextEnvironment(config, move.env);
+  const tagOrDigest = move.to.slice(move.to.lastIndexOf("/") + 1);
+  const title = `Deploy ${move.service} ${tagOrDigest.slice(tagOrDigest.search(/[:@]/) + 1)} to ${move.env}`;
+
+  const sourceLines = [
+    move.source.repository ? `Source: ${move.source.repository}${move.source.sha ? `@${move.source.sha}` : ""}` : undefined,
+    move.source.runUrl ? `Run: ${move.source.runUrl}` : undefined,
+  ].filter((line): line is string => line !== undefined);
+  const commitMessage = [`deploy(${move.service}/${move.env}): ${move.from ?? "(none)"} -> ${move.to}`, ...(sourceLines.length ? ["", ...sourceLines] : [])].join("\n");
+
+  const after = [
+    env?.autoMerge
+      ? `Conveyor merges this PR automatically once its checks pass (${move.env} auto-merges).`
+      : `A reviewer merges this PR${env?.approvers.length ? ` (approvers: ${env.approvers.join(", ")})` : ""}.`,
+    `After the merge Conveyor watches Argo CD until ${move.env} runs the new image synced and healthy${env ? ` for ${formatDuration(env.soak)}` : ""}.`,
+    next
+      ? `Then it opens the promotion PR to **${next.name}**; if the rollout fails it opens a revert PR instead.`
+      : `${move.env} is the last environment; if the rollout fails Conveyor opens a revert PR.`,
+  ];
+
+  const body = [
+    `Conveyor deploys **${move.service}** to **${move.env}**.`,
+    "",
+    "| | image |",
+    "|---|---|",
+    `| before | ${move.from ? `\`${move.from}\`` : "_(no entry)_"} |`,
+    `| after | \`${move.to}\` |`,
+    "",
+    `File: \`${move.file}\``,
+    `Requested by: ${describeSource(move.source)}`,
+    "",
+    "### What happens next",
+    ...after.map((line) => `- ${line}`),
+    "",
+    "Comment `/hold` to stop automation on this PR, `/help` for all commands.",
+    "",
+    stateMarker(move),
+  ].join("\n");
+
+  return { commitMessage, title, body, labels: [LABEL, envLabel(move.env)] };
+}
+
+export function formatDuration(ms: number): string {
+  if (ms % 3_600_000 === 0 && ms > 0) return `${ms / 3_600_000}h`;
+  if (ms % 60_000 === 0 && ms > 0) return `${ms / 60_000}m`;
+  if (ms % 1_000 === 0) return `${ms / 1_000}s`;
+  return `${ms}ms`;
+}

@@ -1,0 +1,50 @@
+// Text for the people who caused a problem: a refused deploy event or an invalid config file.
+import type { ConfigProblem } from "./config.js";
+import type { DispatchSource, RejectCode } from "./dispatch.js";
+import { describeSource } from "./pr-text.js";
+
+export const ERROR_LABEL = "conveyor:error";
+export const CONFIG_LABEL = "conveyor:config";
+export const CONFIG_MARKER = "conveyor:config";
+
+export interface RejectionReport {
+  /** One issue per (service, reason): the marker is its identity. */
+  marker: string;
+  title: string;
+  body: string;
+  checkName: string;
+}
+
+export function rejectionReport(input: { manifestsRepo: string; eventType: string; service?: string; code: RejectCode; reason: string; source: DispatchSource; deliveryId: string }): RejectionReport {
+  const subject = input.service ?? "an unknown service";
+  return {
+    marker: `conveyor:error:${input.service ?? "-"}:${input.code}`,
+    title: `Conveyor refused a deploy of ${subject} (${input.code})`,
+    checkName: "conveyor/deploy",
+    body: [
+      `Conveyor refused a \`${input.eventType.slice(0, 80)}\` event for **${subject}** in ${input.manifestsRepo}. Nothing was changed.`,
+      "",
+      `**Reason:** ${input.reason}`,
+      "",
+      `Sent by: ${describeSource(input.source)}`,
+      `Delivery: \`${input.deliveryId}\``,
+      "",
+      "Fix the event (or `.github/conveyor.yml`) and send it again. This issue is updated, not duplicated, when the same problem happens again.",
+    ].join("\n"),
+  };
+}
+
+export function configReport(problems: ConfigProblem[]): { title: string; body: string } {
+  return {
+    title: "Conveyor: .github/conveyor.yml is invalid",
+    body: [
+      "Conveyor cannot use `.github/conveyor.yml` and does nothing for this repository until it is fixed.",
+      "",
+      "| key | problem |",
+      "|---|---|",
+      ...problems.slice(0, 50).map((p) => `| \`${p.path.replace(/[|`]/g, "")}\` | ${p.message.replace(/\|/g, "\\|").replace(/\n/g, " ")} |`),
+      "",
+      "The schema is in `schema/conveyor.schema.json` of the Conveyor repository; this issue closes itself when a valid config lands on the default branch.",
+    ].join("\n"),
+  };
+}

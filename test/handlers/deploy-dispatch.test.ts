@@ -1,0 +1,305 @@
+// repository_dispatch -> PR, through Probot, with strict GitHub mocks and a real bare git repo as
+// the manifests remote. Each test states the GitHub calls its flow makes.
+import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { createManifestsRemote, type ManifestsRemote } from "../helpers/manifests-remote.js";
+import { mockConfig, mockGitHub, mockInstallationToken, type GitHubMock } from "../helpers/github-mock.js";
+import { createTestApp, type TestApp } from "../helpers/probot.js";
+import { dispatchPayload, type RepoTarget } from "../helpers/payloads.js";
+
+const OWNER = "acme";
+const REPO = "manifests";
+const INSTALLATION = 4242;
+const OVERLAY = "services/order-service/overlays/staging/kustomization.yaml";
+const BRANCH = "conveyor/staging/order-service";
+const SHA = "a".repeat(40);
+
+let remote: ManifestsRemote;
+let gh: GitHubMock;
+let app: TestApp;
+let target: RepoTarget;
+let delivery = 0;
+
+beforeEach(() => {
+  remote = createManifestsRemote();
+  gh = mockGitHub();
+  app = createTestApp();
+  target = { owner: OWNER, repo: REPO, cloneUrl: remote.url, installationId: INSTALLATION };
+});
+
+afterEach(() => {
+  remote.cleanup();
+});
+
+function dispatch(eventType: string, clientPayload: unknown, id = `delivery-${++delivery}`) {
+  return app.probot.receive({ id, name: "repository_dispatch", payload: dispatchPayload(target, eventType, clientPayload) as never });
+}
+
+function prResponse(number: number, head = SHA) {
+  return { number, html_url: `https://github.com/${OWNER}/${REPO}/pull/${number}`, head: { sha: head, ref: BRANCH }, body: "", user: { login: "conveyor[bot]" }, labels: [] };
+}
+
+/** Mocks the calls that open a new PR; returns the captured request bodies. */
+function expectNewPr(number: number) {
+  const seen: { create?: Record<string, unknown>; labels?: Record<string, unknown> } = {};
+  gh.scope
+    .post(`/repos/${OWNER}/${REPO}/pulls`, (body) => ((seen.create = body), true))
+    .reply(201, prResponse(number))
+    .post(`/repos/${OWNER}/${REPO}/issues/${number}/labels`, (body) => ((seen.labels = body), true))
+    .reply(200, []);
+  return seen;
+}
+
+function expectIssueUpsert(existing: Array<{ number: number; body: string; title: string }> = []) {
+  const seen: { create?: Record<string, unknown>; update?: Record<string, unknown> } = {};
+  gh.scope.get(`/repos/${OWNER}/${REPO}/issues`).query({ state: "open", labels: "conveyor:error", per_page: "100" }).reply(200, existing);
+  if (existing.length) {
+    gh.scope.patch(`/repos/${OWNER}/${REPO}/issues/${existing[0]?.number}`, (body) => ((seen.update = body), true)).reply(200, {});
+  } else {
+    gh.scope.post(`/repos/${OWNER}/${REPO}/issues`, (body) => ((seen.create = body), true)).reply(201, { number: 99 });
+  }
+  return seen;
+}
+
+describe("deploy-<service> {image} (what pipelines send today)", () => {
+  it("opens one PR that changes only the tag, with labels and a body that explains it; 4 API calls", async () => {
+    mockInstallationToken(gh.scope, INSTALLATION);
+    mockConfig(gh.scope, OWNER, REPO, undefined);
+    const pr = expectNewPr(12);
+
+    await dispatch("deploy-order-service", { image: "ghcr.io/acme/order-service:1.5.0" });
+    gh.verify();
+
+    const before = remote.show("main", OVERLAY) as string;
+    const after = remote.show(BRANCH, OVERLAY) as string;
+    expect(after).toBe(before.replace('newTag: "1.4.0"', 'newTag: "1.5.0"'));
+    expect(remote.show("main", OVERLAY)).toBe(before);
+    expect(remote.git("log", "-1", "--format=%s", BRANCH).trim()).toBe("deploy(order-service/staging): ghcr.io/acme/order-service:1.4.0 -> ghcr.io/acme/order-service:1.5.0");
+    expect(remote.git("rev-parse", `${BRANCH}~1`).trim()).toBe(remote.head("main"));
+
+    expect(pr.create).toMatchObject({ head: BRANCH, base: "main", title: "Deploy order-service 1.5.0 to staging" });
+    expect(pr.create?.body).toContain("| before | `ghcr.io/acme/order-service:1.4.0` |");
+    expect(pr.create?.body).toContain("| after | `ghcr.io/acme/order-service:1.5.0` |");
+    expect(pr.create?.body).toContain("Conveyor merges this PR automatically once its checks pass");
+    expect(pr.create?.body).toContain("promotion PR to **production**");
+    expect(pr.labels).toEqual({ labels: ["conveyor", "env/staging"] });
+    expect(gh.calls()).toHaveLength(4);
+  });
+
+  it("uses 3 API calls when the repo has a config file, and honours it", async () => {
+    mockInstallationToken(gh.scope, INSTALLATION);
+    mockConfig(gh.scope, OWNER, REPO, "environments:\n  - name: staging\n  - name: production\n");
+    const pr = expectNewPr(3);
+
+    await dispatch("deploy-order-service", { image: "ghcr.io/acme/order-service:1.5.0" });
+    gh.verify();
+    expect(pr.create?.body).toContain("A reviewer merges this PR");
+    expect(gh.calls()).toHaveLength(3);
+  });
+});
+
+describe("deploy {service, tag|digest|image, environment, source}", () => {
+  it("opens a PR from a tag, naming the source repo, commit and CI run", async () => {
+    mockInstallationToken(gh.scope, INSTALLATION);
+    mockConfig(gh.scope, OWNER, REPO, undefined);
+    const pr = expectNewPr(5);
+    const source = { repository: "acme/order-service", sha: SHA, run_url: "https://github.com/acme/order-service/actions/runs/1" };
+
+    await dispatch("deploy", { service: "order-service", tag: "1.6.0-rc.1", source });
+    gh.verify();
+    expect(remote.show(BRANCH, OVERLAY)).toContain('newTag: "1.6.0-rc.1" # deployed by Conveyor');
+    expect(pr.create?.body).toContain(`[acme/order-service](https://github.com/acme/order-service) at [\`${SHA.slice(0, 12)}\`]`);
+    expect(pr.create?.body).toContain("[CI run](https://github.com/acme/order-service/actions/runs/1)");
+    expect(remote.git("log", "-1", "--format=%B", BRANCH)).toContain(`Source: acme/order-service@${SHA}`);
+  });
+
+  it("sets a digest in place of the tag", async () => {
+    mockInstallationToken(gh.scope, INSTALLATION);
+    mockConfig(gh.scope, OWNER, REPO, undefined);
+    expectNewPr(6);
+    const digest = `sha256:${"b".repeat(64)}`;
+
+    await dispatch("deploy", { service: "order-service", digest });
+    gh.verify();
+    const after = remote.show(BRANCH, OVERLAY) as string;
+    expect(after).toContain(`digest: ${digest}`);
+    expect(after).not.toContain("newTag");
+  });
+});
+
+describe("one PR per service and environment", () => {
+  it("a newer image updates the open PR with a new commit and a comment naming the superseded image", async () => {
+    mockInstallationToken(gh.scope, INSTALLATION);
+    mockConfig(gh.scope, OWNER, REPO, undefined);
+    expectNewPr(12);
+    await dispatch("deploy-order-service", { image: "ghcr.io/acme/order-service:1.5.0" });
+    const first = remote.head(BRANCH);
+
+    mockConfig(gh.scope, OWNER, REPO, undefined);
+    gh.scope.get(`/repos/${OWNER}/${REPO}/pulls`).query({ state: "open", head: `${OWNER}:${BRANCH}`, per_page: "5" }).reply(200, [prResponse(12, first)]);
+    let update: Record<string, unknown> | undefined;
+    let comment: Record<string, unknown> | undefined;
+    gh.scope.patch(`/repos/${OWNER}/${REPO}/pulls/12`, (body) => ((update = body), true)).reply(200, prResponse(12));
+    gh.scope.post(`/repos/${OWNER}/${REPO}/issues/12/comments`, (body) => ((comment = body), true)).reply(201, { id: 1, html_url: "x" });
+    await dispatch("deploy-order-service", { image: "ghcr.io/acme/order-service:1.6.0" });
+    gh.verify();
+
+    expect(remote.git("rev-parse", `${BRANCH}~1`).trim()).toBe(first);
+    expect(remote.show(BRANCH, OVERLAY)).toContain('newTag: "1.6.0"');
+    expect(update).toMatchObject({ title: "Deploy order-service 1.6.0 to staging" });
+    expect(comment?.body).toContain("superseding `ghcr.io/acme/order-service:1.5.0`");
+    expect(gh.calls()).toHaveLength(4 + 5);
+  });
+
+  it("a redelivered event changes nothing: no commit, no comment", async () => {
+    mockInstallationToken(gh.scope, INSTALLATION);
+    mockConfig(gh.scope, OWNER, REPO, undefined);
+    expectNewPr(12);
+    await dispatch("deploy-order-service", { image: "ghcr.io/acme/order-service:1.5.0" }, "same-delivery");
+    const head = remote.head(BRANCH);
+
+    mockConfig(gh.scope, OWNER, REPO, undefined);
+    gh.scope.get(`/repos/${OWNER}/${REPO}/pulls`).query(true).reply(200, [prResponse(12, head)]);
+    await dispatch("deploy-order-service", { image: "ghcr.io/acme/order-service:1.5.0" }, "same-delivery");
+    gh.verify();
+    expect(remote.head(BRANCH)).toBe(head);
+    expect(app.logs.some((l) => String(l.msg).includes("PR #12 already proposes ghcr.io/acme/order-service:1.5.0"))).toBe(true);
+  });
+
+  it("no PR when the overlay already runs the image", async () => {
+    mockInstallationToken(gh.scope, INSTALLATION);
+    mockConfig(gh.scope, OWNER, REPO, undefined);
+    await dispatch("deploy-order-service", { image: "ghcr.io/acme/order-service:1.4.0" });
+    gh.verify();
+    expect(remote.branches()).toEqual(["main"]);
+  });
+
+  it("an older semver never replaces a newer one in an open PR; the refusal is reported", async () => {
+    mockInstallationToken(gh.scope, INSTALLATION);
+    mockConfig(gh.scope, OWNER, REPO, undefined);
+    expectNewPr(12);
+    await dispatch("deploy-order-service", { image: "ghcr.io/acme/order-service:2.0.0" });
+    const head = remote.head(BRANCH);
+
+    mockConfig(gh.scope, OWNER, REPO, undefined);
+    gh.scope.get(`/repos/${OWNER}/${REPO}/pulls`).query(true).reply(200, [prResponse(12, head)]);
+    const issue = expectIssueUpsert();
+    await dispatch("deploy-order-service", { image: "ghcr.io/acme/order-service:1.9.0" });
+    gh.verify();
+    expect(remote.head(BRANCH)).toBe(head);
+    expect(issue.create?.title).toBe("Conveyor refused a deploy of order-service (older-version)");
+    expect(issue.create?.body).toContain("ghcr.io/acme/order-service:1.9.0 is older than ghcr.io/acme/order-service:2.0.0 in the open PR");
+    expect(issue.create?.labels).toEqual(["conveyor:error"]);
+  });
+
+  it("handles two services at once, each in its own PR", async () => {
+    mockInstallationToken(gh.scope, INSTALLATION);
+    mockConfig(gh.scope, OWNER, REPO, undefined);
+    mockConfig(gh.scope, OWNER, REPO, undefined);
+    gh.scope.post(`/repos/${OWNER}/${REPO}/pulls`).times(2).reply(201, (_uri, body) => prResponse((body as { head: string }).head.includes("user") ? 2 : 1));
+    gh.scope.post(/\/repos\/acme\/manifests\/issues\/[12]\/labels/).times(2).reply(200, []);
+
+    await Promise.all([
+      dispatch("deploy-order-service", { image: "ghcr.io/acme/order-service:1.5.0" }),
+      dispatch("deploy", { service: "user-service", image: "ghcr.io/acme/user-service:3.0.0" }),
+    ]);
+    gh.verify();
+    expect(remote.branches()).toEqual(["conveyor/staging/order-service", "conveyor/staging/user-service", "main"]);
+    expect(remote.show("conveyor/staging/user-service", "services/user-service/overlays/staging/kustomization.yaml")).toContain('newTag: "3.0.0"');
+  });
+});
+
+describe("bad input changes nothing and tells the sender why", () => {
+  const cases: Array<[string, string, unknown, string, string]> = [
+    ["an invalid service name", "deploy", { service: "../etc", image: "ghcr.io/acme/order-service:1.5.0" }, "invalid-service", "is not a valid name"],
+    ["an unknown service", "deploy-billing", { image: "ghcr.io/acme/billing:1.0.0" }, "unknown-service", "is not configured and has no overlay"],
+    ["an invalid image", "deploy-order-service", { image: "ghcr.io/acme/Order-Service:1.5.0" }, "invalid-image", "is not a valid OCI reference"],
+    ["an image without tag or digest", "deploy-order-service", { image: "ghcr.io/acme/order-service" }, "invalid-image", "neither a tag nor a digest"],
+    ["a tag longer than 128 characters", "deploy", { service: "order-service", tag: "x".repeat(129) }, "invalid-image", "is not a valid tag"],
+    ["a short digest", "deploy", { service: "order-service", digest: "sha256:abc" }, "invalid-image", "is not a sha256 digest"],
+    ["another service's image", "deploy-order-service", { image: "ghcr.io/acme/payment-service:1.5.0" }, "image-mismatch", "is not this service's image"],
+    ["an unknown environment", "deploy", { service: "order-service", tag: "1.5.0", environment: "qa" }, "unknown-environment", "is not one of staging, production"],
+    ["a direct deploy to production", "deploy", { service: "order-service", tag: "1.5.0", environment: "production" }, "direct-deploy-refused", "production is reached by promotion"],
+    ["both an image and a tag", "deploy", { service: "order-service", tag: "1.5.0", image: "ghcr.io/acme/order-service:1.5.0" }, "invalid-payload", "send only one of image, tag or digest"],
+    ["a payload that is too large", "deploy", { service: "order-service", tag: "1.5.0", note: "x".repeat(9000) }, "invalid-payload", "larger than 8192 bytes"],
+    ["an environment with a path in it", "deploy", { service: "order-service", tag: "1.5.0", environment: "staging/../../x" }, "invalid-environment", "is not a valid name"],
+  ];
+
+  it.each(cases)("%s: an issue labelled conveyor:error, no branch", async (_name, eventType, payload, code, words) => {
+    mockInstallationToken(gh.scope, INSTALLATION);
+    mockConfig(gh.scope, OWNER, REPO, undefined);
+    const issue = expectIssueUpsert();
+    await dispatch(eventType, payload);
+    gh.verify();
+    expect(issue.create?.title).toContain(`(${code})`);
+    expect(issue.create?.body).toContain(words);
+    expect(issue.create?.body).toMatch(/Delivery: `delivery-\d+`/);
+    expect(remote.branches()).toEqual(["main"]);
+  });
+
+  it("updates the existing issue for the same service and reason instead of opening another", async () => {
+    mockInstallationToken(gh.scope, INSTALLATION);
+    mockConfig(gh.scope, OWNER, REPO, undefined);
+    const issue = expectIssueUpsert([{ number: 31, title: "old", body: "old text\n\n<!-- conveyor:error:order-service:image-mismatch -->" }]);
+    await dispatch("deploy-order-service", { image: "ghcr.io/acme/payment-service:1.5.0" });
+    gh.verify();
+    expect(issue.update?.body).toContain("is not this service's image");
+  });
+
+  it("reports as a failed check run on the sender's commit when Conveyor is installed there", async () => {
+    mockInstallationToken(gh.scope, INSTALLATION);
+    mockConfig(gh.scope, OWNER, REPO, undefined);
+    gh.scope.get("/repos/acme/order-service/installation").reply(200, { id: 77 });
+    mockInstallationToken(gh.scope, 77, "ghs_otherinstallation0000000000000000");
+    let check: Record<string, unknown> | undefined;
+    gh.scope.post("/repos/acme/order-service/check-runs", (body) => ((check = body), true)).reply(201, { id: 1, html_url: "https://github.com/acme/order-service/runs/1" });
+
+    await dispatch("deploy", { service: "order-service", image: "ghcr.io/acme/payment-service:1.5.0", source: { repository: "acme/order-service", sha: SHA } });
+    gh.verify();
+    expect(check).toMatchObject({ head_sha: SHA, name: "conveyor/deploy", status: "completed", conclusion: "failure" });
+    expect((check?.output as { summary: string }).summary).toContain("is not this service's image");
+    expect(remote.branches()).toEqual(["main"]);
+  });
+
+  it("falls back to an issue when Conveyor is not installed on the sender's repo", async () => {
+    mockInstallationToken(gh.scope, INSTALLATION);
+    mockConfig(gh.scope, OWNER, REPO, undefined);
+    gh.scope.get("/repos/other/thing/installation").reply(404, { message: "Not Found" });
+    const issue = expectIssueUpsert();
+    await dispatch("deploy", { service: "order-service", tag: "1.5.0", environment: "production", source: { repository: "other/thing", sha: SHA } });
+    gh.verify();
+    expect(issue.create?.body).toContain("production is reached by promotion");
+  });
+
+  it("ignores unknown event types quietly: no API call, a debug log with the delivery id", async () => {
+    await dispatch("build-finished", { image: "x" }, "quiet-1");
+    gh.verify();
+    expect(gh.calls()).toEqual([]);
+    expect(app.logs.find((l) => String(l.msg).includes("repository_dispatch ignored"))).toMatchObject({ id: "quiet-1", level: 20 });
+  });
+
+  it("an invalid config is reported once in a conveyor:config issue and nothing else happens", async () => {
+    mockInstallationToken(gh.scope, INSTALLATION);
+    mockConfig(gh.scope, OWNER, REPO, "environments:\n  - name: Staging\n    soak: soon\n");
+    gh.scope.get(`/repos/${OWNER}/${REPO}/issues`).query({ state: "open", labels: "conveyor:config", per_page: "100" }).reply(200, []);
+    let created: Record<string, unknown> | undefined;
+    gh.scope.post(`/repos/${OWNER}/${REPO}/issues`, (body) => ((created = body), true)).reply(201, { number: 1 });
+    await dispatch("deploy-order-service", { image: "ghcr.io/acme/order-service:1.5.0" });
+    gh.verify();
+    expect(created?.labels).toEqual(["conveyor:config"]);
+    expect(created?.body).toContain("| `environments.0.name` |");
+    expect(created?.body).toContain("| `environments.0.soak` |");
+    expect(remote.branches()).toEqual(["main"]);
+  });
+
+  it("every log line about an event carries its delivery id, and no token appears in any", async () => {
+    mockInstallationToken(gh.scope, INSTALLATION);
+    mockConfig(gh.scope, OWNER, REPO, undefined);
+    expectNewPr(8);
+    await dispatch("deploy-order-service", { image: "ghcr.io/acme/order-service:1.5.0" }, "traced-1");
+    gh.verify();
+    const eventLines = app.logs.filter((l) => l.name === "event" || l.repo !== undefined);
+    expect(eventLines.length).toBeGreaterThan(0);
+    for (const line of eventLines) expect(line.id).toBe("traced-1");
+    expect(JSON.stringify(app.logs)).not.toContain("ghs_testinstallationtoken");
+  });
+});

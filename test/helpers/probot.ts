@@ -1,0 +1,40 @@
+import { generateKeyPairSync } from "node:crypto";
+import { mkdtempSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { Probot, ProbotOctokit } from "probot";
+import { pino } from "pino";
+import { Writable } from "node:stream";
+import { createConveyor } from "../../src/app.js";
+
+let key: string | undefined;
+export function testPrivateKey(): string {
+  key ??= generateKeyPairSync("rsa", { modulusLength: 2048 }).privateKey.export({ type: "pkcs1", format: "pem" }).toString();
+  return key;
+}
+
+export interface TestApp {
+  probot: Probot;
+  logs: Array<Record<string, unknown>>;
+  workspaceDir: string;
+}
+
+/** Conveyor inside Probot, with retries and throttling off so tests see every call once. */
+export function createTestApp(): TestApp {
+  const logs: Array<Record<string, unknown>> = [];
+  const sink = new Writable({
+    write(chunk, _enc, done) {
+      for (const line of String(chunk).split("\n").filter(Boolean)) logs.push(JSON.parse(line) as Record<string, unknown>);
+      done();
+    },
+  });
+  const probot = new Probot({
+    appId: 1,
+    privateKey: testPrivateKey(),
+    log: pino({ level: "debug" }, sink),
+    Octokit: ProbotOctokit.defaults({ retry: { enabled: false }, throttle: { enabled: false } }),
+  });
+  const workspaceDir = mkdtempSync(join(tmpdir(), "conveyor-ws-"));
+  probot.load(createConveyor({ workspaceDir }));
+  return { probot, logs, workspaceDir };
+}
