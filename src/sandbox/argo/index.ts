@@ -1,0 +1,13 @@
+export {
+  ArgoSim,
+  DEFAULT_TIMINGS,
+  REFRESH_ANNOTATION,
+  startArgoSim,
+  type ArgoSimApplication,
+  type ArgoSimEvent,
+  type ArgoSimOptions,
+  type ArgoSimTimings,
+} from "./controller.js";
+export { rolloutHealth, type Health, type HealthStatus } from "./objects.js";
+export { bundledSchemas, loadCrdSchema, validateAgainstSchema, validateCustomResource, type SchemaNode } from "./openapi-validate.js";
+export type { ApplicationView, RolloutView } from "./types.js";
