@@ -8,6 +8,9 @@
  * Unlike kustomize, every part is validated against the image reference grammar, so a typo is
  * reported here rather than written into the file. A bare `name` sets nothing and is rejected,
  * as kustomize does.
+ *
+ * The `name` being matched is checked only loosely: real files match placeholders such as
+ * `gcr.io/PROJECT_ID/IMAGE` that are not valid references but are what the manifests contain.
  */
 import { checkDigest, checkTag, parseImageName, quote, type ParseResult } from "./image-ref.js";
 
@@ -19,6 +22,16 @@ export interface ImageChange {
   newName?: string | typeof KEEP;
   newTag?: string | typeof KEEP;
   digest?: string | typeof KEEP;
+}
+
+/** The `name` of an images entry: any non-blank word a manifest's `image:` could start with. */
+export function checkEntryName(name: string): ParseResult<string> {
+  if (name.length === 0) return { ok: false, reason: "image name is empty" };
+  if (name.length > 255) return { ok: false, reason: `image name ${quote(name)} is longer than 255 characters` };
+  if (/[\s\u0000-\u001f\u007f@=]/.test(name) || name === KEEP) {
+    return { ok: false, reason: `image name ${quote(name)} may not contain whitespace, "@" or "=", or be "*"` };
+  }
+  return { ok: true, value: name };
 }
 
 export function parseImageSpec(spec: string): ParseResult<ImageChange> {
@@ -83,11 +96,8 @@ export function parseImageSpec(spec: string): ParseResult<ImageChange> {
   }
 
   if (name.length === 0) return fail("has no image name");
-  const checkedName = parseImageName(name);
-  if (!checkedName.ok) {
-    const hint = right !== undefined && /[:@]/.test(name) ? ` (the name before "=" takes no tag or digest)` : "";
-    return fail(`has an invalid image name: ${checkedName.reason}${hint}`);
-  }
+  const checkedName = checkEntryName(name);
+  if (!checkedName.ok) return fail(`has an invalid image name: ${checkedName.reason}`);
 
   return {
     ok: true,

@@ -41,7 +41,7 @@ import {
   type YAMLSeq,
 } from "yaml";
 import { checkDigest, checkTag, parseImageName, quote } from "./image-ref.js";
-import { KEEP, type ImageChange } from "./image-spec.js";
+import { checkEntryName, KEEP, type ImageChange } from "./image-spec.js";
 
 export interface ImageFields {
   newName?: string;
@@ -212,8 +212,8 @@ export function readImages(text: string): ReadImagesResult {
 type Action = { do: "keep" } | { do: "set"; value: string } | { do: "remove" };
 
 function validateChange(change: ImageChange): SetImageFailure | undefined {
-  const name = parseImageName(change.name);
-  if (!name.ok) return invalid(`image name: ${name.reason}`);
+  const name = checkEntryName(change.name);
+  if (!name.ok) return invalid(name.reason);
   if (change.newName !== undefined && change.newName !== KEEP) {
     const checked = parseImageName(change.newName);
     if (!checked.ok) return invalid(`new name: ${checked.reason}`);
