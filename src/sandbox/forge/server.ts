@@ -84,6 +84,7 @@ export interface Forge {
   gitUrl(owner: string, repo: string): string;
   /** Clone URL with `x-access-token:<token>@` credentials. */
   authedGitUrl(owner: string, repo: string, token: string): string;
+  /** Repositories are private unless `private: false` (then anonymous reads work, as on GitHub). */
   createRepo(owner: string, name: string, opts?: { defaultBranch?: string; private?: boolean }): Promise<ForgeRepoInfo>;
   /**
    * Commit files (content, or null to delete) onto a branch (default branch by default)
@@ -304,7 +305,7 @@ export async function startForge(opts: ForgeOptions): Promise<Forge> {
         id: store.nextId(),
         owner: account,
         name,
-        private: o.private ?? false,
+        private: o.private ?? true,
         defaultBranch,
         git,
         createdAt: t,

@@ -1,0 +1,250 @@
+import { execFile } from "node:child_process";
+import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { promisify } from "node:util";
+import { Octokit } from "@octokit/rest";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { startForge, type Forge } from "../../src/sandbox/forge/index.js";
+import { createAppJwt, generateAppKeyPair, startWebhookReceiver, type WebhookReceiver } from "../../src/sandbox/forge/testing.js";
+
+const run = promisify(execFile);
+const APP_ID = 4242;
+const SECRET = "webhook-secret";
+
+async function git(cwd: string, ...args: string[]): Promise<string> {
+  const { stdout } = await run("git", ["-c", "user.name=Test", "-c", "user.email=test@example.com", ...args], {
+    cwd,
+    env: { PATH: process.env["PATH"] ?? "/usr/bin:/bin", GIT_TERMINAL_PROMPT: "0", GIT_CONFIG_NOSYSTEM: "1", GIT_CONFIG_GLOBAL: "/dev/null", HOME: cwd },
+  });
+  return stdout.trim();
+}
+
+const quiet = { debug: () => undefined, info: () => undefined, warn: () => undefined, error: () => undefined };
+function client(baseUrl: string, auth: string): Octokit {
+  return new Octokit({ baseUrl, auth, log: quiet });
+}
+
+function status(err: unknown): number | undefined {
+  return (err as { status?: number }).status;
+}
+
+describe("forge", () => {
+  let dir: string;
+  let forge: Forge;
+  let receiver: WebhookReceiver;
+  let keys: { privateKeyPem: string; publicKeyPem: string };
+  let installationId: number;
+  let app: Octokit; // installation-token client
+  let admin: Octokit;
+  let reviewer: Octokit;
+  let outsider: Octokit;
+
+  beforeAll(async () => {
+    dir = await mkdtemp(join(tmpdir(), "forge-test-"));
+    keys = generateAppKeyPair();
+    receiver = await startWebhookReceiver(SECRET);
+    forge = await startForge({
+      dataDir: join(dir, "data"),
+      webhook: { url: receiver.url, secret: SECRET },
+      app: { id: APP_ID, slug: "conveyor-test", publicKeyPem: keys.publicKeyPem },
+      log: () => undefined,
+    });
+    await forge.createRepo("acme", "deploy");
+    await forge.seed("acme", "deploy", { "README.md": "# deploy\n", "envs/staging/image.txt": "v1\n" }, "initial", { silent: true });
+    installationId = forge.installApp("acme");
+    const jwtClient = client(forge.url, createAppJwt(APP_ID, keys.privateKeyPem));
+    const { data } = await jwtClient.apps.createInstallationAccessToken({ installation_id: installationId });
+    app = client(forge.url, data.token);
+    admin = client(forge.url, forge.token("admin"));
+    reviewer = client(forge.url, forge.token("reviewer"));
+    outsider = client(forge.url, forge.token("outsider"));
+  });
+
+  afterAll(async () => {
+    await forge?.close();
+    await receiver?.close();
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  it("serves clone and push over smart HTTP with token auth", async () => {
+    const work = join(dir, "clone");
+    await git(dir, "clone", "--quiet", forge.authedGitUrl("acme", "deploy", forge.token("reviewer")), work);
+    expect(await readFile(join(work, "README.md"), "utf8")).toBe("# deploy\n");
+
+    await git(work, "checkout", "-q", "-b", "feature/http");
+    await writeFile(join(work, "envs/staging/image.txt"), "v2\n");
+    await git(work, "commit", "-qam", "bump staging");
+    const sha = await git(work, "rev-parse", "HEAD");
+    receiver.received.length = 0;
+    await git(work, "push", "-q", "origin", "feature/http");
+    await forge.idle();
+    const push = receiver.received.find((w) => w.event === "push");
+    expect(push?.signatureValid).toBe(true);
+    expect(push?.payload).toMatchObject({
+      ref: "refs/heads/feature/http",
+      after: sha,
+      created: true,
+      installation: { id: installationId },
+      sender: { login: "reviewer" },
+      repository: { full_name: "acme/deploy", default_branch: "main" },
+    });
+    expect((push?.payload["commits"] as unknown[]).length).toBe(1);
+    const { data: ref } = await app.git.getRef({ owner: "acme", repo: "deploy", ref: "heads/feature/http" });
+    expect(ref.object.sha).toBe(sha);
+
+    // a bad token is refused with 401
+    await expect(git(dir, "clone", "--quiet", forge.authedGitUrl("acme", "deploy", "ghp_nope"), join(dir, "bad"))).rejects.toThrow();
+    expect(forge.requests.some((r) => r.kind === "git" && r.status === 401)).toBe(true);
+
+    // an outsider (read) can fetch but not push
+    await git(work, "remote", "set-url", "origin", forge.authedGitUrl("acme", "deploy", forge.token("outsider")));
+    await git(work, "fetch", "-q", "origin");
+    await expect(git(work, "push", "-q", "origin", "HEAD:refs/heads/outsider")).rejects.toThrow(/denied to outsider|403/);
+  });
+
+  it("emits a signed repository_dispatch webhook", async () => {
+    receiver.received.length = 0;
+    const res = await app.repos.createDispatchEvent({ owner: "acme", repo: "deploy", event_type: "conveyor.promote", client_payload: { env: "prod" } });
+    expect(res.status).toBe(204);
+    await forge.idle();
+    const hook = receiver.received.find((w) => w.event === "repository_dispatch");
+    expect(hook?.signatureValid).toBe(true);
+    expect(hook?.headers["user-agent"]).toMatch(/^GitHub-Hookshot\//);
+    expect(hook?.delivery).toMatch(/^[0-9a-f-]{36}$/);
+    expect(hook?.payload).toMatchObject({
+      action: "conveyor.promote",
+      branch: "main",
+      client_payload: { env: "prod" },
+      repository: { full_name: "acme/deploy", owner: { login: "acme" } },
+      sender: { login: "conveyor-test[bot]", type: "Bot" },
+      installation: { id: installationId },
+    });
+    expect(forge.events.at(-1)).toMatchObject({ event: "repository_dispatch", status: 200 });
+  });
+
+  it("creates, rejects duplicate and merges pull requests with real git", async () => {
+    await forge.seed("acme", "deploy", { "envs/prod/image.txt": "v1\n" }, "promote prod", { branch: "promote/prod" });
+    const { data: pr } = await app.pulls.create({ owner: "acme", repo: "deploy", title: "Promote prod", head: "promote/prod", base: "main" });
+    expect(pr).toMatchObject({ number: expect.any(Number), state: "open", mergeable: true, head: { ref: "promote/prod" }, base: { ref: "main" } });
+
+    const dup = await app.pulls.create({ owner: "acme", repo: "deploy", title: "again", head: "acme:promote/prod", base: "main" }).catch((e: unknown) => e);
+    expect(status(dup)).toBe(422);
+    expect(String((dup as Error).message)).toContain("A pull request already exists for acme:promote/prod.");
+
+    const none = await app.pulls.create({ owner: "acme", repo: "deploy", title: "empty", head: "main", base: "promote/prod" }).catch((e: unknown) => e);
+    expect(status(none)).toBe(422);
+
+    const { data: listed } = await app.pulls.list({ owner: "acme", repo: "deploy", head: "acme:promote/prod", state: "open" });
+    expect(listed.map((p) => p.number)).toEqual([pr.number]);
+    const { data: files } = await app.pulls.listFiles({ owner: "acme", repo: "deploy", pull_number: pr.number });
+    expect(files).toMatchObject([{ filename: "envs/prod/image.txt", status: "added", additions: 1 }]);
+
+    const stale = await app.pulls.merge({ owner: "acme", repo: "deploy", pull_number: pr.number, sha: "0".repeat(40) }).catch((e: unknown) => e);
+    expect(status(stale)).toBe(409);
+    const denied = await outsider.pulls.merge({ owner: "acme", repo: "deploy", pull_number: pr.number }).catch((e: unknown) => e);
+    expect(status(denied)).toBe(403);
+
+    await forge.idle();
+    receiver.received.length = 0;
+    const { data: merged } = await app.pulls.merge({ owner: "acme", repo: "deploy", pull_number: pr.number, sha: pr.head.sha, merge_method: "squash" });
+    expect(merged.merged).toBe(true);
+    await forge.idle();
+    const events = receiver.received.map((w) => `${w.event}:${String(w.payload["action"] ?? w.payload["ref"])}`);
+    expect(events).toEqual(["push:refs/heads/main", "pull_request:closed"]);
+    expect(receiver.received[1]!.payload).toMatchObject({ number: pr.number, pull_request: { merged: true, merge_commit_sha: merged.sha } });
+    const { data: branch } = await app.repos.getBranch({ owner: "acme", repo: "deploy", branch: "main" });
+    expect(branch.commit.sha).toBe(merged.sha);
+    expect(branch.commit.parents.length).toBe(1);
+    const { data: content } = await app.repos.getContent({ owner: "acme", repo: "deploy", path: "envs/prod/image.txt" });
+    expect(Buffer.from((content as { content: string }).content, "base64").toString()).toBe("v1\n");
+    const again = await app.pulls.merge({ owner: "acme", repo: "deploy", pull_number: pr.number }).catch((e: unknown) => e);
+    expect(status(again)).toBe(405);
+  });
+
+  it("answers 405 for a conflicting merge and emits synchronize on pushes to the head", async () => {
+    await forge.seed("acme", "deploy", { "conflict.txt": "a\n" }, "a", { branch: "conflict-a" });
+    await forge.seed("acme", "deploy", { "conflict.txt": "b\n" }, "b", { branch: "conflict-b" });
+    const { data: a } = await reviewer.pulls.create({ owner: "acme", repo: "deploy", title: "a", head: "conflict-a", base: "main" });
+    const { data: b } = await reviewer.pulls.create({ owner: "acme", repo: "deploy", title: "b", head: "conflict-b", base: "main" });
+    await admin.pulls.merge({ owner: "acme", repo: "deploy", pull_number: a.number });
+    const { data: bNow } = await reviewer.pulls.get({ owner: "acme", repo: "deploy", pull_number: b.number });
+    expect(bNow).toMatchObject({ mergeable: false, mergeable_state: "dirty" });
+    const conflict = await admin.pulls.merge({ owner: "acme", repo: "deploy", pull_number: b.number }).catch((e: unknown) => e);
+    expect(status(conflict)).toBe(405);
+
+    await forge.idle();
+    receiver.received.length = 0;
+    const sha = await forge.seed("acme", "deploy", { "other.txt": "x\n" }, "more", { branch: "conflict-b", author: "reviewer" });
+    await forge.idle();
+    const sync = receiver.received.find((w) => w.event === "pull_request");
+    expect(sync?.payload).toMatchObject({ action: "synchronize", number: b.number, after: sha, pull_request: { head: { sha } } });
+  });
+
+  it("reports collaborator permissions and emits issue_comment for user comments", async () => {
+    const perms = await Promise.all(["admin", "reviewer", "outsider"].map((username) => app.repos.getCollaboratorPermissionLevel({ owner: "acme", repo: "deploy", username })));
+    expect(perms.map((p) => p.data.permission)).toEqual(["admin", "write", "read"]);
+    expect(perms[1]!.data.user?.login).toBe("reviewer");
+
+    const { data: issue } = await app.issues.create({ owner: "acme", repo: "deploy", title: "Promotion", labels: ["conveyor"] });
+    receiver.received.length = 0;
+    const { data: c } = await reviewer.issues.createComment({ owner: "acme", repo: "deploy", issue_number: issue.number, body: "/approve" });
+    await forge.idle();
+    expect(receiver.received.find((w) => w.event === "issue_comment")?.payload).toMatchObject({
+      action: "created",
+      comment: { id: c.id, body: "/approve", user: { login: "reviewer" }, author_association: "COLLABORATOR" },
+      issue: { number: issue.number },
+      sender: { login: "reviewer" },
+    });
+    const { status: rs } = await app.reactions.createForIssueComment({ owner: "acme", repo: "deploy", comment_id: c.id, content: "eyes" });
+    expect(rs).toBe(201);
+    const { data: labelled } = await app.issues.listForRepo({ owner: "acme", repo: "deploy", labels: "conveyor" });
+    expect(labelled.map((i) => i.number)).toEqual([issue.number]);
+  });
+
+  it("authenticates the app by verified JWT only", async () => {
+    const ok = client(forge.url, createAppJwt(APP_ID, keys.privateKeyPem));
+    expect((await ok.apps.getAuthenticated()).data?.slug).toBe("conveyor-test");
+    expect((await ok.apps.getRepoInstallation({ owner: "acme", repo: "deploy" })).data.id).toBe(installationId);
+
+    const otherKey = generateAppKeyPair().privateKeyPem;
+    const forged = client(forge.url, createAppJwt(APP_ID, otherKey));
+    expect(status(await forged.apps.createInstallationAccessToken({ installation_id: installationId }).catch((e: unknown) => e))).toBe(401);
+    const expired = client(forge.url, createAppJwt(APP_ID, keys.privateKeyPem, { iat: 1000, exp: 1600 }));
+    expect(status(await expired.apps.getAuthenticated().catch((e: unknown) => e))).toBe(401);
+    const bad = client(forge.url, "ghs_not-a-token");
+    expect(status(await bad.repos.get({ owner: "acme", repo: "deploy" }).catch((e: unknown) => e))).toBe(401);
+    expect(status(await app.apps.getRepoInstallation({ owner: "acme", repo: "missing" }).catch((e: unknown) => e))).toBe(401);
+    expect(status(await ok.apps.getRepoInstallation({ owner: "acme", repo: "missing" }).catch((e: unknown) => e))).toBe(404);
+    const res = await app.repos.get({ owner: "acme", repo: "deploy" });
+    expect(res.headers["x-ratelimit-limit"]).toBe("5000");
+    expect(Number(res.headers["x-ratelimit-remaining"])).toBeLessThan(5000);
+  });
+
+  it("applies the secondary rate limit with retry-after", async () => {
+    const limited = await startForge({ dataDir: join(dir, "limited"), rateLimit: { limit: 2, windowMs: 60_000 }, log: () => undefined });
+    try {
+      await limited.createRepo("acme", "r");
+      await limited.seed("acme", "r", { a: "1" }, "init", { silent: true });
+      const o = client(limited.url, limited.token("admin"));
+      await o.issues.create({ owner: "acme", repo: "r", title: "1" });
+      await o.issues.create({ owner: "acme", repo: "r", title: "2" });
+      const err = (await o.issues.create({ owner: "acme", repo: "r", title: "3" }).catch((e: unknown) => e)) as { status: number; message: string; response: { headers: Record<string, string> } };
+      expect(err.status).toBe(403);
+      expect(err.message).toMatch(/secondary rate limit/);
+      expect(Number(err.response.headers["retry-after"])).toBeGreaterThan(0);
+      // reads are not limited
+      expect((await o.issues.listForRepo({ owner: "acme", repo: "r" })).data.length).toBe(2);
+    } finally {
+      await limited.close();
+    }
+  });
+
+  it("answers GitHub-style 404s", async () => {
+    const res = await fetch(`${forge.url}/repos/acme/nope`, { headers: { authorization: `token ${forge.token("admin")}` } });
+    expect(res.status).toBe(404);
+    expect(await res.json()).toMatchObject({ message: "Not Found", documentation_url: expect.any(String) });
+    const missing = await app.repos.getContent({ owner: "acme", repo: ".github", path: ".github/conveyor.yml" }).catch((e: unknown) => e);
+    expect(status(missing)).toBe(404);
+  });
+});
