@@ -213,7 +213,8 @@ export const APP_EVENTS = [
 export function installation(u: Urls, inst: Installation, a: AppInfo): Json {
   return {
     id: inst.id,
-    account: user(u, inst.account),
+    // GitHub's description wants enterprise fields too (name, slug, timestamps).
+    account: { ...user(u, inst.account), name: inst.account.login, slug: inst.account.login.toLowerCase(), created_at: inst.createdAt, updated_at: inst.createdAt },
     repository_selection: "all",
     access_tokens_url: `${u.api}/app/installations/${inst.id}/access_tokens`,
     repositories_url: `${u.api}/installation/repositories`,
