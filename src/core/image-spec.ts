@@ -28,7 +28,7 @@ export interface ImageChange {
 export function checkEntryName(name: string): ParseResult<string> {
   if (name.length === 0) return { ok: false, reason: "image name is empty" };
   if (name.length > 255) return { ok: false, reason: `image name ${quote(name)} is longer than 255 characters` };
-  if (/[\s\u0000-\u001f\u007f@=]/.test(name) || name === KEEP) {
+  if (/[\s\p{Cc}@=]/u.test(name) || name === KEEP) {
     return { ok: false, reason: `image name ${quote(name)} may not contain whitespace, "@" or "=", or be "*"` };
   }
   return { ok: true, value: name };

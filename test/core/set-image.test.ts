@@ -157,7 +157,8 @@ describe("set-image over the real kustomization corpus", () => {
       if (!first) throw new Error("no images");
       const once = mustSet(text, { name: first.name, newTag: NEW_TAG });
       const again = setImage(once, { name: first.name, newTag: NEW_TAG });
-      expect(again).toEqual({ ok: true, text: once, changed: false, before: { ...first, name: undefined, newTag: NEW_TAG, digest: undefined } });
+      const { name: _name, digest: _digest, ...kept } = first;
+      expect(again).toEqual({ ok: true, text: once, changed: false, before: { ...kept, newTag: NEW_TAG } });
     });
   });
 
@@ -192,5 +193,200 @@ describe("set-image over the real kustomization corpus", () => {
     expect(result.text).toBe(
       text.replace("  newTag: c228381abd50c3f03a1b1e9f1d9ac95d0df2ede4\n", "  newTag: v2\n"),
     );
+  });
+});
+
+describe("set-image golden files", () => {
+  const cases = JSON.parse(readFileSync(new URL("cases.json", GOLDEN), "utf8")) as Record<string, string[]>;
+  const inputs = readdirSync(GOLDEN).filter((file) => file.endsWith(".in.yaml"));
+
+  it("has specs for every input and an expected output for every case", () => {
+    expect(inputs.map((file) => file.replace(".in.yaml", "")).sort()).toEqual(Object.keys(cases).sort());
+  });
+
+  it.each(Object.entries(cases))("%s", (name, specs) => {
+    const input = readFileSync(new URL(`${name}.in.yaml`, GOLDEN), "utf8");
+    const expected = readFileSync(new URL(`${name}.out.yaml`, GOLDEN), "utf8");
+    expect(mustSet(input, ...specs.map(change))).toBe(expected);
+  });
+
+  it("keeps CRLF line endings and a missing final newline as they are", () => {
+    const crlf = readFileSync(new URL("crlf.out.yaml", GOLDEN), "utf8");
+    expect(crlf.split("\n").slice(0, -1).every((line) => line.endsWith("\r"))).toBe(true);
+    for (const name of ["no-final-newline", "missing-images-no-final-newline"]) {
+      expect(readFileSync(new URL(`${name}.in.yaml`, GOLDEN), "utf8").endsWith("\n")).toBe(false);
+      expect(readFileSync(new URL(`${name}.out.yaml`, GOLDEN), "utf8").endsWith("\n")).toBe(false);
+    }
+  });
+
+  it("writes numeric-looking tags so that YAML reads them back as strings", () => {
+    const out = readFileSync(new URL("numeric-tags.out.yaml", GOLDEN), "utf8");
+    expect((parse(out) as { images: Js[] }).images.map((image) => image.newTag)).toEqual([
+      "1.20",
+      "1.20",
+      "1e3",
+      "true",
+      "0x1F",
+      "yes",
+    ]);
+  });
+});
+
+describe("setImage semantics", () => {
+  const base = `images:\n  - name: app\n    newName: registry.example.com/app\n    newTag: v1\n`;
+
+  it("reports the previous values and whether anything changed", () => {
+    expect(setImage(base, change("app:v2"))).toEqual({
+      ok: true,
+      text: base.replace("v1", "v2"),
+      changed: true,
+      before: { newName: "registry.example.com/app", newTag: "v1" },
+    });
+    expect(setImage(base, change("app:v1"))).toMatchObject({ ok: true, text: base, changed: false });
+  });
+
+  it("keeps newName when the spec has none (kustomize would drop it)", () => {
+    expect(readImages(mustSet(base, change("app:v2")))).toEqual({
+      ok: true,
+      images: [{ name: "app", newName: "registry.example.com/app", newTag: "v2" }],
+    });
+  });
+
+  it("sets a tag and a digest together with name:tag@digest", () => {
+    const out = mustSet(base, change(`app:v3@${NEW_DIGEST}`));
+    expect(out).toBe(`${base.replace("v1", "v3")}    digest: ${NEW_DIGEST}\n`);
+  });
+
+  it("re-quotes an unquoted numeric tag even when its text stays the same", () => {
+    const text = "images:\n- name: app\n  newTag: 1.20\n";
+    expect(setImage(text, change("app:1.20"))).toMatchObject({
+      ok: true,
+      changed: true,
+      text: 'images:\n- name: app\n  newTag: "1.20"\n',
+    });
+  });
+
+  it("applies several changes in order, the later one winning", () => {
+    expect(mustSet(base, change("app:v2"), change("app:v3"))).toBe(base.replace("v1", "v3"));
+    expect(setImages(base, [change("app:v2"), change("app:v3")])).not.toHaveProperty("before");
+  });
+
+  it("matches names exactly", () => {
+    const out = mustSet(base, change("registry.example.com/app:v2"));
+    expect(readImages(out)).toMatchObject({ ok: true, images: [{ name: "app", newTag: "v1" }, { name: "registry.example.com/app", newTag: "v2" }] });
+  });
+
+  it("edits an anchored value nobody refers to, and keeps the anchor", () => {
+    const text = "images:\n  - name: app\n    newTag: &t v1\n";
+    expect(mustSet(text, change("app:v2"))).toBe("images:\n  - name: app\n    newTag: &t v2\n");
+  });
+
+  it.each([
+    ["an anchored value used elsewhere", "x: &t v1\nimages:\n  - name: app\n    newTag: *t\n", /alias \(\*t\)/],
+    ["a value whose anchor is reused", "images:\n  - name: app\n    newTag: &t v1\nlabels:\n  version: *t\n", /anchored as &t and reused/],
+    ["an entry that is an alias", "base: &b {name: app, newTag: v1}\nimages:\n  - *b\n", /is an alias/],
+    ["an anchored entry that is reused", "images:\n  - &b\n    name: app\n    newTag: v1\nother: [*b]\n", /anchored as &b/],
+    ["a value removed while its anchor is reused", `images:\n  - name: app\n    digest: &d ${NEW_DIGEST}\nx: *d\n`, /anchored as &d/],
+    ["two entries with the same name", "images:\n- name: app\n- name: app\n", /2 entries named "app"/],
+    ["images that is not a list", "images:\n  app: v1\n", /images is not a list/],
+    ["an entry that is not a mapping", "images:\n  - app\n", /entry 1 is not a mapping/],
+    ["an entry without a name", "images:\n  - newTag: v1\n", /entry 1 has no name/],
+    ["a block scalar value", "images:\n  - name: app\n    newTag: |\n      v1\n", /block scalar/],
+    ["a merge key in the entry", "x: &x {newTag: v1}\nimages:\n  - name: app\n    <<: *x\n", /merge key/],
+    ["invalid YAML", "images:\n  - name: app\n   newTag: [v1\n", /invalid YAML/],
+  ])("refuses %s with kind invalid", (_what, text, reason) => {
+    const result = setImage(text, change("app:v2"));
+    expect(result).toMatchObject({ ok: false, kind: "invalid" });
+    if (!result.ok) expect(result.reason).toMatch(reason);
+  });
+
+  it.each([
+    ["an empty file", "", /empty/],
+    ["a blank file", "  \n\n", /empty/],
+    ["a file with only comments", "# nothing here\n", /only comments/],
+    ["a document with only ---", "---\n", /no YAML content/],
+    ["several documents", "resources: [a]\n---\nresources: [b]\n", /2 YAML documents/],
+    ["a list at the top", "- a\n- b\n", /not a mapping/],
+    ["a scalar at the top", "hello\n", /not a mapping/],
+    ["another kind of object", "apiVersion: apps/v1\nkind: Deployment\n", /kind is "Deployment"/],
+    ["a Go template", "images:\n  - name: app\n    newTag: {{ .Values.tag }}\n", /template/],
+    ["a Go template that is valid YAML", 'images:\n  - name: app\n    newTag: "{{ .Values.tag }}"\n', /images hold template syntax/],
+    ["a Go template outside values", "{{- if .Values.enabled }}\nimages: []\n{{- end }}\n", /template/],
+    ["a Liquid template", "resources:\n{% for r in list %}\n  - {{ r }}\n{% endfor %}\n", /template/],
+  ])("refuses %s with kind not-kustomization", (_what, text, reason) => {
+    for (const result of [setImage(text, change("app:v2")), readImages(text)]) {
+      expect(result).toMatchObject({ ok: false, kind: "not-kustomization" });
+      if (!result.ok) expect(result.reason).toMatch(reason);
+    }
+  });
+
+  it.each([
+    [{ name: "app", newTag: "-bad" }, /tag "-bad" is invalid/],
+    [{ name: "app", digest: "sha256:abc" }, /sha256 needs exactly 64/],
+    [{ name: "app", newName: "Registry/App" }, /must be lowercase/],
+    [{ name: "app with space", newTag: "v1" }, /may not contain whitespace/],
+    [{ name: "app", newTag: "v1\n  evil: true" }, /invalid/],
+  ])("refuses an invalid change %j without touching the text", (bad, reason) => {
+    const result = setImage(base, bad);
+    expect(result).toMatchObject({ ok: false, kind: "invalid" });
+    if (!result.ok) expect(result.reason).toMatch(reason);
+  });
+});
+
+describe("readImages", () => {
+  it("returns values as the file spells them", () => {
+    const text = `images:\n- name: a\n  newTag: 1.20\n- name: b\n  newName: 'x/b'\n  digest: "${NEW_DIGEST}"\n- name: c\n`;
+    expect(readImages(text)).toEqual({
+      ok: true,
+      images: [
+        { name: "a", newTag: "1.20" },
+        { name: "b", newName: "x/b", digest: NEW_DIGEST },
+        { name: "c" },
+      ],
+    });
+  });
+
+  it("returns an empty list when there is no images key", () => {
+    expect(readImages("resources: [a]\n")).toEqual({ ok: true, images: [] });
+  });
+});
+
+describe("parseImageSpec", () => {
+  const digest = NEW_DIGEST;
+  it.each([
+    ["app:v1", { name: "app", newTag: "v1" }],
+    [`app@${digest}`, { name: "app", digest }],
+    [`app:v1@${digest}`, { name: "app", newTag: "v1", digest }],
+    ["app=registry.example.com/app", { name: "app", newName: "registry.example.com/app" }],
+    ["app=registry.example.com/app:v1", { name: "app", newName: "registry.example.com/app", newTag: "v1" }],
+    [`app=registry.example.com/app@${digest}`, { name: "app", newName: "registry.example.com/app", digest }],
+    ["app=localhost:5000/app", { name: "app", newName: "localhost:5000/app" }],
+    ["localhost:5000/app:v1", { name: "localhost:5000/app", newTag: "v1" }],
+    ["app=*:v2", { name: "app", newName: "*", newTag: "v2" }],
+    ["app=ghcr.io/x/app:*", { name: "app", newName: "ghcr.io/x/app", newTag: "*" }],
+    [`app:*@${digest}`, { name: "app", newTag: "*", digest }],
+    ["app:v1@*", { name: "app", newTag: "v1", digest: "*" }],
+    ["gcr.io/PROJECT_ID/IMAGE:v1", { name: "gcr.io/PROJECT_ID/IMAGE", newTag: "v1" }],
+  ])("%s", (spec, expected) => {
+    expect(parseImageSpec(spec)).toEqual({ ok: true, value: expected });
+  });
+
+  it.each([
+    ["", /empty/],
+    ["app", /sets nothing/],
+    ["app v1", /whitespace/],
+    ["a=b=c", /more than one "="/],
+    ["app=", /nothing after "="/],
+    ["app=:v1", /no new name/],
+    ["=ghcr.io/x:v1", /no image name/],
+    [":v1", /no image name/],
+    ["app:-x", /invalid tag: tag "-x" is invalid/],
+    ["app@sha256:xyz", /invalid digest/],
+    ["app=Upper/Case:v1", /invalid new name: repository "Upper\/Case" must be lowercase/],
+    ["*:v1", /invalid image name/],
+  ])("rejects %j", (spec, reason) => {
+    const result = parseImageSpec(spec);
+    expect(result.ok).toBe(false);
+    if (!result.ok) expect(result.reason).toMatch(reason);
   });
 });
