@@ -103,8 +103,7 @@ function load(text: string): Loaded | SetImageFailure {
 
   const docs = parseAllDocuments(text, { keepSourceTokens: true });
   const list = Array.isArray(docs) ? docs : [];
-  const hasTemplate = TEMPLATE_MARKER.test(text);
-  TEMPLATE_MARKER.lastIndex = 0;
+  const hasTemplate = text.includes("{{") || text.includes("{%");
   if (list.length === 0) return notKustomization("file has no YAML content, only comments");
   if (list.length > 1) return notKustomization(`file holds ${list.length} YAML documents; a kustomization is one`);
   const doc = list[0] as ParsedDoc;
