@@ -1,4 +1,6 @@
 import { execFile } from "node:child_process";
+import { createServer } from "node:http";
+import type { AddressInfo } from "node:net";
 import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -51,7 +53,7 @@ describe("forge", () => {
       log: () => undefined,
     });
     await forge.createRepo("acme", "deploy");
-    await forge.seed("acme", "deploy", { "README.md": "# deploy\n", "envs/staging/image.txt": "v1\n" }, "initial", { silent: true });
+    await forge.seed("acme", "deploy", { "README.md": "# deploy\n", "envs/staging/image.txt": "v1\n", ".github/conveyor.yml": "environments:\n  - staging\n" }, "initial", { silent: true });
     installationId = forge.installApp("acme");
     const jwtClient = client(forge.url, createAppJwt(APP_ID, keys.privateKeyPem));
     const { data } = await jwtClient.apps.createInstallationAccessToken({ installation_id: installationId });
@@ -237,6 +239,40 @@ describe("forge", () => {
       expect((await o.issues.listForRepo({ owner: "acme", repo: "r" })).data.length).toBe(2);
     } finally {
       await limited.close();
+    }
+  });
+
+  it("serves as Probot's GitHub: webhooks, installation auth, context.config", async () => {
+    const { Probot, createNodeMiddleware } = await import("probot");
+    const probot = new Probot({ appId: APP_ID, privateKey: keys.privateKeyPem, secret: SECRET, baseUrl: forge.url, logLevel: "fatal" });
+    const middleware = await createNodeMiddleware(
+      (p) => {
+        p.on("repository_dispatch", async (context) => {
+          const config = (await context.config("conveyor.yml")) as { environments?: string[] } | null;
+          await context.octokit.rest.issues.create(context.repo({ title: `${context.payload.action} -> ${config?.environments?.join(",") ?? "none"}` }));
+        });
+      },
+      { probot, webhooksPath: "/" },
+    );
+    const server = createServer((req, res) => {
+      void middleware(req, res, () => {
+        res.writeHead(404);
+        res.end();
+      });
+    });
+    await new Promise<void>((ok) => server.listen(0, "127.0.0.1", () => ok()));
+    try {
+      forge.setWebhook(`http://127.0.0.1:${(server.address() as AddressInfo).port}/`, SECRET);
+      await admin.repos.createDispatchEvent({ owner: "acme", repo: "deploy", event_type: "probot-check" });
+      await forge.idle();
+      expect(forge.events.find((e) => e.action === "probot-check")).toMatchObject({ event: "repository_dispatch", status: 200 });
+      // the handler's own issue creation was delivered too, before idle() resolved
+      expect(forge.events.at(-1)).toMatchObject({ event: "issues", action: "opened", status: 200 });
+      const { data: issues } = await admin.issues.listForRepo({ owner: "acme", repo: "deploy", creator: "conveyor-test[bot]" });
+      expect(issues.map((i) => i.title)).toContain("probot-check -> staging");
+    } finally {
+      forge.setWebhook(receiver.url, SECRET);
+      await new Promise<void>((ok) => server.close(() => ok()));
     }
   });
 

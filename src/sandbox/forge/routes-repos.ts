@@ -106,6 +106,10 @@ export function registerRepoRoutes(r: Router): void {
     }
     if (entry.type !== "blob") return ok(describe(entry));
     const data = await repo.git.blob(entry.sha);
+    // The raw media type (used e.g. by Probot's config plugin) answers with the bytes.
+    if (/application\/vnd\.github(\.v3)?\.raw/.test(String(ctx.req.headers.accept ?? ""))) {
+      return { status: 200, body: data, headers: { "content-type": "application/vnd.github.raw; charset=utf-8", etag: `"${entry.sha}"` } };
+    }
     const b64 = data.toString("base64").replace(/(.{60})/g, "$1\n");
     return ok({ ...describe({ ...entry, size: data.length }), content: b64.endsWith("\n") ? b64 : b64 + "\n", encoding: "base64" });
   };

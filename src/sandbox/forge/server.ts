@@ -218,6 +218,11 @@ export async function startForge(opts: ForgeOptions): Promise<Forge> {
       res.end();
       return;
     }
+    if (Buffer.isBuffer(reply.body)) {
+      res.writeHead(reply.status, { ...headers, "content-length": String(reply.body.length) });
+      res.end(reply.body);
+      return;
+    }
     const text = JSON.stringify(reply.body);
     res.writeHead(reply.status, { ...headers, "content-type": "application/json; charset=utf-8", "content-length": String(Buffer.byteLength(text)) });
     res.end(text);
