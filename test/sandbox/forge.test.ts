@@ -5,6 +5,7 @@ import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { promisify } from "node:util";
+import { gzipSync } from "node:zlib";
 import { Octokit } from "@octokit/rest";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startForge, type Forge } from "../../src/sandbox/forge/index.js";
@@ -103,6 +104,25 @@ describe("forge", () => {
     await git(work, "remote", "set-url", "origin", forge.authedGitUrl("acme", "deploy", forge.token("outsider")));
     await git(work, "fetch", "-q", "origin");
     await expect(git(work, "push", "-q", "origin", "HEAD:refs/heads/outsider")).rejects.toThrow(/denied to outsider|403/);
+  });
+
+  it("accepts gzip-encoded smart HTTP request bodies", async () => {
+    const { data: ref } = await app.git.getRef({ owner: "acme", repo: "deploy", ref: "heads/main" });
+    const pkt = (line: string) => (line.length + 4).toString(16).padStart(4, "0") + line;
+    const body = gzipSync(pkt(`want ${ref.object.sha}\n`) + "0000" + pkt("done\n"));
+    const res = await fetch(`${forge.gitUrl("acme", "deploy")}/git-upload-pack`, {
+      method: "POST",
+      headers: {
+        authorization: "Basic " + Buffer.from(`x-access-token:${forge.token("reviewer")}`).toString("base64"),
+        "content-type": "application/x-git-upload-pack-request",
+        "content-encoding": "gzip",
+      },
+      body,
+    });
+    expect(res.status).toBe(200);
+    const out = Buffer.from(await res.arrayBuffer()).toString("latin1");
+    expect(out).toContain("NAK");
+    expect(out).toContain("PACK");
   });
 
   it("emits a signed repository_dispatch webhook", async () => {
