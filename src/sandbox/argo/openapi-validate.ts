@@ -110,7 +110,7 @@ function validateMetadata(metadata: unknown): string[] {
 /** Validates a whole custom resource: metadata by hand, everything else by the CRD schema. */
 export function validateCustomResource(object: JsonObject, schema: SchemaNode): string[] {
   const { metadata, ...rest } = object;
-  const rootWithoutMetadata: SchemaNode = { ...schema, properties: { ...schema.properties } };
+  const rootWithoutMetadata: SchemaNode = { ...schema, properties: { ...schema.properties }, required: schema.required?.filter((r) => r !== "metadata") };
   delete rootWithoutMetadata.properties?.metadata;
   return [...validateMetadata(metadata), ...validateAgainstSchema(rest, rootWithoutMetadata)];
 }
