@@ -1,24 +1,83 @@
-// Wiring only: which event goes to which handler.
+// Wiring only: which event goes to which handler, and the long-lived parts they share.
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { ApplicationFunctionOptions, Probot } from "probot";
 import { Workspaces } from "./adapters/workspaces.js";
+import type { ArgoSource } from "./adapters/argo/source.js";
 import { KeyedQueue } from "./runtime/keyed-queue.js";
+import { Verifier, type Verification } from "./runtime/verifier.js";
+import type { Verdict } from "./core/verdict.js";
 import { handleDeployDispatch } from "./handlers/deploy-dispatch.js";
+import { handlePush } from "./handlers/push.js";
+import { handleCheckCompleted, handleConveyorPullRequest, handleStatus } from "./handlers/checks.js";
+import { verificationOutcomes } from "./handlers/verification-outcome.js";
+import { resumeVerifications } from "./handlers/resume.js";
 import type { AppServices } from "./handlers/services.js";
 
 export interface ConveyorOptions {
   /** Where manifests-repo clones live; CONVEYOR_WORKSPACE_DIR or a folder in the temp dir. */
   workspaceDir?: string;
+  /** Where Argo CD state comes from; without one, merges are not verified. */
+  argo?: ArgoSource;
+  /** Verification tick (deadlines, soak); default 1 s. */
+  tickMs?: number;
+  /** Observes every verification decision (metrics, benchmarks, the sandbox narrator). */
+  onDecision?: (v: Verification, verdict: Verdict, latencyMs: number) => void;
+  /** Resume in-progress verifications from GitHub Deployments at start (default true with argo). */
+  resume?: boolean;
 }
 
-export function createConveyor(options: ConveyorOptions = {}) {
+export interface ConveyorHandle {
+  services: AppServices;
+  /** Resolves once start-up work (first Argo list, resuming verifications) is done. */
+  ready: Promise<void>;
+  stop(): Promise<void>;
+}
+
+export function createConveyor(options: ConveyorOptions = {}, onReady?: (handle: ConveyorHandle) => void) {
   return (app: Probot, _probotOptions?: ApplicationFunctionOptions): void => {
     const services: AppServices = {
       workspaces: new Workspaces(options.workspaceDir ?? process.env.CONVEYOR_WORKSPACE_DIR ?? join(tmpdir(), "conveyor-workspaces")),
       queue: new KeyedQueue(),
     };
+    const argo = options.argo;
+    if (argo) {
+      services.verifier = new Verifier({
+        source: argo,
+        outcomes: verificationOutcomes(app, services),
+        isAncestor: async (v, ancestor, descendant) => {
+          const workspace = services.workspaces.get(`${v.repo.owner}/${v.repo.repo}`, v.repo.cloneUrl);
+          if (await workspace.isAncestor(ancestor, descendant)) return true;
+          await workspace.sync();
+          return workspace.isAncestor(ancestor, descendant);
+        },
+        tickMs: options.tickMs,
+        onDecision: options.onDecision,
+        log: app.log.child({ name: "verifier" }),
+      });
+    }
+
     app.on("repository_dispatch", (context) => handleDeployDispatch(context, app, services));
+    app.on("push", (context) => handlePush(context, app, services));
+    app.on(["check_run.completed", "check_suite.completed"], (context) => handleCheckCompleted(context, services));
+    app.on("status", (context) => handleStatus(context, services));
+    app.on(["pull_request.opened", "pull_request.synchronize", "pull_request.reopened"], (context) => handleConveyorPullRequest(context, services));
+
+    const ready = (async () => {
+      if (!argo || !services.verifier) return;
+      await argo.start();
+      services.verifier.start();
+      if (options.resume !== false) await resumeVerifications(app, services);
+    })();
+    ready.catch((error: unknown) => app.log.error({ err: String(error) }, "start-up failed"));
+    onReady?.({
+      services,
+      ready,
+      async stop() {
+        services.verifier?.stop();
+        await argo?.stop();
+      },
+    });
   };
 }
 

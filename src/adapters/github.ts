@@ -116,3 +116,69 @@ function summarize(pr: { number: number; html_url: string; head: { sha: string }
     labels: (pr.labels ?? []).map((l) => (typeof l === "string" ? l : (l.name ?? ""))).filter(Boolean),
   };
 }
+
+export interface DeploymentRecord {
+  id: number;
+  sha: string;
+  environment: string;
+  createdAt: string;
+  payload: Record<string, unknown>;
+  url: string;
+}
+
+export type DeploymentState = "in_progress" | "success" | "failure" | "error" | "inactive" | "queued" | "pending";
+
+/** GitHub Deployments: the durable record of what Conveyor is verifying. */
+export class Deployments {
+  constructor(
+    private readonly octokit: Octokit,
+    private readonly ref: RepoRef,
+  ) {}
+
+  async create(input: { sha: string; environment: string; description: string; payload: Record<string, unknown>; production: boolean }): Promise<DeploymentRecord> {
+    const { data } = await this.octokit.rest.repos.createDeployment({
+      ...this.ref,
+      ref: input.sha,
+      environment: input.environment,
+      description: input.description.slice(0, 140),
+      payload: input.payload as { [key: string]: unknown },
+      auto_merge: false,
+      required_contexts: [],
+      task: "deploy",
+      production_environment: input.production,
+    });
+    if (!("id" in data)) throw new Error(`GitHub did not create a deployment: ${String((data as { message?: string }).message)}`);
+    return { id: data.id, sha: data.sha, environment: data.environment, createdAt: data.created_at, payload: input.payload, url: data.url };
+  }
+
+  async setStatus(id: number, state: DeploymentState, description: string, logUrl?: string): Promise<void> {
+    await this.octokit.rest.repos.createDeploymentStatus({
+      ...this.ref,
+      deployment_id: id,
+      state,
+      description: description.slice(0, 140),
+      ...(logUrl ? { log_url: logUrl } : {}),
+      auto_inactive: false,
+    });
+  }
+
+  /** Conveyor's recent deployments whose latest status is in_progress (1 + 1 per deployment). */
+  async inProgress(limit = 50): Promise<DeploymentRecord[]> {
+    const { data } = await this.octokit.rest.repos.listDeployments({ ...this.ref, task: "deploy", per_page: limit });
+    const open: DeploymentRecord[] = [];
+    for (const d of data) {
+      const payload = (typeof d.payload === "object" && d.payload ? d.payload : {}) as Record<string, unknown>;
+      if (payload.conveyor !== true) continue;
+      const { data: statuses } = await this.octokit.rest.repos.listDeploymentStatuses({ ...this.ref, deployment_id: d.id, per_page: 1 });
+      if (statuses[0]?.state === "in_progress") open.push({ id: d.id, sha: d.sha, environment: d.environment, createdAt: d.created_at, payload, url: d.url });
+    }
+    return open;
+  }
+}
+
+/** The PR a commit on the default branch came from, if any (1 call). */
+export async function pullRequestForCommit(octokit: Octokit, ref: RepoRef, sha: string): Promise<PullRequestSummary | undefined> {
+  const { data } = await octokit.rest.repos.listPullRequestsAssociatedWithCommit({ ...ref, commit_sha: sha });
+  const merged = data.find((pr) => pr.merged_at) ?? data[0];
+  return merged ? summarize(merged) : undefined;
+}

@@ -26,3 +26,16 @@ function templateToRegExp(template: string, env: string): RegExp {
   });
   return new RegExp(`^${source}$`);
 }
+
+/** Which (service, environment) an overlay file belongs to, if any. */
+export function overlayOwner(file: string, config: Config): { service: string; env: string } | undefined {
+  for (const env of config.environments) {
+    for (const [service, settings] of Object.entries(config.services)) {
+      const override = settings.paths[env.name];
+      if (override && file === `${override.replaceAll("{service}", service).replaceAll("{env}", env.name)}/kustomization.yaml`) return { service, env: env.name };
+    }
+    const service = templateToRegExp(`${env.path}/kustomization.yaml`, env.name).exec(file)?.groups?.service;
+    if (service && isValidName(service) && !config.services[service]?.paths[env.name]) return { service, env: env.name };
+  }
+  return undefined;
+}

@@ -19,8 +19,12 @@ export interface DeployTarget {
 
 export type Rejection = { kind: "reject"; code: RejectCode; reason: string; service?: string; source: DispatchSource };
 
-/** Picks the service and environment a request is for, or says why it cannot be served. */
-export function resolveTarget(request: DeployRequest, config: Config, knownServices: ReadonlySet<string>): { kind: "target"; target: DeployTarget } | Rejection {
+/**
+ * Picks the service and environment a request is for, or says why it cannot be served. Deploy
+ * events may only name the first environment (or one with directDeploy); promotions, reverts and
+ * commands name any environment, having been checked by their own rules.
+ */
+export function resolveTarget(request: DeployRequest, config: Config, knownServices: ReadonlySet<string>, mode: "dispatch" | "promotion" = "dispatch"): { kind: "target"; target: DeployTarget } | Rejection {
   const reject = (code: RejectCode, reason: string): Rejection => ({ kind: "reject", code, reason, service: request.service, source: request.source });
   if (!knownServices.has(request.service)) {
     const known = [...knownServices].sort();
@@ -32,7 +36,7 @@ export function resolveTarget(request: DeployRequest, config: Config, knownServi
   if (!env) {
     return reject("unknown-environment", `environment ${quote(envName)} is not one of ${config.environments.map((e) => e.name).join(", ")}`);
   }
-  if (env !== first && !env.directDeploy) {
+  if (mode === "dispatch" && env !== first && !env.directDeploy) {
     return reject("direct-deploy-refused", `deploys go to ${first.name} first; ${env.name} is reached by promotion (set directDeploy: true on ${env.name} in .github/conveyor.yml to allow this)`);
   }
   return {
@@ -56,6 +60,8 @@ export interface DeployState {
   botBranch?: { text: string | undefined; containsDefault: boolean };
   /** The open PR from the bot branch, if any. */
   openPr?: { number: number };
+  /** Lines for the PR body that say why this change is safe (e.g. where it was verified). */
+  evidence?: string[];
 }
 
 export type DeployPlan =
@@ -109,7 +115,7 @@ export function planDeploy(state: DeployState): DeployPlan {
   if (!edited.ok) return reject("invalid-overlay", `${target.overlayFile} cannot be edited: ${edited.reason}`);
 
   const move: ImageMove = { service: target.service, env: target.env, from: current, to: next.image, file: target.overlayFile, source: request.source };
-  const text = deployPrText(move, config);
+  const text = deployPrText(move, config, state.evidence);
   return {
     kind: "change",
     target,

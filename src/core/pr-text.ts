@@ -14,6 +14,9 @@ export interface ImageMove {
 }
 
 export const LABEL = "conveyor";
+export const REVERT_LABEL = "conveyor:revert";
+export const HOLD_LABEL = "conveyor:hold";
+export const FREEZE_LABEL = "conveyor:freeze";
 export const envLabel = (env: string) => `env/${env}`;
 
 /** One bot branch per (service, environment); deterministic, so redeliveries and replicas agree. */
@@ -21,14 +24,19 @@ export function branchFor(env: string, service: string): string {
   return `conveyor/${env}/${service}`;
 }
 
-/** Reads a bot branch name back; undefined for any other branch. */
-export function parseBranch(branch: string): { env: string; service: string } | undefined {
-  const match = /^conveyor\/([a-z0-9][a-z0-9._-]*)\/([a-z0-9][a-z0-9._-]*)$/.exec(branch);
-  return match ? { env: match[1] as string, service: match[2] as string } : undefined;
+/** One revert branch per (service, environment): a second failure reuses it, never duplicates it. */
+export function revertBranchFor(env: string, service: string): string {
+  return `conveyor/revert/${env}/${service}`;
+}
+
+/** Reads one of Conveyor's branch names back; undefined for any other branch. */
+export function parseBranch(branch: string): { kind: "deploy" | "revert"; env: string; service: string } | undefined {
+  const match = /^conveyor\/(revert\/)?([a-z0-9][a-z0-9._-]*)\/([a-z0-9][a-z0-9._-]*)$/.exec(branch);
+  return match ? { kind: match[1] ? "revert" : "deploy", env: match[2] as string, service: match[3] as string } : undefined;
 }
 
 /** Hidden marker in PR bodies that lets Conveyor read its own PRs back after a restart. */
-export function stateMarker(move: ImageMove): string {
+export function stateMarker(move: Pick<ImageMove, "service" | "env" | "from" | "to">): string {
   return `<!-- conveyor:${JSON.stringify({ service: move.service, env: move.env, from: move.from ?? null, to: move.to })} -->`;
 }
 
@@ -59,7 +67,7 @@ export function describeSource(source: DispatchSource): string {
   return parts.join(", ");
 }
 
-export function deployPrText(move: ImageMove, config: Config): { commitMessage: string; title: string; body: string; labels: string[] } {
+export function deployPrText(move: ImageMove, config: Config, evidence: string[] = []): { commitMessage: string; title: string; body: string; labels: string[] } {
   const env = config.environments.find((e) => e.name === move.env);
   const next = nextEnvironment(config, move.env);
   const tagOrDigest = move.to.slice(move.to.lastIndexOf("/") + 1);
@@ -91,6 +99,7 @@ export function deployPrText(move: ImageMove, config: Config): { commitMessage: 
     "",
     `File: \`${move.file}\``,
     `Requested by: ${describeSource(move.source)}`,
+    ...(evidence.length ? ["", "### Evidence", ...evidence.map((line) => `- ${line}`)] : []),
     "",
     "### What happens next",
     ...after.map((line) => `- ${line}`),

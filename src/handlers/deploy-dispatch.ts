@@ -3,16 +3,13 @@
 // (what should the overlay and the PR become?).
 import type { Context } from "probot";
 import type { Probot } from "probot";
-import { parseDispatch, type DispatchSource } from "../core/dispatch.js";
-import { discoverServices } from "../core/discover.js";
-import { planDeploy, resolveTarget, type DeployPlan, type Rejection } from "../core/plan-deploy.js";
+import { parseDispatch } from "../core/dispatch.js";
+import type { Rejection } from "../core/plan-deploy.js";
 import { ERROR_LABEL, rejectionReport } from "../core/report-text.js";
 import { describeError, failCheckRun, ManifestsRepo, statusOf } from "../adapters/github.js";
-import type { GitWorkspace } from "../adapters/git-workspace.js";
 import { loadConfig } from "./load-config.js";
+import { proposeDeploy } from "./propose-deploy.js";
 import type { AppServices } from "./services.js";
-
-const PUSH_ATTEMPTS = 3;
 
 export async function handleDeployDispatch(context: Context<"repository_dispatch">, app: Probot, services: AppServices): Promise<void> {
   const { payload } = context;
@@ -33,60 +30,9 @@ export async function handleDeployDispatch(context: Context<"repository_dispatch
   const { request } = intent;
   const log = context.log.child({ repo: repo.fullName, service: request.service });
   const workspace = services.workspaces.get(repo.fullName, payload.repository.clone_url).useToken(() => installationToken(context));
-  const defaultBranch = payload.repository.default_branch;
-
-  const outcome = await services.queue.run(repo.fullName, async () => {
-    for (let attempt = 1; attempt <= PUSH_ATTEMPTS; attempt++) {
-      await workspace.sync();
-      const defaultSha = await workspace.remoteBranch(defaultBranch);
-      if (!defaultSha) throw new Error(`default branch ${defaultBranch} not found in ${repo.fullName}`);
-      const known = discoverServices(await workspace.listFiles(defaultSha, "."), config);
-      const resolved = resolveTarget(request, config, known);
-      if (resolved.kind === "reject") return resolved;
-      const { target } = resolved;
-
-      const branchSha = await workspace.remoteBranch(target.branch);
-      const openPr = branchSha ? await repo.findOpenPr(target.branch) : undefined;
-      const plan: DeployPlan = planDeploy({
-        target,
-        request,
-        config,
-        onDefault: await readOverlay(workspace, defaultSha, target.overlayFile),
-        botBranch: branchSha
-          ? { text: await readOverlay(workspace, branchSha, target.overlayFile), containsDefault: await workspace.isAncestor(defaultSha, branchSha) }
-          : undefined,
-        openPr,
-      });
-      if (plan.kind !== "change") return plan;
-
-      const parent = plan.base === "branch" ? (branchSha as string) : defaultSha;
-      const commit = await workspace.commitFile({ parent, path: target.overlayFile, text: plan.text, message: plan.commitMessage });
-      if (!(await workspace.pushBranch(target.branch, commit, branchSha))) {
-        log.info({ attempt }, `push to ${target.branch} was rejected (someone else moved it); fetching and retrying`);
-        continue;
-      }
-
-      if (plan.existingPr !== undefined) {
-        await repo.updatePr(plan.existingPr, { title: plan.title, body: plan.body });
-        if (plan.supersedes) {
-          await repo.comment(plan.existingPr, `Updated to \`${plan.move.to}\`, superseding \`${plan.supersedes}\` (requested by ${describeRequester(request.source)}).`);
-        }
-        log.info({ pr: plan.existingPr, image: plan.move.to, superseded: plan.supersedes }, "updated deploy PR");
-        return { kind: "updated" as const, pr: plan.existingPr };
-      }
-      const pr = await repo.createPr({ branch: target.branch, base: defaultBranch, title: plan.title, body: plan.body, labels: plan.labels });
-      log.info({ pr: pr.number, env: target.env, image: plan.move.to }, "opened deploy PR");
-      return { kind: "opened" as const, pr: pr.number };
-    }
-    throw new Error(`could not push ${request.service} after ${PUSH_ATTEMPTS} attempts: the branch kept moving`);
-  });
-
+  const outcome = await proposeDeploy({ repo, workspace, queue: services.queue, config, defaultBranch: payload.repository.default_branch, request, mode: "dispatch", log });
   if (outcome.kind === "reject") await reportRejection(context, app, repo, outcome);
   else if (outcome.kind === "noop") log.info(`nothing to do: ${outcome.reason}`);
-}
-
-async function readOverlay(workspace: GitWorkspace, commit: string, file: string): Promise<string | undefined> {
-  return workspace.readFile(commit, file);
 }
 
 /**
@@ -123,12 +69,8 @@ async function reportRejection(context: Context<"repository_dispatch">, app: Pro
   await repo.upsertIssue({ label: ERROR_LABEL, marker: report.marker, title: report.title, body: report.body });
 }
 
-async function installationToken(context: Context): Promise<string | undefined> {
+export async function installationToken(context: Context): Promise<string | undefined> {
   const auth = (await context.octokit.auth({ type: "installation" })) as { token?: string };
   return auth.token;
 }
 
-function describeRequester(source: DispatchSource): string {
-  if (source.repository) return `${source.repository}${source.sha ? `@${source.sha.slice(0, 12)}` : ""}`;
-  return "a deploy event";
-}

@@ -1,7 +1,7 @@
 import type { Context } from "probot";
 import { parseConfig, type Config, type ConfigProblem } from "../core/config.js";
 import { CONFIG_LABEL, CONFIG_MARKER, configReport } from "../core/report-text.js";
-import { ManifestsRepo } from "../adapters/github.js";
+import { ManifestsRepo, type Octokit, type RepoRef } from "../adapters/github.js";
 
 export const CONFIG_FILE = "conveyor.yml";
 
@@ -25,4 +25,15 @@ export async function loadConfig(context: Context, repo: ManifestsRepo): Promise
   const report = configReport(problems);
   await repo.upsertIssue({ label: CONFIG_LABEL, marker: CONFIG_MARKER, ...report });
   return undefined;
+}
+
+/**
+ * Reads the config outside a webhook (the verification loop, resuming after a restart), with the
+ * same file lookup as `context.config`. Returns undefined when the file is invalid: the event
+ * path reports that; this one just does nothing.
+ */
+export async function readConfig(octokit: Octokit, ref: RepoRef): Promise<Config | undefined> {
+  const { config } = await octokit.config.get({ ...ref, path: `.github/${CONFIG_FILE}` });
+  const result = parseConfig(Object.keys(config).length ? config : null);
+  return result.ok ? result.config : undefined;
 }

@@ -63,6 +63,16 @@ export function registerPullRoutes(r: Router): void {
     );
   });
 
+  // The PRs a commit belongs to: merged PRs by their merge commit, open ones by their head.
+  r.on("GET", "/repos/:owner/:repo/commits/:sha/pulls", async (ctx) => {
+    const repo = ctx.repo("read");
+    const sha = await repo.git.resolve(ctx.params["sha"] ?? "");
+    if (!sha) throw new HttpError(422, `No commit found for SHA: ${ctx.params["sha"]}`);
+    const list = [...repo.issues.values()].filter((i) => i.pull && (i.pull.mergeCommitSha === sha || i.pull.headSha === sha));
+    list.sort((a, b) => b.number - a.number);
+    return ok(list.map((i) => shape.pull(ctx.core.urls, ctx.core.store, repo, i)));
+  });
+
   r.on("GET", "/repos/:owner/:repo/pulls/:number", async (ctx) => {
     const repo = ctx.repo("read");
     const i = getPull(repo, intParam(ctx, "number"));

@@ -1,0 +1,96 @@
+// Words for the verification loop: PR comments, Deployment descriptions, revert PRs.
+import type { Verdict } from "./verdict.js";
+import { formatDuration, stateMarker } from "./pr-text.js";
+
+export function verificationStartedComment(input: { service: string; env: string; app: string; revision: string; deploymentId: number; soakMs: number }): string {
+  return [
+    `Merged as \`${input.revision.slice(0, 12)}\`. Conveyor is watching Argo CD application \`${input.app}\` until ${input.service} runs it synced and healthy in **${input.env}** for ${formatDuration(input.soakMs)} (deployment ${input.deploymentId}).`,
+  ].join("\n");
+}
+
+export interface Timeline {
+  merged: string;
+  synced?: string;
+  healthy?: string;
+  verified: string;
+}
+
+export function verifiedComment(input: { service: string; env: string; app: string; image?: string; timeline: Timeline; next?: { env: string; pr?: number; note?: string } }): string {
+  const t = input.timeline;
+  const rows = [
+    ["merged", t.merged],
+    ["synced", t.synced],
+    ["healthy", t.healthy],
+    ["stable (verified)", t.verified],
+  ].filter((row): row is [string, string] => row[1] !== undefined);
+  const nextLine = input.next
+    ? input.next.pr !== undefined
+      ? `Next: promotion to **${input.next.env}** in #${input.next.pr}.`
+      : `Next: ${input.next.note ?? `no promotion to ${input.next.env}`}.`
+    : `${input.env} is the last environment.`;
+  return [
+    `✅ **Verified**: ${input.service}${input.image ? ` \`${input.image}\`` : ""} is synced, healthy and stable in **${input.env}** (Argo CD \`${input.app}\`).`,
+    "",
+    "| step | at |",
+    "|---|---|",
+    ...rows.map(([step, at]) => `| ${step} | ${at} |`),
+    "",
+    nextLine,
+  ].join("\n");
+}
+
+export function failedComment(input: { service: string; env: string; app: string; author?: string; reason: string; revert?: { pr?: number; note?: string } }): string {
+  const who = input.author ? `@${input.author} ` : "";
+  const revert = input.revert?.pr !== undefined ? `Conveyor opened revert PR #${input.revert.pr}.` : (input.revert?.note ?? "No revert PR was opened (rollback.auto is off).");
+  return [
+    `❌ ${who}the rollout of ${input.service} in **${input.env}** failed (Argo CD \`${input.app}\`).`,
+    "",
+    `**Reason:** ${input.reason}`,
+    "",
+    revert,
+    `${input.service} is held in ${input.env}: nothing is promoted automatically from it until a newer image arrives or someone comments \`/unhold\`.`,
+  ].join("\n");
+}
+
+export function revertPrText(input: { service: string; env: string; from?: string; to?: string; reason: string; originalPr?: number; deploymentId: number; method: "revert" | "reset-image" }): { title: string; body: string; commitMessage: string } {
+  const back = input.from ?? "the previous overlay";
+  return {
+    title: `Revert ${input.service} in ${input.env} to ${shortImage(back)}`,
+    commitMessage: `revert(${input.service}/${input.env}): ${input.to ?? "(change)"} -> ${back}\n\nRollout failed: ${input.reason.slice(0, 500)}`,
+    body: [
+      `Conveyor reverts **${input.service}** in **${input.env}** because its rollout failed${input.originalPr !== undefined ? ` after #${input.originalPr}` : ""} (deployment ${input.deploymentId}).`,
+      "",
+      `**Reason:** ${input.reason}`,
+      "",
+      "| | image |",
+      "|---|---|",
+      `| failed | ${input.to ? `\`${input.to}\`` : "_(unknown)_"} |`,
+      `| back to | ${input.from ? `\`${input.from}\`` : "_(previous overlay)_"} |`,
+      "",
+      input.method === "revert"
+        ? "This is a revert of the overlay change."
+        : "The overlay changed again since, so a plain revert would conflict; this sets the previous verified image instead.",
+      "The revert is verified in Argo CD like any other change.",
+      "",
+      stateMarker({ service: input.service, env: input.env, from: input.to, to: input.from ?? "(previous overlay)" }),
+    ].join("\n"),
+  };
+}
+
+export function verdictDescription(verdict: Verdict): string {
+  switch (verdict.kind) {
+    case "verified":
+      return "Synced, healthy and stable";
+    case "failed":
+      return verdict.reason;
+    case "waiting":
+      return verdict.reason;
+    case "superseded":
+      return `Superseded by ${verdict.by.slice(0, 12)}`;
+  }
+}
+
+function shortImage(image: string): string {
+  const slash = image.lastIndexOf("/");
+  return image.slice(slash + 1);
+}

@@ -1,0 +1,213 @@
+// The verification loop: every tracked (service, environment) change is re-judged whenever Argo
+// CD reports a change to its Application, and on a short tick for deadlines and soak. The
+// decision itself is core/verdict.ts; what to do about it is the outcomes interface.
+import type { Application } from "../core/argo-types.js";
+import { observe, verdictFor, type Observation, type Verdict } from "../core/verdict.js";
+import type { AppKey, ArgoSource } from "../adapters/argo/source.js";
+
+export interface VerificationPolicy {
+  soakMs: number;
+  syncMs: number;
+  healthMs: number;
+  suspendedMs: number;
+  degradedGraceMs: number;
+}
+
+export interface Verification {
+  repo: { owner: string; repo: string; installationId: number; cloneUrl: string; defaultBranch: string };
+  service: string;
+  env: string;
+  app: AppKey;
+  /** The commit on the default branch that carries the change. */
+  revision: string;
+  /** The default branch before the change (for reverts). */
+  base?: string;
+  deploymentId: number;
+  pr?: { number: number; author?: string; labels: string[] };
+  from?: string;
+  to?: string;
+  file: string;
+  startedAt: string;
+  policy: VerificationPolicy;
+}
+
+export interface VerificationOutcomes {
+  verified(v: Verification, verdict: Extract<Verdict, { kind: "verified" }>): Promise<void>;
+  failed(v: Verification, verdict: Extract<Verdict, { kind: "failed" }>): Promise<void>;
+  superseded(v: Verification, by: string): Promise<void>;
+}
+
+export interface VerifierOptions {
+  source: ArgoSource;
+  outcomes: VerificationOutcomes;
+  /** Is `ancestor` contained in `descendant`? Resolved through the repo's git workspace. */
+  isAncestor(v: Verification, ancestor: string, descendant: string): Promise<boolean>;
+  now?: () => number;
+  tickMs?: number;
+  log: { info: (obj: object, msg?: string) => void; warn: (obj: object, msg?: string) => void; error: (obj: object, msg?: string) => void };
+  onDecision?: (v: Verification, verdict: Verdict, latencyMs: number) => void;
+}
+
+interface Tracked {
+  v: Verification;
+  history: Observation[];
+  ancestry: Map<string, boolean>;
+  busy: boolean;
+  again: boolean;
+  done: boolean;
+  /** When the Application last changed (as seen by the watch), for decision latency. */
+  changedAt: number;
+}
+
+const SHA = /^[0-9a-f]{40}$/;
+const MAX_HISTORY = 500;
+
+export class Verifier {
+  private readonly tracked = new Map<string, Tracked>();
+  private timer: NodeJS.Timeout | undefined;
+  private unsubscribe: (() => void) | undefined;
+  private readonly now: () => number;
+
+  constructor(private readonly options: VerifierOptions) {
+    this.now = options.now ?? Date.now;
+  }
+
+  start(): void {
+    this.unsubscribe = this.options.source.onApplication((app) => this.onApplication(app));
+    this.timer = setInterval(() => this.evaluateAll(), this.options.tickMs ?? 1_000);
+    this.timer.unref();
+  }
+
+  stop(): void {
+    this.unsubscribe?.();
+    if (this.timer) clearInterval(this.timer);
+    this.timer = undefined;
+  }
+
+  /** Verifications in flight, for /status, metrics and tests. */
+  inFlight(): Verification[] {
+    return [...this.tracked.values()].filter((t) => !t.done).map((t) => t.v);
+  }
+
+  isTracking(deploymentId: number): boolean {
+    return [...this.tracked.values()].some((t) => t.v.deploymentId === deploymentId && !t.done);
+  }
+
+  /** Starts verifying a change; a later change to the same overlay supersedes an earlier one. */
+  track(v: Verification): void {
+    const key = keyOf(v);
+    const previous = this.tracked.get(key);
+    if (previous && !previous.done) {
+      if (previous.v.deploymentId === v.deploymentId) return;
+      previous.done = true;
+      void this.settle(previous, { kind: "superseded", by: v.revision });
+    }
+    const tracked: Tracked = { v, history: [], ancestry: new Map(), busy: false, again: false, done: false, changedAt: this.now() };
+    this.tracked.set(key, tracked);
+    void this.options.source.refresh(v.app).catch((error: unknown) => this.options.log.warn({ err: String(error), app: v.app.name }, "refresh request failed"));
+    void this.evaluate(tracked);
+  }
+
+  private onApplication(app: Application): void {
+    const at = this.now();
+    for (const tracked of this.tracked.values()) {
+      if (tracked.done || tracked.v.app.name !== app.metadata?.name || tracked.v.app.namespace !== (app.metadata?.namespace ?? tracked.v.app.namespace)) continue;
+      tracked.changedAt = at;
+      void this.evaluate(tracked);
+    }
+  }
+
+  private evaluateAll(): void {
+    for (const tracked of this.tracked.values()) if (!tracked.done) void this.evaluate(tracked);
+  }
+
+  private async evaluate(tracked: Tracked): Promise<void> {
+    if (tracked.busy) {
+      tracked.again = true;
+      return;
+    }
+    tracked.busy = true;
+    try {
+      do {
+        tracked.again = false;
+        await this.evaluateOnce(tracked);
+      } while (tracked.again && !tracked.done);
+    } catch (error) {
+      this.options.log.error({ err: String(error), service: tracked.v.service, env: tracked.v.env }, "verification step failed; retrying on the next tick");
+    } finally {
+      tracked.busy = false;
+    }
+  }
+
+  private async evaluateOnce(tracked: Tracked): Promise<void> {
+    if (tracked.done) return;
+    const { v } = tracked;
+    const app = this.options.source.getApplication(v.app);
+    const nowMs = this.now();
+    const now = new Date(nowMs).toISOString();
+    if (!app) {
+      const deadline = Date.parse(v.startedAt) + v.policy.syncMs;
+      if (nowMs > deadline) {
+        await this.settle(tracked, { kind: "failed", code: "sync-deadline", reason: `Argo CD application ${v.app.namespace}/${v.app.name} does not exist`, evidence: { app: v.app.name, observedAt: now, syncRevisions: [], operationRevisions: [], rollouts: [], conditions: [], images: [] } });
+      }
+      return;
+    }
+    await this.resolveAncestry(tracked, app);
+    const rollouts = this.options.source.rolloutsFor(app);
+    const isAncestor = (a: string, d: string) => (a === d ? true : tracked.ancestry.get(`${a}..${d}`));
+    const input = {
+      app,
+      rollouts,
+      target: { revision: v.revision },
+      isAncestor,
+      startedAt: v.startedAt,
+      now,
+      deadlines: { syncMs: v.policy.syncMs, healthMs: v.policy.healthMs, suspendedMs: v.policy.suspendedMs },
+      soakMs: v.policy.soakMs,
+      history: tracked.history,
+      degradedGraceMs: v.policy.degradedGraceMs,
+    };
+    const verdict = verdictFor(input);
+    tracked.history.push(observe(input));
+    if (tracked.history.length > MAX_HISTORY) tracked.history.splice(0, tracked.history.length - MAX_HISTORY);
+    if (verdict.kind === "waiting") return;
+    await this.settle(tracked, verdict, nowMs - tracked.changedAt);
+  }
+
+  private async settle(tracked: Tracked, verdict: Verdict, latencyMs = 0): Promise<void> {
+    tracked.done = true;
+    const { v } = tracked;
+    if (this.tracked.get(keyOf(v)) === tracked) this.tracked.delete(keyOf(v));
+    this.options.onDecision?.(v, verdict, latencyMs);
+    this.options.log.info({ service: v.service, env: v.env, deployment: v.deploymentId, verdict: verdict.kind, latencyMs }, `verification ${verdict.kind}`);
+    try {
+      if (verdict.kind === "verified") await this.options.outcomes.verified(v, verdict);
+      else if (verdict.kind === "failed") await this.options.outcomes.failed(v, verdict);
+      else if (verdict.kind === "superseded") await this.options.outcomes.superseded(v, verdict.by);
+    } catch (error) {
+      this.options.log.error({ err: String(error), service: v.service, env: v.env, deployment: v.deploymentId }, `acting on verdict ${verdict.kind} failed`);
+    }
+  }
+
+  /** Fills the ancestry cache for every revision Argo CD mentions, so the verdict can stay pure. */
+  private async resolveAncestry(tracked: Tracked, app: Application): Promise<void> {
+    const status = app.status;
+    const candidates = new Set<string>([
+      status?.sync?.revision ?? "",
+      ...(status?.sync?.revisions ?? []),
+      status?.operationState?.syncResult?.revision ?? "",
+      ...(status?.operationState?.syncResult?.revisions ?? []),
+      status?.operationState?.operation?.sync?.revision ?? "",
+    ]);
+    for (const candidate of candidates) {
+      if (!SHA.test(candidate) || candidate === tracked.v.revision) continue;
+      const key = `${tracked.v.revision}..${candidate}`;
+      if (tracked.ancestry.has(key)) continue;
+      tracked.ancestry.set(key, await this.options.isAncestor(tracked.v, tracked.v.revision, candidate));
+    }
+  }
+}
+
+function keyOf(v: Verification): string {
+  return `${v.repo.owner}/${v.repo.repo}#${v.service}/${v.env}`;
+}
