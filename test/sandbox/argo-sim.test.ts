@@ -16,7 +16,7 @@ const schemas = {
 };
 
 const FAST = {
-  pollIntervalMs: 40,
+  pollIntervalMs: 150,
   syncDelayMs: 20,
   autoSyncDelayMs: 20,
   operationMs: 40,
@@ -258,6 +258,13 @@ describe("simulated Argo CD", () => {
     replay.abort();
     expect(replayed.slice(0, rvs.length)).toEqual(rvs);
 
+    // Without a resourceVersion a watch starts with a synthetic ADDED per existing object.
+    const initial: string[] = [];
+    const fresh = await new Watch(kc).watch(APPS_PATH, {}, (type, o: ApplicationView) => initial.push(`${type} ${o.metadata.name}`), () => undefined);
+    await delay(50);
+    fresh.abort();
+    expect(initial).toEqual(["ADDED cart-staging"]);
+
     // After compaction the same version is gone: ERROR 410 Expired inside the stream, then it ends.
     sim.compactHistory();
     const expired: Array<{ type: string; object: JsonObject }> = [];
@@ -362,9 +369,9 @@ describe("simulated Argo CD", () => {
     expect(degraded.status.health?.message).toBe('Deployment "payments" exceeded its progress deadline');
     expect(degraded.status.resources?.find((r) => r.kind === "Deployment")?.health).toEqual({ status: "Degraded", message: 'Deployment "payments" exceeded its progress deadline' });
 
+    // No notifyPush this time: branch polling alone notices the commit.
     await repo.setTag("payments", "staging", "1.2.9");
     const good = await repo.commit("revert payments");
-    await sim.notifyPush();
     await sim.waitFor("payments-staging", (a) => a.status.sync?.revision === good && a.status.sync.status === "Synced" && a.status.health?.status === "Healthy");
   });
 
@@ -443,6 +450,24 @@ describe("simulated Argo CD", () => {
     const done = await sim.waitFor("search-production", (a) => a.status.sync?.status === "Synced" && a.status.sync.revision === next && a.status.operationState?.phase === "Succeeded");
     expect(done.status.operationState?.operation.initiatedBy).toEqual({ username: "conveyor" });
     expect(done.operation).toBeUndefined();
+  });
+
+  it("reports a ComparisonError while the overlay does not exist, then deploys it once it appears", async () => {
+    const repo = await freshRepo({ cart: ["staging"] });
+    const sim = await start(repo, { applications: [{ name: "cart-production", path: "services/cart/overlays/production" }] });
+    const broken = sim.get("cart-production");
+    expect(broken?.status.sync?.status).toBe("Unknown");
+    expect(broken?.status.health?.status).toBe("Unknown");
+    expect(broken?.status.conditions).toEqual([
+      { type: "ComparisonError", message: expect.stringContaining("services/cart/overlays/production: app path does not exist"), lastTransitionTime: expect.any(String) },
+    ]);
+    await repo.setTag("cart", "production", "1.0.0");
+    const sha = await repo.commit("cart to production");
+    await sim.notifyPush();
+    const deployed = await sim.waitFor("cart-production", (a) => a.status.sync?.status === "Synced" && a.status.health?.status === "Healthy");
+    expect(deployed.status.conditions).toBeUndefined();
+    expect(deployed.status.operationState?.syncResult?.revision).toBe(sha);
+    expect(deployed.status.history?.map((h) => h.revision)).toEqual([sha]);
   });
 
   it("keeps a makeInformer cache current across dropped and gracefully closed watches", async () => {

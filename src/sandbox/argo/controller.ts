@@ -135,6 +135,17 @@ interface AppRuntime {
   removed: boolean;
 }
 
+/** The CRD files sit next to the sources; a build that did not copy them runs without validation. */
+function loadSchemas(required: boolean): ReturnType<typeof bundledSchemas> | undefined {
+  try {
+    return bundledSchemas();
+  } catch (err) {
+    if (required) throw err;
+    console.warn(`argo-sim: CRD schemas unavailable, objects are not validated (${errorMessage(err)})`);
+    return undefined;
+  }
+}
+
 function randomToken(): string {
   return Array.from({ length: 4 }, () => Math.random().toString(36).slice(2)).join("");
 }
@@ -172,6 +183,8 @@ export class ArgoSim {
   private readonly timers = new Set<NodeJS.Timeout>();
   private readonly listeners = new Map<ArgoSimEvent, Set<(value: never) => void>>();
   private head: string | undefined;
+  /** Rendering a commit is pure, so results are kept (bounded) by sha and path. */
+  private readonly rendered = new Map<string, Promise<RenderedTarget>>();
   private headCheck: Promise<void> = Promise.resolve();
   private closed = false;
   url = "";
@@ -185,7 +198,7 @@ export class ArgoSim {
     const pattern = options.failurePattern ?? /bad/;
     this.failurePattern = new RegExp(pattern.source, pattern.flags.replace(/[gy]/g, ""));
     this.timings = { ...DEFAULT_TIMINGS, ...options.timings };
-    const schemas = options.validate === false ? undefined : bundledSchemas();
+    const schemas = options.validate === false ? undefined : loadSchemas(options.validate === true);
     const types: ResourceType[] = [
       {
         group: "argoproj.io",
@@ -416,7 +429,7 @@ export class ArgoSim {
     if (this.head === undefined) error = `unable to resolve '${this.branch}' to a commit SHA`;
     else {
       try {
-        target = await renderTarget(this.repoPath, this.head, id.path);
+        target = await this.render(this.head, id.path);
       } catch (err) {
         error = errorMessage(err);
       }
@@ -517,6 +530,18 @@ export class ArgoSim {
     return rt;
   }
 
+  private render(sha: string, path: string): Promise<RenderedTarget> {
+    const key = `${sha}:${path}`;
+    let found = this.rendered.get(key);
+    if (!found) {
+      found = renderTarget(this.repoPath, sha, path);
+      this.rendered.set(key, found);
+      found.catch(() => this.rendered.delete(key));
+      if (this.rendered.size > 500) this.rendered.delete(this.rendered.keys().next().value as string);
+    }
+    return found;
+  }
+
   private isBad(target: RenderedTarget): boolean {
     return target.tags.some((tag) => this.failurePattern.test(tag));
   }
@@ -585,7 +610,7 @@ export class ArgoSim {
       if (revision === undefined) error = `unable to resolve '${this.branch}' to a commit SHA`;
       else {
         try {
-          target = await renderTarget(this.repoPath, revision, rt.identity.path);
+          target = await this.render(revision, rt.identity.path);
         } catch (err) {
           if (!(err instanceof ComparisonError)) throw err;
           error = err.message;
@@ -649,7 +674,7 @@ export class ArgoSim {
       if (!sha) failure = `ComparisonError: unable to resolve '${revision}' to a commit SHA`;
       else {
         try {
-          target = await renderTarget(this.repoPath, sha, id.path);
+          target = await this.render(sha, id.path);
         } catch (err) {
           if (!(err instanceof ComparisonError)) throw err;
           failure = `ComparisonError: rpc error: code = Unknown desc = ${err.message}`;
