@@ -357,6 +357,21 @@ describe("simulated Argo CD", () => {
     expect(production.status.history).toHaveLength(1);
   });
 
+  it("syncs a commit that lands during a running operation right after it", async () => {
+    const repo = await freshRepo({ cart: ["staging"] });
+    const sim = await start(repo, { applications: [{ name: "cart-staging", path: "services/cart/overlays/staging" }] });
+    await repo.setTag("cart", "staging", "1.1.0");
+    const first = await repo.commit("cart 1.1.0");
+    await sim.notifyPush();
+    await sim.waitFor("cart-staging", (a) => a.status.operationState?.phase === "Running");
+    await repo.setTag("cart", "staging", "1.2.0");
+    const second = await repo.commit("cart 1.2.0");
+    await sim.notifyPush();
+    const done = await sim.waitFor("cart-staging", (a) => a.status.sync?.revision === second && a.status.sync.status === "Synced" && a.status.health?.status === "Healthy");
+    expect(done.status.history?.map((h) => h.revision).slice(-2)).toEqual([first, second]);
+    expect(done.status.summary?.images).toEqual(["ghcr.io/acme/cart:1.2.0"]);
+  });
+
   it("reports Degraded for a failing image, and a later good tag recovers", async () => {
     const repo = await freshRepo({ payments: ["staging"] });
     const sim = await start(repo, { applications: [{ name: "payments-staging", path: "services/payments/overlays/staging" }] });
