@@ -108,11 +108,14 @@ export class Reflector<T> {
         try {
           await this.relist();
         } catch (err) {
+          if (this.stopped) return;
           this.options.log.warn({ kind: this.options.kind, err: describe(err) }, "argo source: re-list failed");
           await this.sleep(this.nextDelay());
           continue;
         }
       }
+      // stop() may have come while the list was in flight.
+      if (this.stopped) return;
       const outcome = await this.watchOnce();
       if (this.stopped) return;
       if (outcome === "relist") continue;
