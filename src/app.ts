@@ -13,6 +13,7 @@ import { handleCheckCompleted, handleConveyorPullRequest, handleStatus } from ".
 import { verificationOutcomes } from "./handlers/verification-outcome.js";
 import { resumeVerifications } from "./handlers/resume.js";
 import type { AppServices } from "./handlers/services.js";
+import { healthHandler } from "./runtime/health.js";
 
 export interface ConveyorOptions {
   /** Where manifests-repo clones live; CONVEYOR_WORKSPACE_DIR or a folder in the temp dir. */
@@ -35,7 +36,7 @@ export interface ConveyorHandle {
 }
 
 export function createConveyor(options: ConveyorOptions = {}, onReady?: (handle: ConveyorHandle) => void) {
-  return (app: Probot, _probotOptions?: ApplicationFunctionOptions): void => {
+  return (app: Probot, probotOptions?: ApplicationFunctionOptions): void => {
     const services: AppServices = {
       workspaces: new Workspaces(options.workspaceDir ?? process.env.CONVEYOR_WORKSPACE_DIR ?? join(tmpdir(), "conveyor-workspaces")),
       queue: new KeyedQueue(),
@@ -63,13 +64,26 @@ export function createConveyor(options: ConveyorOptions = {}, onReady?: (handle:
     app.on("status", (context) => handleStatus(context, services));
     app.on(["pull_request.opened", "pull_request.synchronize", "pull_request.reopened"], (context) => handleConveyorPullRequest(context, services));
 
+    let started = false;
     const ready = (async () => {
-      if (!argo || !services.verifier) return;
-      await argo.start();
-      services.verifier.start();
-      if (options.resume !== false) await resumeVerifications(app, services);
+      if (argo && services.verifier) {
+        await argo.start();
+        services.verifier.start();
+        if (options.resume !== false) await resumeVerifications(app, services);
+      }
+      started = true;
     })();
     ready.catch((error: unknown) => app.log.error({ err: String(error) }, "start-up failed"));
+    probotOptions?.addHandler?.(
+      healthHandler({
+        started: () => started,
+        github: async () => {
+          const octokit = await app.auth();
+          await octokit.rest.apps.getAuthenticated();
+          return true;
+        },
+      }),
+    );
     onReady?.({
       services,
       ready,

@@ -1,0 +1,103 @@
+// The sandbox's demo: what a person would see happen, as a timeline. It acts only the way people
+// and CI do (a dispatch, a review, a merge); everything else is Conveyor reacting to webhooks.
+import { Octokit } from "@octokit/rest";
+import type { WebhookDelivery } from "./forge/index.js";
+import { OWNER, REPO, type World } from "./world.js";
+
+export interface Narrator {
+  (line: string): void;
+}
+
+type Pull = { number: number; title: string; html_url: string; head: { sha: string; ref: string }; merged?: boolean };
+
+export async function runScenario(world: World, say: Narrator): Promise<void> {
+  const started = Date.now();
+  const stamp = () => `+${((Date.now() - started) / 1000).toFixed(1).padStart(5)}s`;
+  const line = (text: string) => say(`${stamp()}  ${text}`);
+  const ci = new Octokit({ baseUrl: world.forge.url, auth: world.tokens.admin });
+  const reviewer = new Octokit({ baseUrl: world.forge.url, auth: world.tokens.reviewer });
+  const repo = { owner: OWNER, repo: REPO };
+  const stopNarrating = narrateEvents(world, line);
+
+  try {
+    line("CI of order-service finished: dispatching deploy-order-service {image: ghcr.io/acme/order-service:1.5.0}");
+    await ci.rest.repos.createDispatchEvent({ ...repo, event_type: "deploy-order-service", client_payload: { image: "ghcr.io/acme/order-service:1.5.0" } });
+    await deploymentState(world, "staging", "order-service", "success", 60_000);
+
+    const production = await pullRequest(world, "conveyor/production/order-service", 30_000);
+    line(`reviewer approves and merges ${production.html_url}`);
+    await reviewer.rest.pulls.createReview({ ...repo, pull_number: production.number, event: "APPROVE", body: "Staging is verified, ship it." });
+    await reviewer.rest.pulls.merge({ ...repo, pull_number: production.number, sha: production.head.sha, merge_method: "merge" });
+    await deploymentState(world, "production", "order-service", "success", 60_000);
+
+    line("CI of order-service finished again: dispatching a bad build, ghcr.io/acme/order-service:1.6.0-bad");
+    await ci.rest.repos.createDispatchEvent({ ...repo, event_type: "deploy-order-service", client_payload: { image: "ghcr.io/acme/order-service:1.6.0-bad" } });
+    await deploymentState(world, "staging", "order-service", "failure", 60_000);
+    await deploymentState(world, "staging", "order-service", "success", 60_000, (d) => d.to === "ghcr.io/acme/order-service:1.5.0");
+    const app = world.argo.get("order-service-staging") as { status?: { health?: { status?: string } } } | undefined;
+    line(`staging is back on ghcr.io/acme/order-service:1.5.0 and Argo CD says ${app?.status?.health?.status ?? "?"}`);
+    line(`done in ${((Date.now() - started) / 1000).toFixed(1)} s`);
+  } finally {
+    stopNarrating();
+  }
+}
+
+/** Prints what Conveyor does, as GitHub would show it: PRs, merges, deployments, comments. */
+function narrateEvents(world: World, line: (text: string) => void): () => void {
+  let seen = 0;
+  const timer = setInterval(() => {
+    const events = world.forge.events;
+    for (; seen < events.length; seen++) {
+      const text = describe(events[seen] as WebhookDelivery);
+      if (text) line(text);
+    }
+  }, 50);
+  return () => clearInterval(timer);
+}
+
+function describe(d: WebhookDelivery): string | undefined {
+  const p = d.payload as Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
+  switch (`${d.event}.${d.action ?? ""}`) {
+    case "pull_request.opened":
+      return `PR #${p.pull_request.number} opened by ${p.pull_request.user.login}: "${p.pull_request.title}"  ${p.pull_request.html_url}`;
+    case "pull_request.synchronize":
+      return `PR #${p.pull_request.number} updated (new commit ${String(p.pull_request.head.sha).slice(0, 7)})`;
+    case "pull_request.closed":
+      return p.pull_request.merged ? `PR #${p.pull_request.number} merged by ${p.pull_request.merged_by?.login ?? p.sender.login}` : `PR #${p.pull_request.number} closed`;
+    case "deployment_status.created":
+      return `deployment ${p.deployment.id} (${p.deployment.payload?.service} -> ${p.deployment.environment}): ${p.deployment_status.state} — ${p.deployment_status.description}`;
+    case "issue_comment.created":
+      return p.comment.user.type === "Bot" ? `comment on #${p.issue.number}: ${String(p.comment.body).split("\n")[0]}` : undefined;
+    case "issues.opened":
+      return `issue #${p.issue.number} opened: "${p.issue.title}"`;
+    default:
+      return undefined;
+  }
+}
+
+export async function pullRequest(world: World, branch: string, timeoutMs: number): Promise<Pull> {
+  const ci = new Octokit({ baseUrl: world.forge.url, auth: world.tokens.admin });
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const { data } = await ci.rest.pulls.list({ owner: OWNER, repo: REPO, state: "open", head: `${OWNER}:${branch}` });
+    if (data[0]) return data[0] as Pull;
+    if (Date.now() > deadline) throw new Error(`no open PR from ${branch} after ${timeoutMs} ms`);
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+}
+
+/** Waits for a deployment status of a service in an environment; returns the deployment payload. */
+export async function deploymentState(
+  world: World,
+  env: string,
+  service: string,
+  state: string,
+  timeoutMs: number,
+  match: (payload: Record<string, unknown>) => boolean = () => true,
+): Promise<Record<string, unknown>> {
+  const delivery = await world.forge.waitForEvent((d) => {
+    const p = d.payload as { deployment?: { environment?: string; payload?: Record<string, unknown> }; deployment_status?: { state?: string } };
+    return d.event === "deployment_status" && p.deployment?.environment === env && p.deployment?.payload?.service === service && p.deployment_status?.state === state && match(p.deployment.payload ?? {});
+  }, timeoutMs);
+  return (delivery.payload as { deployment: { payload: Record<string, unknown> } }).deployment.payload;
+}
