@@ -147,8 +147,14 @@ export class Reflector<T> {
         alive();
         const version = this.options.versionOf(object);
         if (version) this.resourceVersion = version;
-        if (type === "DELETED") this.remove(object);
-        else this.upsert(object);
+        if (type === "DELETED") {
+          this.remove(object);
+          return;
+        }
+        // Streams that start with a snapshot (Argo CD's) repeat what the cache already has.
+        const cached = this.cache.get(this.options.keyOf(object));
+        if (version !== undefined && cached !== undefined && this.options.versionOf(cached) === version) return;
+        this.upsert(object);
       },
       bookmark: (version) => {
         if (current.reason) return;
