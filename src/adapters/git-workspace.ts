@@ -173,6 +173,52 @@ export class GitWorkspace {
       throw new Error(`git ${args[0]} failed: ${redact(error instanceof Error ? error.message : String(error))}`);
     }
   }
+
+  /** The best common ancestor of two commits: what a pull request's diff is taken against. */
+  async mergeBase(a: string, b: string): Promise<string | undefined> {
+    try {
+      return (await this.run(["merge-base", a, b])).trim() || undefined;
+    } catch {
+      return undefined;
+    }
+  }
+
+  /** Fetches a pull request's head (forks' commits are only reachable through refs/pull/N/head). */
+  async fetchPullHead(number: number): Promise<void> {
+    await this.run(["fetch", "--no-tags", "--quiet", "origin", `+refs/pull/${number}/head:refs/remotes/pull/${number}`], { network: true });
+  }
+
+  /** Tree id of every directory at a commit ("." is the root): a content key for render caches. */
+  async directoryTrees(commit: string): Promise<Map<string, string>> {
+    const trees = new Map<string, string>([[".", (await this.run(["rev-parse", "--verify", `${commit}^{tree}`])).trim()]]);
+    const out = await this.run(["ls-tree", "-r", "-d", "-z", "--full-tree", commit]);
+    for (const line of out.split("\0").filter(Boolean)) {
+      const [meta, path] = line.split("\t") as [string, string];
+      trees.set(path, meta.split(" ")[2] as string);
+    }
+    return trees;
+  }
+
+  /**
+   * Writes a commit's files into `target` (a throwaway directory) through a private index, so the
+   * shared clone is never touched. Symbolic links and submodules are left out: a renderer must
+   * not be led to files outside the tree. Returns the paths that were left out.
+   */
+  async exportTree(commit: string, target: string): Promise<string[]> {
+    const scratch = await mkdtemp(join(tmpdir(), "conveyor-export-"));
+    try {
+      const env = { GIT_INDEX_FILE: join(scratch, "index") };
+      await this.run(["read-tree", commit], { env });
+      const staged = (await this.run(["ls-files", "--stage", "-z"], { env })).split("\0").filter(Boolean);
+      const skipped = staged.filter((line) => /^(120000|160000) /.test(line)).map((line) => line.slice(line.indexOf("\t") + 1));
+      if (skipped.length) await this.run(["update-index", "--force-remove", "--", ...skipped], { env });
+      await mkdir(target, { recursive: true });
+      await this.run(["--work-tree", target, "checkout-index", "--all", "--force", `--prefix=${target.endsWith("/") ? target : `${target}/`}`], { env });
+      return skipped;
+    } finally {
+      await rm(scratch, { recursive: true, force: true });
+    }
+  }
 }
 
 /** "a/b/c.yaml" -> ["a", "a/b", "a/b/c.yaml"]: every path that must not be a symlink. */

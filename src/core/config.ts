@@ -55,6 +55,19 @@ const environment = z
     soak: duration.prefault(120).describe("How long the application must stay Healthy before it is verified."),
     timeouts: timeouts.prefault({}),
     directDeploy: z.boolean().default(false).describe("Allow deploy events to name this environment directly."),
+    policy: z
+      .object({
+        protected: z.boolean().optional().describe("Refuse mutable tags here; default: true when the environment has approvers."),
+        mutableTags: z.array(z.string().min(1).max(128)).default(["latest"]).describe("Tags that can move under you; refused in protected environments."),
+        requireDigest: z.boolean().default(false).describe("Every rendered image must be pinned by digest."),
+        allowedRegistries: z
+          .array(z.string().min(1).max(255))
+          .default([])
+          .describe('Registries (or registry/path prefixes like "ghcr.io/acme") images may come from; empty allows any.'),
+      })
+      .strict()
+      .prefault({})
+      .describe("Checks on the rendered overlay, reported in the conveyor/render check run."),
   })
   .strict();
 

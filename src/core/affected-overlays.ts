@@ -1,0 +1,133 @@
+// "Which overlays does this change touch?" An overlay is affected when a changed file lies inside
+// it or inside any directory its kustomization pulls in, directly or through other
+// kustomizations (resources, bases, components, generators, transformers, validators). Both
+// sides of the change count, so an overlay that is deleted, or that stops using a base, shows up.
+import { posix } from "node:path";
+import { parse } from "yaml";
+import type { Config } from "./config.js";
+import { overlayOwner } from "./discover.js";
+
+export const KUSTOMIZATION_FILES = ["kustomization.yaml", "kustomization.yml", "Kustomization"];
+
+/** One side of the change: every file path, and the text of every kustomization file by directory. */
+export interface TreeSnapshot {
+  files: string[];
+  kustomizations: Map<string, string>;
+}
+
+export interface AffectedOverlay {
+  dir: string;
+  service: string;
+  env: string;
+  /** Why it is affected: "the overlay" or the directories it depends on that changed. */
+  because: string[];
+  /** Kustomization directories the overlay reads on each side (absent: no overlay on that side). */
+  closure: { before?: string[]; after?: string[] };
+  /** Remote resources (URLs): their content is not part of the tree, so renders are not cached. */
+  remote: string[];
+}
+
+const REFERENCE_KEYS = ["resources", "bases", "components", "generators", "transformers", "validators"];
+
+/** Directories of kustomization files among `files`. */
+export function kustomizationDirs(files: Iterable<string>): string[] {
+  const dirs: string[] = [];
+  for (const file of files) {
+    const name = posix.basename(file);
+    if (KUSTOMIZATION_FILES.includes(name)) dirs.push(posix.dirname(file));
+  }
+  return dirs;
+}
+
+/**
+ * What one kustomization refers to: local entries resolved against its directory (entries that
+ * leave the repository are dropped) and remote ones kept as written.
+ */
+export function kustomizationReferences(dir: string, text: string): { local: string[]; remote: string[] } {
+  let doc: unknown;
+  try {
+    doc = parse(text);
+  } catch {
+    return { local: [], remote: [] }; // the render reports the syntax error
+  }
+  const local: string[] = [];
+  const remote: string[] = [];
+  if (!doc || typeof doc !== "object") return { local, remote };
+  for (const key of REFERENCE_KEYS) {
+    const entries = (doc as Record<string, unknown>)[key];
+    if (!Array.isArray(entries)) continue;
+    for (const entry of entries) {
+      if (typeof entry !== "string" || entry.trim() === "") continue;
+      if (isRemote(entry)) {
+        remote.push(entry);
+        continue;
+      }
+      const resolved = posix.normalize(posix.join(dir, entry)).replace(/\/$/, "");
+      if (resolved === ".." || resolved.startsWith("../") || posix.isAbsolute(resolved)) continue;
+      local.push(resolved);
+    }
+  }
+  return { local, remote };
+}
+
+function isRemote(entry: string): boolean {
+  return /^[a-z][a-z0-9+.-]*:\/\//i.test(entry) || /^git@/.test(entry) || /^(github\.com|gitlab\.com|bitbucket\.org)\//.test(entry);
+}
+
+/** The kustomization directories `dir` reads, itself first, following references transitively. */
+export function dependencyClosure(dir: string, kustomizations: Map<string, string>): { dirs: string[]; remote: string[] } {
+  const dirs: string[] = [];
+  const remote = new Set<string>();
+  const pending = [dir];
+  const seen = new Set<string>();
+  while (pending.length) {
+    const current = pending.shift() as string;
+    if (seen.has(current)) continue;
+    seen.add(current);
+    const text = kustomizations.get(current);
+    if (text === undefined) continue;
+    dirs.push(current);
+    const refs = kustomizationReferences(current, text);
+    for (const url of refs.remote) remote.add(url);
+    // A reference to a file (deployment.yaml) is inside `current`; only kustomization dirs recurse.
+    for (const ref of refs.local) if (kustomizations.has(ref)) pending.push(ref);
+  }
+  return { dirs, remote: [...remote] };
+}
+
+const inside = (file: string, dir: string) => dir === "." || file.startsWith(`${dir}/`);
+
+export function affectedOverlays(input: { config: Config; changedFiles: string[]; before: TreeSnapshot; after: TreeSnapshot }): AffectedOverlay[] {
+  const byDir = new Map<string, AffectedOverlay>();
+  const sides = [
+    ["before", input.before],
+    ["after", input.after],
+  ] as const;
+  for (const [side, tree] of sides) {
+    for (const file of tree.files) {
+      const owner = overlayOwner(file, input.config);
+      if (!owner) continue;
+      const dir = posix.dirname(file);
+      const { dirs, remote } = dependencyClosure(dir, tree.kustomizations);
+      const hit = dirs.filter((d) => input.changedFiles.some((f) => inside(f, d)));
+      // A file inside the overlay directory changed on either side also counts on the other side.
+      if (hit.length === 0 && !byDir.has(dir)) continue;
+      const entry = byDir.get(dir) ?? { dir, ...owner, because: [], closure: {}, remote: [] };
+      entry.closure[side] = dirs;
+      for (const d of hit) {
+        const reason = d === dir ? "the overlay" : d;
+        if (!entry.because.includes(reason)) entry.because.push(reason);
+      }
+      for (const url of remote) if (!entry.remote.includes(url)) entry.remote.push(url);
+      byDir.set(dir, entry);
+    }
+  }
+  // An overlay first seen on the "after" side that also existed before needs its before-closure.
+  for (const entry of byDir.values()) {
+    if (entry.closure.before === undefined && input.before.files.includes(`${entry.dir}/kustomization.yaml`)) {
+      entry.closure.before = dependencyClosure(entry.dir, input.before.kustomizations).dirs;
+    }
+    entry.because.sort((a, b) => (a === "the overlay" ? -1 : b === "the overlay" ? 1 : a.localeCompare(b)));
+  }
+  return [...byDir.values()].sort((a, b) => a.dir.localeCompare(b.dir));
+}
