@@ -182,3 +182,86 @@ export async function pullRequestForCommit(octokit: Octokit, ref: RepoRef, sha: 
   const merged = data.find((pr) => pr.merged_at) ?? data[0];
   return merged ? summarize(merged) : undefined;
 }
+
+/** The commenter's permission on the repository (1 call); "none" when GitHub does not know them. */
+export async function userPermission(octokit: Octokit, ref: RepoRef, username: string): Promise<"admin" | "maintain" | "write" | "triage" | "read" | "none"> {
+  try {
+    const { data } = await octokit.rest.repos.getCollaboratorPermissionLevel({ ...ref, username });
+    const role = (data as { role_name?: string }).role_name;
+    if (role === "maintain" || role === "triage") return role;
+    return data.permission === "admin" || data.permission === "write" || data.permission === "read" ? data.permission : "none";
+  } catch (error) {
+    if (statusOf(error) === 404) return "none";
+    throw error;
+  }
+}
+
+/** Is the user an active member of org/team? (1 call; 404 and 403 mean no or cannot tell: no.) */
+export async function isTeamMember(octokit: Octokit, org: string, team: string, username: string): Promise<boolean> {
+  try {
+    const { data } = await octokit.rest.teams.getMembershipForUserInOrg({ org, team_slug: team, username });
+    return data.state === "active";
+  } catch (error) {
+    const status = statusOf(error);
+    if (status === 404 || status === 403) return false;
+    throw error;
+  }
+}
+
+/** Adds a reaction to an issue comment (1 call); reactions are courtesy, so failures are swallowed. */
+export async function reactToComment(octokit: Octokit, ref: RepoRef, commentId: number, content: "eyes" | "rocket" | "+1" | "confused"): Promise<void> {
+  try {
+    await octokit.rest.reactions.createForIssueComment({ ...ref, comment_id: commentId, content });
+  } catch {
+    // A missing reaction must not stop the command it acknowledges.
+  }
+}
+
+/** Removes a label from an issue or PR (1 call); true when it was there. */
+export async function removeLabel(octokit: Octokit, ref: RepoRef, issueNumber: number, name: string): Promise<boolean> {
+  try {
+    await octokit.rest.issues.removeLabel({ ...ref, issue_number: issueNumber, name });
+    return true;
+  } catch (error) {
+    if (statusOf(error) === 404) return false;
+    throw error;
+  }
+}
+
+export interface DeploymentHistoryEntry {
+  id: number;
+  sha: string;
+  service: string;
+  env: string;
+  to: string | null;
+  from: string | null;
+  base: string | null;
+  file: string | null;
+  pr: number | null;
+  state: string;
+  createdAt: string;
+}
+
+const nullableString = (value: unknown) => (typeof value === "string" ? value : null);
+
+/**
+ * Conveyor's deployments, newest first, with their latest status: 1 list call plus 1 status call
+ * for each of the first `statusLimit` matching deployments.
+ */
+export async function deploymentHistory(octokit: Octokit, ref: RepoRef, filter: { env?: string; service?: string; pr?: number }, options: { perPage?: number; statusLimit?: number } = {}): Promise<DeploymentHistoryEntry[]> {
+  const { data } = await octokit.rest.repos.listDeployments({ ...ref, task: "deploy", per_page: options.perPage ?? 50, ...(filter.env ? { environment: filter.env } : {}) });
+  const entries: DeploymentHistoryEntry[] = [];
+  for (const d of data) {
+    const p = (typeof d.payload === "object" && d.payload ? d.payload : {}) as Record<string, unknown>;
+    if (p.conveyor !== true || typeof p.service !== "string") continue;
+    if (filter.service && p.service !== filter.service) continue;
+    if (filter.pr !== undefined && p.pr !== filter.pr) continue;
+    entries.push({ id: d.id, sha: d.sha, service: p.service, env: d.environment, to: nullableString(p.to), from: nullableString(p.from), base: nullableString(p.base), file: nullableString(p.file), pr: typeof p.pr === "number" ? p.pr : null, state: "unknown", createdAt: d.created_at });
+    if (entries.length >= (options.statusLimit ?? 10)) break;
+  }
+  for (const entry of entries) {
+    const { data: statuses } = await octokit.rest.repos.listDeploymentStatuses({ ...ref, deployment_id: entry.id, per_page: 1 });
+    entry.state = statuses[0]?.state ?? "pending";
+  }
+  return entries;
+}
