@@ -1,8 +1,12 @@
+import { mkdtemp, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { KubeConfig } from "@kubernetes/client-node";
 import { afterEach, describe, expect, it } from "vitest";
 import { LeaseElector, type LeaseElectorOptions } from "../../src/adapters/kube-lease.js";
+import { startArgoSim } from "../../src/sandbox/argo/index.js";
 import { startLeaseServer, type LeaseServer } from "../../src/sandbox/argo/leases.js";
-import { delay, eventually } from "../helpers/argo-sim-repo.js";
+import { delay, eventually, FAST_SIM, makeSimRepo } from "../helpers/argo-sim-repo.js";
 
 const NS = "conveyor";
 const cleanups: Array<() => Promise<void>> = [];
@@ -163,5 +167,25 @@ describe("simulated Lease API", () => {
     expect((await fetch(url, { method: "POST", headers, body: lease("2024-01-01T00:00:00.123000Z") })).status).toBe(409);
     expect((await fetch(`${url}/x`, { method: "DELETE", headers })).status).toBe(200);
     expect((await fetch(`${url}/x`, { headers })).status).toBe(404);
+  });
+});
+
+describe("LeaseElector against the Argo simulator's own API server", () => {
+  it("elects through the same kubeconfig the Argo source uses", async () => {
+    const dir = await mkdtemp(join(tmpdir(), "lease-sim-"));
+    cleanups.push(() => rm(dir, { recursive: true, force: true }));
+    const repo = await makeSimRepo(dir, { cart: ["staging"] });
+    const sim = await startArgoSim({ repoPath: repo.bare, applications: [{ name: "cart-staging", path: "services/cart/overlays/staging" }], timings: FAST_SIM });
+    cleanups.push(() => sim.close());
+    const kubeConfig = new KubeConfig();
+    kubeConfig.loadFromString(sim.kubeconfig());
+    let leading = false;
+    const elector = new LeaseElector({ kubeConfig, namespace: "argocd", identity: "pod-1", ...FAST, onStartedLeading: () => (leading = true), onStoppedLeading: () => (leading = false) });
+    cleanups.push(() => elector.stop());
+    elector.start();
+    await eventually(() => leading, 3_000, "leading");
+    await elector.stop();
+    expect(leading).toBe(false);
+    expect(sim.get("cart-staging")?.status.health?.status).toBe("Healthy");
   });
 });

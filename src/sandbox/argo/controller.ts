@@ -3,6 +3,7 @@ import { stringify } from "yaml";
 import { ComparisonError, renderTarget, resolveBranch, resolveRevision, type RenderedTarget } from "./git.js";
 import { clone, deepEqual, isObject, rfc3339, type Json, type JsonObject } from "./json.js";
 import { KubeApiServer } from "./kube-server.js";
+import { LEASE_TYPE } from "./leases.js";
 import {
   appDestination,
   appResources,
@@ -222,6 +223,8 @@ export class ArgoSim {
         statusSubresource: true,
         validate: schemas && ((o) => validateCustomResource(o, schemas.rollout)),
       },
+      // For leader election between Conveyor replicas, as on a real cluster.
+      LEASE_TYPE,
     ];
     this.store = new ObjectStore(types, options.watchHistorySize ?? 1000);
     this.server = new KubeApiServer(this.store, {
