@@ -72,6 +72,9 @@ function exec(command: string, args: string[], options: { cwd?: string; timeoutM
 /** kustomize's complaint, safe to publish: redacted, without noise, bounded. */
 export function scrubRenderError(stderr: string, workDir?: string): string {
   let text = redact(stderr);
+  // kubectl wraps kustomize's message in a klog line: E1126 03:33:05.68 23962 run.go:72] "command failed" err="..."
+  const klog = /^[EWF]\d{4} [\d:.]+\s+\d+ [\w.]+:\d+\] "command failed" err="((?:[^"\\]|\\.)*)"\s*$/m.exec(text);
+  if (klog) text = (klog[1] as string).replace(/\\(["\\])/g, "$1").replace(/\\n/g, "\n").replace(/\\t/g, "\t");
   // The throwaway directory means nothing to a reader; paths are shown relative to the repo.
   if (workDir) text = text.split(`${workDir.replace(/\/$/, "")}/`).join("").split(workDir).join(".");
   // Values that look like credentials in key=value or key: value form (a secretGenerator literal

@@ -5,7 +5,7 @@
 
 export type DiffOp = { op: " " | "-" | "+"; line: string };
 
-export function diffLines(a: string[], b: string[], maxEdits = 4_000): DiffOp[] {
+export function diffLines(a: string[], b: string[], maxEdits = 2_000): DiffOp[] {
   let start = 0;
   while (start < a.length && start < b.length && a[start] === b[start]) start++;
   let endA = a.length;
