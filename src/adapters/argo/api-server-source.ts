@@ -73,6 +73,8 @@ export class ApiServerArgoSource implements ArgoSource {
   private readonly rollouts = new Map<string, Rollout>();
   private readonly work = new Map<string, { next?: Application; done: Promise<void> }>();
   private stopped = false;
+  /** Aborts enrichment requests still in flight when stop() is called. */
+  private readonly aborts = new AbortController();
 
   constructor(private readonly options: ApiServerArgoSourceOptions) {
     this.base = options.server.replace(/\/+$/, "");
@@ -103,6 +105,7 @@ export class ApiServerArgoSource implements ArgoSource {
 
   async stop(): Promise<void> {
     this.stopped = true;
+    this.aborts.abort();
     await this.reflector.stop();
     await this.idle();
   }
@@ -267,9 +270,10 @@ export class ApiServerArgoSource implements ArgoSource {
     const path = `/api/v1/applications/${encodeURIComponent(name)}`;
     let result = app;
     try {
-      const tree = await this.get<{ nodes?: TreeNode[] | null }>(`${path}/resource-tree`, query);
+      const tree = await this.get<{ nodes?: TreeNode[] | null }>(`${path}/resource-tree`, query, this.aborts.signal);
       result = withTreeHealth(app, tree.nodes ?? []);
     } catch (err) {
+      if (this.stopped) return app;
       this.log.warn({ app: name, err: describe(err) }, "argo source: resource tree unavailable, resource health unknown");
     }
     await Promise.all(
@@ -282,9 +286,10 @@ export class ApiServerArgoSource implements ArgoSource {
             group: "argoproj.io",
             version: "v1alpha1",
             kind: "Rollout",
-          });
+          }, this.aborts.signal);
           if (manifest) this.rollouts.set(`${ref.namespace}/${ref.name}`, JSON.parse(manifest) as Rollout);
         } catch (err) {
+          if (this.stopped) return;
           // Without the live object the verdict falls back to the Rollout's health in the tree.
           this.rollouts.delete(`${ref.namespace}/${ref.name}`);
           this.log.warn({ app: name, rollout: ref.name, err: describe(err) }, "argo source: cannot read live Rollout");
