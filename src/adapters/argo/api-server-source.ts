@@ -279,14 +279,8 @@ export class ApiServerArgoSource implements ArgoSource {
     await Promise.all(
       refs.map(async (ref) => {
         try {
-          const { manifest } = await this.get<{ manifest?: string }>(`${path}/resource`, {
-            ...query,
-            namespace: ref.namespace,
-            resourceName: ref.name,
-            group: "argoproj.io",
-            version: "v1alpha1",
-            kind: "Rollout",
-          }, this.aborts.signal);
+          const which = { ...query, namespace: ref.namespace, resourceName: ref.name, group: "argoproj.io", version: "v1alpha1", kind: "Rollout" };
+          const { manifest } = await this.get<{ manifest?: string }>(`${path}/resource`, which, this.aborts.signal);
           if (manifest) this.rollouts.set(`${ref.namespace}/${ref.name}`, JSON.parse(manifest) as Rollout);
         } catch (err) {
           if (this.stopped) return;
