@@ -27,7 +27,7 @@ export async function runChatOpsScenario(world: World, say: Narrator): Promise<v
   const ci = new Octokit({ baseUrl: world.forge.url, auth: world.tokens.admin });
   const first = (text: string) => text.split("\n").find((l) => /^(✅|❌)/.test(l)) ?? text.split("\n")[0] ?? "";
 
-  let production = await ci.rest.pulls.list({ ...repo, state: "open", head: `${OWNER}:conveyor/production/order-service` }).then((r) => r.data[0]);
+  let production: { number: number } | undefined = await ci.rest.pulls.list({ ...repo, state: "open", head: `${OWNER}:conveyor/production/order-service` }).then((r) => r.data[0]);
   if (!production) {
     say("chat-ops: dispatching deploy-order-service 1.5.0 so there is something to steer");
     await ci.rest.repos.createDispatchEvent({ ...repo, event_type: "deploy-order-service", client_payload: { image: "ghcr.io/acme/order-service:1.5.0" } });
