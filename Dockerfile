@@ -12,9 +12,10 @@ RUN npm run build && npm prune --omit=dev
 
 FROM debian:bookworm-slim AS kustomize
 ARG KUSTOMIZE_VERSION=5.5.0
-ARG TARGETARCH=amd64
+ARG TARGETARCH
+SHELL ["/bin/bash", "-o", "pipefail", "-c"]
 RUN apt-get update && apt-get install -y --no-install-recommends ca-certificates curl \
- && curl -fsSL "https://github.com/kubernetes-sigs/kustomize/releases/download/kustomize%2Fv${KUSTOMIZE_VERSION}/kustomize_v${KUSTOMIZE_VERSION}_linux_${TARGETARCH}.tar.gz" \
+ && curl -fsSL "https://github.com/kubernetes-sigs/kustomize/releases/download/kustomize%2Fv${KUSTOMIZE_VERSION}/kustomize_v${KUSTOMIZE_VERSION}_linux_${TARGETARCH:-amd64}.tar.gz" \
     | tar -xz -C /usr/local/bin kustomize \
  && /usr/local/bin/kustomize version
 
@@ -32,6 +33,7 @@ ENV NODE_ENV=production \
     CONVEYOR_WORKSPACE_DIR=/var/lib/conveyor/workspaces \
     KUSTOMIZE_BIN=/usr/local/bin/kustomize
 RUN mkdir -p /var/lib/conveyor/workspaces && chown -R node:node /var/lib/conveyor
-USER node
+# The image's `node` user, numerically, so Kubernetes can check runAsNonRoot.
+USER 1000:1000
 EXPOSE 3000
 CMD ["node", "dist/server.js"]

@@ -8,6 +8,7 @@ import { KeyedQueue } from "./runtime/keyed-queue.js";
 import { Verifier, type Verification } from "./runtime/verifier.js";
 import type { Verdict } from "./core/verdict.js";
 import { handleDeployDispatch } from "./handlers/deploy-dispatch.js";
+import { registerCommands } from "./handlers/comment.js";
 import { handlePush } from "./handlers/push.js";
 import { handleCheckCompleted, handleConveyorPullRequest, handleStatus } from "./handlers/checks.js";
 import { verificationOutcomes } from "./handlers/verification-outcome.js";
@@ -26,6 +27,16 @@ export interface ConveyorOptions {
   onDecision?: (v: Verification, verdict: Verdict, latencyMs: number) => void;
   /** Resume in-progress verifications from GitHub Deployments at start (default true with argo). */
   resume?: boolean;
+  /** How often the leader looks for Deployments other replicas started (default 30 s). */
+  rescanMs?: number;
+  /** Leader election among replicas; without it this process always runs the watch loop. */
+  leadership?: Leadership;
+}
+
+/** Only the leader watches Argo CD and acts on verdicts; webhooks are handled by every replica. */
+export interface Leadership {
+  start(hooks: { onStartedLeading(): void; onStoppedLeading(): void }): void;
+  stop(): Promise<void>;
 }
 
 export interface ConveyorHandle {
@@ -63,13 +74,38 @@ export function createConveyor(options: ConveyorOptions = {}, onReady?: (handle:
     app.on(["check_run.completed", "check_suite.completed"], (context) => handleCheckCompleted(context, services));
     app.on("status", (context) => handleStatus(context, services));
     app.on(["pull_request.opened", "pull_request.synchronize", "pull_request.reopened"], (context) => handleConveyorPullRequest(context, services));
+    registerCommands(app, services);
 
     let started = false;
+    let rescan: NodeJS.Timeout | undefined;
+    const verifier = services.verifier;
+    const lead = async () => {
+      if (!argo || !verifier) return;
+      await argo.start();
+      verifier.start();
+      if (options.resume === false) return;
+      await resumeVerifications(app, services);
+      rescan = setInterval(() => {
+        resumeVerifications(app, services).catch((error: unknown) => app.log.warn({ err: String(error) }, "looking for new Deployments failed"));
+      }, options.rescanMs ?? 30_000);
+      rescan.unref();
+    };
     const ready = (async () => {
-      if (argo && services.verifier) {
-        await argo.start();
-        services.verifier.start();
-        if (options.resume !== false) await resumeVerifications(app, services);
+      if (options.leadership && argo) {
+        options.leadership.start({
+          onStartedLeading: () => {
+            app.log.info("this replica leads: watching Argo CD");
+            lead().catch((error: unknown) => app.log.error({ err: String(error) }, "starting the watch loop failed"));
+          },
+          onStoppedLeading: () => {
+            // Stepping down mid-action is unsafe to resume in-process; exit and let the platform
+            // restart this replica, which then campaigns again (as client-go controllers do).
+            app.log.warn("lost leadership: exiting so another replica takes over");
+            process.exit(1);
+          },
+        });
+      } else {
+        await lead();
       }
       started = true;
     })();
@@ -88,7 +124,9 @@ export function createConveyor(options: ConveyorOptions = {}, onReady?: (handle:
       services,
       ready,
       async stop() {
+        if (rescan) clearInterval(rescan);
         services.verifier?.stop();
+        await options.leadership?.stop();
         await argo?.stop();
       },
     });

@@ -1,20 +1,47 @@
 // `npm start`: the GitHub App server. With APP_ID, PRIVATE_KEY and WEBHOOK_SECRET set it serves
 // webhooks (and /healthz, /readyz); without them Probot opens its setup flow, which registers the
 // app from app.yml. Argo CD is read through KUBECONFIG / the in-cluster service account, or
-// ARGOCD_SERVER + ARGOCD_TOKEN; without either, merges are not verified.
+// ARGOCD_SERVER + ARGOCD_TOKEN; without either, merges are not verified. With a Kubernetes API,
+// replicas elect a leader through a Lease (CONVEYOR_LEADER_ELECTION=false turns that off).
+import { hostname } from "node:os";
 import { run } from "probot";
-import { createConveyor, type ConveyorHandle } from "./app.js";
-import { createArgoSource } from "./adapters/argo/create-source.js";
+import { createConveyor, type ConveyorHandle, type Leadership } from "./app.js";
+import { createArgoSource, loadKubeConfig } from "./adapters/argo/create-source.js";
+import { LeaseElector } from "./adapters/kube-lease.js";
 
+const env = process.env;
 let handle: ConveyorHandle | undefined;
-const argo = createArgoSource(process.env);
-const tickMs = process.env.CONVEYOR_TICK_MS ? Number(process.env.CONVEYOR_TICK_MS) : undefined;
-const server = await run(createConveyor({ argo, tickMs }, (h) => (handle = h)));
+const argo = createArgoSource(env);
+const kubeConfig = env.CONVEYOR_LEADER_ELECTION === "false" ? undefined : loadKubeConfig(env);
+let elector: LeaseElector | undefined;
+const leadership: Leadership | undefined = kubeConfig
+  ? {
+      start(hooks) {
+        elector = new LeaseElector({
+          kubeConfig,
+          namespace: env.POD_NAMESPACE ?? env.CONVEYOR_LEASE_NAMESPACE ?? "conveyor",
+          identity: env.POD_NAME ?? `${hostname()}-${process.pid}`,
+          ...hooks,
+        });
+        elector.start();
+      },
+      async stop() {
+        await elector?.stop();
+      },
+    }
+  : undefined;
 
+const number = (value: string | undefined) => (value ? Number(value) : undefined);
+const server = await run(
+  createConveyor({ argo, leadership, tickMs: number(env.CONVEYOR_TICK_MS), rescanMs: number(env.CONVEYOR_RESCAN_MS) }, (h) => (handle = h)),
+);
+
+// Graceful shutdown: stop taking events, stop watching, release the Lease so another replica
+// takes over at once.
 process.once("SIGTERM", () => {
   void (async () => {
-    await handle?.stop();
     await server.stop();
+    await handle?.stop();
     process.exit(0);
   })();
 });

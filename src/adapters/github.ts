@@ -162,15 +162,19 @@ export class Deployments {
     });
   }
 
-  /** Conveyor's recent deployments whose latest status is in_progress (1 + 1 per deployment). */
-  async inProgress(limit = 50): Promise<DeploymentRecord[]> {
-    const { data } = await this.octokit.rest.repos.listDeployments({ ...this.ref, task: "deploy", per_page: limit });
+  /**
+   * Conveyor's recent deployments whose latest status is in_progress: 1 call, plus 1 per
+   * deployment not skipped (the caller skips those it tracks or knows are settled).
+   */
+  async inProgress(options: { limit?: number; since?: number; skip?: (id: number) => boolean; settled?: (id: number) => void } = {}): Promise<DeploymentRecord[]> {
+    const { data } = await this.octokit.rest.repos.listDeployments({ ...this.ref, task: "deploy", per_page: options.limit ?? 50 });
     const open: DeploymentRecord[] = [];
     for (const d of data) {
       const payload = (typeof d.payload === "object" && d.payload ? d.payload : {}) as Record<string, unknown>;
-      if (payload.conveyor !== true) continue;
+      if (payload.conveyor !== true || options.skip?.(d.id) || (options.since !== undefined && Date.parse(d.created_at) < options.since)) continue;
       const { data: statuses } = await this.octokit.rest.repos.listDeploymentStatuses({ ...this.ref, deployment_id: d.id, per_page: 1 });
       if (statuses[0]?.state === "in_progress") open.push({ id: d.id, sha: d.sha, environment: d.environment, createdAt: d.created_at, payload, url: d.url });
+      else if (statuses[0]) options.settled?.(d.id);
     }
     return open;
   }

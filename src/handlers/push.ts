@@ -67,6 +67,8 @@ export async function handlePush(context: Context<"push">, _app: Probot, service
     });
     await deployments.setStatus(deployment.id, "in_progress", `Watching Argo CD application ${app}`);
     if (pr) await repo.comment(pr.number, verificationStartedComment({ service: change.service, env: change.env, app, revision: payload.after, deploymentId: deployment.id, soakMs: env.soak }));
+    // Another replica may lead the watch loop: the Deployment is the record it resumes from.
+    if (!services.verifier.running) continue;
     services.verifier.track({
       repo: { ...context.repo(), installationId: context.payload.installation?.id as number, cloneUrl: payload.repository.clone_url, defaultBranch },
       service: change.service,
@@ -75,7 +77,7 @@ export async function handlePush(context: Context<"push">, _app: Probot, service
       revision: payload.after,
       base: before,
       deploymentId: deployment.id,
-      pr: pr ? { number: pr.number, author: pr.author, labels: pr.labels } : undefined,
+      pr: pr ? { number: pr.number, author: humanOf(pr.author, payload.sender?.login), labels: pr.labels } : undefined,
       from: change.from,
       to: change.to,
       file: change.file,
@@ -84,6 +86,12 @@ export async function handlePush(context: Context<"push">, _app: Probot, service
     });
     context.log.info({ service: change.service, env: change.env, deployment: deployment.id, revision: payload.after }, "verification started");
   }
+}
+
+/** The person to tell about this change: its author, or whoever merged (pushed) a bot's PR. */
+function humanOf(author: string | undefined, mergedBy: string | undefined): string | undefined {
+  const isBot = (login: string | undefined) => !login || login.endsWith("[bot]");
+  return !isBot(author) ? author : !isBot(mergedBy) ? mergedBy : undefined;
 }
 
 /** The service's image in an overlay at a commit, as one string (several images joined). */

@@ -7,6 +7,10 @@ import { Deployments, type Octokit } from "../adapters/github.js";
 import { readConfig } from "./load-config.js";
 import type { AppServices } from "./services.js";
 
+/** Deployments seen with a final status; never asked about again. */
+const settled = new Set<number>();
+const LOOKBACK_MS = 24 * 3_600_000;
+
 export async function resumeVerifications(app: Probot, services: AppServices): Promise<number> {
   const verifier = services.verifier;
   if (!verifier) return 0;
@@ -18,7 +22,11 @@ export async function resumeVerifications(app: Probot, services: AppServices): P
     const { data } = await octokit.rest.apps.listReposAccessibleToInstallation({ per_page: 100 });
     for (const repository of data.repositories) {
       const ref = { owner: repository.owner.login, repo: repository.name };
-      const open = await new Deployments(octokit, ref).inProgress();
+      const open = await new Deployments(octokit, ref).inProgress({
+        since: Date.now() - LOOKBACK_MS,
+        skip: (id) => settled.has(id) || verifier.isTracking(id),
+        settled: (id) => settled.add(id),
+      });
       if (open.length === 0) continue;
       const config = await readConfig(octokit, ref);
       if (!config) continue;
@@ -29,7 +37,8 @@ export async function resumeVerifications(app: Probot, services: AppServices): P
         let pr: { number: number; author?: string; labels: string[] } | undefined;
         if (typeof p.pr === "number") {
           const { data: got } = await octokit.rest.pulls.get({ ...ref, pull_number: p.pr });
-          pr = { number: got.number, author: got.user?.login, labels: got.labels.map((l) => l.name ?? "") };
+          const human = [got.user?.login, got.merged_by?.login].find((login) => login && !login.endsWith("[bot]"));
+          pr = { number: got.number, author: human, labels: got.labels.map((l) => l.name ?? "") };
         }
         verifier.track({
           repo: { ...ref, installationId: installation.id, cloneUrl: repository.clone_url, defaultBranch: repository.default_branch },
@@ -50,6 +59,6 @@ export async function resumeVerifications(app: Probot, services: AppServices): P
       }
     }
   }
-  app.log.info({ resumed }, "resumed in-progress verifications from GitHub Deployments");
+  if (resumed) app.log.info({ resumed }, "resumed in-progress verifications from GitHub Deployments");
   return resumed;
 }

@@ -3,11 +3,11 @@
 import type { Probot } from "probot";
 import { nextEnvironment, type Config } from "../core/config.js";
 import { parseImageRef } from "../core/image-ref.js";
-import { HOLD_LABEL, REVERT_LABEL } from "../core/pr-text.js";
+import { FREEZE_LABEL, HOLD_LABEL, REVERT_LABEL } from "../core/pr-text.js";
 import { failedComment, verifiedComment } from "../core/verification-text.js";
 import { Deployments, ManifestsRepo, type Octokit } from "../adapters/github.js";
 import type { Verification, VerificationOutcomes } from "../runtime/verifier.js";
-import { holdMarker } from "./auto-merge.js";
+import { freezeMarker, holdMarker } from "./auto-merge.js";
 import { readConfig } from "./load-config.js";
 import { proposeDeploy } from "./propose-deploy.js";
 import { proposeRevert } from "./propose-revert.js";
@@ -54,6 +54,9 @@ export function verificationOutcomes(app: Probot, services: AppServices): Verifi
       async function promote(v: Verification, config: Config, env: string, s: Awaited<ReturnType<typeof session>>): Promise<{ pr?: number; note?: string }> {
         const image = v.to ? parseImageRef(v.to) : undefined;
         if (!image?.ok) return { note: "the verified overlay has no single image to promote" };
+        const { data: freezes } = await s.octokit.rest.issues.listForRepo({ ...s.ref, state: "open", labels: FREEZE_LABEL, per_page: 100 });
+        const freeze = freezes.find((i) => (i.body ?? "").includes(`<!-- ${freezeMarker(env)} -->`));
+        if (freeze) return { note: `${env} is frozen (#${freeze.number}); no promotion until /unhold ${env}` };
         const outcome = await proposeDeploy({
           repo: s.repo,
           workspace: s.workspace,

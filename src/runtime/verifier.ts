@@ -72,6 +72,11 @@ export class Verifier {
     this.now = options.now ?? Date.now;
   }
 
+  /** True while this replica runs the watch loop (it is the leader, or there is no election). */
+  get running(): boolean {
+    return this.timer !== undefined;
+  }
+
   start(): void {
     this.unsubscribe = this.options.source.onApplication((app) => this.onApplication(app));
     this.timer = setInterval(() => this.evaluateAll(), this.options.tickMs ?? 1_000);

@@ -86,7 +86,10 @@ export async function pullRequest(world: World, branch: string, timeoutMs: numbe
   }
 }
 
-/** Waits for a deployment status of a service in an environment; returns the deployment payload. */
+/**
+ * Waits for the next deployment status (one not delivered yet) of a service in an environment;
+ * returns the deployment's payload.
+ */
 export async function deploymentState(
   world: World,
   env: string,
@@ -95,7 +98,9 @@ export async function deploymentState(
   timeoutMs: number,
   match: (payload: Record<string, unknown>) => boolean = () => true,
 ): Promise<Record<string, unknown>> {
+  const earlier = new Set(world.forge.events);
   const delivery = await world.forge.waitForEvent((d) => {
+    if (earlier.has(d)) return false;
     const p = d.payload as { deployment?: { environment?: string; payload?: Record<string, unknown> }; deployment_status?: { state?: string } };
     return d.event === "deployment_status" && p.deployment?.environment === env && p.deployment?.payload?.service === service && p.deployment_status?.state === state && match(p.deployment.payload ?? {});
   }, timeoutMs);

@@ -18,22 +18,30 @@ export function createArgoSource(env: NodeJS.ProcessEnv, log: SourceLog = silent
   }
   if (server || token) log.warn({ server: Boolean(server), token: Boolean(token) }, "argo source: ARGOCD_SERVER and ARGOCD_TOKEN are needed together; ignoring them");
 
+  const kubeConfig = loadKubeConfig(env, log);
+  if (!kubeConfig) return undefined;
+  const cluster = kubeConfig.getCurrentCluster();
+  log.info({ cluster: cluster?.server, namespace: namespace ?? "argocd" }, "argo source: Kubernetes API");
+  return new KubeArgoSource({ kubeConfig, namespace: namespace ?? "argocd", log });
+}
+
+/** A kubeconfig from CONVEYOR_KUBECONFIG / KUBECONFIG, else the in-cluster service account. */
+export function loadKubeConfig(env: NodeJS.ProcessEnv, log: SourceLog = silentLog): KubeConfig | undefined {
   const file = env.CONVEYOR_KUBECONFIG?.trim() || env.KUBECONFIG?.trim();
   const kubeConfig = new KubeConfig();
   if (file) {
     // KUBECONFIG may list several files; the first one that exists is the one read.
     const path = file.split(":").find((p) => p !== "" && existsSync(p));
     if (!path) {
-      log.warn({ kubeconfig: file }, "argo source: kubeconfig not found; not watching Argo CD");
+      log.warn({ kubeconfig: file }, "kubeconfig not found; not using the Kubernetes API");
       return undefined;
     }
     kubeConfig.loadFromFile(path);
-  } else if (env.KUBERNETES_SERVICE_HOST) {
-    kubeConfig.loadFromCluster();
-  } else {
-    return undefined;
+    return kubeConfig;
   }
-  const cluster = kubeConfig.getCurrentCluster();
-  log.info({ cluster: cluster?.server, namespace: namespace ?? "argocd" }, "argo source: Kubernetes API");
-  return new KubeArgoSource({ kubeConfig, namespace: namespace ?? "argocd", log });
+  if (env.KUBERNETES_SERVICE_HOST) {
+    kubeConfig.loadFromCluster();
+    return kubeConfig;
+  }
+  return undefined;
 }
