@@ -1,8 +1,8 @@
 // kustomize behind a narrow interface: find a binary once, render one directory with a time limit,
-// remember results by content. Renders run with execFile (no shell) in a minimal environment, so
+// remember results by content. Renders are spawned without a shell in a minimal environment, so
 // neither a crafted path nor the process's own credentials can reach the renderer; whatever it
 // prints on failure is redacted before it leaves this file.
-import { execFile } from "node:child_process";
+import { spawn } from "node:child_process";
 import { tmpdir } from "node:os";
 import { relative } from "node:path";
 import { redact } from "./redact.js";
@@ -43,29 +43,56 @@ interface Exec {
 
 function exec(command: string, args: string[], options: { cwd?: string; timeoutMs: number }): Promise<Exec> {
   return new Promise((resolve) => {
-    execFile(
-      command,
-      args,
-      {
-        cwd: options.cwd,
-        timeout: options.timeoutMs,
-        killSignal: "SIGKILL",
-        maxBuffer: MAX_OUTPUT_BYTES,
-        encoding: "utf8",
-        windowsHide: true,
-        // Nothing from Conveyor's environment (tokens, kubeconfig, proxies' credentials) is passed on.
-        env: { PATH: process.env.PATH ?? "/usr/local/bin:/usr/bin:/bin", HOME: tmpdir(), LC_ALL: "C" },
-      },
-      (error, stdout, stderr) => {
-        const failure = error as (NodeJS.ErrnoException & { killed?: boolean; signal?: string | null }) | null;
-        resolve({
-          stdout,
-          stderr,
-          code: failure ? (failure.code ?? failure.signal ?? 1) : 0,
-          timedOut: Boolean(failure?.killed && failure.signal === "SIGKILL"),
-        });
-      },
-    );
+    const child = spawn(command, args, {
+      cwd: options.cwd,
+      // Its own process group, so a timeout stops whatever the renderer started too.
+      detached: true,
+      stdio: ["ignore", "pipe", "pipe"],
+      windowsHide: true,
+      // Nothing from Conveyor's environment (tokens, kubeconfig, proxies' credentials) is passed on.
+      env: { PATH: process.env.PATH ?? "/usr/local/bin:/usr/bin:/bin", HOME: tmpdir(), LC_ALL: "C" },
+    });
+    const stdout: Buffer[] = [];
+    const stderr: Buffer[] = [];
+    let size = 0;
+    let timedOut = false;
+    let overflow = false;
+    const kill = () => {
+      try {
+        if (child.pid !== undefined) process.kill(-child.pid, "SIGKILL");
+      } catch {
+        child.kill("SIGKILL");
+      }
+    };
+    const timer = setTimeout(() => {
+      timedOut = true;
+      kill();
+    }, options.timeoutMs);
+    const collect = (into: Buffer[]) => (chunk: Buffer) => {
+      size += chunk.length;
+      if (size > MAX_OUTPUT_BYTES) {
+        overflow = true;
+        kill();
+        return;
+      }
+      into.push(chunk);
+    };
+    child.stdout.on("data", collect(stdout));
+    child.stderr.on("data", collect(stderr));
+    let settled = false;
+    const finish = (code: number | string | null) => {
+      if (settled) return;
+      settled = true;
+      clearTimeout(timer);
+      resolve({
+        stdout: Buffer.concat(stdout).toString("utf8"),
+        stderr: Buffer.concat(stderr).toString("utf8"),
+        code: overflow ? "OUTPUT_TOO_LARGE" : code,
+        timedOut,
+      });
+    };
+    child.on("error", (error: NodeJS.ErrnoException) => finish(error.code ?? "ERROR"));
+    child.on("close", (code, signal) => finish(code ?? signal));
   });
 }
 
@@ -159,7 +186,7 @@ export class Renderer {
     const ms = Math.round(performance.now() - started);
     let result: RenderResult;
     if (run.timedOut) result = { ok: false, error: `the render did not finish within ${Math.round(timeoutMs / 1000)} s and was stopped`, ms, cached: false, timedOut: true };
-    else if (run.code === "ERR_CHILD_PROCESS_STDIO_MAXBUFFER") result = { ok: false, error: `the rendered output is larger than ${MAX_OUTPUT_BYTES / 1024 / 1024} MB`, ms, cached: false };
+    else if (run.code === "OUTPUT_TOO_LARGE") result = { ok: false, error: `the rendered output is larger than ${MAX_OUTPUT_BYTES / 1024 / 1024} MB`, ms, cached: false };
     else if (run.code !== 0) result = { ok: false, error: scrubRenderError(run.stderr || `exited with ${String(run.code)}`, options.root) || "the renderer failed without a message", ms, cached: false };
     else result = { ok: true, yaml: run.stdout, ms, cached: false };
     // A timeout may be the machine, not the overlay: only deterministic outcomes are remembered.
