@@ -2,10 +2,9 @@
 // base + overlay with namespace, replicas and image), through the same path as the check run:
 // export both commits, render each affected overlay at base and head, analyse. Then the same
 // commits again, served from the cache.  Run: npx tsx bench/render-time.ts [rounds]
-import { rmSync } from "node:fs";
+import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { mkdtempSync } from "node:fs";
 import { parseConfig, type Config } from "../src/core/config.js";
 import { GitWorkspace } from "../src/adapters/git-workspace.js";
 import { Renderer } from "../src/adapters/renderer.js";
