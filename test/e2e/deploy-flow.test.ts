@@ -43,8 +43,11 @@ describe("dispatch -> PR -> verified -> promotion", () => {
 
     await reviewer.rest.pulls.merge({ ...repo, pull_number: production.number, sha: production.head.sha, merge_method: "merge" });
     await deploymentState(world, "production", "order-service", "success", 45_000);
-    const comments = await ci.rest.issues.listComments({ ...repo, issue_number: production.number });
-    expect(comments.data.map((c) => c.body).join("\n")).toContain("✅ **Verified**: order-service `ghcr.io/acme/order-service:1.5.0` is synced, healthy and stable in **production**");
+    const verified = await world.forge.waitForEvent((d) => d.event === "issue_comment" && (d.payload as { issue: { number: number } }).issue.number === production.number && String((d.payload as { comment: { body: string } }).comment.body).startsWith("✅"), 20_000);
+    const text = (verified.payload as { comment: { body: string } }).comment.body;
+    expect(text).toContain("✅ **Verified**: order-service `ghcr.io/acme/order-service:1.5.0` is synced, healthy and stable in **production**");
+    expect(text).toContain("| stable (verified) |");
+    expect(text).toContain("production is the last environment.");
   });
 
   it("user-service: a bad image degrades staging; Conveyor reverts it and staging is verified on the old image", async () => {
