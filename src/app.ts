@@ -8,6 +8,7 @@ import { KeyedQueue } from "./runtime/keyed-queue.js";
 import { Verifier, type Verification } from "./runtime/verifier.js";
 import type { Verdict } from "./core/verdict.js";
 import { handleDeployDispatch } from "./handlers/deploy-dispatch.js";
+import { registerRenderCheck } from "./handlers/render-check.js";
 import { registerCommands } from "./handlers/comment.js";
 import { handlePush } from "./handlers/push.js";
 import { handleCheckCompleted, handleConveyorPullRequest, handleStatus } from "./handlers/checks.js";
@@ -73,6 +74,7 @@ export function createConveyor(options: ConveyorOptions = {}, onReady?: (handle:
     app.on("push", (context) => handlePush(context, app, services));
     app.on(["check_run.completed", "check_suite.completed"], (context) => handleCheckCompleted(context, services));
     app.on("status", (context) => handleStatus(context, services));
+    registerRenderCheck(app, services);
     app.on(["pull_request.opened", "pull_request.synchronize", "pull_request.reopened"], (context) => handleConveyorPullRequest(context, services));
     registerCommands(app, services);
 
@@ -110,16 +112,19 @@ export function createConveyor(options: ConveyorOptions = {}, onReady?: (handle:
       started = true;
     })();
     ready.catch((error: unknown) => app.log.error({ err: String(error) }, "start-up failed"));
-    probotOptions?.addHandler?.(
-      healthHandler({
-        started: () => started,
-        github: async () => {
-          const octokit = await app.auth();
-          await octokit.rest.apps.getAuthenticated();
-          return true;
-        },
-      }),
-    );
+    const health = healthHandler({
+      started: () => started,
+      github: async () => {
+        const octokit = await app.auth();
+        await octokit.rest.apps.getAuthenticated();
+        return true;
+      },
+    });
+    try {
+      probotOptions?.addHandler?.(health);
+    } catch {
+      // Loaded without Probot's HTTP server (tests, probot.receive): no routes to add.
+    }
     onReady?.({
       services,
       ready,

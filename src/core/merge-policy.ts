@@ -19,6 +19,8 @@ export interface MergeInput {
   heldImage?: string;
   image?: string;
   checks: CheckSummary;
+  /** Check runs that must exist and pass (Conveyor's render check, where a renderer exists). */
+  requiredChecks?: string[];
 }
 
 export type MergeDecision = { kind: "merge" } | { kind: "wait"; reason: string } | { kind: "skip"; reason: string };
@@ -35,6 +37,9 @@ export function mergeDecision(input: MergeInput): MergeDecision {
   if (input.frozen) return { kind: "skip", reason: `${input.env} is frozen (/unhold ${input.env} to resume)` };
   if (input.kind === "deploy" && input.heldImage !== undefined && input.heldImage === input.image) {
     return { kind: "skip", reason: `${input.image} failed in ${input.env} before; it is held there until a newer image arrives or /unhold` };
+  }
+  for (const name of input.requiredChecks ?? []) {
+    if (!input.checks.runs.some((run) => run.name === name)) return { kind: "wait", reason: `check ${name} has not started` };
   }
   for (const run of input.checks.runs) {
     if (run.status !== "completed") return { kind: "wait", reason: `check ${run.name} has not finished` };

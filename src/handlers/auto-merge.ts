@@ -4,6 +4,8 @@ import type { Config } from "../core/config.js";
 import { mergeDecision, type MergeDecision } from "../core/merge-policy.js";
 import { FREEZE_LABEL, HOLD_LABEL } from "../core/pr-text.js";
 import { statusOf, type Octokit, type RepoRef } from "../adapters/github.js";
+import { sharedRenderer } from "./render-changes.js";
+import { RENDER_CHECK } from "./render-check.js";
 
 export interface MergeCandidate {
   number: number;
@@ -40,7 +42,9 @@ export async function tryAutoMerge(octokit: Octokit, ref: RepoRef, config: Confi
     octokit.rest.checks.listForRef({ ...ref, ref: pr.headSha, per_page: 100 }),
     octokit.rest.repos.getCombinedStatusForRef({ ...ref, ref: pr.headSha, per_page: 100 }),
   ]);
+  const renderer = await sharedRenderer.locate();
   const decision = mergeDecision({
+    requiredChecks: renderer.found ? [RENDER_CHECK] : [],
     config,
     env: pr.env,
     kind: pr.kind,

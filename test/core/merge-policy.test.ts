@@ -25,6 +25,8 @@ describe("mergeDecision", () => {
     ["the image that failed here before", { heldImage: "r/a:2" }, "skip", "held there"],
     ["a newer image than the held one", { heldImage: "r/a:1" }, "merge"],
     ["a revert ignores the service hold", { kind: "revert", heldImage: "r/a:2" }, "merge"],
+    ["the render check has not started yet", { requiredChecks: ["conveyor/render"] }, "wait", "has not started"],
+    ["the render check passed", { requiredChecks: ["conveyor/render"], checks: { runs: [{ name: "conveyor/render", status: "completed", conclusion: "success" }], statuses: [] } }, "merge"],
     ["a revert where rollback does not auto-merge", { kind: "revert", config: config({ rollback: { autoMerge: false } }) }, "skip", "reverts"],
   ])("%s -> %s", (_name, patch, kind, words) => {
     const decision = mergeDecision({ ...base, ...patch });
