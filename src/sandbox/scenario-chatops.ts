@@ -48,7 +48,4 @@ export async function runChatOpsScenario(world: World, say: Narrator): Promise<v
 
   say(`reviewer comments "/unhold production" on #${pr}`);
   say(`  Conveyor: ${first((await command(world, "reviewer", pr, "/unhold production")).reply)}`);
-
-  say(`reviewer comments "/promte production" (a typo) on #${pr}`);
-  say(`  Conveyor: ${first((await command(world, "reviewer", pr, "/promte production")).reply)}`);
 }

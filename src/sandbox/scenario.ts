@@ -3,6 +3,7 @@
 import { Octokit } from "@octokit/rest";
 import type { WebhookDelivery } from "./forge/index.js";
 import { OWNER, REPO, type World } from "./world.js";
+import { runChatOpsScenario } from "./scenario-chatops.js";
 
 export interface Narrator {
   (line: string): void;
@@ -25,6 +26,8 @@ export async function runScenario(world: World, say: Narrator): Promise<void> {
     await deploymentState(world, "staging", "order-service", "success", 60_000);
 
     const production = await pullRequest(world, "conveyor/production/order-service", 30_000);
+    line(`production waits for a reviewer; people steer Conveyor from ${production.html_url}:`);
+    await runChatOpsScenario(world, (text) => line(`  ${text}`));
     line(`reviewer approves and merges ${production.html_url}`);
     await reviewer.rest.pulls.createReview({ ...repo, pull_number: production.number, event: "APPROVE", body: "Staging is verified, ship it." });
     await reviewer.rest.pulls.merge({ ...repo, pull_number: production.number, sha: production.head.sha, merge_method: "merge" });
@@ -68,6 +71,8 @@ function describe(d: WebhookDelivery): string | undefined {
       return `deployment ${p.deployment.id} (${p.deployment.payload?.service} -> ${p.deployment.environment}): ${p.deployment_status.state} — ${p.deployment_status.description}`;
     case "issue_comment.created":
       return p.comment.user.type === "Bot" ? `comment on #${p.issue.number}: ${String(p.comment.body).split("\n")[0]}` : undefined;
+    case "check_run.completed":
+      return `check ${p.check_run.name} on ${String(p.check_run.head_sha).slice(0, 7)}: ${p.check_run.conclusion} — ${p.check_run.output?.title ?? ""}`;
     case "issues.opened":
       return `issue #${p.issue.number} opened: "${p.issue.title}"`;
     default:
