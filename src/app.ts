@@ -16,6 +16,7 @@ import { verificationOutcomes } from "./handlers/verification-outcome.js";
 import { resumeVerifications } from "./handlers/resume.js";
 import type { AppServices } from "./handlers/services.js";
 import { healthHandler } from "./runtime/health.js";
+import { metrics, metricsHandler } from "./runtime/metrics.js";
 
 export interface ConveyorOptions {
   /** Where manifests-repo clones live; CONVEYOR_WORKSPACE_DIR or a folder in the temp dir. */
@@ -65,17 +66,24 @@ export function createConveyor(options: ConveyorOptions = {}, onReady?: (handle:
           return workspace.isAncestor(ancestor, descendant);
         },
         tickMs: options.tickMs,
-        onDecision: options.onDecision,
+        onDecision: (v, verdict, latencyMs) => {
+          if (verdict.kind !== "waiting") {
+            metrics.verifications.inc({ env: v.env, verdict: verdict.kind });
+            metrics.verificationDuration.observe({ env: v.env, verdict: verdict.kind }, (Date.now() - Date.parse(v.startedAt)) / 1000);
+            if (verdict.kind !== "superseded") metrics.decisionLatency.observe(latencyMs / 1000);
+          }
+          options.onDecision?.(v, verdict, latencyMs);
+        },
         log: app.log.child({ name: "verifier" }),
       });
     }
 
-    app.on("repository_dispatch", (context) => handleDeployDispatch(context, app, services));
-    app.on("push", (context) => handlePush(context, app, services));
-    app.on(["check_run.completed", "check_suite.completed"], (context) => handleCheckCompleted(context, services));
-    app.on("status", (context) => handleStatus(context, services));
+    app.on("repository_dispatch", counted("repository_dispatch", (context) => handleDeployDispatch(context, app, services)));
+    app.on("push", counted("push", (context) => handlePush(context, app, services)));
+    app.on(["check_run.completed", "check_suite.completed"], counted("check", (context) => handleCheckCompleted(context, services)));
+    app.on("status", counted("status", (context) => handleStatus(context, services)));
     registerRenderCheck(app, services);
-    app.on(["pull_request.opened", "pull_request.synchronize", "pull_request.reopened"], (context) => handleConveyorPullRequest(context, services));
+    app.on(["pull_request.opened", "pull_request.synchronize", "pull_request.reopened"], counted("pull_request", (context) => handleConveyorPullRequest(context, services)));
     registerCommands(app, services);
 
     let started = false;
@@ -120,8 +128,18 @@ export function createConveyor(options: ConveyorOptions = {}, onReady?: (handle:
         return true;
       },
     });
+    const metricsRoute = metricsHandler(() => {
+      const stats = argo?.stats();
+      if (stats) {
+        metrics.watchConnections.set(stats.watchConnections);
+        metrics.watchReconnects.set(stats.reconnects);
+      }
+      metrics.queueDepth.set(services.queue.depth);
+      metrics.inFlight.set(services.verifier?.inFlight().length ?? 0);
+    });
     try {
       probotOptions?.addHandler?.(health);
+      probotOptions?.addHandler?.(metricsRoute);
     } catch {
       // Loaded without Probot's HTTP server (tests, probot.receive): no routes to add.
     }
@@ -135,6 +153,19 @@ export function createConveyor(options: ConveyorOptions = {}, onReady?: (handle:
         await argo?.stop();
       },
     });
+  };
+}
+
+/** Counts each handled event by outcome; errors still reach Probot, which logs them. */
+function counted<C>(event: string, handler: (context: C) => Promise<void>): (context: C) => Promise<void> {
+  return async (context) => {
+    try {
+      await handler(context);
+      metrics.events.inc({ event, outcome: "ok" });
+    } catch (error) {
+      metrics.events.inc({ event, outcome: "error" });
+      throw error;
+    }
   };
 }
 

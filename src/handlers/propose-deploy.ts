@@ -8,6 +8,7 @@ import { planDeploy, resolveTarget, type DeployPlan, type DeployTarget, type Rej
 import type { GitWorkspace } from "../adapters/git-workspace.js";
 import type { ManifestsRepo } from "../adapters/github.js";
 import type { KeyedQueue } from "../runtime/keyed-queue.js";
+import { metrics } from "../runtime/metrics.js";
 
 const PUSH_ATTEMPTS = 3;
 
@@ -28,7 +29,14 @@ export type ProposeOutcome =
   | { kind: "noop"; reason: string; target?: DeployTarget }
   | { kind: "opened" | "updated"; pr: number; headSha: string; target: DeployTarget; image: string; superseded?: string };
 
-export function proposeDeploy(input: ProposeInput): Promise<ProposeOutcome> {
+export async function proposeDeploy(input: ProposeInput): Promise<ProposeOutcome> {
+  const outcome = await propose(input);
+  const env = "target" in outcome && outcome.target ? outcome.target.env : (input.request.environment ?? input.config.environments[0]?.name ?? "unknown");
+  metrics.promotions.inc({ env, result: outcome.kind === "reject" ? "rejected" : outcome.kind });
+  return outcome;
+}
+
+function propose(input: ProposeInput): Promise<ProposeOutcome> {
   const { repo, workspace, config, request } = input;
   return input.queue.run(repo.fullName, async () => {
     for (let attempt = 1; attempt <= PUSH_ATTEMPTS; attempt++) {

@@ -6,6 +6,7 @@ import { revertPrText } from "../core/verification-text.js";
 import type { GitWorkspace } from "../adapters/git-workspace.js";
 import type { ManifestsRepo } from "../adapters/github.js";
 import type { KeyedQueue } from "../runtime/keyed-queue.js";
+import { metrics } from "../runtime/metrics.js";
 
 export interface RevertRequest {
   service: string;
@@ -23,7 +24,15 @@ export interface RevertRequest {
 
 export type RevertOutcome = { kind: "opened" | "updated"; pr: number; headSha: string } | { kind: "noop" | "impossible"; reason: string };
 
-export function proposeRevert(input: { repo: ManifestsRepo; workspace: GitWorkspace; queue: KeyedQueue; defaultBranch: string; request: RevertRequest }): Promise<RevertOutcome> {
+type RevertInput = { repo: ManifestsRepo; workspace: GitWorkspace; queue: KeyedQueue; defaultBranch: string; request: RevertRequest };
+
+export async function proposeRevert(input: RevertInput): Promise<RevertOutcome> {
+  const outcome = await revert(input);
+  metrics.reverts.inc({ env: input.request.env, result: outcome.kind });
+  return outcome;
+}
+
+function revert(input: RevertInput): Promise<RevertOutcome> {
   const { repo, workspace, request } = input;
   return input.queue.run(repo.fullName, async () => {
     for (let attempt = 1; attempt <= 3; attempt++) {

@@ -87,4 +87,16 @@ describe("deploy events become PRs", () => {
     await world.forge.waitForEvent(issueTitled("(direct-deploy-refused)"), 20_000);
     expect((await ci.rest.repos.listBranches(repo)).data.map((b) => b.name).sort()).toEqual(before);
   });
+
+  it("serves /healthz, /readyz and Prometheus /metrics that count what happened", async () => {
+    expect((await fetch(`${world.appUrl}/healthz`)).status).toBe(200);
+    expect(await (await fetch(`${world.appUrl}/readyz`)).text()).toBe("ready");
+    const text = await (await fetch(`${world.appUrl}/metrics`)).text();
+    expect(text).toMatch(/conveyor_events_total\{event="repository_dispatch",outcome="ok"\} [1-9]/);
+    expect(text).toMatch(/conveyor_promotions_total\{env="staging",result="opened"\} [1-9]/);
+    expect(text).toMatch(/conveyor_promotions_total\{env="staging",result="rejected"\} [1-9]/);
+    expect(text).toMatch(/conveyor_github_requests_total\{method="POST",status="201"\} [1-9]/);
+    expect(text).toContain("conveyor_argo_watch_connections 2");
+    expect(text).toContain("conveyor_process_resident_memory_bytes");
+  });
 });

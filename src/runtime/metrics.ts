@@ -1,0 +1,105 @@
+// Prometheus metrics, served at /metrics. One registry per process; names follow Prometheus
+// conventions (conveyor_*_total for counters, *_seconds for durations).
+import type { IncomingMessage, ServerResponse } from "node:http";
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from "prom-client";
+
+export class Metrics {
+  readonly registry = new Registry();
+
+  readonly events = new Counter({
+    name: "conveyor_events_total",
+    help: "Webhook events handled, by event name and outcome (ok, error).",
+    labelNames: ["event", "outcome"] as const,
+    registers: [this.registry],
+  });
+
+  readonly promotions = new Counter({
+    name: "conveyor_promotions_total",
+    help: "Deploy and promotion proposals, by environment and result (opened, updated, noop, rejected).",
+    labelNames: ["env", "result"] as const,
+    registers: [this.registry],
+  });
+
+  readonly reverts = new Counter({
+    name: "conveyor_reverts_total",
+    help: "Revert PRs, by environment and result (opened, updated, noop, impossible).",
+    labelNames: ["env", "result"] as const,
+    registers: [this.registry],
+  });
+
+  readonly verifications = new Counter({
+    name: "conveyor_verifications_total",
+    help: "Finished verifications, by environment and verdict (verified, failed, superseded).",
+    labelNames: ["env", "verdict"] as const,
+    registers: [this.registry],
+  });
+
+  readonly verificationDuration = new Histogram({
+    name: "conveyor_verification_duration_seconds",
+    help: "Time from merge to verdict.",
+    labelNames: ["env", "verdict"] as const,
+    buckets: [5, 15, 30, 60, 120, 300, 600, 1200, 3600],
+    registers: [this.registry],
+  });
+
+  readonly decisionLatency = new Histogram({
+    name: "conveyor_decision_latency_seconds",
+    help: "Time from an Argo CD status change to the verdict on it.",
+    buckets: [0.005, 0.01, 0.05, 0.1, 0.25, 0.5, 1, 2, 5],
+    registers: [this.registry],
+  });
+
+  readonly githubRequests = new Counter({
+    name: "conveyor_github_requests_total",
+    help: "GitHub REST calls, by method and status code.",
+    labelNames: ["method", "status"] as const,
+    registers: [this.registry],
+  });
+
+  readonly rateLimitWaits = new Counter({
+    name: "conveyor_github_rate_limit_waits_total",
+    help: "Times a GitHub call hit a rate limit and was retried after waiting, by kind (primary, secondary).",
+    labelNames: ["kind"] as const,
+    registers: [this.registry],
+  });
+
+  readonly watchReconnects = new Gauge({
+    name: "conveyor_argo_watch_reconnects",
+    help: "Argo CD watch reconnects since start.",
+    registers: [this.registry],
+  });
+
+  readonly watchConnections = new Gauge({
+    name: "conveyor_argo_watch_connections",
+    help: "Open Argo CD watch connections.",
+    registers: [this.registry],
+  });
+
+  readonly queueDepth = new Gauge({
+    name: "conveyor_queue_depth",
+    help: "Repositories with events queued or running.",
+    registers: [this.registry],
+  });
+
+  readonly inFlight = new Gauge({
+    name: "conveyor_verifications_in_flight",
+    help: "Verifications being watched.",
+    registers: [this.registry],
+  });
+
+  constructor() {
+    collectDefaultMetrics({ register: this.registry, prefix: "conveyor_" });
+  }
+}
+
+/** The process's metrics: handlers and adapters record into it, /metrics reads it. */
+export const metrics = new Metrics();
+
+export function metricsHandler(refresh: () => void) {
+  return async (req: IncomingMessage, res: ServerResponse): Promise<boolean> => {
+    if (req.method !== "GET" || (req.url ?? "").split("?")[0] !== "/metrics") return false;
+    refresh();
+    res.writeHead(200, { "content-type": metrics.registry.contentType }).end(await metrics.registry.metrics());
+    return true;
+  };
+}
