@@ -15,12 +15,15 @@ export interface MergeCandidate {
   env: string;
   kind: "deploy" | "revert";
   image?: string;
+  /** The PR's GraphQL id and whether the repo allows GitHub's auto-merge: then GitHub merges. */
+  nodeId?: string;
+  nativeAutoMerge?: boolean;
 }
 
 export const freezeMarker = (env: string) => `conveyor:freeze:${env}`;
 export const holdMarker = (service: string, env: string) => `conveyor:hold:${service}:${env}`;
 
-export async function tryAutoMerge(octokit: Octokit, ref: RepoRef, config: Config, pr: MergeCandidate, log: { info: (obj: object, msg?: string) => void }): Promise<MergeDecision | { kind: "merged" }> {
+export async function tryAutoMerge(octokit: Octokit, ref: RepoRef, config: Config, pr: MergeCandidate, log: { info: (obj: object, msg?: string) => void }): Promise<MergeDecision | { kind: "merged" | "auto-merge-enabled" }> {
   const env = config.environments.find((e) => e.name === pr.env);
   const allowed = pr.kind === "revert" ? config.rollback.autoMerge && env?.autoMerge : env?.autoMerge;
   if (!allowed) return { kind: "skip", reason: `${pr.env} does not auto-merge` };
@@ -60,6 +63,16 @@ export async function tryAutoMerge(octokit: Octokit, ref: RepoRef, config: Confi
   if (decision.kind !== "merge") {
     log.info({ pr: pr.number, decision: decision.kind }, `not merging #${pr.number}: ${decision.reason}`);
     return decision;
+  }
+  if (pr.nativeAutoMerge && pr.nodeId) {
+    // The repo has GitHub's auto-merge: GitHub merges once branch protection is satisfied, and
+    // only if the head is still the sha checked here.
+    await octokit.graphql(
+      `mutation($id: ID!, $head: GitObjectID!) { enablePullRequestAutoMerge(input: { pullRequestId: $id, expectedHeadOid: $head, mergeMethod: MERGE }) { clientMutationId } }`,
+      { id: pr.nodeId, head: pr.headSha },
+    );
+    log.info({ pr: pr.number, sha: pr.headSha }, `enabled GitHub auto-merge on #${pr.number}`);
+    return { kind: "auto-merge-enabled" };
   }
   try {
     await octokit.rest.pulls.merge({ ...ref, pull_number: pr.number, sha: pr.headSha, merge_method: "merge" });

@@ -52,7 +52,17 @@ async function retryMerges(context: Context, candidates: Array<{ number: number;
       context.octokit,
       ref,
       config,
-      { number: pr.number, headSha: pr.head.sha, labels, service: branch.service, env: branch.env, kind: branch.kind, image: marker?.to },
+      {
+        number: pr.number,
+        headSha: pr.head.sha,
+        labels,
+        service: branch.service,
+        env: branch.env,
+        kind: branch.kind,
+        image: marker?.to,
+        nodeId: pr.node_id,
+        nativeAutoMerge: pr.base.repo.allow_auto_merge === true && !pr.auto_merge,
+      },
       context.log,
     );
   }

@@ -9,6 +9,7 @@ import type { GitWorkspace } from "../adapters/git-workspace.js";
 import type { ManifestsRepo } from "../adapters/github.js";
 import type { KeyedQueue } from "../runtime/keyed-queue.js";
 import { metrics } from "../runtime/metrics.js";
+import { renderSummaryForPr } from "./render-changes.js";
 
 const PUSH_ATTEMPTS = 3;
 
@@ -71,15 +72,18 @@ function propose(input: ProposeInput): Promise<ProposeOutcome> {
         continue;
       }
 
+      // What the change renders to, for the reviewer (empty without a renderer or a change).
+      const rendered = await renderSummaryForPr({ workspace, config, base: defaultSha, head: commit });
+      const body = rendered ? `${plan.body}\n\n${rendered}` : plan.body;
       if (plan.existingPr !== undefined) {
-        await repo.updatePr(plan.existingPr, { title: plan.title, body: plan.body });
+        await repo.updatePr(plan.existingPr, { title: plan.title, body });
         if (plan.supersedes) {
           await repo.comment(plan.existingPr, `Updated to \`${plan.move.to}\`, superseding \`${plan.supersedes}\`.`);
         }
         input.log.info({ pr: plan.existingPr, image: plan.move.to, superseded: plan.supersedes }, "updated deploy PR");
         return { kind: "updated", pr: plan.existingPr, headSha: commit, target, image: plan.move.to, superseded: plan.supersedes };
       }
-      const pr = await repo.createPr({ branch: target.branch, base: input.defaultBranch, title: plan.title, body: plan.body, labels: plan.labels });
+      const pr = await repo.createPr({ branch: target.branch, base: input.defaultBranch, title: plan.title, body, labels: plan.labels });
       input.log.info({ pr: pr.number, env: target.env, image: plan.move.to }, "opened deploy PR");
       return { kind: "opened", pr: pr.number, headSha: commit, target, image: plan.move.to };
     }
