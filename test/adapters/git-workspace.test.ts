@@ -1,0 +1,81 @@
+// The cached manifests clone: fetched, never re-cloned; pushes that lost a race say so; tokens
+// never surface in errors; paths through symlinks are refused.
+import { execFileSync } from "node:child_process";
+import { mkdtempSync, statSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterEach, describe, expect, it } from "vitest";
+import { GitWorkspace } from "../../src/adapters/git-workspace.js";
+import { createManifestsRemote, type ManifestsRemote } from "../helpers/manifests-remote.js";
+
+const OVERLAY = "services/order-service/overlays/staging/kustomization.yaml";
+let remote: ManifestsRemote;
+
+afterEach(() => remote?.cleanup());
+
+function workspace(url: string, token = "ghs_secretinstallationtoken1234567890") {
+  return new GitWorkspace({ dir: join(mkdtempSync(join(tmpdir(), "ws-")), "clone"), remoteUrl: url, token: async () => token });
+}
+
+describe("GitWorkspace", () => {
+  it("clones once, then only fetches", async () => {
+    remote = createManifestsRemote();
+    const ws = workspace(remote.url);
+    await ws.sync();
+    const objects = statSync(join(ws.dir, "objects")).ino;
+    const first = await ws.remoteBranch("main");
+    const second = remote.commit("main", { "README.md": "hello\n" }, "docs");
+    await ws.sync();
+    expect(first).not.toBe(second);
+    expect(await ws.remoteBranch("main")).toBe(second);
+    expect(statSync(join(ws.dir, "objects")).ino).toBe(objects);
+  });
+
+  it("commits one file on top of a parent without touching anything else", async () => {
+    remote = createManifestsRemote();
+    const ws = workspace(remote.url);
+    await ws.sync();
+    const main = (await ws.remoteBranch("main")) as string;
+    const commit = await ws.commitFile({ parent: main, path: OVERLAY, text: "changed\n", message: "edit" });
+    expect(await ws.changedFiles(main, commit)).toEqual([OVERLAY]);
+    expect(await ws.readFile(commit, OVERLAY)).toBe("changed\n");
+    expect(await ws.isAncestor(main, commit)).toBe(true);
+  });
+
+  it("a push that lost a race reports false and leaves the remote branch alone", async () => {
+    remote = createManifestsRemote();
+    const ws = workspace(remote.url);
+    await ws.sync();
+    const main = (await ws.remoteBranch("main")) as string;
+    const mine = await ws.commitFile({ parent: main, path: OVERLAY, text: "mine\n", message: "mine" });
+    const theirs = remote.commit("conveyor/staging/order-service", { [OVERLAY]: "theirs\n" }, "someone else");
+    expect(await ws.pushBranch("conveyor/staging/order-service", mine, undefined)).toBe(false);
+    expect(remote.head("conveyor/staging/order-service")).toBe(theirs);
+    expect(await ws.pushBranch("conveyor/staging/order-service", mine, theirs)).toBe(true);
+    expect(remote.head("conveyor/staging/order-service")).toBe(mine);
+  });
+
+  it("never shows the token in an error, even when the remote fails", async () => {
+    const token = "ghs_secretinstallationtoken1234567890";
+    const ws = workspace("http://127.0.0.1:9/acme/manifests.git", token);
+    const error = await ws.sync().then(() => undefined, (e: unknown) => e as Error);
+    expect(error).toBeInstanceOf(Error);
+    expect(error?.message).toContain("git fetch failed");
+    expect(error?.message).not.toContain(token);
+    expect(error?.message).not.toContain(Buffer.from(`x-access-token:${token}`).toString("base64"));
+  });
+
+  it("refuses to read through a symbolic link", async () => {
+    remote = createManifestsRemote();
+    const work = mkdtempSync(join(tmpdir(), "link-"));
+    execFileSync("git", ["clone", "--quiet", remote.bare, work]);
+    execFileSync("ln", ["-s", "/etc", join(work, "services", "evil")]);
+    execFileSync("git", ["-C", work, "add", "-A"]);
+    execFileSync("git", ["-C", work, "-c", "user.name=t", "-c", "user.email=t@t", "commit", "--quiet", "-m", "link"]);
+    execFileSync("git", ["-C", work, "push", "--quiet", "origin", "HEAD:main"]);
+    const ws = workspace(remote.url);
+    await ws.sync();
+    const main = (await ws.remoteBranch("main")) as string;
+    await expect(ws.readFile(main, "services/evil/passwd")).rejects.toThrow("symbolic link");
+  });
+});
