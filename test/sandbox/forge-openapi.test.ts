@@ -128,6 +128,7 @@ describe("forge responses match GitHub's OpenAPI description", () => {
     const token = await op("apps/create-installation-access-token", jwt.apps.createInstallationAccessToken({ installation_id: installation }), 201);
     const app = new Octokit({ baseUrl: forge.url, auth: (token.data as { token: string }).token, log: quiet });
     const admin = new Octokit({ baseUrl: forge.url, auth: forge.token("admin"), log: quiet });
+    await op("apps/list-repos-accessible-to-installation", app.apps.listReposAccessibleToInstallation());
     const reviewer = new Octokit({ baseUrl: forge.url, auth: forge.token("reviewer"), log: quiet });
     const o = { owner: "acme", repo: "ops" };
 
@@ -176,6 +177,8 @@ describe("forge responses match GitHub's OpenAPI description", () => {
     await op("pulls/merge", app.pulls.merge({ ...o, pull_number: number, sha: "1".repeat(40) }), 409);
     await op("pulls/merge", app.pulls.merge({ ...o, pull_number: number, sha: head }));
     await op("pulls/merge", app.pulls.merge({ ...o, pull_number: number }), 405);
+    const merged = (await app.pulls.get({ ...o, pull_number: number })).data.merge_commit_sha as string;
+    await op("repos/list-pull-requests-associated-with-commit", app.repos.listPullRequestsAssociatedWithCommit({ ...o, commit_sha: merged }));
 
     const dep = await op("repos/create-deployment", app.repos.createDeployment({ ...o, ref: "main", environment: "production", auto_merge: false, required_contexts: [], payload: { image: "x" } }), 201);
     const depId = (dep.data as { id: number }).id;
@@ -201,6 +204,7 @@ describe("forge responses match GitHub's OpenAPI description", () => {
     await op("issues/update-comment", reviewer.issues.updateComment({ ...o, comment_id: commentId, body: "/promote prod" }));
     await op("reactions/create-for-issue-comment", app.reactions.createForIssueComment({ ...o, comment_id: commentId, content: "rocket" }), 201);
     await op("reactions/create-for-issue-comment", app.reactions.createForIssueComment({ ...o, comment_id: commentId, content: "rocket" }), 200);
+    await op("reactions/list-for-issue-comment", app.reactions.listForIssueComment({ ...o, comment_id: commentId }));
 
     // synchronize + reopened/edited payloads
     await forge.seed("acme", "ops", { "x.txt": "1\n" }, "x", { branch: "second" });
