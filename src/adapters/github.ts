@@ -2,6 +2,7 @@
 // calls; the README's "what each flow costs" table counts them.
 import type { ProbotOctokit } from "probot";
 import { redact } from "./redact.js";
+import type { DeploymentFact } from "../core/command-plan.js";
 
 export type Octokit = InstanceType<typeof ProbotOctokit>;
 
@@ -232,19 +233,8 @@ export async function removeLabel(octokit: Octokit, ref: RepoRef, issueNumber: n
   }
 }
 
-export interface DeploymentHistoryEntry {
-  id: number;
-  sha: string;
-  service: string;
-  env: string;
-  to: string | null;
-  from: string | null;
-  base: string | null;
-  file: string | null;
-  pr: number | null;
-  state: string;
-  createdAt: string;
-}
+/** A Conveyor Deployment as the command planner reads it. */
+export type DeploymentHistoryEntry = DeploymentFact;
 
 const nullableString = (value: unknown) => (typeof value === "string" ? value : null);
 
