@@ -17,25 +17,26 @@ export function verificationOutcomes(app: Probot, services: AppServices): Verifi
   const session = async (v: Verification) => {
     const octokit = (await app.auth(v.repo.installationId)) as Octokit;
     const ref = { owner: v.repo.owner, repo: v.repo.repo };
-    const config = await readConfig(octokit, ref);
     const repo = new ManifestsRepo(octokit, ref);
     const workspace = services.workspaces.get(repo.fullName, v.repo.cloneUrl).useToken(async () => {
       const auth = (await octokit.auth({ type: "installation" })) as { token?: string };
       return auth.token;
     });
     const log = app.log.child({ repo: repo.fullName, service: v.service, env: v.env, deployment: v.deploymentId });
-    return { octokit, ref, config, repo, workspace, log, deployments: new Deployments(octokit, ref) };
+    return { octokit, ref, repo, workspace, log, deployments: new Deployments(octokit, ref) };
   };
 
   return {
     async verified(v, verdict) {
       const s = await session(v);
+      // The Deployment status first: it is what people and tools watch.
       await s.deployments.setStatus(v.deploymentId, "success", "Synced, healthy and stable");
+      const config = await readConfig(s.octokit, s.ref);
       const isRevert = v.pr?.labels.includes(REVERT_LABEL) ?? false;
-      const next = s.config ? nextEnvironment(s.config, v.env) : undefined;
+      const next = config ? nextEnvironment(config, v.env) : undefined;
       let nextInfo: { env: string; pr?: number; note?: string } | undefined;
-      if (next && s.config) {
-        nextInfo = isRevert ? { env: next.name, note: "this was a revert, which is not promoted" } : { env: next.name, ...(await promote(v, s.config, next.name, s)) };
+      if (next && config) {
+        nextInfo = isRevert ? { env: next.name, note: "this was a revert, which is not promoted" } : { env: next.name, ...(await promote(v, config, next.name, s)) };
       }
       if (v.pr) {
         await s.repo.comment(
@@ -77,8 +78,9 @@ export function verificationOutcomes(app: Probot, services: AppServices): Verifi
     async failed(v, verdict) {
       const s = await session(v);
       await s.deployments.setStatus(v.deploymentId, "failure", verdict.reason);
+      const config = await readConfig(s.octokit, s.ref);
       let revert: { pr?: number; note?: string } = { note: "No revert PR was opened: the config could not be read." };
-      if (s.config?.rollback.auto) {
+      if (config?.rollback.auto) {
         const outcome = await proposeRevert({
           repo: s.repo,
           workspace: s.workspace,
@@ -91,7 +93,7 @@ export function verificationOutcomes(app: Probot, services: AppServices): Verifi
         } else {
           revert = { note: `No revert PR: ${"reason" in outcome ? outcome.reason : outcome.kind}.` };
         }
-      } else if (s.config) {
+      } else if (config) {
         revert = { note: "No revert PR was opened (rollback.auto is off)." };
       }
       if (v.to && !(v.pr?.labels.includes(REVERT_LABEL) ?? false)) {

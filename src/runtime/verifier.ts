@@ -176,7 +176,22 @@ export class Verifier {
     tracked.history.push(observe(input));
     if (tracked.history.length > MAX_HISTORY) tracked.history.splice(0, tracked.history.length - MAX_HISTORY);
     if (verdict.kind === "waiting") return;
-    await this.settle(tracked, verdict, nowMs - tracked.changedAt);
+    await this.settle(tracked, verdict, nowMs - Math.max(tracked.changedAt, this.decidableAt(tracked, verdict)));
+  }
+
+  /**
+   * When the verdict became decidable: the end of the soak for a verification, the end of the
+   * grace period for a Degraded that persisted, else the Application change that showed it. The
+   * decision latency (reported, and a benchmark target) is measured from there.
+   */
+  private decidableAt(tracked: Tracked, verdict: Verdict): number {
+    if (verdict.kind === "verified" && verdict.evidence.healthySince) return Date.parse(verdict.evidence.healthySince) + tracked.v.policy.soakMs;
+    if (verdict.kind === "failed" && verdict.code === "degraded") {
+      let start: string | undefined;
+      for (let i = tracked.history.length - 1; i >= 0 && tracked.history[i]?.health === "Degraded"; i--) start = tracked.history[i]?.at;
+      if (start) return Date.parse(start) + tracked.v.policy.degradedGraceMs;
+    }
+    return tracked.changedAt;
   }
 
   private async settle(tracked: Tracked, verdict: Verdict, latencyMs = 0): Promise<void> {
