@@ -72,8 +72,10 @@ function propose(input: ProposeInput): Promise<ProposeOutcome> {
         continue;
       }
 
-      // What the change renders to, for the reviewer (empty without a renderer or a change).
-      const rendered = await renderSummaryForPr({ workspace, config, base: defaultSha, head: commit });
+      // Promotion PRs, which a reviewer often merges, say what the change renders to (empty without
+      // a renderer). Deploy-event PRs skip it to keep the dispatch path short; their
+      // conveyor/render check carries the same summary and the full diff.
+      const rendered = input.mode === "promotion" ? await renderSummaryForPr({ workspace, config, base: defaultSha, head: commit }) : "";
       const body = rendered ? `${plan.body}\n\n${rendered}` : plan.body;
       if (plan.existingPr !== undefined) {
         await repo.updatePr(plan.existingPr, { title: plan.title, body });

@@ -35,6 +35,7 @@ describe("dispatch -> PR -> verified -> promotion", () => {
     expect(production.title).toBe("Deploy order-service 1.5.0 to production");
     const { data: body } = await ci.rest.pulls.get({ ...repo, pull_number: production.number });
     expect(body.body).toContain("Verified in **staging**");
+    expect(body.body).toContain("### What changes in the cluster");
     expect(body.body).toContain("A reviewer merges this PR (approvers: reviewer)");
 
     // Production does not auto-merge: it is still open a moment later.

@@ -82,8 +82,7 @@ describe("deploy-<service> {image} (what pipelines send today)", () => {
     expect(pr.create?.body).toContain("Conveyor merges this PR automatically once its checks pass");
     expect(pr.create?.body).toContain("promotion PR to **production**");
     expect(pr.labels).toEqual({ labels: ["conveyor", "env/staging"] });
-    expect(pr.create?.body).toContain("### What changes in the cluster");
-    expect(pr.create?.body).toMatch(/ghcr\.io\/acme\/order-service:1\.4\.0.*ghcr\.io\/acme\/order-service:1\.5\.0/);
+
     expect(gh.calls()).toHaveLength(4);
   });
 
