@@ -12,7 +12,7 @@ const say = (text: string) => {
 };
 
 say("Starting a local GitHub (forge), a simulated Argo CD and Conveyor...");
-const world = await startWorld();
+const world = await startWorld({ leaderElection: true });
 const details = {
   apiUrl: world.forge.url,
   gitUrl: world.forge.gitUrl(OWNER, REPO),

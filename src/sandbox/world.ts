@@ -10,7 +10,7 @@ import { join, relative } from "node:path";
 import { fileURLToPath } from "node:url";
 import { startForge, type Forge } from "./forge/index.js";
 import { generateAppKeyPair } from "./forge/testing.js";
-import { startArgoSim, type ArgoSim, type ArgoSimTimings } from "./argo/controller.js";
+import { startArgoSim, type ArgoSim, type ArgoSimApplication, type ArgoSimTimings } from "./argo/controller.js";
 
 export const SEED_DIR = fileURLToPath(new URL("../../fixtures/manifests-repo/", import.meta.url));
 const SERVER_ENTRY = fileURLToPath(new URL("../server.ts", import.meta.url));
@@ -52,6 +52,12 @@ export interface WorldOptions {
   appOutput?: "inherit" | "buffer";
   tickMs?: number;
   rateLimit?: { limit: number; windowMs: number };
+  /** Writes the manifests repo into the forge's bare repository (its path) instead of seeding the fixtures; `files` and `config` are then unused. */
+  seedRepo?: (bareRepoPath: string) => Promise<void>;
+  /** Argo CD Applications to simulate instead of SERVICES x ENVIRONMENTS. */
+  applications?: ArgoSimApplication[];
+  /** Extra environment variables for the Conveyor process. */
+  appEnv?: Record<string, string>;
 }
 
 export interface World {
@@ -92,14 +98,17 @@ export async function startWorld(options: WorldOptions = {}): Promise<World> {
   });
   const repo = await forge.createRepo(OWNER, REPO, { defaultBranch: "main" });
   const installationId = forge.installApp(OWNER);
-  const files = { ...readTree(SEED_DIR), ".github/conveyor.yml": options.config ?? SANDBOX_CONFIG, ...options.files };
-  await forge.seed(OWNER, REPO, files, "Seed manifests", { silent: true });
+  if (options.seedRepo) await options.seedRepo(repo.path);
+  else {
+    const files = { ...readTree(SEED_DIR), ".github/conveyor.yml": options.config ?? SANDBOX_CONFIG, ...options.files };
+    await forge.seed(OWNER, REPO, files, "Seed manifests", { silent: true });
+  }
 
   const argo = await startArgoSim({
     repoPath: repo.path,
     branch: "main",
     repoURL: forge.gitUrl(OWNER, REPO),
-    applications: SERVICES.flatMap((service) =>
+    applications: options.applications ?? SERVICES.flatMap((service) =>
       ENVIRONMENTS.map((env) => ({
         name: `${service}-${env}`,
         path: `services/${service}/overlays/${env}`,
@@ -135,6 +144,9 @@ export async function startWorld(options: WorldOptions = {}): Promise<World> {
         ARGOCD_NAMESPACE: "argocd",
         CONVEYOR_WORKSPACE_DIR: workspaceDir,
         CONVEYOR_TICK_MS: String(options.tickMs ?? 250),
+        CONVEYOR_LEADER_ELECTION: options.leaderElection ? "true" : "false",
+        POD_NAMESPACE: "conveyor",
+        ...options.appEnv,
     };
     const child: ChildProcess = spawn(process.execPath, ["--import", "tsx", SERVER_ENTRY], {
       cwd: ROOT,
