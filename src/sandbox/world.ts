@@ -56,6 +56,8 @@ export interface WorldOptions {
   seedRepo?: (bareRepoPath: string) => Promise<void>;
   /** Argo CD Applications to simulate instead of SERVICES x ENVIRONMENTS. */
   applications?: ArgoSimApplication[];
+  /** Run the Lease election (against the simulated cluster); off by default so a restarted app leads at once. */
+  leaderElection?: boolean;
   /** Extra environment variables for the Conveyor process. */
   appEnv?: Record<string, string>;
 }
