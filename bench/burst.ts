@@ -1,0 +1,215 @@
+// Benchmark 2: a burst of deploy events (300 services within ten seconds) with GitHub's
+// secondary rate limit on, scaled down in time. Every PR must exist exactly once, no event may be
+// lost, and every 403 must be waited out and retried.
+import type { ForgeRequest } from "../src/sandbox/forge/index.js";
+import { deadline, load1m, log, machine, percentile, sleep, summary, table, writeResult } from "./lib/common.js";
+import { imageOf, serviceName } from "./lib/repo.js";
+import { appLogFindings, BENCH_CONFIG, conveyorRevision, dispatch, isBotApi, isWrite, OWNER, quiescent, REPO, stampRequests, startGeneratedWorld } from "./lib/world.js";
+
+export interface BurstParams {
+  /** Services in the generated repo, and how many of them get a deploy event. */
+  repoServices: number;
+  commits: number;
+  burst: number;
+  /** The dispatches are spread evenly over this window. */
+  sendWindowMs: number;
+  /** Secondary limit: writes per window per token (GitHub: about 80 per minute). */
+  limit: number;
+  windowMs: number;
+  /** CI tokens the dispatches are sent with (each its own rate-limit bucket, as per-repo CI tokens are). */
+  ciTokens: number;
+  /** The whole run (after the repo is generated) must end within this. */
+  deadlineMs: number;
+}
+
+export const DEFAULT_BURST: BurstParams = { repoServices: 1000, commits: 5000, burst: 300, sendWindowMs: 9_500, limit: 80, windowMs: 6_000, ciTokens: 10, deadlineMs: 600_000 };
+export const QUICK_BURST: BurstParams = { repoServices: 100, commits: 200, burst: 20, sendWindowMs: 2_000, limit: 8, windowMs: 6_000, ciTokens: 2, deadlineMs: 180_000 };
+
+export async function benchBurst(params: BurstParams = DEFAULT_BURST, quick = false) {
+  const host = await machine();
+  const revision = await conveyorRevision();
+  log(`burst: generating ${params.repoServices} services x 3 envs, ${params.commits} commits; rate limit ${params.limit} writes / ${params.windowMs} ms`);
+  const { world } = await startGeneratedWorld(
+    { services: params.repoServices, envs: ["staging", "qa", "production"], commits: params.commits, config: BENCH_CONFIG },
+    { rateLimit: { limit: params.limit, windowMs: params.windowMs } },
+  );
+  const stamp = stampRequests(world);
+  const tokens = Array.from({ length: params.ciTokens }, (_, i) => world.forge.addUser(`ci-${i}`, { permission: "write" }));
+  const services = Array.from({ length: params.burst }, (_, i) => serviceName(i));
+  const branches = new Set(services.map((s) => `conveyor/staging/${s}`));
+  const sentAt = new Map<string, number>();
+  const openedAt = new Map<string, number>();
+  const heads = new Map<string, string>();
+  const rendered = new Set<string>();
+  const dispatchStatuses: number[] = [];
+  let ciRetries = 0;
+  let status: "complete" | "deadline" = "complete";
+  let failure: string | undefined;
+  const startIndex = world.forge.requests.length;
+  const startEvents = world.forge.events.length;
+  let t0 = 0;
+  let sentAll = 0;
+  let lastSend = 0;
+  let allOpened = 0;
+  let doneAt = 0;
+
+  const watcher = setInterval(() => {
+    for (const d of world.forge.events.slice(startEvents)) {
+      const p = d.payload as { pull_request?: { head?: { ref?: string; sha?: string } }; check_run?: { head_sha?: string; name?: string } };
+      const ref = p.pull_request?.head?.ref;
+      if (d.event === "pull_request" && d.action === "opened" && ref && branches.has(ref) && !openedAt.has(ref)) {
+        openedAt.set(ref, performance.now());
+        heads.set(p.pull_request?.head?.sha ?? "", ref);
+      }
+      if (d.event === "check_run" && d.action === "completed" && p.check_run?.head_sha) rendered.add(p.check_run.head_sha);
+    }
+  }, 100);
+
+  try {
+    const run = async () => {
+      t0 = performance.now();
+      const sends: Promise<void>[] = [];
+      for (let i = 0; i < services.length; i++) {
+        const service = services[i] as string;
+        const at = t0 + (i * params.sendWindowMs) / services.length;
+        await sleep(Math.max(0, at - performance.now()));
+        sentAt.set(`conveyor/staging/${service}`, performance.now());
+        sends.push(
+          (async () => {
+            for (let attempt = 0; attempt < 5; attempt++) {
+              const res = await dispatch(world, tokens[i % tokens.length] as string, service, `${imageOf(service)}:9.0.0`);
+              dispatchStatuses.push(res.status);
+              if (res.status !== 403) return;
+              ciRetries++;
+              await sleep((res.retryAfter ?? 1) * 1000);
+            }
+          })(),
+        );
+      }
+      lastSend = performance.now();
+      await Promise.all(sends);
+      sentAll = performance.now();
+      log(`burst: ${services.length} dispatches sent in ${Math.round(sentAll - t0)} ms`);
+      let lastReport = 0;
+      while (openedAt.size < services.length || [...heads.keys()].some((sha) => !rendered.has(sha))) {
+        await sleep(250);
+        if (performance.now() - lastReport > 15_000) {
+          lastReport = performance.now();
+          log(`burst: ${openedAt.size}/${services.length} PRs open, ${[...heads.keys()].filter((s) => rendered.has(s)).length} render checks done, +${Math.round((performance.now() - t0) / 1000)} s`);
+        }
+        if (openedAt.size === services.length && !allOpened) allOpened = performance.now();
+      }
+      if (!allOpened) allOpened = performance.now();
+      await quiescent(world, 3000, 120_000);
+      doneAt = performance.now();
+    };
+    try {
+      await deadline(run(), params.deadlineMs, "burst");
+    } catch (error) {
+      status = "deadline";
+      failure = error instanceof Error ? error.message : String(error);
+      doneAt = performance.now();
+    }
+    clearInterval(watcher);
+
+    // Every PR exactly once: ask the forge like a person would (all states).
+    const perBranch = new Map<string, number>();
+    for (let page = 1; ; page++) {
+      const res = await fetch(`${world.forge.url}/repos/${OWNER}/${REPO}/pulls?state=all&per_page=100&page=${page}`, { headers: { authorization: `token ${world.tokens.admin}` } });
+      const pulls = (await res.json()) as Array<{ head: { ref: string } }>;
+      for (const pr of pulls) perBranch.set(pr.head.ref, (perBranch.get(pr.head.ref) ?? 0) + 1);
+      if (pulls.length < 100) break;
+    }
+    const counts = services.map((s) => perBranch.get(`conveyor/staging/${s}`) ?? 0);
+    const deliveries = world.forge.events.slice(startEvents).filter((d) => d.event === "repository_dispatch");
+    const deliveredOk = deliveries.filter((d) => d.status !== null && d.status < 300).length;
+
+    const requests = world.forge.requests.slice(startIndex);
+    const bot = requests.filter(isBotApi);
+    const writes = bot.filter((r) => isWrite(r) && r.status < 300);
+    const forbidden = bot.filter((r) => r.status === 403 || r.status === 429);
+    const retried = forbidden.map((r) => {
+      const i = bot.indexOf(r);
+      return bot.slice(i + 1).some((later) => later.method === r.method && later.path === r.path && later.status < 300);
+    });
+    const times = writes.map(stamp).filter((t): t is number => t !== undefined);
+    const lastWrite = times.length ? Math.max(...times) : doneAt;
+    const findings = appLogFindings(world);
+    const floorS = (writes.length / params.limit) * (params.windowMs / 1000);
+    const latencies = [...openedAt.entries()].map(([branch, at]) => at - (sentAt.get(branch) ?? at));
+    const endpoints = new Map<string, number>();
+    for (const r of writes) {
+      const key = `${r.method} ${r.path.replace(/\/repos\/[^/]+\/[^/]+/, "").replace(/\/\d+(?=\/|$)/g, "/{n}")}`;
+      endpoints.set(key, (endpoints.get(key) ?? 0) + 1);
+    }
+    const totalS = (lastWrite - t0) / 1000;
+    const result = {
+      benchmark: "burst",
+      status,
+      failure,
+      machine: { ...host, loadAverage1mAtEnd: load1m() },
+      conveyor: revision,
+      parameters: { ...params, timeScale: `${params.limit} writes per ${params.windowMs / 1000} s (GitHub: ~80 per 60 s), i.e. time compressed ${Math.round(60_000 / params.windowMs)}x`, autoMerge: false },
+      figures: {
+        dispatchesSent: services.length,
+        lastDispatchStartedMs: Math.round(lastSend - t0),
+        allDispatchesAnsweredMs: Math.round(sentAll - t0),
+        dispatchStatuses: countBy(dispatchStatuses),
+        ciDispatchRetries: ciRetries,
+        repositoryDispatchDelivered: `${deliveredOk}/${deliveries.length}`,
+        prsOpened: openedAt.size,
+        branchesWithExactlyOnePr: counts.filter((c) => c === 1).length,
+        branchesWithNoPr: counts.filter((c) => c === 0).length,
+        branchesWithDuplicatePrs: counts.filter((c) => c > 1).length,
+        renderChecksCompleted: [...heads.keys()].filter((s) => rendered.has(s)).length,
+        dispatchToPrMs: summary(latencies),
+        firstDispatchToAllPrsS: Math.round((allOpened - t0) / 100) / 10,
+        firstDispatchToLastWriteS: Math.round(totalS * 10) / 10,
+        prsPerMinute: Math.round((openedAt.size / ((allOpened - t0) / 60_000)) * 10) / 10,
+        botApiCalls: bot.length,
+        botWrites: writes.length,
+        botWritesByEndpoint: Object.fromEntries(endpoints),
+        botWritesPerPr: Math.round((writes.length / Math.max(1, openedAt.size)) * 100) / 100,
+        rateLimitFloorS: Math.round(floorS * 10) / 10,
+        totalOverFloor: Math.round((totalS / floorS) * 100) / 100,
+        clientSpacingFloorS: writes.length,
+        forbidden: forbidden.length,
+        forbiddenRetried: retried.filter(Boolean).length,
+        forbiddenSample: forbidden.slice(0, 5).map((r: ForgeRequest) => `${r.method} ${r.path} ${r.status}`),
+        appLogErrors: findings.errors.length,
+        appLogErrorSample: findings.errors.slice(0, 5),
+        appLogRateLimitWarnings: findings.rateLimitWarnings.length,
+        p95OpenMs: Math.round(percentile(latencies, 95)),
+      },
+    };
+    const f = result.figures;
+    const ok = status === "complete" && f.branchesWithExactlyOnePr === services.length && deliveredOk === services.length && f.forbiddenRetried === f.forbidden && f.appLogErrors === 0;
+    const file = writeResult(quick ? "burst.quick" : "burst", { ...result, ok });
+    console.log(`\nBurst: ${services.length} dispatches in ${(params.sendWindowMs / 1000).toFixed(1)} s, limit ${params.limit} writes / ${params.windowMs / 1000} s -> ${file}`);
+    console.log(
+      table([
+        ["status", status, failure ?? ""],
+        ["PRs with exactly one PR per branch", `${f.branchesWithExactlyOnePr}/${services.length}`, `none: ${f.branchesWithNoPr}, duplicates: ${f.branchesWithDuplicatePrs}`],
+        ["repository_dispatch delivered (2xx)", f.repositoryDispatchDelivered],
+        ["403/429 from the forge (bot) / retried", `${f.forbidden} / ${f.forbiddenRetried}`],
+        ["app log errors", f.appLogErrors],
+        ["first dispatch -> all PRs open (s)", f.firstDispatchToAllPrsS],
+        ["first dispatch -> last write (s)", f.firstDispatchToLastWriteS],
+        ["bot writes (per PR)", `${f.botWrites} (${f.botWritesPerPr})`],
+        ["rate-limit floor: writes / limit x window (s)", f.rateLimitFloorS, `total / floor = ${f.totalOverFloor}`],
+        ["dispatch -> PR open p50 / p95 (ms)", `${f.dispatchToPrMs.p50} / ${f.dispatchToPrMs.p95}`],
+      ]),
+    );
+    if (!ok) throw new Error(`burst did not meet its checks (status ${status}); see ${file}`);
+    return result;
+  } finally {
+    clearInterval(watcher);
+    await world.close();
+  }
+}
+
+function countBy(values: number[]): Record<string, number> {
+  const out: Record<string, number> = {};
+  for (const v of values) out[String(v)] = (out[String(v)] ?? 0) + 1;
+  return out;
+}

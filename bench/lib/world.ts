@@ -1,0 +1,118 @@
+// The sandbox world on a generated manifests repo, plus what the benchmarks read from the forge.
+import type { ForgeRequest, WebhookDelivery } from "../../src/sandbox/forge/index.js";
+import { OWNER, REPO, startWorld, type World, type WorldOptions } from "../../src/sandbox/world.js";
+import { generateRepo, type RepoSpec } from "./repo.js";
+import { run, sleep } from "./common.js";
+
+export { OWNER, REPO };
+export const BOT = "conveyor[bot]";
+
+/** Three environments; none merges automatically, so only PRs are measured. */
+export const BENCH_CONFIG = `environments:
+  - name: staging
+  - name: qa
+  - name: production
+    approvers: [reviewer]
+`;
+
+export async function startGeneratedWorld(spec: RepoSpec, options: WorldOptions = {}): Promise<{ world: World; head: string; tags: Map<string, string>; generateMs: number }> {
+  let generated: Awaited<ReturnType<typeof generateRepo>> | undefined;
+  const world = await startWorld({
+    applications: [],
+    logLevel: "info",
+    ...options,
+    // The 30 s rescan for in-progress Deployments is background work, not part of any flow measured here.
+    appEnv: { CONVEYOR_RESCAN_MS: "3600000", ...options.appEnv },
+    seedRepo: async (path) => {
+      generated = await generateRepo(path, spec);
+    },
+  });
+  const g = generated as NonNullable<typeof generated>;
+  return { world, head: g.head, tags: g.tags, generateMs: g.ms };
+}
+
+/** Records when each forge request finished (the forge keeps no timestamps); returns a lookup. */
+export function stampRequests(world: World): (r: ForgeRequest) => number | undefined {
+  const times = new WeakMap<ForgeRequest, number>();
+  const requests = world.forge.requests;
+  const push = requests.push.bind(requests);
+  requests.push = (...items: ForgeRequest[]) => {
+    const now = performance.now();
+    for (const item of items) times.set(item, now);
+    return push(...items);
+  };
+  return (r) => times.get(r);
+}
+
+export const isWrite = (r: ForgeRequest) => r.kind === "api" && ["POST", "PATCH", "PUT", "DELETE"].includes(r.method);
+export const isBotApi = (r: ForgeRequest) => r.kind === "api" && r.actor === BOT;
+
+/** Resolves once the app has made no API call for `quietMs` and no webhook is in flight. */
+export async function quiescent(world: World, quietMs: number, timeoutMs: number): Promise<void> {
+  const stop = Date.now() + timeoutMs;
+  let seen = world.forge.requests.length;
+  let since = Date.now();
+  for (;;) {
+    await sleep(100);
+    const now = world.forge.requests.length;
+    if (now !== seen) {
+      seen = now;
+      since = Date.now();
+    } else if (Date.now() - since >= quietMs) {
+      await world.forge.idle();
+      if (world.forge.requests.length === seen) return;
+    }
+    if (Date.now() > stop) throw new Error(`the app did not go quiet within ${timeoutMs} ms`);
+  }
+}
+
+/** Waits for Conveyor's render check on a commit to complete, then for the app to go quiet. */
+export async function settled(world: World, headSha: string, timeoutMs = 120_000): Promise<void> {
+  await world.forge.waitForEvent((d) => d.event === "check_run" && d.action === "completed" && (d.payload as { check_run?: { head_sha?: string } }).check_run?.head_sha === headSha, timeoutMs);
+  await quiescent(world, 1500, timeoutMs);
+}
+
+export function prOpened(branch: string) {
+  return (d: WebhookDelivery) => d.event === "pull_request" && d.action === "opened" && (d.payload as { pull_request?: { head?: { ref?: string } } }).pull_request?.head?.ref === branch;
+}
+
+/** Conveyor's source state: the commit and the files under src/ that differ from it. */
+export async function conveyorRevision(): Promise<{ commit: string; dirty: string[] }> {
+  const root = new URL("../../", import.meta.url).pathname;
+  const commit = (await run("git", ["-C", root, "rev-parse", "HEAD"])).stdout.trim();
+  const dirty = (await run("git", ["-C", root, "status", "--porcelain", "--", "src", "package.json"])).stdout.split("\n").filter(Boolean).map((l) => l.trim());
+  return { commit, dirty };
+}
+
+/** POST /repos/{owner}/{repo}/dispatches as a CI token; returns the status. */
+export async function dispatch(world: World, token: string, service: string, image: string): Promise<{ status: number; retryAfter: number | undefined }> {
+  const res = await fetch(`${world.forge.url}/repos/${OWNER}/${REPO}/dispatches`, {
+    method: "POST",
+    headers: { authorization: `token ${token}`, "content-type": "application/json", accept: "application/vnd.github+json" },
+    body: JSON.stringify({ event_type: "deploy", client_payload: { service, image } }),
+  });
+  await res.arrayBuffer();
+  const retry = res.headers.get("retry-after");
+  return { status: res.status, retryAfter: retry ? Number(retry) : undefined };
+}
+
+/** Error-level (pino >= 50) lines of the app log, and 403-mentioning lines. */
+export function appLogFindings(world: World): { errors: string[]; rateLimitWarnings: string[]; lines: number } {
+  const errors: string[] = [];
+  const rateLimitWarnings: string[] = [];
+  const lines = world.appLog().split("\n").filter(Boolean);
+  for (const line of lines) {
+    let level = 0;
+    let msg = line;
+    try {
+      const parsed = JSON.parse(line) as { level?: number; msg?: string };
+      level = parsed.level ?? 0;
+      msg = parsed.msg ?? line;
+    } catch {
+      if (/error/i.test(line)) level = 50;
+    }
+    if (level >= 50) errors.push(msg.slice(0, 300));
+    if (/rate limit/i.test(msg)) rateLimitWarnings.push(msg.slice(0, 300));
+  }
+  return { errors, rateLimitWarnings, lines: lines.length };
+}
