@@ -15,6 +15,7 @@ import { loadConfig } from "./load-config.js";
 import { proposeDeploy } from "./propose-deploy.js";
 import { proposeRevert } from "./propose-revert.js";
 import type { AppServices } from "./services.js";
+import { runRenderCheck } from "./render-check.js";
 
 type CommentContext = Context<"issue_comment.created">;
 
@@ -207,12 +208,31 @@ class Execution {
       case "retry-edit": {
         const promote = await this.execute({ kind: "promote", service: action.service, env: action.env, image: action.image, force: false }, command);
         if (!promote.ok) return promote;
+        await this.rerunRender(action.pr);
         const merge = await this.mergeIfPossible(action.pr);
-        return { ok: true, text: `Re-ran the edit. ${promote.text}${merge ? ` ${merge}` : ""}` };
+        return { ok: true, text: `Re-ran the edit and the \`conveyor/render\` check. ${promote.text}${merge ? ` ${merge}` : ""}` };
       }
       case "retry-verification":
         return this.retryVerification(action.service, action.env, action.deployment);
     }
+  }
+
+  /** Renders the PR's head again and publishes a fresh conveyor/render check. */
+  private async rerunRender(number: number): Promise<void> {
+    const { data: pr } = await this.octokit.rest.pulls.get({ ...this.ref, pull_number: number });
+    const repository = this.context.payload.repository;
+    await runRenderCheck(
+      {
+        octokit: this.octokit,
+        ref: this.ref,
+        fullName: repository.full_name,
+        cloneUrl: repository.clone_url,
+        token: () => installationToken(this.context),
+        log: this.context.log,
+        pr: { number, headSha: pr.head.sha, baseSha: pr.base.sha, headRef: pr.head.ref, fromThisRepo: pr.head.repo?.full_name === repository.full_name },
+      },
+      this.services,
+    );
   }
 
   /** Tries to merge one of Conveyor's open PRs; returns what happened, for the reply. */

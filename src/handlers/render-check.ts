@@ -33,28 +33,55 @@ export async function handleRenderCheck(context: PullRequestContext, services: A
   const { payload } = context;
   const pr = payload.pull_request;
   if (pr.base.repo.full_name !== payload.repository.full_name) return;
-  const ref = context.repo();
-  const ownBranch = Boolean(parseBranch(pr.head.ref)) && pr.head.repo?.full_name === payload.repository.full_name;
-  const check = new RenderCheckRun(context.octokit, ref, pr.head.sha);
+  await runRenderCheck(
+    {
+      octokit: context.octokit,
+      ref: context.repo(),
+      fullName: payload.repository.full_name,
+      cloneUrl: payload.repository.clone_url,
+      token: () => installationToken(context),
+      log: context.log,
+      pr: { number: pr.number, headSha: pr.head.sha, baseSha: pr.base.sha, headRef: pr.head.ref, fromThisRepo: pr.head.repo?.full_name === payload.repository.full_name },
+    },
+    services,
+    options,
+  );
+}
+
+/** What a render check needs to know, wherever the request came from (a PR event, /retry). */
+export interface RenderTarget {
+  octokit: Octokit;
+  ref: RepoRef;
+  fullName: string;
+  cloneUrl: string;
+  token: () => Promise<string | undefined>;
+  log: { info: (obj: object, msg?: string) => void; child: (bindings: object) => { info: (obj: object, msg?: string) => void } };
+  pr: { number: number; headSha: string; baseSha: string; headRef: string; fromThisRepo: boolean };
+}
+
+export async function runRenderCheck(target: RenderTarget, services: AppServices, options: RenderCheckOptions = {}): Promise<void> {
+  const { pr, ref } = target;
+  const ownBranch = Boolean(parseBranch(pr.headRef)) && pr.fromThisRepo;
+  const check = new RenderCheckRun(target.octokit, ref, pr.headSha);
   // Conveyor's own PRs may merge automatically: the running check must exist before anything
   // looks for it, so it is created before any other work.
   if (ownBranch) await check.start();
-  const log = context.log.child({ repo: payload.repository.full_name, pr: pr.number });
+  const log = target.log.child({ repo: target.fullName, pr: pr.number });
   try {
-    const config = await readConfig(context.octokit, ref);
+    const config = await readConfig(target.octokit, ref);
     if (!config) {
       if (check.started) await check.complete({ conclusion: "neutral", title: "Configuration is invalid", summary: "`.github/conveyor.yml` is invalid (see the issue labelled `conveyor:config`), so overlays were not checked." });
       return;
     }
-    const workspace = services.workspaces.get(payload.repository.full_name, payload.repository.clone_url).useToken(() => installationToken(context));
-    await services.queue.run(payload.repository.full_name, async () => {
+    const workspace = services.workspaces.get(target.fullName, target.cloneUrl).useToken(target.token);
+    await services.queue.run(target.fullName, async () => {
       await workspace.sync();
       // A fork's commits reach this repository only through refs/pull/N/head.
-      if (!(await workspace.isAncestor(pr.head.sha, pr.head.sha))) await workspace.fetchPullHead(pr.number);
+      if (!(await workspace.isAncestor(pr.headSha, pr.headSha))) await workspace.fetchPullHead(pr.number);
     });
-    const base = (await workspace.mergeBase(pr.base.sha, pr.head.sha)) ?? pr.base.sha;
+    const base = (await workspace.mergeBase(pr.baseSha, pr.headSha)) ?? pr.baseSha;
     const renderer = options.renderer ?? sharedRenderer;
-    const result = await renderChanges({ workspace, config, base, head: pr.head.sha, renderer, timeoutMs: options.timeoutMs });
+    const result = await renderChanges({ workspace, config, base, head: pr.headSha, renderer, timeoutMs: options.timeoutMs });
     // A person's PR that touches no overlay gets no check run at all.
     if (result.affected.length === 0 && !ownBranch) return;
     if (!check.started) await check.start();

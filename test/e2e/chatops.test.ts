@@ -18,6 +18,8 @@ beforeAll(async () => {
   await ci.rest.repos.createDispatchEvent({ ...repo, event_type: "deploy-order-service", client_payload: { image: "ghcr.io/acme/order-service:1.5.0" } });
   await deploymentState(world, "staging", "order-service", "success", 45_000);
   production = (await pullRequest(world, "conveyor/production/order-service", 20_000)).number;
+  // Conveyor labels its PR right after opening it; people comment after that.
+  await world.forge.waitForEvent((d) => d.event === "pull_request" && d.action === "labeled" && (d.payload as { number?: number }).number === production, 20_000);
   const { data } = await ci.rest.pulls.list({ ...repo, state: "closed", head: `${OWNER}:conveyor/staging/order-service` });
   staging = (data[0] as { number: number }).number;
 }, 90_000);
@@ -74,5 +76,16 @@ describe("chat-ops on the sandbox", () => {
     expect(status.reply).toMatch(/\| order-service \| staging \| `ghcr.io\/acme\/order-service:1.5.0` \| verified \|/);
     const typo = await command(world, "reviewer", production, "/promte production");
     expect(typo.reply).toContain("Did you mean `/promote`?");
+  });
+
+  it("/retry on the open production PR re-runs the edit and the conveyor/render check", async () => {
+    const { data: pr } = await ci.rest.pulls.get({ ...repo, pull_number: production });
+    const before = (await ci.rest.checks.listForRef({ ...repo, ref: pr.head.sha, filter: "all" })).data.check_runs.filter((r) => r.name === "conveyor/render").length;
+    const { reply, reactions } = await command(world, "reviewer", production, "/retry");
+    expect(reply, reply).toContain("Re-ran the edit and the `conveyor/render` check.");
+    expect(reactions).toContain("rocket");
+    const runs = (await ci.rest.checks.listForRef({ ...repo, ref: pr.head.sha, filter: "all" })).data.check_runs.filter((r) => r.name === "conveyor/render");
+    expect(runs.length).toBe(before + 1);
+    expect(runs.every((r) => r.conclusion === "success")).toBe(true);
   });
 });
