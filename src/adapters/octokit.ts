@@ -17,17 +17,21 @@ export const ConveyorOctokit = ProbotOctokit.plugin((octokit) => {
     throw error;
   });
   return {};
-}).defaults({
+}).defaults((options: Record<string, unknown> & { throttle?: Record<string, unknown> }) => ({
+  // A function, not an object: Probot passes its own throttle options (which give up on secondary
+  // limits) with every instance, and only a function can put ours on top of them.
+  ...options,
   throttle: {
-    onRateLimit: (retryAfter: number, options: RequestOptions, octokit: { log: { warn(msg: string): void } }) => {
+    ...options.throttle,
+    onRateLimit: (retryAfter: number, request: RequestOptions, octokit: { log: { warn(msg: string): void } }) => {
       metrics.rateLimitWaits.inc({ kind: "primary" });
-      octokit.log.warn(`rate limit hit on ${options.method} ${options.url}; retrying in ${retryAfter} s`);
-      return (options.request?.retryCount ?? 0) < MAX_RETRIES;
+      octokit.log.warn(`rate limit hit on ${request.method} ${request.url}; retrying in ${retryAfter} s`);
+      return (request.request?.retryCount ?? 0) < MAX_RETRIES;
     },
-    onSecondaryRateLimit: (retryAfter: number, options: RequestOptions, octokit: { log: { warn(msg: string): void } }) => {
+    onSecondaryRateLimit: (retryAfter: number, request: RequestOptions, octokit: { log: { warn(msg: string): void } }) => {
       metrics.rateLimitWaits.inc({ kind: "secondary" });
-      octokit.log.warn(`secondary rate limit hit on ${options.method} ${options.url}; retrying in ${retryAfter} s`);
-      return (options.request?.retryCount ?? 0) < MAX_RETRIES;
+      octokit.log.warn(`secondary rate limit hit on ${request.method} ${request.url}; retrying in ${retryAfter} s`);
+      return (request.request?.retryCount ?? 0) < MAX_RETRIES;
     },
   },
-});
+}));

@@ -3,7 +3,7 @@
 import { mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { Probot, ProbotOctokit } from "probot";
+import { Probot } from "probot";
 import { pino } from "pino";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { Workspaces } from "../../src/adapters/workspaces.js";
@@ -12,7 +12,7 @@ import { registerCommands } from "../../src/handlers/comment.js";
 import { stateMarker } from "../../src/core/pr-text.js";
 import { createManifestsRemote, type ManifestsRemote } from "../helpers/manifests-remote.js";
 import { mockConfig, mockGitHub, mockInstallationToken, type GitHubMock } from "../helpers/github-mock.js";
-import { testPrivateKey } from "../helpers/probot.js";
+import { testPrivateKey, UnthrottledOctokit } from "../helpers/probot.js";
 import { example, withRepo, type RepoTarget } from "../helpers/payloads.js";
 
 const OWNER = "acme";
@@ -37,7 +37,7 @@ let delivery = 0;
 beforeEach(() => {
   remote = createManifestsRemote();
   gh = mockGitHub();
-  probot = new Probot({ appId: 1, privateKey: testPrivateKey(), log: pino({ level: "silent" }), Octokit: ProbotOctokit.defaults({ retry: { enabled: false }, throttle: { enabled: false } }) });
+  probot = new Probot({ appId: 1, privateKey: testPrivateKey(), log: pino({ level: "silent" }), Octokit: UnthrottledOctokit });
   const services = { workspaces: new Workspaces(mkdtempSync(join(tmpdir(), "conveyor-ws-"))), queue: new KeyedQueue() };
   probot.load((app) => registerCommands(app, services));
   target = { owner: OWNER, repo: REPO, cloneUrl: remote.url, installationId: INSTALLATION };

@@ -3,7 +3,7 @@
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { Probot, ProbotOctokit } from "probot";
+import { Probot } from "probot";
 import { pino } from "pino";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { Workspaces } from "../../src/adapters/workspaces.js";
@@ -17,7 +17,7 @@ import { renderSummaryForPr } from "../../src/handlers/render-changes.js";
 import { createManifestsRemote, type ManifestsRemote } from "../helpers/manifests-remote.js";
 import { mockConfig, mockGitHub, mockInstallationToken, type GitHubMock } from "../helpers/github-mock.js";
 import { example, withRepo, type RepoTarget } from "../helpers/payloads.js";
-import { testPrivateKey } from "../helpers/probot.js";
+import { testPrivateKey, UnthrottledOctokit } from "../helpers/probot.js";
 import type { AppServices } from "../../src/handlers/services.js";
 
 const OWNER = "acme";
@@ -40,7 +40,7 @@ function start(options: { renderer?: Renderer } = {}) {
     appId: 1,
     privateKey: testPrivateKey(),
     log: pino({ level: "silent" }),
-    Octokit: ProbotOctokit.defaults({ retry: { enabled: false }, throttle: { enabled: false } }),
+    Octokit: UnthrottledOctokit,
   });
   renderer = options.renderer ?? new Renderer();
   probot.load((app) => registerRenderCheck(app, services, { renderer, timeoutMs: 20_000 }));

@@ -7,6 +7,16 @@ import { pino } from "pino";
 import { Writable } from "node:stream";
 import { createConveyor } from "../../src/app.js";
 
+/**
+ * Probot's Octokit with retries and throttling really off. A function, because Probot hands every
+ * instance its own throttle options, which an object default would not override.
+ */
+export const UnthrottledOctokit = ProbotOctokit.defaults((options: Record<string, unknown> & { throttle?: Record<string, unknown> }) => ({
+  ...options,
+  retry: { enabled: false },
+  throttle: { ...options.throttle, enabled: false },
+}));
+
 let key: string | undefined;
 export function testPrivateKey(): string {
   key ??= generateKeyPairSync("rsa", { modulusLength: 2048 }).privateKey.export({ type: "pkcs1", format: "pem" }).toString();
@@ -32,7 +42,7 @@ export function createTestApp(): TestApp {
     appId: 1,
     privateKey: testPrivateKey(),
     log: pino({ level: "debug" }, sink),
-    Octokit: ProbotOctokit.defaults({ retry: { enabled: false }, throttle: { enabled: false } }),
+    Octokit: UnthrottledOctokit,
   });
   const workspaceDir = mkdtempSync(join(tmpdir(), "conveyor-ws-"));
   probot.load(createConveyor({ workspaceDir }));
