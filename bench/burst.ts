@@ -111,18 +111,24 @@ export async function benchBurst(params: BurstParams = DEFAULT_BURST, quick = fa
       doneAt = performance.now();
     }
     clearInterval(watcher);
+    // Freeze the state at the deadline: the app would otherwise keep opening PRs while we count.
+    if (status === "deadline") await world.killApp();
 
     // Every PR exactly once: ask the forge like a person would (all states).
-    const perBranch = new Map<string, number>();
+    const byNumber = new Map<number, string>();
     for (let page = 1; ; page++) {
       const res = await fetch(`${world.forge.url}/repos/${OWNER}/${REPO}/pulls?state=all&per_page=100&page=${page}`, { headers: { authorization: `token ${world.tokens.admin}` } });
-      const pulls = (await res.json()) as Array<{ head: { ref: string } }>;
-      for (const pr of pulls) perBranch.set(pr.head.ref, (perBranch.get(pr.head.ref) ?? 0) + 1);
+      const pulls = (await res.json()) as Array<{ number: number; head: { ref: string } }>;
+      for (const pr of pulls) byNumber.set(pr.number, pr.head.ref);
       if (pulls.length < 100) break;
     }
+    const perBranch = new Map<string, number>();
+    for (const ref of byNumber.values()) perBranch.set(ref, (perBranch.get(ref) ?? 0) + 1);
     const counts = services.map((s) => perBranch.get(`conveyor/staging/${s}`) ?? 0);
     const deliveries = world.forge.events.slice(startEvents).filter((d) => d.event === "repository_dispatch");
     const deliveredOk = deliveries.filter((d) => d.status !== null && d.status < 300).length;
+    const deliveryFailed = deliveries.filter((d) => (d.status !== null && d.status >= 300) || (d.status === null && d.error !== null)).length;
+    const deliveryPending = deliveries.length - deliveredOk - deliveryFailed;
 
     const requests = world.forge.requests.slice(startIndex);
     const bot = requests.filter(isBotApi);
@@ -157,15 +163,19 @@ export async function benchBurst(params: BurstParams = DEFAULT_BURST, quick = fa
         dispatchStatuses: countBy(dispatchStatuses),
         ciDispatchRetries: ciRetries,
         repositoryDispatchDelivered: `${deliveredOk}/${deliveries.length}`,
+        repositoryDispatchFailed: deliveryFailed,
+        repositoryDispatchStillQueuedAtEnd: deliveryPending,
         prsOpened: openedAt.size,
         branchesWithExactlyOnePr: counts.filter((c) => c === 1).length,
         branchesWithNoPr: counts.filter((c) => c === 0).length,
         branchesWithDuplicatePrs: counts.filter((c) => c > 1).length,
+        duplicateBranches: services.filter((_, i) => (counts[i] ?? 0) > 1),
+        pullRequestOpenedEventsPerBranchMax: Math.max(0, ...countOpened(world.forge.events.slice(startEvents)).values()),
         renderChecksCompleted: [...heads.keys()].filter((s) => rendered.has(s)).length,
         dispatchToPrMs: summary(latencies),
-        firstDispatchToAllPrsS: Math.round((allOpened - t0) / 100) / 10,
+        firstDispatchToAllPrsS: status === "complete" ? Math.round((allOpened - t0) / 100) / 10 : null,
         firstDispatchToLastWriteS: Math.round(totalS * 10) / 10,
-        prsPerMinute: Math.round((openedAt.size / ((allOpened - t0) / 60_000)) * 10) / 10,
+        prsPerMinute: Math.round((openedAt.size / (((status === "complete" ? allOpened : doneAt) - t0) / 60_000)) * 10) / 10,
         botApiCalls: bot.length,
         botWrites: writes.length,
         botWritesByEndpoint: Object.fromEntries(endpoints),
@@ -190,10 +200,11 @@ export async function benchBurst(params: BurstParams = DEFAULT_BURST, quick = fa
       table([
         ["status", status, failure ?? ""],
         ["PRs with exactly one PR per branch", `${f.branchesWithExactlyOnePr}/${services.length}`, `none: ${f.branchesWithNoPr}, duplicates: ${f.branchesWithDuplicatePrs}`],
-        ["repository_dispatch delivered (2xx)", f.repositoryDispatchDelivered],
+        ["repository_dispatch delivered (2xx)", f.repositoryDispatchDelivered, `failed: ${f.repositoryDispatchFailed}, still queued in the forge: ${f.repositoryDispatchStillQueuedAtEnd}`],
+        ["PRs per minute", f.prsPerMinute],
         ["403/429 from the forge (bot) / retried", `${f.forbidden} / ${f.forbiddenRetried}`],
         ["app log errors", f.appLogErrors],
-        ["first dispatch -> all PRs open (s)", f.firstDispatchToAllPrsS],
+        ["first dispatch -> all PRs open (s)", f.firstDispatchToAllPrsS ?? "not reached"],
         ["first dispatch -> last write (s)", f.firstDispatchToLastWriteS],
         ["bot writes (per PR)", `${f.botWrites} (${f.botWritesPerPr})`],
         ["rate-limit floor: writes / limit x window (s)", f.rateLimitFloorS, `total / floor = ${f.totalOverFloor}`],
@@ -206,6 +217,15 @@ export async function benchBurst(params: BurstParams = DEFAULT_BURST, quick = fa
     clearInterval(watcher);
     await world.close();
   }
+}
+
+function countOpened(events: Array<{ event: string; action: string | null; payload: Record<string, unknown> }>): Map<string, number> {
+  const out = new Map<string, number>();
+  for (const d of events) {
+    const ref = (d.payload as { pull_request?: { head?: { ref?: string } } }).pull_request?.head?.ref;
+    if (d.event === "pull_request" && d.action === "opened" && ref) out.set(ref, (out.get(ref) ?? 0) + 1);
+  }
+  return out;
 }
 
 function countBy(values: number[]): Record<string, number> {

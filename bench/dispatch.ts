@@ -6,7 +6,7 @@ import { join } from "node:path";
 import type { ForgeRequest } from "../src/sandbox/forge/index.js";
 import { GIT_ENV, load1m, log, machine, run, summary, table, writeResult } from "./lib/common.js";
 import { imageOf, overlayDir, serviceName } from "./lib/repo.js";
-import { BENCH_CONFIG, BOT, conveyorRevision, dispatch, isBotApi, OWNER, prOpened, REPO, settled, startGeneratedWorld } from "./lib/world.js";
+import { BENCH_CONFIG, BOT, conveyorRevision, dispatch, isBotApi, OWNER, prOpened, quiescent, REPO, settled, startGeneratedWorld } from "./lib/world.js";
 
 export interface DispatchParams {
   services: number;
@@ -84,13 +84,12 @@ export async function benchDispatch(params: DispatchParams = DEFAULT_DISPATCH, q
       if (i % 10 === 0) log(`dispatch: ${i}/${params.samples} (last ${samples[samples.length - 1]?.ms.toFixed(0)} ms)`);
     }
 
-    log("dispatch: baseline (clone --depth 1, edit, commit, push; then open the PR)");
-    const baseline: Array<{ service: string; pushMs: number; prMs: number; cloneMs: number }> = [];
+    log("dispatch: baseline (clone --depth 1, edit, commit, push)");
+    const baseline: Array<{ service: string; pushMs: number; cloneMs: number }> = [];
     const url = world.forge.authedGitUrl(OWNER, REPO, ci);
     for (let i = 0; i < params.samples; i++) {
       const service = serviceName(params.services - 1 - i);
       const dir = await mkdtemp(join(tmpdir(), "bench-ci-"));
-      let headSha: string | undefined;
       try {
         const t0 = performance.now();
         await run("git", ["clone", "--quiet", "--depth", "1", "--single-branch", "--branch", "main", "--no-tags", url, dir]);
@@ -101,25 +100,16 @@ export async function benchDispatch(params: DispatchParams = DEFAULT_DISPATCH, q
         await run("git", ["-C", dir, "commit", "--quiet", "-a", "-m", `Deploy ${service} 9.0.0 to staging`], { env });
         await run("git", ["-C", dir, "push", "--quiet", "origin", `HEAD:refs/heads/ci/staging/${service}`], { env });
         const pushMs = performance.now() - t0;
-        const res = await fetch(`${world.forge.url}/repos/${OWNER}/${REPO}/pulls`, {
-          method: "POST",
-          headers: { authorization: `token ${ci}`, "content-type": "application/json" },
-          body: JSON.stringify({ title: `Deploy ${service} 9.0.0 to staging`, head: `ci/staging/${service}`, base: "main" }),
-        });
-        const created = (await res.json()) as { head?: { sha?: string } };
-        if (res.status !== 201) throw new Error(`baseline pulls.create answered ${res.status}`);
-        baseline.push({ service, cloneMs, pushMs, prMs: performance.now() - t0 });
-        headSha = created.head?.sha;
+        baseline.push({ service, cloneMs, pushMs });
       } finally {
         await rm(dir, { recursive: true, force: true });
       }
-      // Conveyor renders the person's PR too; let it finish so runs do not overlap.
-      if (headSha) await settled(world, headSha);
+      // The push reaches Conveyor as a webhook too; let it be handled so runs do not overlap.
+      await quiescent(world, 1500, 120_000);
     }
 
     const conveyor = summary(samples.map((s) => s.ms));
     const push = summary(baseline.map((b) => b.pushMs));
-    const pr = summary(baseline.map((b) => b.prMs));
     const calls = summary(samples.map((s) => s.dispatchPathCalls));
     const triggered = summary(samples.map((s) => s.triggeredCalls));
     const result = {
@@ -132,10 +122,8 @@ export async function benchDispatch(params: DispatchParams = DEFAULT_DISPATCH, q
         conveyorMs: conveyor,
         warmUpMs: Math.round(warm.ms),
         baselinePushMs: push,
-        baselineToPrMs: pr,
         baselineCloneMs: summary(baseline.map((b) => b.cloneMs)),
         speedupP50VsPush: Math.round((push.p50 / conveyor.p50) * 10) / 10,
-        speedupP50VsPr: Math.round((pr.p50 / conveyor.p50) * 10) / 10,
         apiCallsPerNewPr: calls,
         apiCallsTriggeredPerNewPr: triggered,
         gitRequestsPerNewPr: summary(samples.map((s) => s.gitRequests)),
@@ -155,7 +143,6 @@ export async function benchDispatch(params: DispatchParams = DEFAULT_DISPATCH, q
       table([
         ["Conveyor dispatch -> PR p50 / p95 (ms)", `${conveyor.p50} / ${conveyor.p95}`, "warm workspace"],
         ["baseline clone+edit+commit+push p50 / p95 (ms)", `${push.p50} / ${push.p95}`],
-        ["baseline ... + pulls.create p50 / p95 (ms)", `${pr.p50} / ${pr.p95}`],
         ["speed-up at p50 (vs push)", `${result.figures.speedupP50VsPush}x`, result.targets.p50AtLeast5xFaster ? "target >= 5x: met" : "target >= 5x: MISSED"],
         ["API calls per new PR (dispatch path, max)", calls.max, result.targets.atMostFourApiCallsPerNewPr ? "target <= 4: met" : "target <= 4: MISSED"],
         ["API calls incl. what the new PR triggers (p50)", triggered.p50, "render check, auto-merge look"],

@@ -1,12 +1,15 @@
 // Child process of the watch benchmark: runs the simulated Argo CD on its own, so the parent's
 // RSS is the verifier's alone. Reports, over IPC, when each tracked Application first reaches
 // Synced + Healthy at the target revision (the sim's own clock, Date.now()).
-import { startArgoSim, type ArgoSimApplication } from "../src/sandbox/argo/controller.js";
+import { startArgoSim } from "../src/sandbox/argo/controller.js";
+import { overlayDir, serviceName } from "./lib/repo.js";
 
 interface Input {
   repoPath: string;
   kubeconfig: string;
-  applications: ArgoSimApplication[];
+  /** Applications <service>-<env> for services 0..services-1 in every env. */
+  services: number;
+  envs: string[];
   watchHistorySize: number;
 }
 
@@ -17,7 +20,7 @@ const send = (message: object) => process.send?.(message);
 const sim = await startArgoSim({
   repoPath: input.repoPath,
   branch: "main",
-  applications: input.applications,
+  applications: Array.from({ length: input.services }, (_, s) => input.envs.map((env) => ({ name: `${serviceName(s)}-${env}`, path: overlayDir(serviceName(s), env) }))).flat(),
   watchHistorySize: input.watchHistorySize,
   timings: { pollIntervalMs: 1000, bookmarkIntervalMs: 5000 },
 });

@@ -44,14 +44,13 @@ export async function benchWatch(params: WatchParams = DEFAULT_WATCH, quick = fa
   try {
     await run("git", ["init", "--bare", "--quiet", "--initial-branch=main", repoPath]);
     const { head: base } = await generateRepo(repoPath, { services: params.services, envs: params.envs, commits: 1, config: "environments: []\n" });
-    const applications = [];
-    for (let s = 0; s < params.services; s++) for (const env of params.envs) applications.push({ name: `${serviceName(s)}-${env}`, path: overlayDir(serviceName(s), env) });
+    const applications = { length: params.services * params.envs.length };
     log(`watch: ${applications.length} Applications; starting the simulated Argo CD in a child process`);
 
     const healthyAt = new Map<string, number>();
     let stats: { openWatches: number; rssMiB: number } | undefined;
     const waiters: Array<{ type: string; resolve: () => void }> = [];
-    const sim = fork(SIM_ENTRY, [JSON.stringify({ repoPath, kubeconfig, applications, watchHistorySize: params.watchHistorySize })], { execArgv: ["--import", "tsx"], stdio: ["ignore", "inherit", "inherit", "ipc"] });
+    const sim = fork(SIM_ENTRY, [JSON.stringify({ repoPath, kubeconfig, services: params.services, envs: params.envs, watchHistorySize: params.watchHistorySize })], { execArgv: ["--import", "tsx"], stdio: ["ignore", "inherit", "inherit", "ipc"] });
     child = sim;
     sim.on("message", (m: FromSim) => {
       if (m.type === "healthy") healthyAt.set(m.name, m.at);
