@@ -50,6 +50,7 @@ export async function benchBurst(params: BurstParams = DEFAULT_BURST, quick = fa
   let t0 = 0;
   let sentAll = 0;
   let lastSend = 0;
+  let cancelled = false;
   let allOpened = 0;
   let doneAt = 0;
 
@@ -91,7 +92,7 @@ export async function benchBurst(params: BurstParams = DEFAULT_BURST, quick = fa
       sentAll = performance.now();
       log(`burst: ${services.length} dispatches sent in ${Math.round(sentAll - t0)} ms`);
       let lastReport = 0;
-      while (openedAt.size < services.length || [...heads.keys()].some((sha) => !rendered.has(sha))) {
+      while (!cancelled && (openedAt.size < services.length || [...heads.keys()].some((sha) => !rendered.has(sha)))) {
         await sleep(250);
         if (performance.now() - lastReport > 15_000) {
           lastReport = performance.now();
@@ -99,6 +100,7 @@ export async function benchBurst(params: BurstParams = DEFAULT_BURST, quick = fa
         }
         if (openedAt.size === services.length && !allOpened) allOpened = performance.now();
       }
+      if (cancelled) return;
       if (!allOpened) allOpened = performance.now();
       await quiescent(world, 3000, 120_000);
       doneAt = performance.now();
@@ -107,10 +109,13 @@ export async function benchBurst(params: BurstParams = DEFAULT_BURST, quick = fa
       await deadline(run(), params.deadlineMs, "burst");
     } catch (error) {
       status = "deadline";
+      cancelled = true;
       failure = error instanceof Error ? error.message : String(error);
       doneAt = performance.now();
     }
     clearInterval(watcher);
+    // Deliveries not yet made when the run ended (the forge delivers one at a time per repository).
+    const queuedAtEnd = world.forge.events.slice(startEvents).filter((d) => d.event === "repository_dispatch" && d.status === null && d.error === null).length;
     // Freeze the state at the deadline: the app would otherwise keep opening PRs while we count.
     if (status === "deadline") await world.killApp();
 
@@ -127,8 +132,8 @@ export async function benchBurst(params: BurstParams = DEFAULT_BURST, quick = fa
     const counts = services.map((s) => perBranch.get(`conveyor/staging/${s}`) ?? 0);
     const deliveries = world.forge.events.slice(startEvents).filter((d) => d.event === "repository_dispatch");
     const deliveredOk = deliveries.filter((d) => d.status !== null && d.status < 300).length;
-    const deliveryFailed = deliveries.filter((d) => (d.status !== null && d.status >= 300) || (d.status === null && d.error !== null)).length;
-    const deliveryPending = deliveries.length - deliveredOk - deliveryFailed;
+    const deliveryPending = queuedAtEnd;
+    const deliveryFailed = deliveries.length - deliveredOk - deliveryPending;
 
     const requests = world.forge.requests.slice(startIndex);
     const bot = requests.filter(isBotApi);
@@ -215,7 +220,8 @@ export async function benchBurst(params: BurstParams = DEFAULT_BURST, quick = fa
     return result;
   } finally {
     clearInterval(watcher);
-    await world.close();
+    // Bounded: a close that hangs (queued webhook deliveries to a stopped app) must not hold the run.
+    await Promise.race([world.close(), sleep(30_000)]);
   }
 }
 

@@ -4,7 +4,7 @@ import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { ForgeRequest } from "../src/sandbox/forge/index.js";
-import { GIT_ENV, load1m, log, machine, run, summary, table, writeResult } from "./lib/common.js";
+import { GIT_ENV, load1m, log, machine, run, sleep, summary, table, writeResult } from "./lib/common.js";
 import { imageOf, overlayDir, serviceName } from "./lib/repo.js";
 import { BENCH_CONFIG, BOT, conveyorRevision, dispatch, isBotApi, OWNER, prOpened, quiescent, REPO, settled, startGeneratedWorld } from "./lib/world.js";
 
@@ -150,6 +150,7 @@ export async function benchDispatch(params: DispatchParams = DEFAULT_DISPATCH, q
     );
     return result;
   } finally {
-    await world.close();
+    // Bounded: a close that hangs (queued webhook deliveries to a stopped app) must not hold the run.
+    await Promise.race([world.close(), sleep(30_000)]);
   }
 }
