@@ -259,3 +259,9 @@ export async function deploymentHistory(octokit: Octokit, ref: RepoRef, filter: 
   }
   return entries;
 }
+
+/** The installation token of an event's Octokit, for git over HTTP (never logged). */
+export async function installationToken(context: { octokit: Octokit }): Promise<string | undefined> {
+  const auth = (await context.octokit.auth({ type: "installation" })) as { token?: string };
+  return auth.token;
+}

@@ -8,9 +8,8 @@ import { commandReply, freezeIssueText, parseErrorReply, refusalText, statusTabl
 import { parseImageRef } from "../core/image-ref.js";
 import { FREEZE_LABEL, HOLD_LABEL, LABEL, REVERT_LABEL, parseBranch, parseStateMarker } from "../core/pr-text.js";
 import { discoverServices } from "../core/discover.js";
-import { deploymentHistory, describeError, Deployments, isTeamMember, ManifestsRepo, reactToComment, removeLabel, userPermission, type Octokit, type RepoRef } from "../adapters/github.js";
+import { deploymentHistory, Deployments, describeError, installationToken, isTeamMember, ManifestsRepo, type Octokit, reactToComment, removeLabel, type RepoRef, userPermission } from "../adapters/github.js";
 import { freezeMarker, holdMarker, tryAutoMerge } from "./auto-merge.js";
-import { installationToken } from "./deploy-dispatch.js";
 import { loadConfig } from "./load-config.js";
 import { proposeDeploy } from "./propose-deploy.js";
 import { proposeRevert } from "./propose-revert.js";

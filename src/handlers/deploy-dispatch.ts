@@ -6,7 +6,7 @@ import type { Probot } from "probot";
 import { parseDispatch } from "../core/dispatch.js";
 import type { Rejection } from "../core/plan-deploy.js";
 import { ERROR_LABEL, rejectionReport } from "../core/report-text.js";
-import { describeError, failCheckRun, ManifestsRepo, statusOf } from "../adapters/github.js";
+import { describeError, failCheckRun, installationToken, ManifestsRepo, statusOf } from "../adapters/github.js";
 import { loadConfig } from "./load-config.js";
 import { proposeDeploy } from "./propose-deploy.js";
 import type { AppServices } from "./services.js";
@@ -68,9 +68,3 @@ async function reportRejection(context: Context<"repository_dispatch">, app: Pro
   }
   await repo.upsertIssue({ label: ERROR_LABEL, marker: report.marker, title: report.title, body: report.body });
 }
-
-export async function installationToken(context: Context): Promise<string | undefined> {
-  const auth = (await context.octokit.auth({ type: "installation" })) as { token?: string };
-  return auth.token;
-}
-

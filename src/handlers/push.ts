@@ -10,9 +10,8 @@ import { verificationStartedComment } from "../core/verification-text.js";
 import { applicationName } from "../core/config.js";
 import { CONFIG_LABEL, CONFIG_MARKER } from "../core/report-text.js";
 import { REVERT_LABEL } from "../core/pr-text.js";
-import { Deployments, ManifestsRepo, pullRequestForCommit } from "../adapters/github.js";
+import { Deployments, installationToken, ManifestsRepo, pullRequestForCommit } from "../adapters/github.js";
 import type { GitWorkspace } from "../adapters/git-workspace.js";
-import { installationToken } from "./deploy-dispatch.js";
 import { loadConfig } from "./load-config.js";
 import type { AppServices } from "./services.js";
 
