@@ -1,5 +1,5 @@
 import { execFile } from "node:child_process";
-import { mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
+import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { promisify } from "node:util";
@@ -7,8 +7,10 @@ import { CustomObjectsApi, KubeConfig, makeInformer, PatchStrategy, setHeaderOpt
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { loadCrdSchema, startArgoSim, validateCustomResource, type ApplicationView, type ArgoSim, type ArgoSimOptions, type RolloutView } from "../../src/sandbox/argo/index.js";
 import type { JsonObject } from "../../src/sandbox/argo/json.js";
+import { makeSimRepo, type SimRepo } from "../helpers/argo-sim-repo.js";
 
 const run = promisify(execFile);
+const git = async (cwd: string, ...args: string[]) => (await run("git", args, { cwd })).stdout.trim();
 const fixtures = new URL("../../../shared/fixtures/argo/", import.meta.url);
 const schemas = {
   Application: loadCrdSchema(new URL("application-crd.yaml", fixtures)),
@@ -32,63 +34,6 @@ const APPS_PATH = "/apis/argoproj.io/v1alpha1/namespaces/argocd/applications";
 
 // ---------------------------------------------------------------------------------------------
 // A real bare manifests repo, pushed to through a working clone.
-
-interface Repo {
-  bare: string;
-  setTag(service: string, env: string, tag: string): Promise<void>;
-  commit(message: string): Promise<string>;
-}
-
-async function git(cwd: string, ...args: string[]): Promise<string> {
-  const { stdout } = await run("git", args, { cwd });
-  return stdout.trim();
-}
-
-function kustomization(service: string, tag: string): string {
-  return [
-    "apiVersion: kustomize.config.k8s.io/v1beta1",
-    "kind: Kustomization",
-    "resources:",
-    "  - ../../base",
-    "images:",
-    `  - name: ghcr.io/acme/${service}`,
-    `    newTag: "${tag}"`,
-    "",
-  ].join("\n");
-}
-
-async function makeRepo(root: string, services: Record<string, string[]>): Promise<Repo> {
-  const bare = join(root, "manifests.git");
-  const work = join(root, "work");
-  await run("git", ["-c", "init.defaultBranch=main", "init", "--bare", "-q", bare]);
-  await run("git", ["-c", "init.defaultBranch=main", "init", "-q", work]);
-  await git(work, "config", "user.email", "ci@example.com");
-  await git(work, "config", "user.name", "CI");
-  await git(work, "remote", "add", "origin", bare);
-  const repo: Repo = {
-    bare,
-    async setTag(service, env, tag) {
-      const dir = join(work, "services", service, "overlays", env);
-      await mkdir(dir, { recursive: true });
-      await writeFile(join(dir, "kustomization.yaml"), kustomization(service, tag));
-    },
-    async commit(message) {
-      await git(work, "add", "-A");
-      await git(work, "commit", "-q", "-m", message);
-      await git(work, "push", "-q", "origin", "HEAD:main");
-      return git(work, "rev-parse", "HEAD");
-    },
-  };
-  for (const [service, envs] of Object.entries(services)) {
-    const base = join(work, "services", service, "base");
-    await mkdir(base, { recursive: true });
-    await writeFile(join(base, "kustomization.yaml"), "resources:\n  - deployment.yaml\n");
-    await writeFile(join(base, "deployment.yaml"), `apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: ${service}\n`);
-    for (const env of envs) await repo.setTag(service, env, "1.0.0");
-  }
-  await repo.commit("initial manifests");
-  return repo;
-}
 
 // ---------------------------------------------------------------------------------------------
 // Recording what the simulator produces, and checking it against the CRD schemas.
@@ -138,7 +83,7 @@ let root: string;
 const sims: ArgoSim[] = [];
 const simErrors: Error[] = [];
 
-async function start(repo: Repo, options: Omit<ArgoSimOptions, "repoPath">): Promise<ArgoSim> {
+async function start(repo: SimRepo, options: Omit<ArgoSimOptions, "repoPath">): Promise<ArgoSim> {
   const sim = await startArgoSim({ repoPath: repo.bare, timings: FAST, ...options });
   sims.push(sim);
   record(sim);
@@ -166,7 +111,7 @@ afterAll(async () => {
 
 describe("simulated Argo CD", () => {
   let n = 0;
-  const freshRepo = async (services: Record<string, string[]>) => makeRepo(join(root, `repo-${++n}`), services);
+  const freshRepo = async (services: Record<string, string[]>) => makeSimRepo(join(root, `repo-${++n}`), services);
 
   it("serves list and get to @kubernetes/client-node, with k8s Status errors and bearer auth", async () => {
     const repo = await freshRepo({ "order-service": ["staging", "production"] });
