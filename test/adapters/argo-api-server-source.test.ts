@@ -83,7 +83,7 @@ describe("ApiServerArgoSource against the emulated Argo CD API server", () => {
   });
 
   it("gives the app's live Rollout and its health from the resource tree", async () => {
-    const { repo, sim, api, source, seen } = await setup([{ name: "checkout-staging", path: "services/checkout/overlays/staging", rollout: { canarySteps: 1, pauseMs: 30 } }], { checkout: ["staging"] });
+    const { repo, sim, api, source, seen } = await setup([{ name: "checkout-staging", path: "services/checkout/overlays/staging", rollout: { canarySteps: 1, pauseMs: 600 } }], { checkout: ["staging"] });
     const app = source.getApplication({ namespace: "argocd", name: "checkout-staging" });
     if (!app) throw new Error("app not loaded");
     expect(app.status?.resources?.find((r) => r.kind === "Rollout")).toMatchObject({ name: "checkout", namespace: "staging", health: { status: "Healthy" } });
