@@ -5,6 +5,7 @@ import type { ApplicationFunctionOptions, Probot } from "probot";
 import { Workspaces } from "./adapters/workspaces.js";
 import type { ArgoSource } from "./adapters/argo/source.js";
 import { KeyedQueue } from "./runtime/keyed-queue.js";
+import { Background } from "./runtime/background.js";
 import { Verifier, type Verification } from "./runtime/verifier.js";
 import type { Verdict } from "./core/verdict.js";
 import { handleDeployDispatch } from "./handlers/deploy-dispatch.js";
@@ -53,6 +54,7 @@ export function createConveyor(options: ConveyorOptions = {}, onReady?: (handle:
     const services: AppServices = {
       workspaces: new Workspaces(options.workspaceDir ?? process.env.CONVEYOR_WORKSPACE_DIR ?? join(tmpdir(), "conveyor-workspaces")),
       queue: new KeyedQueue(),
+      background: new Background(),
     };
     const argo = options.argo;
     if (argo) {
@@ -148,6 +150,8 @@ export function createConveyor(options: ConveyorOptions = {}, onReady?: (handle:
       ready,
       async stop() {
         if (rescan) clearInterval(rescan);
+        // Deploy events already answered finish their PRs before the process goes.
+        await services.background.idle();
         services.verifier?.stop();
         await options.leadership?.stop();
         await argo?.stop();

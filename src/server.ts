@@ -8,7 +8,7 @@ import { run } from "probot";
 import { createConveyor, type ConveyorHandle, type Leadership } from "./app.js";
 import { createArgoSource, loadKubeConfig } from "./adapters/argo/create-source.js";
 import { LeaseElector } from "./adapters/kube-lease.js";
-import { ConveyorOctokit } from "./adapters/octokit.js";
+import { conveyorOctokit } from "./adapters/octokit.js";
 
 const env = process.env;
 let handle: ConveyorHandle | undefined;
@@ -35,7 +35,7 @@ const leadership: Leadership | undefined = kubeConfig
 const number = (value: string | undefined) => (value ? Number(value) : undefined);
 const server = await run(
   createConveyor({ argo, leadership, tickMs: number(env.CONVEYOR_TICK_MS), rescanMs: number(env.CONVEYOR_RESCAN_MS) }, (h) => (handle = h)),
-  { Octokit: ConveyorOctokit },
+  { Octokit: conveyorOctokit({ writeIntervalMs: number(env.CONVEYOR_WRITE_INTERVAL_MS), notificationIntervalMs: number(env.CONVEYOR_NOTIFY_INTERVAL_MS) }) },
 );
 
 // Graceful shutdown: stop taking events, stop watching, release the Lease so another replica

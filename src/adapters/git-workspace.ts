@@ -30,10 +30,17 @@ export interface CommitRequest {
   message: string;
 }
 
+const LISTINGS_KEPT = 4;
+
 const DEFAULT_AUTHOR = { name: "conveyor[bot]", email: "conveyor[bot]@users.noreply.github.com" };
 
 export class GitWorkspace {
   private ready = false;
+  private fetching?: Promise<void>;
+  private nextFetch?: Promise<void>;
+  private refTurn: Promise<unknown> = Promise.resolve();
+  /** `ls-tree -r` of whole commits, which never change: discovery reads the same one per event. */
+  private readonly listings = new Map<string, string[]>();
 
   constructor(private readonly options: WorkspaceOptions) {}
 
@@ -47,8 +54,28 @@ export class GitWorkspace {
     return this.options.dir;
   }
 
-  /** Clones on first use, then fetches every branch; refs land under refs/remotes/origin/. */
-  async sync(): Promise<void> {
+  /**
+   * Clones on first use, then fetches every branch; refs land under refs/remotes/origin/.
+   * Callers at the same time share fetches: each gets one that started after it asked, so a
+   * burst of events costs two fetches, not one each.
+   */
+  sync(): Promise<void> {
+    if (!this.fetching) {
+      this.fetching = this.exclusive(() => this.fetchNow()).finally(() => {
+        this.fetching = undefined;
+      });
+      return this.fetching;
+    }
+    this.nextFetch ??= this.fetching
+      .catch(() => undefined)
+      .then(() => {
+        this.nextFetch = undefined;
+        return this.sync();
+      });
+    return this.nextFetch;
+  }
+
+  private async fetchNow(): Promise<void> {
     if (!this.ready && !existsSync(join(this.options.dir, "HEAD"))) {
       await mkdir(this.options.dir, { recursive: true });
       await this.run(["init", "--bare", "--quiet", this.options.dir], { cwd: tmpdir() });
@@ -58,6 +85,13 @@ export class GitWorkspace {
     }
     this.ready = true;
     await this.run(["fetch", "--prune", "--no-tags", "--quiet", "origin"], { network: true });
+  }
+
+  /** Fetches and pushes write local refs; they take turns so git never finds a ref locked. */
+  private exclusive<T>(task: () => Promise<T>): Promise<T> {
+    const next = this.refTurn.then(task, task);
+    this.refTurn = next.catch(() => undefined);
+    return next;
   }
 
   /** Sha of a remote branch as last fetched, or undefined when it does not exist. */
@@ -80,8 +114,16 @@ export class GitWorkspace {
 
   /** Files under a directory at a commit. */
   async listFiles(commit: string, dir: string): Promise<string[]> {
+    const key = /^[0-9a-f]{40}$/.test(commit) ? `${commit}:${dir}` : undefined;
+    const cached = key ? this.listings.get(key) : undefined;
+    if (cached) return cached;
     const out = await this.run(["ls-tree", "-r", "--name-only", "-z", commit, "--", dir]);
-    return out.split("\0").filter(Boolean);
+    const files = out.split("\0").filter(Boolean);
+    if (key) {
+      if (this.listings.size >= LISTINGS_KEPT) this.listings.delete(this.listings.keys().next().value as string);
+      this.listings.set(key, files);
+    }
+    return files;
   }
 
   async isAncestor(ancestor: string, descendant: string): Promise<boolean> {
@@ -132,8 +174,10 @@ export class GitWorkspace {
    */
   async pushBranch(branch: string, commit: string, expected: string | undefined): Promise<boolean> {
     try {
-      await this.run(["push", "--quiet", `--force-with-lease=refs/heads/${branch}:${expected ?? ""}`, "origin", `${commit}:refs/heads/${branch}`], { network: true });
-      await this.run(["update-ref", `refs/remotes/origin/${branch}`, commit]);
+      await this.exclusive(async () => {
+        await this.run(["push", "--quiet", `--force-with-lease=refs/heads/${branch}:${expected ?? ""}`, "origin", `${commit}:refs/heads/${branch}`], { network: true });
+        await this.run(["update-ref", `refs/remotes/origin/${branch}`, commit]);
+      });
       return true;
     } catch (error) {
       if (/stale info|rejected|non-fast-forward|fetch first|failed to push/i.test(String(error))) return false;
@@ -185,7 +229,7 @@ export class GitWorkspace {
 
   /** Fetches a pull request's head (forks' commits are only reachable through refs/pull/N/head). */
   async fetchPullHead(number: number): Promise<void> {
-    await this.run(["fetch", "--no-tags", "--quiet", "origin", `+refs/pull/${number}/head:refs/remotes/pull/${number}`], { network: true });
+    await this.exclusive(() => this.run(["fetch", "--no-tags", "--quiet", "origin", `+refs/pull/${number}/head:refs/remotes/pull/${number}`], { network: true }));
   }
 
   /** Tree id of every directory at a commit ("." is the root): a content key for render caches. */

@@ -30,9 +30,13 @@ export async function handleDeployDispatch(context: Context<"repository_dispatch
   const { request } = intent;
   const log = context.log.child({ repo: repo.fullName, service: request.service });
   const workspace = services.workspaces.get(repo.fullName, payload.repository.clone_url).useToken(() => installationToken(context));
-  const outcome = await proposeDeploy({ repo, workspace, queue: services.queue, config, defaultBranch: payload.repository.default_branch, request, mode: "dispatch", log });
-  if (outcome.kind === "reject") await reportRejection(context, app, repo, outcome);
-  else if (outcome.kind === "noop") log.info(`nothing to do: ${outcome.reason}`);
+  // Answered now, done in the background: in a burst the edit waits its turn in the repo's queue
+  // far longer than GitHub waits for a webhook answer.
+  services.background.start("deploy", log, async () => {
+    const outcome = await proposeDeploy({ repo, workspace, queue: services.queue, config, defaultBranch: payload.repository.default_branch, request, mode: "dispatch", log });
+    if (outcome.kind === "reject") await reportRejection(context, app, repo, outcome);
+    else if (outcome.kind === "noop") log.info(`nothing to do: ${outcome.reason}`);
+  });
 }
 
 /**

@@ -7,7 +7,7 @@ import { discoverServices } from "../core/discover.js";
 import { planDeploy, resolveTarget, type DeployPlan, type DeployTarget, type Rejection } from "../core/plan-deploy.js";
 import type { GitWorkspace } from "../adapters/git-workspace.js";
 import type { ManifestsRepo } from "../adapters/github.js";
-import type { KeyedQueue } from "../runtime/keyed-queue.js";
+import { serviceKey, type KeyedQueue } from "../runtime/keyed-queue.js";
 import { metrics } from "../runtime/metrics.js";
 import { renderSummaryForPr } from "./render-changes.js";
 
@@ -39,7 +39,7 @@ export async function proposeDeploy(input: ProposeInput): Promise<ProposeOutcome
 
 function propose(input: ProposeInput): Promise<ProposeOutcome> {
   const { repo, workspace, config, request } = input;
-  return input.queue.run(repo.fullName, async () => {
+  return input.queue.run(serviceKey(repo.fullName, request.service), async () => {
     for (let attempt = 1; attempt <= PUSH_ATTEMPTS; attempt++) {
       await workspace.sync();
       const defaultSha = await workspace.remoteBranch(input.defaultBranch);
@@ -90,5 +90,5 @@ function propose(input: ProposeInput): Promise<ProposeOutcome> {
       return { kind: "opened", pr: pr.number, headSha: commit, target, image: plan.move.to };
     }
     throw new Error(`could not push ${request.service} after ${PUSH_ATTEMPTS} attempts: the branch kept moving`);
-  });
+  }, repo.fullName);
 }

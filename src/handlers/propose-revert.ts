@@ -5,7 +5,7 @@ import { envLabel, LABEL, REVERT_LABEL, revertBranchFor } from "../core/pr-text.
 import { revertPrText } from "../core/verification-text.js";
 import type { GitWorkspace } from "../adapters/git-workspace.js";
 import type { ManifestsRepo } from "../adapters/github.js";
-import type { KeyedQueue } from "../runtime/keyed-queue.js";
+import { serviceKey, type KeyedQueue } from "../runtime/keyed-queue.js";
 import { metrics } from "../runtime/metrics.js";
 
 export interface RevertRequest {
@@ -34,7 +34,7 @@ export async function proposeRevert(input: RevertInput): Promise<RevertOutcome> 
 
 function revert(input: RevertInput): Promise<RevertOutcome> {
   const { repo, workspace, request } = input;
-  return input.queue.run(repo.fullName, async () => {
+  return input.queue.run(serviceKey(repo.fullName, request.service), async () => {
     for (let attempt = 1; attempt <= 3; attempt++) {
       await workspace.sync();
       const head = await workspace.remoteBranch(input.defaultBranch);
@@ -64,5 +64,5 @@ function revert(input: RevertInput): Promise<RevertOutcome> {
       return { kind: "opened", pr: pr.number, headSha: commit };
     }
     throw new Error(`could not push the revert of ${request.service} in ${request.env}: the branch kept moving`);
-  });
+  }, repo.fullName);
 }

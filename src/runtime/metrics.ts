@@ -13,6 +13,13 @@ export class Metrics {
     registers: [this.registry],
   });
 
+  readonly backgroundJobs = new Counter({
+    name: "conveyor_background_jobs_total",
+    help: "Work done after its webhook was answered (deploy events), by job and outcome (ok, error).",
+    labelNames: ["job", "outcome"] as const,
+    registers: [this.registry],
+  });
+
   readonly promotions = new Counter({
     name: "conveyor_promotions_total",
     help: "Deploy and promotion proposals, by environment and result (opened, updated, noop, rejected).",
@@ -77,7 +84,7 @@ export class Metrics {
 
   readonly queueDepth = new Gauge({
     name: "conveyor_queue_depth",
-    help: "Repositories with events queued or running.",
+    help: "Repository tasks (edits, pushes, renders) queued or running.",
     registers: [this.registry],
   });
 

@@ -4,7 +4,7 @@ import { execFileSync } from "node:child_process";
 import { mkdtempSync, statSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { afterEach, describe, expect, it } from "vitest";
+import { afterEach, describe, expect, it, vi } from "vitest";
 import { GitWorkspace } from "../../src/adapters/git-workspace.js";
 import { createManifestsRemote, type ManifestsRemote } from "../helpers/manifests-remote.js";
 
@@ -29,6 +29,33 @@ describe("GitWorkspace", () => {
     expect(first).not.toBe(second);
     expect(await ws.remoteBranch("main")).toBe(second);
     expect(statSync(join(ws.dir, "objects")).ino).toBe(objects);
+  });
+
+  it("events at the same time share fetches, and their overlapping pushes and fetches all land", async () => {
+    remote = createManifestsRemote();
+    const ws = workspace(remote.url);
+    await ws.sync();
+    const fetches = vi.spyOn(ws as unknown as { fetchNow(): Promise<void> }, "fetchNow");
+    const latest = remote.commit("main", { "README.md": "newer\n" }, "docs");
+    const done = await Promise.all(
+      Array.from({ length: 8 }, async (_, i) => {
+        await ws.sync();
+        const main = (await ws.remoteBranch("main")) as string;
+        const commit = await ws.commitFile({ parent: main, path: OVERLAY, text: `v${i}\n`, message: `v${i}` });
+        // Pushes and fetches overlap from here on: each task fetches again right after its push.
+        const pushed = await ws.pushBranch(`conveyor/staging/s${i}`, commit, undefined);
+        await ws.sync();
+        return { main, commit, pushed };
+      }),
+    );
+    // Eight callers at once: one fetch under way plus one that all the others share.
+    expect(fetches.mock.calls.length).toBeLessThan(8);
+    for (const [i, { main, commit, pushed }] of done.entries()) {
+      expect(main).toBe(latest);
+      expect(pushed).toBe(true);
+      expect(remote.head(`conveyor/staging/s${i}`)).toBe(commit);
+      expect(await ws.remoteBranch(`conveyor/staging/s${i}`)).toBe(commit);
+    }
   });
 
   it("commits one file on top of a parent without touching anything else", async () => {

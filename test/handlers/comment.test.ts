@@ -8,6 +8,7 @@ import { pino } from "pino";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { Workspaces } from "../../src/adapters/workspaces.js";
 import { KeyedQueue } from "../../src/runtime/keyed-queue.js";
+import { Background } from "../../src/runtime/background.js";
 import { registerCommands } from "../../src/handlers/comment.js";
 import { stateMarker } from "../../src/core/pr-text.js";
 import { createManifestsRemote, type ManifestsRemote } from "../helpers/manifests-remote.js";
@@ -38,7 +39,7 @@ beforeEach(() => {
   remote = createManifestsRemote();
   gh = mockGitHub();
   probot = new Probot({ appId: 1, privateKey: testPrivateKey(), log: pino({ level: "silent" }), Octokit: UnthrottledOctokit });
-  const services = { workspaces: new Workspaces(mkdtempSync(join(tmpdir(), "conveyor-ws-"))), queue: new KeyedQueue() };
+  const services = { workspaces: new Workspaces(mkdtempSync(join(tmpdir(), "conveyor-ws-"))), queue: new KeyedQueue(), background: new Background() };
   probot.load((app) => registerCommands(app, services));
   target = { owner: OWNER, repo: REPO, cloneUrl: remote.url, installationId: INSTALLATION };
 });

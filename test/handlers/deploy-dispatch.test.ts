@@ -30,8 +30,10 @@ afterEach(() => {
   remote.cleanup();
 });
 
-function dispatch(eventType: string, clientPayload: unknown, id = `delivery-${++delivery}`) {
-  return app.probot.receive({ id, name: "repository_dispatch", payload: dispatchPayload(target, eventType, clientPayload) as never });
+/** Delivers the event, then waits for the PR work the app does after answering it. */
+async function dispatch(eventType: string, clientPayload: unknown, id = `delivery-${++delivery}`) {
+  await app.probot.receive({ id, name: "repository_dispatch", payload: dispatchPayload(target, eventType, clientPayload) as never });
+  await app.settled();
 }
 
 function prResponse(number: number, head = SHA) {
@@ -290,6 +292,21 @@ describe("bad input changes nothing and tells the sender why", () => {
     expect(created?.body).toContain("| `environments.0.name` |");
     expect(created?.body).toContain("| `environments.0.soak` |");
     expect(remote.branches()).toEqual(["main"]);
+  });
+
+  it("answers the webhook before the PR exists, and logs a failure of the PR work with the delivery id", async () => {
+    mockInstallationToken(gh.scope, INSTALLATION);
+    mockConfig(gh.scope, OWNER, REPO, undefined);
+    gh.scope.post(`/repos/${OWNER}/${REPO}/pulls`).reply(500, { message: "Server Error" });
+    await app.probot.receive({ id: "answered-1", name: "repository_dispatch", payload: dispatchPayload(target, "deploy-order-service", { image: "ghcr.io/acme/order-service:1.5.0" }) as never });
+    // Answered: the branch and the PR are still to come.
+    expect(gh.scope.pendingMocks()).toEqual([`POST https://api.github.com:443/repos/${OWNER}/${REPO}/pulls`]);
+    await app.settled();
+    gh.verify();
+    expect(remote.show(BRANCH, OVERLAY)).toContain('newTag: "1.5.0"');
+    const failure = app.logs.find((l) => l.msg === "deploy failed");
+    expect(failure).toMatchObject({ id: "answered-1", level: 50, repo: `${OWNER}/${REPO}`, service: "order-service" });
+    expect(String(failure?.err)).toContain("Server Error");
   });
 
   it("every log line about an event carries its delivery id, and no token appears in any", async () => {

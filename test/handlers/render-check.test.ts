@@ -9,6 +9,7 @@ import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { Workspaces } from "../../src/adapters/workspaces.js";
 import { Renderer } from "../../src/adapters/renderer.js";
 import { KeyedQueue } from "../../src/runtime/keyed-queue.js";
+import { Background } from "../../src/runtime/background.js";
 import { parseConfig, type Config } from "../../src/core/config.js";
 import { mergeDecision } from "../../src/core/merge-policy.js";
 import { CHECK_OUTPUT_LIMIT } from "../../src/core/render-report.js";
@@ -50,7 +51,7 @@ beforeEach(() => {
   remote = createManifestsRemote();
   gh = mockGitHub();
   workspaceDir = mkdtempSync(join(tmpdir(), "conveyor-ws-"));
-  services = { workspaces: new Workspaces(workspaceDir), queue: new KeyedQueue() };
+  services = { workspaces: new Workspaces(workspaceDir), queue: new KeyedQueue(), background: new Background() };
   target = { owner: OWNER, repo: REPO, cloneUrl: remote.url, installationId: INSTALLATION };
   start();
 });

@@ -5,7 +5,7 @@ import { join } from "node:path";
 import { Probot, ProbotOctokit } from "probot";
 import { pino } from "pino";
 import { Writable } from "node:stream";
-import { createConveyor } from "../../src/app.js";
+import { createConveyor, type ConveyorHandle } from "../../src/app.js";
 
 /**
  * Probot's Octokit with retries and throttling really off. A function, because Probot hands every
@@ -27,6 +27,8 @@ export interface TestApp {
   probot: Probot;
   logs: Array<Record<string, unknown>>;
   workspaceDir: string;
+  /** Waits for work the app does after answering a webhook (deploy events). */
+  settled(): Promise<void>;
 }
 
 /** Conveyor inside Probot, with retries and throttling off so tests see every call once. */
@@ -45,6 +47,7 @@ export function createTestApp(): TestApp {
     Octokit: UnthrottledOctokit,
   });
   const workspaceDir = mkdtempSync(join(tmpdir(), "conveyor-ws-"));
-  probot.load(createConveyor({ workspaceDir }));
-  return { probot, logs, workspaceDir };
+  let handle: ConveyorHandle | undefined;
+  probot.load(createConveyor({ workspaceDir }, (h) => (handle = h)));
+  return { probot, logs, workspaceDir, settled: async () => handle?.services.background.idle() };
 }

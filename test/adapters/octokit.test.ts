@@ -1,0 +1,55 @@
+// Conveyor's Octokit: writes are spaced by the configured interval across every client the class
+// makes (one per installation token), and a secondary rate limit is waited out and retried.
+import { afterEach, describe, expect, it } from "vitest";
+import { conveyorOctokit } from "../../src/adapters/octokit.js";
+import { mockGitHub, type GitHubMock } from "../helpers/github-mock.js";
+
+let gh: GitHubMock | undefined;
+afterEach(() => gh?.verify());
+
+describe("conveyorOctokit", () => {
+  it("spaces writes by writeIntervalMs, shared by every client of the class", async () => {
+    gh = mockGitHub();
+    const at: number[] = [];
+    gh.scope
+      .post("/repos/acme/manifests/issues/1/labels")
+      .times(4)
+      .reply(() => (at.push(performance.now()), [200, []]));
+    const Octokit = conveyorOctokit({ writeIntervalMs: 300 });
+    const clients = [new Octokit({ auth: "ghs_one" }), new Octokit({ auth: "ghs_two" })];
+    await Promise.all([0, 1, 2, 3].map((i) => clients[i % 2]?.rest.issues.addLabels({ owner: "acme", repo: "manifests", issue_number: 1, labels: [`l${i}`] })));
+    at.sort((a, b) => a - b);
+    const gaps = at.slice(1).map((t, i) => t - (at[i] as number));
+    // Requests as the server saw them arrive; timers may fire a few ms early.
+    for (const gap of gaps) expect(gap).toBeGreaterThanOrEqual(270);
+  });
+
+  it("spaces writes that notify people (PRs, comments) by notificationIntervalMs", async () => {
+    gh = mockGitHub();
+    const at: number[] = [];
+    gh.scope
+      .post("/repos/acme/manifests/issues/1/comments")
+      .times(3)
+      .reply(() => (at.push(performance.now()), [201, {}]));
+    const Octokit = conveyorOctokit({ writeIntervalMs: 10, notificationIntervalMs: 400 });
+    const octokit = new Octokit({ auth: "ghs_one" });
+    await Promise.all([0, 1, 2].map((i) => octokit.rest.issues.createComment({ owner: "acme", repo: "manifests", issue_number: 1, body: `c${i}` })));
+    expect((at[1] as number) - (at[0] as number)).toBeGreaterThanOrEqual(370);
+    expect((at[2] as number) - (at[1] as number)).toBeGreaterThanOrEqual(370);
+  });
+
+  it("waits out a secondary rate limit and sends the write again", async () => {
+    gh = mockGitHub();
+    gh.scope
+      .post("/repos/acme/manifests/pulls")
+      .reply(403, { message: "You have exceeded a secondary rate limit" }, { "retry-after": "1" })
+      .post("/repos/acme/manifests/pulls")
+      .reply(201, { number: 7 });
+    const Octokit = conveyorOctokit({ writeIntervalMs: 10, notificationIntervalMs: 10 });
+    const octokit = new Octokit({ auth: "ghs_one" });
+    const started = performance.now();
+    const { data } = await octokit.rest.pulls.create({ owner: "acme", repo: "manifests", head: "conveyor/staging/cart", base: "main", title: "t" });
+    expect(data.number).toBe(7);
+    expect(performance.now() - started).toBeGreaterThanOrEqual(950);
+  });
+});
