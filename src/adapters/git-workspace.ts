@@ -9,6 +9,7 @@ import { mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
 import { existsSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { spawn } from "node:child_process";
 import { simpleGit, type SimpleGit } from "simple-git";
 import { redact } from "./redact.js";
 
@@ -30,7 +31,9 @@ export interface CommitRequest {
   message: string;
 }
 
-const LISTINGS_KEPT = 4;
+const TREES_KEPT = 4;
+/** Paths per checkout-index call: well under any argument-length limit. */
+const EXPORT_BATCH = 2000;
 
 const DEFAULT_AUTHOR = { name: "conveyor[bot]", email: "conveyor[bot]@users.noreply.github.com" };
 
@@ -39,8 +42,8 @@ export class GitWorkspace {
   private fetching?: Promise<void>;
   private nextFetch?: Promise<void>;
   private refTurn: Promise<unknown> = Promise.resolve();
-  /** `ls-tree -r` of whole commits, which never change: discovery reads the same one per event. */
-  private readonly listings = new Map<string, string[]>();
+  /** `ls-tree -r` of whole commits, which never change: discovery and renders read the same ones. */
+  private readonly trees = new Map<string, TreeEntry[]>();
 
   constructor(private readonly options: WorkspaceOptions) {}
 
@@ -114,17 +117,42 @@ export class GitWorkspace {
 
   /** Files under a directory at a commit. */
   async listFiles(commit: string, dir: string): Promise<string[]> {
-    const key = /^[0-9a-f]{40}$/.test(commit) ? `${commit}:${dir}` : undefined;
-    const cached = key ? this.listings.get(key) : undefined;
-    if (cached) return cached;
+    if (dir === ".") return (await this.treeEntries(commit)).map((e) => e.path);
     const out = await this.run(["ls-tree", "-r", "--name-only", "-z", commit, "--", dir]);
-    const files = out.split("\0").filter(Boolean);
-    if (key) {
-      if (this.listings.size >= LISTINGS_KEPT) this.listings.delete(this.listings.keys().next().value as string);
-      this.listings.set(key, files);
-    }
-    return files;
+    return out.split("\0").filter(Boolean);
   }
+
+  /** Every file of a commit with its mode and object id; cached, since a commit never changes. */
+  async treeEntries(commit: string): Promise<TreeEntry[]> {
+    const full = /^[0-9a-f]{40}$/.test(commit);
+    const cached = full ? this.trees.get(commit) : undefined;
+    if (cached) return cached;
+    const entries = parseLsTree(await this.run(["ls-tree", "-r", "-z", "--full-tree", commit]));
+    if (full) {
+      if (this.trees.size >= TREES_KEPT) this.trees.delete(this.trees.keys().next().value as string);
+      this.trees.set(commit, entries);
+    }
+    return entries;
+  }
+
+  /** Blob texts by object id, all read by one `git cat-file --batch`. */
+  async readBlobs(ids: string[]): Promise<Map<string, string>> {
+    const out = new Map<string, string>();
+    if (ids.length === 0) return out;
+    const raw = await this.runWithInput(["cat-file", "--batch"], `${ids.join("\n")}\n`);
+    let at = 0;
+    while (at < raw.length) {
+      const eol = raw.indexOf(10, at);
+      const [id, type, size] = raw.subarray(at, eol).toString("utf8").split(" ") as [string, string, string | undefined];
+      at = eol + 1;
+      if (type === "missing" || size === undefined) continue;
+      const length = Number(size);
+      if (type === "blob") out.set(id, raw.subarray(at, at + length).toString("utf8"));
+      at += length + 1;
+    }
+    return out;
+  }
+
 
   async isAncestor(ancestor: string, descendant: string): Promise<boolean> {
     try {
@@ -185,17 +213,25 @@ export class GitWorkspace {
     }
   }
 
-  private async lsTree(commit: string, paths: string[]): Promise<Array<{ mode: string; type: string; sha: string; path: string }>> {
-    const out = await this.run(["ls-tree", "-z", "--full-tree", commit, "--", ...paths]);
-    return out
-      .split("\0")
-      .filter(Boolean)
-      .map((line) => {
-        const [meta, path] = line.split("\t") as [string, string];
-        const [mode, type, sha] = meta.split(" ") as [string, string, string];
-        return { mode, type, sha, path };
-      });
+  private async lsTree(commit: string, paths: string[]): Promise<TreeEntry[]> {
+    return parseLsTree(await this.run(["ls-tree", "-z", "--full-tree", commit, "--", ...paths]));
   }
+
+  /** git with bytes on stdin and raw bytes back (cat-file --batch); local only, never the network. */
+  private runWithInput(args: string[], input: string): Promise<Buffer> {
+    return new Promise((resolve, reject) => {
+      const env = { PATH: process.env.PATH ?? "/usr/bin:/bin", HOME: process.env.HOME ?? tmpdir(), GIT_TERMINAL_PROMPT: "0", LC_ALL: "C" };
+      const child = spawn("git", ["--git-dir", this.options.dir, ...args], { env, stdio: ["pipe", "pipe", "pipe"] });
+      const chunks: Buffer[] = [];
+      let stderr = "";
+      child.stdout.on("data", (chunk: Buffer) => chunks.push(chunk));
+      child.stderr.on("data", (chunk: Buffer) => (stderr += chunk.toString()));
+      child.on("error", (error) => reject(new Error(`git ${args[0]} failed: ${redact(error.message)}`)));
+      child.on("close", (code) => (code === 0 ? resolve(Buffer.concat(chunks)) : reject(new Error(`git ${args[0]} failed: ${redact(stderr)}`))));
+      child.stdin.end(input);
+    });
+  }
+
 
   private async run(args: string[], opts: { cwd?: string; env?: Record<string, string>; network?: boolean } = {}): Promise<string> {
     // A minimal environment: nothing from the caller's shell (editors, pagers, askpass) reaches git.
@@ -245,24 +281,54 @@ export class GitWorkspace {
 
   /**
    * Writes a commit's files into `target` (a throwaway directory) through a private index, so the
-   * shared clone is never touched. Symbolic links and submodules are left out: a renderer must
-   * not be led to files outside the tree. Returns the paths that were left out.
+   * shared clone is never touched; with `only`, just the files at or under those paths ("." is
+   * everything). Symbolic links and submodules are left out: a renderer must not be led to files
+   * outside the tree. Returns the paths that were left out.
    */
-  async exportTree(commit: string, target: string): Promise<string[]> {
+  async exportTree(commit: string, target: string, only?: string[]): Promise<string[]> {
     const scratch = await mkdtemp(join(tmpdir(), "conveyor-export-"));
     try {
       const env = { GIT_INDEX_FILE: join(scratch, "index") };
       await this.run(["read-tree", commit], { env });
       const staged = (await this.run(["ls-files", "--stage", "-z"], { env })).split("\0").filter(Boolean);
-      const skipped = staged.filter((line) => /^(120000|160000) /.test(line)).map((line) => line.slice(line.indexOf("\t") + 1));
-      if (skipped.length) await this.run(["update-index", "--force-remove", "--", ...skipped], { env });
+      const pathOf = (line: string) => line.slice(line.indexOf("\t") + 1);
+      const wanted = (path: string) => !only || only.some((p) => p === "." || path === p || path.startsWith(`${p}/`));
+      const skipped = staged.filter((line) => /^(120000|160000) /.test(line)).map(pathOf).filter(wanted);
+      const files = staged.filter((line) => !/^(120000|160000) /.test(line)).map(pathOf).filter(wanted);
       await mkdir(target, { recursive: true });
-      await this.run(["--work-tree", target, "checkout-index", "--all", "--force", `--prefix=${target.endsWith("/") ? target : `${target}/`}`], { env });
+      const prefix = `--prefix=${target.endsWith("/") ? target : `${target}/`}`;
+      if (!only) {
+        if (skipped.length) await this.run(["update-index", "--force-remove", "--", ...skipped], { env });
+        await this.run(["--work-tree", target, "checkout-index", "--all", "--force", prefix], { env });
+        return skipped;
+      }
+      for (let i = 0; i < files.length; i += EXPORT_BATCH) {
+        await this.run(["--work-tree", target, "checkout-index", "--force", prefix, "--", ...files.slice(i, i + EXPORT_BATCH)], { env });
+      }
       return skipped;
     } finally {
       await rm(scratch, { recursive: true, force: true });
     }
   }
+
+}
+
+export interface TreeEntry {
+  mode: string;
+  type: string;
+  sha: string;
+  path: string;
+}
+
+function parseLsTree(out: string): TreeEntry[] {
+  return out
+    .split("\0")
+    .filter(Boolean)
+    .map((line) => {
+      const tab = line.indexOf("\t");
+      const [mode, type, sha] = line.slice(0, tab).split(" ") as [string, string, string];
+      return { mode, type, sha, path: line.slice(tab + 1) };
+    });
 }
 
 /** "a/b/c.yaml" -> ["a", "a/b", "a/b/c.yaml"]: every path that must not be a symlink. */

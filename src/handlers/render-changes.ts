@@ -1,8 +1,8 @@
-// Renders what a change does: both commits are written into a throwaway directory (never the
-// shared clone), the overlays the change affects are rendered at each, and the results are
-// analysed. Used by the conveyor/render check run and, for a short summary, by Conveyor's own PR
+// Renders what a change does: the overlays the change affects are found from git objects, what
+// they read is written into a throwaway directory at each commit (never the shared clone), they
+// are rendered there, and the results are analysed. Used by the conveyor/render check run and, for a short summary, by Conveyor's own PR
 // bodies. Runs outside the repo queue: it only reads objects from the clone.
-import { mkdtemp, readFile, rm } from "node:fs/promises";
+import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { Config } from "../core/config.js";
@@ -34,15 +34,20 @@ export async function renderChanges(input: RenderChangesInput): Promise<RenderCh
   const renderer = input.renderer ?? sharedRenderer;
   const { workspace, base, head } = input;
   const changedFiles = await workspace.changedFiles(base, head);
+  const [before, after] = await Promise.all([snapshot(workspace, base), snapshot(workspace, head)]);
+  const affected = affectedOverlays({ config: input.config, changedFiles, before, after });
+  const located = await renderer.locate();
+  if (!located.found) return { kind: "no-renderer", reason: located.reason, affected, changedFiles };
+  if (affected.length === 0) return { kind: "rendered", renderer: located.info, affected, overlays: [], changedFiles, notes: [] };
+
   const scratch = await mkdtemp(join(tmpdir(), "conveyor-render-"));
   try {
     const roots = { before: join(scratch, "base"), after: join(scratch, "head") };
-    const [skippedBefore, skippedAfter] = await Promise.all([workspace.exportTree(base, roots.before), workspace.exportTree(head, roots.after)]);
-    const [before, after] = await Promise.all([snapshot(workspace, base, roots.before), snapshot(workspace, head, roots.after)]);
-    const affected = affectedOverlays({ config: input.config, changedFiles, before, after });
-    const located = await renderer.locate();
-    if (!located.found) return { kind: "no-renderer", reason: located.reason, affected, changedFiles };
-    if (affected.length === 0) return { kind: "rendered", renderer: located.info, affected, overlays: [], changedFiles, notes: [] };
+    // Only the directories the affected overlays read are written out, not the whole repository:
+    // kustomize reads nothing else (its load restrictor keeps every file a kustomization names
+    // in or below that kustomization's directory).
+    const inputs = (side: "before" | "after") => [...new Set(affected.flatMap((o) => o.closure[side] ?? []))];
+    const [skippedBefore, skippedAfter] = await Promise.all([workspace.exportTree(base, roots.before, inputs("before")), workspace.exportTree(head, roots.after, inputs("after"))]);
 
     const [treesBefore, treesAfter] = await Promise.all([workspace.directoryTrees(base), workspace.directoryTrees(head)]);
     const renderSide = async (overlay: AffectedOverlay, side: "before" | "after"): Promise<{ side: RenderSide; result?: RenderResult }> => {
@@ -77,23 +82,21 @@ export async function renderChanges(input: RenderChangesInput): Promise<RenderCh
   }
 }
 
-/** Files of a commit, and the text of its kustomization files read from the exported tree. */
-async function snapshot(workspace: GitWorkspace, commit: string, root: string): Promise<TreeSnapshot> {
-  const files = await workspace.listFiles(commit, ".");
+/**
+ * Files of a commit, and the text of its kustomization files, read from git. Symbolic links and
+ * submodules are not read: they are never exported for the renderer either.
+ */
+async function snapshot(workspace: GitWorkspace, commit: string): Promise<TreeSnapshot> {
+  const entries = await workspace.treeEntries(commit);
+  const wanted = entries.filter((e) => e.type === "blob" && e.mode !== "120000" && KUSTOMIZATION_FILES.includes(e.path.slice(e.path.lastIndexOf("/") + 1)));
+  const texts = await workspace.readBlobs([...new Set(wanted.map((e) => e.sha))]);
   const kustomizations = new Map<string, string>();
-  await Promise.all(
-    files.map(async (file) => {
-      const slash = file.lastIndexOf("/");
-      const name = file.slice(slash + 1);
-      if (!KUSTOMIZATION_FILES.includes(name)) return;
-      try {
-        kustomizations.set(slash < 0 ? "." : file.slice(0, slash), await readFile(join(root, file), "utf8"));
-      } catch {
-        // Left out of the export (a symbolic link): it does not exist for the renderer either.
-      }
-    }),
-  );
-  return { files, kustomizations };
+  for (const e of wanted) {
+    const slash = e.path.lastIndexOf("/");
+    const text = texts.get(e.sha);
+    if (text !== undefined) kustomizations.set(slash < 0 ? "." : e.path.slice(0, slash), text);
+  }
+  return { files: entries.map((e) => e.path), kustomizations };
 }
 
 async function mapLimited<T, R>(items: T[], limit: number, task: (item: T) => Promise<R>): Promise<R[]> {

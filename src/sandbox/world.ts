@@ -78,6 +78,8 @@ export interface World {
   startApp(): Promise<void>;
   /** Kills the Conveyor process abruptly (SIGKILL), as a crash would. */
   killApp(): Promise<void>;
+  /** Asks the Conveyor process to stop (SIGTERM), as Kubernetes does; resolves with its exit code. */
+  stopApp(): Promise<number | null>;
   close(): Promise<void>;
 }
 
@@ -177,6 +179,14 @@ export async function startWorld(options: WorldOptions = {}): Promise<World> {
     await exited;
   };
 
+  const stopApp = async () => {
+    const child = app;
+    if (!child || child.exitCode !== null) return child?.exitCode ?? null;
+    const exited = new Promise<number | null>((resolve) => child.once("exit", (code) => resolve(code)));
+    child.kill("SIGTERM");
+    return exited;
+  };
+
   await startApp();
 
   return {
@@ -195,6 +205,7 @@ export async function startWorld(options: WorldOptions = {}): Promise<World> {
     appLog: () => output,
     startApp,
     killApp,
+    stopApp,
     async close() {
       await killApp();
       await argo.close();

@@ -105,4 +105,23 @@ describe("GitWorkspace", () => {
     const main = (await ws.remoteBranch("main")) as string;
     await expect(ws.readFile(main, "services/evil/passwd")).rejects.toThrow("symbolic link");
   });
+
+  it("exports only the directories asked for, and reads many blobs in one go", async () => {
+    remote = createManifestsRemote();
+    const main = remote.commit("main", { "services/order-service/overlays/staging/patches/limits.yaml": "ünïcode: yes\nlines: 2\n" }, "patch");
+    const ws = workspace(remote.url);
+    await ws.sync();
+    const target = mkdtempSync(join(tmpdir(), "export-"));
+    await ws.exportTree(main, target, ["services/order-service/overlays/staging", "services/order-service/base"]);
+    const exported = execFileSync("find", [".", "-type", "f"], { cwd: target, encoding: "utf8" }).split("\n").filter(Boolean).map((f) => f.slice(2)).sort();
+    const expected = (await ws.listFiles(main, ".")).filter((f) => f.startsWith("services/order-service/overlays/staging/") || f.startsWith("services/order-service/base/")).sort();
+    expect(exported).toEqual(expected);
+    expect(exported).toContain("services/order-service/overlays/staging/patches/limits.yaml");
+
+    const entries = (await ws.treeEntries(main)).filter((e) => e.path.endsWith(".yaml"));
+    const texts = await ws.readBlobs([...entries.map((e) => e.sha), "0".repeat(40)]);
+    for (const e of entries) expect(texts.get(e.sha)).toBe(await ws.readFile(main, e.path));
+    expect(texts.get(entries.find((e) => e.path.endsWith("limits.yaml"))?.sha ?? "")).toBe("ünïcode: yes\nlines: 2\n");
+    expect(texts.has("0".repeat(40))).toBe(false);
+  });
 });

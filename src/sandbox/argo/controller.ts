@@ -294,6 +294,11 @@ export class ArgoSim {
     return this.store.list("applications", this.namespace) as unknown as ApplicationView[];
   }
 
+  /** A Lease as stored: who leads among Conveyor replicas. */
+  lease(namespace: string, name: string): { spec?: { holderIdentity?: string } } | undefined {
+    return this.store.get("leases", namespace, name) as { spec?: { holderIdentity?: string } } | undefined;
+  }
+
   getRollout(appName: string): RolloutView | undefined {
     const rt = this.apps.get(appName);
     const r = rt?.rollout?.identity;
