@@ -89,6 +89,7 @@ export function createConveyor(options: ConveyorOptions = {}, onReady?: (handle:
     registerCommands(app, services);
 
     let started = false;
+    let stopping = false;
     let rescan: NodeJS.Timeout | undefined;
     const verifier = services.verifier;
     const lead = async () => {
@@ -110,6 +111,7 @@ export function createConveyor(options: ConveyorOptions = {}, onReady?: (handle:
             lead().catch((error: unknown) => app.log.error({ err: String(error) }, "starting the watch loop failed"));
           },
           onStoppedLeading: () => {
+            if (stopping) return; // a graceful stop releases the Lease on purpose
             // Stepping down mid-action is unsafe to resume in-process; exit and let the platform
             // restart this replica, which then campaigns again (as client-go controllers do).
             app.log.warn("lost leadership: exiting so another replica takes over");
@@ -149,9 +151,12 @@ export function createConveyor(options: ConveyorOptions = {}, onReady?: (handle:
       services,
       ready,
       async stop() {
+        stopping = true;
         if (rescan) clearInterval(rescan);
-        // Deploy events already answered finish their PRs before the process goes.
+        // Work for events already answered (deploy PRs, render checks) finishes before the process goes.
+        app.log.info({ inFlight: services.background.size }, "stopping: finishing work for events already answered");
         await services.background.idle();
+        app.log.info("stopping: work finished; releasing the Lease");
         services.verifier?.stop();
         await options.leadership?.stop();
         await argo?.stop();

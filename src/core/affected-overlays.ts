@@ -44,6 +44,21 @@ export function kustomizationDirs(files: Iterable<string>): string[] {
  * leave the repository are dropped) and remote ones kept as written.
  */
 export function kustomizationReferences(dir: string, text: string): { local: string[]; remote: string[] } {
+  // Every check reads every kustomization of the repository, nearly all unchanged since the last
+  // one: parsing thousands of them each time would dominate a big repository's check.
+  const key = `${dir}\0${text}`;
+  const known = referencesSeen.get(key);
+  if (known) return known;
+  const found = readReferences(dir, text);
+  if (referencesSeen.size >= REFERENCES_KEPT) referencesSeen.clear();
+  referencesSeen.set(key, found);
+  return found;
+}
+
+const referencesSeen = new Map<string, { local: string[]; remote: string[] }>();
+const REFERENCES_KEPT = 50_000;
+
+function readReferences(dir: string, text: string): { local: string[]; remote: string[] } {
   let doc: unknown;
   try {
     doc = parse(text);

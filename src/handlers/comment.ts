@@ -298,7 +298,7 @@ class Execution {
     else {
       // Anywhere but a Conveyor PR: every service with an overlay, from the clone Conveyor keeps.
       const workspace = this.workspace();
-      await this.services.queue.run(this.repo.fullName, () => workspace.sync());
+      await workspace.sync();
       const head = await workspace.remoteBranch(this.defaultBranch);
       services = head ? [...discoverServices(await workspace.listFiles(head, "."), this.config)].sort() : [];
       for (const s of services) {

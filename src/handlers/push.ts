@@ -32,7 +32,8 @@ export async function handlePush(context: Context<"push">, _app: Probot, service
 
   const workspace = services.workspaces.get(repo.fullName, payload.repository.clone_url).useToken(() => installationToken(context));
   const before = ZERO.test(payload.before) ? undefined : payload.before;
-  const changes = await services.queue.run(repo.fullName, async () => {
+  // Reads only: no turn in the repo's queue, where a burst of deploy edits may be waiting.
+  const changes = await (async () => {
     await workspace.sync();
     if (!before) return [];
     const files = await workspace.changedFiles(before, payload.after);
@@ -42,7 +43,7 @@ export async function handlePush(context: Context<"push">, _app: Probot, service
       if (owner) owners.set(`${owner.service}/${owner.env}`, { ...owner, file });
     }
     return Promise.all([...owners.values()].map(async (o) => ({ ...o, from: await imageIn(workspace, before, o.file), to: await imageIn(workspace, payload.after, o.file) })));
-  });
+  })();
   if (changes.length === 0) return;
 
   if (!services.verifier) {

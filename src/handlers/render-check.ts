@@ -32,20 +32,27 @@ export async function handleRenderCheck(context: PullRequestContext, services: A
   const { payload } = context;
   const pr = payload.pull_request;
   if (pr.base.repo.full_name !== payload.repository.full_name) return;
-  await runRenderCheck(
-    {
-      octokit: context.octokit,
-      ref: context.repo(),
-      fullName: payload.repository.full_name,
-      cloneUrl: payload.repository.clone_url,
-      token: () => installationToken(context),
-      log: context.log,
-      pr: { number: pr.number, headSha: pr.head.sha, baseSha: pr.base.sha, headRef: pr.head.ref, fromThisRepo: pr.head.repo?.full_name === payload.repository.full_name },
-    },
-    services,
-    options,
+  const target: RenderTarget = {
+    octokit: context.octokit,
+    ref: context.repo(),
+    fullName: payload.repository.full_name,
+    cloneUrl: payload.repository.clone_url,
+    token: () => installationToken(context),
+    log: context.log,
+    pr: { number: pr.number, headSha: pr.head.sha, baseSha: pr.base.sha, headRef: pr.head.ref, fromThisRepo: pr.head.repo?.full_name === payload.repository.full_name },
+  };
+  // Conveyor's own PRs may merge automatically: their running check exists before the event is
+  // answered, so nothing that looks for it can miss it. The render itself may take longer than
+  // GitHub waits for an answer, and is done in the background: one PR's renders in order, a few
+  // PRs of a repository at a time.
+  const check = new RenderCheckRun(target.octokit, target.ref, pr.head.sha);
+  if (isOwnBranch(target.pr)) await check.start();
+  services.background.start("render", context.log, () =>
+    services.queue.run(`${target.fullName}#render#${pr.number}`, () => runRenderCheck(target, services, options, check), `${target.fullName}#render`),
   );
 }
+
+const isOwnBranch = (pr: RenderTarget["pr"]) => Boolean(parseBranch(pr.headRef)) && pr.fromThisRepo;
 
 /** What a render check needs to know, wherever the request came from (a PR event, /retry). */
 export interface RenderTarget {
@@ -58,13 +65,12 @@ export interface RenderTarget {
   pr: { number: number; headSha: string; baseSha: string; headRef: string; fromThisRepo: boolean };
 }
 
-export async function runRenderCheck(target: RenderTarget, services: AppServices, options: RenderCheckOptions = {}): Promise<void> {
+export async function runRenderCheck(target: RenderTarget, services: AppServices, options: RenderCheckOptions = {}, check = new RenderCheckRun(target.octokit, target.ref, target.pr.headSha)): Promise<void> {
   const { pr, ref } = target;
-  const ownBranch = Boolean(parseBranch(pr.headRef)) && pr.fromThisRepo;
-  const check = new RenderCheckRun(target.octokit, ref, pr.headSha);
+  const ownBranch = isOwnBranch(pr);
   // Conveyor's own PRs may merge automatically: the running check must exist before anything
   // looks for it, so it is created before any other work.
-  if (ownBranch) await check.start();
+  if (ownBranch && !check.started) await check.start();
   const log = target.log.child({ repo: target.fullName, pr: pr.number });
   try {
     const config = await readConfig(target.octokit, ref);
@@ -73,11 +79,10 @@ export async function runRenderCheck(target: RenderTarget, services: AppServices
       return;
     }
     const workspace = services.workspaces.get(target.fullName, target.cloneUrl).useToken(target.token);
-    await services.queue.run(target.fullName, async () => {
-      await workspace.sync();
-      // A fork's commits reach this repository only through refs/pull/N/head.
-      if (!(await workspace.isAncestor(pr.headSha, pr.headSha))) await workspace.fetchPullHead(pr.number);
-    });
+    // Reads only, so no turn in the repo's queue (a burst of deploy edits may be waiting there).
+    await workspace.sync();
+    // A fork's commits reach this repository only through refs/pull/N/head.
+    if (!(await workspace.isAncestor(pr.headSha, pr.headSha))) await workspace.fetchPullHead(pr.number);
     const base = (await workspace.mergeBase(pr.baseSha, pr.headSha)) ?? pr.baseSha;
     const renderer = options.renderer ?? sharedRenderer;
     const result = await renderChanges({ workspace, config, base, head: pr.headSha, renderer, timeoutMs: options.timeoutMs });

@@ -71,7 +71,7 @@ function overlay(path: string, edit: (text: string) => string): Record<string, s
   return { [path]: edit(remote.show("main", path) as string) };
 }
 
-async function pullRequest(head: { ref: string; sha: string }, opts: { action?: string; number?: number; bot?: boolean; fork?: string } = {}) {
+async function pullRequest(head: { ref: string; sha: string }, opts: { action?: string; number?: number; bot?: boolean; fork?: string; answered?: () => void } = {}) {
   const payload = withRepo(example("pull_request", (p) => p.action === "opened"), target);
   const number = opts.number ?? 9;
   const full = `${OWNER}/${REPO}`;
@@ -85,6 +85,9 @@ async function pullRequest(head: { ref: string; sha: string }, opts: { action?: 
     base: { ref: "main", sha: remote.head("main"), repo: { full_name: full } },
   });
   await probot.receive({ id: `delivery-${++delivery}`, name: "pull_request", payload: payload as never });
+  opts.answered?.();
+  // The render runs after the event is answered.
+  await services.background.idle();
 }
 
 interface CheckCapture {
@@ -246,8 +249,11 @@ describe("Conveyor's own pull requests", () => {
       ...overlay(STAGING, (t) => t.replace('newTag: "1.4.0"', 'newTag: "1.5.0"')),
       "services/order-service/base/service.yaml": (remote.show("main", "services/order-service/base/service.yaml") as string).replace("port: 80", "port: 81"),
     });
-    await pullRequest({ ref: "conveyor/staging/order-service", sha }, { bot: true });
+    let whenAnswered: string[] = [];
+    await pullRequest({ ref: "conveyor/staging/order-service", sha }, { bot: true, answered: () => (whenAnswered = gh.calls()) });
     gh.verify();
+    // When the event is answered the running check exists; the render comes after.
+    expect(whenAnswered).toEqual([`POST /repos/${OWNER}/${REPO}/check-runs`]);
     expect(gh.calls().slice(0, 2)).toEqual([`POST /repos/${OWNER}/${REPO}/check-runs`, `GET /repos/${OWNER}/${REPO}/contents/.github/conveyor.yml`]);
     expect(check.completed?.conclusion).toBe("failure");
     expect(check.completed?.output.summary).toContain("| promotion-scope | — | this promotion PR changes `services/order-service/base/service.yaml`, which is not an overlay file");
