@@ -34,6 +34,11 @@ export interface ConveyorOptions {
   rescanMs?: number;
   /** Leader election among replicas; without it this process always runs the watch loop. */
   leadership?: Leadership;
+  /**
+   * How long stop() waits for work of answered events (default 25 s, inside Kubernetes' default
+   * 30 s grace period); what is left then is logged as an error, one line per event to re-send.
+   */
+  shutdownGraceMs?: number;
 }
 
 /** Only the leader watches Argo CD and acts on verdicts; webhooks are handled by every replica. */
@@ -153,13 +158,14 @@ export function createConveyor(options: ConveyorOptions = {}, onReady?: (handle:
       async stop() {
         stopping = true;
         if (rescan) clearInterval(rescan);
-        // Work for events already answered (deploy PRs, render checks) finishes before the process goes.
-        app.log.info({ inFlight: services.background.size }, "stopping: finishing work for events already answered");
-        await services.background.idle();
-        app.log.info("stopping: work finished; releasing the Lease");
+        // Leadership first, so another replica takes over the watch at once; then the work of
+        // events already answered (deploy PRs, render checks), for as long as the platform allows.
         services.verifier?.stop();
         await options.leadership?.stop();
         await argo?.stop();
+        app.log.info({ inFlight: services.background.size }, "stopping: Lease released; finishing work for events already answered");
+        const left = await services.background.idle(options.shutdownGraceMs ?? 25_000);
+        if (left === 0) app.log.info("stopping: all work finished");
       },
     });
   };

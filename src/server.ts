@@ -34,12 +34,15 @@ const leadership: Leadership | undefined = kubeConfig
 
 const number = (value: string | undefined) => (value ? Number(value) : undefined);
 const server = await run(
-  createConveyor({ argo, leadership, tickMs: number(env.CONVEYOR_TICK_MS), rescanMs: number(env.CONVEYOR_RESCAN_MS) }, (h) => (handle = h)),
+  createConveyor(
+    { argo, leadership, tickMs: number(env.CONVEYOR_TICK_MS), rescanMs: number(env.CONVEYOR_RESCAN_MS), shutdownGraceMs: number(env.CONVEYOR_SHUTDOWN_GRACE_MS) },
+    (h) => (handle = h),
+  ),
   { Octokit: conveyorOctokit({ writeIntervalMs: number(env.CONVEYOR_WRITE_INTERVAL_MS), notificationIntervalMs: number(env.CONVEYOR_NOTIFY_INTERVAL_MS) }) },
 );
 
-// Graceful shutdown: stop taking events, stop watching, release the Lease so another replica
-// takes over at once.
+// Graceful shutdown: stop taking events, stop watching and release the Lease so another replica
+// takes over at once, then finish the work of answered events (CONVEYOR_SHUTDOWN_GRACE_MS).
 process.once("SIGTERM", () => {
   void (async () => {
     await server.stop();

@@ -9,7 +9,7 @@ interface Log {
 }
 
 export class Background {
-  private readonly running = new Set<Promise<void>>();
+  private readonly running = new Map<Promise<void>, { job: string; log: Log }>();
 
   /** Runs `work` without holding up the caller. It never rejects: errors go to `log`. */
   start(job: string, log: Log, work: () => Promise<void>): void {
@@ -22,7 +22,7 @@ export class Background {
         log.error({ err: error instanceof Error ? error.message : String(error) }, `${job} failed`);
       }
     })();
-    this.running.add(run);
+    this.running.set(run, { job, log });
     void run.then(() => this.running.delete(run));
   }
 
@@ -30,8 +30,28 @@ export class Background {
     return this.running.size;
   }
 
-  /** Resolves when nothing is running, including work started while waiting. */
-  async idle(): Promise<void> {
-    while (this.running.size) await Promise.all([...this.running]);
+  /**
+   * Resolves when nothing is running, including work started while waiting. With a limit, gives
+   * up after that long, logs each unfinished job as an error on its own log (which carries the
+   * delivery id, repository and service, so the event can be re-sent) and returns how many.
+   */
+  async idle(limitMs?: number): Promise<number> {
+    const deadline = limitMs === undefined ? undefined : Date.now() + limitMs;
+    while (this.running.size) {
+      const all = Promise.all([...this.running.keys()]);
+      if (deadline === undefined) {
+        await all;
+        continue;
+      }
+      const left = deadline - Date.now();
+      let timer: NodeJS.Timeout | undefined;
+      const expired = await Promise.race([all.then(() => false), new Promise<boolean>((resolve) => (timer = setTimeout(() => resolve(true), Math.max(0, left))))]);
+      clearTimeout(timer);
+      if (expired) {
+        for (const { job, log } of this.running.values()) log.error({ job }, `${job} not finished when the process stopped: re-send the event`);
+        return this.running.size;
+      }
+    }
+    return 0;
   }
 }

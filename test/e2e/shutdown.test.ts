@@ -48,8 +48,8 @@ describe("SIGTERM", () => {
     expect(code).toBe(0);
     expect(await openBranches()).toEqual(SERVICES.map((s) => `conveyor/staging/${s}`).sort());
     expect(holder()).toBe("");
-    expect(world.appLog()).toMatch(/"inFlight":[1-9].*stopping: finishing work for events already answered/);
-    expect(world.appLog()).toContain("stopping: work finished; releasing the Lease");
+    expect(world.appLog()).toMatch(/"inFlight":[1-9].*stopping: Lease released; finishing work for events already answered/);
+    expect(world.appLog()).toContain("stopping: all work finished");
     expect(world.appLog()).not.toMatch(/"level":50/);
     await expect(fetch(`${world.appUrl}/healthz`)).rejects.toThrow();
   });

@@ -49,5 +49,5 @@ export function createTestApp(): TestApp {
   const workspaceDir = mkdtempSync(join(tmpdir(), "conveyor-ws-"));
   let handle: ConveyorHandle | undefined;
   probot.load(createConveyor({ workspaceDir }, (h) => (handle = h)));
-  return { probot, logs, workspaceDir, settled: async () => handle?.services.background.idle() };
+  return { probot, logs, workspaceDir, settled: async () => void (await handle?.services.background.idle()) };
 }

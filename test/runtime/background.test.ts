@@ -33,4 +33,16 @@ describe("Background", () => {
     expect(await count("test-job", "error")).toBe(failedBefore + 1);
     expect(await count("test-job", "ok")).toBe(okBefore + 1);
   });
+
+  it("idle(limit) gives up after the limit and names each unfinished job on its own log", async () => {
+    const background = new Background();
+    const lines: Array<{ obj: object; msg?: string }> = [];
+    let release!: () => void;
+    background.start("deploy", { error: (obj, msg) => lines.push({ obj: { ...obj, service: "cart" }, msg }) }, () => new Promise<void>((resolve) => (release = resolve)));
+    background.start("render", { error: (obj, msg) => lines.push({ obj, msg }) }, async () => undefined);
+    expect(await background.idle(50)).toBe(1);
+    expect(lines).toEqual([{ obj: { job: "deploy", service: "cart" }, msg: "deploy not finished when the process stopped: re-send the event" }]);
+    release();
+    expect(await background.idle(50)).toBe(0);
+  });
 });

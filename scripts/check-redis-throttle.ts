@@ -1,0 +1,96 @@
+// Do two Conveyor replicas share one GitHub write throttle through REDIS_URL?
+// Needs `redis-server` on PATH (Debian: apt-get install redis-server); not part of `npm test`,
+// because CI has no Redis. Run: npx tsx scripts/check-redis-throttle.ts
+// Two replica processes, each a Probot app with Conveyor's Octokit (writes spaced 500 ms), send
+// five writes each at once for the same installation to a stand-in API that records when each
+// arrives. With a shared throttle the ten writes arrive about 500 ms apart; without it, two at a time.
+import { spawn, type ChildProcess } from "node:child_process";
+import { generateKeyPairSync } from "node:crypto";
+import { createServer, type AddressInfo } from "node:net";
+import { createServer as createHttpServer } from "node:http";
+import { pino } from "pino";
+import { Probot } from "probot";
+import { conveyorOctokit } from "../src/adapters/octokit.js";
+
+const WRITES = 5;
+const INTERVAL_MS = 500;
+
+if (process.argv[2] === "replica") {
+  const probot = new Probot({
+    appId: 1,
+    privateKey: process.env.KEY as string,
+    baseUrl: process.env.API_URL,
+    redisConfig: process.env.REDIS_URL,
+    log: pino({ level: "warn" }),
+    Octokit: conveyorOctokit({ writeIntervalMs: INTERVAL_MS }),
+  });
+  const octokit = await probot.auth(1);
+  await Promise.all(
+    Array.from({ length: WRITES }, (_, i) =>
+      octokit.rest.issues.addLabels({ owner: "acme", repo: "manifests", issue_number: 1, labels: [`${process.env.NAME}-${i}`] }),
+    ),
+  );
+  process.exit(0);
+}
+
+const freePort = () =>
+  new Promise<number>((resolve) => {
+    const s = createServer().listen(0, "127.0.0.1", () => {
+      const { port } = s.address() as AddressInfo;
+      s.close(() => resolve(port));
+    });
+  });
+
+const arrivals: Array<{ at: number; label: string }> = [];
+const api = createHttpServer((req, res) => {
+  let body = "";
+  req.on("data", (c: Buffer) => (body += c.toString()));
+  req.on("end", () => {
+    res.setHeader("content-type", "application/json");
+    if (req.url?.endsWith("/access_tokens")) {
+      res.statusCode = 201;
+      res.end(JSON.stringify({ token: "ghs_stand_in", expires_at: new Date(Date.now() + 3_600_000).toISOString() }));
+      return;
+    }
+    arrivals.push({ at: performance.now(), label: (JSON.parse(body) as { labels: string[] }).labels[0] as string });
+    res.end("[]");
+  });
+});
+await new Promise<void>((resolve) => api.listen(0, "127.0.0.1", resolve));
+const apiUrl = `http://127.0.0.1:${(api.address() as AddressInfo).port}`;
+const key = generateKeyPairSync("rsa", { modulusLength: 2048 }).privateKey.export({ type: "pkcs1", format: "pem" }).toString();
+
+async function round(redisUrl: string | undefined): Promise<number[]> {
+  arrivals.length = 0;
+  const replicas = ["a", "b"].map(
+    (name) =>
+      new Promise<number | null>((resolve) => {
+        const child: ChildProcess = spawn(process.execPath, ["--import", "tsx", new URL(import.meta.url).pathname, "replica"], {
+          env: { ...process.env, NAME: name, KEY: key, API_URL: apiUrl, ...(redisUrl ? { REDIS_URL: redisUrl } : { REDIS_URL: "" }) },
+          stdio: "inherit",
+        });
+        child.on("exit", resolve);
+      }),
+  );
+  const codes = await Promise.all(replicas);
+  if (codes.some((c) => c !== 0)) throw new Error(`a replica failed: ${codes.join(", ")}`);
+  const times = arrivals.map((a) => a.at).sort((x, y) => x - y);
+  return times.slice(1).map((t, i) => Math.round(t - (times[i] as number)));
+}
+
+const port = await freePort();
+const redis = spawn("redis-server", ["--port", String(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"], { stdio: "ignore" });
+try {
+  await new Promise((resolve) => setTimeout(resolve, 500));
+  const alone = await round(undefined);
+  const shared = await round(`redis://127.0.0.1:${port}`);
+  console.log(`writes: 2 replicas x ${WRITES}, spacing ${INTERVAL_MS} ms per installation`);
+  console.log(`without REDIS_URL, gaps between arrivals (ms): ${alone.join(", ")}  (min ${Math.min(...alone)})`);
+  console.log(`with REDIS_URL,    gaps between arrivals (ms): ${shared.join(", ")}  (min ${Math.min(...shared)})`);
+  const ok = Math.min(...shared) >= INTERVAL_MS - 50 && Math.min(...alone) < INTERVAL_MS / 2;
+  console.log(ok ? "shared: the replicas took turns through Redis" : "NOT shared");
+  process.exitCode = ok ? 0 : 1;
+} finally {
+  redis.kill();
+  api.close();
+}
