@@ -8,7 +8,7 @@
 import { mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
 import { existsSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { dirname, join, resolve } from "node:path";
 import { spawn } from "node:child_process";
 import { simpleGit, type SimpleGit } from "simple-git";
 import { redact } from "./redact.js";
@@ -32,8 +32,16 @@ export interface CommitRequest {
 }
 
 const TREES_KEPT = 4;
-/** Paths per checkout-index call: well under any argument-length limit. */
-const EXPORT_BATCH = 2000;
+/** Refs per `git push`. */
+const PUSH_BATCH = 50;
+
+interface PendingPush {
+  branch: string;
+  commit: string;
+  expected: string | undefined;
+  resolve: (pushed: boolean) => void;
+  reject: (error: unknown) => void;
+}
 
 const DEFAULT_AUTHOR = { name: "conveyor[bot]", email: "conveyor[bot]@users.noreply.github.com" };
 
@@ -42,8 +50,10 @@ export class GitWorkspace {
   private fetching?: Promise<void>;
   private nextFetch?: Promise<void>;
   private refTurn: Promise<unknown> = Promise.resolve();
+  private readonly pushes: PendingPush[] = [];
+  private pushTurn?: Promise<void>;
   /** `ls-tree -r` of whole commits, which never change: discovery and renders read the same ones. */
-  private readonly trees = new Map<string, TreeEntry[]>();
+  private readonly trees = new Map<string, CommitTree>();
 
   constructor(private readonly options: WorkspaceOptions) {}
 
@@ -124,22 +134,39 @@ export class GitWorkspace {
 
   /** Every file of a commit with its mode and object id; cached, since a commit never changes. */
   async treeEntries(commit: string): Promise<TreeEntry[]> {
+    return (await this.tree(commit)).files;
+  }
+
+  /** Tree id of every directory at a commit ("." is the root): a content key for render caches. */
+  async directoryTrees(commit: string): Promise<Map<string, string>> {
+    return new Map((await this.tree(commit)).dirs);
+  }
+
+  private async tree(commit: string): Promise<CommitTree> {
     const full = /^[0-9a-f]{40}$/.test(commit);
     const cached = full ? this.trees.get(commit) : undefined;
     if (cached) return cached;
-    const entries = parseLsTree(await this.run(["ls-tree", "-r", "-z", "--full-tree", commit]));
+    const root = (await this.run(["rev-parse", "--verify", `${commit}^{tree}`])).trim();
+    const entries = parseLsTree(await this.run(["ls-tree", "-r", "-t", "-z", "--full-tree", commit]));
+    const tree: CommitTree = { files: entries.filter((e) => e.type !== "tree"), dirs: new Map([[".", root], ...entries.filter((e) => e.type === "tree").map((e): [string, string] => [e.path, e.sha])]) };
     if (full) {
       if (this.trees.size >= TREES_KEPT) this.trees.delete(this.trees.keys().next().value as string);
-      this.trees.set(commit, entries);
+      this.trees.set(commit, tree);
     }
-    return entries;
+    return tree;
   }
 
   /** Blob texts by object id, all read by one `git cat-file --batch`. */
   async readBlobs(ids: string[]): Promise<Map<string, string>> {
-    const out = new Map<string, string>();
+    return new Map([...(await this.readObjects(ids))].map(([id, bytes]) => [id, bytes.toString("utf8")]));
+  }
+
+  private async readObjects(ids: string[]): Promise<Map<string, Buffer>> {
+    const out = new Map<string, Buffer>();
     if (ids.length === 0) return out;
-    const raw = await this.runWithInput(["cat-file", "--batch"], `${ids.join("\n")}\n`);
+    const result = await this.spawnGit(["cat-file", "--batch"], { input: `${ids.join("\n")}\n` });
+    if (result.code !== 0) throw new Error(`git cat-file failed: ${result.stderr}`);
+    const raw = result.stdout;
     let at = 0;
     while (at < raw.length) {
       const eol = raw.indexOf(10, at);
@@ -147,7 +174,7 @@ export class GitWorkspace {
       at = eol + 1;
       if (type === "missing" || size === undefined) continue;
       const length = Number(size);
-      if (type === "blob") out.set(id, raw.subarray(at, at + length).toString("utf8"));
+      if (type === "blob") out.set(id, raw.subarray(at, at + length));
       at += length + 1;
     }
     return out;
@@ -198,18 +225,49 @@ export class GitWorkspace {
   /**
    * Points a remote branch at a commit. `expected` is the sha the branch must have now
    * (undefined: must not exist), so a concurrent writer makes the push fail instead of being
-   * overwritten. Returns false when the remote rejected it for that reason.
+   * overwritten. Returns false when the remote rejected it for that reason. Pushes asked for while
+   * another is under way go out together in the next one: one `git push` of several refs, each
+   * with its own lease and its own answer.
    */
-  async pushBranch(branch: string, commit: string, expected: string | undefined): Promise<boolean> {
+  pushBranch(branch: string, commit: string, expected: string | undefined): Promise<boolean> {
+    return new Promise<boolean>((resolve, reject) => {
+      this.pushes.push({ branch, commit, expected, resolve, reject });
+      this.pushTurn ??= this.exclusive(() => this.pushPending());
+    });
+  }
+
+  private async pushPending(): Promise<void> {
+    // Requests from now on go into the next turn.
+    this.pushTurn = undefined;
+    // One update per branch and push: a second request for a branch waits for the next turn.
+    const batch: PendingPush[] = [];
+    for (const p of [...this.pushes]) {
+      if (batch.length >= PUSH_BATCH || batch.some((b) => b.branch === p.branch)) continue;
+      batch.push(p);
+      this.pushes.splice(this.pushes.indexOf(p), 1);
+    }
+    if (this.pushes.length) this.pushTurn ??= this.exclusive(() => this.pushPending());
     try {
-      await this.exclusive(async () => {
-        await this.run(["push", "--quiet", `--force-with-lease=refs/heads/${branch}:${expected ?? ""}`, "origin", `${commit}:refs/heads/${branch}`], { network: true });
-        await this.run(["update-ref", `refs/remotes/origin/${branch}`, commit]);
-      });
-      return true;
+      const result = await this.spawnGit(
+        ["push", "--porcelain", ...batch.map((p) => `--force-with-lease=refs/heads/${p.branch}:${p.expected ?? ""}`), "origin", ...batch.map((p) => `${p.commit}:refs/heads/${p.branch}`)],
+        { network: true },
+      );
+      // Per ref: " " fast-forward, "+" forced, "*" new, "=" already there; "!" rejected.
+      const accepted = new Set<string>();
+      const reported = new Set<string>();
+      for (const line of result.stdout.toString("utf8").split("\n")) {
+        const match = /^([ +*=!])\t[^\t]*:refs\/heads\/([^\t]+)\t/.exec(line);
+        if (!match) continue;
+        reported.add(match[2] as string);
+        if (match[1] !== "!") accepted.add(match[2] as string);
+      }
+      if (result.code !== 0 && reported.size === 0) throw new Error(`git push failed: ${result.stderr}`);
+      for (const p of batch) {
+        if (accepted.has(p.branch)) await this.run(["update-ref", `refs/remotes/origin/${p.branch}`, p.commit]);
+        p.resolve(accepted.has(p.branch));
+      }
     } catch (error) {
-      if (/stale info|rejected|non-fast-forward|fetch first|failed to push/i.test(String(error))) return false;
-      throw error;
+      for (const p of batch) p.reject(error);
     }
   }
 
@@ -217,24 +275,8 @@ export class GitWorkspace {
     return parseLsTree(await this.run(["ls-tree", "-z", "--full-tree", commit, "--", ...paths]));
   }
 
-  /** git with bytes on stdin and raw bytes back (cat-file --batch); local only, never the network. */
-  private runWithInput(args: string[], input: string): Promise<Buffer> {
-    return new Promise((resolve, reject) => {
-      const env = { PATH: process.env.PATH ?? "/usr/bin:/bin", HOME: process.env.HOME ?? tmpdir(), GIT_TERMINAL_PROMPT: "0", LC_ALL: "C" };
-      const child = spawn("git", ["--git-dir", this.options.dir, ...args], { env, stdio: ["pipe", "pipe", "pipe"] });
-      const chunks: Buffer[] = [];
-      let stderr = "";
-      child.stdout.on("data", (chunk: Buffer) => chunks.push(chunk));
-      child.stderr.on("data", (chunk: Buffer) => (stderr += chunk.toString()));
-      child.on("error", (error) => reject(new Error(`git ${args[0]} failed: ${redact(error.message)}`)));
-      child.on("close", (code) => (code === 0 ? resolve(Buffer.concat(chunks)) : reject(new Error(`git ${args[0]} failed: ${redact(stderr)}`))));
-      child.stdin.end(input);
-    });
-  }
-
-
-  private async run(args: string[], opts: { cwd?: string; env?: Record<string, string>; network?: boolean } = {}): Promise<string> {
-    // A minimal environment: nothing from the caller's shell (editors, pagers, askpass) reaches git.
+  /** A minimal environment: nothing from the caller's shell (editors, pagers, askpass) reaches git. */
+  private async gitEnv(opts: { env?: Record<string, string>; network?: boolean }): Promise<Record<string, string>> {
     const env: Record<string, string> = { PATH: process.env.PATH ?? "/usr/bin:/bin", HOME: process.env.HOME ?? tmpdir(), GIT_TERMINAL_PROMPT: "0", LC_ALL: "C", ...opts.env };
     if (opts.network) {
       const token = await this.options.token?.();
@@ -243,6 +285,29 @@ export class GitWorkspace {
         Object.assign(env, { GIT_CONFIG_COUNT: "1", GIT_CONFIG_KEY_0: "http.extraHeader", GIT_CONFIG_VALUE_0: `Authorization: Basic ${basic}` });
       }
     }
+    return env;
+  }
+
+  /**
+   * git with optional bytes on stdin, raw stdout back and the exit code, never a throw for a
+   * non-zero exit (cat-file --batch, and a push whose refs may be partly rejected).
+   */
+  private async spawnGit(args: string[], opts: { input?: string; network?: boolean } = {}): Promise<{ code: number | null; stdout: Buffer; stderr: string }> {
+    const env = await this.gitEnv(opts);
+    return new Promise((resolve, reject) => {
+      const child = spawn("git", ["--git-dir", this.options.dir, ...args], { env, stdio: ["pipe", "pipe", "pipe"] });
+      const chunks: Buffer[] = [];
+      let stderr = "";
+      child.stdout.on("data", (chunk: Buffer) => chunks.push(chunk));
+      child.stderr.on("data", (chunk: Buffer) => (stderr += chunk.toString()));
+      child.on("error", (error) => reject(new Error(`git ${args[0]} failed: ${redact(error.message)}`)));
+      child.on("close", (code) => resolve({ code, stdout: Buffer.concat(chunks), stderr: redact(stderr) }));
+      child.stdin.end(opts.input ?? "");
+    });
+  }
+
+  private async run(args: string[], opts: { cwd?: string; env?: Record<string, string>; network?: boolean } = {}): Promise<string> {
+    const env = await this.gitEnv(opts);
     const cwd = opts.cwd ?? this.options.dir;
     try {
       // A client per call: simple-git keeps env on the instance, and calls may overlap.
@@ -268,49 +333,37 @@ export class GitWorkspace {
     await this.exclusive(() => this.run(["fetch", "--no-tags", "--quiet", "origin", `+refs/pull/${number}/head:refs/remotes/pull/${number}`], { network: true }));
   }
 
-  /** Tree id of every directory at a commit ("." is the root): a content key for render caches. */
-  async directoryTrees(commit: string): Promise<Map<string, string>> {
-    const trees = new Map<string, string>([[".", (await this.run(["rev-parse", "--verify", `${commit}^{tree}`])).trim()]]);
-    const out = await this.run(["ls-tree", "-r", "-d", "-z", "--full-tree", commit]);
-    for (const line of out.split("\0").filter(Boolean)) {
-      const [meta, path] = line.split("\t") as [string, string];
-      trees.set(path, meta.split(" ")[2] as string);
-    }
-    return trees;
-  }
+
 
   /**
-   * Writes a commit's files into `target` (a throwaway directory) through a private index, so the
-   * shared clone is never touched; with `only`, just the files at or under those paths ("." is
-   * everything). Symbolic links and submodules are left out: a renderer must not be led to files
-   * outside the tree. Returns the paths that were left out.
+   * Writes a commit's files into `target` (a throwaway directory), straight from git objects, so
+   * the shared clone is never touched; with `only`, just the files at or under those paths ("."
+   * is everything). Symbolic links and submodules are left out: a renderer must not be led to
+   * files outside the tree. Returns the paths that were left out.
    */
   async exportTree(commit: string, target: string, only?: string[]): Promise<string[]> {
-    const scratch = await mkdtemp(join(tmpdir(), "conveyor-export-"));
-    try {
-      const env = { GIT_INDEX_FILE: join(scratch, "index") };
-      await this.run(["read-tree", commit], { env });
-      const staged = (await this.run(["ls-files", "--stage", "-z"], { env })).split("\0").filter(Boolean);
-      const pathOf = (line: string) => line.slice(line.indexOf("\t") + 1);
-      const wanted = (path: string) => !only || only.some((p) => p === "." || path === p || path.startsWith(`${p}/`));
-      const skipped = staged.filter((line) => /^(120000|160000) /.test(line)).map(pathOf).filter(wanted);
-      const files = staged.filter((line) => !/^(120000|160000) /.test(line)).map(pathOf).filter(wanted);
-      await mkdir(target, { recursive: true });
-      const prefix = `--prefix=${target.endsWith("/") ? target : `${target}/`}`;
-      if (!only) {
-        if (skipped.length) await this.run(["update-index", "--force-remove", "--", ...skipped], { env });
-        await this.run(["--work-tree", target, "checkout-index", "--all", "--force", prefix], { env });
-        return skipped;
-      }
-      for (let i = 0; i < files.length; i += EXPORT_BATCH) {
-        await this.run(["--work-tree", target, "checkout-index", "--force", prefix, "--", ...files.slice(i, i + EXPORT_BATCH)], { env });
-      }
-      return skipped;
-    } finally {
-      await rm(scratch, { recursive: true, force: true });
+    const wanted = (path: string) => !only || only.some((p) => p === "." || path === p || path.startsWith(`${p}/`));
+    const entries = (await this.treeEntries(commit)).filter((e) => wanted(e.path));
+    const skipped = entries.filter((e) => e.type !== "blob" || e.mode === "120000").map((e) => e.path);
+    const files = entries.filter((e) => e.type === "blob" && e.mode !== "120000");
+    const contents = await this.readObjects([...new Set(files.map((f) => f.sha))]);
+    const root = resolve(target);
+    await mkdir(root, { recursive: true });
+    for (const file of files) {
+      const path = resolve(root, file.path);
+      if (!path.startsWith(`${root}/`)) throw new Error(`refusing to write ${file.path} outside the export`);
+      await mkdir(dirname(path), { recursive: true });
+      await writeFile(path, contents.get(file.sha) ?? Buffer.alloc(0), { mode: file.mode === "100755" ? 0o755 : 0o644 });
     }
+    return skipped;
   }
+}
 
+interface CommitTree {
+  /** Blobs (files, symbolic links) and commits (submodules). */
+  files: TreeEntry[];
+  /** Tree id by directory path, "." for the root. */
+  dirs: Map<string, string>;
 }
 
 export interface TreeEntry {

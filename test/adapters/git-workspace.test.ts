@@ -36,6 +36,7 @@ describe("GitWorkspace", () => {
     const ws = workspace(remote.url);
     await ws.sync();
     const fetches = vi.spyOn(ws as unknown as { fetchNow(): Promise<void> }, "fetchNow");
+    const spawned = vi.spyOn(ws as unknown as { spawnGit(args: string[]): Promise<unknown> }, "spawnGit");
     const latest = remote.commit("main", { "README.md": "newer\n" }, "docs");
     const done = await Promise.all(
       Array.from({ length: 8 }, async (_, i) => {
@@ -50,6 +51,8 @@ describe("GitWorkspace", () => {
     );
     // Eight callers at once: one fetch under way plus one that all the others share.
     expect(fetches.mock.calls.length).toBeLessThan(8);
+    // Pushes asked for while one was under way went out together.
+    expect(spawned.mock.calls.filter(([args]) => args[0] === "push").length).toBeLessThan(8);
     for (const [i, { main, commit, pushed }] of done.entries()) {
       expect(main).toBe(latest);
       expect(pushed).toBe(true);
@@ -80,6 +83,12 @@ describe("GitWorkspace", () => {
     expect(remote.head("conveyor/staging/order-service")).toBe(theirs);
     expect(await ws.pushBranch("conveyor/staging/order-service", mine, theirs)).toBe(true);
     expect(remote.head("conveyor/staging/order-service")).toBe(mine);
+    // In one push, a stale lease fails its own ref only.
+    const next = await ws.commitFile({ parent: mine, path: OVERLAY, text: "next\n", message: "next" });
+    const [stale, fresh] = await Promise.all([ws.pushBranch("conveyor/staging/order-service", next, theirs), ws.pushBranch("conveyor/production/order-service", next, undefined)]);
+    expect([stale, fresh]).toEqual([false, true]);
+    expect(remote.head("conveyor/staging/order-service")).toBe(mine);
+    expect(remote.head("conveyor/production/order-service")).toBe(next);
   });
 
   it("never shows the token in an error, even when the remote fails", async () => {
