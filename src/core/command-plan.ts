@@ -15,7 +15,9 @@ export type Subject =
       /** Set when Conveyor opened this PR (its branch and state marker). */
       conveyor?: { service: string; env: string; kind: "deploy" | "revert"; to: string; from: string | null };
     }
-  | { kind: "freeze-issue"; number: number; env: string };
+  | { kind: "freeze-issue"; number: number; env: string }
+  /** The issue Conveyor opens when a rollout failed: that image is held for (service, env). */
+  | { kind: "hold-issue"; number: number; service: string; env: string };
 
 /** One Conveyor GitHub Deployment, newest first in a history. */
 export interface DeploymentFact {
@@ -40,6 +42,7 @@ export type Action =
   | { kind: "revert"; service: string; env: string; deployment: DeploymentFact; target: string | null; originalPr?: number }
   | { kind: "hold-pr"; pr: number }
   | { kind: "unhold-pr"; pr: number; service?: string; env?: string }
+  | { kind: "unhold-image"; service: string; env: string }
   | { kind: "freeze"; env: string; reason?: string }
   | { kind: "unfreeze"; env: string }
   | { kind: "retry-edit"; pr: number; service: string; env: string; image: string }
@@ -128,7 +131,7 @@ function protectedEnvs(command: Command, subject: Subject, config: Config): stri
   let env: string | undefined;
   if (command.verb === "promote") env = command.env;
   else if (command.verb === "rollback") env = command.env ?? change?.env;
-  else if (command.verb === "unhold") env = command.env ?? (subject.kind === "freeze-issue" ? subject.env : undefined);
+  else if (command.verb === "unhold") env = command.env ?? (subject.kind === "freeze-issue" || subject.kind === "hold-issue" ? subject.env : undefined);
   const found = env ? findEnvironment(config, env) : undefined;
   return found && found.approvers.length > 0 ? [found.name] : [];
 }
@@ -215,6 +218,10 @@ function planOne(command: Command, subject: Subject, config: Config, commenter: 
     }
     case "hold":
     case "unhold": {
+      if (subject.kind === "hold-issue" && !command.env) {
+        if (command.verb === "hold") return refuse(`${subject.service} is already held in ${subject.env}; /hold ${subject.env} freezes the whole environment`);
+        return act({ kind: "unhold-image", service: subject.service, env: subject.env });
+      }
       const env = command.env ?? (subject.kind === "freeze-issue" ? subject.env : undefined);
       if (env) {
         const bad = unknownEnv(env);

@@ -36,7 +36,7 @@ export const USAGE: Record<Verb, { usage: string; summary: string }> = {
   promote: { usage: "/promote <env> [--force]", summary: "open or update the PR that takes this change's image to <env>; --force skips the verification check (approvers of <env> only)" },
   rollback: { usage: "/rollback [<env>]  or  /rollback <service> <env> [<image>]", summary: "revert this PR's change (in its environment or <env>), or set <service> in <env> back to its previous verified image (or <image>)" },
   hold: { usage: "/hold [<env>] [-- <reason>]", summary: "stop auto-merge of this PR, or freeze automatic merges and promotions into <env>" },
-  unhold: { usage: "/unhold [<env>]", summary: "resume auto-merge of this PR, or unfreeze <env>" },
+  unhold: { usage: "/unhold [<env>]", summary: "resume auto-merge of this PR, unfreeze <env>, or (on its issue) lift a failed rollout's hold" },
   retry: { usage: "/retry", summary: "re-run the step that failed last on this PR (the edit, or the verification)" },
   status: { usage: "/status [<service>]", summary: "reply with each environment's image, health, last change and holds" },
   help: { usage: "/help", summary: "this list" },

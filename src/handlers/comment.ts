@@ -6,7 +6,7 @@ import { parseCommands, helpText, type Command } from "../core/commands.js";
 import { approverCheck, historyKey, planCommands, requirements, type Action, type DeploymentFact, type Facts, type Subject } from "../core/command-plan.js";
 import { commandReply, freezeIssueText, parseErrorReply, refusalText, statusTable, type CommandResult, type StatusRow } from "../core/command-text.js";
 import { parseImageRef } from "../core/image-ref.js";
-import { FREEZE_LABEL, HOLD_LABEL, LABEL, REVERT_LABEL, parseBranch, parseStateMarker } from "../core/pr-text.js";
+import { FREEZE_LABEL, HOLD_LABEL, LABEL, REVERT_LABEL, branchFor, parseBranch, parseStateMarker } from "../core/pr-text.js";
 import { discoverServices } from "../core/discover.js";
 import { deploymentHistory, Deployments, describeError, installationToken, isTeamMember, ManifestsRepo, type Octokit, reactToComment, removeLabel, type RepoRef, userPermission } from "../adapters/github.js";
 import { freezeMarker, holdMarker, tryAutoMerge } from "./auto-merge.js";
@@ -27,7 +27,9 @@ export async function handleComment(context: CommentContext, _app: Probot, servi
   if (comment.user?.type === "Bot" || sender.type === "Bot" || comment.performed_via_github_app) return;
   const labels = issue.labels.map((l) => (typeof l === "string" ? l : (l.name ?? "")));
   const freezeEnv = !issue.pull_request && labels.includes(FREEZE_LABEL) ? /<!-- conveyor:freeze:([a-z0-9._-]+) -->/.exec(issue.body ?? "")?.[1] : undefined;
-  if (!issue.pull_request && !freezeEnv) return;
+  const held = !issue.pull_request && labels.includes(HOLD_LABEL) ? /<!-- conveyor:hold:([a-z0-9._-]+):([a-z0-9._-]+) -->/.exec(issue.body ?? "") : null;
+  const hold = held ? { service: held[1] as string, env: held[2] as string } : undefined;
+  if (!issue.pull_request && !freezeEnv && !hold) return;
 
   const body = comment.body ?? "";
   // Parsing is free: a comment without commands costs no API call at all.
@@ -50,7 +52,7 @@ export async function handleComment(context: CommentContext, _app: Probot, servi
   }
 
   const permission = await userPermission(context.octokit, ref, user);
-  const subject = await subjectOf(context, freezeEnv);
+  const subject = await subjectOf(context, freezeEnv, hold);
   const needs = requirements(parsed.commands, subject, config);
   const facts: Facts = { histories: {}, frozen: [], approver: {} };
   if (permission === "admin" || permission === "maintain" || permission === "write") {
@@ -86,9 +88,10 @@ export async function handleComment(context: CommentContext, _app: Probot, servi
   await repo.comment(issue.number, commandReply(user, results));
 }
 
-async function subjectOf(context: CommentContext, freezeEnv: string | undefined): Promise<Subject> {
+async function subjectOf(context: CommentContext, freezeEnv: string | undefined, hold: { service: string; env: string } | undefined): Promise<Subject> {
   const { issue } = context.payload;
   if (freezeEnv) return { kind: "freeze-issue", number: issue.number, env: freezeEnv };
+  if (hold) return { kind: "hold-issue", number: issue.number, ...hold };
   const merged = Boolean(issue.pull_request?.merged_at);
   const subject: Subject = { kind: "pr", number: issue.number, open: issue.state === "open", merged };
   const labels = issue.labels.map((l) => (typeof l === "string" ? l : (l.name ?? "")));
@@ -192,6 +195,13 @@ class Execution {
         const merge = await this.mergeIfPossible(action.pr);
         const what = [removed ? `removed \`${HOLD_LABEL}\`` : "", lifted ? `lifted the hold on ${action.service} in ${action.env}` : ""].filter(Boolean).join(" and ") || "nothing was holding this pull request";
         return { ok: true, text: `Resumed: ${what}.${merge ? ` ${merge}` : ""}` };
+      }
+      case "unhold-image": {
+        const lifted = await this.repo.closeIssues({ label: HOLD_LABEL, marker: holdMarker(action.service, action.env), comment: `Lifted by @${this.user} with \`/unhold\`.` });
+        const open = await this.repo.findOpenPr(branchFor(action.env, action.service));
+        const merge = open ? await this.mergeIfPossible(open.number) : undefined;
+        const what = lifted ? `lifted the hold on ${action.service} in **${action.env}**` : `${action.service} was not held in **${action.env}**`;
+        return { ok: true, text: `Resumed: ${what}.${open ? ` Its open deploy PR is ${this.prLink(open.number)}.${merge ? ` ${merge}` : ""}` : ""}` };
       }
       case "freeze": {
         const text = freezeIssueText({ env: action.env, user: this.user, at: new Date().toISOString(), reason: action.reason, commentUrl: this.context.payload.comment.html_url });

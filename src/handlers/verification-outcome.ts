@@ -101,7 +101,7 @@ export function verificationOutcomes(app: Probot, services: AppServices): Verifi
           label: HOLD_LABEL,
           marker: holdMarker(v.service, v.env),
           title: `Conveyor: ${v.service} is held in ${v.env}`,
-          body: `The rollout of ${v.service} in **${v.env}** failed: ${verdict.reason}\n\nheld image: \`${v.to}\`\n\nNothing is merged automatically for ${v.service} in ${v.env} with this image until a newer image arrives or someone comments \`/unhold\`.`,
+          body: `The rollout of ${v.service} in **${v.env}** failed: ${verdict.reason}\n\nheld image: \`${v.to}\`\n\nNothing is merged automatically for ${v.service} in ${v.env} with this image until a newer image arrives or someone comments \`/unhold\` here.`,
         });
       }
       if (v.pr) {

@@ -228,6 +228,44 @@ describe("/hold and /unhold", () => {
     expect(reply.body).toContain("**production** is unfrozen");
   });
 
+  it("/unhold on a failed rollout's hold issue lifts that hold and names the open deploy PR", async () => {
+    expectStart("write");
+    expectReactions("eyes", "rocket");
+    const hold = { number: 41, body: "The rollout failed.\n\nheld image: `ghcr.io/acme/order-service:1.5.0`\n\n<!-- conveyor:hold:order-service:staging -->" };
+    gh.scope.get(`${R}/issues`).query({ state: "open", labels: "conveyor:hold", per_page: "100" }).reply(200, [hold]);
+    let lifted: { body: string } | undefined;
+    gh.scope.post(`${R}/issues/41/comments`, (b) => ((lifted = b), true)).reply(201, {});
+    gh.scope.patch(`${R}/issues/41`, { state: "closed", state_reason: "completed" }).reply(200, {});
+    gh.scope.get(`${R}/pulls`).query({ state: "open", head: `${OWNER}:conveyor/staging/order-service`, per_page: "5" }).reply(200, []);
+    const reply = expectReply(41);
+    await comment("/unhold", { issue: { labels: ["conveyor:hold"], body: hold.body }, number: 41 });
+    gh.verify();
+    expect(lifted?.body).toBe("Lifted by @dev with `/unhold`.");
+    expect(reply.body).toContain("Resumed: lifted the hold on order-service in **staging**.");
+  });
+
+  const productionHold = "held image: `ghcr.io/acme/order-service:1.5.0`\n\n<!-- conveyor:hold:order-service:production -->";
+
+  it("on a production hold issue, /unhold needs an approver of production", async () => {
+    expectStart("write", "dev");
+    gh.scope.get("/orgs/acme/teams/sre/memberships/dev").reply(404, { message: "Not Found" });
+    expectReactions("confused");
+    const reply = expectReply(42);
+    await comment("/unhold", { issue: { labels: ["conveyor:hold"], body: productionHold }, number: 42 });
+    gh.verify();
+    expect(reply.body).toContain("moves **production**, which only its approvers may do");
+    expect(reply.body).toContain("@lead, @acme/sre");
+  });
+
+  it("on a hold issue, /hold says it is held already and what would freeze the environment", async () => {
+    expectStart("write", "dev");
+    expectReactions("eyes", "confused");
+    const reply = expectReply(42);
+    await comment("/hold", { issue: { labels: ["conveyor:hold"], body: productionHold }, number: 42 });
+    gh.verify();
+    expect(reply.body).toContain("order-service is already held in production; /hold production freezes the whole environment");
+  });
+
   it("a team approver is checked with the team membership API", async () => {
     expectStart("write", "sam");
     gh.scope.get("/orgs/acme/teams/sre/memberships/sam").reply(200, { state: "active", role: "member" });
