@@ -2,7 +2,7 @@
 // secondary rate limit on, scaled down in time. Every PR must exist exactly once, no event may be
 // lost, and every 403 must be waited out and retried.
 import type { ForgeRequest } from "../src/sandbox/forge/index.js";
-import { deadline, load1m, log, machine, percentile, sleep, summary, table, writeResult } from "./lib/common.js";
+import { cpuSeconds, deadline, load1m, log, machine, percentile, sleep, summary, table, writeResult } from "./lib/common.js";
 import { imageOf, serviceName } from "./lib/repo.js";
 import { appLogFindings, BENCH_CONFIG, conveyorRevision, dispatch, isBotApi, isWrite, OWNER, quiescent, REPO, stampRequests, startGeneratedWorld } from "./lib/world.js";
 
@@ -49,6 +49,7 @@ export async function benchBurst(params: BurstParams = DEFAULT_BURST, quick = fa
   let ciRetries = 0;
   let status: "complete" | "deadline" = "complete";
   let failure: string | undefined;
+  const cpuAtStart = { app: cpuSeconds(world.app.pid ?? 0), bench: cpuSeconds("self") };
   const startIndex = world.forge.requests.length;
   const startEvents = world.forge.events.length;
   let t0 = 0;
@@ -118,6 +119,9 @@ export async function benchBurst(params: BurstParams = DEFAULT_BURST, quick = fa
       doneAt = performance.now();
     }
     clearInterval(watcher);
+    // Who used the two cores: Conveyor (with its git and kubectl) against this process (the forge,
+    // its git http-backend, the simulated Argo CD, the bookkeeping).
+    const cpu = { app: cpuSeconds(world.app.pid ?? 0), bench: cpuSeconds("self") };
     // Deliveries not yet made when the run ended (the forge delivers one at a time per repository).
     const queuedAtEnd = world.forge.events.slice(startEvents).filter((d) => d.event === "repository_dispatch" && d.status === null && d.error === null).length;
     // Freeze the state at the deadline: the app would otherwise keep opening PRs while we count.
@@ -207,6 +211,8 @@ export async function benchBurst(params: BurstParams = DEFAULT_BURST, quick = fa
         appLogErrorSample: findings.errors.slice(0, 5),
         appLogRateLimitWarnings: findings.rateLimitWarnings.length,
         p95OpenMs: Math.round(percentile(latencies, 95)),
+        cpuSecondsConveyor: cpu.app !== undefined && cpuAtStart.app !== undefined ? Math.round((cpu.app - cpuAtStart.app) * 10) / 10 : null,
+        cpuSecondsForgeAndBench: cpu.bench !== undefined && cpuAtStart.bench !== undefined ? Math.round((cpu.bench - cpuAtStart.bench) * 10) / 10 : null,
       },
     };
     const f = result.figures;
@@ -227,6 +233,7 @@ export async function benchBurst(params: BurstParams = DEFAULT_BURST, quick = fa
         ["rate-limit floor: writes / limit x window (s)", f.rateLimitFloorS, `total / floor = ${f.totalOverFloor}`],
         ["client spacing floor (s)", f.clientSpacingFloorS, `${f.botNotifyingWrites} notifying writes x ${spacing.notifyMs} ms; total / floor = ${f.totalOverClientFloor}`],
         ["dispatch -> PR open p50 / p95 (ms)", `${f.dispatchToPrMs.p50} / ${f.dispatchToPrMs.p95}`],
+        ["CPU seconds: Conveyor with its git and kubectl / the forge and the rest", `${f.cpuSecondsConveyor ?? "?"} / ${f.cpuSecondsForgeAndBench ?? "?"}`],
       ]),
     );
     if (!ok) throw new Error(`burst did not meet its checks (status ${status}); see ${file}`);

@@ -1,6 +1,6 @@
 // Shared pieces of the benchmarks: machine description, percentiles, git, result files, tables.
 import { execFile } from "node:child_process";
-import { mkdirSync, writeFileSync } from "node:fs";
+import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { availableParallelism, cpus, loadavg, totalmem } from "node:os";
 import { fileURLToPath } from "node:url";
 import { join } from "node:path";
@@ -100,4 +100,20 @@ export function table(rows: Array<[string, string | number, string?]>): string {
 
 export function log(line: string): void {
   process.stderr.write(`[bench ${new Date().toISOString().slice(11, 19)}] ${line}\n`);
+}
+
+/**
+ * CPU seconds a process has used, with the children it has waited for (git, kubectl): user +
+ * system, from /proc (Linux). Undefined where /proc is missing or the process is gone.
+ */
+export function cpuSeconds(pid: number | "self"): number | undefined {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
+    // Fields after the command name (which may hold spaces) start at field 3.
+    const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+    const ticks = [11, 12, 13, 14].reduce((sum, i) => sum + Number(fields[i]), 0);
+    return Math.round((ticks / 100) * 10) / 10;
+  } catch {
+    return undefined;
+  }
 }

@@ -32,6 +32,8 @@ export interface CommitRequest {
 }
 
 const TREES_KEPT = 4;
+const BLOBS_KEPT_BYTES = 32 * 1024 * 1024;
+const BLOB_KEPT_MAX = 256 * 1024;
 /** Refs per `git push`. */
 const PUSH_BATCH = 50;
 
@@ -54,6 +56,8 @@ export class GitWorkspace {
   private pushTurn?: Promise<void>;
   /** `ls-tree -r` of whole commits, which never change: discovery and renders read the same ones. */
   private readonly trees = new Map<string, CommitTree>();
+  private readonly blobs = new Map<string, Buffer>();
+  private blobBytes = 0;
 
   constructor(private readonly options: WorkspaceOptions) {}
 
@@ -163,8 +167,14 @@ export class GitWorkspace {
 
   private async readObjects(ids: string[]): Promise<Map<string, Buffer>> {
     const out = new Map<string, Buffer>();
-    if (ids.length === 0) return out;
-    const result = await this.spawnGit(["cat-file", "--batch"], { input: `${ids.join("\n")}\n` });
+    const missing: string[] = [];
+    for (const id of ids) {
+      const known = this.blobs.get(id);
+      if (known) out.set(id, known);
+      else missing.push(id);
+    }
+    if (missing.length === 0) return out;
+    const result = await this.spawnGit(["cat-file", "--batch"], { input: `${missing.join("\n")}\n` });
     if (result.code !== 0) throw new Error(`git cat-file failed: ${result.stderr}`);
     const raw = result.stdout;
     let at = 0;
@@ -174,11 +184,31 @@ export class GitWorkspace {
       at = eol + 1;
       if (type === "missing" || size === undefined) continue;
       const length = Number(size);
-      if (type === "blob") out.set(id, raw.subarray(at, at + length));
+      if (type === "blob") out.set(id, this.remember(id, Buffer.from(raw.subarray(at, at + length))));
       at += length + 1;
     }
     return out;
   }
+
+  /** Objects never change: small blobs (kustomizations, overlays) are kept for the next check. */
+  private remember(id: string, bytes: Buffer): Buffer {
+    if (bytes.length > BLOB_KEPT_MAX) return bytes;
+    if (this.blobBytes + bytes.length > BLOBS_KEPT_BYTES) {
+      this.blobs.clear();
+      this.blobBytes = 0;
+    }
+    this.blobs.set(id, bytes);
+    this.blobBytes += bytes.length;
+    return bytes;
+  }
+
+  /** Whether every one of these commits is in the clone (one git process). */
+  async hasCommits(shas: string[]): Promise<boolean> {
+    if (!existsSync(join(this.options.dir, "HEAD"))) return false;
+    const result = await this.spawnGit(["cat-file", "--batch-check"], { input: `${shas.map((s) => `${s}^{commit}`).join("\n")}\n` });
+    return result.code === 0 && !/ missing$/m.test(result.stdout.toString("utf8"));
+  }
+
 
 
   async isAncestor(ancestor: string, descendant: string): Promise<boolean> {

@@ -16,7 +16,21 @@ export function discoverServices(files: Iterable<string>, config: Config): Set<s
   return services;
 }
 
+/** Compiled templates: a render check asks about every file of the repository. */
+const compiled = new Map<string, RegExp>();
+
 function templateToRegExp(template: string, env: string): RegExp {
+  const key = `${template}\0${env}`;
+  let pattern = compiled.get(key);
+  if (!pattern) {
+    if (compiled.size > 1000) compiled.clear();
+    pattern = compileTemplate(template, env);
+    compiled.set(key, pattern);
+  }
+  return pattern;
+}
+
+function compileTemplate(template: string, env: string): RegExp {
   const escaped = template.replaceAll("{env}", env).replace(/[.*+?^$()|[\]\\]/g, "\\$&");
   let seen = false;
   const source = escaped.replaceAll("{service}", () => {

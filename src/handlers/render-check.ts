@@ -81,10 +81,11 @@ export async function runRenderCheck(target: RenderTarget, services: AppServices
     const workspace = services.workspaces.get(target.fullName, target.cloneUrl).useToken(target.token);
     // Reads only, so no turn in the repo's queue (a burst of deploy edits may be waiting there).
     // Conveyor's own PR commits are already in the clone: no fetch for those.
-    const present = (sha: string) => workspace.isAncestor(sha, sha);
-    if (!(await present(pr.headSha)) || !(await present(pr.baseSha))) await workspace.sync();
-    // A fork's commits reach this repository only through refs/pull/N/head.
-    if (!(await present(pr.headSha))) await workspace.fetchPullHead(pr.number);
+    if (!(await workspace.hasCommits([pr.headSha, pr.baseSha]))) {
+      await workspace.sync();
+      // A fork's commits reach this repository only through refs/pull/N/head.
+      if (!(await workspace.hasCommits([pr.headSha]))) await workspace.fetchPullHead(pr.number);
+    }
     const base = (await workspace.mergeBase(pr.baseSha, pr.headSha)) ?? pr.baseSha;
     const renderer = options.renderer ?? sharedRenderer;
     const result = await renderChanges({ workspace, config, base, head: pr.headSha, renderer, timeoutMs: options.timeoutMs });
