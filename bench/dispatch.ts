@@ -56,7 +56,9 @@ export async function benchDispatch(params: DispatchParams = DEFAULT_DISPATCH, q
       await settled(world, head.sha);
       const requests = world.forge.requests.slice(start);
       // Token creation (app JWT) and the background rescan for Deployments are not the flow's calls.
-      const bot = requests.filter((r) => isBotApi(r) && !/\/access_tokens$/.test(r.path) && !BACKGROUND.test(`${r.method} ${r.path}`));
+      // In order of arrival: the forge lists requests as they finish, and the PR's own webhooks set
+      // off calls that finish before pulls.create's answer does.
+      const bot = requests.filter((r) => isBotApi(r) && !/\/access_tokens$/.test(r.path) && !BACKGROUND.test(`${r.method} ${r.path}`)).sort((a, b) => a.startedAt - b.startedAt);
       // The dispatch handler's calls: everything up to pulls.create, then its addLabels.
       const create = bot.findIndex((r) => r.method === "POST" && /\/repos\/[^/]+\/[^/]+\/pulls$/.test(r.path) && r.status < 300);
       if (create < 0) throw new Error(`no pulls.create for ${service}`);

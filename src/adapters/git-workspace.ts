@@ -122,11 +122,12 @@ export class GitWorkspace {
 
   /** A file's text at a commit; undefined when missing. Refuses paths that pass through a symlink. */
   async readFile(commit: string, path: string): Promise<string | undefined> {
-    const entries = await this.lsTree(commit, ancestors(path));
+    const cached = this.trees.get(commit);
+    const entries = cached ? ancestors(path).flatMap((p) => cached.byPath.get(p) ?? []) : await this.lsTree(commit, ancestors(path));
     if (entries.some((e) => e.mode === "120000")) throw new Error(`${path} passes through a symbolic link; Conveyor does not follow links`);
     const file = entries.find((e) => e.path === path);
     if (!file || file.type !== "blob") return undefined;
-    return this.run(["cat-file", "blob", file.sha]);
+    return (await this.readBlobs([file.sha])).get(file.sha);
   }
 
   /** Files under a directory at a commit. */
@@ -152,7 +153,8 @@ export class GitWorkspace {
     if (cached) return cached;
     const root = (await this.run(["rev-parse", "--verify", `${commit}^{tree}`])).trim();
     const entries = parseLsTree(await this.run(["ls-tree", "-r", "-t", "-z", "--full-tree", commit]));
-    const tree: CommitTree = { files: entries.filter((e) => e.type !== "tree"), dirs: new Map([[".", root], ...entries.filter((e) => e.type === "tree").map((e): [string, string] => [e.path, e.sha])]) };
+    const files = entries.filter((e) => e.type !== "tree");
+    const tree: CommitTree = { files, byPath: new Map(files.map((e) => [e.path, e])), dirs: new Map([[".", root], ...entries.filter((e) => e.type === "tree").map((e): [string, string] => [e.path, e.sha])]) };
     if (full) {
       if (this.trees.size >= TREES_KEPT) this.trees.delete(this.trees.keys().next().value as string);
       this.trees.set(commit, tree);
@@ -392,6 +394,7 @@ export class GitWorkspace {
 interface CommitTree {
   /** Blobs (files, symbolic links) and commits (submodules). */
   files: TreeEntry[];
+  byPath: Map<string, TreeEntry>;
   /** Tree id by directory path, "." for the root. */
   dirs: Map<string, string>;
 }

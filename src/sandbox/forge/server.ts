@@ -63,6 +63,8 @@ export interface ForgeRequest {
   /** Login of the caller (`<slug>[bot]` for installation tokens, `app:<slug>` for JWTs), null if anonymous. */
   actor: string | null;
   kind: "api" | "git";
+  /** When the request arrived (performance.now() of the forge's process): the list is in order of completion. */
+  startedAt: number;
 }
 
 export interface ForgeRepoInfo {
@@ -160,9 +162,10 @@ export async function startForge(opts: ForgeOptions): Promise<Forge> {
     const method = (req.method ?? "GET").toUpperCase();
     const rawPath = url.pathname;
     const query = url.search.replace(/^\?/, "");
+    const startedAt = performance.now();
 
     if (isGitRequest(rawPath)) {
-      await handleGit(core, req, res, rawPath, query, (status, actor) => requests.push({ method, path: rawPath, query, status, actor, kind: "git" }));
+      await handleGit(core, req, res, rawPath, query, (status, actor) => requests.push({ method, path: rawPath, query, status, actor, kind: "git", startedAt }));
       return;
     }
     const path = rawPath.startsWith("/api/v3/") || rawPath === "/api/v3" ? rawPath.slice(7) || "/" : rawPath;
@@ -211,7 +214,7 @@ export async function startForge(opts: ForgeOptions): Promise<Forge> {
         headers: err.headers,
       };
     }
-    requests.push({ method, path, query, status: reply.status, actor: actorLogin(store, actor), kind: "api" });
+    requests.push({ method, path, query, status: reply.status, actor: actorLogin(store, actor), kind: "api", startedAt });
     Object.assign(headers, reply.headers ?? {});
     if (reply.status === 204 || reply.body === undefined) {
       res.writeHead(reply.status, headers);
