@@ -143,8 +143,8 @@ export class GitWorkspace {
   }
 
   /** Tree id of every directory at a commit ("." is the root): a content key for render caches. */
-  async directoryTrees(commit: string): Promise<Map<string, string>> {
-    return new Map((await this.tree(commit)).dirs);
+  async directoryTrees(commit: string): Promise<ReadonlyMap<string, string>> {
+    return (await this.tree(commit)).dirs;
   }
 
   private async tree(commit: string): Promise<CommitTree> {

@@ -7,14 +7,20 @@ import { mockGitHub, type GitHubMock } from "../helpers/github-mock.js";
 let gh: GitHubMock | undefined;
 afterEach(() => gh?.verify());
 
+/** A strict mock for `times` writes to `path` that records when each arrived. */
+function arrivals(path: string, times: number, status: number, body: unknown): number[] {
+  gh = mockGitHub();
+  const at: number[] = [];
+  gh.scope
+    .post(path)
+    .times(times)
+    .reply(() => (at.push(performance.now()), [status, body]));
+  return at;
+}
+
 describe("conveyorOctokit", () => {
   it("spaces writes by writeIntervalMs, shared by every client of the class", async () => {
-    gh = mockGitHub();
-    const at: number[] = [];
-    gh.scope
-      .post("/repos/acme/manifests/issues/1/labels")
-      .times(4)
-      .reply(() => (at.push(performance.now()), [200, []]));
+    const at = arrivals("/repos/acme/manifests/issues/1/labels", 4, 200, []);
     const Octokit = conveyorOctokit({ writeIntervalMs: 300 });
     const clients = [new Octokit({ auth: "ghs_one" }), new Octokit({ auth: "ghs_two" })];
     await Promise.all([0, 1, 2, 3].map((i) => clients[i % 2]?.rest.issues.addLabels({ owner: "acme", repo: "manifests", issue_number: 1, labels: [`l${i}`] })));
@@ -25,12 +31,7 @@ describe("conveyorOctokit", () => {
   });
 
   it("spaces writes that notify people (PRs, comments) by notificationIntervalMs", async () => {
-    gh = mockGitHub();
-    const at: number[] = [];
-    gh.scope
-      .post("/repos/acme/manifests/issues/1/comments")
-      .times(3)
-      .reply(() => (at.push(performance.now()), [201, {}]));
+    const at = arrivals("/repos/acme/manifests/issues/1/comments", 3, 201, {});
     const Octokit = conveyorOctokit({ writeIntervalMs: 10, notificationIntervalMs: 400 });
     const octokit = new Octokit({ auth: "ghs_one" });
     await Promise.all([0, 1, 2].map((i) => octokit.rest.issues.createComment({ owner: "acme", repo: "manifests", issue_number: 1, body: `c${i}` })));
