@@ -4,7 +4,7 @@ import { parse } from "yaml";
 import { parseImageSpec, type ImageChange } from "../../src/core/image-spec.js";
 import { readImages, setImage, setImages } from "../../src/core/set-image.js";
 
-const CORPUS = new URL("../../../shared/fixtures/kustomize-corpus/files/", import.meta.url);
+const CORPUS = new URL("../fixtures/kustomize-corpus/files/", import.meta.url);
 const GOLDEN = new URL("../fixtures/set-image/", import.meta.url);
 
 const NEW_TAG = "v9.8.7-conveyor";

@@ -12,9 +12,9 @@ import {
 } from "../../src/core/verdict.js";
 
 // ---------------------------------------------------------------------------------------------
-// Fixtures: real Argo CD / Argo Rollouts objects (see shared/fixtures/argo/README.md).
+// Fixtures: real Argo CD / Argo Rollouts objects (see test/fixtures/argo/README.md).
 
-const FIXTURES = new URL("../../../shared/fixtures/argo/", import.meta.url);
+const FIXTURES = new URL("../fixtures/argo/", import.meta.url);
 
 function fixtureText(name: string): string {
   return readFileSync(new URL(name, FIXTURES), "utf8");

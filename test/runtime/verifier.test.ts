@@ -1,4 +1,4 @@
-// The verification loop over a scripted Argo CD source: real objects from shared/fixtures, a fake
+// The verification loop over a scripted Argo CD source: real objects from test/fixtures/argo, a fake
 // clock, and outcomes recorded instead of sent to GitHub.
 import { readFileSync } from "node:fs";
 import { describe, expect, it } from "vitest";
@@ -11,7 +11,7 @@ const REV = "1111111111111111111111111111111111111111";
 const LATER = "2222222222222222222222222222222222222222";
 
 function fixture(name: string): Application {
-  const text = readFileSync(new URL(`../../../shared/fixtures/argo/${name}`, import.meta.url), "utf8");
+  const text = readFileSync(new URL(`../fixtures/argo/${name}`, import.meta.url), "utf8");
   return parse(text.replace(/^# SOURCE:.*\n/, "")) as Application;
 }
 

@@ -4,7 +4,7 @@ import { parse } from "yaml";
 import { loadCrdSchema, rolloutHealth, validateAgainstSchema, validateCustomResource, type SchemaNode } from "../../src/sandbox/argo/index.js";
 import { isObject, type JsonObject } from "../../src/sandbox/argo/json.js";
 
-const fixtures = new URL("../../../shared/fixtures/argo/", import.meta.url);
+const fixtures = new URL("../fixtures/argo/", import.meta.url);
 const applicationSchema = loadCrdSchema(new URL("application-crd.yaml", fixtures));
 const rolloutSchema = loadCrdSchema(new URL("rollout-crd.yaml", fixtures));
 

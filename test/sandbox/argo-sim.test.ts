@@ -11,7 +11,7 @@ import { makeSimRepo, type SimRepo } from "../helpers/argo-sim-repo.js";
 
 const run = promisify(execFile);
 const git = async (cwd: string, ...args: string[]) => (await run("git", args, { cwd })).stdout.trim();
-const fixtures = new URL("../../../shared/fixtures/argo/", import.meta.url);
+const fixtures = new URL("../fixtures/argo/", import.meta.url);
 const schemas = {
   Application: loadCrdSchema(new URL("application-crd.yaml", fixtures)),
   Rollout: loadCrdSchema(new URL("rollout-crd.yaml", fixtures)),
