@@ -1,7 +1,7 @@
 // Benchmark 2: a burst of deploy events (300 services within ten seconds) with GitHub's
 // secondary rate limit on, scaled down in time. Every PR must exist exactly once, no event may be
 // lost, and every 403 must be waited out and retried.
-import type { ForgeRequest } from "../src/sandbox/forge/index.js";
+import type { ForgeRequest } from "../sandbox/forge/index.js";
 import { cpuSeconds, deadline, load1m, log, machine, percentile, sleep, summary, table, writeResult } from "./lib/common.js";
 import { imageOf, serviceName } from "./lib/repo.js";
 import { appLogFindings, BENCH_CONFIG, conveyorRevision, dispatch, isBotApi, isWrite, OWNER, quiescent, REPO, stampRequests, startGeneratedWorld } from "./lib/world.js";

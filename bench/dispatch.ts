@@ -3,7 +3,7 @@
 import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import type { ForgeRequest } from "../src/sandbox/forge/index.js";
+import type { ForgeRequest } from "../sandbox/forge/index.js";
 import { GIT_ENV, load1m, log, machine, run, sleep, summary, table, writeResult } from "./lib/common.js";
 import { imageOf, overlayDir, serviceName } from "./lib/repo.js";
 import { BENCH_CONFIG, BOT, conveyorRevision, dispatch, isBotApi, OWNER, prOpened, quiescent, REPO, settled, startGeneratedWorld } from "./lib/world.js";

@@ -1,7 +1,7 @@
 // Child process of the watch benchmark: runs the simulated Argo CD on its own, so the parent's
 // RSS is the verifier's alone. Reports, over IPC, when each tracked Application first reaches
 // Synced + Healthy at the target revision (the sim's own clock, Date.now()).
-import { startArgoSim } from "../src/sandbox/argo/controller.js";
+import { startArgoSim } from "../sandbox/argo/controller.js";
 import { overlayDir, serviceName } from "./lib/repo.js";
 
 interface Input {

@@ -1,8 +1,8 @@
 // Measures, in the sandbox, how long Conveyor takes from Argo CD reporting an application Healthy
 // or Degraded to acting on it: the verdict (decision latency, from /metrics) and the Deployment
 // status it then writes to GitHub. Run: npx tsx scripts/measure-reaction.ts
-import { runScenario } from "../src/sandbox/scenario.js";
-import { startWorld } from "../src/sandbox/world.js";
+import { runScenario } from "../sandbox/scenario.js";
+import { startWorld } from "../sandbox/world.js";
 
 const world = await startWorld();
 const turned: Array<{ app: string; health: string; at: number }> = [];

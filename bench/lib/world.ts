@@ -1,6 +1,6 @@
 // The sandbox world on a generated manifests repo, plus what the benchmarks read from the forge.
-import type { ForgeRequest, WebhookDelivery } from "../../src/sandbox/forge/index.js";
-import { OWNER, REPO, startWorld, type World, type WorldOptions } from "../../src/sandbox/world.js";
+import type { ForgeRequest, WebhookDelivery } from "../../sandbox/forge/index.js";
+import { OWNER, REPO, startWorld, type World, type WorldOptions } from "../../sandbox/world.js";
 import { generateRepo, type RepoSpec } from "./repo.js";
 import { run, sleep } from "./common.js";
 

@@ -4,8 +4,8 @@ import { join } from "node:path";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { ApiServerArgoSource, type ApiServerArgoSourceOptions } from "../../src/adapters/argo/api-server-source.js";
 import type { Application } from "../../src/core/argo-types.js";
-import { startArgoApiServer, type ArgoApiServer } from "../../src/sandbox/argo/api-server.js";
-import { startArgoSim, type ArgoSim, type ArgoSimApplication } from "../../src/sandbox/argo/index.js";
+import { startArgoApiServer, type ArgoApiServer } from "../../sandbox/argo/api-server.js";
+import { startArgoSim, type ArgoSim, type ArgoSimApplication } from "../../sandbox/argo/index.js";
 import { delay, eventually, FAST_SIM, makeSimRepo, type SimRepo } from "../helpers/argo-sim-repo.js";
 
 let root: string;

@@ -5,9 +5,9 @@ import { KubeConfig } from "@kubernetes/client-node";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { KubeArgoSource, type KubeArgoSourceOptions } from "../../src/adapters/argo/kube-source.js";
 import type { Application } from "../../src/core/argo-types.js";
-import { startArgoSim, type ArgoSim, type ArgoSimApplication } from "../../src/sandbox/argo/index.js";
-import { KubeApiServer } from "../../src/sandbox/argo/kube-server.js";
-import { ObjectStore } from "../../src/sandbox/argo/store.js";
+import { startArgoSim, type ArgoSim, type ArgoSimApplication } from "../../sandbox/argo/index.js";
+import { KubeApiServer } from "../../sandbox/argo/kube-server.js";
+import { ObjectStore } from "../../sandbox/argo/store.js";
 import { delay, eventually, FAST_SIM, makeSimRepo, type SimRepo } from "../helpers/argo-sim-repo.js";
 
 let root: string;

@@ -4,8 +4,8 @@ import { join } from "node:path";
 import { KubeConfig } from "@kubernetes/client-node";
 import { afterEach, describe, expect, it } from "vitest";
 import { LeaseElector, type LeaseElectorOptions } from "../../src/adapters/kube-lease.js";
-import { startArgoSim } from "../../src/sandbox/argo/index.js";
-import { startLeaseServer, type LeaseServer } from "../../src/sandbox/argo/leases.js";
+import { startArgoSim } from "../../sandbox/argo/index.js";
+import { startLeaseServer, type LeaseServer } from "../../sandbox/argo/leases.js";
 import { delay, eventually, FAST_SIM, makeSimRepo } from "../helpers/argo-sim-repo.js";
 
 const NS = "conveyor";

@@ -2,9 +2,9 @@
 // outsider: read) to the real Conveyor process.
 import { Octokit } from "@octokit/rest";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { startWorld, OWNER, REPO, type World } from "../../src/sandbox/world.js";
-import { deploymentState, pullRequest } from "../../src/sandbox/scenario.js";
-import { command } from "../../src/sandbox/scenario-chatops.js";
+import { startWorld, OWNER, REPO, type World } from "../../sandbox/world.js";
+import { deploymentState, pullRequest } from "../../sandbox/scenario.js";
+import { command } from "../../sandbox/scenario-chatops.js";
 
 let world: World;
 let ci: Octokit;

@@ -2,8 +2,8 @@
 // Argo CD over the Kubernetes API. Only what people and CI do is driven from here.
 import { Octokit } from "@octokit/rest";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { startWorld, OWNER, REPO, type World } from "../../src/sandbox/world.js";
-import { deploymentState, pullRequest } from "../../src/sandbox/scenario.js";
+import { startWorld, OWNER, REPO, type World } from "../../sandbox/world.js";
+import { deploymentState, pullRequest } from "../../sandbox/scenario.js";
 
 let world: World;
 let ci: Octokit;

@@ -2,9 +2,9 @@
 // forge. Staging does not auto-merge here, so PRs stay open and can be superseded.
 import { Octokit } from "@octokit/rest";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { startWorld, OWNER, REPO, type World } from "../../src/sandbox/world.js";
-import { pullRequest } from "../../src/sandbox/scenario.js";
-import { signWebhook } from "../../src/sandbox/forge/index.js";
+import { startWorld, OWNER, REPO, type World } from "../../sandbox/world.js";
+import { pullRequest } from "../../sandbox/scenario.js";
+import { signWebhook } from "../../sandbox/forge/index.js";
 import { example, withRepo } from "../helpers/payloads.js";
 
 let world: World;

@@ -2,8 +2,8 @@
 // exactly once, the 403s are waited out and retried, and nothing is dropped.
 import { Octokit } from "@octokit/rest";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { startWorld, OWNER, REPO, SERVICES, type World } from "../../src/sandbox/world.js";
-import { pullRequest } from "../../src/sandbox/scenario.js";
+import { startWorld, OWNER, REPO, SERVICES, type World } from "../../sandbox/world.js";
+import { pullRequest } from "../../sandbox/scenario.js";
 
 let world: World;
 let ci: Octokit;

@@ -2,8 +2,8 @@
 // straight to an overlay. Argo CD is slowed down here so there is a window to break things in.
 import { Octokit } from "@octokit/rest";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { startWorld, OWNER, REPO, type World } from "../../src/sandbox/world.js";
-import { deploymentState } from "../../src/sandbox/scenario.js";
+import { startWorld, OWNER, REPO, type World } from "../../sandbox/world.js";
+import { deploymentState } from "../../sandbox/scenario.js";
 
 let world: World;
 let ci: Octokit;

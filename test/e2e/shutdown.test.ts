@@ -2,7 +2,7 @@
 // become their PRs, the Lease is released at once for the next replica, and the process exits 0.
 import { Octokit } from "@octokit/rest";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { startWorld, OWNER, REPO, SERVICES, type World } from "../../src/sandbox/world.js";
+import { startWorld, OWNER, REPO, SERVICES, type World } from "../../sandbox/world.js";
 
 let world: World;
 let ci: Octokit;

@@ -1,8 +1,8 @@
 import { readdirSync, readFileSync } from "node:fs";
 import { describe, expect, it } from "vitest";
 import { parse } from "yaml";
-import { loadCrdSchema, rolloutHealth, validateAgainstSchema, validateCustomResource, type SchemaNode } from "../../src/sandbox/argo/index.js";
-import { isObject, type JsonObject } from "../../src/sandbox/argo/json.js";
+import { loadCrdSchema, rolloutHealth, validateAgainstSchema, validateCustomResource, type SchemaNode } from "../../sandbox/argo/index.js";
+import { isObject, type JsonObject } from "../../sandbox/argo/json.js";
 
 const fixtures = new URL("../fixtures/argo/", import.meta.url);
 const applicationSchema = loadCrdSchema(new URL("application-crd.yaml", fixtures));

@@ -5,8 +5,8 @@ import { join } from "node:path";
 import { promisify } from "node:util";
 import { CustomObjectsApi, KubeConfig, makeInformer, PatchStrategy, setHeaderOptions, Watch, type KubernetesObject } from "@kubernetes/client-node";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
-import { loadCrdSchema, startArgoSim, validateCustomResource, type ApplicationView, type ArgoSim, type ArgoSimOptions, type RolloutView } from "../../src/sandbox/argo/index.js";
-import type { JsonObject } from "../../src/sandbox/argo/json.js";
+import { loadCrdSchema, startArgoSim, validateCustomResource, type ApplicationView, type ArgoSim, type ArgoSimOptions, type RolloutView } from "../../sandbox/argo/index.js";
+import type { JsonObject } from "../../sandbox/argo/json.js";
 import { makeSimRepo, type SimRepo } from "../helpers/argo-sim-repo.js";
 
 const run = promisify(execFile);

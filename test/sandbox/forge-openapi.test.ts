@@ -10,8 +10,8 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { Octokit } from "@octokit/rest";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { startForge, type Forge } from "../../src/sandbox/forge/index.js";
-import { createAppJwt, generateAppKeyPair, startWebhookReceiver, type WebhookReceiver } from "../../src/sandbox/forge/testing.js";
+import { startForge, type Forge } from "../../sandbox/forge/index.js";
+import { createAppJwt, generateAppKeyPair, startWebhookReceiver, type WebhookReceiver } from "../../sandbox/forge/testing.js";
 
 // --- a small JSON-schema checker for the subset GitHub's description uses ----
 

@@ -8,8 +8,8 @@ import { promisify } from "node:util";
 import { gzipSync } from "node:zlib";
 import { Octokit } from "@octokit/rest";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { startForge, type Forge } from "../../src/sandbox/forge/index.js";
-import { createAppJwt, generateAppKeyPair, startWebhookReceiver, type WebhookReceiver } from "../../src/sandbox/forge/testing.js";
+import { startForge, type Forge } from "../../sandbox/forge/index.js";
+import { createAppJwt, generateAppKeyPair, startWebhookReceiver, type WebhookReceiver } from "../../sandbox/forge/testing.js";
 
 const run = promisify(execFile);
 const APP_ID = 4242;

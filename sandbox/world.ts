@@ -12,9 +12,9 @@ import { startForge, type Forge } from "./forge/index.js";
 import { generateAppKeyPair } from "./forge/testing.js";
 import { startArgoSim, type ArgoSim, type ArgoSimApplication, type ArgoSimTimings } from "./argo/controller.js";
 
-export const SEED_DIR = fileURLToPath(new URL("../../fixtures/manifests-repo/", import.meta.url));
-const SERVER_ENTRY = fileURLToPath(new URL("../server.ts", import.meta.url));
-const ROOT = fileURLToPath(new URL("../../", import.meta.url));
+export const SEED_DIR = fileURLToPath(new URL("../fixtures/manifests-repo/", import.meta.url));
+const SERVER_ENTRY = fileURLToPath(new URL("../src/server.ts", import.meta.url));
+const ROOT = fileURLToPath(new URL("../", import.meta.url));
 
 export const OWNER = "acme";
 export const REPO = "manifests";
