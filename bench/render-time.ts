@@ -8,7 +8,7 @@ import { join } from "node:path";
 import { parseConfig, type Config } from "../src/core/config.js";
 import { GitWorkspace } from "../src/adapters/git-workspace.js";
 import { Renderer } from "../src/adapters/renderer.js";
-import { renderChanges } from "../src/handlers/render-changes.js";
+import { renderChanges } from "../src/flows/render-changes.js";
 import { createManifestsRemote } from "../test/helpers/manifests-remote.js";
 
 const rounds = Number(process.argv[2] ?? 10);

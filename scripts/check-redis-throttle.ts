@@ -10,7 +10,7 @@ import { createServer, type AddressInfo } from "node:net";
 import { createServer as createHttpServer } from "node:http";
 import { pino } from "pino";
 import { Probot } from "probot";
-import { conveyorOctokit } from "../src/adapters/octokit.js";
+import { conveyorOctokit } from "../src/adapters/github/octokit.js";
 
 const WRITES = 5;
 // `--default`: Octokit's own spacing (1 s) and Probot's own Redis-backed limiter, untuned.

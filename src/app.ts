@@ -1,29 +1,39 @@
-// Wiring only: which event goes to which handler, and the long-lived parts they share.
+// Wiring only: every event goes to its handler through one metrics wrapper, and the long-lived
+// parts the flows share are made here once.
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { ApplicationFunctionOptions, Probot } from "probot";
+import { GitHubApp } from "./adapters/github/app.js";
+import type { Octokit } from "./adapters/github/client.js";
+import { Renderer } from "./adapters/renderer.js";
 import { Workspaces } from "./adapters/workspaces.js";
-import type { ArgoSource } from "./adapters/argo/source.js";
-import { KeyedQueue } from "./runtime/keyed-queue.js";
-import { Background } from "./runtime/background.js";
-import { Verifier, type Verification } from "./runtime/verifier.js";
-import type { Verdict } from "./core/verdict.js";
-import { handleDeployDispatch } from "./handlers/deploy-dispatch.js";
-import { registerRenderCheck } from "./handlers/render-check.js";
-import { registerCommands } from "./handlers/comment.js";
+import type { ArgoSource } from "./core/argo-source.js";
+import type { Verdict } from "./core/verdict/index.js";
+import type { Verification } from "./core/verification.js";
+import { verdictActions } from "./flows/act-on-verdict.js";
+import { VerificationResumer } from "./flows/resume-verifications.js";
+import type { Services } from "./flows/services.js";
+import { handleCheckCompleted } from "./handlers/check-run.js";
+import { handleIssueComment } from "./handlers/issue-comment.js";
+import { handlePullRequest } from "./handlers/pull-request.js";
 import { handlePush } from "./handlers/push.js";
-import { handleCheckCompleted, handleConveyorPullRequest, handleStatus } from "./handlers/checks.js";
-import { verificationOutcomes } from "./handlers/verification-outcome.js";
-import { resumeVerifications } from "./handlers/resume.js";
-import type { AppServices } from "./handlers/services.js";
+import { handleRepositoryDispatch } from "./handlers/repository-dispatch.js";
+import { handleStatus } from "./handlers/status.js";
+import { Background } from "./runtime/background.js";
 import { healthHandler } from "./runtime/health.js";
+import { KeyedQueue } from "./runtime/keyed-queue.js";
 import { metrics, metricsHandler } from "./runtime/metrics.js";
+import { Verifier } from "./runtime/verifier.js";
 
 export interface ConveyorOptions {
   /** Where manifests-repo clones live; CONVEYOR_WORKSPACE_DIR or a folder in the temp dir. */
   workspaceDir?: string;
   /** Where Argo CD state comes from; without one, merges are not verified. */
   argo?: ArgoSource;
+  /** The kustomize renderer (default: found on this machine, with its render cache). */
+  renderer?: Renderer;
+  /** Per render in the conveyor/render check; default 30 s. */
+  renderTimeoutMs?: number;
   /** Verification tick (deadlines, soak); default 1 s. */
   tickMs?: number;
   /** Observes every verification decision (metrics, benchmarks, the sandbox narrator). */
@@ -48,7 +58,7 @@ export interface Leadership {
 }
 
 export interface ConveyorHandle {
-  services: AppServices;
+  services: Services;
   /** Resolves once start-up work (first Argo list, resuming verifications) is done. */
   ready: Promise<void>;
   stop(): Promise<void>;
@@ -56,55 +66,41 @@ export interface ConveyorHandle {
 
 export function createConveyor(options: ConveyorOptions = {}, onReady?: (handle: ConveyorHandle) => void) {
   return (app: Probot, probotOptions?: ApplicationFunctionOptions): void => {
-    const services: AppServices = {
+    const services: Services = {
+      github: new GitHubApp((installationId) => app.auth(installationId) as Promise<Octokit>),
       workspaces: new Workspaces(options.workspaceDir ?? process.env.CONVEYOR_WORKSPACE_DIR ?? join(tmpdir(), "conveyor-workspaces")),
       queue: new KeyedQueue(),
-      background: new Background(),
+      background: new Background(metrics),
+      renderer: options.renderer ?? new Renderer(),
+      metrics,
     };
     const argo = options.argo;
-    if (argo) {
-      services.verifier = new Verifier({
-        source: argo,
-        outcomes: verificationOutcomes(app, services),
-        isAncestor: async (v, ancestor, descendant) => {
-          const workspace = services.workspaces.get(`${v.repo.owner}/${v.repo.repo}`, v.repo.cloneUrl);
-          if (await workspace.isAncestor(ancestor, descendant)) return true;
-          await workspace.sync();
-          return workspace.isAncestor(ancestor, descendant);
-        },
-        tickMs: options.tickMs,
-        onDecision: (v, verdict, latencyMs) => {
-          if (verdict.kind !== "waiting") {
-            metrics.verifications.inc({ env: v.env, verdict: verdict.kind });
-            metrics.verificationDuration.observe({ env: v.env, verdict: verdict.kind }, (Date.now() - Date.parse(v.startedAt)) / 1000);
-            if (verdict.kind !== "superseded") metrics.decisionLatency.observe(latencyMs / 1000);
-          }
-          options.onDecision?.(v, verdict, latencyMs);
-        },
-        log: app.log.child({ name: "verifier" }),
-      });
-    }
+    if (argo) services.verifier = createVerifier(app, services, argo, options);
 
-    app.on("repository_dispatch", counted("repository_dispatch", (context) => handleDeployDispatch(context, app, services)));
-    app.on("push", counted("push", (context) => handlePush(context, app, services)));
-    app.on(["check_run.completed", "check_suite.completed"], counted("check", (context) => handleCheckCompleted(context, services)));
-    app.on("status", counted("status", (context) => handleStatus(context, services)));
-    registerRenderCheck(app, services);
-    app.on(["pull_request.opened", "pull_request.synchronize", "pull_request.reopened"], counted("pull_request", (context) => handleConveyorPullRequest(context, services)));
-    registerCommands(app, services);
+    const on = app.on.bind(app) as (event: string | string[], handler: (context: never) => Promise<void>) => void;
+    const route = <C>(event: string, names: string | string[], handler: (context: C) => Promise<void>) => on(names, counted(event, handler));
+    route("repository_dispatch", "repository_dispatch", (context: Parameters<typeof handleRepositoryDispatch>[0]) => handleRepositoryDispatch(context, services));
+    route("push", "push", (context: Parameters<typeof handlePush>[0]) => handlePush(context, services));
+    route("pull_request", ["pull_request.opened", "pull_request.synchronize", "pull_request.reopened"], (context: Parameters<typeof handlePullRequest>[0]) =>
+      handlePullRequest(context, services, { timeoutMs: options.renderTimeoutMs }),
+    );
+    route("check", ["check_run.completed", "check_suite.completed"], (context: Parameters<typeof handleCheckCompleted>[0]) => handleCheckCompleted(context, services));
+    route("status", "status", (context: Parameters<typeof handleStatus>[0]) => handleStatus(context, services));
+    route("issue_comment", "issue_comment.created", (context: Parameters<typeof handleIssueComment>[0]) => handleIssueComment(context, services));
 
     let started = false;
     let stopping = false;
     let rescan: NodeJS.Timeout | undefined;
     const verifier = services.verifier;
+    const resumer = new VerificationResumer(services, app.log);
     const lead = async () => {
       if (!argo || !verifier) return;
       await argo.start();
       verifier.start();
       if (options.resume === false) return;
-      await resumeVerifications(app, services);
+      await resumer.resume();
       rescan = setInterval(() => {
-        resumeVerifications(app, services).catch((error: unknown) => app.log.warn({ err: String(error) }, "looking for new Deployments failed"));
+        resumer.resume().catch((error: unknown) => app.log.warn({ err: String(error) }, "looking for new Deployments failed"));
       }, options.rescanMs ?? 30_000);
       rescan.unref();
     };
@@ -129,14 +125,7 @@ export function createConveyor(options: ConveyorOptions = {}, onReady?: (handle:
       started = true;
     })();
     ready.catch((error: unknown) => app.log.error({ err: String(error) }, "start-up failed"));
-    const health = healthHandler({
-      started: () => started,
-      github: async () => {
-        const octokit = await app.auth();
-        await octokit.rest.apps.getAuthenticated();
-        return true;
-      },
-    });
+    const health = healthHandler({ started: () => started, github: () => services.github.authenticated() });
     const metricsRoute = metricsHandler(() => {
       const stats = argo?.stats();
       if (stats) {
@@ -169,6 +158,29 @@ export function createConveyor(options: ConveyorOptions = {}, onReady?: (handle:
       },
     });
   };
+}
+
+function createVerifier(app: Probot, services: Services, argo: ArgoSource, options: ConveyorOptions): Verifier {
+  return new Verifier({
+    source: argo,
+    outcomes: verdictActions(services, app.log),
+    isAncestor: async (v, ancestor, descendant) => {
+      const workspace = services.workspaces.get(`${v.repo.owner}/${v.repo.repo}`, v.repo.cloneUrl);
+      if (await workspace.isAncestor(ancestor, descendant)) return true;
+      await workspace.sync();
+      return workspace.isAncestor(ancestor, descendant);
+    },
+    tickMs: options.tickMs,
+    onDecision: (v, verdict, latencyMs) => {
+      if (verdict.kind !== "waiting") {
+        metrics.verifications.inc({ env: v.env, verdict: verdict.kind });
+        metrics.verificationDuration.observe({ env: v.env, verdict: verdict.kind }, (Date.now() - Date.parse(v.startedAt)) / 1000);
+        if (verdict.kind !== "superseded") metrics.decisionLatency.observe(latencyMs / 1000);
+      }
+      options.onDecision?.(v, verdict, latencyMs);
+    },
+    log: app.log.child({ name: "verifier" }),
+  });
 }
 
 /** Counts each handled event by outcome; errors still reach Probot, which logs them. */

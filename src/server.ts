@@ -8,9 +8,13 @@ import { run } from "probot";
 import { createConveyor, type ConveyorHandle, type Leadership } from "./app.js";
 import { createArgoSource, loadKubeConfig } from "./adapters/argo/create-source.js";
 import { LeaseElector } from "./adapters/kube-lease.js";
-import { conveyorOctokit } from "./adapters/octokit.js";
+import { conveyorOctokit } from "./adapters/github/octokit.js";
+import { registerSecret } from "./adapters/redact.js";
+import { metrics } from "./runtime/metrics.js";
 
 const env = process.env;
+// Secrets the process holds are scrubbed wherever they might appear (git errors, logs, replies).
+for (const name of ["WEBHOOK_SECRET", "PRIVATE_KEY", "ARGOCD_TOKEN", "GITHUB_CLIENT_SECRET"]) registerSecret(env[name]);
 let handle: ConveyorHandle | undefined;
 const argo = createArgoSource(env);
 const kubeConfig = env.CONVEYOR_LEADER_ELECTION === "false" ? undefined : loadKubeConfig(env);
@@ -38,7 +42,15 @@ const server = await run(
     { argo, leadership, tickMs: number(env.CONVEYOR_TICK_MS), rescanMs: number(env.CONVEYOR_RESCAN_MS), shutdownGraceMs: number(env.CONVEYOR_SHUTDOWN_GRACE_MS) },
     (h) => (handle = h),
   ),
-  { Octokit: conveyorOctokit({ writeIntervalMs: number(env.CONVEYOR_WRITE_INTERVAL_MS), notificationIntervalMs: number(env.CONVEYOR_NOTIFY_INTERVAL_MS) }) },
+  {
+    Octokit: conveyorOctokit(
+      { writeIntervalMs: number(env.CONVEYOR_WRITE_INTERVAL_MS), notificationIntervalMs: number(env.CONVEYOR_NOTIFY_INTERVAL_MS) },
+      {
+        request: (method, status) => metrics.githubRequests.inc({ method, status }),
+        rateLimitWait: (kind) => metrics.rateLimitWaits.inc({ kind }),
+      },
+    ),
+  },
 );
 
 // Graceful shutdown: stop taking events, stop watching and release the Lease so another replica

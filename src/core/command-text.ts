@@ -37,21 +37,6 @@ export function parseErrorReply(user: string, errors: CommandError[]): string {
   return parts.join("\n");
 }
 
-export function freezeIssueText(input: { env: string; user: string; at: string; reason?: string; commentUrl: string }): { title: string; body: string } {
-  return {
-    title: `Conveyor: ${input.env} is frozen`,
-    body: [
-      `**${input.env}** is frozen: Conveyor merges nothing into it automatically and promotes nothing into it, for every service.`,
-      "",
-      `- Frozen by: @${input.user}`,
-      `- When: ${input.at}`,
-      `- Why: ${input.reason ? input.reason.replace(/[\r\n]/g, " ") : "no reason given"} ([comment](${input.commentUrl}))`,
-      "",
-      `Comment \`/unhold\` here (or \`/unhold ${input.env}\` on any pull request) to unfreeze it.`,
-    ].join("\n"),
-  };
-}
-
 export interface StatusRow {
   service: string;
   env: string;

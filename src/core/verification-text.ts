@@ -1,5 +1,5 @@
 // Words for the verification loop: PR comments, Deployment descriptions, revert PRs.
-import type { Verdict } from "./verdict.js";
+import type { Verdict } from "./verdict/index.js";
 import { formatDuration, stateMarker } from "./pr-text.js";
 
 export function verificationStartedComment(input: { service: string; env: string; app: string; revision: string; deploymentId: number; soakMs: number }): string {

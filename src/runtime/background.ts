@@ -2,7 +2,7 @@
 // records it as failed, while a burst of deploy events queues behind one repository's edits for
 // minutes; so a deploy event is checked and answered at once, and its PR is made here. Failures
 // are logged with the delivery's fields and counted; shutdown waits for what is running.
-import { metrics } from "./metrics.js";
+import type { Metrics } from "./metrics.js";
 
 interface Log {
   error(obj: object, msg?: string): void;
@@ -11,14 +11,16 @@ interface Log {
 export class Background {
   private readonly running = new Map<Promise<void>, { job: string; log: Log }>();
 
+  constructor(private readonly metrics?: Pick<Metrics, "backgroundJobs">) {}
+
   /** Runs `work` without holding up the caller. It never rejects: errors go to `log`. */
   start(job: string, log: Log, work: () => Promise<void>): void {
     const run = (async () => {
       try {
         await work();
-        metrics.backgroundJobs.inc({ job, outcome: "ok" });
+        this.metrics?.backgroundJobs.inc({ job, outcome: "ok" });
       } catch (error) {
-        metrics.backgroundJobs.inc({ job, outcome: "error" });
+        this.metrics?.backgroundJobs.inc({ job, outcome: "error" });
         log.error({ err: error instanceof Error ? error.message : String(error) }, `${job} failed`);
       }
     })();

@@ -1,35 +1,10 @@
 // The verification loop: every tracked (service, environment) change is re-judged whenever Argo
 // CD reports a change to its Application, and on a short tick for deadlines and soak. The
-// decision itself is core/verdict.ts; what to do about it is the outcomes interface.
+// decision itself is core/verdict/; what to do about it is the outcomes interface.
 import type { Application } from "../core/argo-types.js";
-import { observe, verdictFor, type Observation, type Verdict } from "../core/verdict.js";
-import type { AppKey, ArgoSource } from "../adapters/argo/source.js";
-
-export interface VerificationPolicy {
-  soakMs: number;
-  syncMs: number;
-  healthMs: number;
-  suspendedMs: number;
-  degradedGraceMs: number;
-}
-
-export interface Verification {
-  repo: { owner: string; repo: string; installationId: number; cloneUrl: string; defaultBranch: string };
-  service: string;
-  env: string;
-  app: AppKey;
-  /** The commit on the default branch that carries the change. */
-  revision: string;
-  /** The default branch before the change (for reverts). */
-  base?: string;
-  deploymentId: number;
-  pr?: { number: number; author?: string; labels: string[] };
-  from?: string;
-  to?: string;
-  file: string;
-  startedAt: string;
-  policy: VerificationPolicy;
-}
+import { observe, verdictFor, type Observation, type Verdict } from "../core/verdict/index.js";
+import type { ArgoSource } from "../core/argo-source.js";
+import type { Verification } from "../core/verification.js";
 
 export interface VerificationOutcomes {
   verified(v: Verification, verdict: Extract<Verdict, { kind: "verified" }>): Promise<void>;

@@ -9,7 +9,7 @@ import {
   verdictFor,
   type Observation,
   type VerdictInput,
-} from "../../src/core/verdict.js";
+} from "../../src/core/verdict/index.js";
 
 // ---------------------------------------------------------------------------------------------
 // Fixtures: real Argo CD / Argo Rollouts objects (see test/fixtures/argo/README.md).

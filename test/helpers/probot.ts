@@ -5,7 +5,8 @@ import { join } from "node:path";
 import { Probot, ProbotOctokit } from "probot";
 import { pino } from "pino";
 import { Writable } from "node:stream";
-import { createConveyor, type ConveyorHandle } from "../../src/app.js";
+import { createConveyor, type ConveyorHandle, type ConveyorOptions } from "../../src/app.js";
+import type { Services } from "../../src/flows/services.js";
 
 /**
  * Probot's Octokit with retries and throttling really off. A function, because Probot hands every
@@ -27,12 +28,14 @@ export interface TestApp {
   probot: Probot;
   logs: Array<Record<string, unknown>>;
   workspaceDir: string;
-  /** Waits for work the app does after answering a webhook (deploy events). */
+  /** The app's long-lived parts (workspaces, queue, renderer...). */
+  services: Services;
+  /** Waits for work the app does after answering a webhook (deploy events, render checks). */
   settled(): Promise<void>;
 }
 
 /** Conveyor inside Probot, with retries and throttling off so tests see every call once. */
-export function createTestApp(): TestApp {
+export function createTestApp(options: Omit<ConveyorOptions, "workspaceDir"> = {}): TestApp {
   const logs: Array<Record<string, unknown>> = [];
   const sink = new Writable({
     write(chunk, _enc, done) {
@@ -48,6 +51,19 @@ export function createTestApp(): TestApp {
   });
   const workspaceDir = mkdtempSync(join(tmpdir(), "conveyor-ws-"));
   let handle: ConveyorHandle | undefined;
-  probot.load(createConveyor({ workspaceDir }, (h) => (handle = h)));
-  return { probot, logs, workspaceDir, settled: async () => void (await handle?.services.background.idle()) };
+  // Probot loads the app as soon as it can; the handle is there before the first event.
+  void probot.load(createConveyor({ ...options, workspaceDir }, (h) => (handle = h)));
+  const loaded = () => {
+    if (!handle) throw new Error("Conveyor has not handed back its services yet");
+    return handle;
+  };
+  return {
+    probot,
+    logs,
+    workspaceDir,
+    get services() {
+      return loaded().services;
+    },
+    settled: async () => void (await handle?.services.background.idle()),
+  };
 }

@@ -11,7 +11,7 @@ async function count(job: string, outcome: string): Promise<number> {
 
 describe("Background", () => {
   it("logs and counts a failure instead of throwing it, and idle() waits for chained work", async () => {
-    const background = new Background();
+    const background = new Background(metrics);
     const errors: Array<{ obj: object; msg?: string }> = [];
     const log = { error: (obj: object, msg?: string) => errors.push({ obj, msg }) };
     const failedBefore = await count("test-job", "error");
@@ -35,7 +35,7 @@ describe("Background", () => {
   });
 
   it("idle(limit) gives up after the limit and names each unfinished job on its own log", async () => {
-    const background = new Background();
+    const background = new Background(metrics);
     const lines: Array<{ obj: object; msg?: string }> = [];
     let release!: () => void;
     background.start("deploy", { error: (obj, msg) => lines.push({ obj: { ...obj, service: "cart" }, msg }) }, () => new Promise<void>((resolve) => (release = resolve)));

@@ -4,8 +4,9 @@ import { readFileSync } from "node:fs";
 import { describe, expect, it } from "vitest";
 import { parse } from "yaml";
 import type { Application } from "../../src/core/argo-types.js";
-import type { AppKey, ArgoSource } from "../../src/adapters/argo/source.js";
-import { Verifier, type Verification } from "../../src/runtime/verifier.js";
+import type { AppKey, ArgoSource } from "../../src/core/argo-source.js";
+import type { Verification } from "../../src/core/verification.js";
+import { Verifier } from "../../src/runtime/verifier.js";
 
 const REV = "1111111111111111111111111111111111111111";
 const LATER = "2222222222222222222222222222222222222222";

@@ -19,7 +19,7 @@ import {
   type WatchSink,
 } from "./reflector.js";
 import { objectKey, rolloutRefs } from "./refs.js";
-import type { AppKey, ArgoSource, ArgoSourceStats } from "./source.js";
+import type { AppKey, ArgoSource, ArgoSourceStats } from "../../core/argo-source.js";
 
 export interface ApiServerArgoSourceOptions {
   /** Base URL of the Argo CD API server, e.g. https://argocd.example.com. */

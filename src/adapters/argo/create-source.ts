@@ -5,7 +5,7 @@ import { KubeConfig } from "@kubernetes/client-node";
 import { ApiServerArgoSource } from "./api-server-source.js";
 import { KubeArgoSource } from "./kube-source.js";
 import { silentLog, type SourceLog } from "./reflector.js";
-import type { ArgoSource } from "./source.js";
+import type { ArgoSource } from "../../core/argo-source.js";
 
 export function createArgoSource(env: NodeJS.ProcessEnv, log: SourceLog = silentLog): ArgoSource | undefined {
   const namespace = env.ARGOCD_NAMESPACE?.trim() || undefined;

@@ -17,7 +17,7 @@ import {
   type WatchSink,
 } from "./reflector.js";
 import { objectKey, rolloutRefs, type KubeObject } from "./refs.js";
-import type { AppKey, ArgoSource, ArgoSourceStats } from "./source.js";
+import type { AppKey, ArgoSource, ArgoSourceStats } from "../../core/argo-source.js";
 
 export const REFRESH_ANNOTATION = "argocd.argoproj.io/refresh";
 const GROUP = "argoproj.io";

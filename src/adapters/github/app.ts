@@ -1,0 +1,54 @@
+// The app's own view of GitHub, outside any one event: its installations, their repositories,
+// and a client for a repository of an installation (the verification loop, resuming after a
+// restart, reporting on a source repository).
+import { statusOf, type Octokit, type RepoRef } from "./client.js";
+import { GitHubRepo } from "./repo.js";
+
+export interface InstallationRepo {
+  ref: RepoRef;
+  cloneUrl: string;
+  defaultBranch: string;
+}
+
+export class GitHubApp {
+  /** `auth()` is the app's JWT client; `auth(id)` an installation's (Probot's `app.auth`). */
+  constructor(private readonly auth: (installationId?: number) => Promise<Octokit>) {}
+
+  async repo(installationId: number, ref: RepoRef): Promise<GitHubRepo> {
+    return new GitHubRepo(await this.auth(installationId), ref);
+  }
+
+  /** Every installation of the app. */
+  async installations(): Promise<number[]> {
+    const octokit = await this.auth();
+    const installations = await octokit.paginate(octokit.rest.apps.listInstallations, { per_page: 100 });
+    return installations.map((i) => i.id);
+  }
+
+  /** Repositories an installation can reach (the first 100). */
+  async repositories(installationId: number): Promise<InstallationRepo[]> {
+    const octokit = await this.auth(installationId);
+    const { data } = await octokit.rest.apps.listReposAccessibleToInstallation({ per_page: 100 });
+    return data.repositories.map((r) => ({ ref: { owner: r.owner.login, repo: r.name }, cloneUrl: r.clone_url, defaultBranch: r.default_branch }));
+  }
+
+  /** The installation that covers a repository, or undefined when the app is not installed there. */
+  async installationOf(ref: RepoRef): Promise<number | undefined> {
+    const octokit = await this.auth();
+    try {
+      const { data } = await octokit.rest.apps.getRepoInstallation({ owner: ref.owner, repo: ref.repo });
+      return data.id;
+    } catch (error) {
+      const status = statusOf(error);
+      if (status === 404 || status === 403) return undefined;
+      throw error;
+    }
+  }
+
+  /** Does GitHub accept the app's credentials? (1 call, for readiness.) */
+  async authenticated(): Promise<boolean> {
+    const octokit = await this.auth();
+    await octokit.rest.apps.getAuthenticated();
+    return true;
+  }
+}

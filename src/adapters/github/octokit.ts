@@ -1,0 +1,77 @@
+// Probot's Octokit with Conveyor's accounting: every GitHub call is reported, and rate limits,
+// primary and secondary, are waited out and retried (never dropped), with the wait reported.
+import Bottleneck from "bottleneck";
+import { ProbotOctokit } from "probot";
+
+const MAX_RETRIES = 5;
+
+type RequestOptions = { method?: string; url?: string; request?: { retryCount?: number } };
+type ThrottleOptions = Record<string, unknown> & { connection?: Bottleneck.IORedisConnection | Bottleneck.RedisConnection };
+
+export interface OctokitTuning {
+  /**
+   * Minimum time between two writes (POST, PATCH, PUT, DELETE) of one installation; Octokit's
+   * default is 1000 ms.
+   */
+  writeIntervalMs?: number;
+  /**
+   * Minimum time between two writes that notify people (opening a PR or an issue, commenting,
+   * merging); Octokit's default is 3000 ms, so by default Conveyor opens at most 20 PRs a minute
+   * per installation. GitHub's secondary limit is about 80 content-creating requests a minute;
+   * GitHub Enterprise Server's limits are the admin's to set; benchmarks that compress time
+   * compress these too.
+   */
+  notificationIntervalMs?: number;
+}
+
+/** Where the client reports what it did (the process's metrics, in production). */
+export interface OctokitRecorder {
+  request(method: string, status: string): void;
+  rateLimitWait(kind: "primary" | "secondary"): void;
+}
+
+const ignore: OctokitRecorder = { request: () => undefined, rateLimitWait: () => undefined };
+
+export function conveyorOctokit(tuning: OctokitTuning = {}, recorder: OctokitRecorder = ignore) {
+  // One limiter of each kind for every client this class makes (one per installation token),
+  // keyed by installation as Octokit's own are; with REDIS_URL they live in Redis and replicas
+  // share them.
+  const groups: { write?: Bottleneck.Group; notifications?: Bottleneck.Group } = {};
+  const tuned = (throttle: ThrottleOptions | undefined) => {
+    const make = (id: string, minTime: number) =>
+      new Bottleneck.Group({ id, maxConcurrent: 1, minTime, timeout: 120_000, ...(throttle?.connection ? { connection: throttle.connection } : {}) });
+    if (tuning.writeIntervalMs !== undefined) groups.write ??= make("conveyor-write", tuning.writeIntervalMs);
+    if (tuning.notificationIntervalMs !== undefined) groups.notifications ??= make("conveyor-notifications", tuning.notificationIntervalMs);
+    return { ...groups };
+  };
+  return ProbotOctokit.plugin((octokit) => {
+    octokit.hook.after("request", (response, options) => {
+      recorder.request(String(options.method), String(response.status));
+    });
+    octokit.hook.error("request", (error, options) => {
+      const status = (error as { status?: number }).status;
+      recorder.request(String(options.method), String(status ?? "error"));
+      throw error;
+    });
+    return {};
+  }).defaults((options: Record<string, unknown> & { throttle?: ThrottleOptions }) => ({
+    // A function, not an object: Probot passes its own throttle options (which give up on secondary
+    // limits) with every instance, and only a function can put ours on top of them.
+    ...options,
+    throttle: {
+      ...options.throttle,
+      ...tuned(options.throttle),
+      onRateLimit: (retryAfter: number, request: RequestOptions, octokit: { log: { warn(msg: string): void } }) => {
+        recorder.rateLimitWait("primary");
+        octokit.log.warn(`rate limit hit on ${request.method} ${request.url}; retrying in ${retryAfter} s`);
+        return (request.request?.retryCount ?? 0) < MAX_RETRIES;
+      },
+      onSecondaryRateLimit: (retryAfter: number, request: RequestOptions, octokit: { log: { warn(msg: string): void } }) => {
+        recorder.rateLimitWait("secondary");
+        octokit.log.warn(`secondary rate limit hit on ${request.method} ${request.url}; retrying in ${retryAfter} s`);
+        return (request.request?.retryCount ?? 0) < MAX_RETRIES;
+      },
+    },
+  }));
+}
+

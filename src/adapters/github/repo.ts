@@ -1,0 +1,47 @@
+// One repository as Conveyor sees it on GitHub: every call a flow makes goes through one of these
+// narrow parts, by concern. The README's "what each flow costs" table counts their calls.
+import { installationToken, type Octokit, type RepoRef } from "./client.js";
+import { Checks } from "./checks.js";
+import { readConfigFile } from "./config-file.js";
+import { Deployments } from "./deployments.js";
+import { Issues } from "./issues.js";
+import { Permissions } from "./permissions.js";
+import { PullRequests } from "./pull-requests.js";
+
+export class GitHubRepo {
+  readonly pulls: PullRequests;
+  readonly issues: Issues;
+  readonly checks: Checks;
+  readonly deployments: Deployments;
+  readonly permissions: Permissions;
+
+  constructor(
+    private readonly octokit: Octokit,
+    readonly ref: RepoRef,
+  ) {
+    this.pulls = new PullRequests(octokit, ref);
+    this.issues = new Issues(octokit, ref);
+    this.checks = new Checks(octokit, ref);
+    this.deployments = new Deployments(octokit, ref);
+    this.permissions = new Permissions(octokit, ref);
+  }
+
+  get fullName(): string {
+    return `${this.ref.owner}/${this.ref.repo}`;
+  }
+
+  /** Another repository of the same installation (its token reaches it, or GitHub says 404). */
+  sibling(ref: RepoRef): GitHubRepo {
+    return new GitHubRepo(this.octokit, ref);
+  }
+
+  /** `.github/<file>` of this repository (or the organisation's `.github` repository). */
+  readConfigFile(file: string): Promise<unknown> {
+    return readConfigFile(this.octokit, this.ref, file);
+  }
+
+  /** The installation token, for git over HTTP (never logged). */
+  token(): Promise<string | undefined> {
+    return installationToken(this.octokit);
+  }
+}

@@ -1,0 +1,127 @@
+// A verification: one merged change of one (service, environment), watched in Argo CD until a
+// verdict. It is built in one place from whatever started it (a push, `/retry`, a restart that
+// reads it back from its GitHub Deployment), and the Deployment's payload is its durable record.
+import type { AppKey } from "./argo-source.js";
+import { applicationName, type Config, type EnvironmentConfig } from "./config.js";
+
+export interface VerificationPolicy {
+  soakMs: number;
+  syncMs: number;
+  healthMs: number;
+  suspendedMs: number;
+  degradedGraceMs: number;
+}
+
+export interface Verification {
+  repo: { owner: string; repo: string; installationId: number; cloneUrl: string; defaultBranch: string };
+  service: string;
+  env: string;
+  app: AppKey;
+  /** The commit on the default branch that carries the change. */
+  revision: string;
+  /** The default branch before the change (for reverts). */
+  base?: string;
+  deploymentId: number;
+  pr?: { number: number; author?: string; labels: string[] };
+  from?: string;
+  to?: string;
+  file: string;
+  startedAt: string;
+  policy: VerificationPolicy;
+}
+
+/** What a change carries, as recorded before its Deployment exists. */
+export interface ChangeRecord {
+  service: string;
+  env: string;
+  file: string;
+  revision: string;
+  base?: string;
+  from?: string;
+  to?: string;
+  pr?: number;
+  /** Set when this record re-verifies an earlier, failed Deployment. */
+  retryOf?: number;
+  /** The change undoes a failed one (a revert PR's merge): never promoted. */
+  revert?: boolean;
+}
+
+export function policyOf(env: EnvironmentConfig): VerificationPolicy {
+  return { soakMs: env.soak, syncMs: env.timeouts.sync, healthMs: env.timeouts.health, suspendedMs: env.timeouts.suspended, degradedGraceMs: env.timeouts.degradedGrace };
+}
+
+/** The Deployment Conveyor records for a change: its environment, description and payload. */
+export function deploymentFor(config: Config, change: ChangeRecord): { environment: string; description: string; production: boolean; payload: Record<string, unknown> } {
+  const last = config.environments[config.environments.length - 1]?.name;
+  return {
+    environment: change.env,
+    description: `${change.service}: ${change.to ?? "overlay change"}${change.retryOf !== undefined ? " (retry)" : ""}`,
+    production: change.env === last,
+    payload: {
+      conveyor: true,
+      service: change.service,
+      from: change.from ?? null,
+      to: change.to ?? null,
+      pr: change.pr ?? null,
+      application: applicationName(config, change.service, change.env),
+      file: change.file,
+      base: change.base ?? null,
+      revert: change.revert ?? false,
+      ...(change.retryOf !== undefined ? { retryOf: change.retryOf } : {}),
+    },
+  };
+}
+
+/** The verification of a change whose Deployment was just created (or found in progress). */
+export function verificationOf(input: {
+  config: Config;
+  env: EnvironmentConfig;
+  repo: Verification["repo"];
+  change: ChangeRecord;
+  deploymentId: number;
+  startedAt: string;
+  pr?: Verification["pr"];
+  /** The Application name recorded in the Deployment, when reading one back. */
+  application?: string;
+}): Verification {
+  const { change } = input;
+  return {
+    repo: input.repo,
+    service: change.service,
+    env: input.env.name,
+    app: { namespace: input.config.argocd.namespace, name: input.application ?? applicationName(input.config, change.service, input.env.name) },
+    revision: change.revision,
+    base: change.base,
+    deploymentId: input.deploymentId,
+    pr: input.pr,
+    from: change.from,
+    to: change.to,
+    file: change.file,
+    startedAt: input.startedAt,
+    policy: policyOf(input.env),
+  };
+}
+
+/** Reads a Deployment's payload back; undefined when it is not one of Conveyor's. */
+export function changeFromDeployment(d: { sha: string; environment: string; payload: Record<string, unknown> }): (ChangeRecord & { application?: string }) | undefined {
+  const p = d.payload;
+  if (p.conveyor !== true || typeof p.service !== "string" || typeof p.file !== "string") return undefined;
+  const text = (value: unknown) => (typeof value === "string" ? value : undefined);
+  return {
+    service: p.service,
+    env: d.environment,
+    file: p.file,
+    revision: d.sha,
+    base: text(p.base),
+    from: text(p.from),
+    to: text(p.to),
+    pr: typeof p.pr === "number" ? p.pr : undefined,
+    revert: p.revert === true,
+    application: text(p.application),
+  };
+}
+
+/** The person to tell about a change: its author, or whoever merged (pushed) a bot's PR. */
+export function humanOf(...logins: Array<string | undefined>): string | undefined {
+  return logins.find((login) => login !== undefined && login !== "" && !login.endsWith("[bot]"));
+}

@@ -1,0 +1,90 @@
+// Puts an image into an environment's overlay by PR: deploy events, promotions and commands all
+// come here. What to change is core/plan-deploy.ts; getting it onto GitHub is publish-edit.
+import type { Config } from "../core/config.js";
+import type { DeployRequest } from "../core/dispatch.js";
+import { discoverServices } from "../core/discover.js";
+import { planDeploy, resolveTarget, type DeployTarget, type Rejection } from "../core/plan-deploy.js";
+import { publishEdit, type EditPlan } from "./publish-edit.js";
+import { renderSummaryForPr } from "./render-changes.js";
+import type { RepoScope } from "./repo-scope.js";
+import type { Services } from "./services.js";
+
+export interface ProposeInput {
+  config: Config;
+  request: DeployRequest;
+  mode: "dispatch" | "promotion";
+  evidence?: string[];
+}
+
+export type ProposeOutcome =
+  | Rejection
+  | { kind: "noop"; reason: string; target?: DeployTarget }
+  | { kind: "opened" | "updated"; pr: number; headSha: string; target: DeployTarget; image: string; superseded?: string };
+
+type Stopped = Rejection | { kind: "noop"; reason: string; target?: DeployTarget };
+
+export async function proposeDeploy(services: Services, scope: RepoScope, input: ProposeInput): Promise<ProposeOutcome> {
+  const outcome = await propose(services, scope, input);
+  const env = "target" in outcome && outcome.target ? outcome.target.env : (input.request.environment ?? input.config.environments[0]?.name ?? "unknown");
+  services.metrics.promotions.inc({ env, result: outcome.kind === "reject" ? "rejected" : outcome.kind });
+  return outcome;
+}
+
+async function propose(services: Services, scope: RepoScope, input: ProposeInput): Promise<ProposeOutcome> {
+  const { workspace } = scope;
+  const { config, request } = input;
+  let planned: { target: DeployTarget; image: string; superseded?: string } | undefined;
+  const published = await publishEdit<Stopped>(services, scope, {
+    service: request.service,
+    what: request.service,
+    plan: async (view): Promise<EditPlan<Stopped>> => {
+      const known = discoverServices(await workspace.listFiles(view.defaultSha, "."), config);
+      const resolved = resolveTarget(request, config, known, input.mode);
+      if (resolved.kind === "reject") return { kind: "stop", result: resolved };
+      const { target } = resolved;
+      const branchSha = await view.branchSha(target.branch);
+      const plan = planDeploy({
+        target,
+        request,
+        config,
+        onDefault: await workspace.readFile(view.defaultSha, target.overlayFile),
+        botBranch: branchSha
+          ? { text: await workspace.readFile(branchSha, target.overlayFile), containsDefault: await workspace.isAncestor(view.defaultSha, branchSha) }
+          : undefined,
+        openPr: branchSha ? await view.openPr(target.branch) : undefined,
+        evidence: input.evidence,
+      });
+      if (plan.kind === "reject") return { kind: "stop", result: plan };
+      if (plan.kind === "noop") return { kind: "stop", result: { ...plan, target } };
+      planned = { target, image: plan.move.to, superseded: plan.supersedes };
+      return {
+        kind: "edit",
+        edit: {
+          branch: target.branch,
+          branchSha,
+          parent: plan.base === "branch" ? (branchSha as string) : view.defaultSha,
+          file: target.overlayFile,
+          text: plan.text,
+          message: plan.commitMessage,
+          pr: {
+            existing: plan.existingPr,
+            title: plan.title,
+            labels: plan.labels,
+            updateComment: plan.supersedes ? `Updated to \`${plan.move.to}\`, superseding \`${plan.supersedes}\`.` : undefined,
+            // Promotion PRs, which a reviewer often merges, say what the change renders to (empty
+            // without a renderer). Deploy-event PRs skip it to keep the dispatch path short; their
+            // conveyor/render check carries the same summary and the full diff.
+            body: async (commit) => {
+              const rendered = input.mode === "promotion" ? await renderSummaryForPr({ workspace, config, base: view.defaultSha, head: commit, renderer: services.renderer }) : "";
+              return rendered ? `${plan.body}\n\n${rendered}` : plan.body;
+            },
+          },
+        },
+      };
+    },
+  });
+  if (!("pr" in published)) return published;
+  const done = planned as NonNullable<typeof planned>;
+  scope.log.info({ pr: published.pr, env: done.target.env, image: done.image, superseded: done.superseded }, `${published.kind} deploy PR`);
+  return { ...published, ...done };
+}

@@ -1,0 +1,64 @@
+// Opens (or refreshes) the revert PR for a failed change. One revert branch per (service,
+// environment), so repeated failures or redelivered events never produce a second revert.
+import { planRevert } from "../core/plan-revert.js";
+import { envLabel, LABEL, REVERT_LABEL, revertBranchFor } from "../core/pr-text.js";
+import { revertPrText } from "../core/verification-text.js";
+import { publishEdit, type EditPlan } from "./publish-edit.js";
+import type { RepoScope } from "./repo-scope.js";
+import type { Services } from "./services.js";
+
+export interface RevertRequest {
+  service: string;
+  env: string;
+  file: string;
+  /** The failed change's commit and the default branch before it. */
+  revision: string;
+  base: string | undefined;
+  from?: string;
+  to?: string;
+  reason: string;
+  originalPr?: number;
+  deploymentId: number;
+}
+
+export type RevertOutcome = { kind: "opened" | "updated"; pr: number; headSha: string } | { kind: "noop" | "impossible"; reason: string };
+
+type Stopped = { kind: "noop" | "impossible"; reason: string };
+
+export async function proposeRevert(services: Services, scope: RepoScope, request: RevertRequest): Promise<RevertOutcome> {
+  const { workspace } = scope;
+  const outcome = await publishEdit<Stopped>(services, scope, {
+    service: request.service,
+    what: `the revert of ${request.service} in ${request.env}`,
+    plan: async (view): Promise<EditPlan<Stopped>> => {
+      const plan = planRevert({
+        before: request.base ? await workspace.readFile(request.base, request.file) : undefined,
+        after: await workspace.readFile(request.revision, request.file),
+        current: await workspace.readFile(view.defaultSha, request.file),
+        previousImage: request.from,
+      });
+      if (plan.kind !== "revert") return { kind: "stop", result: plan };
+      const branch = revertBranchFor(request.env, request.service);
+      const branchSha = await view.branchSha(branch);
+      const open = branchSha ? await view.openPr(branch) : undefined;
+      if (open && branchSha && (await workspace.readFile(branchSha, request.file)) === plan.text) {
+        return { kind: "stop", result: { kind: "noop", reason: `revert PR #${open.number} already restores this overlay` } };
+      }
+      const text = revertPrText({ ...request, method: plan.method });
+      return {
+        kind: "edit",
+        edit: {
+          branch,
+          branchSha,
+          parent: view.defaultSha,
+          file: request.file,
+          text: plan.text,
+          message: text.commitMessage,
+          pr: { existing: open?.number, title: text.title, body: () => text.body, labels: [LABEL, envLabel(request.env), REVERT_LABEL] },
+        },
+      };
+    },
+  });
+  services.metrics.reverts.inc({ env: request.env, result: outcome.kind });
+  return outcome;
+}

@@ -1,0 +1,127 @@
+// Renders what a change does: the overlays the change affects are found from git objects, what
+// they read is written into a throwaway directory at each commit (never the shared clone), they
+// are rendered there, and the results are analysed. Used by the conveyor/render check run and,
+// for a short summary, by Conveyor's own PR bodies. Runs outside the repo queue: it only reads
+// objects from the clone.
+import { mkdtemp, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import type { Config } from "../core/config.js";
+import { affectedOverlays, KUSTOMIZATION_FILES, type AffectedOverlay, type TreeSnapshot } from "../core/affected-overlays.js";
+import { analyzeOverlay, overlaySummary, type OverlayAnalysis, type RenderSide } from "../core/render-report.js";
+import type { GitWorkspace } from "../adapters/git-workspace.js";
+import type { Renderer, RendererInfo, RenderResult } from "../adapters/renderer.js";
+
+const PARALLEL_RENDERS = 4;
+
+export interface RenderChangesInput {
+  workspace: GitWorkspace;
+  config: Config;
+  /** The commit the change is measured against (a PR's merge base). */
+  base: string;
+  head: string;
+  renderer: Renderer;
+  timeoutMs?: number;
+}
+
+export type RenderChanges =
+  | { kind: "no-renderer"; reason: string; affected: AffectedOverlay[]; changedFiles: string[] }
+  | { kind: "rendered"; renderer: RendererInfo; affected: AffectedOverlay[]; overlays: OverlayAnalysis[]; changedFiles: string[]; notes: string[] };
+
+export async function renderChanges(input: RenderChangesInput): Promise<RenderChanges> {
+  const { workspace, base, head, renderer } = input;
+  const changedFiles = await workspace.changedFiles(base, head);
+  const [before, after] = await Promise.all([snapshot(workspace, base), snapshot(workspace, head)]);
+  const affected = affectedOverlays({ config: input.config, changedFiles, before, after });
+  const located = await renderer.locate();
+  if (!located.found) return { kind: "no-renderer", reason: located.reason, affected, changedFiles };
+  if (affected.length === 0) return { kind: "rendered", renderer: located.info, affected, overlays: [], changedFiles, notes: [] };
+
+  const scratch = await mkdtemp(join(tmpdir(), "conveyor-render-"));
+  try {
+    const roots = { before: join(scratch, "base"), after: join(scratch, "head") };
+    // Only the directories the affected overlays read are written out, not the whole repository:
+    // kustomize reads nothing else (its load restrictor keeps every file a kustomization names
+    // in or below that kustomization's directory).
+    const inputs = (side: "before" | "after") => [...new Set(affected.flatMap((o) => o.closure[side] ?? []))];
+    const [skippedBefore, skippedAfter] = await Promise.all([workspace.exportTree(base, roots.before, inputs("before")), workspace.exportTree(head, roots.after, inputs("after"))]);
+
+    const [treesBefore, treesAfter] = await Promise.all([workspace.directoryTrees(base), workspace.directoryTrees(head)]);
+    const renderSide = async (overlay: AffectedOverlay, side: "before" | "after"): Promise<{ side: RenderSide; result?: RenderResult }> => {
+      const closure = overlay.closure[side];
+      if (!closure) return { side: { kind: "absent" } };
+      const trees = side === "before" ? treesBefore : treesAfter;
+      // The overlay's output depends only on the directories it reads: their tree ids are the key.
+      const cacheKey = overlay.remote.length ? undefined : [overlay.dir, ...closure.map((d) => `${d}:${trees.get(d) ?? "?"}`)].join("\n");
+      const result = await renderer.render(join(roots[side], overlay.dir), { root: roots[side], cacheKey, timeoutMs: input.timeoutMs });
+      return { side: result.ok ? { kind: "rendered", yaml: result.yaml } : { kind: "failed", error: result.error }, result };
+    };
+    const overlays = await mapLimited(affected, PARALLEL_RENDERS, async (overlay) => {
+      const [b, a] = await Promise.all([renderSide(overlay, "before"), renderSide(overlay, "after")]);
+      return analyzeOverlay({
+        ...overlay,
+        before: b.side,
+        after: a.side,
+        ms: { before: b.result?.ms, after: a.result?.ms },
+        cached: Boolean(b.result?.cached && a.result?.cached),
+      });
+    });
+
+    const notes: string[] = [];
+    const closures = affected.flatMap((o) => [...(o.closure.before ?? []), ...(o.closure.after ?? [])]);
+    const skipped = [...new Set([...skippedBefore, ...skippedAfter])].filter((p) => closures.some((d) => d === "." || p.startsWith(`${d}/`)));
+    if (skipped.length) notes.push(`Left out of the render (symbolic links and submodules are never followed): ${skipped.slice(0, 10).map((p) => `\`${p}\``).join(", ")}${skipped.length > 10 ? " …" : ""}`);
+    const remote = [...new Set(affected.flatMap((o) => o.remote))];
+    if (remote.length) notes.push(`Remote resources are fetched on every render and not cached: ${remote.slice(0, 5).map((r) => `\`${r}\``).join(", ")}`);
+    return { kind: "rendered", renderer: located.info, affected, overlays, changedFiles, notes };
+  } finally {
+    await rm(scratch, { recursive: true, force: true });
+  }
+}
+
+/**
+ * Files of a commit, and the text of its kustomization files, read from git. Symbolic links and
+ * submodules are not read: they are never exported for the renderer either.
+ */
+async function snapshot(workspace: GitWorkspace, commit: string): Promise<TreeSnapshot> {
+  const entries = await workspace.treeEntries(commit);
+  const wanted = entries.filter((e) => e.type === "blob" && e.mode !== "120000" && KUSTOMIZATION_FILES.includes(e.path.slice(e.path.lastIndexOf("/") + 1)));
+  const texts = await workspace.readBlobs([...new Set(wanted.map((e) => e.sha))]);
+  const kustomizations = new Map<string, string>();
+  for (const e of wanted) {
+    const slash = e.path.lastIndexOf("/");
+    const text = texts.get(e.sha);
+    if (text !== undefined) kustomizations.set(slash < 0 ? "." : e.path.slice(0, slash), text);
+  }
+  return { files: entries.map((e) => e.path), kustomizations };
+}
+
+async function mapLimited<T, R>(items: T[], limit: number, task: (item: T) => Promise<R>): Promise<R[]> {
+  const results: R[] = new Array<R>(items.length);
+  let next = 0;
+  const worker = async () => {
+    while (next < items.length) {
+      const index = next++;
+      results[index] = await task(items[index] as T);
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
+  return results;
+}
+
+/**
+ * A short account of what a change renders to, for a PR body: per overlay, resources and images
+ * before -> after, no diffs (those are in the conveyor/render check run). Empty when nothing
+ * renders differently or no renderer is installed; never throws, a PR must not wait on it.
+ */
+export async function renderSummaryForPr(input: RenderChangesInput & { maxChars?: number }): Promise<string> {
+  try {
+    const result = await renderChanges(input);
+    if (result.kind !== "rendered" || result.overlays.length === 0) return "";
+    const text = ["### What changes in the cluster", "", ...result.overlays.map((o) => overlaySummary(o).replace(/^### /, "#### ")), "", `<sub>Rendered with ${result.renderer.label}; the full diff is in the \`conveyor/render\` check.</sub>`].join("\n");
+    const max = input.maxChars ?? 8_000;
+    return text.length > max ? `${text.slice(0, max - 60)}\n\n… (summary truncated; see the \`conveyor/render\` check)` : text;
+  } catch {
+    return "";
+  }
+}

@@ -1,0 +1,41 @@
+// Tells whoever sent a bad deploy event why nothing happened: a failed check run on their commit
+// when Conveyor is installed on their repository, otherwise one issue per (service, reason) in
+// the manifests repository, updated rather than duplicated.
+import { describeError, statusOf } from "../adapters/github/client.js";
+import type { Rejection } from "../core/plan-deploy.js";
+import { ERROR_LABEL, rejectionReport } from "../core/report-text.js";
+import type { RepoScope } from "./repo-scope.js";
+import type { Services } from "./services.js";
+
+export async function reportRejection(services: Services, scope: RepoScope, input: { eventType: string; deliveryId: string; rejection: Rejection }): Promise<void> {
+  const { rejection } = input;
+  const report = rejectionReport({
+    manifestsRepo: scope.gh.fullName,
+    eventType: input.eventType,
+    service: rejection.service,
+    code: rejection.code,
+    reason: rejection.reason,
+    source: rejection.source,
+    deliveryId: input.deliveryId,
+  });
+  scope.log.warn({ code: rejection.code, service: rejection.service }, `deploy refused: ${rejection.reason}`);
+
+  const { repository, sha } = rejection.source;
+  if (repository && sha) {
+    const [owner, repo] = repository.split("/") as [string, string];
+    try {
+      const installation = await services.github.installationOf({ owner, repo });
+      if (installation !== undefined) {
+        const source = await services.github.repo(installation, { owner, repo });
+        await source.checks.fail(sha, { name: report.checkName, title: report.title, summary: report.body });
+        return;
+      }
+      scope.log.info({}, `Conveyor is not installed on ${repository}; opening an issue instead`);
+    } catch (error) {
+      const status = statusOf(error);
+      if (status !== 404 && status !== 403 && status !== 422) throw error;
+      scope.log.info({ status }, `cannot report on ${repository}@${sha} (${describeError(error)}); opening an issue instead`);
+    }
+  }
+  await scope.gh.issues.upsert({ label: ERROR_LABEL, marker: report.marker, title: report.title, body: report.body });
+}

@@ -1,0 +1,99 @@
+// Slash commands in a comment: who may run them and what they do is core/command-plan.ts; this
+// gathers the facts it asks for, carries out the steps in order, and answers once (reactions and
+// one reply quoting each command).
+import { findEnvironment, type Config } from "../core/config.js";
+import { approverCheck, historyKey, planCommands, requirements, type Facts, type Permission, type Subject } from "../core/command-plan.js";
+import { commandReply, parseErrorReply, refusalText, type CommandResult } from "../core/command-text.js";
+import type { ParsedComment } from "../core/commands.js";
+import { parseFreezeIssue, parseStateMarker } from "../core/markers.js";
+import { FREEZE_LABEL, LABEL, REVERT_LABEL } from "../core/pr-text.js";
+import { describeError } from "../adapters/github/client.js";
+import type { GitHubRepo } from "../adapters/github/repo.js";
+import { executeCommand, type CommandRun } from "./commands/execute.js";
+import type { RepoScope } from "./repo-scope.js";
+import type { Services } from "./services.js";
+
+/** What the comment was written on, as the webhook describes it. */
+export type CommentTarget =
+  | { kind: "freeze-issue"; number: number; env: string }
+  | { kind: "hold-issue"; number: number; service: string; env: string }
+  | { kind: "pr"; number: number; open: boolean; merged: boolean; authorType?: string; labels: string[]; body: string };
+
+export interface CommentInput {
+  target: CommentTarget;
+  parsed: ParsedComment;
+  user: string;
+  commentId: number;
+  commentUrl: string;
+}
+
+const WRITERS: Permission[] = ["admin", "maintain", "write"];
+
+export async function runCommands(services: Services, scope: RepoScope, config: Config, input: CommentInput): Promise<void> {
+  const { gh } = scope;
+  const { parsed, user, target } = input;
+  const log = scope.log.child({ repo: gh.fullName, issue: target.number, user });
+  if (parsed.errors.length) {
+    await gh.issues.react(input.commentId, "confused");
+    await gh.issues.comment(target.number, parseErrorReply(user, parsed.errors));
+    return;
+  }
+
+  const permission = await gh.permissions.of(user);
+  const subject = await subjectOf(gh, target);
+  const needs = requirements(parsed.commands, subject, config);
+  const facts: Facts = { histories: {}, frozen: [], approver: {} };
+  if (WRITERS.includes(permission)) {
+    for (const env of needs.approverEnvs) facts.approver[env] = await isApprover(gh, config, env, user);
+    for (const { service, env } of needs.histories) facts.histories[historyKey(service, env)] = await gh.deployments.history({ service, env });
+    if (needs.freezes) facts.frozen = (await gh.issues.listOpen(FREEZE_LABEL)).flatMap((i) => parseFreezeIssue(i.body) ?? []);
+  }
+  const plan = planCommands({ commands: parsed.commands, subject, config, commenter: { login: user, permission }, facts });
+  if (plan.kind === "refuse") {
+    log.info({ reason: plan.refusal.reason }, "commands refused");
+    await gh.issues.react(input.commentId, "confused");
+    await gh.issues.comment(target.number, commandReply(user, parsed.commands.map((c) => ({ line: c.line, ok: false, text: `${refusalText(plan.refusal)} None of this comment's commands ran.` }))));
+    return;
+  }
+
+  await gh.issues.react(input.commentId, "eyes");
+  const run: CommandRun = { services, scope: { ...scope, log }, config, user, facts, commentUrl: input.commentUrl };
+  const results: CommandResult[] = [];
+  for (const step of plan.steps) {
+    if ("refusal" in step) {
+      results.push({ line: step.command.line, ok: false, text: refusalText(step.refusal) });
+      continue;
+    }
+    try {
+      results.push({ line: step.command.line, ...(await executeCommand(run, step.action, step.command)) });
+    } catch (error) {
+      log.error({ err: describeError(error), verb: step.command.verb }, "command failed");
+      results.push({ line: step.command.line, ok: false, text: `Failed: ${describeError(error)}` });
+    }
+  }
+  const ok = results.every((r) => r.ok);
+  await gh.issues.react(input.commentId, ok ? "rocket" : "confused");
+  await gh.issues.comment(target.number, commandReply(user, results));
+}
+
+async function subjectOf(gh: GitHubRepo, target: CommentTarget): Promise<Subject> {
+  if (target.kind !== "pr") return target;
+  const subject: Subject = { kind: "pr", number: target.number, open: target.open, merged: target.merged };
+  const marker = parseStateMarker(target.body);
+  const kind = target.labels.includes(REVERT_LABEL) ? "revert" : "deploy";
+  if (target.authorType === "Bot" && target.labels.includes(LABEL) && marker) {
+    subject.conveyor = { service: marker.service, env: marker.env, kind, to: marker.to, from: marker.from };
+  } else if (target.merged) {
+    // A person's merged change: the Deployment Conveyor recorded for it says what it changed.
+    const [d] = await gh.deployments.history({ pr: target.number }, { statusLimit: 1 });
+    if (d?.to) subject.conveyor = { service: d.service, env: d.env, kind, to: d.to, from: d.from };
+  }
+  return subject;
+}
+
+async function isApprover(gh: GitHubRepo, config: Config, env: string, login: string): Promise<boolean> {
+  const { direct, teams } = approverCheck(login, findEnvironment(config, env)?.approvers ?? []);
+  if (direct) return true;
+  for (const t of teams) if (await gh.permissions.isTeamMember(t.org, t.team, login)) return true;
+  return false;
+}

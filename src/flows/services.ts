@@ -1,0 +1,30 @@
+// The long-lived parts every flow may use, made once per process by app.ts.
+import type { GitHubApp } from "../adapters/github/app.js";
+import type { Renderer } from "../adapters/renderer.js";
+import type { Workspaces } from "../adapters/workspaces.js";
+import type { Background } from "../runtime/background.js";
+import type { KeyedQueue } from "../runtime/keyed-queue.js";
+import type { Metrics } from "../runtime/metrics.js";
+import type { Verifier } from "../runtime/verifier.js";
+
+export interface Services {
+  /** The app's own GitHub client: installations, and a client per installation. */
+  github: GitHubApp;
+  workspaces: Workspaces;
+  queue: KeyedQueue;
+  /** Work that continues after its webhook was answered. */
+  background: Background;
+  /** kustomize, with its render cache. */
+  renderer: Renderer;
+  metrics: Metrics;
+  /** Present when an Argo CD source is configured; without it merges are not verified. */
+  verifier?: Verifier;
+}
+
+export interface Log {
+  debug(obj: object, msg?: string): void;
+  info(obj: object, msg?: string): void;
+  warn(obj: object, msg?: string): void;
+  error(obj: object, msg?: string): void;
+  child(bindings: object): Log;
+}

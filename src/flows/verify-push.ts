@@ -1,0 +1,70 @@
+// A push to the manifests repository's default branch: every (service, environment) whose overlay
+// changed gets a GitHub Deployment and is verified in Argo CD. Pushes that touch no overlay do
+// nothing.
+import type { GitWorkspace } from "../adapters/git-workspace.js";
+import { findEnvironment, type Config } from "../core/config.js";
+import { overlayOwner } from "../core/discover.js";
+import { formatImageRef } from "../core/image-ref.js";
+import { REVERT_LABEL } from "../core/pr-text.js";
+import { readImages } from "../core/set-image.js";
+import { humanOf, type ChangeRecord } from "../core/verification.js";
+import type { RepoScope } from "./repo-scope.js";
+import type { Services } from "./services.js";
+import { startVerification } from "./start-verification.js";
+
+export interface Push {
+  /** The default branch before the push; undefined when the branch was created. */
+  before: string | undefined;
+  after: string;
+  /** Who pushed (merged), told about a bot's PR. */
+  sender?: string;
+}
+
+export async function verifyPush(services: Services, scope: RepoScope, config: Config, push: Push): Promise<void> {
+  const { workspace, gh } = scope;
+  // Reads only: no turn in the repo's queue, where a burst of deploy edits may be waiting.
+  await workspace.sync();
+  if (!push.before) return;
+  const changes = await changedOverlays(workspace, config, push.before, push.after);
+  if (changes.length === 0) return;
+  if (!services.verifier) {
+    scope.log.info({ repo: gh.fullName, overlays: changes.map((c) => c.file) }, "overlays changed, but no Argo CD source is configured: not verifying");
+    return;
+  }
+
+  const pr = await gh.pulls.forCommit(push.after);
+  for (const change of changes) {
+    const env = findEnvironment(config, change.env);
+    if (!env) continue;
+    const revert = pr?.labels.includes(REVERT_LABEL) ?? false;
+    await startVerification(services, scope, {
+      config,
+      env,
+      change: { ...change, pr: pr?.number, revert },
+      pr: pr ? { number: pr.number, author: humanOf(pr.author, push.sender), labels: pr.labels } : undefined,
+      announce: true,
+    });
+  }
+}
+
+/** One change per (service, environment) whose overlay differs between two commits. */
+async function changedOverlays(workspace: GitWorkspace, config: Config, before: string, after: string): Promise<ChangeRecord[]> {
+  const files = await workspace.changedFiles(before, after);
+  const owners = new Map<string, { service: string; env: string; file: string }>();
+  for (const file of files) {
+    const owner = overlayOwner(file, config);
+    if (owner) owners.set(`${owner.service}/${owner.env}`, { ...owner, file });
+  }
+  return Promise.all(
+    [...owners.values()].map(async (o) => ({ ...o, revision: after, base: before, from: await imageIn(workspace, before, o.file), to: await imageIn(workspace, after, o.file) })),
+  );
+}
+
+/** The service's image in an overlay at a commit, as one string (several images joined). */
+async function imageIn(workspace: GitWorkspace, commit: string, file: string): Promise<string | undefined> {
+  const text = await workspace.readFile(commit, file).catch(() => undefined);
+  if (text === undefined) return undefined;
+  const images = readImages(text);
+  if (!images.ok || images.images.length === 0) return undefined;
+  return images.images.map((i) => formatImageRef({ name: i.newName ?? i.name, tag: i.newTag, digest: i.digest })).join(", ");
+}

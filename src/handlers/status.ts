@@ -1,0 +1,24 @@
+// status (a commit status finished) -> Conveyor PRs whose head it is may merge now.
+import type { Context } from "probot";
+import { eventRepo } from "../adapters/github/event.js";
+import { parseBranch } from "../core/pr-text.js";
+import { readConfig } from "../flows/load-config.js";
+import type { Services } from "../flows/services.js";
+import { mergeIfReady } from "../flows/try-auto-merge.js";
+
+export async function handleStatus(context: Context<"status">, services: Services): Promise<void> {
+  const { payload } = context;
+  if (payload.state === "pending") return;
+  const branches = payload.branches.filter((b) => parseBranch(b.name) && b.commit.sha === payload.sha);
+  if (branches.length === 0) return;
+  const { gh } = eventRepo(context);
+  const candidates: number[] = [];
+  for (const branch of branches) {
+    const pr = await gh.pulls.findOpen(branch.name);
+    if (pr) candidates.push(pr.number);
+  }
+  if (candidates.length === 0) return;
+  const config = await readConfig(gh);
+  if (!config) return;
+  for (const number of candidates) await mergeIfReady(services, gh, config, number, context.log);
+}

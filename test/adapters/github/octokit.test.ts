@@ -1,0 +1,58 @@
+// Conveyor's Octokit: writes are spaced by the configured interval across every client the class
+// makes (one per installation token), and a secondary rate limit is waited out and retried.
+import { afterEach, describe, expect, it } from "vitest";
+import { conveyorOctokit } from "../../../src/adapters/github/octokit.js";
+import { mockGitHub, type GitHubMock } from "../../helpers/github-mock.js";
+
+let gh: GitHubMock | undefined;
+afterEach(() => gh?.verify());
+
+/** A strict mock for `times` writes to `path` that records when each arrived. */
+function arrivals(path: string, times: number, status: number, body: unknown): number[] {
+  gh = mockGitHub();
+  const at: number[] = [];
+  gh.scope
+    .post(path)
+    .times(times)
+    .reply(() => (at.push(performance.now()), [status, body]));
+  return at;
+}
+
+describe("conveyorOctokit", () => {
+  it("spaces writes by writeIntervalMs, shared by every client of the class", async () => {
+    const at = arrivals("/repos/acme/manifests/issues/1/labels", 4, 200, []);
+    const Octokit = conveyorOctokit({ writeIntervalMs: 300 });
+    const clients = [new Octokit({ auth: "ghs_one" }), new Octokit({ auth: "ghs_two" })];
+    const started = performance.now();
+    await Promise.all([0, 1, 2, 3].map((i) => clients[i % 2]?.rest.issues.addLabels({ owner: "acme", repo: "manifests", issue_number: 1, labels: [`l${i}`] })));
+    // Four writes spaced 300 ms apart cannot all arrive sooner than 900 ms after the first was
+    // asked for; one limiter per client would let them through in 300 ms. A busy machine only
+    // delays arrivals, so this bound holds under load (gaps between arrivals would not).
+    expect(Math.max(...at) - started).toBeGreaterThanOrEqual(870);
+  });
+
+  it("spaces writes that notify people (PRs, comments) by notificationIntervalMs", async () => {
+    const at = arrivals("/repos/acme/manifests/issues/1/comments", 3, 201, {});
+    const Octokit = conveyorOctokit({ writeIntervalMs: 10, notificationIntervalMs: 400 });
+    const octokit = new Octokit({ auth: "ghs_one" });
+    const started = performance.now();
+    await Promise.all([0, 1, 2].map((i) => octokit.rest.issues.createComment({ owner: "acme", repo: "manifests", issue_number: 1, body: `c${i}` })));
+    // Spaced by the 400 ms notification interval, not the 10 ms write interval.
+    expect(Math.max(...at) - started).toBeGreaterThanOrEqual(770);
+  });
+
+  it("waits out a secondary rate limit and sends the write again", async () => {
+    gh = mockGitHub();
+    gh.scope
+      .post("/repos/acme/manifests/pulls")
+      .reply(403, { message: "You have exceeded a secondary rate limit" }, { "retry-after": "1" })
+      .post("/repos/acme/manifests/pulls")
+      .reply(201, { number: 7 });
+    const Octokit = conveyorOctokit({ writeIntervalMs: 10, notificationIntervalMs: 10 });
+    const octokit = new Octokit({ auth: "ghs_one" });
+    const started = performance.now();
+    const { data } = await octokit.rest.pulls.create({ owner: "acme", repo: "manifests", head: "conveyor/staging/cart", base: "main", title: "t" });
+    expect(data.number).toBe(7);
+    expect(performance.now() - started).toBeGreaterThanOrEqual(950);
+  });
+});
