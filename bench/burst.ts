@@ -2,9 +2,32 @@
 // secondary rate limit on, scaled down in time. Every PR must exist exactly once, no event may be
 // lost, and every 403 must be waited out and retried.
 import type { ForgeRequest } from "../sandbox/forge/index.js";
-import { cpuSeconds, deadline, load1m, log, machine, percentile, sleep, summary, table, writeResult } from "./lib/common.js";
+import {
+  cpuSeconds,
+  deadline,
+  load1m,
+  log,
+  machine,
+  percentile,
+  sleep,
+  summary,
+  table,
+  writeResult,
+} from "./lib/common.js";
 import { imageOf, serviceName } from "./lib/repo.js";
-import { appLogFindings, BENCH_CONFIG, conveyorRevision, dispatch, isBotApi, isWrite, OWNER, quiescent, REPO, stampRequests, startGeneratedWorld } from "./lib/world.js";
+import {
+  appLogFindings,
+  BENCH_CONFIG,
+  conveyorRevision,
+  dispatch,
+  isBotApi,
+  isWrite,
+  OWNER,
+  quiescent,
+  REPO,
+  stampRequests,
+  startGeneratedWorld,
+} from "./lib/world.js";
 
 export interface BurstParams {
   /** Services in the generated repo, and how many of them get a deploy event. */
@@ -22,23 +45,53 @@ export interface BurstParams {
   deadlineMs: number;
 }
 
-export const DEFAULT_BURST: BurstParams = { repoServices: 1000, commits: 5000, burst: 300, sendWindowMs: 9_500, limit: 80, windowMs: 6_000, ciTokens: 10, deadlineMs: 600_000 };
-export const QUICK_BURST: BurstParams = { repoServices: 100, commits: 200, burst: 20, sendWindowMs: 2_000, limit: 8, windowMs: 6_000, ciTokens: 2, deadlineMs: 180_000 };
+export const DEFAULT_BURST: BurstParams = {
+  repoServices: 1000,
+  commits: 5000,
+  burst: 300,
+  sendWindowMs: 9_500,
+  limit: 80,
+  windowMs: 6_000,
+  ciTokens: 10,
+  deadlineMs: 600_000,
+};
+export const QUICK_BURST: BurstParams = {
+  repoServices: 100,
+  commits: 200,
+  burst: 20,
+  sendWindowMs: 2_000,
+  limit: 8,
+  windowMs: 6_000,
+  ciTokens: 2,
+  deadlineMs: 180_000,
+};
 
 export async function benchBurst(params: BurstParams = DEFAULT_BURST, quick = false) {
   const host = await machine();
   const revision = await conveyorRevision();
-  log(`burst: generating ${params.repoServices} services x 3 envs, ${params.commits} commits; rate limit ${params.limit} writes / ${params.windowMs} ms`);
+  log(
+    `burst: generating ${params.repoServices} services x 3 envs, ${params.commits} commits; rate limit ${params.limit} writes / ${params.windowMs} ms`,
+  );
   const { world } = await startGeneratedWorld(
-    { services: params.repoServices, envs: ["staging", "qa", "production"], commits: params.commits, config: BENCH_CONFIG },
+    {
+      services: params.repoServices,
+      envs: ["staging", "qa", "production"],
+      commits: params.commits,
+      config: BENCH_CONFIG,
+    },
     {
       rateLimit: { limit: params.limit, windowMs: params.windowMs },
       // Octokit's own spacing (1 s per write, 3 s per write that notifies) compressed like the limit.
-      appEnv: { CONVEYOR_WRITE_INTERVAL_MS: String(clientSpacing(params).writeMs), CONVEYOR_NOTIFY_INTERVAL_MS: String(clientSpacing(params).notifyMs) },
+      appEnv: {
+        CONVEYOR_WRITE_INTERVAL_MS: String(clientSpacing(params).writeMs),
+        CONVEYOR_NOTIFY_INTERVAL_MS: String(clientSpacing(params).notifyMs),
+      },
     },
   );
   const stamp = stampRequests(world);
-  const tokens = Array.from({ length: params.ciTokens }, (_, i) => world.forge.addUser(`ci-${i}`, { permission: "write" }));
+  const tokens = Array.from({ length: params.ciTokens }, (_, i) =>
+    world.forge.addUser(`ci-${i}`, { permission: "write" }),
+  );
   const services = Array.from({ length: params.burst }, (_, i) => serviceName(i));
   const branches = new Set(services.map((s) => `conveyor/staging/${s}`));
   const sentAt = new Map<string, number>();
@@ -61,13 +114,17 @@ export async function benchBurst(params: BurstParams = DEFAULT_BURST, quick = fa
 
   const watcher = setInterval(() => {
     for (const d of world.forge.events.slice(startEvents)) {
-      const p = d.payload as { pull_request?: { head?: { ref?: string; sha?: string } }; check_run?: { head_sha?: string; name?: string } };
+      const p = d.payload as {
+        pull_request?: { head?: { ref?: string; sha?: string } };
+        check_run?: { head_sha?: string; name?: string };
+      };
       const ref = p.pull_request?.head?.ref;
       if (d.event === "pull_request" && d.action === "opened" && ref && branches.has(ref) && !openedAt.has(ref)) {
         openedAt.set(ref, performance.now());
         heads.set(p.pull_request?.head?.sha ?? "", ref);
       }
-      if (d.event === "check_run" && d.action === "completed" && p.check_run?.head_sha) rendered.add(p.check_run.head_sha);
+      if (d.event === "check_run" && d.action === "completed" && p.check_run?.head_sha)
+        rendered.add(p.check_run.head_sha);
     }
   }, 100);
 
@@ -83,7 +140,12 @@ export async function benchBurst(params: BurstParams = DEFAULT_BURST, quick = fa
         sends.push(
           (async () => {
             for (let attempt = 0; attempt < 5; attempt++) {
-              const res = await dispatch(world, tokens[i % tokens.length] as string, service, `${imageOf(service)}:9.0.0`);
+              const res = await dispatch(
+                world,
+                tokens[i % tokens.length] as string,
+                service,
+                `${imageOf(service)}:9.0.0`,
+              );
               dispatchStatuses.push(res.status);
               if (res.status !== 403) return;
               ciRetries++;
@@ -101,7 +163,9 @@ export async function benchBurst(params: BurstParams = DEFAULT_BURST, quick = fa
         await sleep(250);
         if (performance.now() - lastReport > 15_000) {
           lastReport = performance.now();
-          log(`burst: ${openedAt.size}/${services.length} PRs open, ${[...heads.keys()].filter((s) => rendered.has(s)).length} render checks done, +${Math.round((performance.now() - t0) / 1000)} s`);
+          log(
+            `burst: ${openedAt.size}/${services.length} PRs open, ${[...heads.keys()].filter((s) => rendered.has(s)).length} render checks done, +${Math.round((performance.now() - t0) / 1000)} s`,
+          );
         }
         if (openedAt.size === services.length && !allOpened) allOpened = performance.now();
       }
@@ -123,14 +187,18 @@ export async function benchBurst(params: BurstParams = DEFAULT_BURST, quick = fa
     // its git http-backend, the simulated Argo CD, the bookkeeping).
     const cpu = { app: cpuSeconds(world.app.pid ?? 0), bench: cpuSeconds("self") };
     // Deliveries not yet made when the run ended (the forge delivers one at a time per repository).
-    const queuedAtEnd = world.forge.events.slice(startEvents).filter((d) => d.event === "repository_dispatch" && d.status === null && d.error === null).length;
+    const queuedAtEnd = world.forge.events
+      .slice(startEvents)
+      .filter((d) => d.event === "repository_dispatch" && d.status === null && d.error === null).length;
     // Freeze the state at the deadline: the app would otherwise keep opening PRs while we count.
     if (status === "deadline") await world.killApp();
 
     // Every PR exactly once: ask the forge like a person would (all states).
     const byNumber = new Map<number, string>();
     for (let page = 1; ; page++) {
-      const res = await fetch(`${world.forge.url}/repos/${OWNER}/${REPO}/pulls?state=all&per_page=100&page=${page}`, { headers: { authorization: `token ${world.tokens.admin}` } });
+      const res = await fetch(`${world.forge.url}/repos/${OWNER}/${REPO}/pulls?state=all&per_page=100&page=${page}`, {
+        headers: { authorization: `token ${world.tokens.admin}` },
+      });
       const pulls = (await res.json()) as Array<{ number: number; head: { ref: string } }>;
       for (const pr of pulls) byNumber.set(pr.number, pr.head.ref);
       if (pulls.length < 100) break;
@@ -173,7 +241,11 @@ export async function benchBurst(params: BurstParams = DEFAULT_BURST, quick = fa
       failure,
       machine: { ...host, loadAverage1mAtEnd: load1m() },
       conveyor: revision,
-      parameters: { ...params, timeScale: `${params.limit} writes per ${params.windowMs / 1000} s (GitHub: ~80 per 60 s), i.e. time compressed ${Math.round(60_000 / params.windowMs)}x`, autoMerge: false },
+      parameters: {
+        ...params,
+        timeScale: `${params.limit} writes per ${params.windowMs / 1000} s (GitHub: ~80 per 60 s), i.e. time compressed ${Math.round(60_000 / params.windowMs)}x`,
+        autoMerge: false,
+      },
       figures: {
         dispatchesSent: services.length,
         lastDispatchStartedMs: Math.round(lastSend - t0),
@@ -188,12 +260,16 @@ export async function benchBurst(params: BurstParams = DEFAULT_BURST, quick = fa
         branchesWithNoPr: counts.filter((c) => c === 0).length,
         branchesWithDuplicatePrs: counts.filter((c) => c > 1).length,
         duplicateBranches: services.filter((_, i) => (counts[i] ?? 0) > 1),
-        pullRequestOpenedEventsPerBranchMax: Math.max(0, ...countOpened(world.forge.events.slice(startEvents)).values()),
+        pullRequestOpenedEventsPerBranchMax: Math.max(
+          0,
+          ...countOpened(world.forge.events.slice(startEvents)).values(),
+        ),
         renderChecksCompleted: [...heads.keys()].filter((s) => rendered.has(s)).length,
         dispatchToPrMs: summary(latencies),
         firstDispatchToAllPrsS: status === "complete" ? Math.round((allOpened - t0) / 100) / 10 : null,
         firstDispatchToLastWriteS: Math.round(totalS * 10) / 10,
-        prsPerMinute: Math.round((openedAt.size / (((status === "complete" ? allOpened : doneAt) - t0) / 60_000)) * 10) / 10,
+        prsPerMinute:
+          Math.round((openedAt.size / (((status === "complete" ? allOpened : doneAt) - t0) / 60_000)) * 10) / 10,
         botApiCalls: bot.length,
         botWrites: writes.length,
         botWritesByEndpoint: Object.fromEntries(endpoints),
@@ -211,19 +287,40 @@ export async function benchBurst(params: BurstParams = DEFAULT_BURST, quick = fa
         appLogErrorSample: findings.errors.slice(0, 5),
         appLogRateLimitWarnings: findings.rateLimitWarnings.length,
         p95OpenMs: Math.round(percentile(latencies, 95)),
-        cpuSecondsConveyor: cpu.app !== undefined && cpuAtStart.app !== undefined ? Math.round((cpu.app - cpuAtStart.app) * 10) / 10 : null,
-        cpuSecondsForgeAndBench: cpu.bench !== undefined && cpuAtStart.bench !== undefined ? Math.round((cpu.bench - cpuAtStart.bench) * 10) / 10 : null,
+        cpuSecondsConveyor:
+          cpu.app !== undefined && cpuAtStart.app !== undefined
+            ? Math.round((cpu.app - cpuAtStart.app) * 10) / 10
+            : null,
+        cpuSecondsForgeAndBench:
+          cpu.bench !== undefined && cpuAtStart.bench !== undefined
+            ? Math.round((cpu.bench - cpuAtStart.bench) * 10) / 10
+            : null,
       },
     };
     const f = result.figures;
-    const ok = status === "complete" && f.branchesWithExactlyOnePr === services.length && deliveredOk === services.length && f.forbiddenRetried === f.forbidden && f.appLogErrors === 0;
+    const ok =
+      status === "complete" &&
+      f.branchesWithExactlyOnePr === services.length &&
+      deliveredOk === services.length &&
+      f.forbiddenRetried === f.forbidden &&
+      f.appLogErrors === 0;
     const file = writeResult(quick ? "burst.quick" : "burst", { ...result, ok });
-    console.log(`\nBurst: ${services.length} dispatches in ${(params.sendWindowMs / 1000).toFixed(1)} s, limit ${params.limit} writes / ${params.windowMs / 1000} s -> ${file}`);
+    console.log(
+      `\nBurst: ${services.length} dispatches in ${(params.sendWindowMs / 1000).toFixed(1)} s, limit ${params.limit} writes / ${params.windowMs / 1000} s -> ${file}`,
+    );
     console.log(
       table([
         ["status", status, failure ?? ""],
-        ["PRs with exactly one PR per branch", `${f.branchesWithExactlyOnePr}/${services.length}`, `none: ${f.branchesWithNoPr}, duplicates: ${f.branchesWithDuplicatePrs}`],
-        ["repository_dispatch delivered (2xx)", f.repositoryDispatchDelivered, `failed: ${f.repositoryDispatchFailed}, still queued in the forge: ${f.repositoryDispatchStillQueuedAtEnd}`],
+        [
+          "PRs with exactly one PR per branch",
+          `${f.branchesWithExactlyOnePr}/${services.length}`,
+          `none: ${f.branchesWithNoPr}, duplicates: ${f.branchesWithDuplicatePrs}`,
+        ],
+        [
+          "repository_dispatch delivered (2xx)",
+          f.repositoryDispatchDelivered,
+          `failed: ${f.repositoryDispatchFailed}, still queued in the forge: ${f.repositoryDispatchStillQueuedAtEnd}`,
+        ],
         ["PRs per minute", f.prsPerMinute],
         ["403/429 from the forge (bot) / retried", `${f.forbidden} / ${f.forbiddenRetried}`],
         ["app log errors", f.appLogErrors],
@@ -231,9 +328,16 @@ export async function benchBurst(params: BurstParams = DEFAULT_BURST, quick = fa
         ["first dispatch -> last write (s)", f.firstDispatchToLastWriteS],
         ["bot writes (per PR)", `${f.botWrites} (${f.botWritesPerPr})`],
         ["rate-limit floor: writes / limit x window (s)", f.rateLimitFloorS, `total / floor = ${f.totalOverFloor}`],
-        ["client spacing floor (s)", f.clientSpacingFloorS, `${f.botNotifyingWrites} notifying writes x ${spacing.notifyMs} ms; total / floor = ${f.totalOverClientFloor}`],
+        [
+          "client spacing floor (s)",
+          f.clientSpacingFloorS,
+          `${f.botNotifyingWrites} notifying writes x ${spacing.notifyMs} ms; total / floor = ${f.totalOverClientFloor}`,
+        ],
         ["dispatch -> PR open p50 / p95 (ms)", `${f.dispatchToPrMs.p50} / ${f.dispatchToPrMs.p95}`],
-        ["CPU seconds: Conveyor with its git and kubectl / the forge and the rest", `${f.cpuSecondsConveyor ?? "?"} / ${f.cpuSecondsForgeAndBench ?? "?"}`],
+        [
+          "CPU seconds: Conveyor with its git and kubectl / the forge and the rest",
+          `${f.cpuSecondsConveyor ?? "?"} / ${f.cpuSecondsForgeAndBench ?? "?"}`,
+        ],
       ]),
     );
     if (!ok) throw new Error(`burst did not meet its checks (status ${status}); see ${file}`);
@@ -252,9 +356,12 @@ function clientSpacing(params: BurstParams): { writeMs: number; notifyMs: number
 }
 
 /** Writes Octokit spaces as notifying: opening PRs and issues, comments, merges, reviews. */
-const NOTIFYING = /^POST \/repos\/[^/]+\/[^/]+\/(pulls|issues|issues\/\d+\/comments|pulls\/\d+\/(reviews|comments|requested_reviewers))$|^PUT \/repos\/[^/]+\/[^/]+\/pulls\/\d+\/merge$/;
+const NOTIFYING =
+  /^POST \/repos\/[^/]+\/[^/]+\/(pulls|issues|issues\/\d+\/comments|pulls\/\d+\/(reviews|comments|requested_reviewers))$|^PUT \/repos\/[^/]+\/[^/]+\/pulls\/\d+\/merge$/;
 
-function countOpened(events: Array<{ event: string; action: string | null; payload: Record<string, unknown> }>): Map<string, number> {
+function countOpened(
+  events: Array<{ event: string; action: string | null; payload: Record<string, unknown> }>,
+): Map<string, number> {
   const out = new Map<string, number>();
   for (const d of events) {
     const ref = (d.payload as { pull_request?: { head?: { ref?: string } } }).pull_request?.head?.ref;

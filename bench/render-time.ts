@@ -22,11 +22,21 @@ try {
   for (let i = 0; i < rounds; i++) {
     const path = "services/order-service/base/deployment.yaml";
     remote.git("branch", "-f", `b${i}`, "main");
-    heads.push(remote.commit(`b${i}`, { [path]: (remote.show("main", path) as string).replace("containerPort: 8080", `containerPort: ${9000 + i}`) }, "port"));
+    heads.push(
+      remote.commit(
+        `b${i}`,
+        { [path]: (remote.show("main", path) as string).replace("containerPort: 8080", `containerPort: ${9000 + i}`) },
+        "port",
+      ),
+    );
   }
   await workspace.sync();
   const renderer = new Renderer();
-  console.log((await renderer.locate()).found ? `renderer: ${((await renderer.locate()) as { info: { label: string } }).info.label}` : "no renderer");
+  console.log(
+    (await renderer.locate()).found
+      ? `renderer: ${((await renderer.locate()) as { info: { label: string } }).info.label}`
+      : "no renderer",
+  );
   const perRender: number[] = [];
   const totals: number[] = [];
   const cachedTotals: number[] = [];

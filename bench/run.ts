@@ -27,7 +27,9 @@ for (const name of selected) {
     log(`${name}: done in ${Math.round((Date.now() - started) / 1000)} s`);
   } catch (error) {
     failed = true;
-    console.error(`\n${name}: FAILED after ${Math.round((Date.now() - started) / 1000)} s: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}`);
+    console.error(
+      `\n${name}: FAILED after ${Math.round((Date.now() - started) / 1000)} s: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}`,
+    );
   }
 }
 process.exit(failed ? 1 : 0);

@@ -13,14 +13,17 @@ interface Input {
   watchHistorySize: number;
 }
 
-type Message = { type: "track"; revision: string; names: string[] } | { type: "notify" } | { type: "stats" } | { type: "close" };
+type Message =
+  { type: "track"; revision: string; names: string[] } | { type: "notify" } | { type: "stats" } | { type: "close" };
 
 const input = JSON.parse(process.argv[2] ?? "{}") as Input;
 const send = (message: object) => process.send?.(message);
 const sim = await startArgoSim({
   repoPath: input.repoPath,
   branch: "main",
-  applications: Array.from({ length: input.services }, (_, s) => input.envs.map((env) => ({ name: `${serviceName(s)}-${env}`, path: overlayDir(serviceName(s), env) }))).flat(),
+  applications: Array.from({ length: input.services }, (_, s) =>
+    input.envs.map((env) => ({ name: `${serviceName(s)}-${env}`, path: overlayDir(serviceName(s), env) })),
+  ).flat(),
   watchHistorySize: input.watchHistorySize,
   timings: { pollIntervalMs: 1000, bookmarkIntervalMs: 5000 },
 });
@@ -32,7 +35,13 @@ sim.on("state", (app) => {
   const name = app.metadata?.name ?? "";
   if (!waiting.has(name)) return;
   const s = app.status;
-  if (s?.sync?.status === "Synced" && s.sync.revision === target && s.health?.status === "Healthy" && s.operationState?.phase === "Succeeded" && s.operationState.syncResult?.revision === target) {
+  if (
+    s?.sync?.status === "Synced" &&
+    s.sync.revision === target &&
+    s.health?.status === "Healthy" &&
+    s.operationState?.phase === "Succeeded" &&
+    s.operationState.syncResult?.revision === target
+  ) {
     waiting.delete(name);
     send({ type: "healthy", name, at: Date.now() });
   }

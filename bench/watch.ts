@@ -24,12 +24,30 @@ export interface WatchParams {
   deadlineMs: number;
 }
 
-export const DEFAULT_WATCH: WatchParams = { services: 1000, envs: ["staging", "production"], inFlight: 500, tickMs: 1000, watchHistorySize: 20_000, deadlineMs: 300_000 };
-export const QUICK_WATCH: WatchParams = { services: 50, envs: ["staging", "production"], inFlight: 20, tickMs: 1000, watchHistorySize: 20_000, deadlineMs: 120_000 };
+export const DEFAULT_WATCH: WatchParams = {
+  services: 1000,
+  envs: ["staging", "production"],
+  inFlight: 500,
+  tickMs: 1000,
+  watchHistorySize: 20_000,
+  deadlineMs: 300_000,
+};
+export const QUICK_WATCH: WatchParams = {
+  services: 50,
+  envs: ["staging", "production"],
+  inFlight: 20,
+  tickMs: 1000,
+  watchHistorySize: 20_000,
+  deadlineMs: 120_000,
+};
 
 const SIM_ENTRY = fileURLToPath(new URL("./watch-sim.ts", import.meta.url));
 
-type FromSim = { type: "ready" } | { type: "tracking" } | { type: "healthy"; name: string; at: number } | { type: "stats"; openWatches: number; rssMiB: number };
+type FromSim =
+  | { type: "ready" }
+  | { type: "tracking" }
+  | { type: "healthy"; name: string; at: number }
+  | { type: "stats"; openWatches: number; rssMiB: number };
 
 export async function benchWatch(params: WatchParams = DEFAULT_WATCH, quick = false) {
   const host = await machine();
@@ -44,20 +62,38 @@ export async function benchWatch(params: WatchParams = DEFAULT_WATCH, quick = fa
   const sampler = setInterval(() => rssSamples.push(process.memoryUsage().rss), 100);
   try {
     await run("git", ["init", "--bare", "--quiet", "--initial-branch=main", repoPath]);
-    const { head: base } = await generateRepo(repoPath, { services: params.services, envs: params.envs, commits: 1, config: "environments: []\n" });
+    const { head: base } = await generateRepo(repoPath, {
+      services: params.services,
+      envs: params.envs,
+      commits: 1,
+      config: "environments: []\n",
+    });
     const applications = { length: params.services * params.envs.length };
     log(`watch: ${applications.length} Applications; starting the simulated Argo CD in a child process`);
 
     const healthyAt = new Map<string, number>();
     let stats: { openWatches: number; rssMiB: number } | undefined;
     const waiters: Array<{ type: string; resolve: () => void }> = [];
-    const sim = fork(SIM_ENTRY, [JSON.stringify({ repoPath, kubeconfig, services: params.services, envs: params.envs, watchHistorySize: params.watchHistorySize })], { execArgv: ["--import", "tsx"], stdio: ["ignore", "inherit", "inherit", "ipc"] });
+    const sim = fork(
+      SIM_ENTRY,
+      [
+        JSON.stringify({
+          repoPath,
+          kubeconfig,
+          services: params.services,
+          envs: params.envs,
+          watchHistorySize: params.watchHistorySize,
+        }),
+      ],
+      { execArgv: ["--import", "tsx"], stdio: ["ignore", "inherit", "inherit", "ipc"] },
+    );
     child = sim;
     sim.on("message", (m: FromSim) => {
       if (m.type === "healthy") healthyAt.set(m.name, m.at);
       if (m.type === "stats") stats = m;
-      for (const w of waiters.splice(0)) if (w.type === m.type) w.resolve();
-      else waiters.push(w);
+      for (const w of waiters.splice(0))
+        if (w.type === m.type) w.resolve();
+        else waiters.push(w);
     });
     const next = (type: string) => new Promise<void>((resolve) => waiters.push({ type, resolve }));
     const ask = async () => {
@@ -93,13 +129,21 @@ export async function benchWatch(params: WatchParams = DEFAULT_WATCH, quick = fa
         const key = `${ancestor}..${descendant}`;
         let known = ancestry.get(key);
         if (!known) {
-          known = run("git", ["--git-dir", repoPath, "merge-base", "--is-ancestor", ancestor, descendant]).then(() => true, () => false);
+          known = run("git", ["--git-dir", repoPath, "merge-base", "--is-ancestor", ancestor, descendant]).then(
+            () => true,
+            () => false,
+          );
           ancestry.set(key, known);
         }
         return known;
       },
-      log: { info: () => undefined, warn: (o) => void errors.push(JSON.stringify(o)), error: (o) => void errors.push(JSON.stringify(o)) },
-      onDecision: (v, verdict, latencyMs) => decisions.push({ name: v.app.name, kind: verdict.kind, at: Date.now(), verifierLatencyMs: latencyMs }),
+      log: {
+        info: () => undefined,
+        warn: (o) => void errors.push(JSON.stringify(o)),
+        error: (o) => void errors.push(JSON.stringify(o)),
+      },
+      onDecision: (v, verdict, latencyMs) =>
+        decisions.push({ name: v.app.name, kind: verdict.kind, at: Date.now(), verifierLatencyMs: latencyMs }),
     });
     verifier.start();
 
@@ -116,7 +160,13 @@ export async function benchWatch(params: WatchParams = DEFAULT_WATCH, quick = fa
     const t0 = performance.now();
     changed.forEach((c, i) => {
       const v: Verification = {
-        repo: { owner: "acme", repo: "manifests", installationId: 1, cloneUrl: `file://${repoPath}`, defaultBranch: "main" },
+        repo: {
+          owner: "acme",
+          repo: "manifests",
+          installationId: 1,
+          cloneUrl: `file://${repoPath}`,
+          defaultBranch: "main",
+        },
         service: c.service,
         env: c.env,
         app: { namespace: "argocd", name: `${c.service}-${c.env}` },
@@ -158,7 +208,13 @@ export async function benchWatch(params: WatchParams = DEFAULT_WATCH, quick = fa
       benchmark: "watch",
       machine: { ...host, loadAverage1mAtEnd: load1m() },
       conveyor: revision,
-      parameters: { ...params, applications: applications.length, soakMs: 0, rssMeasured: "in-process: this Node process runs KubeArgoSource + Verifier (+ the benchmark's bookkeeping); the simulated Argo CD runs in a child process" },
+      parameters: {
+        ...params,
+        applications: applications.length,
+        soakMs: 0,
+        rssMeasured:
+          "in-process: this Node process runs KubeArgoSource + Verifier (+ the benchmark's bookkeeping); the simulated Argo CD runs in a child process",
+      },
       figures: {
         initialListMs: listMs,
         decisions: decisions.length,
@@ -180,16 +236,37 @@ export async function benchWatch(params: WatchParams = DEFAULT_WATCH, quick = fa
       },
     };
     const f = result.figures;
-    const targets = { p95UnderOneSecond: f.stateChangeToDecisionMs.p95 < 1000, rssUnder300MiB: f.peakRssMiB < 300, oneWatchPerKind: f.peakOpenWatches <= 2 && f.sourceStats.watchConnections <= 2 };
+    const targets = {
+      p95UnderOneSecond: f.stateChangeToDecisionMs.p95 < 1000,
+      rssUnder300MiB: f.peakRssMiB < 300,
+      oneWatchPerKind: f.peakOpenWatches <= 2 && f.sourceStats.watchConnections <= 2,
+    };
     const file = writeResult(quick ? "watch.quick" : "watch", { ...result, targets });
-    console.log(`\nWatch scale: ${applications.length} Applications, ${params.inFlight} verifications in flight -> ${file}`);
+    console.log(
+      `\nWatch scale: ${applications.length} Applications, ${params.inFlight} verifications in flight -> ${file}`,
+    );
     console.log(
       table([
-        ["state change -> decision p50 / p95 (ms)", `${f.stateChangeToDecisionMs.p50} / ${f.stateChangeToDecisionMs.p95}`, targets.p95UnderOneSecond ? "target p95 < 1 s: met" : "target p95 < 1 s: MISSED"],
-        ["decisions (verified / failed / superseded)", `${f.verdicts.verified} / ${f.verdicts.failed} / ${f.verdicts.superseded}`],
+        [
+          "state change -> decision p50 / p95 (ms)",
+          `${f.stateChangeToDecisionMs.p50} / ${f.stateChangeToDecisionMs.p95}`,
+          targets.p95UnderOneSecond ? "target p95 < 1 s: met" : "target p95 < 1 s: MISSED",
+        ],
+        [
+          "decisions (verified / failed / superseded)",
+          `${f.verdicts.verified} / ${f.verdicts.failed} / ${f.verdicts.superseded}`,
+        ],
         ["merge -> all decided (s)", f.mergeToAllDecidedS],
-        ["peak RSS, verifier process (MiB)", f.peakRssMiB, targets.rssUnder300MiB ? "target < 300 MB: met" : "target < 300 MB: MISSED"],
-        ["open watches (peak, kinds: applications + rollouts)", f.peakOpenWatches, targets.oneWatchPerKind ? "one per kind: met" : "one per kind: MISSED"],
+        [
+          "peak RSS, verifier process (MiB)",
+          f.peakRssMiB,
+          targets.rssUnder300MiB ? "target < 300 MB: met" : "target < 300 MB: MISSED",
+        ],
+        [
+          "open watches (peak, kinds: applications + rollouts)",
+          f.peakOpenWatches,
+          targets.oneWatchPerKind ? "one per kind: met" : "one per kind: MISSED",
+        ],
         ["initial list of all Applications (ms)", f.initialListMs],
       ]),
     );

@@ -24,11 +24,15 @@ const details = {
 };
 if (json) console.log(JSON.stringify(details));
 else {
-  say(`  GitHub API   ${details.apiUrl}   (tokens: admin ${details.tokens.admin}, reviewer ${details.tokens.reviewer}, outsider ${details.tokens.outsider})`);
+  say(
+    `  GitHub API   ${details.apiUrl}   (tokens: admin ${details.tokens.admin}, reviewer ${details.tokens.reviewer}, outsider ${details.tokens.outsider})`,
+  );
   say(`  manifests    ${details.gitUrl}`);
   say(`  Conveyor     ${details.appUrl}   (webhooks at ${details.webhookUrl})`);
   say(`  Argo CD      ${world.argo.url}   (kubeconfig ${details.kubeconfig})`);
-  say(`               curl -s -H "Authorization: Bearer ${world.argo.token}" ${world.argo.url}/apis/argoproj.io/v1alpha1/namespaces/argocd/applications`);
+  say(
+    `               curl -s -H "Authorization: Bearer ${world.argo.token}" ${world.argo.url}/apis/argoproj.io/v1alpha1/namespaces/argocd/applications`,
+  );
   say("");
 }
 

@@ -7,18 +7,27 @@ import { OWNER, REPO, type World } from "./world.js";
 const repo = { owner: OWNER, repo: REPO };
 
 /** Posts a comment as one of the forge users and waits for Conveyor's reply to it. */
-export async function command(world: World, as: keyof World["tokens"], issue: number, body: string, timeoutMs = 30_000): Promise<{ reply: string; reactions: string[] }> {
+export async function command(
+  world: World,
+  as: keyof World["tokens"],
+  issue: number,
+  body: string,
+  timeoutMs = 30_000,
+): Promise<{ reply: string; reactions: string[] }> {
   const user = new Octokit({ baseUrl: world.forge.url, auth: world.tokens[as] });
   const { data: posted } = await user.rest.issues.createComment({ ...repo, issue_number: issue, body });
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     const { data: comments } = await user.rest.issues.listComments({ ...repo, issue_number: issue, per_page: 100 });
-    const reply = comments.find((c) => c.id > posted.id && c.user?.type === "Bot" && (c.body ?? "").startsWith(`@${as}`));
+    const reply = comments.find(
+      (c) => c.id > posted.id && c.user?.type === "Bot" && (c.body ?? "").startsWith(`@${as}`),
+    );
     if (reply) {
       const { data: reactions } = await user.rest.reactions.listForIssueComment({ ...repo, comment_id: posted.id });
       return { reply: reply.body ?? "", reactions: reactions.map((r) => r.content) };
     }
-    if (Date.now() > deadline) throw new Error(`no reply from Conveyor to ${JSON.stringify(body)} on #${issue} after ${timeoutMs} ms`);
+    if (Date.now() > deadline)
+      throw new Error(`no reply from Conveyor to ${JSON.stringify(body)} on #${issue} after ${timeoutMs} ms`);
     await new Promise((resolve) => setTimeout(resolve, 100));
   }
 }
@@ -27,10 +36,16 @@ export async function runChatOpsScenario(world: World, say: Narrator): Promise<v
   const ci = new Octokit({ baseUrl: world.forge.url, auth: world.tokens.admin });
   const first = (text: string) => text.split("\n").find((l) => /^(✅|❌)/.test(l)) ?? text.split("\n")[0] ?? "";
 
-  let production: { number: number } | undefined = await ci.rest.pulls.list({ ...repo, state: "open", head: `${OWNER}:conveyor/production/order-service` }).then((r) => r.data[0]);
+  let production: { number: number } | undefined = await ci.rest.pulls
+    .list({ ...repo, state: "open", head: `${OWNER}:conveyor/production/order-service` })
+    .then((r) => r.data[0]);
   if (!production) {
     say("chat-ops: dispatching deploy-order-service 1.5.0 so there is something to steer");
-    await ci.rest.repos.createDispatchEvent({ ...repo, event_type: "deploy-order-service", client_payload: { image: "ghcr.io/acme/order-service:1.5.0" } });
+    await ci.rest.repos.createDispatchEvent({
+      ...repo,
+      event_type: "deploy-order-service",
+      client_payload: { image: "ghcr.io/acme/order-service:1.5.0" },
+    });
     await deploymentState(world, "staging", "order-service", "success", 60_000);
     production = await pullRequest(world, "conveyor/production/order-service", 30_000);
   }

@@ -22,21 +22,46 @@ export async function runScenario(world: World, say: Narrator): Promise<void> {
 
   try {
     line("CI of order-service finished: dispatching deploy-order-service {image: ghcr.io/acme/order-service:1.5.0}");
-    await ci.rest.repos.createDispatchEvent({ ...repo, event_type: "deploy-order-service", client_payload: { image: "ghcr.io/acme/order-service:1.5.0" } });
+    await ci.rest.repos.createDispatchEvent({
+      ...repo,
+      event_type: "deploy-order-service",
+      client_payload: { image: "ghcr.io/acme/order-service:1.5.0" },
+    });
     await deploymentState(world, "staging", "order-service", "success", 60_000);
 
     const production = await pullRequest(world, "conveyor/production/order-service", 30_000);
     line(`production waits for a reviewer; people steer Conveyor from ${production.html_url}:`);
     await runChatOpsScenario(world, (text) => line(`  ${text}`));
     line(`reviewer approves and merges ${production.html_url}`);
-    await reviewer.rest.pulls.createReview({ ...repo, pull_number: production.number, event: "APPROVE", body: "Staging is verified, ship it." });
-    await reviewer.rest.pulls.merge({ ...repo, pull_number: production.number, sha: production.head.sha, merge_method: "merge" });
+    await reviewer.rest.pulls.createReview({
+      ...repo,
+      pull_number: production.number,
+      event: "APPROVE",
+      body: "Staging is verified, ship it.",
+    });
+    await reviewer.rest.pulls.merge({
+      ...repo,
+      pull_number: production.number,
+      sha: production.head.sha,
+      merge_method: "merge",
+    });
     await deploymentState(world, "production", "order-service", "success", 60_000);
 
     line("CI of order-service finished again: dispatching a bad build, ghcr.io/acme/order-service:1.6.0-bad");
-    await ci.rest.repos.createDispatchEvent({ ...repo, event_type: "deploy-order-service", client_payload: { image: "ghcr.io/acme/order-service:1.6.0-bad" } });
+    await ci.rest.repos.createDispatchEvent({
+      ...repo,
+      event_type: "deploy-order-service",
+      client_payload: { image: "ghcr.io/acme/order-service:1.6.0-bad" },
+    });
     await deploymentState(world, "staging", "order-service", "failure", 60_000);
-    await deploymentState(world, "staging", "order-service", "success", 60_000, (d) => d.to === "ghcr.io/acme/order-service:1.5.0");
+    await deploymentState(
+      world,
+      "staging",
+      "order-service",
+      "success",
+      60_000,
+      (d) => d.to === "ghcr.io/acme/order-service:1.5.0",
+    );
     const app = world.argo.get("order-service-staging") as { status?: { health?: { status?: string } } } | undefined;
     line(`staging is back on ghcr.io/acme/order-service:1.5.0 and Argo CD says ${app?.status?.health?.status ?? "?"}`);
     line(`done in ${((Date.now() - started) / 1000).toFixed(1)} s`);
@@ -66,11 +91,15 @@ function describe(d: WebhookDelivery): string | undefined {
     case "pull_request.synchronize":
       return `PR #${p.pull_request.number} updated (new commit ${String(p.pull_request.head.sha).slice(0, 7)})`;
     case "pull_request.closed":
-      return p.pull_request.merged ? `PR #${p.pull_request.number} merged by ${p.pull_request.merged_by?.login ?? p.sender.login}` : `PR #${p.pull_request.number} closed`;
+      return p.pull_request.merged
+        ? `PR #${p.pull_request.number} merged by ${p.pull_request.merged_by?.login ?? p.sender.login}`
+        : `PR #${p.pull_request.number} closed`;
     case "deployment_status.created":
       return `deployment ${p.deployment.id} (${p.deployment.payload?.service} -> ${p.deployment.environment}): ${p.deployment_status.state} — ${p.deployment_status.description}`;
     case "issue_comment.created":
-      return p.comment.user.type === "Bot" ? `comment on #${p.issue.number}: ${String(p.comment.body).split("\n")[0]}` : undefined;
+      return p.comment.user.type === "Bot"
+        ? `comment on #${p.issue.number}: ${String(p.comment.body).split("\n")[0]}`
+        : undefined;
     case "check_run.completed":
       return `check ${p.check_run.name} on ${String(p.check_run.head_sha).slice(0, 7)}: ${p.check_run.conclusion} — ${p.check_run.output?.title ?? ""}`;
     case "issues.opened":
@@ -106,8 +135,17 @@ export async function deploymentState(
   const earlier = new Set(world.forge.events);
   const delivery = await world.forge.waitForEvent((d) => {
     if (earlier.has(d)) return false;
-    const p = d.payload as { deployment?: { environment?: string; payload?: Record<string, unknown> }; deployment_status?: { state?: string } };
-    return d.event === "deployment_status" && p.deployment?.environment === env && p.deployment?.payload?.service === service && p.deployment_status?.state === state && match(p.deployment.payload ?? {});
+    const p = d.payload as {
+      deployment?: { environment?: string; payload?: Record<string, unknown> };
+      deployment_status?: { state?: string };
+    };
+    return (
+      d.event === "deployment_status" &&
+      p.deployment?.environment === env &&
+      p.deployment?.payload?.service === service &&
+      p.deployment_status?.state === state &&
+      match(p.deployment.payload ?? {})
+    );
   }, timeoutMs);
   return (delivery.payload as { deployment: { payload: Record<string, unknown> } }).deployment.payload;
 }

@@ -112,14 +112,27 @@ export async function startWorld(options: WorldOptions = {}): Promise<World> {
     repoPath: repo.path,
     branch: "main",
     repoURL: forge.gitUrl(OWNER, REPO),
-    applications: options.applications ?? SERVICES.flatMap((service) =>
-      ENVIRONMENTS.map((env) => ({
-        name: `${service}-${env}`,
-        path: `services/${service}/overlays/${env}`,
-        ...(options.rollouts?.includes(`${service}-${env}`) ? { rollout: { canarySteps: 2, pauseMs: 600 } } : {}),
-      })),
-    ),
-    timings: { pollIntervalMs: 200, syncDelayMs: 150, autoSyncDelayMs: 50, operationMs: 200, postSyncRefreshMs: 50, progressingMs: 500, degradedAfterMs: 800, rolloutStepMs: 200, bookmarkIntervalMs: 2000, ...options.argoTimings },
+    applications:
+      options.applications ??
+      SERVICES.flatMap((service) =>
+        ENVIRONMENTS.map((env) => ({
+          name: `${service}-${env}`,
+          path: `services/${service}/overlays/${env}`,
+          ...(options.rollouts?.includes(`${service}-${env}`) ? { rollout: { canarySteps: 2, pauseMs: 600 } } : {}),
+        })),
+      ),
+    timings: {
+      pollIntervalMs: 200,
+      syncDelayMs: 150,
+      autoSyncDelayMs: 50,
+      operationMs: 200,
+      postSyncRefreshMs: 50,
+      progressingMs: 500,
+      degradedAfterMs: 800,
+      rolloutStepMs: 200,
+      bookmarkIntervalMs: 2000,
+      ...options.argoTimings,
+    },
   });
   const kubeconfig = join(dir, "kubeconfig");
   await argo.writeKubeconfig(kubeconfig);
@@ -132,25 +145,25 @@ export async function startWorld(options: WorldOptions = {}): Promise<World> {
   const startApp = async () => {
     const forgeHost = new URL(forge.url).host;
     const env: Record<string, string | undefined> = {
-        PATH: process.env.PATH,
-        HOME: process.env.HOME,
-        NODE_ENV: "production",
-        APP_ID: String(appId),
-        PRIVATE_KEY: keys.privateKeyPem,
-        WEBHOOK_SECRET: webhookSecret,
-        GHE_HOST: forgeHost,
-        GHE_PROTOCOL: "http",
-        HOST: "127.0.0.1",
-        PORT: String(appPort),
-        LOG_LEVEL: options.logLevel ?? "info",
-        LOG_FORMAT: "json",
-        KUBECONFIG: kubeconfig,
-        ARGOCD_NAMESPACE: "argocd",
-        CONVEYOR_WORKSPACE_DIR: workspaceDir,
-        CONVEYOR_TICK_MS: String(options.tickMs ?? 250),
-        CONVEYOR_LEADER_ELECTION: options.leaderElection ? "true" : "false",
-        POD_NAMESPACE: "conveyor",
-        ...options.appEnv,
+      PATH: process.env.PATH,
+      HOME: process.env.HOME,
+      NODE_ENV: "production",
+      APP_ID: String(appId),
+      PRIVATE_KEY: keys.privateKeyPem,
+      WEBHOOK_SECRET: webhookSecret,
+      GHE_HOST: forgeHost,
+      GHE_PROTOCOL: "http",
+      HOST: "127.0.0.1",
+      PORT: String(appPort),
+      LOG_LEVEL: options.logLevel ?? "info",
+      LOG_FORMAT: "json",
+      KUBECONFIG: kubeconfig,
+      ARGOCD_NAMESPACE: "argocd",
+      CONVEYOR_WORKSPACE_DIR: workspaceDir,
+      CONVEYOR_TICK_MS: String(options.tickMs ?? 250),
+      CONVEYOR_LEADER_ELECTION: options.leaderElection ? "true" : "false",
+      POD_NAMESPACE: "conveyor",
+      ...options.appEnv,
     };
     const child: ChildProcess = spawn(process.execPath, ["--import", "tsx", SERVER_ENTRY], {
       cwd: ROOT,
@@ -215,7 +228,11 @@ export async function startWorld(options: WorldOptions = {}): Promise<World> {
   };
 }
 
-export async function waitFor(check: () => Promise<boolean> | boolean, timeoutMs: number, intervalMs = 50): Promise<void> {
+export async function waitFor(
+  check: () => Promise<boolean> | boolean,
+  timeoutMs: number,
+  intervalMs = 50,
+): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     if (await check()) return;

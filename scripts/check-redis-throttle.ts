@@ -29,7 +29,12 @@ if (process.argv[2] === "replica") {
   const octokit = await probot.auth(1);
   await Promise.all(
     Array.from({ length: WRITES }, (_, i) =>
-      octokit.rest.issues.addLabels({ owner: "acme", repo: "manifests", issue_number: 1, labels: [`${process.env.NAME}-${i}`] }),
+      octokit.rest.issues.addLabels({
+        owner: "acme",
+        repo: "manifests",
+        issue_number: 1,
+        labels: [`${process.env.NAME}-${i}`],
+      }),
     ),
   );
   process.exit(0);
@@ -60,17 +65,30 @@ const api = createHttpServer((req, res) => {
 });
 await new Promise<void>((resolve) => api.listen(0, "127.0.0.1", resolve));
 const apiUrl = `http://127.0.0.1:${(api.address() as AddressInfo).port}`;
-const key = generateKeyPairSync("rsa", { modulusLength: 2048 }).privateKey.export({ type: "pkcs1", format: "pem" }).toString();
+const key = generateKeyPairSync("rsa", { modulusLength: 2048 })
+  .privateKey.export({ type: "pkcs1", format: "pem" })
+  .toString();
 
 async function round(redisUrl: string | undefined): Promise<number[]> {
   arrivals.length = 0;
   const replicas = ["a", "b"].map(
     (name) =>
       new Promise<number | null>((resolve) => {
-        const child: ChildProcess = spawn(process.execPath, ["--import", "tsx", new URL(import.meta.url).pathname, "replica"], {
-          env: { ...process.env, SPACING: DEFAULT ? "default" : "tuned", NAME: name, KEY: key, API_URL: apiUrl, ...(redisUrl ? { REDIS_URL: redisUrl } : { REDIS_URL: "" }) },
-          stdio: "inherit",
-        });
+        const child: ChildProcess = spawn(
+          process.execPath,
+          ["--import", "tsx", new URL(import.meta.url).pathname, "replica"],
+          {
+            env: {
+              ...process.env,
+              SPACING: DEFAULT ? "default" : "tuned",
+              NAME: name,
+              KEY: key,
+              API_URL: apiUrl,
+              ...(redisUrl ? { REDIS_URL: redisUrl } : { REDIS_URL: "" }),
+            },
+            stdio: "inherit",
+          },
+        );
         child.on("exit", resolve);
       }),
   );
@@ -81,7 +99,11 @@ async function round(redisUrl: string | undefined): Promise<number[]> {
 }
 
 const port = await freePort();
-const redis = spawn("redis-server", ["--port", String(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"], { stdio: "ignore" });
+const redis = spawn(
+  "redis-server",
+  ["--port", String(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"],
+  { stdio: "ignore" },
+);
 try {
   await new Promise((resolve) => setTimeout(resolve, 500));
   const alone = await round(undefined);
@@ -91,8 +113,12 @@ try {
   const median = (gaps: number[]) => [...gaps].sort((a, b) => a - b)[Math.floor(gaps.length / 2)] as number;
   // Arrival times carry each process's own request latency (a cold first request is slower), so
   // single gaps jitter; the span and the median show whether the replicas took turns.
-  console.log(`without REDIS_URL, gaps between arrivals (ms): ${alone.join(", ")}  (median ${median(alone)}, span ${span(alone)})`);
-  console.log(`with REDIS_URL,    gaps between arrivals (ms): ${shared.join(", ")}  (median ${median(shared)}, span ${span(shared)})`);
+  console.log(
+    `without REDIS_URL, gaps between arrivals (ms): ${alone.join(", ")}  (median ${median(alone)}, span ${span(alone)})`,
+  );
+  console.log(
+    `with REDIS_URL,    gaps between arrivals (ms): ${shared.join(", ")}  (median ${median(shared)}, span ${span(shared)})`,
+  );
   const floor = (2 * WRITES - 1) * INTERVAL_MS;
   const ok = span(shared) >= floor * 0.95 && median(shared) >= INTERVAL_MS * 0.9 && span(alone) < floor * 0.6;
   console.log(ok ? "shared: the replicas took turns through Redis" : "NOT shared");

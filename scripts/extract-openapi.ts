@@ -161,11 +161,18 @@ function main(): void {
   }
 
   const info = doc["info"] as JsonObject;
-  const fixture = { source: "@octokit/openapi api.github.com.json", version: info["version"] ?? null, operations, webhooks };
+  const fixture = {
+    source: "@octokit/openapi api.github.com.json",
+    version: info["version"] ?? null,
+    operations,
+    webhooks,
+  };
   mkdirSync(dirname(target), { recursive: true });
   const text = JSON.stringify(fixture);
   writeFileSync(target, text + "\n");
-  console.log(`wrote ${target}: ${Object.keys(operations).length} operations, ${Object.keys(webhooks).length} webhooks, ${(text.length / 1024).toFixed(0)} KiB`);
+  console.log(
+    `wrote ${target}: ${Object.keys(operations).length} operations, ${Object.keys(webhooks).length} webhooks, ${(text.length / 1024).toFixed(0)} KiB`,
+  );
 }
 
 main();

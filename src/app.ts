@@ -68,7 +68,9 @@ export function createConveyor(options: ConveyorOptions = {}, onReady?: (handle:
   return (app: Probot, probotOptions?: ApplicationFunctionOptions): void => {
     const services: Services = {
       github: new GitHubApp((installationId) => app.auth(installationId) as Promise<Octokit>),
-      workspaces: new Workspaces(options.workspaceDir ?? process.env.CONVEYOR_WORKSPACE_DIR ?? join(tmpdir(), "conveyor-workspaces")),
+      workspaces: new Workspaces(
+        options.workspaceDir ?? process.env.CONVEYOR_WORKSPACE_DIR ?? join(tmpdir(), "conveyor-workspaces"),
+      ),
       queue: new KeyedQueue(),
       background: new Background(metrics),
       renderer: options.renderer ?? new Renderer(),
@@ -78,15 +80,27 @@ export function createConveyor(options: ConveyorOptions = {}, onReady?: (handle:
     if (argo) services.verifier = createVerifier(app, services, argo, options);
 
     const on = app.on.bind(app) as (event: string | string[], handler: (context: never) => Promise<void>) => void;
-    const route = <C>(event: string, names: string | string[], handler: (context: C) => Promise<void>) => on(names, counted(event, handler));
-    route("repository_dispatch", "repository_dispatch", (context: Parameters<typeof handleRepositoryDispatch>[0]) => handleRepositoryDispatch(context, services));
-    route("push", "push", (context: Parameters<typeof handlePush>[0]) => handlePush(context, services));
-    route("pull_request", ["pull_request.opened", "pull_request.synchronize", "pull_request.reopened"], (context: Parameters<typeof handlePullRequest>[0]) =>
-      handlePullRequest(context, services, { timeoutMs: options.renderTimeoutMs }),
+    const route = <C>(event: string, names: string | string[], handler: (context: C) => Promise<void>) =>
+      on(names, counted(event, handler));
+    route("repository_dispatch", "repository_dispatch", (context: Parameters<typeof handleRepositoryDispatch>[0]) =>
+      handleRepositoryDispatch(context, services),
     );
-    route("check", ["check_run.completed", "check_suite.completed"], (context: Parameters<typeof handleCheckCompleted>[0]) => handleCheckCompleted(context, services));
+    route("push", "push", (context: Parameters<typeof handlePush>[0]) => handlePush(context, services));
+    route(
+      "pull_request",
+      ["pull_request.opened", "pull_request.synchronize", "pull_request.reopened"],
+      (context: Parameters<typeof handlePullRequest>[0]) =>
+        handlePullRequest(context, services, { timeoutMs: options.renderTimeoutMs }),
+    );
+    route(
+      "check",
+      ["check_run.completed", "check_suite.completed"],
+      (context: Parameters<typeof handleCheckCompleted>[0]) => handleCheckCompleted(context, services),
+    );
     route("status", "status", (context: Parameters<typeof handleStatus>[0]) => handleStatus(context, services));
-    route("issue_comment", "issue_comment.created", (context: Parameters<typeof handleIssueComment>[0]) => handleIssueComment(context, services));
+    route("issue_comment", "issue_comment.created", (context: Parameters<typeof handleIssueComment>[0]) =>
+      handleIssueComment(context, services),
+    );
 
     let started = false;
     let stopping = false;
@@ -100,7 +114,9 @@ export function createConveyor(options: ConveyorOptions = {}, onReady?: (handle:
       if (options.resume === false) return;
       await resumer.resume();
       rescan = setInterval(() => {
-        resumer.resume().catch((error: unknown) => app.log.warn({ err: String(error) }, "looking for new Deployments failed"));
+        resumer
+          .resume()
+          .catch((error: unknown) => app.log.warn({ err: String(error) }, "looking for new Deployments failed"));
       }, options.rescanMs ?? 30_000);
       rescan.unref();
     };
@@ -152,7 +168,10 @@ export function createConveyor(options: ConveyorOptions = {}, onReady?: (handle:
         services.verifier?.stop();
         await options.leadership?.stop();
         await argo?.stop();
-        app.log.info({ inFlight: services.background.size }, "stopping: Lease released; finishing work for events already answered");
+        app.log.info(
+          { inFlight: services.background.size },
+          "stopping: Lease released; finishing work for events already answered",
+        );
         const left = await services.background.idle(options.shutdownGraceMs ?? 25_000);
         if (left === 0) app.log.info("stopping: all work finished");
       },
@@ -174,7 +193,10 @@ function createVerifier(app: Probot, services: Services, argo: ArgoSource, optio
     onDecision: (v, verdict, latencyMs) => {
       if (verdict.kind !== "waiting") {
         metrics.verifications.inc({ env: v.env, verdict: verdict.kind });
-        metrics.verificationDuration.observe({ env: v.env, verdict: verdict.kind }, (Date.now() - Date.parse(v.startedAt)) / 1000);
+        metrics.verificationDuration.observe(
+          { env: v.env, verdict: verdict.kind },
+          (Date.now() - Date.parse(v.startedAt)) / 1000,
+        );
         if (verdict.kind !== "superseded") metrics.decisionLatency.observe(latencyMs / 1000);
       }
       options.onDecision?.(v, verdict, latencyMs);

@@ -39,12 +39,21 @@ const leadership: Leadership | undefined = kubeConfig
 const number = (value: string | undefined) => (value ? Number(value) : undefined);
 const server = await run(
   createConveyor(
-    { argo, leadership, tickMs: number(env.CONVEYOR_TICK_MS), rescanMs: number(env.CONVEYOR_RESCAN_MS), shutdownGraceMs: number(env.CONVEYOR_SHUTDOWN_GRACE_MS) },
+    {
+      argo,
+      leadership,
+      tickMs: number(env.CONVEYOR_TICK_MS),
+      rescanMs: number(env.CONVEYOR_RESCAN_MS),
+      shutdownGraceMs: number(env.CONVEYOR_SHUTDOWN_GRACE_MS),
+    },
     (h) => (handle = h),
   ),
   {
     Octokit: conveyorOctokit(
-      { writeIntervalMs: number(env.CONVEYOR_WRITE_INTERVAL_MS), notificationIntervalMs: number(env.CONVEYOR_NOTIFY_INTERVAL_MS) },
+      {
+        writeIntervalMs: number(env.CONVEYOR_WRITE_INTERVAL_MS),
+        notificationIntervalMs: number(env.CONVEYOR_NOTIFY_INTERVAL_MS),
+      },
       {
         request: (method, status) => metrics.githubRequests.inc({ method, status }),
         rateLimitWait: (kind) => metrics.rateLimitWaits.inc({ kind }),

@@ -134,10 +134,16 @@ describe("bin/conveyor.js", () => {
     const edited = await run(process.execPath, [BIN, "set-image", file, "app=ghcr.io/acme/app:*"]);
     expect(edited.stderr).toBe(`conveyor: updated ${file}\n`);
     expect(await readFile(file, "utf8")).toBe(
-      KUSTOMIZATION.replace('    newTag: "1.19" # pinned\n', '    newTag: "1.19" # pinned\n    newName: ghcr.io/acme/app\n'),
+      KUSTOMIZATION.replace(
+        '    newTag: "1.19" # pinned\n',
+        '    newTag: "1.19" # pinned\n    newName: ghcr.io/acme/app\n',
+      ),
     );
 
     const failed = await run(process.execPath, [BIN, "set-image", file, "app:"]).catch((error: unknown) => error);
-    expect(failed).toMatchObject({ code: 1, stderr: expect.stringMatching(/^conveyor: image spec "app:" has an invalid tag/) });
+    expect(failed).toMatchObject({
+      code: 1,
+      stderr: expect.stringMatching(/^conveyor: image spec "app:" has an invalid tag/),
+    });
   });
 });

@@ -42,7 +42,14 @@ export function percentile(values: number[], p: number): number {
 
 export const load1m = () => Math.round((loadavg()[0] ?? 0) * 100) / 100;
 
-export function summary(values: number[]): { n: number; p50: number; p95: number; min: number; max: number; mean: number } {
+export function summary(values: number[]): {
+  n: number;
+  p50: number;
+  p95: number;
+  min: number;
+  max: number;
+  mean: number;
+} {
   const round = (x: number) => Math.round(x * 10) / 10;
   return {
     n: values.length,
@@ -64,12 +71,21 @@ export const GIT_ENV: Record<string, string> = {
   LC_ALL: "C",
 };
 
-export function run(cmd: string, args: string[], opts: { cwd?: string; input?: string | Buffer; env?: Record<string, string> } = {}): Promise<{ stdout: string; stderr: string }> {
+export function run(
+  cmd: string,
+  args: string[],
+  opts: { cwd?: string; input?: string | Buffer; env?: Record<string, string> } = {},
+): Promise<{ stdout: string; stderr: string }> {
   return new Promise((resolve, reject) => {
-    const child = execFile(cmd, args, { cwd: opts.cwd, env: opts.env ?? GIT_ENV, maxBuffer: 256 * 1024 * 1024, encoding: "utf8" }, (error, stdout, stderr) => {
-      if (error) reject(new Error(`${cmd} ${args.slice(0, 3).join(" ")} failed: ${stderr || error.message}`));
-      else resolve({ stdout, stderr });
-    });
+    const child = execFile(
+      cmd,
+      args,
+      { cwd: opts.cwd, env: opts.env ?? GIT_ENV, maxBuffer: 256 * 1024 * 1024, encoding: "utf8" },
+      (error, stdout, stderr) => {
+        if (error) reject(new Error(`${cmd} ${args.slice(0, 3).join(" ")} failed: ${stderr || error.message}`));
+        else resolve({ stdout, stderr });
+      },
+    );
     if (opts.input !== undefined) child.stdin?.end(opts.input);
   });
 }
@@ -95,7 +111,9 @@ export function writeResult(name: string, result: unknown): string {
 export function table(rows: Array<[string, string | number, string?]>): string {
   const w0 = Math.max(...rows.map((r) => r[0].length));
   const w1 = Math.max(...rows.map((r) => String(r[1]).length));
-  return rows.map(([k, v, note]) => `  ${k.padEnd(w0)}  ${String(v).padStart(w1)}${note ? `  ${note}` : ""}`).join("\n");
+  return rows
+    .map(([k, v, note]) => `  ${k.padEnd(w0)}  ${String(v).padStart(w1)}${note ? `  ${note}` : ""}`)
+    .join("\n");
 }
 
 export function log(line: string): void {

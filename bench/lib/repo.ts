@@ -80,7 +80,8 @@ function stream(spec: RepoSpec, branch: string, start: number): { text: string; 
   const parts: string[] = [];
   const data = (text: string) => `data ${Buffer.byteLength(text)}\n${text}\n`;
   const header = (i: number, message: string) =>
-    `commit refs/heads/${branch}\nauthor Dev ${i % 7} <dev${i % 7}@example.com> ${start + i * 60} +0000\ncommitter Dev ${i % 7} <dev${i % 7}@example.com> ${start + i * 60} +0000\n` + data(message);
+    `commit refs/heads/${branch}\nauthor Dev ${i % 7} <dev${i % 7}@example.com> ${start + i * 60} +0000\ncommitter Dev ${i % 7} <dev${i % 7}@example.com> ${start + i * 60} +0000\n` +
+    data(message);
   const tags = new Map<string, string>();
   let first = header(0, "Add all services\n") + "deleteall\n";
   first += `M 100644 inline .github/conveyor.yml\n${data(spec.config)}`;
@@ -99,13 +100,20 @@ function stream(spec: RepoSpec, branch: string, start: number): { text: string; 
     const env = spec.envs[i % spec.envs.length] as string;
     const tag = `1.${Math.floor(i / spec.services)}.${i}`;
     tags.set(`${service}/${env}`, tag);
-    parts.push(header(i, `Deploy ${service} ${tag} to ${env}\n`) + `M 100644 inline ${overlayDir(service, env)}/kustomization.yaml\n${data(overlayText(service, env, tag))}`);
+    parts.push(
+      header(i, `Deploy ${service} ${tag} to ${env}\n`) +
+        `M 100644 inline ${overlayDir(service, env)}/kustomization.yaml\n${data(overlayText(service, env, tag))}`,
+    );
   }
   return { text: parts.join("\n") + "done\n", tags };
 }
 
 /** Writes the repository into an (empty, bare) git dir; returns main's sha and each overlay's tag. */
-export async function generateRepo(gitDir: string, spec: RepoSpec, branch = "main"): Promise<{ head: string; tags: Map<string, string>; ms: number }> {
+export async function generateRepo(
+  gitDir: string,
+  spec: RepoSpec,
+  branch = "main",
+): Promise<{ head: string; tags: Map<string, string>; ms: number }> {
   const t0 = performance.now();
   const { text, tags } = stream(spec, branch, 1_700_000_000);
   await run("git", ["--git-dir", gitDir, "fast-import", "--quiet", "--done"], { input: text });
@@ -114,7 +122,12 @@ export async function generateRepo(gitDir: string, spec: RepoSpec, branch = "mai
 }
 
 /** One commit on top of `branch` that sets the given overlays' tags (a merge of many promotions). */
-export async function commitOverlays(gitDir: string, changes: Array<{ service: string; env: string; tag: string }>, message: string, branch = "main"): Promise<string> {
+export async function commitOverlays(
+  gitDir: string,
+  changes: Array<{ service: string; env: string; tag: string }>,
+  message: string,
+  branch = "main",
+): Promise<string> {
   const when = Math.floor(Date.now() / 1000);
   let text = `commit refs/heads/${branch}\ncommitter Bench <bench@example.com> ${when} +0000\ndata ${Buffer.byteLength(message)}\n${message}\nfrom refs/heads/${branch}^0\n`;
   for (const c of changes) {

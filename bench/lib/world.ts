@@ -15,7 +15,10 @@ export const BENCH_CONFIG = `environments:
     approvers: [reviewer]
 `;
 
-export async function startGeneratedWorld(spec: RepoSpec, options: WorldOptions = {}): Promise<{ world: World; head: string; tags: Map<string, string>; generateMs: number }> {
+export async function startGeneratedWorld(
+  spec: RepoSpec,
+  options: WorldOptions = {},
+): Promise<{ world: World; head: string; tags: Map<string, string>; generateMs: number }> {
   let generated: Awaited<ReturnType<typeof generateRepo>> | undefined;
   const world = await startWorld({
     applications: [],
@@ -68,27 +71,48 @@ export async function quiescent(world: World, quietMs: number, timeoutMs: number
 
 /** Waits for Conveyor's render check on a commit to complete, then for the app to go quiet. */
 export async function settled(world: World, headSha: string, timeoutMs = 120_000): Promise<void> {
-  await world.forge.waitForEvent((d) => d.event === "check_run" && d.action === "completed" && (d.payload as { check_run?: { head_sha?: string } }).check_run?.head_sha === headSha, timeoutMs);
+  await world.forge.waitForEvent(
+    (d) =>
+      d.event === "check_run" &&
+      d.action === "completed" &&
+      (d.payload as { check_run?: { head_sha?: string } }).check_run?.head_sha === headSha,
+    timeoutMs,
+  );
   await quiescent(world, 1500, timeoutMs);
 }
 
 export function prOpened(branch: string) {
-  return (d: WebhookDelivery) => d.event === "pull_request" && d.action === "opened" && (d.payload as { pull_request?: { head?: { ref?: string } } }).pull_request?.head?.ref === branch;
+  return (d: WebhookDelivery) =>
+    d.event === "pull_request" &&
+    d.action === "opened" &&
+    (d.payload as { pull_request?: { head?: { ref?: string } } }).pull_request?.head?.ref === branch;
 }
 
 /** Conveyor's source state: the commit and the files under src/ that differ from it. */
 export async function conveyorRevision(): Promise<{ commit: string; dirty: string[] }> {
   const root = new URL("../../", import.meta.url).pathname;
   const commit = (await run("git", ["-C", root, "rev-parse", "HEAD"])).stdout.trim();
-  const dirty = (await run("git", ["-C", root, "status", "--porcelain", "--", "src", "package.json"])).stdout.split("\n").filter(Boolean).map((l) => l.trim());
+  const dirty = (await run("git", ["-C", root, "status", "--porcelain", "--", "src", "package.json"])).stdout
+    .split("\n")
+    .filter(Boolean)
+    .map((l) => l.trim());
   return { commit, dirty };
 }
 
 /** POST /repos/{owner}/{repo}/dispatches as a CI token; returns the status. */
-export async function dispatch(world: World, token: string, service: string, image: string): Promise<{ status: number; retryAfter: number | undefined }> {
+export async function dispatch(
+  world: World,
+  token: string,
+  service: string,
+  image: string,
+): Promise<{ status: number; retryAfter: number | undefined }> {
   const res = await fetch(`${world.forge.url}/repos/${OWNER}/${REPO}/dispatches`, {
     method: "POST",
-    headers: { authorization: `token ${token}`, "content-type": "application/json", accept: "application/vnd.github+json" },
+    headers: {
+      authorization: `token ${token}`,
+      "content-type": "application/json",
+      accept: "application/vnd.github+json",
+    },
     body: JSON.stringify({ event_type: "deploy", client_payload: { service, image } }),
   });
   await res.arrayBuffer();

@@ -78,18 +78,30 @@ export async function startArgoApiServer(sim: ArgoSim, options: ArgoApiServerOpt
 
   const tree = (app: JsonObject): JsonObject => {
     const name = isObject(app.metadata) ? String(app.metadata.name) : "";
-    const resources = isObject(app.status) && Array.isArray(app.status.resources) ? app.status.resources.filter(isObject) : [];
+    const resources =
+      isObject(app.status) && Array.isArray(app.status.resources) ? app.status.resources.filter(isObject) : [];
     const nodes = resources.map((r) => {
-      const node: JsonObject = { group: r.group ?? "", version: r.version ?? "", kind: r.kind ?? "", namespace: r.namespace ?? "", name: r.name ?? "" };
-      const live = r.kind === "Rollout" ? liveRollout(name, String(r.namespace ?? ""), String(r.name ?? "")) : undefined;
+      const node: JsonObject = {
+        group: r.group ?? "",
+        version: r.version ?? "",
+        kind: r.kind ?? "",
+        namespace: r.namespace ?? "",
+        name: r.name ?? "",
+      };
+      const live =
+        r.kind === "Rollout" ? liveRollout(name, String(r.namespace ?? ""), String(r.name ?? "")) : undefined;
       if (live && isObject(live.metadata)) {
         node.uid = live.metadata.uid ?? null;
         node.resourceVersion = live.metadata.resourceVersion ?? null;
         const health = rolloutHealth(live);
         node.health = health.message ? { status: health.status, message: health.message } : { status: health.status };
-        const images = isObject(live.spec) && isObject(live.spec.template) && isObject(live.spec.template.spec) && Array.isArray(live.spec.template.spec.containers)
-          ? live.spec.template.spec.containers.filter(isObject).map((c) => c.image ?? null)
-          : [];
+        const images =
+          isObject(live.spec) &&
+          isObject(live.spec.template) &&
+          isObject(live.spec.template.spec) &&
+          Array.isArray(live.spec.template.spec.containers)
+            ? live.spec.template.spec.containers.filter(isObject).map((c) => c.image ?? null)
+            : [];
         node.images = images;
       } else if (isObject(r.health)) {
         node.health = clone(r.health);
@@ -119,9 +131,13 @@ export async function startArgoApiServer(sim: ArgoSim, options: ArgoApiServerOpt
     if (rest[0] !== "applications") throw new ApiError(404, 5, "Not Found");
     if (rest.length === 1) {
       count("list");
-      const items = appNamespace && appNamespace !== sim.namespace ? [] : sim.list().map((a) => served(a as unknown as JsonObject));
+      const items =
+        appNamespace && appNamespace !== sim.namespace ? [] : sim.list().map((a) => served(a as unknown as JsonObject));
       const selected = url.searchParams.get("name");
-      return send(res, 200, { metadata: { resourceVersion: sim.resourceVersion }, items: selected ? items.filter((a) => isObject(a.metadata) && a.metadata.name === selected) : items });
+      return send(res, 200, {
+        metadata: { resourceVersion: sim.resourceVersion },
+        items: selected ? items.filter((a) => isObject(a.metadata) && a.metadata.name === selected) : items,
+      });
     }
     const name = rest[1] ?? "";
     if (rest.length === 2) {
@@ -145,8 +161,16 @@ export async function startArgoApiServer(sim: ArgoSim, options: ArgoApiServerOpt
       count("resource");
       appOrThrow(name, appNamespace);
       const kind = url.searchParams.get("kind");
-      const live = kind === "Rollout" ? liveRollout(name, url.searchParams.get("namespace"), url.searchParams.get("resourceName")) : undefined;
-      if (!live) throw new ApiError(404, 5, `${kind ?? "resource"} "${url.searchParams.get("resourceName") ?? ""}" not found as part of application ${name}`);
+      const live =
+        kind === "Rollout"
+          ? liveRollout(name, url.searchParams.get("namespace"), url.searchParams.get("resourceName"))
+          : undefined;
+      if (!live)
+        throw new ApiError(
+          404,
+          5,
+          `${kind ?? "resource"} "${url.searchParams.get("resourceName") ?? ""}" not found as part of application ${name}`,
+        );
       return send(res, 200, { manifest: JSON.stringify(live) });
     }
     throw new ApiError(404, 5, "Not Found");
@@ -170,7 +194,8 @@ export async function startArgoApiServer(sim: ArgoSim, options: ArgoApiServerOpt
     };
     const write = (type: string, app: JsonObject): void => {
       const name = isObject(app.metadata) ? app.metadata.name : undefined;
-      if (stream.stalled || wrongNamespace || (onlyName && name !== onlyName) || res.writableEnded || res.destroyed) return;
+      if (stream.stalled || wrongNamespace || (onlyName && name !== onlyName) || res.writableEnded || res.destroyed)
+        return;
       res.write(`${JSON.stringify({ result: { type, application: served(app) } })}\n`);
     };
     // Argo CD sends every matching app first, unless the client says which version it has.

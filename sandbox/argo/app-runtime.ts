@@ -63,7 +63,15 @@ export function newAppRuntime(app: ArgoSimApplication, defaults: RuntimeDefaults
     labels: app.labels ?? {},
     autoSync: app.autoSync ?? defaults.autoSync ?? true,
   };
-  const rt: AppRuntime = { identity, operating: false, epoch: 0, health: { status: "Healthy" }, syncStatus: "Unknown", chain: Promise.resolve(), removed: false };
+  const rt: AppRuntime = {
+    identity,
+    operating: false,
+    epoch: 0,
+    health: { status: "Healthy" },
+    syncStatus: "Unknown",
+    chain: Promise.resolve(),
+    removed: false,
+  };
   if (app.rollout) {
     const pauseMs = app.rollout.pauseMs ?? 1000;
     rt.rollout = {

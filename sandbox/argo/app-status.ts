@@ -1,6 +1,15 @@
 import type { AppRuntime } from "./app-runtime.js";
 import { isObject, rfc3339, type Json, type JsonObject } from "./json.js";
-import { appDestination, appResources, appSource, healthJson, removeCondition, upsertCondition, worstHealth, type Health } from "./objects.js";
+import {
+  appDestination,
+  appResources,
+  appSource,
+  healthJson,
+  removeCondition,
+  upsertCondition,
+  worstHealth,
+  type Health,
+} from "./objects.js";
 import type { Scheduler } from "./scheduler.js";
 import type { ObjectStore } from "./store.js";
 
@@ -35,7 +44,10 @@ export class AppStatusWriter {
   /** Writes what a reconcile computes: sync status, resources, images, health, reconciledAt. */
   writeStatus(rt: AppRuntime, status: JsonObject, comparisonError?: string): void {
     const id = rt.identity;
-    const sync: JsonObject = { comparedTo: { source: appSource(id), destination: appDestination(id) }, status: comparisonError ? "Unknown" : rt.syncStatus };
+    const sync: JsonObject = {
+      comparedTo: { source: appSource(id), destination: appDestination(id) },
+      status: comparisonError ? "Unknown" : rt.syncStatus,
+    };
     const revision = rt.comparedRevision ?? this.head();
     if (revision) sync.revision = revision;
     status.sync = sync;
@@ -60,9 +72,14 @@ export class AppStatusWriter {
   }
 
   private writeLive(rt: AppRuntime, status: JsonObject): void {
-    const health: Health = rt.deployed ? worstHealth([{ status: "Healthy" }, rt.health]) : { status: rt.syncStatus === "Unknown" ? "Unknown" : "Missing" };
+    const health: Health = rt.deployed
+      ? worstHealth([{ status: "Healthy" }, rt.health])
+      : { status: rt.syncStatus === "Unknown" ? "Unknown" : "Missing" };
     const previous = isObject(status.health) ? status.health : undefined;
-    const since = previous && previous.status === health.status && typeof previous.lastTransitionTime === "string" ? previous.lastTransitionTime : rfc3339();
+    const since =
+      previous && previous.status === health.status && typeof previous.lastTransitionTime === "string"
+        ? previous.lastTransitionTime
+        : rfc3339();
     status.health = { ...healthJson(health), lastTransitionTime: since };
     const workloadSync = rt.syncStatus === "Synced" ? "Synced" : "OutOfSync";
     status.resources = appResources(rt.identity, workloadSync, rt.health, rt.deployed !== undefined);

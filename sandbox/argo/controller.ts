@@ -74,7 +74,12 @@ export class ArgoSim {
     // references to parts that do not exist yet.
     this.refresher = new Refresher(ctx, this.apps, (rt) => this.autoSync.afterRefresh(rt));
     this.autoSync = new AutoSync(ctx, (rt, revision) => this.operations.run(rt, revision, { automated: true }));
-    this.operations = new SyncOperations(ctx, new Workloads(ctx, options.failurePattern), this.autoSync, this.refresher);
+    this.operations = new SyncOperations(
+      ctx,
+      new Workloads(ctx, options.failurePattern),
+      this.autoSync,
+      this.refresher,
+    );
   }
 
   // ------------------------------------------------------------------------------------------
@@ -83,7 +88,12 @@ export class ArgoSim {
   /** Starts the API server, creates every Application at the branch head, and starts polling. */
   async start(): Promise<this> {
     this.store.subscribe((event, source) => this.onWrite(event, source));
-    const defaults = { namespace: this.namespace, repoURL: this.options.repoURL ?? `file://${this.options.repoPath}`, branch: this.branch, autoSync: this.options.autoSync };
+    const defaults = {
+      namespace: this.namespace,
+      repoURL: this.options.repoURL ?? `file://${this.options.repoPath}`,
+      branch: this.branch,
+      autoSync: this.options.autoSync,
+    };
     const names = new Set<string>();
     for (const app of this.options.applications) {
       if (names.has(app.name)) throw new Error(`duplicate application ${app.name}`);
@@ -164,7 +174,10 @@ export class ArgoSim {
   refresh(name: string, kind: "normal" | "hard" = "normal"): void {
     const app = this.store.get("applications", this.namespace, this.runtime(name).identity.name);
     if (!app || !isObject(app.metadata)) return;
-    app.metadata.annotations = { ...(isObject(app.metadata.annotations) ? app.metadata.annotations : {}), [REFRESH_ANNOTATION]: kind };
+    app.metadata.annotations = {
+      ...(isObject(app.metadata.annotations) ? app.metadata.annotations : {}),
+      [REFRESH_ANNOTATION]: kind,
+    };
     this.store.update("applications", app, "api");
   }
 
@@ -196,7 +209,10 @@ export class ArgoSim {
 
   on(event: "state", listener: (app: ApplicationView) => void): () => void;
   on(event: "rollout", listener: (rollout: RolloutView) => void): () => void;
-  on(event: "watch-event", listener: (event: { type: string; resource: string; object: JsonObject }) => void): () => void;
+  on(
+    event: "watch-event",
+    listener: (event: { type: string; resource: string; object: JsonObject }) => void,
+  ): () => void;
   on(event: "error", listener: (error: Error) => void): () => void;
   on(event: ArgoSimEvent, listener: (value: never) => void): () => void {
     let set = this.listeners.get(event);
@@ -219,7 +235,11 @@ export class ArgoSim {
       };
       const timer = setTimeout(() => {
         off();
-        reject(new Error(`timed out after ${timeoutMs} ms waiting for ${name}; last state: ${JSON.stringify(this.get(name)?.status)}`));
+        reject(
+          new Error(
+            `timed out after ${timeoutMs} ms waiting for ${name}; last state: ${JSON.stringify(this.get(name)?.status)}`,
+          ),
+        );
       }, timeoutMs);
       const off = this.on("state", (app) => void check(app));
       check(this.get(name));
@@ -268,7 +288,12 @@ export class ArgoSim {
       const op = app.operation;
       const sync = isObject(op.sync) ? op.sync : {};
       const revisions = Array.isArray(sync.revisions) ? sync.revisions : [];
-      const revision = typeof sync.revision === "string" && sync.revision !== "" ? sync.revision : typeof revisions[0] === "string" ? revisions[0] : this.branch;
+      const revision =
+        typeof sync.revision === "string" && sync.revision !== ""
+          ? sync.revision
+          : typeof revisions[0] === "string"
+            ? revisions[0]
+            : this.branch;
       const initiatedBy = isObject(op.initiatedBy) ? op.initiatedBy : { username: "admin" };
       this.scheduler.run(this.operations.run(rt, revision, initiatedBy, clone(op)));
     }

@@ -21,7 +21,10 @@ export class DeploymentProgress implements WorkloadProgress {
   }
 
   start(rt: AppRuntime, _target: RenderedTarget, bad: boolean, epoch: number): () => void {
-    rt.health = { status: "Progressing", message: `Waiting for rollout to finish: 0 of 1 updated replicas are available...` };
+    rt.health = {
+      status: "Progressing",
+      message: `Waiting for rollout to finish: 0 of 1 updated replicas are available...`,
+    };
     return () =>
       this.ctx.scheduler.later(bad ? this.ctx.timings.degradedAfterMs : this.ctx.timings.progressingMs, () => {
         if (rt.epoch !== epoch) return;

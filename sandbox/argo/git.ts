@@ -15,7 +15,9 @@ function git(gitDir: string, args: string[]): Promise<string> {
 /** The commit a branch points at, or undefined when the branch does not exist (yet). */
 export async function resolveBranch(gitDir: string, branch: string): Promise<string | undefined> {
   try {
-    return (await git(gitDir, ["rev-parse", "--verify", "--quiet", `refs/heads/${branch}^{commit}`])).trim() || undefined;
+    return (
+      (await git(gitDir, ["rev-parse", "--verify", "--quiet", `refs/heads/${branch}^{commit}`])).trim() || undefined
+    );
   } catch {
     return undefined;
   }
@@ -85,14 +87,18 @@ export async function renderTarget(gitDir: string, sha: string, path: string): P
   try {
     doc = parse(text);
   } catch (err) {
-    throw new ComparisonError(`${dir}/kustomization.yaml: ${err instanceof Error ? err.message.split("\n")[0] : String(err)}`);
+    throw new ComparisonError(
+      `${dir}/kustomization.yaml: ${err instanceof Error ? err.message.split("\n")[0] : String(err)}`,
+    );
   }
-  if (doc !== null && !isObject(doc)) throw new ComparisonError(`${dir}/kustomization.yaml: not a kustomization object`);
+  if (doc !== null && !isObject(doc))
+    throw new ComparisonError(`${dir}/kustomization.yaml: not a kustomization object`);
   const images: string[] = [];
   const tags: string[] = [];
   const entries = isObject(doc) && Array.isArray(doc.images) ? doc.images : [];
   for (const entry of entries) {
-    if (!isObject(entry) || typeof entry.name !== "string") throw new ComparisonError(`${dir}/kustomization.yaml: images entries need a name`);
+    if (!isObject(entry) || typeof entry.name !== "string")
+      throw new ComparisonError(`${dir}/kustomization.yaml: images entries need a name`);
     const image: KustomizeImage = { name: entry.name };
     if (typeof entry.newName === "string") image.newName = entry.newName;
     if (typeof entry.newTag === "string" || typeof entry.newTag === "number") image.newTag = String(entry.newTag);

@@ -9,7 +9,13 @@ export {
   type ArgoSimTimings,
 } from "./controller.js";
 export { rolloutHealth, type Health, type HealthStatus } from "./objects.js";
-export { bundledSchemas, loadCrdSchema, validateAgainstSchema, validateCustomResource, type SchemaNode } from "./openapi-validate.js";
+export {
+  bundledSchemas,
+  loadCrdSchema,
+  validateAgainstSchema,
+  validateCustomResource,
+  type SchemaNode,
+} from "./openapi-validate.js";
 export type { ApplicationView, RolloutView } from "./types.js";
 export { startArgoApiServer, type ArgoApiServer, type ArgoApiServerOptions } from "./api-server.js";
 export { LEASE_TYPE, startLeaseServer, type LeaseServer } from "./leases.js";

@@ -110,8 +110,10 @@ export class KubeApiServer {
         return;
       }
       if (req.headers.authorization !== `Bearer ${this.options.token}`) fail(401, "Unauthorized", "Unauthorized");
-      if (url.pathname === "/version") return send(res, 200, { major: "1", minor: "30", gitVersion: "v1.30.0-argo-sim", platform: "linux/amd64" });
-      if (url.pathname === "/api") return send(res, 200, { kind: "APIVersions", versions: ["v1"], serverAddressByClientCIDRs: [] });
+      if (url.pathname === "/version")
+        return send(res, 200, { major: "1", minor: "30", gitVersion: "v1.30.0-argo-sim", platform: "linux/amd64" });
+      if (url.pathname === "/api")
+        return send(res, 200, { kind: "APIVersions", versions: ["v1"], serverAddressByClientCIDRs: [] });
       if (segments[0] !== "apis") fail(404, "NotFound", "the server could not find the requested resource");
       const groups = [...new Set(this.store.types.map((t) => `${t.group}/${t.version}`))];
       if (segments.length === 1) return send(res, 200, this.groupList(groups));
@@ -133,7 +135,11 @@ export class KubeApiServer {
       }
       const [plural, name, subresource, ...extra] = tail;
       const type = served.find((t) => t.plural === plural);
-      if (!type || extra.length > 0 || (subresource !== undefined && (subresource !== "status" || !type.statusSubresource))) {
+      if (
+        !type ||
+        extra.length > 0 ||
+        (subresource !== undefined && (subresource !== "status" || !type.statusSubresource))
+      ) {
         fail(404, "NotFound", "the server could not find the requested resource");
       }
       const method = req.method ?? "GET";
@@ -148,7 +154,12 @@ export class KubeApiServer {
           if (!isObject(body)) fail(400, "BadRequest", "body must be a JSON object");
           const metadata = isObject(body.metadata) ? body.metadata : (body.metadata = {});
           metadata.namespace ??= namespace;
-          if (metadata.namespace !== namespace) fail(400, "BadRequest", "the namespace of the provided object does not match the namespace sent on the request");
+          if (metadata.namespace !== namespace)
+            fail(
+              400,
+              "BadRequest",
+              "the namespace of the provided object does not match the namespace sent on the request",
+            );
           return send(res, 201, this.store.create(type.plural, body, "api"));
         }
         fail(405, "MethodNotAllowed", `the server does not allow this method on the requested resource`);
@@ -186,12 +197,23 @@ export class KubeApiServer {
         shortNames: t.shortNames,
         storageVersionHash: "",
       });
-      if (t.statusSubresource) resources.push({ name: `${t.plural}/status`, singularName: "", namespaced: true, kind: t.kind, verbs: ["get", "patch", "update"] });
+      if (t.statusSubresource)
+        resources.push({
+          name: `${t.plural}/status`,
+          singularName: "",
+          namespaced: true,
+          kind: t.kind,
+          verbs: ["get", "patch", "update"],
+        });
     }
     return { kind: "APIResourceList", apiVersion: "v1", groupVersion, resources };
   }
 
-  private filter(type: ResourceType, namespace: string | undefined, params: URLSearchParams): (o: JsonObject) => boolean {
+  private filter(
+    type: ResourceType,
+    namespace: string | undefined,
+    params: URLSearchParams,
+  ): (o: JsonObject) => boolean {
     let byLabel: (o: JsonObject) => boolean = () => true;
     let byField: (o: JsonObject) => boolean = () => true;
     const labelSelector = params.get("labelSelector");
@@ -215,9 +237,14 @@ export class KubeApiServer {
       try {
         decoded = JSON.parse(Buffer.from(token, "base64").toString("utf8")) as { rv?: unknown; start?: unknown };
       } catch {
-        fail(400, "BadRequest", "continue key is not valid: incorrect encoded start resourceVersion (version meta.k8s.io/v1)");
+        fail(
+          400,
+          "BadRequest",
+          "continue key is not valid: incorrect encoded start resourceVersion (version meta.k8s.io/v1)",
+        );
       }
-      if (typeof decoded.rv !== "number" || typeof decoded.start !== "string") fail(400, "BadRequest", "continue key is not valid");
+      if (typeof decoded.rv !== "number" || typeof decoded.start !== "string")
+        fail(400, "BadRequest", "continue key is not valid");
       if (decoded.rv < this.store.oldestReplayableRevision) {
         fail(
           410,
@@ -233,7 +260,10 @@ export class KubeApiServer {
     const limit = Number(params.get("limit") ?? 0);
     if (limit > 0 && items.length > limit) {
       const next = items[limit];
-      if (next) metadata.continue = Buffer.from(JSON.stringify({ rv: listRevision, start: objectKey(next) })).toString("base64");
+      if (next)
+        metadata.continue = Buffer.from(JSON.stringify({ rv: listRevision, start: objectKey(next) })).toString(
+          "base64",
+        );
       metadata.remainingItemCount = items.length - limit;
       items = items.slice(0, limit);
     }
@@ -266,7 +296,8 @@ export class KubeApiServer {
       this.watches.delete(connection);
     };
     const write = (type: string, object: JsonObject): void => {
-      if (!connection.stalled && !res.writableEnded && !res.destroyed) res.write(`${JSON.stringify({ type, object })}\n`);
+      if (!connection.stalled && !res.writableEnded && !res.destroyed)
+        res.write(`${JSON.stringify({ type, object })}\n`);
     };
     const deliver = (event: StoredEvent): void => {
       if (event.plural === type.plural && matches(event.object)) write(event.type, event.object);
@@ -278,7 +309,10 @@ export class KubeApiServer {
       const since = Number(requested);
       const replay = Number.isInteger(since) ? this.store.eventsSince(since) : "expired";
       if (replay === "expired") {
-        write("ERROR", status(410, "Expired", `too old resource version: ${requested} (${this.store.oldestReplayableRevision})`));
+        write(
+          "ERROR",
+          status(410, "Expired", `too old resource version: ${requested} (${this.store.oldestReplayableRevision})`),
+        );
         res.end();
         return;
       }
@@ -290,7 +324,11 @@ export class KubeApiServer {
 
     if (bookmarks) {
       const tick = (): void => {
-        write("BOOKMARK", { kind: type.kind, apiVersion: `${type.group}/${type.version}`, metadata: { resourceVersion: String(this.store.resourceVersion) } });
+        write("BOOKMARK", {
+          kind: type.kind,
+          apiVersion: `${type.group}/${type.version}`,
+          metadata: { resourceVersion: String(this.store.resourceVersion) },
+        });
         timers.push(setTimeout(tick, Math.max(5, this.options.bookmarkIntervalMs())));
       };
       timers.push(setTimeout(tick, Math.max(5, this.options.bookmarkIntervalMs())));
@@ -298,15 +336,29 @@ export class KubeApiServer {
     if (timeoutSeconds > 0) timers.push(setTimeout(() => connection.close(true), timeoutSeconds * 1000));
   }
 
-  private async object(req: IncomingMessage, res: ServerResponse, type: ResourceType, namespace: string, name: string, statusOnly: boolean): Promise<void> {
+  private async object(
+    req: IncomingMessage,
+    res: ServerResponse,
+    type: ResourceType,
+    namespace: string,
+    name: string,
+    statusOnly: boolean,
+  ): Promise<void> {
     const method = req.method ?? "GET";
     const notFound = (): never => {
-      throw new HttpError(status(404, "NotFound", `${type.plural}.${type.group} "${name}" not found`, { name, group: type.group, kind: type.plural }));
+      throw new HttpError(
+        status(404, "NotFound", `${type.plural}.${type.group} "${name}" not found`, {
+          name,
+          group: type.group,
+          kind: type.plural,
+        }),
+      );
     };
     const current = this.store.get(type.plural, namespace, name) ?? notFound();
     if (method === "GET") return send(res, 200, current);
     if (method === "DELETE") return send(res, 200, this.store.delete(type.plural, namespace, name, "api"));
-    if (method !== "PUT" && method !== "PATCH") fail(405, "MethodNotAllowed", "the server does not allow this method on the requested resource");
+    if (method !== "PUT" && method !== "PATCH")
+      fail(405, "MethodNotAllowed", "the server does not allow this method on the requested resource");
 
     const body = await readBody(req);
     let next: Json;
@@ -332,7 +384,11 @@ export class KubeApiServer {
         } else if (contentType === "application/strategic-merge-patch+json") {
           fail(415, "UnsupportedMediaType", "strategic merge patch is not supported for custom resources");
         } else {
-          fail(415, "UnsupportedMediaType", `the body of the request was in an unknown format - accepted media types include: application/json-patch+json, application/merge-patch+json, application/apply-patch+yaml`);
+          fail(
+            415,
+            "UnsupportedMediaType",
+            `the body of the request was in an unknown format - accepted media types include: application/json-patch+json, application/merge-patch+json, application/apply-patch+yaml`,
+          );
         }
       } catch (err) {
         if (err instanceof PatchError) fail(422, "Invalid", err.message);
@@ -341,8 +397,10 @@ export class KubeApiServer {
     }
     if (!isObject(next)) fail(422, "Invalid", "the patched object is not a JSON object");
     const meta = isObject(next.metadata) ? next.metadata : (next.metadata = {});
-    if (meta.name !== undefined && meta.name !== name) fail(400, "BadRequest", "the name of the object does not match the name on the URL");
-    if (meta.namespace !== undefined && meta.namespace !== namespace) fail(400, "BadRequest", "the namespace of the object does not match the namespace on the URL");
+    if (meta.name !== undefined && meta.name !== name)
+      fail(400, "BadRequest", "the name of the object does not match the name on the URL");
+    if (meta.namespace !== undefined && meta.namespace !== namespace)
+      fail(400, "BadRequest", "the namespace of the object does not match the namespace on the URL");
     meta.name = name;
     meta.namespace = namespace;
     if (type.statusSubresource) {

@@ -15,15 +15,25 @@ function validateLease(lease: JsonObject): string[] {
     const value = spec[field];
     if (value === undefined || value === null) continue;
     if (typeof value !== "string" || !MICRO_TIME.test(value)) {
-      errors.push(`spec.${field}: Invalid value: ${JSON.stringify(value)}: parsing time as "2006-01-02T15:04:05.000000Z07:00"`);
+      errors.push(
+        `spec.${field}: Invalid value: ${JSON.stringify(value)}: parsing time as "2006-01-02T15:04:05.000000Z07:00"`,
+      );
     }
   }
   const duration = spec.leaseDurationSeconds;
-  if (duration !== undefined && duration !== null && (typeof duration !== "number" || !Number.isInteger(duration) || duration <= 0)) {
+  if (
+    duration !== undefined &&
+    duration !== null &&
+    (typeof duration !== "number" || !Number.isInteger(duration) || duration <= 0)
+  ) {
     errors.push("spec.leaseDurationSeconds: Invalid value: must be greater than 0");
   }
   const transitions = spec.leaseTransitions;
-  if (transitions !== undefined && transitions !== null && (typeof transitions !== "number" || !Number.isInteger(transitions) || transitions < 0)) {
+  if (
+    transitions !== undefined &&
+    transitions !== null &&
+    (typeof transitions !== "number" || !Number.isInteger(transitions) || transitions < 0)
+  ) {
     errors.push("spec.leaseTransitions: Invalid value: must be greater than or equal to 0");
   }
   if (spec.holderIdentity !== undefined && spec.holderIdentity !== null && typeof spec.holderIdentity !== "string") {
@@ -60,7 +70,12 @@ export interface LeaseServer {
  */
 export async function startLeaseServer(options: { token: string; host?: string; port?: number }): Promise<LeaseServer> {
   const store = new ObjectStore([LEASE_TYPE]);
-  const server = new KubeApiServer(store, { token: options.token, host: options.host, port: options.port, bookmarkIntervalMs: () => 60_000 });
+  const server = new KubeApiServer(store, {
+    token: options.token,
+    host: options.host,
+    port: options.port,
+    bookmarkIntervalMs: () => 60_000,
+  });
   const url = await server.start();
   return {
     url,

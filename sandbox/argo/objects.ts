@@ -31,8 +31,16 @@ export function podTemplateHash(images: string[]): string {
 }
 
 export function containerName(image: string, index: number): string {
-  const base = (image.split("@")[0] ?? image).replace(/:[^/:]*$/, "").split("/").pop() ?? "app";
-  const name = base.toLowerCase().replace(/[^a-z0-9-]/g, "-").replace(/^-+|-+$/g, "") || "app";
+  const base =
+    (image.split("@")[0] ?? image)
+      .replace(/:[^/:]*$/, "")
+      .split("/")
+      .pop() ?? "app";
+  const name =
+    base
+      .toLowerCase()
+      .replace(/[^a-z0-9-]/g, "-")
+      .replace(/^-+|-+$/g, "") || "app";
   return index === 0 ? name : `${name}-${index}`;
 }
 
@@ -60,7 +68,10 @@ export function appDestination(app: AppIdentity): JsonObject {
 }
 
 export function newApplication(app: AppIdentity): JsonObject {
-  const syncPolicy: JsonObject = { syncOptions: ["CreateNamespace=true"], retry: { limit: 5, backoff: { duration: "5s", factor: 2, maxDuration: "3m" } } };
+  const syncPolicy: JsonObject = {
+    syncOptions: ["CreateNamespace=true"],
+    retry: { limit: 5, backoff: { duration: "5s", factor: 2, maxDuration: "3m" } },
+  };
   if (app.autoSync) syncPolicy.automated = { prune: true, selfHeal: true };
   return {
     apiVersion: "argoproj.io/v1alpha1",
@@ -78,7 +89,13 @@ export function newApplication(app: AppIdentity): JsonObject {
 
 function workloadRef(app: AppIdentity): JsonObject {
   return app.workloadKind === "Rollout"
-    ? { group: "argoproj.io", version: "v1alpha1", kind: "Rollout", namespace: app.destinationNamespace, name: app.workloadName }
+    ? {
+        group: "argoproj.io",
+        version: "v1alpha1",
+        kind: "Rollout",
+        namespace: app.destinationNamespace,
+        name: app.workloadName,
+      }
     : { group: "apps", version: "v1", kind: "Deployment", namespace: app.destinationNamespace, name: app.workloadName };
 }
 
@@ -87,7 +104,12 @@ function serviceRef(app: AppIdentity): JsonObject {
 }
 
 /** status.resources[]: the Service and the workload, with their sync status and inline health. */
-export function appResources(app: AppIdentity, workloadSync: string, workloadHealth: Health | undefined, deployed: boolean): JsonObject[] {
+export function appResources(
+  app: AppIdentity,
+  workloadSync: string,
+  workloadHealth: Health | undefined,
+  deployed: boolean,
+): JsonObject[] {
   const service: JsonObject = { ...serviceRef(app), status: deployed ? "Synced" : "OutOfSync" };
   if (deployed) service.health = { status: "Healthy" };
   const workload: JsonObject = { ...workloadRef(app), status: workloadSync };
@@ -101,7 +123,13 @@ export function syncResultResources(app: AppIdentity): JsonObject[] {
   const svc = serviceRef(app);
   const wl = workloadRef(app);
   return [
-    { ...svc, status: "Synced", message: `service/${app.workloadName} ${verb}`, hookPhase: "Running", syncPhase: "Sync" },
+    {
+      ...svc,
+      status: "Synced",
+      message: `service/${app.workloadName} ${verb}`,
+      hookPhase: "Running",
+      syncPhase: "Sync",
+    },
     {
       ...wl,
       status: "Synced",
@@ -195,10 +223,17 @@ export type RolloutPhase =
 
 export const ANALYSIS_FAILURE = 'Metric "success-rate" assessed Failed due to failed (1) > failureLimit (0)';
 
-function condition(previous: Json | undefined, type: string, statusValue: string, reason: string, message: string): JsonObject {
+function condition(
+  previous: Json | undefined,
+  type: string,
+  statusValue: string,
+  reason: string,
+  message: string,
+): JsonObject {
   const now = rfc3339();
   const old = Array.isArray(previous) ? previous.filter(isObject).find((c) => c.type === type) : undefined;
-  const transition = old && old.status === statusValue && typeof old.lastTransitionTime === "string" ? old.lastTransitionTime : now;
+  const transition =
+    old && old.status === statusValue && typeof old.lastTransitionTime === "string" ? old.lastTransitionTime : now;
   return { type, status: statusValue, reason, message, lastTransitionTime: transition, lastUpdateTime: now };
 }
 
@@ -226,7 +261,13 @@ export function rolloutStatus(
     selector: `app=${r.name}`,
     stableRS: stableHash,
   };
-  const available = condition(prevConditions, "Available", "True", "AvailableReason", "Rollout has minimum availability");
+  const available = condition(
+    prevConditions,
+    "Available",
+    "True",
+    "AvailableReason",
+    "Rollout has minimum availability",
+  );
   const weightAt = (index: number): number => {
     let weight = 0;
     for (const step of r.steps.slice(0, index + 1)) if (step.setWeight !== undefined) weight = step.setWeight;
@@ -241,7 +282,13 @@ export function rolloutStatus(
         phase: "Healthy",
         conditions: [
           condition(prevConditions, "Completed", "True", "RolloutCompleted", "RolloutCompleted"),
-          condition(prevConditions, "Progressing", "True", "NewReplicaSetAvailable", `ReplicaSet "${r.name}-${currentHash}" has successfully progressed.`),
+          condition(
+            prevConditions,
+            "Progressing",
+            "True",
+            "NewReplicaSetAvailable",
+            `ReplicaSet "${r.name}-${currentHash}" has successfully progressed.`,
+          ),
           available,
         ],
       };
@@ -295,11 +342,21 @@ export function rolloutStatus(
         phase: "Degraded",
         message,
         canary: {
-          currentBackgroundAnalysisRunStatus: { name: `${r.name}-${currentHash}-${phase.revision}`, status: "Failed", message: ANALYSIS_FAILURE },
+          currentBackgroundAnalysisRunStatus: {
+            name: `${r.name}-${currentHash}-${phase.revision}`,
+            status: "Failed",
+            message: ANALYSIS_FAILURE,
+          },
         },
         conditions: [
           condition(prevConditions, "Completed", "False", "RolloutCompleted", "RolloutCompleted"),
-          condition(prevConditions, "Progressing", "False", "RolloutAborted", `Rollout aborted update to revision ${phase.revision}: ${ANALYSIS_FAILURE}`),
+          condition(
+            prevConditions,
+            "Progressing",
+            "False",
+            "RolloutAborted",
+            `Rollout aborted update to revision ${phase.revision}: ${ANALYSIS_FAILURE}`,
+          ),
           available,
         ],
       };
@@ -323,37 +380,57 @@ export function rolloutHealth(rollout: JsonObject): Health {
   if (!Number.isNaN(observed) && observed < num(metadata.generation, 0)) return waiting;
   const annotations = isObject(metadata.annotations) ? metadata.annotations : undefined;
   if (spec.workloadRef !== undefined && annotations) {
-    if (Number(annotations["rollout.argoproj.io/workload-generation"]) !== Number(status.workloadObservedGeneration)) return waiting;
+    if (Number(annotations["rollout.argoproj.io/workload-generation"]) !== Number(status.workloadObservedGeneration))
+      return waiting;
   }
   if (typeof status.phase === "string") {
     const mapped = status.phase === "Paused" ? "Suspended" : status.phase;
     const known = (HEALTH_ORDER as readonly string[]).includes(mapped) ? (mapped as HealthStatus) : "Unknown";
-    return typeof status.message === "string" && status.message !== "" ? { status: known, message: status.message } : { status: known };
+    return typeof status.message === "string" && status.message !== ""
+      ? { status: known, message: status.message }
+      : { status: known };
   }
   for (const c of Array.isArray(status.conditions) ? status.conditions.filter(isObject) : []) {
-    const degraded = c.type === "InvalidSpec" || (c.type === "Progressing" && (c.reason === "RolloutAborted" || c.reason === "ProgressDeadlineExceeded"));
+    const degraded =
+      c.type === "InvalidSpec" ||
+      (c.type === "Progressing" && (c.reason === "RolloutAborted" || c.reason === "ProgressDeadlineExceeded"));
     if (degraded) return { status: "Degraded", message: String(c.message ?? "") };
   }
   if ((Array.isArray(status.pauseConditions) && status.pauseConditions.length > 0) || spec.paused === true) {
     return { status: "Suspended", message: "Rollout is paused" };
   }
-  if (typeof status.currentPodHash !== "string") return { status: "Progressing", message: "Waiting for rollout to finish: status has not been reconciled." };
+  if (typeof status.currentPodHash !== "string")
+    return { status: "Progressing", message: "Waiting for rollout to finish: status has not been reconciled." };
   const desired = num(spec.replicas, 1);
   const replicas = num(status.replicas, 0);
   const updated = num(status.updatedReplicas, 0);
   const availableReplicas = num(status.availableReplicas, 0);
-  if (updated < desired) return { status: "Progressing", message: "Waiting for roll out to finish: More replicas need to be updated" };
-  if (availableReplicas < updated) return { status: "Progressing", message: "Waiting for roll out to finish: updated replicas are still becoming available" };
+  if (updated < desired)
+    return { status: "Progressing", message: "Waiting for roll out to finish: More replicas need to be updated" };
+  if (availableReplicas < updated)
+    return {
+      status: "Progressing",
+      message: "Waiting for roll out to finish: updated replicas are still becoming available",
+    };
   const canaryStatus = isObject(status.canary) ? status.canary : {};
-  const stable = typeof status.stableRS === "string" ? status.stableRS : typeof canaryStatus.stableRS === "string" ? canaryStatus.stableRS : "";
+  const stable =
+    typeof status.stableRS === "string"
+      ? status.stableRS
+      : typeof canaryStatus.stableRS === "string"
+        ? canaryStatus.stableRS
+        : "";
   const strategy = isObject(spec.strategy) ? spec.strategy : {};
   if (strategy.blueGreen !== undefined) {
     const blueGreen = isObject(status.blueGreen) ? status.blueGreen : undefined;
-    if (!blueGreen || blueGreen.activeSelector !== status.currentPodHash) return { status: "Progressing", message: "active service cutover pending" };
-    if (stable !== "" && stable !== status.currentPodHash) return { status: "Progressing", message: "waiting for analysis to complete" };
+    if (!blueGreen || blueGreen.activeSelector !== status.currentPodHash)
+      return { status: "Progressing", message: "active service cutover pending" };
+    if (stable !== "" && stable !== status.currentPodHash)
+      return { status: "Progressing", message: "waiting for analysis to complete" };
   } else if (strategy.canary !== undefined) {
-    if (replicas > updated) return { status: "Progressing", message: "Waiting for roll out to finish: old replicas are pending termination" };
-    if (stable === "" || stable !== status.currentPodHash) return { status: "Progressing", message: "Waiting for rollout to finish steps" };
+    if (replicas > updated)
+      return { status: "Progressing", message: "Waiting for roll out to finish: old replicas are pending termination" };
+    if (stable === "" || stable !== status.currentPodHash)
+      return { status: "Progressing", message: "Waiting for rollout to finish steps" };
   }
   return { status: "Healthy" };
 }

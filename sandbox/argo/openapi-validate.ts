@@ -49,14 +49,19 @@ export function validateAgainstSchema(value: unknown, schema: SchemaNode, path =
       break;
     case "string":
       if (typeof value !== "string") return [...errors, `${at}: must be of type string, got ${JSON.stringify(value)}`];
-      if (schema.format === "date-time" && !DATE_TIME.test(value)) errors.push(`${at}: ${value} is not an RFC 3339 date-time`);
-      if (schema.pattern !== undefined && !new RegExp(schema.pattern).test(value)) errors.push(`${at}: does not match ${schema.pattern}`);
-      if (schema.minLength !== undefined && value.length < schema.minLength) errors.push(`${at}: shorter than ${schema.minLength}`);
-      if (schema.maxLength !== undefined && value.length > schema.maxLength) errors.push(`${at}: longer than ${schema.maxLength}`);
+      if (schema.format === "date-time" && !DATE_TIME.test(value))
+        errors.push(`${at}: ${value} is not an RFC 3339 date-time`);
+      if (schema.pattern !== undefined && !new RegExp(schema.pattern).test(value))
+        errors.push(`${at}: does not match ${schema.pattern}`);
+      if (schema.minLength !== undefined && value.length < schema.minLength)
+        errors.push(`${at}: shorter than ${schema.minLength}`);
+      if (schema.maxLength !== undefined && value.length > schema.maxLength)
+        errors.push(`${at}: longer than ${schema.maxLength}`);
       break;
     case "integer":
       if (typeof value !== "number" || !Number.isInteger(value)) return [...errors, `${at}: must be of type integer`];
-      if (schema.format === "int32" && (value > 2 ** 31 - 1 || value < -(2 ** 31))) errors.push(`${at}: out of int32 range`);
+      if (schema.format === "int32" && (value > 2 ** 31 - 1 || value < -(2 ** 31)))
+        errors.push(`${at}: out of int32 range`);
       break;
     case "number":
       if (typeof value !== "number") return [...errors, `${at}: must be of type number`];
@@ -66,7 +71,10 @@ export function validateAgainstSchema(value: unknown, schema: SchemaNode, path =
       break;
     case "array":
       if (!Array.isArray(value)) return [...errors, `${at}: must be of type array`];
-      if (schema.items) value.forEach((item, i) => errors.push(...validateAgainstSchema(item, schema.items as SchemaNode, `${path}[${i}]`)));
+      if (schema.items)
+        value.forEach((item, i) =>
+          errors.push(...validateAgainstSchema(item, schema.items as SchemaNode, `${path}[${i}]`)),
+        );
       break;
     case "object": {
       if (!isObject(value)) return [...errors, `${at}: must be of type object`];
@@ -77,7 +85,8 @@ export function validateAgainstSchema(value: unknown, schema: SchemaNode, path =
         const fieldPath = `${path}.${field}`;
         const known = schema.properties?.[field];
         if (known) errors.push(...validateAgainstSchema(fieldValue, known, fieldPath));
-        else if (isObject(schema.additionalProperties)) errors.push(...validateAgainstSchema(fieldValue, schema.additionalProperties, fieldPath));
+        else if (isObject(schema.additionalProperties))
+          errors.push(...validateAgainstSchema(fieldValue, schema.additionalProperties, fieldPath));
         else if (schema.additionalProperties !== true && !schema["x-kubernetes-preserve-unknown-fields"]) {
           errors.push(`${fieldPath}: unknown field (the apiserver would prune it)`);
         }
@@ -93,16 +102,19 @@ function validateMetadata(metadata: unknown): string[] {
   if (!isObject(metadata)) return [".metadata: Required value"];
   const errors: string[] = [];
   for (const field of ["name", "namespace", "uid", "creationTimestamp", "resourceVersion"]) {
-    if (metadata[field] !== undefined && typeof metadata[field] !== "string") errors.push(`.metadata.${field}: must be a string`);
+    if (metadata[field] !== undefined && typeof metadata[field] !== "string")
+      errors.push(`.metadata.${field}: must be a string`);
   }
   if (typeof metadata.name !== "string" || !/^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$/.test(metadata.name)) {
     errors.push(`.metadata.name: invalid DNS subdomain ${JSON.stringify(metadata.name)}`);
   }
-  if (metadata.generation !== undefined && !Number.isInteger(metadata.generation)) errors.push(".metadata.generation: must be an integer");
+  if (metadata.generation !== undefined && !Number.isInteger(metadata.generation))
+    errors.push(".metadata.generation: must be an integer");
   for (const map of ["labels", "annotations"]) {
     const entries = metadata[map];
     if (entries === undefined) continue;
-    if (!isObject(entries) || Object.values(entries).some((v) => typeof v !== "string")) errors.push(`.metadata.${map}: must map strings to strings`);
+    if (!isObject(entries) || Object.values(entries).some((v) => typeof v !== "string"))
+      errors.push(`.metadata.${map}: must map strings to strings`);
   }
   return errors;
 }
@@ -110,7 +122,11 @@ function validateMetadata(metadata: unknown): string[] {
 /** Validates a whole custom resource: metadata by hand, everything else by the CRD schema. */
 export function validateCustomResource(object: JsonObject, schema: SchemaNode): string[] {
   const { metadata, ...rest } = object;
-  const rootWithoutMetadata: SchemaNode = { ...schema, properties: { ...schema.properties }, required: schema.required?.filter((r) => r !== "metadata") };
+  const rootWithoutMetadata: SchemaNode = {
+    ...schema,
+    properties: { ...schema.properties },
+    required: schema.required?.filter((r) => r !== "metadata"),
+  };
   delete rootWithoutMetadata.properties?.metadata;
   return [...validateMetadata(metadata), ...validateAgainstSchema(rest, rootWithoutMetadata)];
 }

@@ -58,7 +58,8 @@ export function applyJsonPatch(target: Json, ops: Json): Json {
     const value = op.value === undefined ? null : op.value;
     switch (op.op) {
       case "test":
-        if (JSON.stringify(read(doc, op.path)) !== JSON.stringify(value)) throw new PatchError(`test failed at ${op.path}`);
+        if (JSON.stringify(read(doc, op.path)) !== JSON.stringify(value))
+          throw new PatchError(`test failed at ${op.path}`);
         break;
       case "add":
       case "replace":
@@ -79,7 +80,8 @@ export function applyJsonPatch(target: Json, ops: Json): Json {
         const { container, key } = parent(doc, tokens);
         if (Array.isArray(container)) {
           const index = key === "-" ? container.length : Number(key);
-          if (!Number.isInteger(index) || index < 0 || index > container.length) throw new PatchError(`bad index ${key}`);
+          if (!Number.isInteger(index) || index < 0 || index > container.length)
+            throw new PatchError(`bad index ${key}`);
           if (op.op === "replace") {
             if (index >= container.length) throw new PatchError(`path not found: ${op.path}`);
             container[index] = newValue;
@@ -104,7 +106,8 @@ function remove(doc: Json, tokens: string[]): Json {
   const { container, key } = parent(doc, tokens);
   if (Array.isArray(container)) {
     const index = Number(key);
-    if (!Number.isInteger(index) || index < 0 || index >= container.length) throw new PatchError(`path not found: /${tokens.join("/")}`);
+    if (!Number.isInteger(index) || index < 0 || index >= container.length)
+      throw new PatchError(`path not found: /${tokens.join("/")}`);
     container.splice(index, 1);
   } else if (isObject(container) && key in container) {
     delete container[key];

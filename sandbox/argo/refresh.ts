@@ -65,7 +65,11 @@ export class Refresher {
       }
       if (this.ctx.scheduler.closed) return;
       rt.comparedRevision = revision;
-      rt.syncStatus = error ? "Unknown" : target && rt.deployed?.fingerprint === target.fingerprint ? "Synced" : "OutOfSync";
+      rt.syncStatus = error
+        ? "Unknown"
+        : target && rt.deployed?.fingerprint === target.fingerprint
+          ? "Synced"
+          : "OutOfSync";
       this.ctx.status.update(rt, (app, status) => {
         if (options.clearAnnotation && isObject(app.metadata) && isObject(app.metadata.annotations)) {
           delete app.metadata.annotations[REFRESH_ANNOTATION];
@@ -90,7 +94,8 @@ export class Refresher {
     const interval = this.ctx.timings.reconcileIntervalMs;
     // Keeps ticking while disabled, so that setTimings() can switch it on later.
     this.ctx.scheduler.later(interval > 0 ? interval : 1000, () => {
-      if (this.ctx.timings.reconcileIntervalMs > 0) for (const rt of this.apps.values()) this.ctx.scheduler.run(this.reconcile(rt, this.currentHead));
+      if (this.ctx.timings.reconcileIntervalMs > 0)
+        for (const rt of this.apps.values()) this.ctx.scheduler.run(this.reconcile(rt, this.currentHead));
       this.scheduleReconcile();
     });
   }

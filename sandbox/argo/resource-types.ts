@@ -8,7 +8,9 @@ function loadSchemas(required: boolean): ReturnType<typeof bundledSchemas> | und
     return bundledSchemas();
   } catch (err) {
     if (required) throw err;
-    console.warn(`argo-sim: CRD schemas unavailable, objects are not validated (${err instanceof Error ? err.message : String(err)})`);
+    console.warn(
+      `argo-sim: CRD schemas unavailable, objects are not validated (${err instanceof Error ? err.message : String(err)})`,
+    );
     return undefined;
   }
 }

@@ -2,7 +2,14 @@ import type { AppRuntime } from "./app-runtime.js";
 import type { SimContext } from "./context.js";
 import type { RenderedTarget } from "./git.js";
 import { isObject } from "./json.js";
-import { newRollout, podTemplateHash, rolloutHealth, rolloutSpec, rolloutStatus, type RolloutPhase } from "./objects.js";
+import {
+  newRollout,
+  podTemplateHash,
+  rolloutHealth,
+  rolloutSpec,
+  rolloutStatus,
+  type RolloutPhase,
+} from "./objects.js";
 import type { WorkloadProgress } from "./workloads.js";
 
 /**
@@ -37,7 +44,10 @@ export class RolloutProgress implements WorkloadProgress {
     const existing = this.ctx.store.get("rollouts", r.identity.namespace, r.identity.name);
     if (existing && isObject(existing.metadata)) {
       existing.spec = rolloutSpec(r.identity, target.images);
-      existing.metadata.annotations = { ...(isObject(existing.metadata.annotations) ? existing.metadata.annotations : {}), "rollout.argoproj.io/revision": String(r.revision) };
+      existing.metadata.annotations = {
+        ...(isObject(existing.metadata.annotations) ? existing.metadata.annotations : {}),
+        "rollout.argoproj.io/revision": String(r.revision),
+      };
       this.ctx.store.update("rollouts", existing, "controller");
     } else {
       this.ctx.store.create("rollouts", newRollout(r.identity, target.images, r.revision), "controller");
@@ -85,7 +95,14 @@ export class RolloutProgress implements WorkloadProgress {
     const rollout = this.ctx.store.get("rollouts", r.identity.namespace, r.identity.name);
     if (!rollout || !isObject(rollout.metadata)) return;
     const previous = isObject(rollout.status) ? rollout.status : undefined;
-    rollout.status = rolloutStatus(r.identity, previous, Number(rollout.metadata.generation ?? 1), r.currentHash, r.stableHash, phase);
+    rollout.status = rolloutStatus(
+      r.identity,
+      previous,
+      Number(rollout.metadata.generation ?? 1),
+      r.currentHash,
+      r.stableHash,
+      phase,
+    );
     const stored = this.ctx.store.update("rollouts", rollout, "controller");
     rt.health = rolloutHealth(stored);
     if (publish) this.ctx.status.publishHealth(rt);

@@ -14,7 +14,9 @@ export function parseLabelSelector(selector: string): (object: JsonObject) => bo
     if ((m = part.match(/^([^\s!=]+)\s+(in|notin)\s+\(([^)]*)\)$/))) {
       const [, key = "", op, list = ""] = m;
       const values = list.split(",").map((v) => v.trim());
-      requirements.push(op === "in" ? (l) => key in l && values.includes(l[key] ?? "") : (l) => !values.includes(l[key] ?? "\u0000"));
+      requirements.push(
+        op === "in" ? (l) => key in l && values.includes(l[key] ?? "") : (l) => !values.includes(l[key] ?? "\u0000"),
+      );
     } else if ((m = part.match(/^([^\s!=]+)\s*(==|=|!=)\s*(\S*)$/))) {
       const [, key = "", op, value = ""] = m;
       requirements.push(op === "!=" ? (l) => l[key] !== value : (l) => l[key] === value);
@@ -29,7 +31,8 @@ export function parseLabelSelector(selector: string): (object: JsonObject) => bo
   return (object) => {
     const metadata = isObject(object.metadata) ? object.metadata : {};
     const labels: Record<string, string> = {};
-    if (isObject(metadata.labels)) for (const [k, v] of Object.entries(metadata.labels)) if (typeof v === "string") labels[k] = v;
+    if (isObject(metadata.labels))
+      for (const [k, v] of Object.entries(metadata.labels)) if (typeof v === "string") labels[k] = v;
     return requirements.every((r) => r(labels));
   };
 }
@@ -44,7 +47,8 @@ export function parseFieldSelector(selector: string): (object: JsonObject) => bo
       const m = part.match(/^([\w.]+)\s*(==|=|!=)\s*(.*)$/);
       if (!m) throw new Error(`invalid field selector ${part}`);
       const [, field = "", op, value = ""] = m;
-      if (field !== "metadata.name" && field !== "metadata.namespace") throw new Error(`field label not supported: ${field}`);
+      if (field !== "metadata.name" && field !== "metadata.namespace")
+        throw new Error(`field label not supported: ${field}`);
       const prop = field.slice("metadata.".length);
       return (o: JsonObject) => {
         const actual = isObject(o.metadata) ? o.metadata[prop] : undefined;

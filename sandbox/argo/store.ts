@@ -108,7 +108,8 @@ export class ObjectStore {
     object.apiVersion = `${type.group}/${type.version}`;
     object.kind = type.kind;
     metadata.uid = typeof metadata.uid === "string" ? metadata.uid : randomUUID();
-    metadata.creationTimestamp = typeof metadata.creationTimestamp === "string" ? metadata.creationTimestamp : rfc3339();
+    metadata.creationTimestamp =
+      typeof metadata.creationTimestamp === "string" ? metadata.creationTimestamp : rfc3339();
     metadata.generation = 1;
     return this.commit(type, "ADDED", object, source);
   }
@@ -157,7 +158,9 @@ export class ObjectStore {
   /** Events after `resourceVersion`, or "expired" when some of them were already compacted away. */
   eventsSince(resourceVersion: number): StoredEvent[] | "expired" {
     if (resourceVersion < this.compactedRevision) return "expired";
-    return this.history.filter((e) => e.resourceVersion > resourceVersion).map((e) => ({ ...e, object: clone(e.object) }));
+    return this.history
+      .filter((e) => e.resourceVersion > resourceVersion)
+      .map((e) => ({ ...e, object: clone(e.object) }));
   }
 
   get oldestReplayableRevision(): number {
@@ -174,14 +177,21 @@ export class ObjectStore {
     const errors = type.validate?.(object) ?? [];
     if (errors.length > 0) {
       const name = String(metadataOf(object).name);
-      throw new StoreError(422, "Invalid", `${type.kind}.${type.group} "${name}" is invalid: ${errors.slice(0, 5).join("; ")}`);
+      throw new StoreError(
+        422,
+        "Invalid",
+        `${type.kind}.${type.group} "${name}" is invalid: ${errors.slice(0, 5).join("; ")}`,
+      );
     }
     const metadata = metadataOf(object);
     this.revision += 1;
     metadata.resourceVersion = String(this.revision);
     const { namespace, name } = identity(metadata);
     this.objects.set(key(type.plural, namespace, name), object);
-    this.record({ resourceVersion: this.revision, type: eventType, plural: type.plural, object: clone(object) }, source);
+    this.record(
+      { resourceVersion: this.revision, type: eventType, plural: type.plural, object: clone(object) },
+      source,
+    );
     return clone(object);
   }
 
@@ -204,7 +214,8 @@ export class ObjectStore {
 function identity(metadata: JsonObject): { namespace: string; name: string } {
   const { namespace, name } = metadata;
   if (typeof name !== "string" || name === "") throw new StoreError(422, "Invalid", "metadata.name: Required value");
-  if (typeof namespace !== "string" || namespace === "") throw new StoreError(422, "Invalid", "metadata.namespace: Required value");
+  if (typeof namespace !== "string" || namespace === "")
+    throw new StoreError(422, "Invalid", "metadata.namespace: Required value");
   return { namespace, name };
 }
 

@@ -59,8 +59,19 @@ export class SyncOperations {
         const message = failure ?? "one or more synchronization tasks completed unsuccessfully";
         this.ctx.status.update(rt, (app, status) => {
           delete app.operation;
-          status.operationState = { operation, phase: "Failed", message, startedAt, finishedAt, syncResult: { revision: sha ?? revision, source: appSource(id) } };
-          status.conditions = upsertCondition(status.conditions, "SyncError", `Failed sync attempt to ${sha ?? revision}: ${message}`);
+          status.operationState = {
+            operation,
+            phase: "Failed",
+            message,
+            startedAt,
+            finishedAt,
+            syncResult: { revision: sha ?? revision, source: appSource(id) },
+          };
+          status.conditions = upsertCondition(
+            status.conditions,
+            "SyncError",
+            `Failed sync attempt to ${sha ?? revision}: ${message}`,
+          );
         });
         return;
       }
@@ -81,7 +92,14 @@ export class SyncOperations {
         };
         const history = Array.isArray(status.history) ? status.history.filter(isObject) : [];
         const nextId = history.reduce((max, h) => Math.max(max, typeof h.id === "number" ? h.id : -1), -1) + 1;
-        history.push({ id: nextId, revision: deployedSha, deployStartedAt: startedAt, deployedAt: finishedAt, source: appSource(id), initiatedBy });
+        history.push({
+          id: nextId,
+          revision: deployedSha,
+          deployStartedAt: startedAt,
+          deployedAt: finishedAt,
+          source: appSource(id),
+          initiatedBy,
+        });
         status.history = history.slice(-10);
         status.conditions = removeCondition(status.conditions, "SyncError");
         if ((status.conditions as Json[]).length === 0) delete status.conditions;
@@ -120,7 +138,11 @@ export class SyncOperations {
     }
     if (target && head) {
       rt.deployed = target;
-      const operation: JsonObject = { sync: { revision: head, syncOptions: ["CreateNamespace=true"] }, initiatedBy: { automated: true }, retry: { limit: 5 } };
+      const operation: JsonObject = {
+        sync: { revision: head, syncOptions: ["CreateNamespace=true"] },
+        initiatedBy: { automated: true },
+        retry: { limit: 5 },
+      };
       status.operationState = {
         operation,
         phase: "Succeeded",
@@ -129,7 +151,16 @@ export class SyncOperations {
         finishedAt: now,
         syncResult: { resources: syncResultResources(id), revision: head, source: appSource(id) },
       };
-      status.history = [{ id: 0, revision: head, deployStartedAt: now, deployedAt: now, source: appSource(id), initiatedBy: { automated: true } }];
+      status.history = [
+        {
+          id: 0,
+          revision: head,
+          deployStartedAt: now,
+          deployedAt: now,
+          source: appSource(id),
+          initiatedBy: { automated: true },
+        },
+      ];
       rt.syncStatus = "Synced";
       this.workloads.initial(rt, target);
     }

@@ -58,16 +58,31 @@ export interface ApplicationView {
     sourceType?: string;
     reconciledAt?: string;
     health?: HealthStatusView;
-    sync?: { status: "Synced" | "OutOfSync" | "Unknown"; revision?: string; comparedTo?: { source: ApplicationSourceView; destination: object } };
+    sync?: {
+      status: "Synced" | "OutOfSync" | "Unknown";
+      revision?: string;
+      comparedTo?: { source: ApplicationSourceView; destination: object };
+    };
     operationState?: {
       operation: SyncOperationView;
       phase: "Running" | "Succeeded" | "Failed" | "Error" | "Terminating";
       message?: string;
       startedAt: string;
       finishedAt?: string;
-      syncResult?: { revision: string; source?: ApplicationSourceView; resources?: Array<ResourceStatusView & { message?: string }> };
+      syncResult?: {
+        revision: string;
+        source?: ApplicationSourceView;
+        resources?: Array<ResourceStatusView & { message?: string }>;
+      };
     };
-    history?: Array<{ id: number; revision: string; deployStartedAt?: string; deployedAt: string; source?: ApplicationSourceView; initiatedBy?: { automated?: boolean; username?: string } }>;
+    history?: Array<{
+      id: number;
+      revision: string;
+      deployStartedAt?: string;
+      deployedAt: string;
+      source?: ApplicationSourceView;
+      initiatedBy?: { automated?: boolean; username?: string };
+    }>;
     conditions?: Array<{ type: string; message: string; lastTransitionTime?: string }>;
     resources?: ResourceStatusView[];
     summary?: { images?: string[] };

@@ -32,7 +32,11 @@ export function looksLikeJwt(token: string): boolean {
 }
 
 /** Verify an app JWT the way GitHub does: RS256 signature, iss, iat, exp (≤ 10 min). */
-export function verifyAppJwt(token: string, app: { id: number; publicKeyPem: string }, nowSec = Math.floor(Date.now() / 1000)): void {
+export function verifyAppJwt(
+  token: string,
+  app: { id: number; publicKeyPem: string },
+  nowSec = Math.floor(Date.now() / 1000),
+): void {
   const [h, p, s] = token.split(".");
   const header = h ? b64json(h) : null;
   const payload = p ? b64json(p) : null;
@@ -47,9 +51,14 @@ export function verifyAppJwt(token: string, app: { id: number; publicKeyPem: str
   if (!ok) throw new AuthError("A JSON web token could not be decoded");
   const { iat, exp, iss } = payload;
   if (String(iss) !== String(app.id)) throw new AuthError("'Issuer' claim ('iss') must be an Integer");
-  if (typeof iat !== "number" || iat > nowSec + 60) throw new AuthError("'Issued at' claim ('iat') must be an Integer representing a time in the past");
-  if (typeof exp !== "number" || exp <= nowSec) throw new AuthError("'Expiration time' claim ('exp') must be a numeric value representing the future time at which the assertion expires");
-  if (exp - iat > 660 || exp > nowSec + 660) throw new AuthError("'Expiration time' claim ('exp') is too far in the future");
+  if (typeof iat !== "number" || iat > nowSec + 60)
+    throw new AuthError("'Issued at' claim ('iat') must be an Integer representing a time in the past");
+  if (typeof exp !== "number" || exp <= nowSec)
+    throw new AuthError(
+      "'Expiration time' claim ('exp') must be a numeric value representing the future time at which the assertion expires",
+    );
+  if (exp - iat > 660 || exp > nowSec + 660)
+    throw new AuthError("'Expiration time' claim ('exp') is too far in the future");
 }
 
 /** Pull the credential out of an Authorization header (token, Bearer or Basic). */

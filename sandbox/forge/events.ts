@@ -17,7 +17,13 @@ export function installationOf(core: Core, repo: Repo): { id: number; node_id: s
  * Emit a repository event to the app's webhook. As on GitHub, an app only
  * hears about repositories it is installed on; other events are not sent.
  */
-export function emitRepoEvent(core: Core, repo: Repo, event: string, fields: Record<string, unknown>, sender: Account): void {
+export function emitRepoEvent(
+  core: Core,
+  repo: Repo,
+  event: string,
+  fields: Record<string, unknown>,
+  sender: Account,
+): void {
   const installation = installationOf(core, repo);
   if (!installation || !core.store.app) return;
   const payload: Record<string, unknown> = {
@@ -69,14 +75,40 @@ export async function pullStats(repo: Repo, issue: Issue): Promise<shape.PullSta
   };
 }
 
-export async function emitPullEvent(core: Core, repo: Repo, issue: Issue, action: string, sender: Account, extra: Record<string, unknown> = {}): Promise<void> {
+export async function emitPullEvent(
+  core: Core,
+  repo: Repo,
+  issue: Issue,
+  action: string,
+  sender: Account,
+  extra: Record<string, unknown> = {},
+): Promise<void> {
   if (!installationOf(core, repo)) return;
   const stats = await pullStats(repo, issue);
-  emitRepoEvent(core, repo, "pull_request", { action, number: issue.number, pull_request: shape.pull(core.urls, core.store, repo, issue, stats), ...extra }, sender);
+  emitRepoEvent(
+    core,
+    repo,
+    "pull_request",
+    { action, number: issue.number, pull_request: shape.pull(core.urls, core.store, repo, issue, stats), ...extra },
+    sender,
+  );
 }
 
-export function emitIssueEvent(core: Core, repo: Repo, issue: Issue, action: string, sender: Account, extra: Record<string, unknown> = {}): void {
-  emitRepoEvent(core, repo, "issues", { action, issue: shape.issue(core.urls, core.store, repo, issue), ...extra }, sender);
+export function emitIssueEvent(
+  core: Core,
+  repo: Repo,
+  issue: Issue,
+  action: string,
+  sender: Account,
+  extra: Record<string, unknown> = {},
+): void {
+  emitRepoEvent(
+    core,
+    repo,
+    "issues",
+    { action, issue: shape.issue(core.urls, core.store, repo, issue), ...extra },
+    sender,
+  );
 }
 
 async function pushCommit(core: Core, repo: Repo, sha: string): Promise<Record<string, unknown>> {
@@ -118,7 +150,9 @@ export async function refsChanged(core: Core, repo: Repo, changes: RefChange[], 
     let commits: Record<string, unknown>[] = [];
     let forced = false;
     if (!deleted) {
-      const shas = created ? await repo.git.commitsNotOnOtherBranches(ch.after, ch.ref) : await repo.git.commitsBetween(ch.before, ch.after, 20);
+      const shas = created
+        ? await repo.git.commitsNotOnOtherBranches(ch.after, ch.ref)
+        : await repo.git.commitsBetween(ch.before, ch.after, 20);
       commits = await Promise.all(shas.map((s) => pushCommit(core, repo, s)));
       if (!created) forced = !(await repo.git.isAncestor(ch.before, ch.after));
     }
@@ -133,7 +167,10 @@ export async function refsChanged(core: Core, repo: Repo, changes: RefChange[], 
         ref: ch.ref,
         before: ch.before,
         after: ch.after,
-        pusher: { name: pusher.login, email: pusher.type === "User" ? `${pusher.id}+${pusher.login}@users.noreply.forge.local` : null },
+        pusher: {
+          name: pusher.login,
+          email: pusher.type === "User" ? `${pusher.id}+${pusher.login}@users.noreply.forge.local` : null,
+        },
         created,
         deleted,
         forced,
@@ -174,7 +211,11 @@ export async function refsChanged(core: Core, repo: Repo, changes: RefChange[], 
     for (const issue of repo.issues.values()) {
       const p = issue.pull;
       if (!p || issue.state !== "open" || p.baseRef !== branch) continue;
-      if (p.headSha !== ch.after && (await repo.git.isAncestor(p.headSha, ch.after)) && !(await repo.git.isAncestor(p.headSha, ch.before === ZERO_SHA ? ch.after : ch.before))) {
+      if (
+        p.headSha !== ch.after &&
+        (await repo.git.isAncestor(p.headSha, ch.after)) &&
+        !(await repo.git.isAncestor(p.headSha, ch.before === ZERO_SHA ? ch.after : ch.before))
+      ) {
         markMerged(issue, pusher, ch.after);
         await emitPullEvent(core, repo, issue, "closed", pusher);
       }

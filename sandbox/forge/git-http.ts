@@ -27,7 +27,14 @@ function deny(res: ServerResponse, status: number, message: string, challenge = 
   res.end(message + "\n");
 }
 
-export async function handleGit(core: Core, req: IncomingMessage, res: ServerResponse, path: string, query: string, record: (status: number, actor: string | null) => void): Promise<void> {
+export async function handleGit(
+  core: Core,
+  req: IncomingMessage,
+  res: ServerResponse,
+  path: string,
+  query: string,
+  record: (status: number, actor: string | null) => void,
+): Promise<void> {
   const m = GIT_PATH.exec(path)!;
   const [, owner, name, action] = m as unknown as [string, string, string, string];
   const service = new URLSearchParams(query).get("service");
@@ -62,12 +69,20 @@ export async function handleGit(core: Core, req: IncomingMessage, res: ServerRes
 
   const run = async () => {
     const before = action === "git-receive-pack" ? await repo.git.refs() : null;
-    const status = await runBackend(core, req, res, `/${repo.owner.login}/${repo.name}.git/${action}`, query, login ?? "anonymous");
+    const status = await runBackend(
+      core,
+      req,
+      res,
+      `/${repo.owner.login}/${repo.name}.git/${action}`,
+      query,
+      login ?? "anonymous",
+    );
     record(status, login);
     if (before) {
       const after = await repo.git.refs();
       const changes: RefChange[] = [];
-      for (const [ref, sha] of after) if (before.get(ref) !== sha) changes.push({ ref, before: before.get(ref) ?? ZERO_SHA, after: sha });
+      for (const [ref, sha] of after)
+        if (before.get(ref) !== sha) changes.push({ ref, before: before.get(ref) ?? ZERO_SHA, after: sha });
       for (const [ref, sha] of before) if (!after.has(ref)) changes.push({ ref, before: sha, after: ZERO_SHA });
       const pusher = actorAccount(core.store, actor);
       if (changes.length && pusher) await refsChanged(core, repo, changes, pusher);
@@ -79,7 +94,14 @@ export async function handleGit(core: Core, req: IncomingMessage, res: ServerRes
 }
 
 /** Run git-http-backend; stream its output; leaves `res` open for the caller to end. */
-function runBackend(core: Core, req: IncomingMessage, res: ServerResponse, pathInfo: string, query: string, remoteUser: string): Promise<number> {
+function runBackend(
+  core: Core,
+  req: IncomingMessage,
+  res: ServerResponse,
+  pathInfo: string,
+  query: string,
+  remoteUser: string,
+): Promise<number> {
   return new Promise((resolve) => {
     const env: Record<string, string> = {
       PATH: process.env["PATH"] ?? "/usr/bin:/bin",

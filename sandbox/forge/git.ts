@@ -93,7 +93,14 @@ export function runGit(
     child.on("close", (code) => {
       const result = { stdout: Buffer.concat(out), stderr: Buffer.concat(err).toString("utf8"), code: code ?? -1 };
       if (result.code === 0 || opts.ok?.includes(result.code)) resolve(result);
-      else reject(new GitError(`git ${args[0] ?? ""} failed (${result.code}): ${result.stderr.trim()}`, result.code, result.stderr));
+      else
+        reject(
+          new GitError(
+            `git ${args[0] ?? ""} failed (${result.code}): ${result.stderr.trim()}`,
+            result.code,
+            result.stderr,
+          ),
+        );
     });
     child.stdin.on("error", () => undefined);
     child.stdin.end(opts.input ?? "");
@@ -163,7 +170,9 @@ export class BareRepo {
     if (!isValidRevision(rev)) return null;
     const candidates = isSha(rev) || rev.startsWith("refs/") ? [rev] : [`refs/heads/${rev}`, `refs/tags/${rev}`, rev];
     for (const c of candidates) {
-      const r = await this.git(["rev-parse", "--verify", "--quiet", "--end-of-options", `${c}^{commit}`], { ok: [1, 128] });
+      const r = await this.git(["rev-parse", "--verify", "--quiet", "--end-of-options", `${c}^{commit}`], {
+        ok: [1, 128],
+      });
       if (r.code === 0) return r.stdout.toString("utf8").trim();
     }
     return null;
@@ -214,7 +223,9 @@ export class BareRepo {
   /** Commits reachable from `head` but from no other branch (for new-branch pushes). */
   async commitsNotOnOtherBranches(head: string, ref: string, limit = 20): Promise<string[]> {
     const refs = await this.refs();
-    const others = [...refs.entries()].filter(([r]) => r !== ref && r.startsWith("refs/heads/")).map(([, s]) => `^${s}`);
+    const others = [...refs.entries()]
+      .filter(([r]) => r !== ref && r.startsWith("refs/heads/"))
+      .map(([, s]) => `^${s}`);
     const out = await this.text(["rev-list", "--reverse", `--max-count=${limit}`, head, ...others]);
     return out ? out.split("\n") : [];
   }
@@ -227,7 +238,13 @@ export class BareRepo {
     return { tree: lines[0]! };
   }
 
-  async commitTree(tree: string, parents: string[], message: string, author: Identity, committer: Identity = author): Promise<string> {
+  async commitTree(
+    tree: string,
+    parents: string[],
+    message: string,
+    author: Identity,
+    committer: Identity = author,
+  ): Promise<string> {
     const env: Record<string, string> = {
       GIT_AUTHOR_NAME: author.name,
       GIT_AUTHOR_EMAIL: author.email,
@@ -308,8 +325,12 @@ export class BareRepo {
   /** File changes from `base` to `head` (base null: against the empty tree). */
   async diff(base: string | null, head: string, withPatch = true): Promise<FileChange[]> {
     const from = base ?? (await this.text(["hash-object", "-t", "tree", "--stdin"], { input: "" }));
-    const raw = (await this.git(["diff-tree", "-r", "-z", "--no-renames", "--no-abbrev", from, head])).stdout.toString("utf8");
-    const numstat = (await this.git(["diff-tree", "-r", "-z", "--no-renames", "--numstat", from, head])).stdout.toString("utf8");
+    const raw = (await this.git(["diff-tree", "-r", "-z", "--no-renames", "--no-abbrev", from, head])).stdout.toString(
+      "utf8",
+    );
+    const numstat = (
+      await this.git(["diff-tree", "-r", "-z", "--no-renames", "--numstat", from, head])
+    ).stdout.toString("utf8");
     const counts = new Map<string, [number, number]>();
     const ns = numstat.split("\0").filter(Boolean);
     for (const rec of ns) {
@@ -345,7 +366,9 @@ export class BareRepo {
 
   /** Paths touched by one commit (against its first parent). */
   async commitPaths(sha: string): Promise<{ added: string[]; removed: string[]; modified: string[] }> {
-    const out = (await this.git(["diff-tree", "-r", "-z", "--root", "--no-commit-id", "--no-renames", "--name-status", sha])).stdout.toString("utf8");
+    const out = (
+      await this.git(["diff-tree", "-r", "-z", "--root", "--no-commit-id", "--no-renames", "--name-status", sha])
+    ).stdout.toString("utf8");
     const parts = out.split("\0").filter(Boolean);
     const res = { added: [] as string[], removed: [] as string[], modified: [] as string[] };
     for (let i = 0; i + 1 < parts.length; i += 2) {
@@ -362,7 +385,13 @@ export class BareRepo {
 function parseLsTree(rec: string): TreeEntry | null {
   const m = /^(\d+) (blob|tree|commit) ([0-9a-f]{40}) +(-|\d+)\t(.*)$/s.exec(rec);
   if (!m) return null;
-  return { mode: m[1]!, type: m[2] as TreeEntry["type"], sha: m[3]!, size: m[4] === "-" ? null : Number(m[4]), path: m[5]! };
+  return {
+    mode: m[1]!,
+    type: m[2] as TreeEntry["type"],
+    sha: m[3]!,
+    size: m[4] === "-" ? null : Number(m[4]),
+    path: m[5]!,
+  };
 }
 
 /** Split a unified diff into per-file hunks (the text after the `+++` header). */

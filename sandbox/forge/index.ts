@@ -1,4 +1,12 @@
 /** Local stand-in for GitHub ("the forge"). See server.ts for the API. */
 export { startForge } from "./server.js";
-export type { Forge, ForgeOptions, ForgeRepoInfo, ForgeRequest, ForgeUserSpec, Permission, WebhookDelivery } from "./server.js";
+export type {
+  Forge,
+  ForgeOptions,
+  ForgeRepoInfo,
+  ForgeRequest,
+  ForgeUserSpec,
+  Permission,
+  WebhookDelivery,
+} from "./server.js";
 export { sign as signWebhook } from "./webhooks.js";

@@ -110,7 +110,13 @@ export class Router {
 }
 
 /** Resolve :owner/:repo for a context (used by the server when building Ctx). */
-export function lookupRepo(core: Core, actor: Actor, owner: string | undefined, name: string | undefined, need: Permission): Repo {
+export function lookupRepo(
+  core: Core,
+  actor: Actor,
+  owner: string | undefined,
+  name: string | undefined,
+  need: Permission,
+): Repo {
   if (!owner || !name || !isValidOwner(owner) || !isValidRepoName(name)) throw notFound();
   const repo = core.store.repo(owner, name);
   if (!repo) throw notFound();
@@ -119,7 +125,10 @@ export function lookupRepo(core: Core, actor: Actor, owner: string | undefined, 
   if (!atLeast(have, need)) {
     if (actor.kind === "anonymous") throw new HttpError(401, "Requires authentication");
     if (actor.kind === "installation") throw new HttpError(403, "Resource not accessible by integration");
-    throw new HttpError(403, need === "admin" ? "Must have admin rights to Repository." : "Must have push access to repository");
+    throw new HttpError(
+      403,
+      need === "admin" ? "Must have admin rights to Repository." : "Must have push access to repository",
+    );
   }
   return repo;
 }

@@ -51,7 +51,15 @@ export function registerAppRoutes(r: Router): void {
     const expiresAt = Date.now() + TOKEN_TTL_MS;
     ctx.core.store.installationTokens.set(token, { token, installationId: inst.id, expiresAt });
     void app;
-    return ok({ token, expires_at: new Date(expiresAt).toISOString().replace(/\.\d{3}Z$/, "Z"), permissions: shape.APP_PERMISSIONS, repository_selection: "all" }, 201);
+    return ok(
+      {
+        token,
+        expires_at: new Date(expiresAt).toISOString().replace(/\.\d{3}Z$/, "Z"),
+        permissions: shape.APP_PERMISSIONS,
+        repository_selection: "all",
+      },
+      201,
+    );
   });
 
   r.on("GET", "/repos/:owner/:repo/installation", (ctx) => {
@@ -60,15 +68,28 @@ export function registerAppRoutes(r: Router): void {
     if (!repo) throw notFound();
     return installationJson(ctx, app, ctx.core.store.installationFor(repo.owner.login));
   });
-  r.on("GET", "/orgs/:org/installation", (ctx) => installationJson(ctx, requireJwt(ctx), ctx.core.store.installationFor(ctx.params["org"]!)));
-  r.on("GET", "/users/:user/installation", (ctx) => installationJson(ctx, requireJwt(ctx), ctx.core.store.installationFor(ctx.params["user"]!)));
+  r.on("GET", "/orgs/:org/installation", (ctx) =>
+    installationJson(ctx, requireJwt(ctx), ctx.core.store.installationFor(ctx.params["org"]!)),
+  );
+  r.on("GET", "/users/:user/installation", (ctx) =>
+    installationJson(ctx, requireJwt(ctx), ctx.core.store.installationFor(ctx.params["user"]!)),
+  );
 
   r.on("GET", "/installation/repositories", (ctx) => {
-    if (ctx.actor.kind !== "installation") throw new HttpError(403, "This endpoint can only be accessed with an installation token");
+    if (ctx.actor.kind !== "installation")
+      throw new HttpError(403, "This endpoint can only be accessed with an installation token");
     const actor = ctx.actor;
     const repos = [...ctx.core.store.repos.values()].filter((repo) => permissionOn(repo, actor) !== "none");
     const page = paginate(ctx, repos);
-    return ok({ total_count: repos.length, repository_selection: "all", repositories: page.items.map((repo) => shape.repository(ctx.core.urls, repo)) }, 200, page.headers);
+    return ok(
+      {
+        total_count: repos.length,
+        repository_selection: "all",
+        repositories: page.items.map((repo) => shape.repository(ctx.core.urls, repo)),
+      },
+      200,
+      page.headers,
+    );
   });
 
   r.on("GET", "/user", (ctx) => {

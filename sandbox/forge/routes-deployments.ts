@@ -11,7 +11,16 @@ import { now } from "./store.js";
 
 const DEPLOYMENT_STATES = ["error", "failure", "inactive", "in_progress", "queued", "pending", "success"];
 const CHECK_STATUSES = ["queued", "in_progress", "completed", "waiting", "requested", "pending"];
-const CHECK_CONCLUSIONS = ["action_required", "cancelled", "failure", "neutral", "success", "skipped", "stale", "timed_out"];
+const CHECK_CONCLUSIONS = [
+  "action_required",
+  "cancelled",
+  "failure",
+  "neutral",
+  "success",
+  "skipped",
+  "stale",
+  "timed_out",
+];
 
 function getDeployment(repo: Repo, id: number): Deployment {
   const d = repo.deployments.find((x) => x.id === id);
@@ -27,10 +36,12 @@ function checkRunJson(ctx: Ctx, repo: Repo, c: CheckRun) {
 function applyCheckFields(c: CheckRun, body: Record<string, unknown>): void {
   const status = str(body["status"]);
   const conclusion = str(body["conclusion"]);
-  if (status !== undefined && !CHECK_STATUSES.includes(status)) throw validationFailed([{ resource: "CheckRun", field: "status", code: "invalid" }]);
-  if (conclusion !== undefined && !CHECK_CONCLUSIONS.includes(conclusion)) throw validationFailed([{ resource: "CheckRun", field: "conclusion", code: "invalid" }]);
+  if (status !== undefined && !CHECK_STATUSES.includes(status))
+    throw validationFailed([{ resource: "CheckRun", field: "status", code: "invalid" }]);
+  if (conclusion !== undefined && !CHECK_CONCLUSIONS.includes(conclusion))
+    throw validationFailed([{ resource: "CheckRun", field: "conclusion", code: "invalid" }]);
   if (status === "completed" && conclusion === undefined && c.conclusion === null) {
-    throw new HttpError(422, "Invalid request.\n\n\"conclusion\" wasn't supplied.");
+    throw new HttpError(422, 'Invalid request.\n\n"conclusion" wasn\'t supplied.');
   }
   if (typeof body["name"] === "string") c.name = body["name"];
   if (typeof body["details_url"] === "string") c.detailsUrl = body["details_url"];
@@ -45,7 +56,11 @@ function applyCheckFields(c: CheckRun, body: Record<string, unknown>): void {
   const output = body["output"];
   if (output && typeof output === "object") {
     const o = output as Record<string, unknown>;
-    c.output = { title: str(o["title"]) ?? c.output.title, summary: str(o["summary"]) ?? c.output.summary, text: str(o["text"]) ?? c.output.text };
+    c.output = {
+      title: str(o["title"]) ?? c.output.title,
+      summary: str(o["summary"]) ?? c.output.summary,
+      text: str(o["text"]) ?? c.output.text,
+    };
   }
 }
 
@@ -59,11 +74,18 @@ export function registerDeploymentRoutes(r: Router): void {
     const required = ctx.body["required_contexts"];
     const statuses = repo.statuses.filter((s) => s.sha === sha);
     const { latest } = combinedState(statuses);
-    const contexts = Array.isArray(required) ? required.filter((x): x is string => typeof x === "string") : latest.map((s) => s.context);
+    const contexts = Array.isArray(required)
+      ? required.filter((x): x is string => typeof x === "string")
+      : latest.map((s) => s.context);
     const failing = contexts.filter((c) => latest.find((s) => s.context === c)?.state !== "success");
     if (failing.length) {
       throw new HttpError(409, `Conflict: Commit status checks failed for ${ref}.`, {
-        errors: failing.map((c) => ({ contexts: [{ context: c, state: latest.find((s) => s.context === c)?.state ?? "missing" }], resource: "Deployment", field: "required_contexts", code: "invalid" })),
+        errors: failing.map((c) => ({
+          contexts: [{ context: c, state: latest.find((s) => s.context === c)?.state ?? "missing" }],
+          resource: "Deployment",
+          field: "required_contexts",
+          code: "invalid",
+        })),
       });
     }
     const environment = str(ctx.body["environment"]) ?? "production";
@@ -89,7 +111,10 @@ export function registerDeploymentRoutes(r: Router): void {
       creator: sender,
       viaApp: ctx.actor.kind === "installation",
       transientEnvironment: ctx.body["transient_environment"] === true,
-      productionEnvironment: typeof ctx.body["production_environment"] === "boolean" ? ctx.body["production_environment"] : environment === "production",
+      productionEnvironment:
+        typeof ctx.body["production_environment"] === "boolean"
+          ? ctx.body["production_environment"]
+          : environment === "production",
       createdAt: t,
       updatedAt: t,
       statuses: [],
@@ -104,7 +129,13 @@ export function registerDeploymentRoutes(r: Router): void {
     const repo = ctx.repo("read");
     const q = ctx.query;
     const list = repo.deployments
-      .filter((d) => (!q.get("environment") || d.environment === q.get("environment")) && (!q.get("ref") || d.ref === q.get("ref")) && (!q.get("sha") || d.sha === q.get("sha")) && (!q.get("task") || d.task === q.get("task")))
+      .filter(
+        (d) =>
+          (!q.get("environment") || d.environment === q.get("environment")) &&
+          (!q.get("ref") || d.ref === q.get("ref")) &&
+          (!q.get("sha") || d.sha === q.get("sha")) &&
+          (!q.get("task") || d.task === q.get("task")),
+      )
       .slice()
       .reverse();
     const page = paginate(ctx, list);
@@ -125,7 +156,8 @@ export function registerDeploymentRoutes(r: Router): void {
     const sender = ctx.account();
     const d = getDeployment(repo, intParam(ctx, "id"));
     const state = str(ctx.body["state"]);
-    if (!state || !DEPLOYMENT_STATES.includes(state)) throw validationFailed([{ resource: "DeploymentStatus", field: "state", code: "invalid" }]);
+    if (!state || !DEPLOYMENT_STATES.includes(state))
+      throw validationFailed([{ resource: "DeploymentStatus", field: "state", code: "invalid" }]);
     const s = addStatus(ctx, d, state, ctx.body);
     if (typeof ctx.body["environment"] === "string") d.environment = s.environment = ctx.body["environment"];
     // auto_inactive (default true): earlier deployments to the environment become inactive.
@@ -137,7 +169,17 @@ export function registerDeploymentRoutes(r: Router): void {
       }
     }
     const json = shape.deploymentStatus(ctx.core.urls, ctx.core.store, repo, d, s);
-    emitRepoEvent(ctx.core, repo, "deployment_status", { action: "created", deployment_status: json, deployment: shape.deployment(ctx.core.urls, ctx.core.store, repo, d) }, sender);
+    emitRepoEvent(
+      ctx.core,
+      repo,
+      "deployment_status",
+      {
+        action: "created",
+        deployment_status: json,
+        deployment: shape.deployment(ctx.core.urls, ctx.core.store, repo, d),
+      },
+      sender,
+    );
     return ok(json, 201);
   });
 
@@ -159,7 +201,11 @@ export function registerDeploymentRoutes(r: Router): void {
     const name = requireString(ctx.body, "name", "CheckRun");
     const headSha = requireString(ctx.body, "head_sha", "CheckRun");
     const sha = await repo.git.resolve(headSha);
-    if (!sha || sha !== headSha) throw validationFailed([{ resource: "CheckRun", field: "head_sha", code: "invalid" }], "No commit found for SHA: " + headSha);
+    if (!sha || sha !== headSha)
+      throw validationFailed(
+        [{ resource: "CheckRun", field: "head_sha", code: "invalid" }],
+        "No commit found for SHA: " + headSha,
+      );
     const suite = repo.checkRuns.find((c) => c.headSha === sha)?.checkSuiteId ?? ctx.core.store.nextId();
     const c: CheckRun = {
       id: ctx.core.store.nextId(),
@@ -178,7 +224,8 @@ export function registerDeploymentRoutes(r: Router): void {
     repo.checkRuns.push(c);
     const json = checkRunJson(ctx, repo, c);
     emitRepoEvent(ctx.core, repo, "check_run", { action: "created", check_run: json }, ctx.account());
-    if (c.status === "completed") emitRepoEvent(ctx.core, repo, "check_run", { action: "completed", check_run: json }, ctx.account());
+    if (c.status === "completed")
+      emitRepoEvent(ctx.core, repo, "check_run", { action: "completed", check_run: json }, ctx.account());
     return ok(json, 201);
   });
 
@@ -190,7 +237,8 @@ export function registerDeploymentRoutes(r: Router): void {
     const wasCompleted = c.status === "completed";
     applyCheckFields(c, ctx.body);
     const json = checkRunJson(ctx, repo, c);
-    if (!wasCompleted && c.status === "completed") emitRepoEvent(ctx.core, repo, "check_run", { action: "completed", check_run: json }, ctx.account());
+    if (!wasCompleted && c.status === "completed")
+      emitRepoEvent(ctx.core, repo, "check_run", { action: "completed", check_run: json }, ctx.account());
     return ok(json);
   });
 
@@ -207,7 +255,9 @@ export function registerDeploymentRoutes(r: Router): void {
     if (!sha) throw new HttpError(422, `No commit found for SHA: ${ctx.params["ref"]}`);
     const name = ctx.query.get("check_name");
     const status = ctx.query.get("status");
-    let list = repo.checkRuns.filter((c) => c.headSha === sha && (!name || c.name === name) && (!status || c.status === status));
+    let list = repo.checkRuns.filter(
+      (c) => c.headSha === sha && (!name || c.name === name) && (!status || c.status === status),
+    );
     if ((ctx.query.get("filter") ?? "latest") === "latest") {
       const seen = new Set<string>();
       list = list
@@ -216,7 +266,11 @@ export function registerDeploymentRoutes(r: Router): void {
         .filter((c) => (seen.has(c.name) ? false : (seen.add(c.name), true)));
     } else list = list.slice().reverse();
     const page = paginate(ctx, list);
-    return ok({ total_count: list.length, check_runs: page.items.map((c) => checkRunJson(ctx, repo, c)) }, 200, page.headers);
+    return ok(
+      { total_count: list.length, check_runs: page.items.map((c) => checkRunJson(ctx, repo, c)) },
+      200,
+      page.headers,
+    );
   });
 }
 

@@ -32,11 +32,26 @@ function ensureLabel(ctx: Ctx, repo: Repo, name: string): Label {
 }
 
 function labelNames(v: unknown): string[] {
-  const list = Array.isArray(v) ? v : v && typeof v === "object" && Array.isArray((v as { labels?: unknown }).labels) ? (v as { labels: unknown[] }).labels : [];
-  return list.map((x) => (typeof x === "string" ? x : x && typeof x === "object" ? str((x as { name?: unknown }).name) : undefined)).filter((x): x is string => !!x);
+  const list = Array.isArray(v)
+    ? v
+    : v && typeof v === "object" && Array.isArray((v as { labels?: unknown }).labels)
+      ? (v as { labels: unknown[] }).labels
+      : [];
+  return list
+    .map((x) =>
+      typeof x === "string" ? x : x && typeof x === "object" ? str((x as { name?: unknown }).name) : undefined,
+    )
+    .filter((x): x is string => !!x);
 }
 
-async function emitLabeled(ctx: Ctx, repo: Repo, i: Issue, l: Label, action: "labeled" | "unlabeled", sender: Account): Promise<void> {
+async function emitLabeled(
+  ctx: Ctx,
+  repo: Repo,
+  i: Issue,
+  l: Label,
+  action: "labeled" | "unlabeled",
+  sender: Account,
+): Promise<void> {
   const label = shape.label(ctx.core.urls, repo, l);
   if (i.pull) await emitPullEvent(ctx.core, repo, i, action, sender, { label });
   else emitIssueEvent(ctx.core, repo, i, action, sender, { label });
@@ -52,7 +67,10 @@ export function registerIssueRoutes(r: Router): void {
   r.on("GET", "/repos/:owner/:repo/issues", (ctx) => {
     const repo = ctx.repo("read");
     const state = ctx.query.get("state") ?? "open";
-    const labels = (ctx.query.get("labels") ?? "").split(",").map((s) => s.trim().toLowerCase()).filter(Boolean);
+    const labels = (ctx.query.get("labels") ?? "")
+      .split(",")
+      .map((s) => s.trim().toLowerCase())
+      .filter(Boolean);
     const creator = ctx.query.get("creator")?.toLowerCase();
     const assignee = ctx.query.get("assignee")?.toLowerCase();
     let list = [...repo.issues.values()];
@@ -60,7 +78,8 @@ export function registerIssueRoutes(r: Router): void {
     if (labels.length) list = list.filter((i) => labels.every((l) => i.labels.some((x) => x.toLowerCase() === l)));
     if (creator) list = list.filter((i) => i.user.login.toLowerCase() === creator);
     if (assignee === "none") list = list.filter((i) => i.assignees.length === 0);
-    else if (assignee && assignee !== "*") list = list.filter((i) => i.assignees.some((a) => a.login.toLowerCase() === assignee));
+    else if (assignee && assignee !== "*")
+      list = list.filter((i) => i.assignees.some((a) => a.login.toLowerCase() === assignee));
     const direction = ctx.query.get("direction") ?? "desc";
     list.sort((a, b) => (direction === "asc" ? a.number - b.number : b.number - a.number));
     const page = paginate(ctx, list);
@@ -109,14 +128,26 @@ export function registerIssueRoutes(r: Router): void {
     const repo = ctx.repo("read");
     const sender = ctx.account();
     const c = findComment(repo, intParam(ctx, "id"));
-    if (c.user.id !== sender.id && !isWriter(ctx, repo)) throw new HttpError(403, "Must have push access to repository");
+    if (c.user.id !== sender.id && !isWriter(ctx, repo))
+      throw new HttpError(403, "Must have push access to repository");
     const body = requireString(ctx.body, "body", "IssueComment");
     const from = c.body;
     c.body = body;
     c.updatedAt = now();
     const json = shape.comment(ctx.core.urls, ctx.core.store, repo, c);
     const issue = repo.issues.get(c.issueNumber)!;
-    emitRepoEvent(ctx.core, repo, "issue_comment", { action: "edited", changes: { body: { from } }, issue: shape.issue(ctx.core.urls, ctx.core.store, repo, issue), comment: json }, sender);
+    emitRepoEvent(
+      ctx.core,
+      repo,
+      "issue_comment",
+      {
+        action: "edited",
+        changes: { body: { from } },
+        issue: shape.issue(ctx.core.urls, ctx.core.store, repo, issue),
+        comment: json,
+      },
+      sender,
+    );
     return ok(json);
   });
 
@@ -125,7 +156,8 @@ export function registerIssueRoutes(r: Router): void {
     const sender = ctx.account();
     const c = findComment(repo, intParam(ctx, "id"));
     const content = str(ctx.body["content"]);
-    if (!content || !REACTIONS.includes(content)) throw validationFailed([{ resource: "Reaction", field: "content", code: "invalid" }]);
+    if (!content || !REACTIONS.includes(content))
+      throw validationFailed([{ resource: "Reaction", field: "content", code: "invalid" }]);
     const existing = c.reactions.find((x) => x.user.id === sender.id && x.content === content);
     if (existing) return ok(shape.reaction(ctx.core.urls, existing), 200);
     const rx: Reaction = { id: ctx.core.store.nextId(), user: sender, content, createdAt: now() };
@@ -167,13 +199,16 @@ export function registerIssueRoutes(r: Router): void {
       changes["body"] = { from: i.body };
       i.body = ctx.body["body"];
     }
-    if (writer && ctx.body["labels"] !== undefined) i.labels = labelNames(ctx.body["labels"]).map((n) => ensureLabel(ctx, repo, n).name);
+    if (writer && ctx.body["labels"] !== undefined)
+      i.labels = labelNames(ctx.body["labels"]).map((n) => ensureLabel(ctx, repo, n).name);
     if (writer && ctx.body["assignees"] !== undefined) i.assignees = assigneesFrom(ctx, ctx.body["assignees"]);
     let action: string | null = null;
     const state = str(ctx.body["state"]);
     if (state !== undefined) {
-      if (state !== "open" && state !== "closed") throw validationFailed([{ resource: "Issue", field: "state", code: "invalid" }]);
-      if (i.pull?.merged && state === "open") throw validationFailed([{ resource: "Issue", code: "custom", message: "Cannot reopen a merged pull request" }]);
+      if (state !== "open" && state !== "closed")
+        throw validationFailed([{ resource: "Issue", field: "state", code: "invalid" }]);
+      if (i.pull?.merged && state === "open")
+        throw validationFailed([{ resource: "Issue", code: "custom", message: "Cannot reopen a merged pull request" }]);
       if (state !== i.state) {
         i.state = state;
         i.closedAt = state === "closed" ? now() : null;
@@ -211,10 +246,25 @@ export function registerIssueRoutes(r: Router): void {
     const body = requireString(ctx.body, "body", "IssueComment");
     if (i.locked && !isWriter(ctx, repo)) throw new HttpError(403, "Unable to create comment because issue is locked.");
     const t = now();
-    const c: IssueComment = { id: ctx.core.store.nextId(), issueNumber: i.number, body, user: sender, viaApp: ctx.actor.kind === "installation", createdAt: t, updatedAt: t, reactions: [] };
+    const c: IssueComment = {
+      id: ctx.core.store.nextId(),
+      issueNumber: i.number,
+      body,
+      user: sender,
+      viaApp: ctx.actor.kind === "installation",
+      createdAt: t,
+      updatedAt: t,
+      reactions: [],
+    };
     repo.comments.set(c.id, c);
     const json = shape.comment(ctx.core.urls, ctx.core.store, repo, c);
-    emitRepoEvent(ctx.core, repo, "issue_comment", { action: "created", issue: shape.issue(ctx.core.urls, ctx.core.store, repo, i), comment: json }, sender);
+    emitRepoEvent(
+      ctx.core,
+      repo,
+      "issue_comment",
+      { action: "created", issue: shape.issue(ctx.core.urls, ctx.core.store, repo, i), comment: json },
+      sender,
+    );
     return ok(json, 201);
   });
 
@@ -268,9 +318,11 @@ export function registerIssueRoutes(r: Router): void {
   r.on("POST", "/repos/:owner/:repo/labels", (ctx) => {
     const repo = ctx.repo("write");
     const name = requireString(ctx.body, "name", "Label");
-    if (repo.labels.has(name.toLowerCase())) throw validationFailed([{ resource: "Label", code: "already_exists", field: "name" }]);
+    if (repo.labels.has(name.toLowerCase()))
+      throw validationFailed([{ resource: "Label", code: "already_exists", field: "name" }]);
     const color = (str(ctx.body["color"]) ?? "ededed").replace(/^#/, "");
-    if (!/^[0-9a-fA-F]{6}$/.test(color)) throw validationFailed([{ resource: "Label", code: "invalid", field: "color" }]);
+    if (!/^[0-9a-fA-F]{6}$/.test(color))
+      throw validationFailed([{ resource: "Label", code: "invalid", field: "color" }]);
     const l: Label = { id: ctx.core.store.nextId(), name, color, description: str(ctx.body["description"]) ?? null };
     repo.labels.set(name.toLowerCase(), l);
     return ok(shape.label(ctx.core.urls, repo, l), 201);

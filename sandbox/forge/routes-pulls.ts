@@ -68,7 +68,9 @@ export function registerPullRoutes(r: Router): void {
     const repo = ctx.repo("read");
     const sha = await repo.git.resolve(ctx.params["sha"] ?? "");
     if (!sha) throw new HttpError(422, `No commit found for SHA: ${ctx.params["sha"]}`);
-    const list = [...repo.issues.values()].filter((i) => i.pull && (i.pull.mergeCommitSha === sha || i.pull.headSha === sha));
+    const list = [...repo.issues.values()].filter(
+      (i) => i.pull && (i.pull.mergeCommitSha === sha || i.pull.headSha === sha),
+    );
     list.sort((a, b) => b.number - a.number);
     return ok(list.map((i) => shape.pull(ctx.core.urls, ctx.core.store, repo, i)));
   });
@@ -94,10 +96,21 @@ export function registerPullRoutes(r: Router): void {
     if (!head || !headSha) throw validationFailed([{ resource: "PullRequest", field: "head", code: "invalid" }]);
     const baseSha = isValidBranch(base) ? await repo.git.resolve(`refs/heads/${base}`) : null;
     if (!baseSha) throw validationFailed([{ resource: "PullRequest", field: "base", code: "invalid" }]);
-    const dup = [...repo.issues.values()].find((i) => i.pull && i.state === "open" && i.pull.headRef === head && i.pull.baseRef === base);
-    if (dup) throw validationFailed([{ resource: "PullRequest", code: "custom", message: `A pull request already exists for ${repo.owner.login}:${head}.` }]);
+    const dup = [...repo.issues.values()].find(
+      (i) => i.pull && i.state === "open" && i.pull.headRef === head && i.pull.baseRef === base,
+    );
+    if (dup)
+      throw validationFailed([
+        {
+          resource: "PullRequest",
+          code: "custom",
+          message: `A pull request already exists for ${repo.owner.login}:${head}.`,
+        },
+      ]);
     if (await repo.git.isAncestor(headSha, baseSha)) {
-      throw validationFailed([{ resource: "PullRequest", code: "custom", message: `No commits between ${base} and ${head}` }]);
+      throw validationFailed([
+        { resource: "PullRequest", code: "custom", message: `No commits between ${base} and ${head}` },
+      ]);
     }
     const t = now();
     const issue: Issue = {
@@ -164,12 +177,23 @@ export function registerPullRoutes(r: Router): void {
     const state = str(ctx.body["state"]);
     let action: string | null = null;
     if (state !== undefined) {
-      if (state !== "open" && state !== "closed") throw validationFailed([{ resource: "PullRequest", field: "state", code: "invalid" }]);
+      if (state !== "open" && state !== "closed")
+        throw validationFailed([{ resource: "PullRequest", field: "state", code: "invalid" }]);
       if (state !== i.state) {
-        if (i.pull!.merged) throw validationFailed([{ resource: "PullRequest", code: "custom", message: "Cannot reopen a merged pull request" }]);
+        if (i.pull!.merged)
+          throw validationFailed([
+            { resource: "PullRequest", code: "custom", message: "Cannot reopen a merged pull request" },
+          ]);
         if (state === "open") {
           const exists = await repo.git.resolve(`refs/heads/${i.pull!.headRef}`);
-          if (!exists) throw validationFailed([{ resource: "PullRequest", code: "custom", message: "state cannot be changed. The head branch was deleted." }]);
+          if (!exists)
+            throw validationFailed([
+              {
+                resource: "PullRequest",
+                code: "custom",
+                message: "state cannot be changed. The head branch was deleted.",
+              },
+            ]);
         }
         i.state = state;
         i.closedAt = state === "closed" ? now() : null;
@@ -189,14 +213,16 @@ export function registerPullRoutes(r: Router): void {
     const i = getPull(repo, intParam(ctx, "number"));
     const sender = ctx.account();
     const method = str(ctx.body["merge_method"]) ?? "merge";
-    if (!["merge", "squash", "rebase"].includes(method)) throw validationFailed([{ resource: "PullRequest", field: "merge_method", code: "invalid" }]);
+    if (!["merge", "squash", "rebase"].includes(method))
+      throw validationFailed([{ resource: "PullRequest", field: "merge_method", code: "invalid" }]);
     if (method === "rebase") throw new HttpError(405, "Rebase merges are not allowed on this repository.");
     return withRepoLock(repo, async () => {
       await refresh(repo, i);
       const p = i.pull!;
       if (p.merged || i.state !== "open") throw new HttpError(405, "Pull Request is not mergeable");
       const sha = str(ctx.body["sha"]);
-      if (sha !== undefined && sha !== p.headSha) throw new HttpError(409, "Head branch was modified. Review and try the merge again.");
+      if (sha !== undefined && sha !== p.headSha)
+        throw new HttpError(409, "Head branch was modified. Review and try the merge again.");
       const baseTip = await repo.git.resolve(`refs/heads/${p.baseRef}`);
       if (!baseTip) throw new HttpError(405, "Pull Request is not mergeable");
       const merge = await repo.git.mergeTree(baseTip, p.headSha);
@@ -208,7 +234,8 @@ export function registerPullRoutes(r: Router): void {
       let commitSha: string;
       if (method === "squash") {
         const subjects = [];
-        for (const c of await repo.git.commitsBetween(baseTip, p.headSha, 250)) subjects.push(`* ${(await repo.git.commit(c)).message.split("\n")[0]}`);
+        for (const c of await repo.git.commitsBetween(baseTip, p.headSha, 250))
+          subjects.push(`* ${(await repo.git.commit(c)).message.split("\n")[0]}`);
         const text = `${title ?? `${i.title} (#${i.number})`}\n\n${message ?? subjects.join("\n\n")}`;
         commitSha = await repo.git.commitTree(merge.tree, [baseTip], text.trimEnd(), author, committer);
       } else {
@@ -258,8 +285,13 @@ export function registerPullRoutes(r: Router): void {
     await refresh(repo, i);
     const event = str(ctx.body["event"]);
     const body = str(ctx.body["body"]) ?? "";
-    const states: Record<string, Review["state"]> = { APPROVE: "APPROVED", REQUEST_CHANGES: "CHANGES_REQUESTED", COMMENT: "COMMENTED" };
-    if (event !== undefined && !(event in states)) throw validationFailed([{ resource: "PullRequestReview", field: "event", code: "invalid" }]);
+    const states: Record<string, Review["state"]> = {
+      APPROVE: "APPROVED",
+      REQUEST_CHANGES: "CHANGES_REQUESTED",
+      COMMENT: "COMMENTED",
+    };
+    if (event !== undefined && !(event in states))
+      throw validationFailed([{ resource: "PullRequestReview", field: "event", code: "invalid" }]);
     if ((event === "APPROVE" || event === "REQUEST_CHANGES") && sender.id === i.user.id) {
       const what = event === "APPROVE" ? "approve" : "request changes on";
       throw new HttpError(422, "Unprocessable Entity", { errors: [`Review Can not ${what} your own pull request`] });
@@ -279,7 +311,13 @@ export function registerPullRoutes(r: Router): void {
     i.pull!.requestedReviewers = i.pull!.requestedReviewers.filter((a) => a.id !== sender.id);
     const json = shape.review(ctx.core.urls, ctx.core.store, repo, i, rv);
     if (event) {
-      emitRepoEvent(ctx.core, repo, "pull_request_review", { action: "submitted", review: json, pull_request: shape.pull(ctx.core.urls, ctx.core.store, repo, i) }, sender);
+      emitRepoEvent(
+        ctx.core,
+        repo,
+        "pull_request_review",
+        { action: "submitted", review: json, pull_request: shape.pull(ctx.core.urls, ctx.core.store, repo, i) },
+        sender,
+      );
     }
     return ok(json);
   });
@@ -294,14 +332,23 @@ export function registerPullRoutes(r: Router): void {
     const repo = ctx.repo("write");
     const i = getPull(repo, intParam(ctx, "number"));
     const sender = ctx.account();
-    const logins = Array.isArray(ctx.body["reviewers"]) ? (ctx.body["reviewers"] as unknown[]).filter((x): x is string => typeof x === "string") : [];
+    const logins = Array.isArray(ctx.body["reviewers"])
+      ? (ctx.body["reviewers"] as unknown[]).filter((x): x is string => typeof x === "string")
+      : [];
     for (const login of logins) {
       const u = ctx.core.store.users.get(login.toLowerCase());
-      if (!u) throw new HttpError(422, "Reviews may only be requested from collaborators. One or more of the users or teams you specified is not a collaborator of the " + `${repo.owner.login}/${repo.name} repository.`);
+      if (!u)
+        throw new HttpError(
+          422,
+          "Reviews may only be requested from collaborators. One or more of the users or teams you specified is not a collaborator of the " +
+            `${repo.owner.login}/${repo.name} repository.`,
+        );
       if (u.id === i.user.id) throw new HttpError(422, "Review cannot be requested from pull request author.");
       if (!i.pull!.requestedReviewers.some((a) => a.id === u.id)) {
         i.pull!.requestedReviewers.push(u);
-        await emitPullEvent(ctx.core, repo, i, "review_requested", sender, { requested_reviewer: shape.user(ctx.core.urls, u) });
+        await emitPullEvent(ctx.core, repo, i, "review_requested", sender, {
+          requested_reviewer: shape.user(ctx.core.urls, u),
+        });
       }
     }
     await refresh(repo, i);

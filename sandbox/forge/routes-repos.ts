@@ -19,7 +19,12 @@ async function resolveOr404(repo: Repo, ref: string, message = "No commit found 
 
 function refShape(ctx: Ctx, repo: Repo, ref: string, sha: string) {
   const api = `${ctx.core.urls.api}/repos/${repo.owner.login}/${repo.name}`;
-  return { ref, node_id: shape.nodeId("Ref", ref), url: `${api}/git/${ref}`, object: { sha, type: "commit", url: `${api}/git/commits/${sha}` } };
+  return {
+    ref,
+    node_id: shape.nodeId("Ref", ref),
+    url: `${api}/git/${ref}`,
+    object: { sha, type: "commit", url: `${api}/git/commits/${sha}` },
+  };
 }
 
 /** Combined commit status for a sha (latest status per context). */
@@ -37,7 +42,13 @@ export function registerRepoRoutes(r: Router): void {
   r.on("GET", "/repos/:owner/:repo", (ctx) => {
     const repo = ctx.repo("read");
     const p = permissionOn(repo, ctx.actor);
-    return ok(shape.fullRepository(ctx.core.urls, repo, { admin: p === "admin", push: p === "admin" || p === "write", pull: true }));
+    return ok(
+      shape.fullRepository(ctx.core.urls, repo, {
+        admin: p === "admin",
+        push: p === "admin" || p === "write",
+        pull: true,
+      }),
+    );
   });
 
   r.on("GET", "/repos/:owner/:repo/branches", async (ctx) => {
@@ -45,7 +56,11 @@ export function registerRepoRoutes(r: Router): void {
     const refs = await repo.git.refs();
     const branches = [...refs.entries()]
       .filter(([ref]) => ref.startsWith("refs/heads/"))
-      .map(([ref, sha]) => ({ name: ref.slice(11), commit: { sha, url: `${ctx.core.urls.api}/repos/${repo.owner.login}/${repo.name}/commits/${sha}` }, protected: false }));
+      .map(([ref, sha]) => ({
+        name: ref.slice(11),
+        commit: { sha, url: `${ctx.core.urls.api}/repos/${repo.owner.login}/${repo.name}/commits/${sha}` },
+        protected: false,
+      }));
     const page = paginate(ctx, branches);
     return ok(page.items, 200, page.headers);
   });
@@ -61,7 +76,10 @@ export function registerRepoRoutes(r: Router): void {
     return ok({
       name: branch,
       commit: shape.commit(ctx.core.urls, ctx.core.store, repo, c),
-      _links: { self: `${api}/branches/${branch}`, html: `${ctx.core.urls.html}/${repo.owner.login}/${repo.name}/tree/${branch}` },
+      _links: {
+        self: `${api}/branches/${branch}`,
+        html: `${ctx.core.urls.html}/${repo.owner.login}/${repo.name}/tree/${branch}`,
+      },
       protected: false,
       protection: { enabled: false, required_status_checks: { enforcement_level: "off", contexts: [], checks: [] } },
       protection_url: `${api}/branches/${branch}/protection`,
@@ -108,10 +126,18 @@ export function registerRepoRoutes(r: Router): void {
     const data = await repo.git.blob(entry.sha);
     // The raw media type (used e.g. by Probot's config plugin) answers with the bytes.
     if (/application\/vnd\.github(\.v3)?\.raw/.test(String(ctx.req.headers.accept ?? ""))) {
-      return { status: 200, body: data, headers: { "content-type": "application/vnd.github.raw; charset=utf-8", etag: `"${entry.sha}"` } };
+      return {
+        status: 200,
+        body: data,
+        headers: { "content-type": "application/vnd.github.raw; charset=utf-8", etag: `"${entry.sha}"` },
+      };
     }
     const b64 = data.toString("base64").replace(/(.{60})/g, "$1\n");
-    return ok({ ...describe({ ...entry, size: data.length }), content: b64.endsWith("\n") ? b64 : b64 + "\n", encoding: "base64" });
+    return ok({
+      ...describe({ ...entry, size: data.length }),
+      content: b64.endsWith("\n") ? b64 : b64 + "\n",
+      encoding: "base64",
+    });
   };
   r.on("GET", "/repos/:owner/:repo/contents", contents);
   r.on("GET", "/repos/:owner/:repo/contents/*path", contents);
@@ -151,7 +177,8 @@ export function registerRepoRoutes(r: Router): void {
     return withRepoLock(repo, async () => {
       const before = (await repo.git.refs()).get(ref);
       if (!before) throw new HttpError(422, "Reference does not exist");
-      if (ctx.body["force"] !== true && !(await repo.git.isAncestor(before, sha))) throw new HttpError(422, "Update is not a fast forward");
+      if (ctx.body["force"] !== true && !(await repo.git.isAncestor(before, sha)))
+        throw new HttpError(422, "Update is not a fast forward");
       if (before !== sha) {
         await repo.git.updateRef(ref, sha, before);
         await refsChanged(ctx.core, repo, [{ ref, before, after: sha }], ctx.account());
@@ -193,10 +220,15 @@ export function registerRepoRoutes(r: Router): void {
     if (!mergeBase) throw new HttpError(404, `No common ancestor between ${m[1]} and ${m[2]}.`);
     const ahead = await repo.git.countCommits(`${base}..${head}`);
     const behind = await repo.git.countCommits(`${head}..${base}`);
-    const status = ahead === 0 && behind === 0 ? "identical" : behind === 0 ? "ahead" : ahead === 0 ? "behind" : "diverged";
+    const status =
+      ahead === 0 && behind === 0 ? "identical" : behind === 0 ? "ahead" : ahead === 0 ? "behind" : "diverged";
     const u = ctx.core.urls;
     const store = ctx.core.store;
-    const commits = await Promise.all((await repo.git.commitsBetween(mergeBase, head, 250)).map(async (s) => shape.commit(u, store, repo, await repo.git.commit(s))));
+    const commits = await Promise.all(
+      (await repo.git.commitsBetween(mergeBase, head, 250)).map(async (s) =>
+        shape.commit(u, store, repo, await repo.git.commit(s)),
+      ),
+    );
     const files = await repo.git.diff(mergeBase, head);
     const full = `${repo.owner.login}/${repo.name}`;
     const bh = ctx.params["basehead"]!;
@@ -224,7 +256,13 @@ export function registerRepoRoutes(r: Router): void {
     if (!target) throw new HttpError(404, `${ctx.params["user"]} is not a user`);
     const perm = userPermission(repo, target);
     const u = shape.user(ctx.core.urls, target);
-    const permissions = { admin: perm === "admin", maintain: perm === "admin", push: perm === "admin" || perm === "write", triage: perm !== "none" && perm !== "read", pull: perm !== "none" };
+    const permissions = {
+      admin: perm === "admin",
+      maintain: perm === "admin",
+      push: perm === "admin" || perm === "write",
+      triage: perm !== "none" && perm !== "read",
+      pull: perm !== "none",
+    };
     return ok({ permission: perm, role_name: perm, user: { ...u, permissions, role_name: perm } });
   });
 
@@ -232,13 +270,27 @@ export function registerRepoRoutes(r: Router): void {
   r.on("POST", "/repos/:owner/:repo/dispatches", (ctx) => {
     const repo = ctx.repo("write");
     const eventType = str(ctx.body["event_type"]);
-    if (!eventType) throw validationFailed([{ resource: "Repository", field: "event_type", code: "missing_field" }], "Invalid request.\n\nNo event_type provided.");
-    if (eventType.length > 100) throw validationFailed([{ resource: "Repository", field: "event_type", code: "invalid" }]);
+    if (!eventType)
+      throw validationFailed(
+        [{ resource: "Repository", field: "event_type", code: "missing_field" }],
+        "Invalid request.\n\nNo event_type provided.",
+      );
+    if (eventType.length > 100)
+      throw validationFailed([{ resource: "Repository", field: "event_type", code: "invalid" }]);
     const payload = ctx.body["client_payload"];
     if (payload !== undefined && (payload === null || typeof payload !== "object" || Array.isArray(payload))) {
-      throw validationFailed([{ resource: "Repository", field: "client_payload", code: "invalid" }], "Invalid request.\n\nFor 'properties/client_payload', is not an object.");
+      throw validationFailed(
+        [{ resource: "Repository", field: "client_payload", code: "invalid" }],
+        "Invalid request.\n\nFor 'properties/client_payload', is not an object.",
+      );
     }
-    emitRepoEvent(ctx.core, repo, "repository_dispatch", { action: eventType, branch: repo.defaultBranch, client_payload: payload ?? {} }, ctx.account());
+    emitRepoEvent(
+      ctx.core,
+      repo,
+      "repository_dispatch",
+      { action: eventType, branch: repo.defaultBranch, client_payload: payload ?? {} },
+      ctx.account(),
+    );
     return { status: 204 };
   });
 
@@ -248,7 +300,10 @@ export function registerRepoRoutes(r: Router): void {
     const sha = await repo.git.resolve(ctx.params["sha"]!);
     if (!sha) throw new HttpError(422, `No commit found for SHA: ${ctx.params["sha"]}`);
     const state = str(ctx.body["state"]);
-    if (!state || !["error", "failure", "pending", "success"].includes(state)) throw validationFailed([{ resource: "Status", field: "state", code: "custom", message: "state is not included in the list" }]);
+    if (!state || !["error", "failure", "pending", "success"].includes(state))
+      throw validationFailed([
+        { resource: "Status", field: "state", code: "custom", message: "state is not included in the list" },
+      ]);
     const t = now();
     const s: CommitStatus = {
       id: ctx.core.store.nextId(),

@@ -92,7 +92,13 @@ export interface Forge {
    * Commit files (content, or null to delete) onto a branch (default branch by default)
    * as `author` (default "admin"). Emits `push` like any push unless `silent`. Returns the commit sha.
    */
-  seed(owner: string, repo: string, files: Record<string, string | null>, message: string, opts?: { branch?: string; author?: string; silent?: boolean }): Promise<string>;
+  seed(
+    owner: string,
+    repo: string,
+    files: Record<string, string | null>,
+    message: string,
+    opts?: { branch?: string; author?: string; silent?: boolean },
+  ): Promise<string>;
   /** Install the app on an account; returns the installation id. */
   installApp(owner: string): number;
   /** Add (or update) a user; returns its token. */
@@ -130,7 +136,15 @@ export async function startForge(opts: ForgeOptions): Promise<Forge> {
   if (opts.app) {
     const owner = store.account("forge-apps", "Organization");
     const bot = store.account(`${opts.app.slug}[bot]`, "Bot");
-    store.app = { id: opts.app.id, slug: opts.app.slug, name: opts.app.name ?? opts.app.slug, publicKeyPem: opts.app.publicKeyPem, bot, owner, createdAt: now() };
+    store.app = {
+      id: opts.app.id,
+      slug: opts.app.slug,
+      name: opts.app.name ?? opts.app.slug,
+      publicKeyPem: opts.app.publicKeyPem,
+      bot,
+      owner,
+      createdAt: now(),
+    };
   }
   for (const u of [...DEFAULT_USERS, ...(opts.users ?? [])]) store.addUser(u.login, u.permission, u.token);
 
@@ -165,7 +179,9 @@ export async function startForge(opts: ForgeOptions): Promise<Forge> {
     const startedAt = performance.now();
 
     if (isGitRequest(rawPath)) {
-      await handleGit(core, req, res, rawPath, query, (status, actor) => requests.push({ method, path: rawPath, query, status, actor, kind: "git", startedAt }));
+      await handleGit(core, req, res, rawPath, query, (status, actor) =>
+        requests.push({ method, path: rawPath, query, status, actor, kind: "git", startedAt }),
+      );
       return;
     }
     const path = rawPath.startsWith("/api/v3/") || rawPath === "/api/v3" ? rawPath.slice(7) || "/" : rawPath;
@@ -214,7 +230,15 @@ export async function startForge(opts: ForgeOptions): Promise<Forge> {
         headers: err.headers,
       };
     }
-    requests.push({ method, path, query, status: reply.status, actor: actorLogin(store, actor), kind: "api", startedAt });
+    requests.push({
+      method,
+      path,
+      query,
+      status: reply.status,
+      actor: actorLogin(store, actor),
+      kind: "api",
+      startedAt,
+    });
     Object.assign(headers, reply.headers ?? {});
     if (reply.status === 204 || reply.body === undefined) {
       res.writeHead(reply.status, headers);
@@ -227,7 +251,11 @@ export async function startForge(opts: ForgeOptions): Promise<Forge> {
       return;
     }
     const text = JSON.stringify(reply.body);
-    res.writeHead(reply.status, { ...headers, "content-type": "application/json; charset=utf-8", "content-length": String(Buffer.byteLength(text)) });
+    res.writeHead(reply.status, {
+      ...headers,
+      "content-type": "application/json; charset=utf-8",
+      "content-length": String(Buffer.byteLength(text)),
+    });
     res.end(text);
   }
 
@@ -294,10 +322,12 @@ export async function startForge(opts: ForgeOptions): Promise<Forge> {
     events: hooks.deliveries,
     requests,
     gitUrl: (owner, repo) => `${webUrl}/${owner}/${repo}.git`,
-    authedGitUrl: (owner, repo, token) => `http://x-access-token:${encodeURIComponent(token)}@127.0.0.1:${port}/${owner}/${repo}.git`,
+    authedGitUrl: (owner, repo, token) =>
+      `http://x-access-token:${encodeURIComponent(token)}@127.0.0.1:${port}/${owner}/${repo}.git`,
 
     async createRepo(owner, name, o = {}) {
-      if (!isValidOwner(owner) || !isValidRepoName(name)) throw new Error(`forge: invalid repository name ${owner}/${name}`);
+      if (!isValidOwner(owner) || !isValidRepoName(name))
+        throw new Error(`forge: invalid repository name ${owner}/${name}`);
       const defaultBranch = o.defaultBranch ?? "main";
       if (!isValidBranch(defaultBranch)) throw new Error(`forge: invalid branch ${defaultBranch}`);
       if (store.repo(owner, name)) throw new Error(`forge: repository ${owner}/${name} exists`);
@@ -330,7 +360,14 @@ export async function startForge(opts: ForgeOptions): Promise<Forge> {
         lock: Promise.resolve(),
       };
       store.repos.set(`${account.login}/${name}`.toLowerCase(), repo);
-      return { owner: account.login, name, fullName: `${account.login}/${name}`, defaultBranch, id: repo.id, path: dir };
+      return {
+        owner: account.login,
+        name,
+        fullName: `${account.login}/${name}`,
+        defaultBranch,
+        id: repo.id,
+        path: dir,
+      };
     },
 
     async seed(owner, name, files, message, o = {}) {
@@ -338,14 +375,16 @@ export async function startForge(opts: ForgeOptions): Promise<Forge> {
       const branch = o.branch ?? repo.defaultBranch;
       if (!isValidBranch(branch)) throw new Error(`forge: invalid branch ${branch}`);
       for (const p of Object.keys(files)) {
-        if (!p || p.startsWith("/") || p.split("/").some((s) => s === "" || s === "." || s === ".." || s === ".git")) throw new Error(`forge: invalid path ${p}`);
+        if (!p || p.startsWith("/") || p.split("/").some((s) => s === "" || s === "." || s === ".." || s === ".git"))
+          throw new Error(`forge: invalid path ${p}`);
       }
       const author = store.users.get((o.author ?? "admin").toLowerCase());
       if (!author) throw new Error(`forge: unknown user ${o.author}`);
       return withRepoLock(repo, async () => {
         const ref = `refs/heads/${branch}`;
         const parent = (await repo.git.refs()).get(ref) ?? null;
-        const base = parent ?? (branch !== repo.defaultBranch ? await repo.git.resolve(`refs/heads/${repo.defaultBranch}`) : null);
+        const base =
+          parent ?? (branch !== repo.defaultBranch ? await repo.git.resolve(`refs/heads/${repo.defaultBranch}`) : null);
         const tree = await repo.git.writeTree(base, files);
         const sha = await repo.git.commitTree(tree, base ? [base] : [], message, identityOf(author));
         await repo.git.updateRef(ref, sha, parent ?? ZERO_SHA);

@@ -59,7 +59,11 @@ export function user(u: Urls, a: Account): Json {
   };
 }
 
-export function repository(u: Urls, r: Repo, extra: { permissions?: { admin: boolean; push: boolean; pull: boolean } } = {}): Json {
+export function repository(
+  u: Urls,
+  r: Repo,
+  extra: { permissions?: { admin: boolean; push: boolean; pull: boolean } } = {},
+): Json {
   const full = `${r.owner.login}/${r.name}`;
   const api = `${u.api}/repos/${full}`;
   const openIssues = [...r.issues.values()].filter((i) => i.state === "open").length;
@@ -144,7 +148,8 @@ export function repository(u: Urls, r: Repo, extra: { permissions?: { admin: boo
     watchers: 0,
     default_branch: r.defaultBranch,
   };
-  if (extra.permissions) out["permissions"] = { ...extra.permissions, maintain: extra.permissions.admin, triage: extra.permissions.push };
+  if (extra.permissions)
+    out["permissions"] = { ...extra.permissions, maintain: extra.permissions.admin, triage: extra.permissions.push };
   return out;
 }
 
@@ -214,7 +219,13 @@ export function installation(u: Urls, inst: Installation, a: AppInfo): Json {
   return {
     id: inst.id,
     // GitHub's description wants enterprise fields too (name, slug, timestamps).
-    account: { ...user(u, inst.account), name: inst.account.login, slug: inst.account.login.toLowerCase(), created_at: inst.createdAt, updated_at: inst.createdAt },
+    account: {
+      ...user(u, inst.account),
+      name: inst.account.login,
+      slug: inst.account.login.toLowerCase(),
+      created_at: inst.createdAt,
+      updated_at: inst.createdAt,
+    },
     repository_selection: "all",
     access_tokens_url: `${u.api}/app/installations/${inst.id}/access_tokens`,
     repositories_url: `${u.api}/installation/repositories`,
@@ -248,7 +259,10 @@ export function label(u: Urls, r: Repo, l: Label): Json {
 }
 
 export function labelsOf(u: Urls, r: Repo, names: string[]): Json[] {
-  return names.map((n) => r.labels.get(n.toLowerCase())).filter((l): l is Label => !!l).map((l) => label(u, r, l));
+  return names
+    .map((n) => r.labels.get(n.toLowerCase()))
+    .filter((l): l is Label => !!l)
+    .map((l) => label(u, r, l));
 }
 
 export function reactionsSummary(url: string, reactions: Reaction[]): Json {
@@ -344,7 +358,13 @@ export function comment(u: Urls, store: Store, r: Repo, c: IssueComment): Json {
 }
 
 export function reaction(u: Urls, rx: Reaction): Json {
-  return { id: rx.id, node_id: nodeId("Reaction", rx.id), user: user(u, rx.user), content: rx.content, created_at: rx.createdAt };
+  return {
+    id: rx.id,
+    node_id: nodeId("Reaction", rx.id),
+    user: user(u, rx.user),
+    content: rx.content,
+    created_at: rx.createdAt,
+  };
 }
 
 function branchRef(u: Urls, r: Repo, ref: string, sha: string): Json {
@@ -474,7 +494,11 @@ export function commit(u: Urls, store: Store, r: Repo, c: CommitInfo, files?: Fi
     comments_url: `${base}/commits/${c.sha}/comments`,
     author: author ? user(u, author) : null,
     committer: committer ? user(u, committer) : null,
-    parents: c.parents.map((p) => ({ sha: p, url: `${base}/commits/${p}`, html_url: `${u.html}/${r.owner.login}/${r.name}/commit/${p}` })),
+    parents: c.parents.map((p) => ({
+      sha: p,
+      url: `${base}/commits/${p}`,
+      html_url: `${u.html}/${r.owner.login}/${r.name}/commit/${p}`,
+    })),
   };
   if (files) {
     const additions = files.reduce((n, f) => n + f.additions, 0);

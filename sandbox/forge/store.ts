@@ -259,7 +259,8 @@ export class Store {
   }
 
   installationFor(login: string): Installation | undefined {
-    for (const inst of this.installations.values()) if (inst.account.login.toLowerCase() === login.toLowerCase()) return inst;
+    for (const inst of this.installations.values())
+      if (inst.account.login.toLowerCase() === login.toLowerCase()) return inst;
     return undefined;
   }
 

@@ -114,7 +114,10 @@ export class GitWorkspace {
   /** Sha of a remote branch as last fetched, or undefined when it does not exist. */
   async remoteBranch(branch: string): Promise<string | undefined> {
     try {
-      return (await this.run(["rev-parse", "--verify", "--quiet", `refs/remotes/origin/${branch}^{commit}`])).trim() || undefined;
+      return (
+        (await this.run(["rev-parse", "--verify", "--quiet", `refs/remotes/origin/${branch}^{commit}`])).trim() ||
+        undefined
+      );
     } catch {
       return undefined;
     }
@@ -123,8 +126,11 @@ export class GitWorkspace {
   /** A file's text at a commit; undefined when missing. Refuses paths that pass through a symlink. */
   async readFile(commit: string, path: string): Promise<string | undefined> {
     const cached = this.trees.get(commit);
-    const entries = cached ? ancestors(path).flatMap((p) => cached.byPath.get(p) ?? []) : await this.lsTree(commit, ancestors(path));
-    if (entries.some((e) => e.mode === "120000")) throw new Error(`${path} passes through a symbolic link; Conveyor does not follow links`);
+    const entries = cached
+      ? ancestors(path).flatMap((p) => cached.byPath.get(p) ?? [])
+      : await this.lsTree(commit, ancestors(path));
+    if (entries.some((e) => e.mode === "120000"))
+      throw new Error(`${path} passes through a symbolic link; Conveyor does not follow links`);
     const file = entries.find((e) => e.path === path);
     if (!file || file.type !== "blob") return undefined;
     return (await this.readBlobs([file.sha])).get(file.sha);
@@ -154,7 +160,14 @@ export class GitWorkspace {
     const root = (await this.run(["rev-parse", "--verify", `${commit}^{tree}`])).trim();
     const entries = parseLsTree(await this.run(["ls-tree", "-r", "-t", "-z", "--full-tree", commit]));
     const files = entries.filter((e) => e.type !== "tree");
-    const tree: CommitTree = { files, byPath: new Map(files.map((e) => [e.path, e])), dirs: new Map([[".", root], ...entries.filter((e) => e.type === "tree").map((e): [string, string] => [e.path, e.sha])]) };
+    const tree: CommitTree = {
+      files,
+      byPath: new Map(files.map((e) => [e.path, e])),
+      dirs: new Map([
+        [".", root],
+        ...entries.filter((e) => e.type === "tree").map((e): [string, string] => [e.path, e.sha]),
+      ]),
+    };
     if (full) {
       if (this.trees.size >= TREES_KEPT) this.trees.delete(this.trees.keys().next().value as string);
       this.trees.set(commit, tree);
@@ -182,7 +195,11 @@ export class GitWorkspace {
     let at = 0;
     while (at < raw.length) {
       const eol = raw.indexOf(10, at);
-      const [id, type, size] = raw.subarray(at, eol).toString("utf8").split(" ") as [string, string, string | undefined];
+      const [id, type, size] = raw.subarray(at, eol).toString("utf8").split(" ") as [
+        string,
+        string,
+        string | undefined,
+      ];
       at = eol + 1;
       if (type === "missing" || size === undefined) continue;
       const length = Number(size);
@@ -207,11 +224,11 @@ export class GitWorkspace {
   /** Whether every one of these commits is in the clone (one git process). */
   async hasCommits(shas: string[]): Promise<boolean> {
     if (!existsSync(join(this.options.dir, "HEAD"))) return false;
-    const result = await this.spawnGit(["cat-file", "--batch-check"], { input: `${shas.map((s) => `${s}^{commit}`).join("\n")}\n` });
+    const result = await this.spawnGit(["cat-file", "--batch-check"], {
+      input: `${shas.map((s) => `${s}^{commit}`).join("\n")}\n`,
+    });
     return result.code === 0 && !/ missing$/m.test(result.stdout.toString("utf8"));
   }
-
-
 
   async isAncestor(ancestor: string, descendant: string): Promise<boolean> {
     try {
@@ -238,7 +255,10 @@ export class GitWorkspace {
       const env = { GIT_INDEX_FILE: join(scratch, "index") };
       const existing = (await this.lsTree(request.parent, [request.path])).find((e) => e.path === request.path);
       await this.run(["read-tree", request.parent], { env });
-      await this.run(["update-index", "--add", "--cacheinfo", `${existing?.mode ?? "100644"},${blob},${request.path}`], { env });
+      await this.run(
+        ["update-index", "--add", "--cacheinfo", `${existing?.mode ?? "100644"},${blob},${request.path}`],
+        { env },
+      );
       const tree = (await this.run(["write-tree"], { env })).trim();
       const author = this.options.author ?? DEFAULT_AUTHOR;
       const identity = {
@@ -281,7 +301,13 @@ export class GitWorkspace {
     if (this.pushes.length) this.pushTurn ??= this.exclusive(() => this.pushPending());
     try {
       const result = await this.spawnGit(
-        ["push", "--porcelain", ...batch.map((p) => `--force-with-lease=refs/heads/${p.branch}:${p.expected ?? ""}`), "origin", ...batch.map((p) => `${p.commit}:refs/heads/${p.branch}`)],
+        [
+          "push",
+          "--porcelain",
+          ...batch.map((p) => `--force-with-lease=refs/heads/${p.branch}:${p.expected ?? ""}`),
+          "origin",
+          ...batch.map((p) => `${p.commit}:refs/heads/${p.branch}`),
+        ],
         { network: true },
       );
       // Per ref: " " fast-forward, "+" forced, "*" new, "=" already there; "!" rejected.
@@ -309,12 +335,22 @@ export class GitWorkspace {
 
   /** A minimal environment: nothing from the caller's shell (editors, pagers, askpass) reaches git. */
   private async gitEnv(opts: { env?: Record<string, string>; network?: boolean }): Promise<Record<string, string>> {
-    const env: Record<string, string> = { PATH: process.env.PATH ?? "/usr/bin:/bin", HOME: process.env.HOME ?? tmpdir(), GIT_TERMINAL_PROMPT: "0", LC_ALL: "C", ...opts.env };
+    const env: Record<string, string> = {
+      PATH: process.env.PATH ?? "/usr/bin:/bin",
+      HOME: process.env.HOME ?? tmpdir(),
+      GIT_TERMINAL_PROMPT: "0",
+      LC_ALL: "C",
+      ...opts.env,
+    };
     if (opts.network) {
       const token = await this.options.token?.();
       if (token) {
         const basic = Buffer.from(`x-access-token:${token}`).toString("base64");
-        Object.assign(env, { GIT_CONFIG_COUNT: "1", GIT_CONFIG_KEY_0: "http.extraHeader", GIT_CONFIG_VALUE_0: `Authorization: Basic ${basic}` });
+        Object.assign(env, {
+          GIT_CONFIG_COUNT: "1",
+          GIT_CONFIG_KEY_0: "http.extraHeader",
+          GIT_CONFIG_VALUE_0: `Authorization: Basic ${basic}`,
+        });
       }
     }
     return env;
@@ -324,7 +360,10 @@ export class GitWorkspace {
    * git with optional bytes on stdin, raw stdout back and the exit code, never a throw for a
    * non-zero exit (cat-file --batch, and a push whose refs may be partly rejected).
    */
-  private async spawnGit(args: string[], opts: { input?: string; network?: boolean } = {}): Promise<{ code: number | null; stdout: Buffer; stderr: string }> {
+  private async spawnGit(
+    args: string[],
+    opts: { input?: string; network?: boolean } = {},
+  ): Promise<{ code: number | null; stdout: Buffer; stderr: string }> {
     const env = await this.gitEnv(opts);
     return new Promise((resolve, reject) => {
       const child = spawn("git", ["--git-dir", this.options.dir, ...args], { env, stdio: ["pipe", "pipe", "pipe"] });
@@ -338,7 +377,10 @@ export class GitWorkspace {
     });
   }
 
-  private async run(args: string[], opts: { cwd?: string; env?: Record<string, string>; network?: boolean } = {}): Promise<string> {
+  private async run(
+    args: string[],
+    opts: { cwd?: string; env?: Record<string, string>; network?: boolean } = {},
+  ): Promise<string> {
     const env = await this.gitEnv(opts);
     const cwd = opts.cwd ?? this.options.dir;
     try {
@@ -362,10 +404,12 @@ export class GitWorkspace {
 
   /** Fetches a pull request's head (forks' commits are only reachable through refs/pull/N/head). */
   async fetchPullHead(number: number): Promise<void> {
-    await this.exclusive(() => this.run(["fetch", "--no-tags", "--quiet", "origin", `+refs/pull/${number}/head:refs/remotes/pull/${number}`], { network: true }));
+    await this.exclusive(() =>
+      this.run(["fetch", "--no-tags", "--quiet", "origin", `+refs/pull/${number}/head:refs/remotes/pull/${number}`], {
+        network: true,
+      }),
+    );
   }
-
-
 
   /**
    * Writes a commit's files into `target` (a throwaway directory), straight from git objects, so
@@ -385,7 +429,9 @@ export class GitWorkspace {
       const path = resolve(root, file.path);
       if (!path.startsWith(`${root}/`)) throw new Error(`refusing to write ${file.path} outside the export`);
       await mkdir(dirname(path), { recursive: true });
-      await writeFile(path, contents.get(file.sha) ?? Buffer.alloc(0), { mode: file.mode === "100755" ? 0o755 : 0o644 });
+      await writeFile(path, contents.get(file.sha) ?? Buffer.alloc(0), {
+        mode: file.mode === "100755" ? 0o755 : 0o644,
+      });
     }
     return skipped;
   }

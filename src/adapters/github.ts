@@ -32,15 +32,34 @@ export class ManifestsRepo {
 
   /** The open PR from one of Conveyor's branches, if any (1 call). */
   async findOpenPr(branch: string): Promise<PullRequestSummary | undefined> {
-    const { data } = await this.octokit.rest.pulls.list({ ...this.ref, state: "open", head: `${this.ref.owner}:${branch}`, per_page: 5 });
+    const { data } = await this.octokit.rest.pulls.list({
+      ...this.ref,
+      state: "open",
+      head: `${this.ref.owner}:${branch}`,
+      per_page: 5,
+    });
     const pr = data[0];
     return pr ? summarize(pr) : undefined;
   }
 
   /** Opens a PR and labels it (2 calls: GitHub's create-PR endpoint takes no labels). */
-  async createPr(input: { branch: string; base: string; title: string; body: string; labels: string[] }): Promise<PullRequestSummary> {
-    const { data } = await this.octokit.rest.pulls.create({ ...this.ref, head: input.branch, base: input.base, title: input.title, body: input.body, maintainer_can_modify: false });
-    if (input.labels.length) await this.octokit.rest.issues.addLabels({ ...this.ref, issue_number: data.number, labels: input.labels });
+  async createPr(input: {
+    branch: string;
+    base: string;
+    title: string;
+    body: string;
+    labels: string[];
+  }): Promise<PullRequestSummary> {
+    const { data } = await this.octokit.rest.pulls.create({
+      ...this.ref,
+      head: input.branch,
+      base: input.base,
+      title: input.title,
+      body: input.body,
+      maintainer_can_modify: false,
+    });
+    if (input.labels.length)
+      await this.octokit.rest.issues.addLabels({ ...this.ref, issue_number: data.number, labels: input.labels });
     return summarize({ ...data, labels: input.labels.map((name) => ({ name })) });
   }
 
@@ -57,10 +76,20 @@ export class ManifestsRepo {
    * One open issue per marker: updated when it exists, created otherwise (2 calls). The marker is
    * a hidden HTML comment, so titles can change without creating duplicates.
    */
-  async upsertIssue(input: { label: string; marker: string; title: string; body: string }): Promise<{ number: number; created: boolean }> {
+  async upsertIssue(input: {
+    label: string;
+    marker: string;
+    title: string;
+    body: string;
+  }): Promise<{ number: number; created: boolean }> {
     const tag = `<!-- ${input.marker} -->`;
     const body = `${input.body}\n\n${tag}`;
-    const { data } = await this.octokit.rest.issues.listForRepo({ ...this.ref, state: "open", labels: input.label, per_page: 100 });
+    const { data } = await this.octokit.rest.issues.listForRepo({
+      ...this.ref,
+      state: "open",
+      labels: input.label,
+      per_page: 100,
+    });
     const existing = data.find((issue) => !issue.pull_request && (issue.body ?? "").includes(tag));
     if (existing) {
       if (existing.body !== body || existing.title !== input.title) {
@@ -68,25 +97,44 @@ export class ManifestsRepo {
       }
       return { number: existing.number, created: false };
     }
-    const created = await this.octokit.rest.issues.create({ ...this.ref, title: input.title, body, labels: [input.label] });
+    const created = await this.octokit.rest.issues.create({
+      ...this.ref,
+      title: input.title,
+      body,
+      labels: [input.label],
+    });
     return { number: created.data.number, created: true };
   }
 
   /** Closes the open issues with this label and marker (1 call, plus 1 per issue closed). */
   async closeIssues(input: { label: string; marker: string; comment: string }): Promise<number> {
     const tag = `<!-- ${input.marker} -->`;
-    const { data } = await this.octokit.rest.issues.listForRepo({ ...this.ref, state: "open", labels: input.label, per_page: 100 });
+    const { data } = await this.octokit.rest.issues.listForRepo({
+      ...this.ref,
+      state: "open",
+      labels: input.label,
+      per_page: 100,
+    });
     const open = data.filter((issue) => !issue.pull_request && (issue.body ?? "").includes(tag));
     for (const issue of open) {
       await this.octokit.rest.issues.createComment({ ...this.ref, issue_number: issue.number, body: input.comment });
-      await this.octokit.rest.issues.update({ ...this.ref, issue_number: issue.number, state: "closed", state_reason: "completed" });
+      await this.octokit.rest.issues.update({
+        ...this.ref,
+        issue_number: issue.number,
+        state: "closed",
+        state_reason: "completed",
+      });
     }
     return open.length;
   }
 }
 
 /** Reports a problem as a failed check run on a commit of another repository (1 call). */
-export async function failCheckRun(octokit: Octokit, target: RepoRef & { sha: string }, input: { name: string; title: string; summary: string }): Promise<string> {
+export async function failCheckRun(
+  octokit: Octokit,
+  target: RepoRef & { sha: string },
+  input: { name: string; title: string; summary: string },
+): Promise<string> {
   const { data } = await octokit.rest.checks.create({
     ...target,
     head_sha: target.sha,
@@ -100,14 +148,23 @@ export async function failCheckRun(octokit: Octokit, target: RepoRef & { sha: st
 
 /** HTTP status of an Octokit error, if it has one. */
 export function statusOf(error: unknown): number | undefined {
-  return typeof error === "object" && error !== null && "status" in error && typeof error.status === "number" ? error.status : undefined;
+  return typeof error === "object" && error !== null && "status" in error && typeof error.status === "number"
+    ? error.status
+    : undefined;
 }
 
 export function describeError(error: unknown): string {
   return redact(error instanceof Error ? error.message : String(error));
 }
 
-function summarize(pr: { number: number; html_url: string; head: { sha: string }; body?: string | null; user?: { login: string } | null; labels?: Array<{ name?: string } | string> }): PullRequestSummary {
+function summarize(pr: {
+  number: number;
+  html_url: string;
+  head: { sha: string };
+  body?: string | null;
+  user?: { login: string } | null;
+  labels?: Array<{ name?: string } | string>;
+}): PullRequestSummary {
   return {
     number: pr.number,
     url: pr.html_url,
@@ -136,7 +193,13 @@ export class Deployments {
     private readonly ref: RepoRef,
   ) {}
 
-  async create(input: { sha: string; environment: string; description: string; payload: Record<string, unknown>; production: boolean }): Promise<DeploymentRecord> {
+  async create(input: {
+    sha: string;
+    environment: string;
+    description: string;
+    payload: Record<string, unknown>;
+    production: boolean;
+  }): Promise<DeploymentRecord> {
     const { data } = await this.octokit.rest.repos.createDeployment({
       ...this.ref,
       ref: input.sha,
@@ -148,8 +211,16 @@ export class Deployments {
       task: "deploy",
       production_environment: input.production,
     });
-    if (!("id" in data)) throw new Error(`GitHub did not create a deployment: ${String((data as { message?: string }).message)}`);
-    return { id: data.id, sha: data.sha, environment: data.environment, createdAt: data.created_at, payload: input.payload, url: data.url };
+    if (!("id" in data))
+      throw new Error(`GitHub did not create a deployment: ${String((data as { message?: string }).message)}`);
+    return {
+      id: data.id,
+      sha: data.sha,
+      environment: data.environment,
+      createdAt: data.created_at,
+      payload: input.payload,
+      url: data.url,
+    };
   }
 
   async setStatus(id: number, state: DeploymentState, description: string, logUrl?: string): Promise<void> {
@@ -167,14 +238,30 @@ export class Deployments {
    * Conveyor's recent deployments whose latest status is in_progress: 1 call, plus 1 per
    * deployment not skipped (the caller skips those it tracks or knows are settled).
    */
-  async inProgress(options: { limit?: number; since?: number; skip?: (id: number) => boolean; settled?: (id: number) => void } = {}): Promise<DeploymentRecord[]> {
-    const { data } = await this.octokit.rest.repos.listDeployments({ ...this.ref, task: "deploy", per_page: options.limit ?? 50 });
+  async inProgress(
+    options: { limit?: number; since?: number; skip?: (id: number) => boolean; settled?: (id: number) => void } = {},
+  ): Promise<DeploymentRecord[]> {
+    const { data } = await this.octokit.rest.repos.listDeployments({
+      ...this.ref,
+      task: "deploy",
+      per_page: options.limit ?? 50,
+    });
     const open: DeploymentRecord[] = [];
     for (const d of data) {
       const payload = (typeof d.payload === "object" && d.payload ? d.payload : {}) as Record<string, unknown>;
-      if (payload.conveyor !== true || options.skip?.(d.id) || (options.since !== undefined && Date.parse(d.created_at) < options.since)) continue;
-      const { data: statuses } = await this.octokit.rest.repos.listDeploymentStatuses({ ...this.ref, deployment_id: d.id, per_page: 1 });
-      if (statuses[0]?.state === "in_progress") open.push({ id: d.id, sha: d.sha, environment: d.environment, createdAt: d.created_at, payload, url: d.url });
+      if (
+        payload.conveyor !== true ||
+        options.skip?.(d.id) ||
+        (options.since !== undefined && Date.parse(d.created_at) < options.since)
+      )
+        continue;
+      const { data: statuses } = await this.octokit.rest.repos.listDeploymentStatuses({
+        ...this.ref,
+        deployment_id: d.id,
+        per_page: 1,
+      });
+      if (statuses[0]?.state === "in_progress")
+        open.push({ id: d.id, sha: d.sha, environment: d.environment, createdAt: d.created_at, payload, url: d.url });
       else if (statuses[0]) options.settled?.(d.id);
     }
     return open;
@@ -182,19 +269,29 @@ export class Deployments {
 }
 
 /** The PR a commit on the default branch came from, if any (1 call). */
-export async function pullRequestForCommit(octokit: Octokit, ref: RepoRef, sha: string): Promise<PullRequestSummary | undefined> {
+export async function pullRequestForCommit(
+  octokit: Octokit,
+  ref: RepoRef,
+  sha: string,
+): Promise<PullRequestSummary | undefined> {
   const { data } = await octokit.rest.repos.listPullRequestsAssociatedWithCommit({ ...ref, commit_sha: sha });
   const merged = data.find((pr) => pr.merged_at) ?? data[0];
   return merged ? summarize(merged) : undefined;
 }
 
 /** The commenter's permission on the repository (1 call); "none" when GitHub does not know them. */
-export async function userPermission(octokit: Octokit, ref: RepoRef, username: string): Promise<"admin" | "maintain" | "write" | "triage" | "read" | "none"> {
+export async function userPermission(
+  octokit: Octokit,
+  ref: RepoRef,
+  username: string,
+): Promise<"admin" | "maintain" | "write" | "triage" | "read" | "none"> {
   try {
     const { data } = await octokit.rest.repos.getCollaboratorPermissionLevel({ ...ref, username });
     const role = (data as { role_name?: string }).role_name;
     if (role === "maintain" || role === "triage") return role;
-    return data.permission === "admin" || data.permission === "write" || data.permission === "read" ? data.permission : "none";
+    return data.permission === "admin" || data.permission === "write" || data.permission === "read"
+      ? data.permission
+      : "none";
   } catch (error) {
     if (statusOf(error) === 404) return "none";
     throw error;
@@ -214,7 +311,12 @@ export async function isTeamMember(octokit: Octokit, org: string, team: string, 
 }
 
 /** Adds a reaction to an issue comment (1 call); reactions are courtesy, so failures are swallowed. */
-export async function reactToComment(octokit: Octokit, ref: RepoRef, commentId: number, content: "eyes" | "rocket" | "+1" | "confused"): Promise<void> {
+export async function reactToComment(
+  octokit: Octokit,
+  ref: RepoRef,
+  commentId: number,
+  content: "eyes" | "rocket" | "+1" | "confused",
+): Promise<void> {
   try {
     await octokit.rest.reactions.createForIssueComment({ ...ref, comment_id: commentId, content });
   } catch {
@@ -242,19 +344,45 @@ const nullableString = (value: unknown) => (typeof value === "string" ? value : 
  * Conveyor's deployments, newest first, with their latest status: 1 list call plus 1 status call
  * for each of the first `statusLimit` matching deployments.
  */
-export async function deploymentHistory(octokit: Octokit, ref: RepoRef, filter: { env?: string; service?: string; pr?: number }, options: { perPage?: number; statusLimit?: number } = {}): Promise<DeploymentHistoryEntry[]> {
-  const { data } = await octokit.rest.repos.listDeployments({ ...ref, task: "deploy", per_page: options.perPage ?? 50, ...(filter.env ? { environment: filter.env } : {}) });
+export async function deploymentHistory(
+  octokit: Octokit,
+  ref: RepoRef,
+  filter: { env?: string; service?: string; pr?: number },
+  options: { perPage?: number; statusLimit?: number } = {},
+): Promise<DeploymentHistoryEntry[]> {
+  const { data } = await octokit.rest.repos.listDeployments({
+    ...ref,
+    task: "deploy",
+    per_page: options.perPage ?? 50,
+    ...(filter.env ? { environment: filter.env } : {}),
+  });
   const entries: DeploymentHistoryEntry[] = [];
   for (const d of data) {
     const p = (typeof d.payload === "object" && d.payload ? d.payload : {}) as Record<string, unknown>;
     if (p.conveyor !== true || typeof p.service !== "string") continue;
     if (filter.service && p.service !== filter.service) continue;
     if (filter.pr !== undefined && p.pr !== filter.pr) continue;
-    entries.push({ id: d.id, sha: d.sha, service: p.service, env: d.environment, to: nullableString(p.to), from: nullableString(p.from), base: nullableString(p.base), file: nullableString(p.file), pr: typeof p.pr === "number" ? p.pr : null, state: "unknown", createdAt: d.created_at });
+    entries.push({
+      id: d.id,
+      sha: d.sha,
+      service: p.service,
+      env: d.environment,
+      to: nullableString(p.to),
+      from: nullableString(p.from),
+      base: nullableString(p.base),
+      file: nullableString(p.file),
+      pr: typeof p.pr === "number" ? p.pr : null,
+      state: "unknown",
+      createdAt: d.created_at,
+    });
     if (entries.length >= (options.statusLimit ?? 10)) break;
   }
   for (const entry of entries) {
-    const { data: statuses } = await octokit.rest.repos.listDeploymentStatuses({ ...ref, deployment_id: entry.id, per_page: 1 });
+    const { data: statuses } = await octokit.rest.repos.listDeploymentStatuses({
+      ...ref,
+      deployment_id: entry.id,
+      per_page: 1,
+    });
     entry.state = statuses[0]?.state ?? "pending";
   }
   return entries;

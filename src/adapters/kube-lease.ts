@@ -170,7 +170,13 @@ export class LeaseElector {
         apiVersion: "coordination.k8s.io/v1",
         kind: "Lease",
         metadata: { name: this.name, namespace },
-        spec: { holderIdentity: identity, leaseDurationSeconds: seconds, acquireTime: stamp, renewTime: stamp, leaseTransitions: 0 },
+        spec: {
+          holderIdentity: identity,
+          leaseDurationSeconds: seconds,
+          acquireTime: stamp,
+          renewTime: stamp,
+          leaseTransitions: 0,
+        },
       };
       try {
         await this.api.createNamespacedLease({ namespace, body });

@@ -101,14 +101,28 @@ export function scrubRenderError(stderr: string, workDir?: string): string {
   let text = redact(stderr);
   // kubectl wraps kustomize's message in a klog line: E1126 03:33:05.68 23962 run.go:72] "command failed" err="..."
   const klog = /^[EWF]\d{4} [\d:.]+\s+\d+ [\w.]+:\d+\] "command failed" err="((?:[^"\\]|\\.)*)"\s*$/m.exec(text);
-  if (klog) text = (klog[1] as string).replace(/\\(["\\])/g, "$1").replace(/\\n/g, "\n").replace(/\\t/g, "\t");
+  if (klog)
+    text = (klog[1] as string)
+      .replace(/\\(["\\])/g, "$1")
+      .replace(/\\n/g, "\n")
+      .replace(/\\t/g, "\t");
   // The throwaway directory means nothing to a reader; paths are shown relative to the repo.
-  if (workDir) text = text.split(`${workDir.replace(/\/$/, "")}/`).join("").split(workDir).join(".");
+  if (workDir)
+    text = text
+      .split(`${workDir.replace(/\/$/, "")}/`)
+      .join("")
+      .split(workDir)
+      .join(".");
   // Values that look like credentials in key=value or key: value form (a secretGenerator literal
   // echoed back in an error, say) are masked; the key stays so the message still makes sense.
-  text = text.replace(/\b([\w.-]*(?:password|passwd|secret|token|apikey|api_key|private_key|credential)s?[\w.-]*)(\s*[=:]\s*)("[^"]*"|'[^']*'|\S+)/gi, "$1$2[REDACTED]");
+  text = text.replace(
+    /\b([\w.-]*(?:password|passwd|secret|token|apikey|api_key|private_key|credential)s?[\w.-]*)(\s*[=:]\s*)("[^"]*"|'[^']*'|\S+)/gi,
+    "$1$2[REDACTED]",
+  );
   text = text.replace(/^Error: /, "").trim();
-  return text.length > MAX_ERROR_CHARS ? `${text.slice(0, MAX_ERROR_CHARS)}… (${text.length - MAX_ERROR_CHARS} more characters)` : text;
+  return text.length > MAX_ERROR_CHARS
+    ? `${text.slice(0, MAX_ERROR_CHARS)}… (${text.length - MAX_ERROR_CHARS} more characters)`
+    : text;
 }
 
 async function versionOf(command: string, args: string[]): Promise<string | undefined> {
@@ -125,9 +139,16 @@ export async function locateRenderer(env: NodeJS.ProcessEnv = process.env): Prom
   const configured = env.KUSTOMIZE_BIN?.trim();
   if (configured) {
     const out = await versionOf(configured, ["version"]);
-    if (out === undefined) return { found: false, reason: `KUSTOMIZE_BIN is set to ${configured}, but \`${configured} version\` does not run` };
+    if (out === undefined)
+      return {
+        found: false,
+        reason: `KUSTOMIZE_BIN is set to ${configured}, but \`${configured} version\` does not run`,
+      };
     const version = kustomizeVersion(out);
-    return { found: true, info: { command: configured, args: ["build"], version, label: `${configured} (kustomize ${version})` } };
+    return {
+      found: true,
+      info: { command: configured, args: ["build"], version, label: `${configured} (kustomize ${version})` },
+    };
   }
   const standalone = await versionOf("kustomize", ["version"]);
   if (standalone !== undefined) {
@@ -143,9 +164,15 @@ export async function locateRenderer(env: NodeJS.ProcessEnv = process.env): Prom
     } catch {
       // An unusual kubectl build: it still renders; the version is just not known.
     }
-    return { found: true, info: { command: "kubectl", args: ["kustomize"], version, label: `kubectl kustomize (kustomize ${version})` } };
+    return {
+      found: true,
+      info: { command: "kubectl", args: ["kustomize"], version, label: `kubectl kustomize (kustomize ${version})` },
+    };
   }
-  return { found: false, reason: "no kustomize renderer found: KUSTOMIZE_BIN is not set, and neither `kustomize` nor `kubectl` is on PATH" };
+  return {
+    found: false,
+    reason: "no kustomize renderer found: KUSTOMIZE_BIN is not set, and neither `kustomize` nor `kubectl` is on PATH",
+  };
 }
 
 /** "v5.5.0", from `kustomize version` output in any of its historical shapes. */
@@ -160,7 +187,12 @@ export class Renderer {
   private cachedChars = 0;
 
   constructor(
-    private readonly options: { env?: NodeJS.ProcessEnv; maxEntries?: number; maxCachedChars?: number; timeoutMs?: number } = {},
+    private readonly options: {
+      env?: NodeJS.ProcessEnv;
+      maxEntries?: number;
+      maxCachedChars?: number;
+      timeoutMs?: number;
+    } = {},
   ) {}
 
   locate(): Promise<Located> {
@@ -185,9 +217,30 @@ export class Renderer {
     const run = await exec(located.info.command, [...located.info.args, target], { cwd: options.root, timeoutMs });
     const ms = Math.round(performance.now() - started);
     let result: RenderResult;
-    if (run.timedOut) result = { ok: false, error: `the render did not finish within ${Math.round(timeoutMs / 1000)} s and was stopped`, ms, cached: false, timedOut: true };
-    else if (run.code === "OUTPUT_TOO_LARGE") result = { ok: false, error: `the rendered output is larger than ${MAX_OUTPUT_BYTES / 1024 / 1024} MB`, ms, cached: false };
-    else if (run.code !== 0) result = { ok: false, error: scrubRenderError(run.stderr || `exited with ${String(run.code)}`, options.root) || "the renderer failed without a message", ms, cached: false };
+    if (run.timedOut)
+      result = {
+        ok: false,
+        error: `the render did not finish within ${Math.round(timeoutMs / 1000)} s and was stopped`,
+        ms,
+        cached: false,
+        timedOut: true,
+      };
+    else if (run.code === "OUTPUT_TOO_LARGE")
+      result = {
+        ok: false,
+        error: `the rendered output is larger than ${MAX_OUTPUT_BYTES / 1024 / 1024} MB`,
+        ms,
+        cached: false,
+      };
+    else if (run.code !== 0)
+      result = {
+        ok: false,
+        error:
+          scrubRenderError(run.stderr || `exited with ${String(run.code)}`, options.root) ||
+          "the renderer failed without a message",
+        ms,
+        cached: false,
+      };
     else result = { ok: true, yaml: run.stdout, ms, cached: false };
     // A timeout may be the machine, not the overlay: only deterministic outcomes are remembered.
     if (key !== undefined && !(!result.ok && result.timedOut)) this.remember(key, result);

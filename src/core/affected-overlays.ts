@@ -86,11 +86,18 @@ function readReferences(dir: string, text: string): { local: string[]; remote: s
 }
 
 function isRemote(entry: string): boolean {
-  return /^[a-z][a-z0-9+.-]*:\/\//i.test(entry) || /^git@/.test(entry) || /^(github\.com|gitlab\.com|bitbucket\.org)\//.test(entry);
+  return (
+    /^[a-z][a-z0-9+.-]*:\/\//i.test(entry) ||
+    /^git@/.test(entry) ||
+    /^(github\.com|gitlab\.com|bitbucket\.org)\//.test(entry)
+  );
 }
 
 /** The kustomization directories `dir` reads, itself first, following references transitively. */
-export function dependencyClosure(dir: string, kustomizations: Map<string, string>): { dirs: string[]; remote: string[] } {
+export function dependencyClosure(
+  dir: string,
+  kustomizations: Map<string, string>,
+): { dirs: string[]; remote: string[] } {
   const dirs: string[] = [];
   const remote = new Set<string>();
   const pending = [dir];
@@ -112,7 +119,12 @@ export function dependencyClosure(dir: string, kustomizations: Map<string, strin
 
 const inside = (file: string, dir: string) => dir === "." || file.startsWith(`${dir}/`);
 
-export function affectedOverlays(input: { config: Config; changedFiles: string[]; before: TreeSnapshot; after: TreeSnapshot }): AffectedOverlay[] {
+export function affectedOverlays(input: {
+  config: Config;
+  changedFiles: string[];
+  before: TreeSnapshot;
+  after: TreeSnapshot;
+}): AffectedOverlay[] {
   const byDir = new Map<string, AffectedOverlay>();
   const sides = [
     ["before", input.before],

@@ -39,7 +39,14 @@ export type Permission = "admin" | "maintain" | "write" | "triage" | "read" | "n
 
 export type Action =
   | { kind: "promote"; service: string; env: string; image: string; force: boolean; evidence?: string }
-  | { kind: "revert"; service: string; env: string; deployment: DeploymentFact; target: string | null; originalPr?: number }
+  | {
+      kind: "revert";
+      service: string;
+      env: string;
+      deployment: DeploymentFact;
+      target: string | null;
+      originalPr?: number;
+    }
   | { kind: "hold-pr"; pr: number }
   | { kind: "unhold-pr"; pr: number; service?: string; env?: string }
   | { kind: "unhold-image"; service: string; env: string }
@@ -76,8 +83,7 @@ export interface Facts {
 }
 
 export type CommandPlan =
-  | { kind: "refuse"; required: Permission; refusal: Refusal }
-  | { kind: "run"; required: Permission; steps: Step[] };
+  { kind: "refuse"; required: Permission; refusal: Refusal } | { kind: "run"; required: Permission; steps: Step[] };
 
 export const historyKey = (service: string, env: string) => `${service}/${env}`;
 
@@ -131,36 +137,72 @@ function protectedEnvs(command: Command, subject: Subject, config: Config): stri
   let env: string | undefined;
   if (command.verb === "promote") env = command.env;
   else if (command.verb === "rollback") env = command.env ?? change?.env;
-  else if (command.verb === "unhold") env = command.env ?? (subject.kind === "freeze-issue" || subject.kind === "hold-issue" ? subject.env : undefined);
+  else if (command.verb === "unhold")
+    env = command.env ?? (subject.kind === "freeze-issue" || subject.kind === "hold-issue" ? subject.env : undefined);
   const found = env ? findEnvironment(config, env) : undefined;
   return found && found.approvers.length > 0 ? [found.name] : [];
 }
 
 const RANK: Record<Permission, number> = { none: 0, read: 1, triage: 2, write: 3, maintain: 4, admin: 5 };
 
-export function planCommands(input: { commands: Command[]; subject: Subject; config: Config; commenter: { login: string; permission: Permission }; facts: Facts }): CommandPlan {
+export function planCommands(input: {
+  commands: Command[];
+  subject: Subject;
+  config: Config;
+  commenter: { login: string; permission: Permission };
+  facts: Facts;
+}): CommandPlan {
   const { commands, subject, config, commenter, facts } = input;
   const required: Permission = "write";
   if (RANK[commenter.permission] < RANK.write) {
-    return { kind: "refuse", required, refusal: { reason: `commands need write access to this repository; @${commenter.login} has ${commenter.permission} access`, who: "anyone with write access" } };
+    return {
+      kind: "refuse",
+      required,
+      refusal: {
+        reason: `commands need write access to this repository; @${commenter.login} has ${commenter.permission} access`,
+        who: "anyone with write access",
+      },
+    };
   }
   // The highest permission among the commands decides for all of them: none runs without it.
   for (const command of commands) {
     for (const env of protectedEnvs(command, subject, config)) {
       if (!facts.approver[env]) {
-        return { kind: "refuse", required, refusal: { reason: `${command.line.split(/\s+/)[0]} moves **${env}**, which only its approvers may do`, who: approversOf(config, env) } };
+        return {
+          kind: "refuse",
+          required,
+          refusal: {
+            reason: `${command.line.split(/\s+/)[0]} moves **${env}**, which only its approvers may do`,
+            who: approversOf(config, env),
+          },
+        };
       }
     }
   }
-  return { kind: "run", required, steps: commands.map((command) => planOne(command, subject, config, commenter, facts)) };
+  return {
+    kind: "run",
+    required,
+    steps: commands.map((command) => planOne(command, subject, config, commenter, facts)),
+  };
 }
 
-function planOne(command: Command, subject: Subject, config: Config, commenter: { login: string; permission: Permission }, facts: Facts): Step {
+function planOne(
+  command: Command,
+  subject: Subject,
+  config: Config,
+  commenter: { login: string; permission: Permission },
+  facts: Facts,
+): Step {
   const refuse = (reason: string, who?: string): Step => ({ command, refusal: who ? { reason, who } : { reason } });
   const act = (action: Action): Step => ({ command, action });
   const pr = subject.kind === "pr" ? subject : undefined;
-  const change: Change | undefined = pr?.conveyor ? { service: pr.conveyor.service, env: pr.conveyor.env, image: pr.conveyor.to } : undefined;
-  const unknownEnv = (env: string) => (findEnvironment(config, env) ? undefined : `${env} is not an environment here (environments: ${config.environments.map((e) => e.name).join(", ")})`);
+  const change: Change | undefined = pr?.conveyor
+    ? { service: pr.conveyor.service, env: pr.conveyor.env, image: pr.conveyor.to }
+    : undefined;
+  const unknownEnv = (env: string) =>
+    findEnvironment(config, env)
+      ? undefined
+      : `${env} is not an environment here (environments: ${config.environments.map((e) => e.name).join(", ")})`;
 
   switch (command.verb) {
     case "help":
@@ -175,18 +217,49 @@ function planOne(command: Command, subject: Subject, config: Config, commenter: 
       if (pr.conveyor?.kind === "revert") return refuse("a revert is not promoted");
       if (facts.frozen.includes(command.env)) return refuse(`${command.env} is frozen; /unhold ${command.env} first`);
       const previous = previousEnv(config, command.env);
-      if (!previous) return act({ kind: "promote", service: change.service, env: command.env, image: change.image, force: command.force });
-      const verified = (facts.histories[historyKey(change.service, previous)] ?? []).find((d) => d.to === change.image && d.state === "success");
+      if (!previous)
+        return act({
+          kind: "promote",
+          service: change.service,
+          env: command.env,
+          image: change.image,
+          force: command.force,
+        });
+      const verified = (facts.histories[historyKey(change.service, previous)] ?? []).find(
+        (d) => d.to === change.image && d.state === "success",
+      );
       if (verified) {
-        return act({ kind: "promote", service: change.service, env: command.env, image: change.image, force: command.force, evidence: `Verified in **${previous}** (deployment ${verified.id}${verified.pr ? `, #${verified.pr}` : ""}); promoted by /promote from @${commenter.login}.` });
+        return act({
+          kind: "promote",
+          service: change.service,
+          env: command.env,
+          image: change.image,
+          force: command.force,
+          evidence: `Verified in **${previous}** (deployment ${verified.id}${verified.pr ? `, #${verified.pr}` : ""}); promoted by /promote from @${commenter.login}.`,
+        });
       }
       if (command.force) {
         const env = findEnvironment(config, command.env);
-        const mayForce = env && env.approvers.length > 0 ? facts.approver[command.env] : RANK[commenter.permission] >= RANK.admin;
-        if (!mayForce) return refuse(`\`${change.image}\` is not verified in ${previous}, and only approvers of ${command.env} may force it`, approversOf(config, command.env));
-        return act({ kind: "promote", service: change.service, env: command.env, image: change.image, force: true, evidence: `Not verified in **${previous}**: forced by @${commenter.login} with /promote ${command.env} --force.` });
+        const mayForce =
+          env && env.approvers.length > 0 ? facts.approver[command.env] : RANK[commenter.permission] >= RANK.admin;
+        if (!mayForce)
+          return refuse(
+            `\`${change.image}\` is not verified in ${previous}, and only approvers of ${command.env} may force it`,
+            approversOf(config, command.env),
+          );
+        return act({
+          kind: "promote",
+          service: change.service,
+          env: command.env,
+          image: change.image,
+          force: true,
+          evidence: `Not verified in **${previous}**: forced by @${commenter.login} with /promote ${command.env} --force.`,
+        });
       }
-      return refuse(`\`${change.image}\` is not verified in ${previous} yet (no successful deployment of it there)`, `an approver of ${command.env}, with \`/promote ${command.env} --force\`: ${approversOf(config, command.env)}`);
+      return refuse(
+        `\`${change.image}\` is not verified in ${previous} yet (no successful deployment of it there)`,
+        `an approver of ${command.env}, with \`/promote ${command.env} --force\`: ${approversOf(config, command.env)}`,
+      );
     }
     case "rollback": {
       if (command.service) {
@@ -199,45 +272,85 @@ function planOne(command: Command, subject: Subject, config: Config, commenter: 
         const target = command.image
           ? history.find((d) => d.to === command.image)
           : history.find((d) => d.state === "success" && d.to !== null && d.to !== current.to);
-        if (!target) return refuse(command.image ? `\`${command.image}\` was never deployed to ${env} for ${command.service}` : `no earlier verified image of ${command.service} in ${env} to go back to`);
+        if (!target)
+          return refuse(
+            command.image
+              ? `\`${command.image}\` was never deployed to ${env} for ${command.service}`
+              : `no earlier verified image of ${command.service} in ${env} to go back to`,
+          );
         if (target.to === current.to) return refuse(`${env} already runs \`${current.to}\``);
         // Reverting the newest change back to the state the target image was deployed at.
-        return act({ kind: "revert", service: command.service, env, deployment: { ...current, from: target.to, base: target.sha }, target: target.to });
+        return act({
+          kind: "revert",
+          service: command.service,
+          env,
+          deployment: { ...current, from: target.to, base: target.sha },
+          target: target.to,
+        });
       }
-      if (!pr || !change) return refuse("on this pull request, name what to roll back: /rollback <service> <env> [<image>]");
+      if (!pr || !change)
+        return refuse("on this pull request, name what to roll back: /rollback <service> <env> [<image>]");
       if (pr.conveyor?.kind === "revert") return refuse("this is already a revert");
       const env = command.env ?? change.env;
       const bad = unknownEnv(env);
       if (bad) return refuse(bad);
-      if (env === change.env && !pr.merged) return refuse("this pull request is not merged; close it instead of rolling it back");
+      if (env === change.env && !pr.merged)
+        return refuse("this pull request is not merged; close it instead of rolling it back");
       const history = facts.histories[historyKey(change.service, env)] ?? [];
       const deployment = history.find((d) => d.to === change.image);
       if (!deployment) return refuse(`\`${change.image}\` was never deployed to ${env}`);
-      if (history[0]?.to !== change.image) return refuse(`${env} has moved on since (it runs \`${history[0]?.to ?? "?"}\`); use /rollback ${change.service} ${env} [<image>]`);
-      return act({ kind: "revert", service: change.service, env, deployment, target: deployment.from, originalPr: deployment.pr ?? pr.number });
+      if (history[0]?.to !== change.image)
+        return refuse(
+          `${env} has moved on since (it runs \`${history[0]?.to ?? "?"}\`); use /rollback ${change.service} ${env} [<image>]`,
+        );
+      return act({
+        kind: "revert",
+        service: change.service,
+        env,
+        deployment,
+        target: deployment.from,
+        originalPr: deployment.pr ?? pr.number,
+      });
     }
     case "hold":
     case "unhold": {
       if (subject.kind === "hold-issue" && !command.env) {
-        if (command.verb === "hold") return refuse(`${subject.service} is already held in ${subject.env}; /hold ${subject.env} freezes the whole environment`);
+        if (command.verb === "hold")
+          return refuse(
+            `${subject.service} is already held in ${subject.env}; /hold ${subject.env} freezes the whole environment`,
+          );
         return act({ kind: "unhold-image", service: subject.service, env: subject.env });
       }
       const env = command.env ?? (subject.kind === "freeze-issue" ? subject.env : undefined);
       if (env) {
         const bad = unknownEnv(env);
         if (bad) return refuse(bad);
-        return act(command.verb === "hold" ? { kind: "freeze", env, reason: command.reason } : { kind: "unfreeze", env });
+        return act(
+          command.verb === "hold" ? { kind: "freeze", env, reason: command.reason } : { kind: "unfreeze", env },
+        );
       }
       if (!pr) return refuse(`/${command.verb} without an environment works on a pull request`);
       if (!pr.open) return refuse("this pull request is closed; there is nothing to hold");
-      return act(command.verb === "hold" ? { kind: "hold-pr", pr: pr.number } : { kind: "unhold-pr", pr: pr.number, service: change?.service, env: change?.env });
+      return act(
+        command.verb === "hold"
+          ? { kind: "hold-pr", pr: pr.number }
+          : { kind: "unhold-pr", pr: pr.number, service: change?.service, env: change?.env },
+      );
     }
     case "retry": {
       if (!pr || !change) return refuse("/retry works on a Conveyor pull request");
-      if (pr.open && pr.conveyor?.kind === "deploy") return act({ kind: "retry-edit", pr: pr.number, service: change.service, env: change.env, image: change.image });
+      if (pr.open && pr.conveyor?.kind === "deploy")
+        return act({
+          kind: "retry-edit",
+          pr: pr.number,
+          service: change.service,
+          env: change.env,
+          image: change.image,
+        });
       const last = (facts.histories[historyKey(change.service, change.env)] ?? []).find((d) => d.pr === pr.number);
       if (!pr.merged || !last) return refuse("nothing has failed on this pull request that Conveyor can re-run");
-      if (last.state !== "failure" && last.state !== "error") return refuse(`the last verification of this change is ${last.state}, not failed`);
+      if (last.state !== "failure" && last.state !== "error")
+        return refuse(`the last verification of this change is ${last.state}, not failed`);
       return act({ kind: "retry-verification", service: change.service, env: change.env, deployment: last });
     }
   }
@@ -254,7 +367,10 @@ export function approversOf(config: Config, env: string): string {
 }
 
 /** Splits an approver list into direct logins and `org/team` pairs; true when the login is listed directly. */
-export function approverCheck(login: string, approvers: string[]): { direct: boolean; teams: Array<{ org: string; team: string }> } {
+export function approverCheck(
+  login: string,
+  approvers: string[],
+): { direct: boolean; teams: Array<{ org: string; team: string }> } {
   const direct = approvers.some((a) => !a.startsWith("@") && a.toLowerCase() === login.toLowerCase());
   const teams = approvers
     .filter((a) => a.startsWith("@"))

@@ -18,7 +18,8 @@ export function commandReply(user: string, results: CommandResult[]): string {
   const parts = [`@${user}`];
   for (const r of results) {
     parts.push("", quoteLine(r.line), "", `${r.ok ? "✅" : "❌"} ${r.text}`);
-    if (r.details) parts.push("", "<details>", `<summary>${r.details.summary}</summary>`, "", r.details.body, "", "</details>");
+    if (r.details)
+      parts.push("", "<details>", `<summary>${r.details.summary}</summary>`, "", r.details.body, "", "</details>");
   }
   return parts.join("\n");
 }
@@ -30,7 +31,12 @@ export function refusalText(refusal: Refusal): string {
 export function parseErrorReply(user: string, errors: CommandError[]): string {
   const parts = [`@${user}`, "", "Nothing was run: this comment has commands Conveyor cannot read."];
   for (const e of errors) {
-    parts.push("", quoteLine(e.line), "", `❌ ${e.message}.${e.suggestion ? ` Did you mean \`${e.suggestion}\`?` : ""}`);
+    parts.push(
+      "",
+      quoteLine(e.line),
+      "",
+      `❌ ${e.message}.${e.suggestion ? ` Did you mean \`${e.suggestion}\`?` : ""}`,
+    );
     if (e.usage) parts.push("", "Usage:", "```", e.usage, "```");
   }
   parts.push("", "Comment `/help` for all commands.");
@@ -46,7 +52,15 @@ export interface StatusRow {
   held: boolean;
 }
 
-const HEALTH: Record<string, string> = { success: "verified", failure: "failed", error: "failed", in_progress: "verifying", inactive: "superseded", pending: "pending", queued: "pending" };
+const HEALTH: Record<string, string> = {
+  success: "verified",
+  failure: "failed",
+  error: "failed",
+  in_progress: "verifying",
+  inactive: "superseded",
+  pending: "pending",
+  queued: "pending",
+};
 
 export function statusTable(rows: StatusRow[], prUrl: (n: number) => string): string {
   const lines = ["| service | environment | image | health | last change | holds |", "|---|---|---|---|---|---|"];
@@ -61,5 +75,7 @@ export function statusTable(rows: StatusRow[], prUrl: (n: number) => string): st
 }
 
 export function environmentsLine(config: Config): string {
-  return config.environments.map((e) => `${e.name}${e.approvers.length ? ` (approvers: ${e.approvers.join(", ")})` : ""}`).join(" -> ");
+  return config.environments
+    .map((e) => `${e.name}${e.approvers.length ? ` (approvers: ${e.approvers.join(", ")})` : ""}`)
+    .join(" -> ");
 }

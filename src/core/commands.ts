@@ -33,12 +33,29 @@ export interface ParsedComment {
 }
 
 export const USAGE: Record<Verb, { usage: string; summary: string }> = {
-  promote: { usage: "/promote <env> [--force]", summary: "open or update the PR that takes this change's image to <env>; --force skips the verification check (approvers of <env> only)" },
-  rollback: { usage: "/rollback [<env>]  or  /rollback <service> <env> [<image>]", summary: "revert this PR's change (in its environment or <env>), or set <service> in <env> back to its previous verified image (or <image>)" },
-  hold: { usage: "/hold [<env>] [-- <reason>]", summary: "stop auto-merge of this PR, or freeze automatic merges and promotions into <env>" },
-  unhold: { usage: "/unhold [<env>]", summary: "resume auto-merge of this PR, unfreeze <env>, or (on its issue) lift a failed rollout's hold" },
+  promote: {
+    usage: "/promote <env> [--force]",
+    summary:
+      "open or update the PR that takes this change's image to <env>; --force skips the verification check (approvers of <env> only)",
+  },
+  rollback: {
+    usage: "/rollback [<env>]  or  /rollback <service> <env> [<image>]",
+    summary:
+      "revert this PR's change (in its environment or <env>), or set <service> in <env> back to its previous verified image (or <image>)",
+  },
+  hold: {
+    usage: "/hold [<env>] [-- <reason>]",
+    summary: "stop auto-merge of this PR, or freeze automatic merges and promotions into <env>",
+  },
+  unhold: {
+    usage: "/unhold [<env>]",
+    summary: "resume auto-merge of this PR, unfreeze <env>, or (on its issue) lift a failed rollout's hold",
+  },
   retry: { usage: "/retry", summary: "re-run the step that failed last on this PR (the edit, or the verification)" },
-  status: { usage: "/status [<service>]", summary: "reply with each environment's image, health, last change and holds" },
+  status: {
+    usage: "/status [<service>]",
+    summary: "reply with each environment's image, health, last change and holds",
+  },
   help: { usage: "/help", summary: "this list" },
 };
 
@@ -55,14 +72,28 @@ export function parseCommands(body: string, options: { requireNamespace?: boolea
   const commands: Command[] = [];
   const errors: CommandError[] = [];
   if (body.length > MAX_COMMENT_CHARS) {
-    return { commands, errors: [{ line: "(the comment)", message: `the comment is longer than ${MAX_COMMENT_CHARS} characters; commands were not read` }] };
+    return {
+      commands,
+      errors: [
+        {
+          line: "(the comment)",
+          message: `the comment is longer than ${MAX_COMMENT_CHARS} characters; commands were not read`,
+        },
+      ],
+    };
   }
   let fence: string | undefined;
   let commandLines = 0;
   for (const rawLine of body.split(/\r\n|\r|\n/)) {
     const fenceMatch = FENCE.exec(rawLine);
     if (fence !== undefined) {
-      if (fenceMatch && (fenceMatch[1] as string)[0] === fence[0] && (fenceMatch[1] as string).length >= fence.length && rawLine.trim() === fenceMatch[1]) fence = undefined;
+      if (
+        fenceMatch &&
+        (fenceMatch[1] as string)[0] === fence[0] &&
+        (fenceMatch[1] as string).length >= fence.length &&
+        rawLine.trim() === fenceMatch[1]
+      )
+        fence = undefined;
       continue;
     }
     if (fenceMatch) {
@@ -96,7 +127,11 @@ export function parseCommands(body: string, options: { requireNamespace?: boolea
     }
     if (++commandLines > MAX_COMMANDS) continue;
     if (line.length > MAX_LINE_CHARS) {
-      errors.push({ line: clip(line), message: `the command line is longer than ${MAX_LINE_CHARS} characters`, usage: USAGE[head].usage });
+      errors.push({
+        line: clip(line),
+        message: `the command line is longer than ${MAX_LINE_CHARS} characters`,
+        usage: USAGE[head].usage,
+      });
       continue;
     }
     const parsed = parseArguments(head, rest, line);
@@ -104,7 +139,10 @@ export function parseCommands(body: string, options: { requireNamespace?: boolea
     else commands.push(parsed);
   }
   if (commandLines > MAX_COMMANDS) {
-    errors.push({ line: "(the comment)", message: `the comment has ${commandLines} command lines; at most ${MAX_COMMANDS} are allowed in one comment` });
+    errors.push({
+      line: "(the comment)",
+      message: `the comment has ${commandLines} command lines; at most ${MAX_COMMANDS} are allowed in one comment`,
+    });
   }
   return { commands, errors };
 }
@@ -113,17 +151,30 @@ function parseArguments(verb: Verb, args: string[], line: string): Command | { m
   const flags = args.filter((a) => a.startsWith("--") && a !== "--");
   const reasonAt = args.indexOf("--");
   const positional = (reasonAt >= 0 ? args.slice(0, reasonAt) : args).filter((a) => !a.startsWith("--"));
-  const reason = reasonAt >= 0 ? args.slice(reasonAt + 1).join(" ").trim() : undefined;
+  const reason =
+    reasonAt >= 0
+      ? args
+          .slice(reasonAt + 1)
+          .join(" ")
+          .trim()
+      : undefined;
   const allowedFlags = verb === "promote" ? ["--force"] : [];
-  const badFlag = (reasonAt >= 0 ? args.slice(0, reasonAt) : args).find((a) => a.startsWith("--") && a !== "--" && !allowedFlags.includes(a.toLowerCase()));
+  const badFlag = (reasonAt >= 0 ? args.slice(0, reasonAt) : args).find(
+    (a) => a.startsWith("--") && a !== "--" && !allowedFlags.includes(a.toLowerCase()),
+  );
   if (badFlag) return { message: `unknown option ${quote(badFlag, 40)}` };
   if (reasonAt >= 0 && verb !== "hold") return { message: `${quote("--", 4)} (a reason) is only read by /hold` };
 
   const name = (what: "environment" | "service", value: string): string | { message: string } => {
     const lower = value.toLowerCase();
-    return isValidName(lower) ? lower : { message: `${quote(value, 40)} is not a valid ${what} name (lowercase letters, digits, '.', '_' or '-', at most 63 characters)` };
+    return isValidName(lower)
+      ? lower
+      : {
+          message: `${quote(value, 40)} is not a valid ${what} name (lowercase letters, digits, '.', '_' or '-', at most 63 characters)`,
+        };
   };
-  const tooMany = (max: number) => (positional.length > max ? { message: `too many arguments (${positional.length}; at most ${max})` } : undefined);
+  const tooMany = (max: number) =>
+    positional.length > max ? { message: `too many arguments (${positional.length}; at most ${max})` } : undefined;
 
   switch (verb) {
     case "promote": {
@@ -149,13 +200,19 @@ function parseArguments(verb: Verb, args: string[], line: string): Command | { m
       if (positional.length === 2) return { verb, line, service, env };
       const image = parseImageRef(positional[2] as string);
       if (!image.ok) return { message: image.reason };
-      if (image.value.tag === undefined && image.value.digest === undefined) return { message: `image ${quote(positional[2], 80)} needs a tag or a digest` };
+      if (image.value.tag === undefined && image.value.digest === undefined)
+        return { message: `image ${quote(positional[2], 80)} needs a tag or a digest` };
       return { verb, line, service, env, image: positional[2] as string };
     }
     case "hold":
     case "unhold": {
       const extra = tooMany(1);
-      if (extra) return verb === "hold" ? { message: `${extra.message}; write a reason after ${quote("--", 4)}, e.g. /hold production -- release freeze` } : extra;
+      if (extra)
+        return verb === "hold"
+          ? {
+              message: `${extra.message}; write a reason after ${quote("--", 4)}, e.g. /hold production -- release freeze`,
+            }
+          : extra;
       if (reason !== undefined && reason.length > 280) return { message: "the reason is longer than 280 characters" };
       const command: Command = { verb, line };
       if (reason) command.reason = reason;
@@ -188,21 +245,25 @@ export function closestVerb(word: string): Verb | undefined {
   let best: { verb: Verb; distance: number } | undefined;
   for (const verb of VERBS) {
     const distance = editDistance(word, verb);
-    if (distance <= Math.min(2, Math.floor(verb.length / 2)) && (!best || distance < best.distance)) best = { verb, distance };
+    if (distance <= Math.min(2, Math.floor(verb.length / 2)) && (!best || distance < best.distance))
+      best = { verb, distance };
   }
   return best?.verb;
 }
 
 /** Damerau–Levenshtein distance (optimal string alignment): a swapped pair counts as one edit. */
 export function editDistance(a: string, b: string): number {
-  const d: number[][] = Array.from({ length: a.length + 1 }, (_, i) => Array.from({ length: b.length + 1 }, (_, j) => (i === 0 ? j : j === 0 ? i : 0)));
+  const d: number[][] = Array.from({ length: a.length + 1 }, (_, i) =>
+    Array.from({ length: b.length + 1 }, (_, j) => (i === 0 ? j : j === 0 ? i : 0)),
+  );
   for (let i = 1; i <= a.length; i++) {
     for (let j = 1; j <= b.length; j++) {
       const cost = a[i - 1] === b[j - 1] ? 0 : 1;
       const row = d[i] as number[];
       const prev = d[i - 1] as number[];
       row[j] = Math.min((prev[j] as number) + 1, (row[j - 1] as number) + 1, (prev[j - 1] as number) + cost);
-      if (i > 1 && j > 1 && a[i - 1] === b[j - 2] && a[i - 2] === b[j - 1]) row[j] = Math.min(row[j] as number, ((d[i - 2] as number[])[j - 2] as number) + 1);
+      if (i > 1 && j > 1 && a[i - 1] === b[j - 2] && a[i - 2] === b[j - 1])
+        row[j] = Math.min(row[j] as number, ((d[i - 2] as number[])[j - 2] as number) + 1);
     }
   }
   return (d[a.length] as number[])[b.length] as number;

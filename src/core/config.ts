@@ -29,13 +29,20 @@ const pathTemplate = z
   .refine((p) => !p.startsWith("/") && !p.split("/").some((part) => part === ".." || part === "." || part === ""), {
     message: "must be a relative path without '.', '..' or empty segments",
   })
-  .refine((p) => /^[A-Za-z0-9._\-/{}]+$/.test(p) && (p.match(/\{[^}]*\}/g) ?? []).every((t) => t === "{service}" || t === "{env}"), {
-    message: "may use only letters, digits, '.', '_', '-', '/' and the placeholders {service} and {env}",
-  });
+  .refine(
+    (p) =>
+      /^[A-Za-z0-9._\-/{}]+$/.test(p) && (p.match(/\{[^}]*\}/g) ?? []).every((t) => t === "{service}" || t === "{env}"),
+    {
+      message: "may use only letters, digits, '.', '_', '-', '/' and the placeholders {service} and {env}",
+    },
+  );
 
 const approver = z
   .string()
-  .regex(/^(@[A-Za-z0-9-]+\/[A-Za-z0-9_.-]+|[A-Za-z0-9](?:[A-Za-z0-9-]{0,38}))$/, "must be a GitHub login or @org/team");
+  .regex(
+    /^(@[A-Za-z0-9-]+\/[A-Za-z0-9_.-]+|[A-Za-z0-9](?:[A-Za-z0-9-]{0,38}))$/,
+    "must be a GitHub login or @org/team",
+  );
 
 const timeouts = z
   .object({
@@ -57,13 +64,21 @@ const environment = z
     directDeploy: z.boolean().default(false).describe("Allow deploy events to name this environment directly."),
     policy: z
       .object({
-        protected: z.boolean().optional().describe("Refuse mutable tags here; default: true when the environment has approvers."),
-        mutableTags: z.array(z.string().min(1).max(128)).default(["latest"]).describe("Tags that can move under you; refused in protected environments."),
+        protected: z
+          .boolean()
+          .optional()
+          .describe("Refuse mutable tags here; default: true when the environment has approvers."),
+        mutableTags: z
+          .array(z.string().min(1).max(128))
+          .default(["latest"])
+          .describe("Tags that can move under you; refused in protected environments."),
         requireDigest: z.boolean().default(false).describe("Every rendered image must be pinned by digest."),
         allowedRegistries: z
           .array(z.string().min(1).max(255))
           .default([])
-          .describe('Registries (or registry/path prefixes like "ghcr.io/acme") images may come from; empty allows any.'),
+          .describe(
+            'Registries (or registry/path prefixes like "ghcr.io/acme") images may come from; empty allows any.',
+          ),
       })
       .strict()
       .prefault({})
@@ -73,7 +88,12 @@ const environment = z
 
 const service = z
   .object({
-    image: z.string().min(1).max(255).optional().describe("Image repository this service deploys; dispatches for other images are refused."),
+    image: z
+      .string()
+      .min(1)
+      .max(255)
+      .optional()
+      .describe("Image repository this service deploys; dispatches for other images are refused."),
     paths: z.record(name, pathTemplate).default({}).describe("Per-environment overlay directory overrides."),
   })
   .strict();
@@ -88,8 +108,13 @@ export const configSchema = z
         { name: "production", soak: "5m" },
       ])
       .describe("Environments in promotion order.")
-      .refine((envs) => new Set(envs.map((e) => e.name)).size === envs.length, { message: "environment names must be unique" }),
-    services: z.record(name, service).default({}).describe("Per-service settings; services are also discovered from the overlay layout."),
+      .refine((envs) => new Set(envs.map((e) => e.name)).size === envs.length, {
+        message: "environment names must be unique",
+      }),
+    services: z
+      .record(name, service)
+      .default({})
+      .describe("Per-service settings; services are also discovered from the overlay layout."),
     discover: z.boolean().default(true).describe("Discover services from services/*/overlays/*/kustomization.yaml."),
     argocd: z
       .object({

@@ -46,10 +46,15 @@ export function overlayOwner(file: string, config: Config): { service: string; e
   for (const env of config.environments) {
     for (const [service, settings] of Object.entries(config.services)) {
       const override = settings.paths[env.name];
-      if (override && file === `${override.replaceAll("{service}", service).replaceAll("{env}", env.name)}/kustomization.yaml`) return { service, env: env.name };
+      if (
+        override &&
+        file === `${override.replaceAll("{service}", service).replaceAll("{env}", env.name)}/kustomization.yaml`
+      )
+        return { service, env: env.name };
     }
     const service = templateToRegExp(`${env.path}/kustomization.yaml`, env.name).exec(file)?.groups?.service;
-    if (service && isValidName(service) && !config.services[service]?.paths[env.name]) return { service, env: env.name };
+    if (service && isValidName(service) && !config.services[service]?.paths[env.name])
+      return { service, env: env.name };
   }
   return undefined;
 }

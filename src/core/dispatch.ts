@@ -73,35 +73,69 @@ export function parseDispatch(eventType: unknown, payload: unknown): DispatchInt
   if (!source.ok) return reject("invalid-payload", source.reason, service ?? stringOrUndefined(body.service));
 
   if (service === undefined) {
-    if (body.service === undefined) return reject("invalid-payload", "client_payload.service is required for event_type `deploy`");
+    if (body.service === undefined)
+      return reject("invalid-payload", "client_payload.service is required for event_type `deploy`");
     if (typeof body.service !== "string") return reject("invalid-service", "client_payload.service must be a string");
     service = body.service;
   } else if (body.service !== undefined && body.service !== service) {
-    return reject("invalid-payload", `event_type names service ${quote(service)} but client_payload.service is ${quote(body.service)}`, service);
+    return reject(
+      "invalid-payload",
+      `event_type names service ${quote(service)} but client_payload.service is ${quote(body.service)}`,
+      service,
+    );
   }
   if (!isValidName(service)) {
-    return reject("invalid-service", `service ${quote(service, 70)} is not a valid name (lowercase a-z, 0-9, '.', '_', '-', at most 63 characters)`);
+    return reject(
+      "invalid-service",
+      `service ${quote(service, 70)} is not a valid name (lowercase a-z, 0-9, '.', '_', '-', at most 63 characters)`,
+    );
   }
 
   const given = (["image", "tag", "digest"] as const).filter((key) => body[key] !== undefined);
   if (given.length !== 1) {
-    return reject("invalid-payload", given.length === 0 ? "client_payload needs one of image, tag or digest" : `client_payload has ${given.join(" and ")}; send only one of image, tag or digest`, service);
+    return reject(
+      "invalid-payload",
+      given.length === 0
+        ? "client_payload needs one of image, tag or digest"
+        : `client_payload has ${given.join(" and ")}; send only one of image, tag or digest`,
+      service,
+    );
   }
 
   const request: DeployRequest = { service, source: source.value };
   if (body.image !== undefined) {
-    if (typeof body.image !== "string") return reject("invalid-image", "client_payload.image must be a string", service);
+    if (typeof body.image !== "string")
+      return reject("invalid-image", "client_payload.image must be a string", service);
     const parsed = parseImageRef(body.image);
-    if (!parsed.ok) return reject("invalid-image", `image ${quote(body.image)} is not a valid OCI reference: ${parsed.reason}`, service);
+    if (!parsed.ok)
+      return reject(
+        "invalid-image",
+        `image ${quote(body.image)} is not a valid OCI reference: ${parsed.reason}`,
+        service,
+      );
     if (!parsed.value.tag && !parsed.value.digest) {
-      return reject("invalid-image", `image ${quote(body.image)} has neither a tag nor a digest; deploys need an exact version`, service);
+      return reject(
+        "invalid-image",
+        `image ${quote(body.image)} has neither a tag nor a digest; deploys need an exact version`,
+        service,
+      );
     }
     request.image = parsed.value;
   } else if (body.tag !== undefined) {
-    if (typeof body.tag !== "string" || !TAG.test(body.tag)) return reject("invalid-image", `tag ${quote(body.tag)} is not a valid tag (letters, digits, '_', '.', '-'; at most 128 characters)`, service);
+    if (typeof body.tag !== "string" || !TAG.test(body.tag))
+      return reject(
+        "invalid-image",
+        `tag ${quote(body.tag)} is not a valid tag (letters, digits, '_', '.', '-'; at most 128 characters)`,
+        service,
+      );
     request.tag = body.tag;
   } else {
-    if (typeof body.digest !== "string" || !DIGEST.test(body.digest)) return reject("invalid-image", `digest ${quote(body.digest)} is not a sha256 digest (sha256: followed by 64 lowercase hex digits)`, service);
+    if (typeof body.digest !== "string" || !DIGEST.test(body.digest))
+      return reject(
+        "invalid-image",
+        `digest ${quote(body.digest)} is not a sha256 digest (sha256: followed by 64 lowercase hex digits)`,
+        service,
+      );
     request.digest = body.digest;
   }
 
@@ -125,12 +159,14 @@ function parseSource(value: unknown): { ok: true; value: DispatchSource } | { ok
     source.repository = value.repository;
   }
   if (value.sha !== undefined) {
-    if (typeof value.sha !== "string" || !SHA.test(value.sha)) return { ok: false, reason: `source.sha ${quote(value.sha)} is not a full commit sha` };
+    if (typeof value.sha !== "string" || !SHA.test(value.sha))
+      return { ok: false, reason: `source.sha ${quote(value.sha)} is not a full commit sha` };
     source.sha = value.sha;
   }
   const runUrl = value.run_url ?? value.runUrl;
   if (runUrl !== undefined) {
-    if (typeof runUrl !== "string" || runUrl.length > 500 || !isHttpUrl(runUrl)) return { ok: false, reason: `source.run_url ${quote(runUrl)} is not an http(s) URL` };
+    if (typeof runUrl !== "string" || runUrl.length > 500 || !isHttpUrl(runUrl))
+      return { ok: false, reason: `source.run_url ${quote(runUrl)} is not an http(s) URL` };
     source.runUrl = runUrl;
   }
   return { ok: true, value: source };

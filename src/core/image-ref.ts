@@ -126,10 +126,14 @@ export function checkDigest(digest: string): ParseResult<string> {
   const expected = KNOWN_DIGEST_LENGTHS[algorithm];
   if (expected !== undefined) {
     if (encoded.length !== expected || !/^[a-f0-9]+$/.test(encoded)) {
-      return fail(`digest ${quote(digest)} is invalid: ${algorithm} needs exactly ${expected} lowercase hex characters`);
+      return fail(
+        `digest ${quote(digest)} is invalid: ${algorithm} needs exactly ${expected} lowercase hex characters`,
+      );
     }
   } else if (encoded.length < MIN_DIGEST_ENCODED_LENGTH) {
-    return fail(`digest ${quote(digest)} is too short: at least ${MIN_DIGEST_ENCODED_LENGTH} characters after the algorithm`);
+    return fail(
+      `digest ${quote(digest)} is too short: at least ${MIN_DIGEST_ENCODED_LENGTH} characters after the algorithm`,
+    );
   }
   return { ok: true, value: digest };
 }

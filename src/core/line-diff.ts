@@ -18,7 +18,10 @@ export function diffLines(a: string[], b: string[], maxEdits = 2_000): DiffOp[] 
   const tail: DiffOp[] = a.slice(endA).map((line) => ({ op: " ", line }));
   const midA = a.slice(start, endA);
   const midB = b.slice(start, endB);
-  const middle = myers(midA, midB, maxEdits) ?? [...midA.map((line): DiffOp => ({ op: "-", line })), ...midB.map((line): DiffOp => ({ op: "+", line }))];
+  const middle = myers(midA, midB, maxEdits) ?? [
+    ...midA.map((line): DiffOp => ({ op: "-", line })),
+    ...midB.map((line): DiffOp => ({ op: "+", line })),
+  ];
   return [...head, ...middle, ...tail];
 }
 
@@ -36,7 +39,10 @@ function myers(a: string[], b: string[], maxEdits: number): DiffOp[] | undefined
   for (let d = 0; d <= Math.min(max, maxEdits); d++) {
     const snapshot = new Int32Array(2 * d + 1);
     for (let k = -d; k <= d; k += 2) {
-      let x = k === -d || (k !== d && (v[offset + k - 1] as number) < (v[offset + k + 1] as number)) ? (v[offset + k + 1] as number) : (v[offset + k - 1] as number) + 1;
+      let x =
+        k === -d || (k !== d && (v[offset + k - 1] as number) < (v[offset + k + 1] as number))
+          ? (v[offset + k + 1] as number)
+          : (v[offset + k - 1] as number) + 1;
       let y = x - k;
       while (x < n && y < m && a[x] === b[y]) {
         x++;

@@ -17,8 +17,15 @@ export interface PrState {
   to: string;
 }
 
-export function stateMarker(move: { service: string; env: string; from: string | null | undefined; to: string }): string {
-  return markerTag(`conveyor:${JSON.stringify({ service: move.service, env: move.env, from: move.from ?? null, to: move.to })}`);
+export function stateMarker(move: {
+  service: string;
+  env: string;
+  from: string | null | undefined;
+  to: string;
+}): string {
+  return markerTag(
+    `conveyor:${JSON.stringify({ service: move.service, env: move.env, from: move.from ?? null, to: move.to })}`,
+  );
 }
 
 export function parseStateMarker(body: string | null | undefined): PrState | undefined {
@@ -27,7 +34,12 @@ export function parseStateMarker(body: string | null | undefined): PrState | und
   try {
     const value = JSON.parse(match[1] as string) as Record<string, unknown>;
     if (typeof value.service === "string" && typeof value.env === "string" && typeof value.to === "string") {
-      return { service: value.service, env: value.env, from: typeof value.from === "string" ? value.from : null, to: value.to };
+      return {
+        service: value.service,
+        env: value.env,
+        from: typeof value.from === "string" ? value.from : null,
+        to: value.to,
+      };
     }
   } catch {
     // A hand-edited marker is treated as absent.
@@ -46,7 +58,13 @@ export function parseFreezeIssue(body: string | null | undefined): string | unde
   return FREEZE.exec(body ?? "")?.[1];
 }
 
-export function freezeIssueText(input: { env: string; user: string; at: string; reason?: string; commentUrl: string }): { title: string; body: string } {
+export function freezeIssueText(input: {
+  env: string;
+  user: string;
+  at: string;
+  reason?: string;
+  commentUrl: string;
+}): { title: string; body: string } {
   return {
     title: `Conveyor: ${input.env} is frozen`,
     body: [
@@ -75,7 +93,10 @@ export interface Hold {
   image?: string;
 }
 
-export function holdIssueText(input: { service: string; env: string; reason: string; image: string }): { title: string; body: string } {
+export function holdIssueText(input: { service: string; env: string; reason: string; image: string }): {
+  title: string;
+  body: string;
+} {
   return {
     title: `Conveyor: ${input.service} is held in ${input.env}`,
     body: [

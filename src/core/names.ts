@@ -9,13 +9,14 @@ export function isValidName(value: unknown): value is string {
 
 /** A repository-relative path that cannot escape the repository. */
 export function isSafeRelativePath(path: string): boolean {
-  if (path.length === 0 || path.length > 1024 || path.startsWith("/") || path.includes("\\") || path.includes("\0")) return false;
+  if (path.length === 0 || path.length > 1024 || path.startsWith("/") || path.includes("\\") || path.includes("\0"))
+    return false;
   return path.split("/").every((part) => part !== "" && part !== "." && part !== "..");
 }
 
 /** Shows untrusted text in a message without letting it break the message's markdown. */
 export function quote(value: unknown, max = 100): string {
-  const text = typeof value === "string" ? value : JSON.stringify(value) ?? String(value);
+  const text = typeof value === "string" ? value : (JSON.stringify(value) ?? String(value));
   const clipped = text.length > max ? `${text.slice(0, max)}…` : text;
   return `\`${clipped.replace(/[`\r\n]/g, " ")}\``;
 }

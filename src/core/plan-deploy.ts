@@ -24,20 +24,40 @@ export type Rejection = { kind: "reject"; code: RejectCode; reason: string; serv
  * events may only name the first environment (or one with directDeploy); promotions, reverts and
  * commands name any environment, having been checked by their own rules.
  */
-export function resolveTarget(request: DeployRequest, config: Config, knownServices: ReadonlySet<string>, mode: "dispatch" | "promotion" = "dispatch"): { kind: "target"; target: DeployTarget } | Rejection {
-  const reject = (code: RejectCode, reason: string): Rejection => ({ kind: "reject", code, reason, service: request.service, source: request.source });
+export function resolveTarget(
+  request: DeployRequest,
+  config: Config,
+  knownServices: ReadonlySet<string>,
+  mode: "dispatch" | "promotion" = "dispatch",
+): { kind: "target"; target: DeployTarget } | Rejection {
+  const reject = (code: RejectCode, reason: string): Rejection => ({
+    kind: "reject",
+    code,
+    reason,
+    service: request.service,
+    source: request.source,
+  });
   if (!knownServices.has(request.service)) {
     const known = [...knownServices].sort();
-    return reject("unknown-service", `service ${quote(request.service)} is not configured and has no overlay in this repository${known.length ? ` (known: ${known.slice(0, 20).join(", ")}${known.length > 20 ? ", …" : ""})` : ""}`);
+    return reject(
+      "unknown-service",
+      `service ${quote(request.service)} is not configured and has no overlay in this repository${known.length ? ` (known: ${known.slice(0, 20).join(", ")}${known.length > 20 ? ", …" : ""})` : ""}`,
+    );
   }
   const first = config.environments[0] as Config["environments"][number];
   const envName = request.environment ?? first.name;
   const env = findEnvironment(config, envName);
   if (!env) {
-    return reject("unknown-environment", `environment ${quote(envName)} is not one of ${config.environments.map((e) => e.name).join(", ")}`);
+    return reject(
+      "unknown-environment",
+      `environment ${quote(envName)} is not one of ${config.environments.map((e) => e.name).join(", ")}`,
+    );
   }
   if (mode === "dispatch" && env !== first && !env.directDeploy) {
-    return reject("direct-deploy-refused", `deploys go to ${first.name} first; ${env.name} is reached by promotion (set directDeploy: true on ${env.name} in .github/conveyor.yml to allow this)`);
+    return reject(
+      "direct-deploy-refused",
+      `deploys go to ${first.name} first; ${env.name} is reached by promotion (set directDeploy: true on ${env.name} in .github/conveyor.yml to allow this)`,
+    );
   }
   return {
     kind: "target",
@@ -84,9 +104,16 @@ export type DeployPlan =
 
 export function planDeploy(state: DeployState): DeployPlan {
   const { target, request, config } = state;
-  const reject = (code: RejectCode, reason: string): Rejection => ({ kind: "reject", code, reason, service: request.service, source: request.source });
+  const reject = (code: RejectCode, reason: string): Rejection => ({
+    kind: "reject",
+    code,
+    reason,
+    service: request.service,
+    source: request.source,
+  });
 
-  if (state.onDefault === undefined) return reject("invalid-overlay", `${target.overlayFile} does not exist on the default branch`);
+  if (state.onDefault === undefined)
+    return reject("invalid-overlay", `${target.overlayFile} does not exist on the default branch`);
   const deployed = readImages(state.onDefault);
   if (!deployed.ok) return reject("invalid-overlay", `${target.overlayFile} cannot be edited: ${deployed.reason}`);
 
@@ -98,23 +125,44 @@ export function planDeploy(state: DeployState): DeployPlan {
   let proposed: string | undefined;
   if (state.openPr && state.botBranch?.text !== undefined) {
     const onBranch = readImages(state.botBranch.text);
-    if (onBranch.ok) proposed = imageOf(onBranch.images.find((i) => i.name === entryName), entryName);
+    if (onBranch.ok)
+      proposed = imageOf(
+        onBranch.images.find((i) => i.name === entryName),
+        entryName,
+      );
   }
 
-  if (state.openPr && proposed === next.image) return { kind: "noop", reason: `PR #${state.openPr.number} already proposes ${next.image}` };
-  if (!state.openPr && current === next.image) return { kind: "noop", reason: `${target.overlayFile} already has ${next.image}` };
+  if (state.openPr && proposed === next.image)
+    return { kind: "noop", reason: `PR #${state.openPr.number} already proposes ${next.image}` };
+  if (!state.openPr && current === next.image)
+    return { kind: "noop", reason: `${target.overlayFile} already has ${next.image}` };
 
-  for (const [where, image] of [["the open PR", proposed], [target.env, current]] as const) {
+  for (const [where, image] of [
+    ["the open PR", proposed],
+    [target.env, current],
+  ] as const) {
     const older = image && isOlder(next.tag, tagOf(image));
-    if (older) return reject("older-version", `${next.image} is older than ${image} in ${where}; an older version never replaces a newer one (send a rollback instead)`);
+    if (older)
+      return reject(
+        "older-version",
+        `${next.image} is older than ${image} in ${where}; an older version never replaces a newer one (send a rollback instead)`,
+      );
   }
 
-  const base = state.openPr && state.botBranch?.containsDefault && state.botBranch.text !== undefined ? "branch" : "default";
+  const base =
+    state.openPr && state.botBranch?.containsDefault && state.botBranch.text !== undefined ? "branch" : "default";
   const change: ImageChange = { name: entryName, ...next.change };
   const edited = setImages(base === "branch" ? (state.botBranch?.text as string) : state.onDefault, [change]);
   if (!edited.ok) return reject("invalid-overlay", `${target.overlayFile} cannot be edited: ${edited.reason}`);
 
-  const move: ImageMove = { service: target.service, env: target.env, from: current, to: next.image, file: target.overlayFile, source: request.source };
+  const move: ImageMove = {
+    service: target.service,
+    env: target.env,
+    from: current,
+    to: next.image,
+    file: target.overlayFile,
+    source: request.source,
+  };
   const text = deployPrText(move, config, state.evidence);
   return {
     kind: "change",
@@ -135,7 +183,8 @@ interface ImageEntry {
   digest?: string;
 }
 
-type Match = { ok: true; entryName: string; repository: string; current: string | undefined } | { ok: false; reason: string };
+type Match =
+  { ok: true; entryName: string; repository: string; current: string | undefined } | { ok: false; reason: string };
 
 /**
  * Finds the overlay entry a request may change. The request's repository must be the service's
@@ -147,24 +196,44 @@ function matchImage(images: ImageEntry[], configured: string | undefined, reques
   const wanted = request.image?.name;
   if (configured !== undefined) {
     if (wanted !== undefined && wanted !== configured) {
-      return { ok: false, reason: `image ${quote(wanted)} is not this service's image; ${request.service} deploys ${quote(configured)}` };
+      return {
+        ok: false,
+        reason: `image ${quote(wanted)} is not this service's image; ${request.service} deploys ${quote(configured)}`,
+      };
     }
     const entry = images.find((i) => repoOf(i) === configured || i.name === configured);
-    return { ok: true, entryName: entry?.name ?? configured, repository: configured, current: entry ? imageOf(entry, entry.name) : undefined };
+    return {
+      ok: true,
+      entryName: entry?.name ?? configured,
+      repository: configured,
+      current: entry ? imageOf(entry, entry.name) : undefined,
+    };
   }
-  if (images.length === 0) return { ok: false, reason: `the overlay has no images and no image is configured for ${request.service}` };
-  const entry = wanted !== undefined ? images.find((i) => repoOf(i) === wanted || i.name === wanted) : images.length === 1 ? images[0] : undefined;
+  if (images.length === 0)
+    return { ok: false, reason: `the overlay has no images and no image is configured for ${request.service}` };
+  const entry =
+    wanted !== undefined
+      ? images.find((i) => repoOf(i) === wanted || i.name === wanted)
+      : images.length === 1
+        ? images[0]
+        : undefined;
   if (!entry) {
     const own = images.map((i) => repoOf(i)).join(", ");
     return {
       ok: false,
-      reason: wanted !== undefined ? `image ${quote(wanted)} is not this service's image; ${request.service} deploys ${own}` : `the overlay has several images (${own}); send the full image instead of a tag or digest`,
+      reason:
+        wanted !== undefined
+          ? `image ${quote(wanted)} is not this service's image; ${request.service} deploys ${own}`
+          : `the overlay has several images (${own}); send the full image instead of a tag or digest`,
     };
   }
   return { ok: true, entryName: entry.name, repository: repoOf(entry), current: imageOf(entry, entry.name) };
 }
 
-function desiredImage(repository: string, request: DeployRequest): { image: string; tag?: string; change: Omit<ImageChange, "name"> } {
+function desiredImage(
+  repository: string,
+  request: DeployRequest,
+): { image: string; tag?: string; change: Omit<ImageChange, "name"> } {
   const tag = request.image?.tag ?? request.tag;
   const digest = request.image?.digest ?? request.digest;
   const change: Omit<ImageChange, "name"> = {};

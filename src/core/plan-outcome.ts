@@ -28,9 +28,7 @@ export interface VerifiedPlan {
   commentOn?: number;
 }
 
-export type RevertStep =
-  | { kind: "revert"; reason: string }
-  | { kind: "note"; note: string };
+export type RevertStep = { kind: "revert"; reason: string } | { kind: "note"; note: string };
 
 export interface FailedPlan {
   kind: "failed";
@@ -64,17 +62,37 @@ export function planFailed(input: { v: Verification; config: Config | undefined;
       ? { kind: "revert", reason: input.reason }
       : { kind: "note", note: "No revert PR was opened (rollback.auto is off)." };
   // A failed revert holds nothing: there is no newer image to wait for.
-  const hold = v.to && !isRevert(v) ? { marker: holdMarker(v.service, v.env), ...holdIssueText({ service: v.service, env: v.env, reason: input.reason, image: v.to }) } : undefined;
-  return { kind: "failed", status: { state: "failure", description: input.reason }, revert, ...(hold ? { hold } : {}), ...(v.pr ? { commentOn: v.pr.number } : {}) };
+  const hold =
+    v.to && !isRevert(v)
+      ? {
+          marker: holdMarker(v.service, v.env),
+          ...holdIssueText({ service: v.service, env: v.env, reason: input.reason, image: v.to }),
+        }
+      : undefined;
+  return {
+    kind: "failed",
+    status: { state: "failure", description: input.reason },
+    revert,
+    ...(hold ? { hold } : {}),
+    ...(v.pr ? { commentOn: v.pr.number } : {}),
+  };
 }
 
 /**
  * A verified rollout: promote its image to the next environment unless it was a revert, it has
  * no single image, or that environment is frozen (`frozen`: environment -> the freeze issue).
  */
-export function planVerified(input: { v: Verification; config: Config | undefined; frozen: Record<string, number> }): VerifiedPlan {
+export function planVerified(input: {
+  v: Verification;
+  config: Config | undefined;
+  frozen: Record<string, number>;
+}): VerifiedPlan {
   const { v, config } = input;
-  const plan: VerifiedPlan = { kind: "verified", status: { state: "success", description: "Synced, healthy and stable" }, ...(v.pr ? { commentOn: v.pr.number } : {}) };
+  const plan: VerifiedPlan = {
+    kind: "verified",
+    status: { state: "success", description: "Synced, healthy and stable" },
+    ...(v.pr ? { commentOn: v.pr.number } : {}),
+  };
   const next = config ? nextEnvironment(config, v.env) : undefined;
   if (next) plan.next = nextStep(v, next.name, input.frozen);
   return plan;
@@ -85,7 +103,8 @@ function nextStep(v: Verification, env: string, frozen: Record<string, number>):
   const image = v.to ? parseImageRef(v.to) : undefined;
   if (!image?.ok) return { kind: "note", env, note: "the verified overlay has no single image to promote" };
   const freeze = frozen[env];
-  if (freeze !== undefined) return { kind: "note", env, note: `${env} is frozen (#${freeze}); no promotion until /unhold ${env}` };
+  if (freeze !== undefined)
+    return { kind: "note", env, note: `${env} is frozen (#${freeze}); no promotion until /unhold ${env}` };
   return {
     kind: "promote",
     env,

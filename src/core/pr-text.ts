@@ -32,7 +32,9 @@ export function revertBranchFor(env: string, service: string): string {
 /** Reads one of Conveyor's branch names back; undefined for any other branch. */
 export function parseBranch(branch: string): { kind: "deploy" | "revert"; env: string; service: string } | undefined {
   const match = /^conveyor\/(revert\/)?([a-z0-9][a-z0-9._-]*)\/([a-z0-9][a-z0-9._-]*)$/.exec(branch);
-  return match ? { kind: match[1] ? "revert" : "deploy", env: match[2] as string, service: match[3] as string } : undefined;
+  return match
+    ? { kind: match[1] ? "revert" : "deploy", env: match[2] as string, service: match[3] as string }
+    : undefined;
 }
 
 /** Hidden marker in PR bodies that lets Conveyor read its own PRs back after a restart. */
@@ -40,13 +42,20 @@ export function stateMarker(move: Pick<ImageMove, "service" | "env" | "from" | "
   return `<!-- conveyor:${JSON.stringify({ service: move.service, env: move.env, from: move.from ?? null, to: move.to })} -->`;
 }
 
-export function parseStateMarker(body: string | null | undefined): { service: string; env: string; from: string | null; to: string } | undefined {
+export function parseStateMarker(
+  body: string | null | undefined,
+): { service: string; env: string; from: string | null; to: string } | undefined {
   const match = /<!-- conveyor:(\{.*?\}) -->/.exec(body ?? "");
   if (!match) return undefined;
   try {
     const value = JSON.parse(match[1] as string) as Record<string, unknown>;
     if (typeof value.service === "string" && typeof value.env === "string" && typeof value.to === "string") {
-      return { service: value.service, env: value.env, from: typeof value.from === "string" ? value.from : null, to: value.to };
+      return {
+        service: value.service,
+        env: value.env,
+        from: typeof value.from === "string" ? value.from : null,
+        to: value.to,
+      };
     }
   } catch {
     // A hand-edited marker is treated as absent.
@@ -59,7 +68,11 @@ export function describeSource(source: DispatchSource): string {
   const parts: string[] = [];
   if (source.repository) {
     const repo = `[${source.repository}](https://github.com/${source.repository})`;
-    parts.push(source.sha ? `${repo} at [\`${source.sha.slice(0, 12)}\`](https://github.com/${source.repository}/commit/${source.sha})` : repo);
+    parts.push(
+      source.sha
+        ? `${repo} at [\`${source.sha.slice(0, 12)}\`](https://github.com/${source.repository}/commit/${source.sha})`
+        : repo,
+    );
   } else if (source.sha) {
     parts.push(`commit \`${source.sha.slice(0, 12)}\``);
   }
@@ -67,17 +80,26 @@ export function describeSource(source: DispatchSource): string {
   return parts.join(", ");
 }
 
-export function deployPrText(move: ImageMove, config: Config, evidence: string[] = []): { commitMessage: string; title: string; body: string; labels: string[] } {
+export function deployPrText(
+  move: ImageMove,
+  config: Config,
+  evidence: string[] = [],
+): { commitMessage: string; title: string; body: string; labels: string[] } {
   const env = config.environments.find((e) => e.name === move.env);
   const next = nextEnvironment(config, move.env);
   const tagOrDigest = move.to.slice(move.to.lastIndexOf("/") + 1);
   const title = `Deploy ${move.service} ${tagOrDigest.slice(tagOrDigest.search(/[:@]/) + 1)} to ${move.env}`;
 
   const sourceLines = [
-    move.source.repository ? `Source: ${move.source.repository}${move.source.sha ? `@${move.source.sha}` : ""}` : undefined,
+    move.source.repository
+      ? `Source: ${move.source.repository}${move.source.sha ? `@${move.source.sha}` : ""}`
+      : undefined,
     move.source.runUrl ? `Run: ${move.source.runUrl}` : undefined,
   ].filter((line): line is string => line !== undefined);
-  const commitMessage = [`deploy(${move.service}/${move.env}): ${move.from ?? "(none)"} -> ${move.to}`, ...(sourceLines.length ? ["", ...sourceLines] : [])].join("\n");
+  const commitMessage = [
+    `deploy(${move.service}/${move.env}): ${move.from ?? "(none)"} -> ${move.to}`,
+    ...(sourceLines.length ? ["", ...sourceLines] : []),
+  ].join("\n");
 
   const after = [
     env?.autoMerge

@@ -60,19 +60,34 @@ export function evaluatePolicy(input: PolicyInput): PolicyViolation[] {
       const parsed = parseImageRef(image);
       const where = `${code(image)} in ${resource}`;
       if (!parsed.ok) {
-        violations.push({ rule: "registry", overlay: overlay.dir, message: `${where} is not a valid image reference: ${parsed.reason}` });
+        violations.push({
+          rule: "registry",
+          overlay: overlay.dir,
+          message: `${where} is not a valid image reference: ${parsed.reason}`,
+        });
         continue;
       }
       const ref = parsed.value;
       // No tag and no digest means "latest" to the container runtime.
       const tag = ref.tag ?? (ref.digest ? undefined : "latest");
       if (policy.protected && !ref.digest && tag !== undefined && policy.mutableTags.includes(tag)) {
-        violations.push({ rule: "mutable-tag", overlay: overlay.dir, message: `${where} uses the mutable tag ${code(tag)}, which ${env.name} (protected) does not allow; pin a version or a digest` });
+        violations.push({
+          rule: "mutable-tag",
+          overlay: overlay.dir,
+          message: `${where} uses the mutable tag ${code(tag)}, which ${env.name} (protected) does not allow; pin a version or a digest`,
+        });
       }
       if (policy.requireDigest && !ref.digest) {
-        violations.push({ rule: "digest-required", overlay: overlay.dir, message: `${where} is not pinned by digest, which ${env.name} requires` });
+        violations.push({
+          rule: "digest-required",
+          overlay: overlay.dir,
+          message: `${where} is not pinned by digest, which ${env.name} requires`,
+        });
       }
-      if (policy.allowedRegistries.length && !registryAllowed(ref.registry ?? "docker.io", ref.repository, policy.allowedRegistries)) {
+      if (
+        policy.allowedRegistries.length &&
+        !registryAllowed(ref.registry ?? "docker.io", ref.repository, policy.allowedRegistries)
+      ) {
         violations.push({
           rule: "registry",
           overlay: overlay.dir,
@@ -84,7 +99,10 @@ export function evaluatePolicy(input: PolicyInput): PolicyViolation[] {
   if (input.promotion) {
     const strays = input.promotion.changedFiles.filter((file) => !overlayOwner(file, input.config));
     for (const file of strays) {
-      violations.push({ rule: "promotion-scope", message: `this promotion PR changes ${code(file)}, which is not an overlay file; a promotion may change overlays only` });
+      violations.push({
+        rule: "promotion-scope",
+        message: `this promotion PR changes ${code(file)}, which is not an overlay file; a promotion may change overlays only`,
+      });
     }
   }
   return violations;

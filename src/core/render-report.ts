@@ -79,30 +79,47 @@ function resourceKey(value: Record<string, unknown>): string {
   const metadata = (value.metadata ?? {}) as Record<string, unknown>;
   const kind = typeof value.kind === "string" ? value.kind : "(no kind)";
   const name = typeof metadata.name === "string" ? metadata.name : "(no name)";
-  const group = typeof value.apiVersion === "string" && value.apiVersion.includes("/") ? value.apiVersion.split("/")[0] : undefined;
-  const kindLabel = group && !["apps", "batch", "autoscaling", "policy", "networking.k8s.io", "rbac.authorization.k8s.io"].includes(group) ? `${kind}.${group}` : kind;
+  const group =
+    typeof value.apiVersion === "string" && value.apiVersion.includes("/") ? value.apiVersion.split("/")[0] : undefined;
+  const kindLabel =
+    group &&
+    !["apps", "batch", "autoscaling", "policy", "networking.k8s.io", "rbac.authorization.k8s.io"].includes(group)
+      ? `${kind}.${group}`
+      : kind;
   return `${kindLabel} ${typeof metadata.namespace === "string" ? `${metadata.namespace}/` : ""}${name}`;
 }
 
 const isSecret = (value: unknown): value is Record<string, unknown> =>
-  typeof value === "object" && value !== null && (value as Record<string, unknown>).kind === "Secret" && (value as Record<string, unknown>).apiVersion === "v1";
+  typeof value === "object" &&
+  value !== null &&
+  (value as Record<string, unknown>).kind === "Secret" &&
+  (value as Record<string, unknown>).apiVersion === "v1";
 
 /** A copy of a Secret whose values say only whether they differ from `other`'s. */
-function maskSecret(secret: Record<string, unknown>, other: Record<string, unknown> | undefined): Record<string, unknown> {
+function maskSecret(
+  secret: Record<string, unknown>,
+  other: Record<string, unknown> | undefined,
+): Record<string, unknown> {
   const masked: Record<string, unknown> = { ...secret };
   for (const field of ["data", "stringData"]) {
     const values = secret[field];
     if (!values || typeof values !== "object") continue;
     const previous = (other?.[field] ?? {}) as Record<string, unknown>;
     masked[field] = Object.fromEntries(
-      Object.entries(values as Record<string, unknown>).map(([key, value]) => [key, other === undefined || previous[key] === value ? "[redacted]" : "[redacted, changed]"]),
+      Object.entries(values as Record<string, unknown>).map(([key, value]) => [
+        key,
+        other === undefined || previous[key] === value ? "[redacted]" : "[redacted, changed]",
+      ]),
     );
   }
   const metadata = secret.metadata as Record<string, unknown> | undefined;
   const annotations = metadata?.annotations as Record<string, unknown> | undefined;
   // kubectl apply's memory of the object holds the values too.
   if (annotations && "kubectl.kubernetes.io/last-applied-configuration" in annotations) {
-    masked.metadata = { ...metadata, annotations: { ...annotations, "kubectl.kubernetes.io/last-applied-configuration": "[redacted]" } };
+    masked.metadata = {
+      ...metadata,
+      annotations: { ...annotations, "kubectl.kubernetes.io/last-applied-configuration": "[redacted]" },
+    };
   }
   return masked;
 }
@@ -243,11 +260,23 @@ export function overlaySummary(o: OverlayAnalysis): string {
   const lines = [overlayHeading(o), ""];
   lines.push(`Affected through: ${o.because.map((b) => (b === "the overlay" ? b : code(b))).join(", ") || "—"}`);
   if (o.failure) {
-    lines.push("", `The render at the ${o.failure.side} commit failed:`, "", `${fence(o.failure.error)}text`, o.failure.error, fence(o.failure.error));
+    lines.push(
+      "",
+      `The render at the ${o.failure.side} commit failed:`,
+      "",
+      `${fence(o.failure.error)}text`,
+      o.failure.error,
+      fence(o.failure.error),
+    );
     return lines.join("\n");
   }
   lines.push(`Resources: ${o.added.length} added, ${o.removed.length} removed, ${o.changed.length} changed`);
-  for (const line of [listResources("- added", o.added), listResources("- removed", o.removed), listResources("- changed", o.changed)]) if (line) lines.push(line);
+  for (const line of [
+    listResources("- added", o.added),
+    listResources("- removed", o.removed),
+    listResources("- changed", o.changed),
+  ])
+    if (line) lines.push(line);
   if (o.images.length) lines.push("", "Images:", ...o.images.map(imageLine));
   if (!o.diff) lines.push("", "The rendered output does not change.");
   if (o.ms && (o.ms.before !== undefined || o.ms.after !== undefined)) {
@@ -259,7 +288,16 @@ export function overlaySummary(o: OverlayAnalysis): string {
 
 function diffBlock(o: OverlayAnalysis, body: string, note: string | undefined): string {
   const f = fence(body);
-  return [`<details><summary>Rendered diff of ${code(o.dir)} (+${o.diffAdded} −${o.diffRemoved})</summary>`, "", `${f}diff`, body, f, ...(note ? ["", note] : []), "", "</details>"].join("\n");
+  return [
+    `<details><summary>Rendered diff of ${code(o.dir)} (+${o.diffAdded} −${o.diffRemoved})</summary>`,
+    "",
+    `${f}diff`,
+    body,
+    f,
+    ...(note ? ["", note] : []),
+    "",
+    "</details>",
+  ].join("\n");
 }
 
 /** Cuts a diff at a line boundary to at most `budget` characters, saying what was left out. */
@@ -292,10 +330,17 @@ export function renderReport(input: ReportInput): CheckReport {
   const title = input.overlays.length === 0 ? "No overlays affected" : titleParts.join(", ");
 
   const head: string[] = [`Renderer: ${input.renderer}`];
-  if (failed.length) head.push("", `**${plural(failed.length, "overlay")} did not render.** Conveyor will not merge this pull request automatically.`);
+  if (failed.length)
+    head.push(
+      "",
+      `**${plural(failed.length, "overlay")} did not render.** Conveyor will not merge this pull request automatically.`,
+    );
   if (input.violations.length) {
     head.push("", "#### Policy", "", "| rule | overlay | problem |", "|---|---|---|");
-    for (const v of input.violations) head.push(`| ${v.rule} | ${v.overlay ? code(v.overlay) : "—"} | ${v.message.replaceAll("|", "\\|").replaceAll("\n", " ")} |`);
+    for (const v of input.violations)
+      head.push(
+        `| ${v.rule} | ${v.overlay ? code(v.overlay) : "—"} | ${v.message.replaceAll("|", "\\|").replaceAll("\n", " ")} |`,
+      );
   }
   if (input.notes?.length) head.push("", ...input.notes.map((n) => `> ${n}`));
 

@@ -15,7 +15,15 @@ export interface RejectionReport {
   checkName: string;
 }
 
-export function rejectionReport(input: { manifestsRepo: string; eventType: string; service?: string; code: RejectCode; reason: string; source: DispatchSource; deliveryId: string }): RejectionReport {
+export function rejectionReport(input: {
+  manifestsRepo: string;
+  eventType: string;
+  service?: string;
+  code: RejectCode;
+  reason: string;
+  source: DispatchSource;
+  deliveryId: string;
+}): RejectionReport {
   const subject = input.service ?? "an unknown service";
   return {
     marker: `conveyor:error:${input.service ?? "-"}:${input.code}`,
@@ -42,7 +50,9 @@ export function configReport(problems: ConfigProblem[]): { title: string; body: 
       "",
       "| key | problem |",
       "|---|---|",
-      ...problems.slice(0, 50).map((p) => `| \`${p.path.replace(/[|`]/g, "")}\` | ${p.message.replace(/\|/g, "\\|").replace(/\n/g, " ")} |`),
+      ...problems
+        .slice(0, 50)
+        .map((p) => `| \`${p.path.replace(/[|`]/g, "")}\` | ${p.message.replace(/\|/g, "\\|").replace(/\n/g, " ")} |`),
       "",
       "The schema is in `schema/conveyor.schema.json` of the Conveyor repository; this issue closes itself when a valid config lands on the default branch.",
     ].join("\n"),

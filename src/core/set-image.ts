@@ -55,9 +55,7 @@ export interface ImageEntry extends ImageFields {
 
 export type SetImageFailure = { ok: false; kind: "not-kustomization" | "invalid"; reason: string };
 
-export type SetImageResult =
-  | { ok: true; text: string; changed: boolean; before?: ImageFields }
-  | SetImageFailure;
+export type SetImageResult = { ok: true; text: string; changed: boolean; before?: ImageFields } | SetImageFailure;
 
 export type ReadImagesResult = { ok: true; images: ImageEntry[] } | SetImageFailure;
 
@@ -377,11 +375,7 @@ function pairOf(map: YAMLMap, key: string): Pair | undefined {
   return map.items.find((pair) => isScalar(pair.key) && pair.key.value === key);
 }
 
-function editEntry(
-  loaded: Loaded,
-  entry: Entry,
-  actions: Record<Field, Action>,
-): Splice[] | SetImageFailure {
+function editEntry(loaded: Loaded, entry: Entry, actions: Record<Field, Action>): Splice[] | SetImageFailure {
   const { text } = loaded;
   const map = entry.map;
   const label = `image ${quote(entry.name)}`;
@@ -479,7 +473,9 @@ function editEntry(
       const indent = " ".repeat(column(text, (map.items[0]?.key as Node).range?.[0] ?? 0));
       const at = lineEnd(text, lastEnd);
       const added = inserts
-        .map(([field, value]) => `${eol}${indent}${field}: ${renderScalar(value, preferredStyle(loaded, field), false)}`)
+        .map(
+          ([field, value]) => `${eol}${indent}${field}: ${renderScalar(value, preferredStyle(loaded, field), false)}`,
+        )
         .join("");
       splices.push({ start: at, end: at, insert: added });
     }
@@ -501,7 +497,9 @@ const flowEntry = (pairs: string[]): string => `{${pairs.join(", ")}}`;
 function blockEntry(pairs: string[], dashColumn: number, keyColumn: number, eol: string): string {
   const gap = Math.max(keyColumn - dashColumn - 1, 1);
   return pairs
-    .map((pair, index) => (index === 0 ? `${" ".repeat(dashColumn)}-${" ".repeat(gap)}${pair}` : `${" ".repeat(keyColumn)}${pair}`))
+    .map((pair, index) =>
+      index === 0 ? `${" ".repeat(dashColumn)}-${" ".repeat(gap)}${pair}` : `${" ".repeat(keyColumn)}${pair}`,
+    )
     .join(eol);
 }
 
@@ -610,7 +608,9 @@ function sameJson(a: unknown, b: unknown): boolean {
   const bKeys = Object.keys(b);
   if (aKeys.length !== bKeys.length) return false;
   return aKeys.every(
-    (key) => Object.prototype.hasOwnProperty.call(b, key) && sameJson((a as Record<string, unknown>)[key], (b as Record<string, unknown>)[key]),
+    (key) =>
+      Object.prototype.hasOwnProperty.call(b, key) &&
+      sameJson((a as Record<string, unknown>)[key], (b as Record<string, unknown>)[key]),
   );
 }
 
@@ -628,7 +628,8 @@ function expectedJs(loaded: Loaded, index: number | undefined, name: string, aft
 
 function verify(edited: string, expected: unknown): SetImageFailure | undefined {
   const reloaded = load(edited);
-  if (isFailure(reloaded)) return invalid(`the edit would produce a broken file (${reloaded.reason}); file left unchanged`);
+  if (isFailure(reloaded))
+    return invalid(`the edit would produce a broken file (${reloaded.reason}); file left unchanged`);
   const actual = reloaded.doc.toJS({ maxAliasCount: -1 });
   if (!sameJson(actual, expected)) {
     return invalid("the edit would change more than the image values; file left unchanged");
@@ -656,7 +657,8 @@ function setImageOnce(text: string, change: ImageChange): SetImageResult {
   let before: ImageFields | undefined;
   let after: ImageFields;
   if (match) {
-    if (match.alias) return invalid(`the entry for image ${quote(change.name)} is an alias; edit the anchored entry instead`);
+    if (match.alias)
+      return invalid(`the entry for image ${quote(change.name)} is an alias; edit the anchored entry instead`);
     before = fieldsOf(loaded, match.map);
     after = applyToFields(before, actions);
     splices = editEntry(loaded, match, actions);

@@ -2,7 +2,14 @@
 import type { Verdict } from "./verdict/index.js";
 import { formatDuration, stateMarker } from "./pr-text.js";
 
-export function verificationStartedComment(input: { service: string; env: string; app: string; revision: string; deploymentId: number; soakMs: number }): string {
+export function verificationStartedComment(input: {
+  service: string;
+  env: string;
+  app: string;
+  revision: string;
+  deploymentId: number;
+  soakMs: number;
+}): string {
   return [
     `Merged as \`${input.revision.slice(0, 12)}\`. Conveyor is watching Argo CD application \`${input.app}\` until ${input.service} runs it synced and healthy in **${input.env}** for ${formatDuration(input.soakMs)} (deployment ${input.deploymentId}).`,
   ].join("\n");
@@ -15,7 +22,14 @@ export interface Timeline {
   verified: string;
 }
 
-export function verifiedComment(input: { service: string; env: string; app: string; image?: string; timeline: Timeline; next?: { env: string; pr?: number; note?: string } }): string {
+export function verifiedComment(input: {
+  service: string;
+  env: string;
+  app: string;
+  image?: string;
+  timeline: Timeline;
+  next?: { env: string; pr?: number; note?: string };
+}): string {
   const t = input.timeline;
   const rows = [
     ["merged", t.merged],
@@ -39,9 +53,19 @@ export function verifiedComment(input: { service: string; env: string; app: stri
   ].join("\n");
 }
 
-export function failedComment(input: { service: string; env: string; app: string; author?: string; reason: string; revert?: { pr?: number; note?: string } }): string {
+export function failedComment(input: {
+  service: string;
+  env: string;
+  app: string;
+  author?: string;
+  reason: string;
+  revert?: { pr?: number; note?: string };
+}): string {
   const who = input.author ? `@${input.author} ` : "";
-  const revert = input.revert?.pr !== undefined ? `Conveyor opened revert PR #${input.revert.pr}.` : (input.revert?.note ?? "No revert PR was opened (rollback.auto is off).");
+  const revert =
+    input.revert?.pr !== undefined
+      ? `Conveyor opened revert PR #${input.revert.pr}.`
+      : (input.revert?.note ?? "No revert PR was opened (rollback.auto is off).");
   return [
     `❌ ${who}the rollout of ${input.service} in **${input.env}** failed (Argo CD \`${input.app}\`).`,
     "",
@@ -52,7 +76,16 @@ export function failedComment(input: { service: string; env: string; app: string
   ].join("\n");
 }
 
-export function revertPrText(input: { service: string; env: string; from?: string; to?: string; reason: string; originalPr?: number; deploymentId: number; method: "revert" | "reset-image" }): { title: string; body: string; commitMessage: string } {
+export function revertPrText(input: {
+  service: string;
+  env: string;
+  from?: string;
+  to?: string;
+  reason: string;
+  originalPr?: number;
+  deploymentId: number;
+  method: "revert" | "reset-image";
+}): { title: string; body: string; commitMessage: string } {
   const back = input.from ?? "the previous overlay";
   return {
     title: `Revert ${input.service} in ${input.env} to ${shortImage(back)}`,

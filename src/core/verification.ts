@@ -47,11 +47,20 @@ export interface ChangeRecord {
 }
 
 export function policyOf(env: EnvironmentConfig): VerificationPolicy {
-  return { soakMs: env.soak, syncMs: env.timeouts.sync, healthMs: env.timeouts.health, suspendedMs: env.timeouts.suspended, degradedGraceMs: env.timeouts.degradedGrace };
+  return {
+    soakMs: env.soak,
+    syncMs: env.timeouts.sync,
+    healthMs: env.timeouts.health,
+    suspendedMs: env.timeouts.suspended,
+    degradedGraceMs: env.timeouts.degradedGrace,
+  };
 }
 
 /** The Deployment Conveyor records for a change: its environment, description and payload. */
-export function deploymentFor(config: Config, change: ChangeRecord): { environment: string; description: string; production: boolean; payload: Record<string, unknown> } {
+export function deploymentFor(
+  config: Config,
+  change: ChangeRecord,
+): { environment: string; description: string; production: boolean; payload: Record<string, unknown> } {
   const last = config.environments[config.environments.length - 1]?.name;
   return {
     environment: change.env,
@@ -89,7 +98,10 @@ export function verificationOf(input: {
     repo: input.repo,
     service: change.service,
     env: input.env.name,
-    app: { namespace: input.config.argocd.namespace, name: input.application ?? applicationName(input.config, change.service, input.env.name) },
+    app: {
+      namespace: input.config.argocd.namespace,
+      name: input.application ?? applicationName(input.config, change.service, input.env.name),
+    },
     revision: change.revision,
     base: change.base,
     deploymentId: input.deploymentId,
@@ -103,7 +115,11 @@ export function verificationOf(input: {
 }
 
 /** Reads a Deployment's payload back; undefined when it is not one of Conveyor's. */
-export function changeFromDeployment(d: { sha: string; environment: string; payload: Record<string, unknown> }): (ChangeRecord & { application?: string }) | undefined {
+export function changeFromDeployment(d: {
+  sha: string;
+  environment: string;
+  payload: Record<string, unknown>;
+}): (ChangeRecord & { application?: string }) | undefined {
   const p = d.payload;
   if (p.conveyor !== true || typeof p.service !== "string" || typeof p.file !== "string") return undefined;
   const text = (value: unknown) => (typeof value === "string" ? value : undefined);

@@ -19,7 +19,12 @@ type Verified = Extract<Verdict, { kind: "verified" }>;
 type Failed = Extract<Verdict, { kind: "failed" }>;
 
 export function verdictActions(services: Services, log: Log): VerificationOutcomes {
-  const scopeOf = (v: Verification) => scopeOfRepo(services, v.repo, log.child({ repo: `${v.repo.owner}/${v.repo.repo}`, service: v.service, env: v.env, deployment: v.deploymentId }));
+  const scopeOf = (v: Verification) =>
+    scopeOfRepo(
+      services,
+      v.repo,
+      log.child({ repo: `${v.repo.owner}/${v.repo.repo}`, service: v.service, env: v.env, deployment: v.deploymentId }),
+    );
   return {
     verified: async (v, verdict) => actOnVerified(services, await scopeOf(v), v, verdict),
     failed: async (v, verdict) => actOnFailed(services, await scopeOf(v), v, verdict),
@@ -55,7 +60,10 @@ async function actOnVerified(services: Services, scope: RepoScope, v: Verificati
       evidence: [plan.next.evidence],
     });
     // Merging, where policy allows, follows from the PR's own pull_request event.
-    next = outcome.kind === "reject" || outcome.kind === "noop" ? { env: plan.next.env, note: outcome.reason } : { env: plan.next.env, pr: outcome.pr };
+    next =
+      outcome.kind === "reject" || outcome.kind === "noop"
+        ? { env: plan.next.env, note: outcome.reason }
+        : { env: plan.next.env, pr: outcome.pr };
   }
   if (plan.commentOn !== undefined) {
     await gh.issues.comment(
@@ -65,7 +73,12 @@ async function actOnVerified(services: Services, scope: RepoScope, v: Verificati
         env: v.env,
         app: v.app.name,
         image: v.to,
-        timeline: { merged: v.startedAt, synced: verdict.evidence.operationFinishedAt, healthy: verdict.evidence.healthySince, verified: verdict.at },
+        timeline: {
+          merged: v.startedAt,
+          synced: verdict.evidence.operationFinishedAt,
+          healthy: verdict.evidence.healthySince,
+          verified: verdict.at,
+        },
         next,
       }),
     );
@@ -95,6 +108,16 @@ async function actOnFailed(services: Services, scope: RepoScope, v: Verification
   }
   if (plan.hold) await gh.issues.upsert({ label: HOLD_LABEL, ...plan.hold });
   if (plan.commentOn !== undefined && v.pr) {
-    await gh.issues.comment(plan.commentOn, failedComment({ service: v.service, env: v.env, app: v.app.name, author: v.pr.author, reason: verdict.reason, revert }));
+    await gh.issues.comment(
+      plan.commentOn,
+      failedComment({
+        service: v.service,
+        env: v.env,
+        app: v.app.name,
+        author: v.pr.author,
+        reason: verdict.reason,
+        revert,
+      }),
+    );
   }
 }

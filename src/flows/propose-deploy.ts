@@ -19,13 +19,27 @@ export interface ProposeInput {
 export type ProposeOutcome =
   | Rejection
   | { kind: "noop"; reason: string; target?: DeployTarget }
-  | { kind: "opened" | "updated"; pr: number; headSha: string; target: DeployTarget; image: string; superseded?: string };
+  | {
+      kind: "opened" | "updated";
+      pr: number;
+      headSha: string;
+      target: DeployTarget;
+      image: string;
+      superseded?: string;
+    };
 
 type Stopped = Rejection | { kind: "noop"; reason: string; target?: DeployTarget };
 
-export async function proposeDeploy(services: Services, scope: RepoScope, input: ProposeInput): Promise<ProposeOutcome> {
+export async function proposeDeploy(
+  services: Services,
+  scope: RepoScope,
+  input: ProposeInput,
+): Promise<ProposeOutcome> {
   const outcome = await propose(services, scope, input);
-  const env = "target" in outcome && outcome.target ? outcome.target.env : (input.request.environment ?? input.config.environments[0]?.name ?? "unknown");
+  const env =
+    "target" in outcome && outcome.target
+      ? outcome.target.env
+      : (input.request.environment ?? input.config.environments[0]?.name ?? "unknown");
   services.metrics.promotions.inc({ env, result: outcome.kind === "reject" ? "rejected" : outcome.kind });
   return outcome;
 }
@@ -49,7 +63,10 @@ async function propose(services: Services, scope: RepoScope, input: ProposeInput
         config,
         onDefault: await workspace.readFile(view.defaultSha, target.overlayFile),
         botBranch: branchSha
-          ? { text: await workspace.readFile(branchSha, target.overlayFile), containsDefault: await workspace.isAncestor(view.defaultSha, branchSha) }
+          ? {
+              text: await workspace.readFile(branchSha, target.overlayFile),
+              containsDefault: await workspace.isAncestor(view.defaultSha, branchSha),
+            }
           : undefined,
         openPr: branchSha ? await view.openPr(target.branch) : undefined,
         evidence: input.evidence,
@@ -70,12 +87,23 @@ async function propose(services: Services, scope: RepoScope, input: ProposeInput
             existing: plan.existingPr,
             title: plan.title,
             labels: plan.labels,
-            updateComment: plan.supersedes ? `Updated to \`${plan.move.to}\`, superseding \`${plan.supersedes}\`.` : undefined,
+            updateComment: plan.supersedes
+              ? `Updated to \`${plan.move.to}\`, superseding \`${plan.supersedes}\`.`
+              : undefined,
             // Promotion PRs, which a reviewer often merges, say what the change renders to (empty
             // without a renderer). Deploy-event PRs skip it to keep the dispatch path short; their
             // conveyor/render check carries the same summary and the full diff.
             body: async (commit) => {
-              const rendered = input.mode === "promotion" ? await renderSummaryForPr({ workspace, config, base: view.defaultSha, head: commit, renderer: services.renderer }) : "";
+              const rendered =
+                input.mode === "promotion"
+                  ? await renderSummaryForPr({
+                      workspace,
+                      config,
+                      base: view.defaultSha,
+                      head: commit,
+                      renderer: services.renderer,
+                    })
+                  : "";
               return rendered ? `${plan.body}\n\n${rendered}` : plan.body;
             },
           },
@@ -85,6 +113,9 @@ async function propose(services: Services, scope: RepoScope, input: ProposeInput
   });
   if (!("pr" in published)) return published;
   const done = planned as NonNullable<typeof planned>;
-  scope.log.info({ pr: published.pr, env: done.target.env, image: done.image, superseded: done.superseded }, `${published.kind} deploy PR`);
+  scope.log.info(
+    { pr: published.pr, env: done.target.env, image: done.image, superseded: done.superseded },
+    `${published.kind} deploy PR`,
+  );
   return { ...published, ...done };
 }

@@ -21,11 +21,16 @@ export interface RevertRequest {
   deploymentId: number;
 }
 
-export type RevertOutcome = { kind: "opened" | "updated"; pr: number; headSha: string } | { kind: "noop" | "impossible"; reason: string };
+export type RevertOutcome =
+  { kind: "opened" | "updated"; pr: number; headSha: string } | { kind: "noop" | "impossible"; reason: string };
 
 type Stopped = { kind: "noop" | "impossible"; reason: string };
 
-export async function proposeRevert(services: Services, scope: RepoScope, request: RevertRequest): Promise<RevertOutcome> {
+export async function proposeRevert(
+  services: Services,
+  scope: RepoScope,
+  request: RevertRequest,
+): Promise<RevertOutcome> {
   const { workspace } = scope;
   const outcome = await publishEdit<Stopped>(services, scope, {
     service: request.service,
@@ -42,7 +47,10 @@ export async function proposeRevert(services: Services, scope: RepoScope, reques
       const branchSha = await view.branchSha(branch);
       const open = branchSha ? await view.openPr(branch) : undefined;
       if (open && branchSha && (await workspace.readFile(branchSha, request.file)) === plan.text) {
-        return { kind: "stop", result: { kind: "noop", reason: `revert PR #${open.number} already restores this overlay` } };
+        return {
+          kind: "stop",
+          result: { kind: "noop", reason: `revert PR #${open.number} already restores this overlay` },
+        };
       }
       const text = revertPrText({ ...request, method: plan.method });
       return {
@@ -54,7 +62,12 @@ export async function proposeRevert(services: Services, scope: RepoScope, reques
           file: request.file,
           text: plan.text,
           message: text.commitMessage,
-          pr: { existing: open?.number, title: text.title, body: () => text.body, labels: [LABEL, envLabel(request.env), REVERT_LABEL] },
+          pr: {
+            existing: open?.number,
+            title: text.title,
+            body: () => text.body,
+            labels: [LABEL, envLabel(request.env), REVERT_LABEL],
+          },
         },
       };
     },

@@ -41,7 +41,11 @@ export interface EditView {
   openPr(branch: string): Promise<PullRequestSummary | undefined>;
 }
 
-export function publishEdit<T>(services: Services, scope: RepoScope, input: { service: string; what: string; plan: (view: EditView) => Promise<EditPlan<T>> }): Promise<T | Published> {
+export function publishEdit<T>(
+  services: Services,
+  scope: RepoScope,
+  input: { service: string; what: string; plan: (view: EditView) => Promise<EditPlan<T>> },
+): Promise<T | Published> {
   const { gh, workspace } = scope;
   return services.queue.run(
     serviceKey(gh.fullName, input.service),
@@ -50,14 +54,26 @@ export function publishEdit<T>(services: Services, scope: RepoScope, input: { se
         await workspace.sync();
         const defaultSha = await workspace.remoteBranch(scope.defaultBranch);
         if (!defaultSha) throw new Error(`default branch ${scope.defaultBranch} not found in ${gh.fullName}`);
-        const view: EditView = { defaultSha, branchSha: (branch) => workspace.remoteBranch(branch), openPr: (branch) => gh.pulls.findOpen(branch) };
+        const view: EditView = {
+          defaultSha,
+          branchSha: (branch) => workspace.remoteBranch(branch),
+          openPr: (branch) => gh.pulls.findOpen(branch),
+        };
         const plan = await input.plan(view);
         if (plan.kind === "stop") return plan.result;
 
         const { edit } = plan;
-        const commit = await workspace.commitFile({ parent: edit.parent, path: edit.file, text: edit.text, message: edit.message });
+        const commit = await workspace.commitFile({
+          parent: edit.parent,
+          path: edit.file,
+          text: edit.text,
+          message: edit.message,
+        });
         if (!(await workspace.pushBranch(edit.branch, commit, edit.branchSha))) {
-          scope.log.info({ attempt }, `push to ${edit.branch} was rejected (someone else moved it); fetching and retrying`);
+          scope.log.info(
+            { attempt },
+            `push to ${edit.branch} was rejected (someone else moved it); fetching and retrying`,
+          );
           continue;
         }
         const body = await edit.pr.body(commit);
@@ -66,7 +82,13 @@ export function publishEdit<T>(services: Services, scope: RepoScope, input: { se
           if (edit.pr.updateComment) await gh.issues.comment(edit.pr.existing, edit.pr.updateComment);
           return { kind: "updated", pr: edit.pr.existing, headSha: commit } satisfies Published;
         }
-        const pr = await gh.pulls.create({ branch: edit.branch, base: scope.defaultBranch, title: edit.pr.title, body, labels: edit.pr.labels });
+        const pr = await gh.pulls.create({
+          branch: edit.branch,
+          base: scope.defaultBranch,
+          title: edit.pr.title,
+          body,
+          labels: edit.pr.labels,
+        });
         return { kind: "opened", pr: pr.number, headSha: commit } satisfies Published;
       }
       throw new Error(`could not push ${input.what} after ${PUSH_ATTEMPTS} attempts: the branch kept moving`);

@@ -7,7 +7,12 @@ import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { Config } from "../core/config.js";
-import { affectedOverlays, KUSTOMIZATION_FILES, type AffectedOverlay, type TreeSnapshot } from "../core/affected-overlays.js";
+import {
+  affectedOverlays,
+  KUSTOMIZATION_FILES,
+  type AffectedOverlay,
+  type TreeSnapshot,
+} from "../core/affected-overlays.js";
 import { analyzeOverlay, overlaySummary, type OverlayAnalysis, type RenderSide } from "../core/render-report.js";
 import type { GitWorkspace } from "../adapters/git-workspace.js";
 import type { Renderer, RendererInfo, RenderResult } from "../adapters/renderer.js";
@@ -26,7 +31,14 @@ export interface RenderChangesInput {
 
 export type RenderChanges =
   | { kind: "no-renderer"; reason: string; affected: AffectedOverlay[]; changedFiles: string[] }
-  | { kind: "rendered"; renderer: RendererInfo; affected: AffectedOverlay[]; overlays: OverlayAnalysis[]; changedFiles: string[]; notes: string[] };
+  | {
+      kind: "rendered";
+      renderer: RendererInfo;
+      affected: AffectedOverlay[];
+      overlays: OverlayAnalysis[];
+      changedFiles: string[];
+      notes: string[];
+    };
 
 export async function renderChanges(input: RenderChangesInput): Promise<RenderChanges> {
   const { workspace, base, head, renderer } = input;
@@ -35,7 +47,8 @@ export async function renderChanges(input: RenderChangesInput): Promise<RenderCh
   const affected = affectedOverlays({ config: input.config, changedFiles, before, after });
   const located = await renderer.locate();
   if (!located.found) return { kind: "no-renderer", reason: located.reason, affected, changedFiles };
-  if (affected.length === 0) return { kind: "rendered", renderer: located.info, affected, overlays: [], changedFiles, notes: [] };
+  if (affected.length === 0)
+    return { kind: "rendered", renderer: located.info, affected, overlays: [], changedFiles, notes: [] };
 
   const scratch = await mkdtemp(join(tmpdir(), "conveyor-render-"));
   try {
@@ -44,17 +57,35 @@ export async function renderChanges(input: RenderChangesInput): Promise<RenderCh
     // kustomize reads nothing else (its load restrictor keeps every file a kustomization names
     // in or below that kustomization's directory).
     const inputs = (side: "before" | "after") => [...new Set(affected.flatMap((o) => o.closure[side] ?? []))];
-    const [skippedBefore, skippedAfter] = await Promise.all([workspace.exportTree(base, roots.before, inputs("before")), workspace.exportTree(head, roots.after, inputs("after"))]);
+    const [skippedBefore, skippedAfter] = await Promise.all([
+      workspace.exportTree(base, roots.before, inputs("before")),
+      workspace.exportTree(head, roots.after, inputs("after")),
+    ]);
 
-    const [treesBefore, treesAfter] = await Promise.all([workspace.directoryTrees(base), workspace.directoryTrees(head)]);
-    const renderSide = async (overlay: AffectedOverlay, side: "before" | "after"): Promise<{ side: RenderSide; result?: RenderResult }> => {
+    const [treesBefore, treesAfter] = await Promise.all([
+      workspace.directoryTrees(base),
+      workspace.directoryTrees(head),
+    ]);
+    const renderSide = async (
+      overlay: AffectedOverlay,
+      side: "before" | "after",
+    ): Promise<{ side: RenderSide; result?: RenderResult }> => {
       const closure = overlay.closure[side];
       if (!closure) return { side: { kind: "absent" } };
       const trees = side === "before" ? treesBefore : treesAfter;
       // The overlay's output depends only on the directories it reads: their tree ids are the key.
-      const cacheKey = overlay.remote.length ? undefined : [overlay.dir, ...closure.map((d) => `${d}:${trees.get(d) ?? "?"}`)].join("\n");
-      const result = await renderer.render(join(roots[side], overlay.dir), { root: roots[side], cacheKey, timeoutMs: input.timeoutMs });
-      return { side: result.ok ? { kind: "rendered", yaml: result.yaml } : { kind: "failed", error: result.error }, result };
+      const cacheKey = overlay.remote.length
+        ? undefined
+        : [overlay.dir, ...closure.map((d) => `${d}:${trees.get(d) ?? "?"}`)].join("\n");
+      const result = await renderer.render(join(roots[side], overlay.dir), {
+        root: roots[side],
+        cacheKey,
+        timeoutMs: input.timeoutMs,
+      });
+      return {
+        side: result.ok ? { kind: "rendered", yaml: result.yaml } : { kind: "failed", error: result.error },
+        result,
+      };
     };
     const overlays = await mapLimited(affected, PARALLEL_RENDERS, async (overlay) => {
       const [b, a] = await Promise.all([renderSide(overlay, "before"), renderSide(overlay, "after")]);
@@ -69,10 +100,24 @@ export async function renderChanges(input: RenderChangesInput): Promise<RenderCh
 
     const notes: string[] = [];
     const closures = affected.flatMap((o) => [...(o.closure.before ?? []), ...(o.closure.after ?? [])]);
-    const skipped = [...new Set([...skippedBefore, ...skippedAfter])].filter((p) => closures.some((d) => d === "." || p.startsWith(`${d}/`)));
-    if (skipped.length) notes.push(`Left out of the render (symbolic links and submodules are never followed): ${skipped.slice(0, 10).map((p) => `\`${p}\``).join(", ")}${skipped.length > 10 ? " …" : ""}`);
+    const skipped = [...new Set([...skippedBefore, ...skippedAfter])].filter((p) =>
+      closures.some((d) => d === "." || p.startsWith(`${d}/`)),
+    );
+    if (skipped.length)
+      notes.push(
+        `Left out of the render (symbolic links and submodules are never followed): ${skipped
+          .slice(0, 10)
+          .map((p) => `\`${p}\``)
+          .join(", ")}${skipped.length > 10 ? " …" : ""}`,
+      );
     const remote = [...new Set(affected.flatMap((o) => o.remote))];
-    if (remote.length) notes.push(`Remote resources are fetched on every render and not cached: ${remote.slice(0, 5).map((r) => `\`${r}\``).join(", ")}`);
+    if (remote.length)
+      notes.push(
+        `Remote resources are fetched on every render and not cached: ${remote
+          .slice(0, 5)
+          .map((r) => `\`${r}\``)
+          .join(", ")}`,
+      );
     return { kind: "rendered", renderer: located.info, affected, overlays, changedFiles, notes };
   } finally {
     await rm(scratch, { recursive: true, force: true });
@@ -85,7 +130,12 @@ export async function renderChanges(input: RenderChangesInput): Promise<RenderCh
  */
 async function snapshot(workspace: GitWorkspace, commit: string): Promise<TreeSnapshot> {
   const entries = await workspace.treeEntries(commit);
-  const wanted = entries.filter((e) => e.type === "blob" && e.mode !== "120000" && KUSTOMIZATION_FILES.includes(e.path.slice(e.path.lastIndexOf("/") + 1)));
+  const wanted = entries.filter(
+    (e) =>
+      e.type === "blob" &&
+      e.mode !== "120000" &&
+      KUSTOMIZATION_FILES.includes(e.path.slice(e.path.lastIndexOf("/") + 1)),
+  );
   const texts = await workspace.readBlobs([...new Set(wanted.map((e) => e.sha))]);
   const kustomizations = new Map<string, string>();
   for (const e of wanted) {
@@ -118,9 +168,17 @@ export async function renderSummaryForPr(input: RenderChangesInput & { maxChars?
   try {
     const result = await renderChanges(input);
     if (result.kind !== "rendered" || result.overlays.length === 0) return "";
-    const text = ["### What changes in the cluster", "", ...result.overlays.map((o) => overlaySummary(o).replace(/^### /, "#### ")), "", `<sub>Rendered with ${result.renderer.label}; the full diff is in the \`conveyor/render\` check.</sub>`].join("\n");
+    const text = [
+      "### What changes in the cluster",
+      "",
+      ...result.overlays.map((o) => overlaySummary(o).replace(/^### /, "#### ")),
+      "",
+      `<sub>Rendered with ${result.renderer.label}; the full diff is in the \`conveyor/render\` check.</sub>`,
+    ].join("\n");
     const max = input.maxChars ?? 8_000;
-    return text.length > max ? `${text.slice(0, max - 60)}\n\n… (summary truncated; see the \`conveyor/render\` check)` : text;
+    return text.length > max
+      ? `${text.slice(0, max - 60)}\n\n… (summary truncated; see the \`conveyor/render\` check)`
+      : text;
   } catch {
     return "";
   }

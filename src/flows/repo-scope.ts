@@ -15,7 +15,17 @@ export interface RepoScope {
   log: Log;
 }
 
-export function repoScope(services: Services, input: { gh: GitHubRepo; installationId: number; cloneUrl: string; defaultBranch: string; htmlUrl?: string; log: Log }): RepoScope {
+export function repoScope(
+  services: Services,
+  input: {
+    gh: GitHubRepo;
+    installationId: number;
+    cloneUrl: string;
+    defaultBranch: string;
+    htmlUrl?: string;
+    log: Log;
+  },
+): RepoScope {
   const { gh } = input;
   return {
     gh,
@@ -29,7 +39,17 @@ export function repoScope(services: Services, input: { gh: GitHubRepo; installat
 }
 
 /** The scope of the repository a verification watches, with a fresh installation client. */
-export async function scopeOfRepo(services: Services, repo: { owner: string; repo: string; installationId: number; cloneUrl: string; defaultBranch: string }, log: Log): Promise<RepoScope> {
+export async function scopeOfRepo(
+  services: Services,
+  repo: { owner: string; repo: string; installationId: number; cloneUrl: string; defaultBranch: string },
+  log: Log,
+): Promise<RepoScope> {
   const gh = await services.github.repo(repo.installationId, { owner: repo.owner, repo: repo.repo });
-  return repoScope(services, { gh, installationId: repo.installationId, cloneUrl: repo.cloneUrl, defaultBranch: repo.defaultBranch, log });
+  return repoScope(services, {
+    gh,
+    installationId: repo.installationId,
+    cloneUrl: repo.cloneUrl,
+    defaultBranch: repo.defaultBranch,
+    log,
+  });
 }

@@ -7,7 +7,11 @@ import { ERROR_LABEL, rejectionReport } from "../core/report-text.js";
 import type { RepoScope } from "./repo-scope.js";
 import type { Services } from "./services.js";
 
-export async function reportRejection(services: Services, scope: RepoScope, input: { eventType: string; deliveryId: string; rejection: Rejection }): Promise<void> {
+export async function reportRejection(
+  services: Services,
+  scope: RepoScope,
+  input: { eventType: string; deliveryId: string; rejection: Rejection },
+): Promise<void> {
   const { rejection } = input;
   const report = rejectionReport({
     manifestsRepo: scope.gh.fullName,
@@ -34,7 +38,10 @@ export async function reportRejection(services: Services, scope: RepoScope, inpu
     } catch (error) {
       const status = statusOf(error);
       if (status !== 404 && status !== 403 && status !== 422) throw error;
-      scope.log.info({ status }, `cannot report on ${repository}@${sha} (${describeError(error)}); opening an issue instead`);
+      scope.log.info(
+        { status },
+        `cannot report on ${repository}@${sha} (${describeError(error)}); opening an issue instead`,
+      );
     }
   }
   await scope.gh.issues.upsert({ label: ERROR_LABEL, marker: report.marker, title: report.title, body: report.body });

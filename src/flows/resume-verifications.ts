@@ -47,7 +47,12 @@ export class VerificationResumer {
             verificationOf({
               config,
               env,
-              repo: { ...repository.ref, installationId, cloneUrl: repository.cloneUrl, defaultBranch: repository.defaultBranch },
+              repo: {
+                ...repository.ref,
+                installationId,
+                cloneUrl: repository.cloneUrl,
+                defaultBranch: repository.defaultBranch,
+              },
               change,
               deploymentId: d.id,
               startedAt: d.createdAt,

@@ -2,7 +2,15 @@
 // gathers the facts it asks for, carries out the steps in order, and answers once (reactions and
 // one reply quoting each command).
 import { findEnvironment, type Config } from "../core/config.js";
-import { approverCheck, historyKey, planCommands, requirements, type Facts, type Permission, type Subject } from "../core/command-plan.js";
+import {
+  approverCheck,
+  historyKey,
+  planCommands,
+  requirements,
+  type Facts,
+  type Permission,
+  type Subject,
+} from "../core/command-plan.js";
 import { commandReply, parseErrorReply, refusalText, type CommandResult } from "../core/command-text.js";
 import type { ParsedComment } from "../core/commands.js";
 import { parseFreezeIssue, parseStateMarker } from "../core/markers.js";
@@ -29,7 +37,12 @@ export interface CommentInput {
 
 const WRITERS: Permission[] = ["admin", "maintain", "write"];
 
-export async function runCommands(services: Services, scope: RepoScope, config: Config, input: CommentInput): Promise<void> {
+export async function runCommands(
+  services: Services,
+  scope: RepoScope,
+  config: Config,
+  input: CommentInput,
+): Promise<void> {
   const { gh } = scope;
   const { parsed, user, target } = input;
   const log = scope.log.child({ repo: gh.fullName, issue: target.number, user });
@@ -45,14 +58,32 @@ export async function runCommands(services: Services, scope: RepoScope, config: 
   const facts: Facts = { histories: {}, frozen: [], approver: {} };
   if (WRITERS.includes(permission)) {
     for (const env of needs.approverEnvs) facts.approver[env] = await isApprover(gh, config, env, user);
-    for (const { service, env } of needs.histories) facts.histories[historyKey(service, env)] = await gh.deployments.history({ service, env });
-    if (needs.freezes) facts.frozen = (await gh.issues.listOpen(FREEZE_LABEL)).flatMap((i) => parseFreezeIssue(i.body) ?? []);
+    for (const { service, env } of needs.histories)
+      facts.histories[historyKey(service, env)] = await gh.deployments.history({ service, env });
+    if (needs.freezes)
+      facts.frozen = (await gh.issues.listOpen(FREEZE_LABEL)).flatMap((i) => parseFreezeIssue(i.body) ?? []);
   }
-  const plan = planCommands({ commands: parsed.commands, subject, config, commenter: { login: user, permission }, facts });
+  const plan = planCommands({
+    commands: parsed.commands,
+    subject,
+    config,
+    commenter: { login: user, permission },
+    facts,
+  });
   if (plan.kind === "refuse") {
     log.info({ reason: plan.refusal.reason }, "commands refused");
     await gh.issues.react(input.commentId, "confused");
-    await gh.issues.comment(target.number, commandReply(user, parsed.commands.map((c) => ({ line: c.line, ok: false, text: `${refusalText(plan.refusal)} None of this comment's commands ran.` }))));
+    await gh.issues.comment(
+      target.number,
+      commandReply(
+        user,
+        parsed.commands.map((c) => ({
+          line: c.line,
+          ok: false,
+          text: `${refusalText(plan.refusal)} None of this comment's commands ran.`,
+        })),
+      ),
+    );
     return;
   }
 

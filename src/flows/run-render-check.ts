@@ -37,14 +37,29 @@ const isOwnBranch = (pr: RenderTarget["pr"]) => Boolean(parseBranch(pr.headRef))
  * itself may take longer than GitHub waits for an answer, and is done in the background: one
  * PR's renders in order, a few PRs of a repository at a time.
  */
-export async function startRenderCheck(services: Services, target: RenderTarget, options: RenderCheckOptions = {}): Promise<void> {
+export async function startRenderCheck(
+  services: Services,
+  target: RenderTarget,
+  options: RenderCheckOptions = {},
+): Promise<void> {
   const check = new RenderCheckRun(target.gh, target.pr.headSha);
   if (isOwnBranch(target.pr)) await check.start();
   const repo = target.gh.fullName;
-  services.background.start("render", target.log, () => services.queue.run(`${repo}#render#${target.pr.number}`, () => runRenderCheck(services, target, options, check), `${repo}#render`));
+  services.background.start("render", target.log, () =>
+    services.queue.run(
+      `${repo}#render#${target.pr.number}`,
+      () => runRenderCheck(services, target, options, check),
+      `${repo}#render`,
+    ),
+  );
 }
 
-export async function runRenderCheck(services: Services, target: RenderTarget, options: RenderCheckOptions = {}, check = new RenderCheckRun(target.gh, target.pr.headSha)): Promise<void> {
+export async function runRenderCheck(
+  services: Services,
+  target: RenderTarget,
+  options: RenderCheckOptions = {},
+  check = new RenderCheckRun(target.gh, target.pr.headSha),
+): Promise<void> {
   const { pr, gh, workspace } = target;
   const ownBranch = isOwnBranch(pr);
   // Conveyor's own PRs may merge automatically: the running check must exist before anything
@@ -54,7 +69,13 @@ export async function runRenderCheck(services: Services, target: RenderTarget, o
   try {
     const config = await readConfig(gh);
     if (!config) {
-      if (check.started) await check.complete({ conclusion: "neutral", title: "Configuration is invalid", summary: "`.github/conveyor.yml` is invalid (see the issue labelled `conveyor:config`), so overlays were not checked." });
+      if (check.started)
+        await check.complete({
+          conclusion: "neutral",
+          title: "Configuration is invalid",
+          summary:
+            "`.github/conveyor.yml` is invalid (see the issue labelled `conveyor:config`), so overlays were not checked.",
+        });
       return;
     }
     // Reads only, so no turn in the repo's queue (a burst of deploy edits may be waiting there).
@@ -65,29 +86,58 @@ export async function runRenderCheck(services: Services, target: RenderTarget, o
       if (!(await workspace.hasCommits([pr.headSha]))) await workspace.fetchPullHead(pr.number);
     }
     const base = (await workspace.mergeBase(pr.baseSha, pr.headSha)) ?? pr.baseSha;
-    const result = await renderChanges({ workspace, config, base, head: pr.headSha, renderer: services.renderer, timeoutMs: options.timeoutMs });
+    const result = await renderChanges({
+      workspace,
+      config,
+      base,
+      head: pr.headSha,
+      renderer: services.renderer,
+      timeoutMs: options.timeoutMs,
+    });
     // A person's PR that touches no overlay gets no check run at all.
     if (result.affected.length === 0 && !ownBranch) return;
     if (!check.started) await check.start();
 
     if (result.kind === "no-renderer") {
-      await check.complete({ conclusion: "neutral", title: "No renderer available", summary: `Conveyor could not render ${result.affected.length} affected overlay(s): ${result.reason}.\n\n${INSTALL_HINT}` });
+      await check.complete({
+        conclusion: "neutral",
+        title: "No renderer available",
+        summary: `Conveyor could not render ${result.affected.length} affected overlay(s): ${result.reason}.\n\n${INSTALL_HINT}`,
+      });
       return;
     }
     const violations = evaluatePolicy({
       config,
-      overlays: result.overlays.filter((o) => !o.failure).map((o) => ({ dir: o.dir, env: o.env, images: o.headImages })),
+      overlays: result.overlays
+        .filter((o) => !o.failure)
+        .map((o) => ({ dir: o.dir, env: o.env, images: o.headImages })),
       promotion: ownBranch ? { changedFiles: result.changedFiles } : undefined,
     });
-    const report = renderReport({ renderer: result.renderer.label, overlays: result.overlays, violations, notes: result.notes });
+    const report = renderReport({
+      renderer: result.renderer.label,
+      overlays: result.overlays,
+      violations,
+      notes: result.notes,
+    });
     log.info(
-      { conclusion: report.conclusion, overlays: result.overlays.map((o) => ({ dir: o.dir, ms: o.ms, failed: Boolean(o.failure) })), violations: violations.length },
+      {
+        conclusion: report.conclusion,
+        overlays: result.overlays.map((o) => ({ dir: o.dir, ms: o.ms, failed: Boolean(o.failure) })),
+        violations: violations.length,
+      },
       `${RENDER_CHECK}: ${report.title}`,
     );
     await check.complete(report);
   } catch (error) {
     // Never leave a running check behind: it would hold a Conveyor PR forever.
-    if (check.started) await check.complete({ conclusion: "failure", title: "Conveyor could not render this pull request", summary: describeError(error) }).catch(() => undefined);
+    if (check.started)
+      await check
+        .complete({
+          conclusion: "failure",
+          title: "Conveyor could not render this pull request",
+          summary: describeError(error),
+        })
+        .catch(() => undefined);
     throw error;
   }
 }

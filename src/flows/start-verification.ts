@@ -16,15 +16,33 @@ export interface StartInput {
   announce: boolean;
 }
 
-export async function startVerification(services: Services, scope: RepoScope, input: StartInput): Promise<{ deploymentId: number; app: string }> {
+export async function startVerification(
+  services: Services,
+  scope: RepoScope,
+  input: StartInput,
+): Promise<{ deploymentId: number; app: string }> {
   const { gh } = scope;
   const { change, config, env } = input;
   const record = deploymentFor(config, change);
   const app = record.payload.application as string;
   const deployment = await gh.deployments.create({ sha: change.revision, ...record });
-  await gh.deployments.setStatus(deployment.id, "in_progress", `Watching Argo CD application ${app}${change.retryOf !== undefined ? " (retry)" : ""}`);
+  await gh.deployments.setStatus(
+    deployment.id,
+    "in_progress",
+    `Watching Argo CD application ${app}${change.retryOf !== undefined ? " (retry)" : ""}`,
+  );
   if (input.pr && input.announce) {
-    await gh.issues.comment(input.pr.number, verificationStartedComment({ service: change.service, env: env.name, app, revision: change.revision, deploymentId: deployment.id, soakMs: env.soak }));
+    await gh.issues.comment(
+      input.pr.number,
+      verificationStartedComment({
+        service: change.service,
+        env: env.name,
+        app,
+        revision: change.revision,
+        deploymentId: deployment.id,
+        soakMs: env.soak,
+      }),
+    );
   }
   // Another replica may lead the watch loop: the Deployment is the record it resumes from.
   const verifier = services.verifier;
@@ -33,14 +51,22 @@ export async function startVerification(services: Services, scope: RepoScope, in
       verificationOf({
         config,
         env,
-        repo: { ...gh.ref, installationId: scope.installationId, cloneUrl: scope.cloneUrl, defaultBranch: scope.defaultBranch },
+        repo: {
+          ...gh.ref,
+          installationId: scope.installationId,
+          cloneUrl: scope.cloneUrl,
+          defaultBranch: scope.defaultBranch,
+        },
         change,
         deploymentId: deployment.id,
         startedAt: new Date().toISOString(),
         pr: input.pr,
       }),
     );
-    scope.log.info({ service: change.service, env: env.name, deployment: deployment.id, revision: change.revision }, "verification started");
+    scope.log.info(
+      { service: change.service, env: env.name, deployment: deployment.id, revision: change.revision },
+      "verification started",
+    );
   }
   return { deploymentId: deployment.id, app };
 }

@@ -11,12 +11,21 @@ import type { Log, Services } from "./services.js";
 
 export type MergeOutcome = MergeDecision | { kind: "merged" | "auto-merge-enabled" };
 
-export async function tryAutoMerge(services: Services, gh: GitHubRepo, config: Config, pr: MergeCandidate, log: Pick<Log, "info">): Promise<MergeOutcome> {
+export async function tryAutoMerge(
+  services: Services,
+  gh: GitHubRepo,
+  config: Config,
+  pr: MergeCandidate,
+  log: Pick<Log, "info">,
+): Promise<MergeOutcome> {
   const env = config.environments.find((e) => e.name === pr.env);
   const allowed = pr.kind === "revert" ? config.rollback.autoMerge && env?.autoMerge : env?.autoMerge;
   if (!allowed) return { kind: "skip", reason: `${pr.env} does not auto-merge` };
 
-  const [freezes, holds] = await Promise.all([gh.issues.listOpen(FREEZE_LABEL), pr.kind === "deploy" ? gh.issues.listOpen(HOLD_LABEL) : Promise.resolve([])]);
+  const [freezes, holds] = await Promise.all([
+    gh.issues.listOpen(FREEZE_LABEL),
+    pr.kind === "deploy" ? gh.issues.listOpen(HOLD_LABEL) : Promise.resolve([]),
+  ]);
   const frozen = freezes.some((i) => parseFreezeIssue(i.body) === pr.env);
   const holdIssue = holds.find((i) => {
     const hold = parseHoldIssue(i.body);
@@ -59,13 +68,25 @@ export async function tryAutoMerge(services: Services, gh: GitHubRepo, config: C
 }
 
 /** Reads a PR and merges it if it is one of Conveyor's open PRs and may merge; undefined if not Conveyor's. */
-export async function mergeIfReady(services: Services, gh: GitHubRepo, config: Config, number: number, log: Pick<Log, "info">): Promise<MergeOutcome | undefined> {
+export async function mergeIfReady(
+  services: Services,
+  gh: GitHubRepo,
+  config: Config,
+  number: number,
+  log: Pick<Log, "info">,
+): Promise<MergeOutcome | undefined> {
   const candidate = conveyorPr(await gh.pulls.get(number), gh.fullName);
   return candidate ? tryAutoMerge(services, gh, config, candidate, log) : undefined;
 }
 
 /** Merges every open Conveyor PR into `env` that may merge now (after an unfreeze); returns their numbers. */
-export async function mergeWaiting(services: Services, gh: GitHubRepo, config: Config, env: string, log: Pick<Log, "info">): Promise<number[]> {
+export async function mergeWaiting(
+  services: Services,
+  gh: GitHubRepo,
+  config: Config,
+  env: string,
+  log: Pick<Log, "info">,
+): Promise<number[]> {
   const merged: number[] = [];
   for (const pr of await gh.pulls.listOpen()) {
     const candidate = conveyorPr(pr, gh.fullName);

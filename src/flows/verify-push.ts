@@ -28,7 +28,10 @@ export async function verifyPush(services: Services, scope: RepoScope, config: C
   const changes = await changedOverlays(workspace, config, push.before, push.after);
   if (changes.length === 0) return;
   if (!services.verifier) {
-    scope.log.info({ repo: gh.fullName, overlays: changes.map((c) => c.file) }, "overlays changed, but no Argo CD source is configured: not verifying");
+    scope.log.info(
+      { repo: gh.fullName, overlays: changes.map((c) => c.file) },
+      "overlays changed, but no Argo CD source is configured: not verifying",
+    );
     return;
   }
 
@@ -48,7 +51,12 @@ export async function verifyPush(services: Services, scope: RepoScope, config: C
 }
 
 /** One change per (service, environment) whose overlay differs between two commits. */
-async function changedOverlays(workspace: GitWorkspace, config: Config, before: string, after: string): Promise<ChangeRecord[]> {
+async function changedOverlays(
+  workspace: GitWorkspace,
+  config: Config,
+  before: string,
+  after: string,
+): Promise<ChangeRecord[]> {
   const files = await workspace.changedFiles(before, after);
   const owners = new Map<string, { service: string; env: string; file: string }>();
   for (const file of files) {
@@ -56,7 +64,13 @@ async function changedOverlays(workspace: GitWorkspace, config: Config, before: 
     if (owner) owners.set(`${owner.service}/${owner.env}`, { ...owner, file });
   }
   return Promise.all(
-    [...owners.values()].map(async (o) => ({ ...o, revision: after, base: before, from: await imageIn(workspace, before, o.file), to: await imageIn(workspace, after, o.file) })),
+    [...owners.values()].map(async (o) => ({
+      ...o,
+      revision: after,
+      base: before,
+      from: await imageIn(workspace, before, o.file),
+      to: await imageIn(workspace, after, o.file),
+    })),
   );
 }
 
@@ -66,5 +80,7 @@ async function imageIn(workspace: GitWorkspace, commit: string, file: string): P
   if (text === undefined) return undefined;
   const images = readImages(text);
   if (!images.ok || images.images.length === 0) return undefined;
-  return images.images.map((i) => formatImageRef({ name: i.newName ?? i.name, tag: i.newTag, digest: i.digest })).join(", ");
+  return images.images
+    .map((i) => formatImageRef({ name: i.newName ?? i.name, tag: i.newTag, digest: i.digest }))
+    .join(", ");
 }

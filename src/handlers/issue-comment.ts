@@ -42,7 +42,15 @@ type Issue = Context<"issue_comment.created">["payload"]["issue"];
 function targetOf(issue: Issue): CommentTarget | undefined {
   const labels = issue.labels.map((l) => (typeof l === "string" ? l : (l.name ?? "")));
   if (issue.pull_request) {
-    return { kind: "pr", number: issue.number, open: issue.state === "open", merged: Boolean(issue.pull_request.merged_at), authorType: issue.user?.type, labels, body: issue.body ?? "" };
+    return {
+      kind: "pr",
+      number: issue.number,
+      open: issue.state === "open",
+      merged: Boolean(issue.pull_request.merged_at),
+      authorType: issue.user?.type,
+      labels,
+      body: issue.body ?? "",
+    };
   }
   const freezeEnv = labels.includes(FREEZE_LABEL) ? parseFreezeIssue(issue.body) : undefined;
   if (freezeEnv) return { kind: "freeze-issue", number: issue.number, env: freezeEnv };

@@ -11,7 +11,11 @@ import { mergeIfReady } from "../flows/try-auto-merge.js";
 
 type PullRequestContext = Context<"pull_request.opened" | "pull_request.synchronize" | "pull_request.reopened">;
 
-export async function handlePullRequest(context: PullRequestContext, services: Services, options: RenderCheckOptions = {}): Promise<void> {
+export async function handlePullRequest(
+  context: PullRequestContext,
+  services: Services,
+  options: RenderCheckOptions = {},
+): Promise<void> {
   const { payload } = context;
   const pr = payload.pull_request;
   const full = payload.repository.full_name;
@@ -19,7 +23,16 @@ export async function handlePullRequest(context: PullRequestContext, services: S
   if (pr.base.repo.full_name !== full) return;
   const scope = repoScope(services, { ...eventRepo(context), log: context.log });
   const fromThisRepo = pr.head.repo?.full_name === full;
-  await startRenderCheck(services, { gh: scope.gh, workspace: scope.workspace, log: context.log, pr: { number: pr.number, headSha: pr.head.sha, baseSha: pr.base.sha, headRef: pr.head.ref, fromThisRepo } }, options);
+  await startRenderCheck(
+    services,
+    {
+      gh: scope.gh,
+      workspace: scope.workspace,
+      log: context.log,
+      pr: { number: pr.number, headSha: pr.head.sha, baseSha: pr.base.sha, headRef: pr.head.ref, fromThisRepo },
+    },
+    options,
+  );
 
   if (!parseBranch(pr.head.ref) || !fromThisRepo) return;
   const config = await readConfig(scope.gh);

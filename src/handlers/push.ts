@@ -17,9 +17,15 @@ export async function handlePush(context: Context<"push">, services: Services): 
 
   const config = await loadConfig(repo.gh, context.log);
   if (!config) return;
-  const touchedConfig = payload.commits.some((c) => [...(c.added ?? []), ...(c.modified ?? [])].includes(`.github/${CONFIG_FILE}`));
+  const touchedConfig = payload.commits.some((c) =>
+    [...(c.added ?? []), ...(c.modified ?? [])].includes(`.github/${CONFIG_FILE}`),
+  );
   if (touchedConfig) {
-    await repo.gh.issues.close({ label: CONFIG_LABEL, marker: CONFIG_MARKER, comment: `\`.github/conveyor.yml\` is valid again as of ${payload.after.slice(0, 12)}; Conveyor is back at work.` });
+    await repo.gh.issues.close({
+      label: CONFIG_LABEL,
+      marker: CONFIG_MARKER,
+      comment: `\`.github/conveyor.yml\` is valid again as of ${payload.after.slice(0, 12)}; Conveyor is back at work.`,
+    });
   }
   await verifyPush(services, repoScope(services, { ...repo, log: context.log }), config, {
     before: ZERO.test(payload.before) ? undefined : payload.before,

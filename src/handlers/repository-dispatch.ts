@@ -10,7 +10,10 @@ import { repoScope } from "../flows/repo-scope.js";
 import { reportRejection } from "../flows/report-rejection.js";
 import type { Services } from "../flows/services.js";
 
-export async function handleRepositoryDispatch(context: Context<"repository_dispatch">, services: Services): Promise<void> {
+export async function handleRepositoryDispatch(
+  context: Context<"repository_dispatch">,
+  services: Services,
+): Promise<void> {
   const { payload } = context;
   const intent = parseDispatch(payload.action, payload.client_payload);
   if (intent.kind === "ignore") {
@@ -22,12 +25,18 @@ export async function handleRepositoryDispatch(context: Context<"repository_disp
   if (!config) return;
   const report = { eventType: payload.action, deliveryId: context.id };
   if (intent.kind === "reject") {
-    await reportRejection(services, repoScope(services, { ...repo, log: context.log }), { ...report, rejection: intent });
+    await reportRejection(services, repoScope(services, { ...repo, log: context.log }), {
+      ...report,
+      rejection: intent,
+    });
     return;
   }
 
   const { request } = intent;
-  const scope = repoScope(services, { ...repo, log: context.log.child({ repo: repo.gh.fullName, service: request.service }) });
+  const scope = repoScope(services, {
+    ...repo,
+    log: context.log.child({ repo: repo.gh.fullName, service: request.service }),
+  });
   services.background.start("deploy", scope.log, async () => {
     const outcome = await proposeDeploy(services, scope, { config, request, mode: "dispatch" });
     if (outcome.kind === "reject") await reportRejection(services, scope, { ...report, rejection: outcome });

@@ -47,10 +47,14 @@ export class Background {
       }
       const left = deadline - Date.now();
       let timer: NodeJS.Timeout | undefined;
-      const expired = await Promise.race([all.then(() => false), new Promise<boolean>((resolve) => (timer = setTimeout(() => resolve(true), Math.max(0, left))))]);
+      const expired = await Promise.race([
+        all.then(() => false),
+        new Promise<boolean>((resolve) => (timer = setTimeout(() => resolve(true), Math.max(0, left)))),
+      ]);
       clearTimeout(timer);
       if (expired) {
-        for (const { job, log } of this.running.values()) log.error({ job }, `${job} not finished when the process stopped: re-send the event`);
+        for (const { job, log } of this.running.values())
+          log.error({ job }, `${job} not finished when the process stopped: re-send the event`);
         return this.running.size;
       }
     }

@@ -19,7 +19,11 @@ export interface VerifierOptions {
   isAncestor(v: Verification, ancestor: string, descendant: string): Promise<boolean>;
   now?: () => number;
   tickMs?: number;
-  log: { info: (obj: object, msg?: string) => void; warn: (obj: object, msg?: string) => void; error: (obj: object, msg?: string) => void };
+  log: {
+    info: (obj: object, msg?: string) => void;
+    warn: (obj: object, msg?: string) => void;
+    error: (obj: object, msg?: string) => void;
+  };
   onDecision?: (v: Verification, verdict: Verdict, latencyMs: number) => void;
 }
 
@@ -82,16 +86,33 @@ export class Verifier {
       previous.done = true;
       void this.settle(previous, { kind: "superseded", by: v.revision });
     }
-    const tracked: Tracked = { v, history: [], ancestry: new Map(), busy: false, again: false, done: false, changedAt: this.now() };
+    const tracked: Tracked = {
+      v,
+      history: [],
+      ancestry: new Map(),
+      busy: false,
+      again: false,
+      done: false,
+      changedAt: this.now(),
+    };
     this.tracked.set(key, tracked);
-    void this.options.source.refresh(v.app).catch((error: unknown) => this.options.log.warn({ err: String(error), app: v.app.name }, "refresh request failed"));
+    void this.options.source
+      .refresh(v.app)
+      .catch((error: unknown) =>
+        this.options.log.warn({ err: String(error), app: v.app.name }, "refresh request failed"),
+      );
     void this.evaluate(tracked);
   }
 
   private onApplication(app: Application): void {
     const at = this.now();
     for (const tracked of this.tracked.values()) {
-      if (tracked.done || tracked.v.app.name !== app.metadata?.name || tracked.v.app.namespace !== (app.metadata?.namespace ?? tracked.v.app.namespace)) continue;
+      if (
+        tracked.done ||
+        tracked.v.app.name !== app.metadata?.name ||
+        tracked.v.app.namespace !== (app.metadata?.namespace ?? tracked.v.app.namespace)
+      )
+        continue;
       tracked.changedAt = at;
       void this.evaluate(tracked);
     }
@@ -113,7 +134,10 @@ export class Verifier {
         await this.evaluateOnce(tracked);
       } while (tracked.again && !tracked.done);
     } catch (error) {
-      this.options.log.error({ err: String(error), service: tracked.v.service, env: tracked.v.env }, "verification step failed; retrying on the next tick");
+      this.options.log.error(
+        { err: String(error), service: tracked.v.service, env: tracked.v.env },
+        "verification step failed; retrying on the next tick",
+      );
     } finally {
       tracked.busy = false;
     }
@@ -128,7 +152,20 @@ export class Verifier {
     if (!app) {
       const deadline = Date.parse(v.startedAt) + v.policy.syncMs;
       if (nowMs > deadline) {
-        await this.settle(tracked, { kind: "failed", code: "sync-deadline", reason: `Argo CD application ${v.app.namespace}/${v.app.name} does not exist`, evidence: { app: v.app.name, observedAt: now, syncRevisions: [], operationRevisions: [], rollouts: [], conditions: [], images: [] } });
+        await this.settle(tracked, {
+          kind: "failed",
+          code: "sync-deadline",
+          reason: `Argo CD application ${v.app.namespace}/${v.app.name} does not exist`,
+          evidence: {
+            app: v.app.name,
+            observedAt: now,
+            syncRevisions: [],
+            operationRevisions: [],
+            rollouts: [],
+            conditions: [],
+            images: [],
+          },
+        });
       }
       return;
     }
@@ -160,10 +197,12 @@ export class Verifier {
    * decision latency (reported, and a benchmark target) is measured from there.
    */
   private decidableAt(tracked: Tracked, verdict: Verdict): number {
-    if (verdict.kind === "verified" && verdict.evidence.healthySince) return Date.parse(verdict.evidence.healthySince) + tracked.v.policy.soakMs;
+    if (verdict.kind === "verified" && verdict.evidence.healthySince)
+      return Date.parse(verdict.evidence.healthySince) + tracked.v.policy.soakMs;
     if (verdict.kind === "failed" && verdict.code === "degraded") {
       let start: string | undefined;
-      for (let i = tracked.history.length - 1; i >= 0 && tracked.history[i]?.health === "Degraded"; i--) start = tracked.history[i]?.at;
+      for (let i = tracked.history.length - 1; i >= 0 && tracked.history[i]?.health === "Degraded"; i--)
+        start = tracked.history[i]?.at;
       if (start) return Date.parse(start) + tracked.v.policy.degradedGraceMs;
     }
     return tracked.changedAt;
@@ -174,13 +213,19 @@ export class Verifier {
     const { v } = tracked;
     if (this.tracked.get(keyOf(v)) === tracked) this.tracked.delete(keyOf(v));
     this.options.onDecision?.(v, verdict, latencyMs);
-    this.options.log.info({ service: v.service, env: v.env, deployment: v.deploymentId, verdict: verdict.kind, latencyMs }, `verification ${verdict.kind}`);
+    this.options.log.info(
+      { service: v.service, env: v.env, deployment: v.deploymentId, verdict: verdict.kind, latencyMs },
+      `verification ${verdict.kind}`,
+    );
     try {
       if (verdict.kind === "verified") await this.options.outcomes.verified(v, verdict);
       else if (verdict.kind === "failed") await this.options.outcomes.failed(v, verdict);
       else if (verdict.kind === "superseded") await this.options.outcomes.superseded(v, verdict.by);
     } catch (error) {
-      this.options.log.error({ err: String(error), service: v.service, env: v.env, deployment: v.deploymentId }, `acting on verdict ${verdict.kind} failed`);
+      this.options.log.error(
+        { err: String(error), service: v.service, env: v.env, deployment: v.deploymentId },
+        `acting on verdict ${verdict.kind} failed`,
+      );
     }
   }
 

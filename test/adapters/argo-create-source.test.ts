@@ -32,14 +32,20 @@ afterAll(async () => {
 
 function recorder() {
   const lines: string[] = [];
-  const log = { info: (obj: object, msg?: string) => void lines.push(`${msg} ${JSON.stringify(obj)}`), warn: (obj: object, msg?: string) => void lines.push(`${msg} ${JSON.stringify(obj)}`) };
+  const log = {
+    info: (obj: object, msg?: string) => void lines.push(`${msg} ${JSON.stringify(obj)}`),
+    warn: (obj: object, msg?: string) => void lines.push(`${msg} ${JSON.stringify(obj)}`),
+  };
   return { lines, log };
 }
 
 describe("createArgoSource", () => {
   it("prefers the Argo CD API server when ARGOCD_SERVER and ARGOCD_TOKEN are set", () => {
     const { lines, log } = recorder();
-    const source = createArgoSource({ ARGOCD_SERVER: "argocd.example.com", ARGOCD_TOKEN: TOKEN, KUBECONFIG: kubeconfig }, log);
+    const source = createArgoSource(
+      { ARGOCD_SERVER: "argocd.example.com", ARGOCD_TOKEN: TOKEN, KUBECONFIG: kubeconfig },
+      log,
+    );
     expect(source).toBeInstanceOf(ApiServerArgoSource);
     expect(lines.join("\n")).toContain("https://argocd.example.com");
     expect(lines.join("\n")).not.toContain(TOKEN);
@@ -48,7 +54,9 @@ describe("createArgoSource", () => {
   it("uses the kubeconfig (CONVEYOR_KUBECONFIG or KUBECONFIG) otherwise", () => {
     const { lines, log } = recorder();
     expect(createArgoSource({ CONVEYOR_KUBECONFIG: kubeconfig }, log)).toBeInstanceOf(KubeArgoSource);
-    expect(createArgoSource({ KUBECONFIG: `${join(dir, "missing")}:${kubeconfig}`, ARGOCD_NAMESPACE: "gitops" }, log)).toBeInstanceOf(KubeArgoSource);
+    expect(
+      createArgoSource({ KUBECONFIG: `${join(dir, "missing")}:${kubeconfig}`, ARGOCD_NAMESPACE: "gitops" }, log),
+    ).toBeInstanceOf(KubeArgoSource);
     expect(lines.join("\n")).toContain('"namespace":"gitops"');
     expect(lines.join("\n")).not.toContain(TOKEN);
   });

@@ -31,7 +31,11 @@ interface Setup {
   seen: Application[];
 }
 
-async function setup(apps: ArgoSimApplication[], services: Record<string, string[]>, options: Partial<KubeArgoSourceOptions> = {}): Promise<Setup> {
+async function setup(
+  apps: ArgoSimApplication[],
+  services: Record<string, string[]>,
+  options: Partial<KubeArgoSourceOptions> = {},
+): Promise<Setup> {
   const dir = join(root, `case-${++n}`);
   const repo = await makeSimRepo(dir, services);
   const sim = await startArgoSim({ repoPath: repo.bare, applications: apps, timings: FAST_SIM });
@@ -40,7 +44,13 @@ async function setup(apps: ArgoSimApplication[], services: Record<string, string
   await sim.writeKubeconfig(path);
   const kubeConfig = new KubeConfig();
   kubeConfig.loadFromFile(path);
-  const source = new KubeArgoSource({ kubeConfig, namespace: "argocd", staleAfterMs: 2_000, backoff: { initialMs: 20, maxMs: 200 }, ...options });
+  const source = new KubeArgoSource({
+    kubeConfig,
+    namespace: "argocd",
+    staleAfterMs: 2_000,
+    backoff: { initialMs: 20, maxMs: 200 },
+    ...options,
+  });
   cleanups.push(() => source.stop());
   const seen: Application[] = [];
   source.onApplication((app) => seen.push(app));
@@ -53,12 +63,19 @@ const KEY = { namespace: "argocd", name: "cart-staging" };
 
 function deployedAt(sha: string) {
   return (app: Application) =>
-    app.metadata?.name === "cart-staging" && app.status?.sync?.revision === sha && app.status.sync.status === "Synced" && app.status.health?.status === "Healthy" && app.status.operationState?.phase === "Succeeded";
+    app.metadata?.name === "cart-staging" &&
+    app.status?.sync?.revision === sha &&
+    app.status.sync.status === "Synced" &&
+    app.status.health?.status === "Healthy" &&
+    app.status.operationState?.phase === "Succeeded";
 }
 
 describe("KubeArgoSource against the simulated Argo CD", () => {
   it("loads existing apps, follows a push to Healthy at the new revision, with one watch per kind", async () => {
-    const { repo, sim, source, seen } = await setup([STAGING, { name: "cart-production", path: "services/cart/overlays/production" }], { cart: ["staging", "production"] });
+    const { repo, sim, source, seen } = await setup(
+      [STAGING, { name: "cart-production", path: "services/cart/overlays/production" }],
+      { cart: ["staging", "production"] },
+    );
     expect(source.getApplication(KEY)?.status?.health?.status).toBe("Healthy");
     expect(source.getApplication({ namespace: "argocd", name: "cart-production" })).toBeDefined();
     expect(source.getApplication({ namespace: "argocd", name: "nope" })).toBeUndefined();
@@ -71,7 +88,9 @@ describe("KubeArgoSource against the simulated Argo CD", () => {
     const done = await eventually(() => seen.find(deployedAt(sha)), 8_000, "Healthy at the new revision");
     expect(done.status?.summary?.images).toEqual(["ghcr.io/acme/cart:1.1.0"]);
     // The app went through the sync: OutOfSync, an operation Running, then Healthy.
-    const states = seen.filter((a) => a.metadata?.name === "cart-staging").map((a) => `${a.status?.sync?.status}/${a.status?.operationState?.phase}`);
+    const states = seen
+      .filter((a) => a.metadata?.name === "cart-staging")
+      .map((a) => `${a.status?.sync?.status}/${a.status?.operationState?.phase}`);
     expect(states).toContain("OutOfSync/Succeeded");
     expect(states.some((s) => s.endsWith("/Running"))).toBe(true);
     expect(source.getApplication(KEY)?.status?.sync?.revision).toBe(sha);
@@ -89,7 +108,11 @@ describe("KubeArgoSource against the simulated Argo CD", () => {
     expect(sim.dropWatches()).toBe(2);
     await eventually(() => source.stats().reconnects >= 2 && sim.openWatches === 2, 4_000, "reconnect");
     sim.dropWatches({ graceful: true });
-    await eventually(() => source.stats().reconnects >= 4 && sim.openWatches === 2, 4_000, "reconnect after graceful end");
+    await eventually(
+      () => source.stats().reconnects >= 4 && sim.openWatches === 2,
+      4_000,
+      "reconnect after graceful end",
+    );
     expect(source.stats().watchConnections).toBe(2);
 
     await repo.setTag("cart", "staging", "1.2.0");
@@ -106,10 +129,18 @@ describe("KubeArgoSource against the simulated Argo CD", () => {
     sim.setHealth("cart-staging", "Degraded", "pods crash");
     await delay(100);
     expect(source.getApplication(KEY)?.status?.health?.status).toBe("Healthy");
-    await eventually(() => source.getApplication(KEY)?.status?.health?.status === "Degraded", 4_000, "stale watch replaced");
+    await eventually(
+      () => source.getApplication(KEY)?.status?.health?.status === "Degraded",
+      4_000,
+      "stale watch replaced",
+    );
     expect(source.stats().relists).toBeGreaterThan(relists);
     expect(source.stats().reconnects).toBeGreaterThanOrEqual(1);
-    await eventually(() => sim.openWatches === 2 && source.stats().watchConnections === 2, 2_000, "one watch per kind again");
+    await eventually(
+      () => sim.openWatches === 2 && source.stats().watchConnections === 2,
+      2_000,
+      "one watch per kind again",
+    );
   });
 
   it("answers an expired resourceVersion (410) with a full re-list, then watches again", async () => {
@@ -128,26 +159,51 @@ describe("KubeArgoSource against the simulated Argo CD", () => {
   });
 
   it("re-lists periodically and emits what changed", async () => {
-    const { sim, source } = await setup([STAGING], { cart: ["staging"] }, { relistIntervalMs: 200, staleAfterMs: 10_000 });
+    const { sim, source } = await setup(
+      [STAGING],
+      { cart: ["staging"] },
+      { relistIntervalMs: 200, staleAfterMs: 10_000 },
+    );
     await eventually(() => sim.openWatches === 2, 2_000, "watches open");
     sim.stallWatches();
     sim.setHealth("cart-staging", "Degraded", "pods crash");
-    await eventually(() => source.getApplication(KEY)?.status?.health?.status === "Degraded", 4_000, "periodic re-list");
+    await eventually(
+      () => source.getApplication(KEY)?.status?.health?.status === "Degraded",
+      4_000,
+      "periodic re-list",
+    );
     expect(source.stats().relists).toBeGreaterThanOrEqual(3);
   });
 
   it("refresh() sets the annotation, which the controller clears", async () => {
     const { sim, source, seen } = await setup([STAGING], { cart: ["staging"] });
     await source.refresh(KEY);
-    const annotated = await eventually(() => seen.find((a) => a.metadata?.annotations?.["argocd.argoproj.io/refresh"] === "normal"), 4_000, "annotation");
+    const annotated = await eventually(
+      () => seen.find((a) => a.metadata?.annotations?.["argocd.argoproj.io/refresh"] === "normal"),
+      4_000,
+      "annotation",
+    );
     expect(annotated.metadata?.name).toBe("cart-staging");
     await sim.waitFor("cart-staging", (a) => a.metadata.annotations?.["argocd.argoproj.io/refresh"] === undefined);
-    await eventually(() => source.getApplication(KEY)?.metadata?.annotations?.["argocd.argoproj.io/refresh"] === undefined, 4_000, "annotation cleared");
+    await eventually(
+      () => source.getApplication(KEY)?.metadata?.annotations?.["argocd.argoproj.io/refresh"] === undefined,
+      4_000,
+      "annotation cleared",
+    );
     await expect(source.refresh({ namespace: "argocd", name: "nope" })).rejects.toMatchObject({ code: 404 });
   });
 
   it("finds the app's Rollout and re-announces the app when the Rollout changes", async () => {
-    const { repo, sim, source, seen } = await setup([{ name: "checkout-staging", path: "services/checkout/overlays/staging", rollout: { canarySteps: 1, pauseMs: 30 } }], { checkout: ["staging"] });
+    const { repo, sim, source, seen } = await setup(
+      [
+        {
+          name: "checkout-staging",
+          path: "services/checkout/overlays/staging",
+          rollout: { canarySteps: 1, pauseMs: 30 },
+        },
+      ],
+      { checkout: ["staging"] },
+    );
     const app = source.getApplication({ namespace: "argocd", name: "checkout-staging" });
     if (!app) throw new Error("app not loaded");
     const [rollout, ...others] = source.rolloutsFor(app);
@@ -162,7 +218,12 @@ describe("KubeArgoSource against the simulated Argo CD", () => {
       () => {
         const latest = seen.filter((a) => a.metadata?.name === "checkout-staging").at(-1);
         const [live] = latest ? source.rolloutsFor(latest) : [];
-        return latest?.status?.sync?.revision === sha && live?.status?.phase === "Healthy" && live.status.stableRS === live.status.currentPodHash && live.status.currentPodHash !== rollout?.status?.currentPodHash;
+        return (
+          latest?.status?.sync?.revision === sha &&
+          live?.status?.phase === "Healthy" &&
+          live.status.stableRS === live.status.currentPodHash &&
+          live.status.currentPodHash !== rollout?.status?.currentPodHash
+        );
       },
       8_000,
       "new Rollout Healthy",
@@ -195,8 +256,23 @@ describe("KubeArgoSource against the simulated Argo CD", () => {
 
 describe("KubeArgoSource against a cluster without Argo Rollouts", () => {
   it("disables Rollout watching with one warning when Rollouts are not served", async () => {
-    const store = new ObjectStore([{ group: "argoproj.io", version: "v1alpha1", plural: "applications", singular: "application", kind: "Application", listKind: "ApplicationList", shortNames: [], statusSubresource: false }]);
-    store.create("applications", { metadata: { name: "cart-staging", namespace: "argocd" }, spec: {}, status: { health: { status: "Healthy" } } }, "controller");
+    const store = new ObjectStore([
+      {
+        group: "argoproj.io",
+        version: "v1alpha1",
+        plural: "applications",
+        singular: "application",
+        kind: "Application",
+        listKind: "ApplicationList",
+        shortNames: [],
+        statusSubresource: false,
+      },
+    ]);
+    store.create(
+      "applications",
+      { metadata: { name: "cart-staging", namespace: "argocd" }, spec: {}, status: { health: { status: "Healthy" } } },
+      "controller",
+    );
     const server = new KubeApiServer(store, { token: "t0ken", bookmarkIntervalMs: () => 50 });
     const url = await server.start();
     cleanups.push(() => server.close());

@@ -14,7 +14,11 @@ let remote: ManifestsRemote;
 afterEach(() => remote?.cleanup());
 
 function workspace(url: string, token = "ghs_secretinstallationtoken1234567890") {
-  return new GitWorkspace({ dir: join(mkdtempSync(join(tmpdir(), "ws-")), "clone"), remoteUrl: url, token: async () => token });
+  return new GitWorkspace({
+    dir: join(mkdtempSync(join(tmpdir(), "ws-")), "clone"),
+    remoteUrl: url,
+    token: async () => token,
+  });
 }
 
 describe("GitWorkspace", () => {
@@ -85,7 +89,10 @@ describe("GitWorkspace", () => {
     expect(remote.head("conveyor/staging/order-service")).toBe(mine);
     // In one push, a stale lease fails its own ref only.
     const next = await ws.commitFile({ parent: mine, path: OVERLAY, text: "next\n", message: "next" });
-    const [stale, fresh] = await Promise.all([ws.pushBranch("conveyor/staging/order-service", next, theirs), ws.pushBranch("conveyor/production/order-service", next, undefined)]);
+    const [stale, fresh] = await Promise.all([
+      ws.pushBranch("conveyor/staging/order-service", next, theirs),
+      ws.pushBranch("conveyor/production/order-service", next, undefined),
+    ]);
     expect([stale, fresh]).toEqual([false, true]);
     expect(remote.head("conveyor/staging/order-service")).toBe(mine);
     expect(remote.head("conveyor/production/order-service")).toBe(next);
@@ -94,7 +101,10 @@ describe("GitWorkspace", () => {
   it("never shows the token in an error, even when the remote fails", async () => {
     const token = "ghs_secretinstallationtoken1234567890";
     const ws = workspace("http://127.0.0.1:9/acme/manifests.git", token);
-    const error = await ws.sync().then(() => undefined, (e: unknown) => e as Error);
+    const error = await ws.sync().then(
+      () => undefined,
+      (e: unknown) => e as Error,
+    );
     expect(error).toBeInstanceOf(Error);
     expect(error?.message).toContain("git fetch failed");
     expect(error?.message).not.toContain(token);
@@ -117,13 +127,25 @@ describe("GitWorkspace", () => {
 
   it("exports only the directories asked for, and reads many blobs in one go", async () => {
     remote = createManifestsRemote();
-    const main = remote.commit("main", { "services/order-service/overlays/staging/patches/limits.yaml": "ünïcode: yes\nlines: 2\n" }, "patch");
+    const main = remote.commit(
+      "main",
+      { "services/order-service/overlays/staging/patches/limits.yaml": "ünïcode: yes\nlines: 2\n" },
+      "patch",
+    );
     const ws = workspace(remote.url);
     await ws.sync();
     const target = mkdtempSync(join(tmpdir(), "export-"));
     await ws.exportTree(main, target, ["services/order-service/overlays/staging", "services/order-service/base"]);
-    const exported = execFileSync("find", [".", "-type", "f"], { cwd: target, encoding: "utf8" }).split("\n").filter(Boolean).map((f) => f.slice(2)).sort();
-    const expected = (await ws.listFiles(main, ".")).filter((f) => f.startsWith("services/order-service/overlays/staging/") || f.startsWith("services/order-service/base/")).sort();
+    const exported = execFileSync("find", [".", "-type", "f"], { cwd: target, encoding: "utf8" })
+      .split("\n")
+      .filter(Boolean)
+      .map((f) => f.slice(2))
+      .sort();
+    const expected = (await ws.listFiles(main, "."))
+      .filter(
+        (f) => f.startsWith("services/order-service/overlays/staging/") || f.startsWith("services/order-service/base/"),
+      )
+      .sort();
     expect(exported).toEqual(expected);
     expect(exported).toContain("services/order-service/overlays/staging/patches/limits.yaml");
 

@@ -22,7 +22,15 @@ interface Cluster {
   /** Most replicas that believed they led at the same moment. */
   maxConcurrent: () => number;
   elector(identity: string, options?: Partial<LeaseElectorOptions>): LeaseElector;
-  lease(): { holderIdentity?: string; renewTime?: string; acquireTime?: string; leaseTransitions?: number; leaseDurationSeconds?: number } | undefined;
+  lease():
+    | {
+        holderIdentity?: string;
+        renewTime?: string;
+        acquireTime?: string;
+        leaseTransitions?: number;
+        leaseDurationSeconds?: number;
+      }
+    | undefined;
 }
 
 async function cluster(defaults: Partial<LeaseElectorOptions>): Promise<Cluster> {
@@ -126,7 +134,11 @@ describe("LeaseElector against the simulated API server", () => {
     const [first] = await eventually(() => (c.leaders().length === 1 ? c.leaders() : undefined), 3_000, "a leader");
     // Kill the leader: the others all see the lease expire together and write at once.
     await replicas.find((r) => r.isLeader)?.stop({ release: false });
-    const [second] = await eventually(() => (c.leaders().length === 1 && c.leaders()[0] !== first ? c.leaders() : undefined), 3_000, "a new leader");
+    const [second] = await eventually(
+      () => (c.leaders().length === 1 && c.leaders()[0] !== first ? c.leaders() : undefined),
+      3_000,
+      "a new leader",
+    );
     await delay(300);
     expect(c.leaders()).toEqual([second]);
     expect(c.maxConcurrent()).toBe(1);
@@ -143,7 +155,11 @@ describe("LeaseElector against the simulated API server", () => {
     const lease = c.server.store.get("leases", NS, "conveyor-leader");
     if (!lease) throw new Error("no lease");
     const stamp = new Date(Date.now() + 5_000).toISOString().replace("Z", "000Z");
-    c.server.store.update("leases", { ...lease, spec: { ...(lease.spec as object), holderIdentity: "intruder", renewTime: stamp } }, "api");
+    c.server.store.update(
+      "leases",
+      { ...lease, spec: { ...(lease.spec as object), holderIdentity: "intruder", renewTime: stamp } },
+      "api",
+    );
     await eventually(() => !a.isLeader, 2_000, "a steps down");
     expect(c.leaders()).toEqual([]);
   });
@@ -156,15 +172,26 @@ describe("simulated Lease API", () => {
     const url = `${server.url}/apis/coordination.k8s.io/v1/namespaces/${NS}/leases`;
     const headers = { Authorization: "Bearer t", "Content-Type": "application/json" };
     const lease = (renewTime: string, resourceVersion?: string) =>
-      JSON.stringify({ apiVersion: "coordination.k8s.io/v1", kind: "Lease", metadata: { name: "x", namespace: NS, resourceVersion }, spec: { holderIdentity: "a", leaseDurationSeconds: 5, renewTime } });
+      JSON.stringify({
+        apiVersion: "coordination.k8s.io/v1",
+        kind: "Lease",
+        metadata: { name: "x", namespace: NS, resourceVersion },
+        spec: { holderIdentity: "a", leaseDurationSeconds: 5, renewTime },
+      });
     const bad = await fetch(url, { method: "POST", headers, body: lease("2024-01-01T00:00:00.123Z") });
     expect(bad.status).toBe(422);
     const created = await fetch(url, { method: "POST", headers, body: lease("2024-01-01T00:00:00.123000Z") });
     expect(created.status).toBe(201);
     const rv = ((await created.json()) as { metadata: { resourceVersion: string } }).metadata.resourceVersion;
-    expect((await fetch(`${url}/x`, { method: "PUT", headers, body: lease("2024-01-01T00:00:01.000000Z", rv) })).status).toBe(200);
-    expect((await fetch(`${url}/x`, { method: "PUT", headers, body: lease("2024-01-01T00:00:02.000000Z", rv) })).status).toBe(409);
-    expect((await fetch(url, { method: "POST", headers, body: lease("2024-01-01T00:00:00.123000Z") })).status).toBe(409);
+    expect(
+      (await fetch(`${url}/x`, { method: "PUT", headers, body: lease("2024-01-01T00:00:01.000000Z", rv) })).status,
+    ).toBe(200);
+    expect(
+      (await fetch(`${url}/x`, { method: "PUT", headers, body: lease("2024-01-01T00:00:02.000000Z", rv) })).status,
+    ).toBe(409);
+    expect((await fetch(url, { method: "POST", headers, body: lease("2024-01-01T00:00:00.123000Z") })).status).toBe(
+      409,
+    );
     expect((await fetch(`${url}/x`, { method: "DELETE", headers })).status).toBe(200);
     expect((await fetch(`${url}/x`, { headers })).status).toBe(404);
   });
@@ -175,12 +202,23 @@ describe("LeaseElector against the Argo simulator's own API server", () => {
     const dir = await mkdtemp(join(tmpdir(), "lease-sim-"));
     cleanups.push(() => rm(dir, { recursive: true, force: true }));
     const repo = await makeSimRepo(dir, { cart: ["staging"] });
-    const sim = await startArgoSim({ repoPath: repo.bare, applications: [{ name: "cart-staging", path: "services/cart/overlays/staging" }], timings: FAST_SIM });
+    const sim = await startArgoSim({
+      repoPath: repo.bare,
+      applications: [{ name: "cart-staging", path: "services/cart/overlays/staging" }],
+      timings: FAST_SIM,
+    });
     cleanups.push(() => sim.close());
     const kubeConfig = new KubeConfig();
     kubeConfig.loadFromString(sim.kubeconfig());
     let leading = false;
-    const elector = new LeaseElector({ kubeConfig, namespace: "argocd", identity: "pod-1", ...FAST, onStartedLeading: () => (leading = true), onStoppedLeading: () => (leading = false) });
+    const elector = new LeaseElector({
+      kubeConfig,
+      namespace: "argocd",
+      identity: "pod-1",
+      ...FAST,
+      onStartedLeading: () => (leading = true),
+      onStoppedLeading: () => (leading = false),
+    });
     cleanups.push(() => elector.stop());
     elector.start();
     await eventually(() => leading, 3_000, "leading");

@@ -33,9 +33,15 @@ describe("finding a renderer", () => {
 
   it("KUSTOMIZE_BIN wins, and one that does not run is reported, not replaced", async () => {
     const fake = script("kustomize-fake", 'if [ "$1" = version ]; then echo "v9.9.9"; exit 0; fi\nexit 1');
-    expect(await locateRenderer({ KUSTOMIZE_BIN: fake })).toEqual({ found: true, info: { command: fake, args: ["build"], version: "v9.9.9", label: `${fake} (kustomize v9.9.9)` } });
+    expect(await locateRenderer({ KUSTOMIZE_BIN: fake })).toEqual({
+      found: true,
+      info: { command: fake, args: ["build"], version: "v9.9.9", label: `${fake} (kustomize v9.9.9)` },
+    });
     const missing = await locateRenderer({ KUSTOMIZE_BIN: "/nonexistent/kustomize" });
-    expect(missing).toEqual({ found: false, reason: "KUSTOMIZE_BIN is set to /nonexistent/kustomize, but `/nonexistent/kustomize version` does not run" });
+    expect(missing).toEqual({
+      found: false,
+      reason: "KUSTOMIZE_BIN is set to /nonexistent/kustomize, but `/nonexistent/kustomize version` does not run",
+    });
   });
 });
 
@@ -77,22 +83,38 @@ describe("rendering", () => {
     const hung = script("kustomize-hung", 'if [ "$1" = version ]; then echo v5.5.0; exit 0; fi\nsleep 30 &\nwait');
     const slow = new Renderer({ env: { KUSTOMIZE_BIN: hung } });
     const started = Date.now();
-    const result = await slow.render(join(tree, "services/order-service/overlays/staging"), { root: tree, timeoutMs: 300, cacheKey: "k" });
+    const result = await slow.render(join(tree, "services/order-service/overlays/staging"), {
+      root: tree,
+      timeoutMs: 300,
+      cacheKey: "k",
+    });
     expect(Date.now() - started).toBeLessThan(5_000);
-    expect(result).toMatchObject({ ok: false, timedOut: true, error: "the render did not finish within 0 s and was stopped" });
-    const again = await slow.render(join(tree, "services/order-service/overlays/staging"), { root: tree, timeoutMs: 300, cacheKey: "k" });
+    expect(result).toMatchObject({
+      ok: false,
+      timedOut: true,
+      error: "the render did not finish within 0 s and was stopped",
+    });
+    const again = await slow.render(join(tree, "services/order-service/overlays/staging"), {
+      root: tree,
+      timeoutMs: 300,
+      cacheKey: "k",
+    });
     expect(again.cached).toBe(false);
   });
 
   it("says plainly when there is no renderer", async () => {
     const none = new Renderer({ env: { KUSTOMIZE_BIN: "/nonexistent/kustomize" } });
-    expect(await none.render(tree)).toMatchObject({ ok: false, error: expect.stringContaining("KUSTOMIZE_BIN is set to /nonexistent/kustomize") });
+    expect(await none.render(tree)).toMatchObject({
+      ok: false,
+      error: expect.stringContaining("KUSTOMIZE_BIN is set to /nonexistent/kustomize"),
+    });
   });
 });
 
 describe("scrubbing renderer errors", () => {
   it("unwraps kubectl's log line and masks credential-looking values", () => {
-    const stderr = 'E1126 03:33:05.685378   23962 run.go:72] "command failed" err="secretGenerator: password=hunter2 in \\"/tmp/conveyor-render-abc/head/services/x\\""\n';
+    const stderr =
+      'E1126 03:33:05.685378   23962 run.go:72] "command failed" err="secretGenerator: password=hunter2 in \\"/tmp/conveyor-render-abc/head/services/x\\""\n';
     const scrubbed = scrubRenderError(stderr, "/tmp/conveyor-render-abc/head");
     expect(scrubbed).toMatch(/^secretGenerator: .*\[REDACTED\] in "services\/x"$/);
     expect(scrubbed).not.toContain("hunter2");

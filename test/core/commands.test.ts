@@ -56,7 +56,12 @@ describe("parseCommands: what counts as a command line", () => {
   it(`reads at most ${MAX_COMMANDS} commands`, () => {
     const result = parseCommands(Array.from({ length: 12 }, () => "/status").join("\n"));
     expect(result.commands).toHaveLength(MAX_COMMANDS);
-    expect(result.errors).toEqual([{ line: "(the comment)", message: `the comment has 12 command lines; at most ${MAX_COMMANDS} are allowed in one comment` }]);
+    expect(result.errors).toEqual([
+      {
+        line: "(the comment)",
+        message: `the comment has 12 command lines; at most ${MAX_COMMANDS} are allowed in one comment`,
+      },
+    ]);
   });
 });
 
@@ -67,7 +72,10 @@ describe("parseCommands: arguments", () => {
     ["/rollback", { verb: "rollback" }],
     ["/rollback production", { verb: "rollback", env: "production" }],
     ["/rollback order-service production", { verb: "rollback", service: "order-service", env: "production" }],
-    ["/rollback order-service production ghcr.io/acme/order-service:1.4.0", { verb: "rollback", service: "order-service", env: "production", image: "ghcr.io/acme/order-service:1.4.0" }],
+    [
+      "/rollback order-service production ghcr.io/acme/order-service:1.4.0",
+      { verb: "rollback", service: "order-service", env: "production", image: "ghcr.io/acme/order-service:1.4.0" },
+    ],
     ["/hold", { verb: "hold" }],
     ["/hold staging", { verb: "hold", env: "staging" }],
     ["/unhold staging", { verb: "unhold", env: "staging" }],
@@ -127,7 +135,10 @@ describe("unknown verbs", () => {
   });
 
   it("/conveyor <anything> always answers, even far from a verb", () => {
-    expect(parseCommands("/conveyor deploy-everything").errors[0]).toMatchObject({ message: "unknown command `deploy-everything`", suggestion: undefined });
+    expect(parseCommands("/conveyor deploy-everything").errors[0]).toMatchObject({
+      message: "unknown command `deploy-everything`",
+      suggestion: undefined,
+    });
     expect(parseCommands("/conveyor").errors[0]?.message).toBe("no command after /conveyor");
   });
 

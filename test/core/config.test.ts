@@ -12,17 +12,25 @@ function valid(raw: unknown): Config {
 describe("config defaults reproduce DESIGN.md's layout", () => {
   const config = valid(null);
   it("staging auto-merges, production waits for a reviewer, in that order", () => {
-    expect(config.environments.map((e) => [e.name, e.autoMerge])).toEqual([["staging", true], ["production", false]]);
+    expect(config.environments.map((e) => [e.name, e.autoMerge])).toEqual([
+      ["staging", true],
+      ["production", false],
+    ]);
     expect(nextEnvironment(config, "staging")?.name).toBe("production");
     expect(nextEnvironment(config, "production")).toBeUndefined();
   });
   it("overlays live at services/<service>/overlays/<env>, apps are <service>-<env> in argocd", () => {
-    expect(overlayDir(config, "order-service", config.environments[1]!)).toBe("services/order-service/overlays/production");
+    expect(overlayDir(config, "order-service", config.environments[1]!)).toBe(
+      "services/order-service/overlays/production",
+    );
     expect(applicationName(config, "order-service", "staging")).toBe("order-service-staging");
     expect(config.argocd.namespace).toBe("argocd");
   });
   it("durations are milliseconds, with defaults for soak and timeouts", () => {
-    expect(config.environments[0]).toMatchObject({ soak: 120_000, timeouts: { sync: 600_000, health: 900_000, suspended: 3_600_000, degradedGrace: 60_000 } });
+    expect(config.environments[0]).toMatchObject({
+      soak: 120_000,
+      timeouts: { sync: 600_000, health: 900_000, suspended: 3_600_000, degradedGrace: 60_000 },
+    });
     expect(config.environments[1]?.soak).toBe(300_000);
   });
 });
@@ -39,7 +47,9 @@ describe("config values", () => {
   });
 
   it("per-service path overrides and images apply", () => {
-    const config = valid({ services: { legacy: { image: "ghcr.io/acme/legacy", paths: { staging: "apps/legacy/{env}" } } } });
+    const config = valid({
+      services: { legacy: { image: "ghcr.io/acme/legacy", paths: { staging: "apps/legacy/{env}" } } },
+    });
     expect(overlayDir(config, "legacy", config.environments[0]!)).toBe("apps/legacy/staging");
     expect(overlayDir(config, "other", config.environments[0]!)).toBe("services/other/overlays/staging");
   });

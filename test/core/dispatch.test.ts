@@ -5,7 +5,9 @@ const SHA = "0123456789abcdef0123456789abcdef01234567";
 
 describe("parseDispatch: the two payload forms", () => {
   it("deploy-<service> {image}", () => {
-    expect(parseDispatch("deploy-order-service", { image: "registry.example.com:5000/team/order-service:1.2.3" })).toEqual({
+    expect(
+      parseDispatch("deploy-order-service", { image: "registry.example.com:5000/team/order-service:1.2.3" }),
+    ).toEqual({
       kind: "deploy",
       request: {
         service: "order-service",
@@ -16,16 +18,29 @@ describe("parseDispatch: the two payload forms", () => {
   });
 
   it("deploy {service, tag, environment, source}", () => {
-    const intent = parseDispatch("deploy", { service: "order-service", tag: "v2.0.0", environment: "staging", source: { repository: "acme/order-service", sha: SHA, run_url: "https://ci.example.com/run/1" } });
+    const intent = parseDispatch("deploy", {
+      service: "order-service",
+      tag: "v2.0.0",
+      environment: "staging",
+      source: { repository: "acme/order-service", sha: SHA, run_url: "https://ci.example.com/run/1" },
+    });
     expect(intent).toEqual({
       kind: "deploy",
-      request: { service: "order-service", tag: "v2.0.0", environment: "staging", source: { repository: "acme/order-service", sha: SHA, runUrl: "https://ci.example.com/run/1" } },
+      request: {
+        service: "order-service",
+        tag: "v2.0.0",
+        environment: "staging",
+        source: { repository: "acme/order-service", sha: SHA, runUrl: "https://ci.example.com/run/1" },
+      },
     });
   });
 
   it("deploy {service, digest}", () => {
     const digest = `sha256:${"f".repeat(64)}`;
-    expect(parseDispatch("deploy", { service: "api", digest })).toMatchObject({ kind: "deploy", request: { service: "api", digest } });
+    expect(parseDispatch("deploy", { service: "api", digest })).toMatchObject({
+      kind: "deploy",
+      request: { service: "api", digest },
+    });
   });
 
   it.each(["build-done", "deploy_x", "deployment", ""])("ignores event type %j", (eventType) => {
@@ -42,7 +57,13 @@ describe("parseDispatch: refusals", () => {
     ["service with a path", "deploy", { service: "a/../b", tag: "1" }, "invalid-service", "not a valid name"],
     ["service upper case", "deploy-API", { tag: "1" }, "invalid-service", "not a valid name"],
     ["service too long", `deploy-${"a".repeat(64)}`, { tag: "1" }, "invalid-service", "not a valid name"],
-    ["service mismatch", "deploy-api", { service: "web", tag: "1" }, "invalid-payload", "but client_payload.service is"],
+    [
+      "service mismatch",
+      "deploy-api",
+      { service: "web", tag: "1" },
+      "invalid-payload",
+      "but client_payload.service is",
+    ],
     ["nothing to deploy", "deploy-api", {}, "invalid-payload", "needs one of image, tag or digest"],
     ["two things", "deploy-api", { tag: "1", digest: `sha256:${"a".repeat(64)}` }, "invalid-payload", "only one"],
     ["image not a string", "deploy-api", { image: 1 }, "invalid-image", "must be a string"],
@@ -53,10 +74,28 @@ describe("parseDispatch: refusals", () => {
     ["bad digest", "deploy-api", { digest: "sha256:XYZ" }, "invalid-image", "not a sha256 digest"],
     ["env with path", "deploy-api", { tag: "1", environment: "../prod" }, "invalid-environment", "not a valid name"],
     ["source not object", "deploy-api", { tag: "1", source: "x" }, "invalid-payload", "source must be an object"],
-    ["source repo", "deploy-api", { tag: "1", source: { repository: "../../etc" } }, "invalid-payload", "is not owner/name"],
+    [
+      "source repo",
+      "deploy-api",
+      { tag: "1", source: { repository: "../../etc" } },
+      "invalid-payload",
+      "is not owner/name",
+    ],
     ["source sha", "deploy-api", { tag: "1", source: { sha: "abc" } }, "invalid-payload", "not a full commit sha"],
-    ["source url scheme", "deploy-api", { tag: "1", source: { run_url: "javascript:alert(1)" } }, "invalid-payload", "not an http(s) URL"],
-    ["source url credentials", "deploy-api", { tag: "1", source: { run_url: "https://user:pw@ci.example.com" } }, "invalid-payload", "not an http(s) URL"],
+    [
+      "source url scheme",
+      "deploy-api",
+      { tag: "1", source: { run_url: "javascript:alert(1)" } },
+      "invalid-payload",
+      "not an http(s) URL",
+    ],
+    [
+      "source url credentials",
+      "deploy-api",
+      { tag: "1", source: { run_url: "https://user:pw@ci.example.com" } },
+      "invalid-payload",
+      "not an http(s) URL",
+    ],
     ["too large", "deploy-api", { tag: "1", pad: "x".repeat(9000) }, "invalid-payload", "larger than 8192 bytes"],
   ];
   it.each(cases)("%s", (_name, eventType, payload, code, words) => {

@@ -30,11 +30,17 @@ describe("parseImageRef accepts", () => {
     ["my-app.v2/x", { registry: "my-app.v2", repository: "x", name: "my-app.v2/x" }],
     ["a__b/c--d/e.f_g", { repository: "a__b/c--d/e.f_g", name: "a__b/c--d/e.f_g" }],
     [`app@${sha("a")}`, { repository: "app", name: "app", digest: sha("a") }],
-    [`quay.io/x/app:v1@${sha("0")}`, { registry: "quay.io", repository: "x/app", name: "quay.io/x/app", tag: "v1", digest: sha("0") }],
+    [
+      `quay.io/x/app:v1@${sha("0")}`,
+      { registry: "quay.io", repository: "x/app", name: "quay.io/x/app", tag: "v1", digest: sha("0") },
+    ],
     [`app:${"t".repeat(128)}`, { repository: "app", name: "app", tag: "t".repeat(128) }],
     ["app:_Under.score-OK", { repository: "app", name: "app", tag: "_Under.score-OK" }],
     [`app@sha512:${"f".repeat(128)}`, { repository: "app", name: "app", digest: `sha512:${"f".repeat(128)}` }],
-    [`app@multihash+base58:${"Qm".repeat(20)}`, { repository: "app", name: "app", digest: `multihash+base58:${"Qm".repeat(20)}` }],
+    [
+      `app@multihash+base58:${"Qm".repeat(20)}`,
+      { repository: "app", name: "app", digest: `multihash+base58:${"Qm".repeat(20)}` },
+    ],
     // Without a dot, colon or "localhost" the first component is part of the path, as in Docker.
     ["myregistry/app", { repository: "myregistry/app", name: "myregistry/app" }],
   ];

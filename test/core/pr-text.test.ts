@@ -38,18 +38,39 @@ const SHA = "8d3c1f0a9b7e6d5c4b3a29180f7e6d5c4b3a2918";
 const RUN = "https://github.com/acme/api/actions/runs/4242";
 const file = (env: string) => `services/api/overlays/${env}/kustomization.yaml`;
 
-const cases: Array<{ name: string; what: string; move: ImageMove; config: Config; evidence?: string[]; title: string }> = [
+const cases: Array<{
+  name: string;
+  what: string;
+  move: ImageMove;
+  config: Config;
+  evidence?: string[];
+  title: string;
+}> = [
   {
     name: "first-deploy",
     what: "a first deploy: the overlay had no entry, the environment auto-merges, full source details",
-    move: { service: "api", env: "staging", from: undefined, to: api("1.0.0"), file: file("staging"), source: { repository: "acme/api", sha: SHA, runUrl: RUN } },
+    move: {
+      service: "api",
+      env: "staging",
+      from: undefined,
+      to: api("1.0.0"),
+      file: file("staging"),
+      source: { repository: "acme/api", sha: SHA, runUrl: RUN },
+    },
     config: GUARDED,
     title: "Deploy api 1.0.0 to staging",
   },
   {
     name: "promotion-approvers",
     what: "a promotion after verification: evidence, approvers, no source details, the last environment",
-    move: { service: "api", env: "production", from: api("1.4.0"), to: api("1.5.0"), file: file("production"), source: {} },
+    move: {
+      service: "api",
+      env: "production",
+      from: api("1.4.0"),
+      to: api("1.5.0"),
+      file: file("production"),
+      source: {},
+    },
     config: GUARDED,
     evidence: ["Verified in **staging**: synced, healthy and stable (deployment 202, #12)."],
     title: "Deploy api 1.5.0 to production",
@@ -57,7 +78,14 @@ const cases: Array<{ name: string; what: string; move: ImageMove; config: Config
   {
     name: "promotion-forced",
     what: "a promotion forced with /promote --force: no approvers, a reviewer merges",
-    move: { service: "api", env: "production", from: api("1.4.0"), to: api("1.6.0"), file: file("production"), source: {} },
+    move: {
+      service: "api",
+      env: "production",
+      from: api("1.4.0"),
+      to: api("1.6.0"),
+      file: file("production"),
+      source: {},
+    },
     config: DEFAULT,
     evidence: ["Not verified in **staging**: forced by @alice with /promote production --force."],
     title: "Deploy api 1.6.0 to production",
@@ -65,14 +93,28 @@ const cases: Array<{ name: string; what: string; move: ImageMove; config: Config
   {
     name: "source-commit-only",
     what: "a deploy event that names only a commit, no repository or run",
-    move: { service: "api", env: "staging", from: api("1.5.0"), to: api("1.6.0"), file: file("staging"), source: { sha: SHA } },
+    move: {
+      service: "api",
+      env: "staging",
+      from: api("1.5.0"),
+      to: api("1.6.0"),
+      file: file("staging"),
+      source: { sha: SHA },
+    },
     config: DEFAULT,
     title: "Deploy api 1.6.0 to staging",
   },
   {
     name: "digest",
     what: "an image pinned by digest",
-    move: { service: "api", env: "staging", from: api("1.6.0"), to: `ghcr.io/acme/api@sha256:${"4e".repeat(32)}`, file: file("staging"), source: { repository: "acme/api", runUrl: RUN } },
+    move: {
+      service: "api",
+      env: "staging",
+      from: api("1.6.0"),
+      to: `ghcr.io/acme/api@sha256:${"4e".repeat(32)}`,
+      file: file("staging"),
+      source: { repository: "acme/api", runUrl: RUN },
+    },
     config: DEFAULT,
     title: `Deploy api sha256:${"4e".repeat(32)} to staging`,
   },
@@ -92,20 +134,46 @@ describe("deployPrText golden files", () => {
 describe("deployPrText: what the body promises about merging and what follows", () => {
   const line = (body: string, start: string) => body.split("\n").find((l) => l.startsWith(start));
   it.each([
-    ["an auto-merging environment: Conveyor merges", GUARDED, "staging", "- Conveyor merges this PR automatically once its checks pass (staging auto-merges)."],
-    ["an environment with approvers: a reviewer, the approvers named", GUARDED, "production", "- A reviewer merges this PR (approvers: alice, @acme/sre)."],
+    [
+      "an auto-merging environment: Conveyor merges",
+      GUARDED,
+      "staging",
+      "- Conveyor merges this PR automatically once its checks pass (staging auto-merges).",
+    ],
+    [
+      "an environment with approvers: a reviewer, the approvers named",
+      GUARDED,
+      "production",
+      "- A reviewer merges this PR (approvers: alice, @acme/sre).",
+    ],
     ["no approvers and no auto-merge: a reviewer", DEFAULT, "production", "- A reviewer merges this PR."],
   ])("%s", (_title, cfg, env, expected) => {
-    const { body } = deployPrText({ service: "api", env, from: api("1.4.0"), to: api("1.5.0"), file: file(env), source: {} }, cfg);
+    const { body } = deployPrText(
+      { service: "api", env, from: api("1.4.0"), to: api("1.5.0"), file: file(env), source: {} },
+      cfg,
+    );
     expect(line(body, "- ")).toBe(expected);
   });
 
   it.each([
-    ["staging in the default config: 2m, then production", DEFAULT, "staging", ["for 2m.", "Then it opens the promotion PR to **production**"]],
-    ["production in the default config: 5m, the last environment", DEFAULT, "production", ["for 5m.", "production is the last environment; if the rollout fails Conveyor opens a revert PR."]],
+    [
+      "staging in the default config: 2m, then production",
+      DEFAULT,
+      "staging",
+      ["for 2m.", "Then it opens the promotion PR to **production**"],
+    ],
+    [
+      "production in the default config: 5m, the last environment",
+      DEFAULT,
+      "production",
+      ["for 5m.", "production is the last environment; if the rollout fails Conveyor opens a revert PR."],
+    ],
     ["staging with a 90s soak", GUARDED, "staging", ["for 90s."]],
   ])("%s", (_title, cfg, env, fragments) => {
-    const { body } = deployPrText({ service: "api", env, from: api("1.4.0"), to: api("1.5.0"), file: file(env), source: {} }, cfg);
+    const { body } = deployPrText(
+      { service: "api", env, from: api("1.4.0"), to: api("1.5.0"), file: file(env), source: {} },
+      cfg,
+    );
     for (const fragment of fragments) expect(body).toContain(fragment);
   });
 
@@ -117,7 +185,11 @@ describe("deployPrText: what the body promises about merging and what follows", 
 
 describe("describeSource: where a deploy came from", () => {
   it.each([
-    ["repository, commit and run", { repository: "acme/api", sha: SHA, runUrl: RUN }, `[acme/api](https://github.com/acme/api) at [\`${SHA.slice(0, 12)}\`](https://github.com/acme/api/commit/${SHA}), [CI run](${RUN})`],
+    [
+      "repository, commit and run",
+      { repository: "acme/api", sha: SHA, runUrl: RUN },
+      `[acme/api](https://github.com/acme/api) at [\`${SHA.slice(0, 12)}\`](https://github.com/acme/api/commit/${SHA}), [CI run](${RUN})`,
+    ],
     ["repository only", { repository: "acme/api" }, "[acme/api](https://github.com/acme/api)"],
     ["commit only", { sha: SHA }, `commit \`${SHA.slice(0, 12)}\``],
     ["run only", { runUrl: RUN }, `[CI run](${RUN})`],

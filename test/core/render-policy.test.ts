@@ -10,15 +10,26 @@ function config(raw: unknown): Config {
 
 const PROD = "services/order-service/overlays/production";
 const STAGING = "services/order-service/overlays/staging";
-const images = (...refs: string[]) => refs.map((image) => ({ resource: "Deployment order-service-production/order-service", image }));
+const images = (...refs: string[]) =>
+  refs.map((image) => ({ resource: "Deployment order-service-production/order-service", image }));
 
 describe("which environments are protected", () => {
   it("by default, those with approvers; `policy.protected` overrides either way", () => {
     const c = config({
-      environments: [{ name: "staging" }, { name: "canary", policy: { protected: true } }, { name: "production", approvers: ["@acme/sre"] }, { name: "dr", approvers: ["bob"], policy: { protected: false } }],
+      environments: [
+        { name: "staging" },
+        { name: "canary", policy: { protected: true } },
+        { name: "production", approvers: ["@acme/sre"] },
+        { name: "dr", approvers: ["bob"], policy: { protected: false } },
+      ],
     });
     expect(c.environments.map((e) => effectivePolicy(e).protected)).toEqual([false, true, true, false]);
-    expect(effectivePolicy(c.environments[0] as Config["environments"][number])).toEqual({ protected: false, mutableTags: ["latest"], requireDigest: false, allowedRegistries: [] });
+    expect(effectivePolicy(c.environments[0] as Config["environments"][number])).toEqual({
+      protected: false,
+      mutableTags: ["latest"],
+      requireDigest: false,
+      allowedRegistries: [],
+    });
   });
 
   it("rejects unknown policy keys", () => {
@@ -27,17 +38,45 @@ describe("which environments are protected", () => {
 });
 
 describe("policy on rendered images", () => {
-  const protectedProd = config({ environments: [{ name: "staging" }, { name: "production", approvers: ["@acme/sre"] }] });
+  const protectedProd = config({
+    environments: [{ name: "staging" }, { name: "production", approvers: ["@acme/sre"] }],
+  });
 
   const cases: Array<[string, Config, string, string[], string[]]> = [
-    ["`latest` in a protected environment", protectedProd, "production", ["ghcr.io/acme/order-service:latest"], ["mutable-tag"]],
+    [
+      "`latest` in a protected environment",
+      protectedProd,
+      "production",
+      ["ghcr.io/acme/order-service:latest"],
+      ["mutable-tag"],
+    ],
     ["no tag at all means latest", protectedProd, "production", ["ghcr.io/acme/order-service"], ["mutable-tag"]],
-    ["`latest` pinned by digest is fine", protectedProd, "production", [`ghcr.io/acme/order-service:latest@sha256:${"a".repeat(64)}`], []],
-    ["`latest` in an unprotected environment is fine", protectedProd, "staging", ["ghcr.io/acme/order-service:latest"], []],
-    ["a versioned tag in a protected environment is fine", protectedProd, "production", ["ghcr.io/acme/order-service:1.5.0"], []],
+    [
+      "`latest` pinned by digest is fine",
+      protectedProd,
+      "production",
+      [`ghcr.io/acme/order-service:latest@sha256:${"a".repeat(64)}`],
+      [],
+    ],
+    [
+      "`latest` in an unprotected environment is fine",
+      protectedProd,
+      "staging",
+      ["ghcr.io/acme/order-service:latest"],
+      [],
+    ],
+    [
+      "a versioned tag in a protected environment is fine",
+      protectedProd,
+      "production",
+      ["ghcr.io/acme/order-service:1.5.0"],
+      [],
+    ],
     [
       "a configured list of mutable tags",
-      config({ environments: [{ name: "production", policy: { protected: true, mutableTags: ["latest", "main", "stable"] } }] }),
+      config({
+        environments: [{ name: "production", policy: { protected: true, mutableTags: ["latest", "main", "stable"] } }],
+      }),
       "production",
       ["ghcr.io/acme/order-service:main", "ghcr.io/acme/order-service:1.0"],
       ["mutable-tag"],
@@ -51,9 +90,19 @@ describe("policy on rendered images", () => {
     ],
     [
       "registries by host and by path prefix; Docker Hub is docker.io",
-      config({ environments: [{ name: "production", policy: { allowedRegistries: ["ghcr.io/acme", "registry.internal:5000"] } }] }),
+      config({
+        environments: [
+          { name: "production", policy: { allowedRegistries: ["ghcr.io/acme", "registry.internal:5000"] } },
+        ],
+      }),
       "production",
-      ["ghcr.io/acme/order-service:1", "registry.internal:5000/x/y:2", "ghcr.io/acme-evil/x:1", "nginx:1.27", "ghcr.io/acmeco/y:1"],
+      [
+        "ghcr.io/acme/order-service:1",
+        "registry.internal:5000/x/y:2",
+        "ghcr.io/acme-evil/x:1",
+        "nginx:1.27",
+        "ghcr.io/acmeco/y:1",
+      ],
       ["registry", "registry", "registry"],
     ],
   ];
@@ -66,12 +115,26 @@ describe("policy on rendered images", () => {
   });
 
   it("says what is wrong and where, in words a reviewer can act on", () => {
-    const [v] = evaluatePolicy({ config: protectedProd, overlays: [{ dir: PROD, env: "production", images: images("ghcr.io/acme/order-service:latest") }] });
-    expect(v?.message).toBe("`ghcr.io/acme/order-service:latest` in Deployment order-service-production/order-service uses the mutable tag `latest`, which production (protected) does not allow; pin a version or a digest");
+    const [v] = evaluatePolicy({
+      config: protectedProd,
+      overlays: [{ dir: PROD, env: "production", images: images("ghcr.io/acme/order-service:latest") }],
+    });
+    expect(v?.message).toBe(
+      "`ghcr.io/acme/order-service:latest` in Deployment order-service-production/order-service uses the mutable tag `latest`, which production (protected) does not allow; pin a version or a digest",
+    );
   });
 
   it("an image used by several resources is reported once per overlay", () => {
-    const found = evaluatePolicy({ config: protectedProd, overlays: [{ dir: PROD, env: "production", images: [...images("x/y:latest"), { resource: "CronJob z", image: "x/y:latest" }] }] });
+    const found = evaluatePolicy({
+      config: protectedProd,
+      overlays: [
+        {
+          dir: PROD,
+          env: "production",
+          images: [...images("x/y:latest"), { resource: "CronJob z", image: "x/y:latest" }],
+        },
+      ],
+    });
     expect(found).toHaveLength(1);
   });
 });
@@ -79,11 +142,23 @@ describe("policy on rendered images", () => {
 describe("promotion PRs touch only overlay files", () => {
   const c = config(null);
   it("overlay files only: nothing to say", () => {
-    expect(evaluatePolicy({ config: c, overlays: [], promotion: { changedFiles: [`${STAGING}/kustomization.yaml`] } })).toEqual([]);
+    expect(
+      evaluatePolicy({ config: c, overlays: [], promotion: { changedFiles: [`${STAGING}/kustomization.yaml`] } }),
+    ).toEqual([]);
   });
 
   it("anything else is named", () => {
-    const found = evaluatePolicy({ config: c, overlays: [], promotion: { changedFiles: [`${STAGING}/kustomization.yaml`, "services/order-service/base/deployment.yaml", `${STAGING}/patch.yaml`] } });
+    const found = evaluatePolicy({
+      config: c,
+      overlays: [],
+      promotion: {
+        changedFiles: [
+          `${STAGING}/kustomization.yaml`,
+          "services/order-service/base/deployment.yaml",
+          `${STAGING}/patch.yaml`,
+        ],
+      },
+    });
     expect(found.map((v) => v.message)).toEqual([
       "this promotion PR changes `services/order-service/base/deployment.yaml`, which is not an overlay file; a promotion may change overlays only",
       "this promotion PR changes `services/order-service/overlays/staging/patch.yaml`, which is not an overlay file; a promotion may change overlays only",

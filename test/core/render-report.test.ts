@@ -1,7 +1,13 @@
 import { readFileSync, writeFileSync, existsSync, mkdirSync } from "node:fs";
 import { describe, expect, it } from "vitest";
 import { diffLines, unifiedDiff } from "../../src/core/line-diff.js";
-import { analyzeOverlay, CHECK_OUTPUT_LIMIT, renderReport, type OverlayRender, type RenderSide } from "../../src/core/render-report.js";
+import {
+  analyzeOverlay,
+  CHECK_OUTPUT_LIMIT,
+  renderReport,
+  type OverlayRender,
+  type RenderSide,
+} from "../../src/core/render-report.js";
 
 const GOLDEN = new URL("../fixtures/render-report/", import.meta.url);
 
@@ -14,8 +20,12 @@ function golden(name: string, actual: string): void {
   expect(actual).toBe(readFileSync(file, "utf8"));
 }
 
-function deployment(opts: { name?: string; image?: string; replicas?: number; env?: Record<string, string> } = {}): string {
-  const env = Object.entries(opts.env ?? {}).map(([name, value]) => `            - name: ${name}\n              value: "${value}"`);
+function deployment(
+  opts: { name?: string; image?: string; replicas?: number; env?: Record<string, string> } = {},
+): string {
+  const env = Object.entries(opts.env ?? {}).map(
+    ([name, value]) => `            - name: ${name}\n              value: "${value}"`,
+  );
   return [
     "apiVersion: apps/v1",
     "kind: Deployment",
@@ -33,11 +43,24 @@ function deployment(opts: { name?: string; image?: string; replicas?: number; en
   ].join("\n");
 }
 
-const service = "apiVersion: v1\nkind: Service\nmetadata:\n  name: order-service\n  namespace: order-service-staging\nspec:\n  ports:\n    - port: 80\n";
+const service =
+  "apiVersion: v1\nkind: Service\nmetadata:\n  name: order-service\n  namespace: order-service-staging\nspec:\n  ports:\n    - port: 80\n";
 const rendered = (...docs: string[]): RenderSide => ({ kind: "rendered", yaml: `${docs.join("\n---\n")}\n` });
 
-function overlay(before: RenderSide, after: RenderSide, dir = "services/order-service/overlays/staging"): OverlayRender {
-  return { dir, service: "order-service", env: dir.split("/").pop() as string, because: ["the overlay"], before, after, ms: { before: 120, after: 0 } };
+function overlay(
+  before: RenderSide,
+  after: RenderSide,
+  dir = "services/order-service/overlays/staging",
+): OverlayRender {
+  return {
+    dir,
+    service: "order-service",
+    env: dir.split("/").pop() as string,
+    because: ["the overlay"],
+    before,
+    after,
+    ms: { before: 120, after: 0 },
+  };
 }
 
 describe("line diff", () => {
@@ -69,11 +92,33 @@ describe("line diff", () => {
 
 describe("what an overlay change does", () => {
   it("an image change: one resource changed, the image before -> after, a one-line diff", () => {
-    const o = analyzeOverlay(overlay(rendered(deployment(), service), rendered(deployment({ image: "ghcr.io/acme/order-service:1.5.0" }), service)));
-    expect(o).toMatchObject({ added: [], removed: [], changed: ["Deployment order-service-staging/order-service"], diffAdded: 1, diffRemoved: 1 });
-    expect(o.images).toEqual([{ name: "ghcr.io/acme/order-service", before: ["ghcr.io/acme/order-service:1.4.0"], after: ["ghcr.io/acme/order-service:1.5.0"] }]);
-    expect(o.diff).toContain("-          image: ghcr.io/acme/order-service:1.4.0\n+          image: ghcr.io/acme/order-service:1.5.0");
-    golden("image-change.md", renderReport({ renderer: "kubectl kustomize (kustomize v5.5.0)", overlays: [o], violations: [] }).summary);
+    const o = analyzeOverlay(
+      overlay(
+        rendered(deployment(), service),
+        rendered(deployment({ image: "ghcr.io/acme/order-service:1.5.0" }), service),
+      ),
+    );
+    expect(o).toMatchObject({
+      added: [],
+      removed: [],
+      changed: ["Deployment order-service-staging/order-service"],
+      diffAdded: 1,
+      diffRemoved: 1,
+    });
+    expect(o.images).toEqual([
+      {
+        name: "ghcr.io/acme/order-service",
+        before: ["ghcr.io/acme/order-service:1.4.0"],
+        after: ["ghcr.io/acme/order-service:1.5.0"],
+      },
+    ]);
+    expect(o.diff).toContain(
+      "-          image: ghcr.io/acme/order-service:1.4.0\n+          image: ghcr.io/acme/order-service:1.5.0",
+    );
+    golden(
+      "image-change.md",
+      renderReport({ renderer: "kubectl kustomize (kustomize v5.5.0)", overlays: [o], violations: [] }).summary,
+    );
   });
 
   it("a replica change: changed resource, no image line", () => {
@@ -84,7 +129,12 @@ describe("what an overlay change does", () => {
   });
 
   it("resources added and removed, and a new overlay (nothing before) adds everything", () => {
-    const o = analyzeOverlay(overlay(rendered(deployment(), service), rendered(deployment(), deployment({ name: "worker", image: "ghcr.io/acme/worker:2" }))));
+    const o = analyzeOverlay(
+      overlay(
+        rendered(deployment(), service),
+        rendered(deployment(), deployment({ name: "worker", image: "ghcr.io/acme/worker:2" })),
+      ),
+    );
     expect(o.added).toEqual(["Deployment order-service-staging/worker"]);
     expect(o.removed).toEqual(["Service order-service-staging/order-service"]);
     expect(o.images).toEqual([{ name: "ghcr.io/acme/worker", before: [], after: ["ghcr.io/acme/worker:2"] }]);
@@ -96,11 +146,15 @@ describe("what an overlay change does", () => {
   it("an identical render says nothing changes", () => {
     const o = analyzeOverlay(overlay(rendered(deployment()), rendered(deployment())));
     expect(o.diff).toBe("");
-    expect(renderReport({ renderer: "r", overlays: [o], violations: [] }).summary).toContain("The rendered output does not change.");
+    expect(renderReport({ renderer: "r", overlays: [o], violations: [] }).summary).toContain(
+      "The rendered output does not change.",
+    );
   });
 
   it("a failed render carries the renderer's message and fails the report", () => {
-    const o = analyzeOverlay(overlay(rendered(deployment()), { kind: "failed", error: "accumulating resources: missing.yaml: no such file" }));
+    const o = analyzeOverlay(
+      overlay(rendered(deployment()), { kind: "failed", error: "accumulating resources: missing.yaml: no such file" }),
+    );
     expect(o.failure).toEqual({ side: "head", error: "accumulating resources: missing.yaml: no such file" });
     const report = renderReport({ renderer: "r", overlays: [o], violations: [] });
     expect(report.conclusion).toBe("failure");
@@ -110,37 +164,48 @@ describe("what an overlay change does", () => {
   });
 
   it("never shows a Secret's values, only whether each changed", () => {
-    const secret = (password: string) => `apiVersion: v1\nkind: Secret\nmetadata:\n  name: db\ndata:\n  password: ${Buffer.from(password).toString("base64")}\n  user: ${Buffer.from("app").toString("base64")}\n`;
+    const secret = (password: string) =>
+      `apiVersion: v1\nkind: Secret\nmetadata:\n  name: db\ndata:\n  password: ${Buffer.from(password).toString("base64")}\n  user: ${Buffer.from("app").toString("base64")}\n`;
     const o = analyzeOverlay(overlay(rendered(secret("hunter2-old")), rendered(secret("hunter2-new"))));
     const report = renderReport({ renderer: "r", overlays: [o], violations: [] }).summary;
     expect(o.changed).toEqual(["Secret db"]);
     expect(report).not.toContain(Buffer.from("hunter2-old").toString("base64"));
     expect(report).not.toContain(Buffer.from("hunter2-new").toString("base64"));
     expect(report).not.toContain(Buffer.from("app").toString("base64"));
-    expect(o.diff).toContain("-  password: \"[redacted]\"\n+  password: \"[redacted, changed]\"");
-    expect(o.diff).toContain("  user: \"[redacted]\"");
+    expect(o.diff).toContain('-  password: "[redacted]"\n+  password: "[redacted, changed]"');
+    expect(o.diff).toContain('  user: "[redacted]"');
   });
 });
 
 describe("the check run text", () => {
   it("a huge diff is truncated with a note, the report stays under GitHub's limit, and small diffs stay whole", () => {
-    const env = Object.fromEntries(Array.from({ length: 1500 }, (_, i) => [`VAR_${i}`, `value-${i}-${"x".repeat(20)}`]));
+    const env = Object.fromEntries(
+      Array.from({ length: 1500 }, (_, i) => [`VAR_${i}`, `value-${i}-${"x".repeat(20)}`]),
+    );
     const bigBefore = rendered(deployment({ env }));
-    const bigAfter = rendered(deployment({ env: Object.fromEntries(Object.entries(env).map(([k, v]) => [k, `${v}-new`])) }));
+    const bigAfter = rendered(
+      deployment({ env: Object.fromEntries(Object.entries(env).map(([k, v]) => [k, `${v}-new`])) }),
+    );
     const big = analyzeOverlay(overlay(bigBefore, bigAfter, "services/order-service/overlays/production"));
     const small = analyzeOverlay(overlay(rendered(deployment()), rendered(deployment({ replicas: 2 }))));
     expect(big.diff.length).toBeGreaterThan(CHECK_OUTPUT_LIMIT * 3);
     const report = renderReport({ renderer: "r", overlays: [big, small], violations: [] });
     expect(report.summary.length).toBeLessThanOrEqual(CHECK_OUTPUT_LIMIT);
     expect(report.summary.length).toBeGreaterThan(CHECK_OUTPUT_LIMIT - 2_000);
-    expect(report.summary).toMatch(/\*\*Diff truncated:\*\* showing \d+ of \d+ lines\. Render it yourself with `kubectl kustomize services\/order-service\/overlays\/production`/);
+    expect(report.summary).toMatch(
+      /\*\*Diff truncated:\*\* showing \d+ of \d+ lines\. Render it yourself with `kubectl kustomize services\/order-service\/overlays\/production`/,
+    );
     expect(report.summary).toContain("-  replicas: 1\n+  replicas: 2");
     // Every code fence that opens also closes.
     expect((report.summary.match(/^```/gm) ?? []).length % 2).toBe(0);
   });
 
   it("a tight limit cuts the whole report with a note rather than exceeding it", () => {
-    const overlays = Array.from({ length: 50 }, (_, i) => analyzeOverlay(overlay(rendered(deployment()), rendered(deployment({ replicas: i + 2 })), `services/s${i}/overlays/staging`)));
+    const overlays = Array.from({ length: 50 }, (_, i) =>
+      analyzeOverlay(
+        overlay(rendered(deployment()), rendered(deployment({ replicas: i + 2 })), `services/s${i}/overlays/staging`),
+      ),
+    );
     const report = renderReport({ renderer: "r", overlays, violations: [], limit: 4_000 });
     expect(report.summary.length).toBeLessThanOrEqual(4_000);
     expect(report.summary).toContain("**Report truncated**");
@@ -148,14 +213,25 @@ describe("the check run text", () => {
 
   it("policy violations fail the check and are listed in a table", () => {
     const o = analyzeOverlay(overlay(rendered(deployment()), rendered(deployment())));
-    const report = renderReport({ renderer: "r", overlays: [o], violations: [{ rule: "mutable-tag", overlay: o.dir, message: "uses `latest` | bad" }] });
+    const report = renderReport({
+      renderer: "r",
+      overlays: [o],
+      violations: [{ rule: "mutable-tag", overlay: o.dir, message: "uses `latest` | bad" }],
+    });
     expect(report.conclusion).toBe("failure");
     expect(report.title).toBe("1 overlay rendered, 1 policy violation");
-    expect(report.summary).toContain("| mutable-tag | `services/order-service/overlays/staging` | uses `latest` \\| bad |");
+    expect(report.summary).toContain(
+      "| mutable-tag | `services/order-service/overlays/staging` | uses `latest` \\| bad |",
+    );
   });
 
   it("backticks inside a diff cannot close its code block", () => {
-    const o = analyzeOverlay(overlay(rendered("apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: c\ndata:\n  a: x"), rendered("apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: c\ndata:\n  a: \"```\"")));
+    const o = analyzeOverlay(
+      overlay(
+        rendered("apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: c\ndata:\n  a: x"),
+        rendered('apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: c\ndata:\n  a: "```"'),
+      ),
+    );
     expect(renderReport({ renderer: "r", overlays: [o], violations: [] }).summary).toContain("````diff");
   });
 });

@@ -54,7 +54,9 @@ function mustSet(text: string, ...changes: ImageChange[]): string {
 function expectedLines(text: string, name: string, field: string, value: string, drop: string): string {
   const lines = text.split("\n");
   const escaped = name.replace(/[.*+?^${}()|[\]\\/]/g, "\\$&");
-  const start = lines.findIndex((line) => new RegExp(`^(\\s*)-(\\s+)name:\\s*(["']?)${escaped}\\3\\s*(#.*)?\\r?$`).test(line));
+  const start = lines.findIndex((line) =>
+    new RegExp(`^(\\s*)-(\\s+)name:\\s*(["']?)${escaped}\\3\\s*(#.*)?\\r?$`).test(line),
+  );
   if (start === -1) throw new Error(`no "- name: ${name}" line`);
   const head = /^(\s*-\s+)/.exec(lines[start] ?? "");
   const keyColumn = head?.[1]?.length ?? 0;
@@ -170,9 +172,14 @@ describe("set-image over the real kustomization corpus", () => {
     const eol = text.includes("\r\n") ? "\r\n" : "\n";
     const added = result.text.slice(text.length - (text.endsWith("\n") ? 0 : 0));
     expect(result.text.startsWith(text)).toBe(true);
-    expect(added).toMatch(new RegExp(`^(${eol})?images:${eol} *- name: ghcr\\.io/acme/app${eol} +newTag: v1(${eol})?$`));
+    expect(added).toMatch(
+      new RegExp(`^(${eol})?images:${eol} *- name: ghcr\\.io/acme/app${eol} +newTag: v1(${eol})?$`),
+    );
     expect(added.endsWith(eol)).toBe(text.endsWith("\n"));
-    expect(parse(result.text)).toEqual({ ...(parse(text) as Js), images: [{ name: "ghcr.io/acme/app", newTag: "v1" }] });
+    expect(parse(result.text)).toEqual({
+      ...(parse(text) as Js),
+      images: [{ name: "ghcr.io/acme/app", newTag: "v1" }],
+    });
   });
 
   it.each([
@@ -190,9 +197,7 @@ describe("set-image over the real kustomization corpus", () => {
     const text = corpusText("109.yaml");
     const result = setImage(text, change("quay.io/konflux-ci/integration-service:v2"));
     if (!result.ok) throw new Error(result.reason);
-    expect(result.text).toBe(
-      text.replace("  newTag: c228381abd50c3f03a1b1e9f1d9ac95d0df2ede4\n", "  newTag: v2\n"),
-    );
+    expect(result.text).toBe(text.replace("  newTag: c228381abd50c3f03a1b1e9f1d9ac95d0df2ede4\n", "  newTag: v2\n"));
   });
 });
 
@@ -212,7 +217,12 @@ describe("set-image golden files", () => {
 
   it("keeps CRLF line endings and a missing final newline as they are", () => {
     const crlf = readFileSync(new URL("crlf.out.yaml", GOLDEN), "utf8");
-    expect(crlf.split("\n").slice(0, -1).every((line) => line.endsWith("\r"))).toBe(true);
+    expect(
+      crlf
+        .split("\n")
+        .slice(0, -1)
+        .every((line) => line.endsWith("\r")),
+    ).toBe(true);
     for (const name of ["no-final-newline", "missing-images-no-final-newline"]) {
       expect(readFileSync(new URL(`${name}.in.yaml`, GOLDEN), "utf8").endsWith("\n")).toBe(false);
       expect(readFileSync(new URL(`${name}.out.yaml`, GOLDEN), "utf8").endsWith("\n")).toBe(false);
@@ -273,7 +283,13 @@ describe("setImage semantics", () => {
 
   it("matches names exactly", () => {
     const out = mustSet(base, change("registry.example.com/app:v2"));
-    expect(readImages(out)).toMatchObject({ ok: true, images: [{ name: "app", newTag: "v1" }, { name: "registry.example.com/app", newTag: "v2" }] });
+    expect(readImages(out)).toMatchObject({
+      ok: true,
+      images: [
+        { name: "app", newTag: "v1" },
+        { name: "registry.example.com/app", newTag: "v2" },
+      ],
+    });
   });
 
   it("edits an anchored value nobody refers to, and keeps the anchor", () => {
@@ -283,10 +299,22 @@ describe("setImage semantics", () => {
 
   it.each([
     ["an anchored value used elsewhere", "x: &t v1\nimages:\n  - name: app\n    newTag: *t\n", /alias \(\*t\)/],
-    ["a value whose anchor is reused", "images:\n  - name: app\n    newTag: &t v1\nlabels:\n  version: *t\n", /anchored as &t and reused/],
+    [
+      "a value whose anchor is reused",
+      "images:\n  - name: app\n    newTag: &t v1\nlabels:\n  version: *t\n",
+      /anchored as &t and reused/,
+    ],
     ["an entry that is an alias", "base: &b {name: app, newTag: v1}\nimages:\n  - *b\n", /is an alias/],
-    ["an anchored entry that is reused", "images:\n  - &b\n    name: app\n    newTag: v1\nother: [*b]\n", /anchored as &b/],
-    ["a value removed while its anchor is reused", `images:\n  - name: app\n    digest: &d ${NEW_DIGEST}\nx: *d\n`, /anchored as &d/],
+    [
+      "an anchored entry that is reused",
+      "images:\n  - &b\n    name: app\n    newTag: v1\nother: [*b]\n",
+      /anchored as &b/,
+    ],
+    [
+      "a value removed while its anchor is reused",
+      `images:\n  - name: app\n    digest: &d ${NEW_DIGEST}\nx: *d\n`,
+      /anchored as &d/,
+    ],
     ["two entries with the same name", "images:\n- name: app\n- name: app\n", /2 entries named "app"/],
     ["images that is not a list", "images:\n  app: v1\n", /images is not a list/],
     ["an entry that is not a mapping", "images:\n  - app\n", /entry 1 is not a mapping/],
@@ -310,7 +338,11 @@ describe("setImage semantics", () => {
     ["a scalar at the top", "hello\n", /not a mapping/],
     ["another kind of object", "apiVersion: apps/v1\nkind: Deployment\n", /kind is "Deployment"/],
     ["a Go template", "images:\n  - name: app\n    newTag: {{ .Values.tag }}\n", /template/],
-    ["a Go template that is valid YAML", 'images:\n  - name: app\n    newTag: "{{ .Values.tag }}"\n', /images hold template syntax/],
+    [
+      "a Go template that is valid YAML",
+      'images:\n  - name: app\n    newTag: "{{ .Values.tag }}"\n',
+      /images hold template syntax/,
+    ],
     ["a Go template outside values", "{{- if .Values.enabled }}\nimages: []\n{{- end }}\n", /template/],
     ["a Liquid template", "resources:\n{% for r in list %}\n  - {{ r }}\n{% endfor %}\n", /template/],
   ])("refuses %s with kind not-kustomization", (_what, text, reason) => {
@@ -338,11 +370,7 @@ describe("readImages", () => {
     const text = `images:\n- name: a\n  newTag: 1.20\n- name: b\n  newName: 'x/b'\n  digest: "${NEW_DIGEST}"\n- name: c\n`;
     expect(readImages(text)).toEqual({
       ok: true,
-      images: [
-        { name: "a", newTag: "1.20" },
-        { name: "b", newName: "x/b", digest: NEW_DIGEST },
-        { name: "c" },
-      ],
+      images: [{ name: "a", newTag: "1.20" }, { name: "b", newName: "x/b", digest: NEW_DIGEST }, { name: "c" }],
     });
   });
 

@@ -48,8 +48,10 @@ const CHILD = "1111111111111111111111111111111111111111"; // a later commit that
 const OTHER = "2222222222222222222222222222222222222222"; // unrelated to X
 const PARENT = "3333333333333333333333333333333333333333"; // an ancestor of X
 
-const git = (pairs: [string, string][]) => (ancestor: string, descendant: string): boolean | undefined =>
-  pairs.some(([a, d]) => a === ancestor && d === descendant);
+const git =
+  (pairs: [string, string][]) =>
+  (ancestor: string, descendant: string): boolean | undefined =>
+    pairs.some(([a, d]) => a === ancestor && d === descendant);
 
 const MIN = 60_000;
 
@@ -157,7 +159,15 @@ const withRolloutResource = (a: Application, status: string, message: string): A
   patched(a, (c) => {
     c.status!.resources = [
       ...(c.status!.resources ?? []),
-      { group: "argoproj.io", version: "v1alpha1", kind: "Rollout", name: "order-service", namespace: "test-lla", status: "Synced", health: { status, message } },
+      {
+        group: "argoproj.io",
+        version: "v1alpha1",
+        kind: "Rollout",
+        name: "order-service",
+        namespace: "test-lla",
+        status: "Synced",
+        health: { status, message },
+      },
     ];
   });
 
@@ -166,7 +176,8 @@ const withCondition = (a: Application, type: string, message: string): Applicati
     c.status!.conditions = [...(c.status!.conditions ?? []), { type, message, lastTransitionTime: t(4) }];
   });
 
-const COMPARISON = "Failed to load target state: failed to generate manifest for source 1 of 1: rpc error: kustomize build failed";
+const COMPARISON =
+  "Failed to load target state: failed to generate manifest for source 1 of 1: rpc error: kustomize build failed";
 const comparison01 = withCondition(
   patched(autoSynced01, (a) => {
     a.status!.sync!.status = "Unknown";
@@ -228,15 +239,25 @@ const cases: Case[] = [
   },
   {
     name: "no-op commit: Synced at X without an operation (last sync was of an ancestor)",
-    input: inputFor(patched(autoPending01, (a) => (a.status!.sync!.status = "Synced")), {
-      now: t(12),
-      history: seen(patched(autoPending01, (a) => (a.status!.sync!.status = "Synced")), [5]),
-    }),
+    input: inputFor(
+      patched(autoPending01, (a) => (a.status!.sync!.status = "Synced")),
+      {
+        now: t(12),
+        history: seen(
+          patched(autoPending01, (a) => (a.status!.sync!.status = "Synced")),
+          [5],
+        ),
+      },
+    ),
     kind: "verified",
   },
   {
     name: "expected images reported in summary",
-    input: inputFor(healthy01, { now: t(10), history: seen(healthy01, [4]), target: { revision: X, images: ["nginx:latest"] } }),
+    input: inputFor(healthy01, {
+      now: t(10),
+      history: seen(healthy01, [4]),
+      target: { revision: X, images: ["nginx:latest"] },
+    }),
     kind: "verified",
   },
   {
@@ -337,7 +358,11 @@ const cases: Case[] = [
   // Sync operations.
   {
     name: "app-06 sync Failed for the target",
-    input: inputFor(failed06, { target: { revision: B }, startedAt: "2018-09-21T23:40:00Z", now: "2018-09-21T23:51:00Z" }),
+    input: inputFor(failed06, {
+      target: { revision: B },
+      startedAt: "2018-09-21T23:40:00Z",
+      now: "2018-09-21T23:51:00Z",
+    }),
     kind: "failed",
     code: "sync-failed",
     words: ["my-app failed to sync bbbbbbb", "one or more synchronization tasks completed unsuccessfully"],
@@ -424,7 +449,10 @@ const cases: Case[] = [
   },
   {
     name: "synced by the operation but OutOfSync afterwards",
-    input: inputFor(patched(healthy01, (a) => (a.status!.sync!.status = "OutOfSync")), { now: t(10) }),
+    input: inputFor(
+      patched(healthy01, (a) => (a.status!.sync!.status = "OutOfSync")),
+      { now: t(10) },
+    ),
     kind: "waiting",
     code: "out-of-sync",
     words: ["synced ea87599 but is OutOfSync afterwards"],
@@ -447,7 +475,10 @@ const cases: Case[] = [
   },
   {
     name: "app-02 Degraded persisting beyond the grace",
-    input: inputFor(degraded02, { now: t(6.5), history: [...seen(healthy02, [4]), ...seen(degraded02, [4 + 1 / 3, 5])] }),
+    input: inputFor(degraded02, {
+      now: t(6.5),
+      history: [...seen(healthy02, [4]), ...seen(degraded02, [4 + 1 / 3, 5])],
+    }),
     kind: "failed",
     code: "degraded",
     words: [`Argo CD application my-app-4 is Degraded for 2m10s: "${DEADLINE_MSG}"`],
@@ -491,12 +522,7 @@ const cases: Case[] = [
     input: inputFor(healthy02, {
       now: t(12),
       soakMs: 10 * MIN,
-      history: [
-        ...seen(healthy02, [4]),
-        ...seen(degraded02, [5]),
-        ...seen(healthy02, [6]),
-        ...seen(degraded02, [8]),
-      ],
+      history: [...seen(healthy02, [4]), ...seen(degraded02, [5]), ...seen(healthy02, [6]), ...seen(degraded02, [8])],
     }),
     kind: "failed",
     code: "flapping",
@@ -521,7 +547,11 @@ const cases: Case[] = [
   // Argo Rollouts.
   {
     name: "rollout-01 healthy: verified",
-    input: inputFor(healthy01, { rollouts: [rollout01], now: t(10), history: seen(healthy01, [4], { rollouts: [rollout01] }) }),
+    input: inputFor(healthy01, {
+      rollouts: [rollout01],
+      now: t(10),
+      history: seen(healthy01, [4], { rollouts: [rollout01] }),
+    }),
     kind: "verified",
   },
   {
@@ -532,11 +562,18 @@ const cases: Case[] = [
     }),
     kind: "waiting",
     code: "progressing",
-    words: ["Rollout rollout-ref-deployment is Progressing", "stable ReplicaSet 6f7c8d9e0a is not yet the current pod hash 75bbd56864"],
+    words: [
+      "Rollout rollout-ref-deployment is Progressing",
+      "stable ReplicaSet 6f7c8d9e0a is not yet the current pod hash 75bbd56864",
+    ],
   },
   {
     name: "rollout-02 paused canary: Suspended waits with its own deadline",
-    input: inputFor(suspended01, { rollouts: [paused02], now: t(10), history: seen(suspended01, [5], { rollouts: [paused02] }) }),
+    input: inputFor(suspended01, {
+      rollouts: [paused02],
+      now: t(10),
+      history: seen(suspended01, [5], { rollouts: [paused02] }),
+    }),
     kind: "waiting",
     code: "suspended",
     words: ["Rollout rollouts-demo of Argo CD application velero-test is paused", "CanaryPauseStep"],
@@ -544,7 +581,11 @@ const cases: Case[] = [
   },
   {
     name: "rollout-02 paused canary past the suspended deadline",
-    input: inputFor(suspended01, { rollouts: [paused02], now: t(66), history: seen(suspended01, [5, 30], { rollouts: [paused02] }) }),
+    input: inputFor(suspended01, {
+      rollouts: [paused02],
+      now: t(66),
+      history: seen(suspended01, [5, 30], { rollouts: [paused02] }),
+    }),
     kind: "failed",
     code: "suspended-deadline",
     words: ["is paused", "has not resumed within 1h"],
@@ -585,7 +626,11 @@ const cases: Case[] = [
       rollouts: [
         patched(rollout01, (r) => {
           r.status!.canary = {
-            currentStepAnalysisRunStatus: { name: "rollout-ref-deployment-75bbd56864-2-1", status: "Failed", message: 'metric "success-rate" assessed Failed' },
+            currentStepAnalysisRunStatus: {
+              name: "rollout-ref-deployment-75bbd56864-2-1",
+              status: "Failed",
+              message: 'metric "success-rate" assessed Failed',
+            },
           };
         }),
       ],
@@ -608,7 +653,11 @@ const cases: Case[] = [
   {
     name: "Rollout in app.status.resources aborted (no Rollout objects given)",
     input: inputFor(
-      withRolloutResource(withHealth(healthy01, "Degraded"), "Degraded", "RolloutAborted: Rollout aborted update to revision 4"),
+      withRolloutResource(
+        withHealth(healthy01, "Degraded"),
+        "Degraded",
+        "RolloutAborted: Rollout aborted update to revision 4",
+      ),
       { now: t(6) },
     ),
     kind: "failed",
@@ -620,7 +669,9 @@ const cases: Case[] = [
     input: inputFor(withRolloutResource(healthy01, "Progressing", "more replicas need to be updated"), { now: t(6) }),
     kind: "waiting",
     code: "progressing",
-    words: ["Rollout order-service is Progressing: \"more replicas need to be updated\" in Argo CD application velero-test"],
+    words: [
+      'Rollout order-service is Progressing: "more replicas need to be updated" in Argo CD application velero-test',
+    ],
   },
 
   // Error conditions.
@@ -661,7 +712,11 @@ const cases: Case[] = [
   {
     name: "SyncError naming the target",
     input: inputFor(
-      withCondition(autoPending01, "SyncError", `Failed last sync attempt to [${X}]: one or more objects failed to apply`),
+      withCondition(
+        autoPending01,
+        "SyncError",
+        `Failed last sync attempt to [${X}]: one or more objects failed to apply`,
+      ),
       { now: t(8), degradedGraceMs: 0 },
     ),
     kind: "failed",
@@ -671,7 +726,11 @@ const cases: Case[] = [
   {
     name: "SyncError naming another revision is not blamed on the target",
     input: inputFor(
-      withCondition(autoPending01, "SyncError", `Failed last sync attempt to [${PARENT}]: one or more objects failed to apply`),
+      withCondition(
+        autoPending01,
+        "SyncError",
+        `Failed last sync attempt to [${PARENT}]: one or more objects failed to apply`,
+      ),
       { now: t(8), degradedGraceMs: 0 },
     ),
     kind: "waiting",
@@ -704,7 +763,13 @@ describe("verdictFor", () => {
   });
 
   it("records the facts it decided on", () => {
-    const verdict = verdictFor(inputFor(healthy01, { rollouts: [rollout01], now: t(10), history: seen(healthy01, [4], { rollouts: [rollout01] }) }));
+    const verdict = verdictFor(
+      inputFor(healthy01, {
+        rollouts: [rollout01],
+        now: t(10),
+        history: seen(healthy01, [4], { rollouts: [rollout01] }),
+      }),
+    );
     expect(verdict).toMatchObject({
       kind: "verified",
       evidence: {
@@ -717,21 +782,28 @@ describe("verdictFor", () => {
         health: "Healthy",
         images: ["nginx:latest"],
         healthySince: t(4),
-        rollouts: [{ name: "rollout-ref-deployment", status: "Healthy", stableRS: "75bbd56864", currentPodHash: "75bbd56864" }],
+        rollouts: [
+          { name: "rollout-ref-deployment", status: "Healthy", stableRS: "75bbd56864", currentPodHash: "75bbd56864" },
+        ],
       },
     });
   });
 
   it("accepts history that already holds the current observation", () => {
     const now = t(10);
-    const history = [...seen(healthy01, [4]), observe({ app: healthy01, rollouts: [], target: { revision: X }, isAncestor: git([]), now })];
+    const history = [
+      ...seen(healthy01, [4]),
+      observe({ app: healthy01, rollouts: [], target: { revision: X }, isAncestor: git([]), now }),
+    ];
     expect(verdictFor(inputFor(healthy01, { now, history })).kind).toBe("verified");
   });
 });
 
 describe("observe", () => {
   it("records sync, freshness and health compactly", () => {
-    expect(observe({ app: healthy01, rollouts: [paused02], target: { revision: X }, isAncestor: git([]), now: t(5) })).toEqual({
+    expect(
+      observe({ app: healthy01, rollouts: [paused02], target: { revision: X }, isAncestor: git([]), now: t(5) }),
+    ).toEqual({
       at: t(5),
       synced: true,
       applied: true,
@@ -773,7 +845,12 @@ const HEALTH_TESTS = fixture<{ tests: HealthTest[] }>("rollout-health_test.yaml"
 
 function realTestdata(): Map<string, Rollout> {
   const found = new Map<string, Rollout>();
-  for (const name of ["rollout-01-healthy.yaml", "rollout-02-paused-canary-step.yaml", "rollout-03-aborted-analysis-failed.yaml", "rollout-04-aborted-legacy-degraded.yaml"]) {
+  for (const name of [
+    "rollout-01-healthy.yaml",
+    "rollout-02-paused-canary-step.yaml",
+    "rollout-03-aborted-analysis-failed.yaml",
+    "rollout-04-aborted-legacy-degraded.yaml",
+  ]) {
     const source = /Rollout\/(testdata\/\S+\.yaml)/.exec(fixtureText(name).split("\n")[0] ?? "");
     if (source?.[1] !== undefined) found.set(source[1], rollout(name));
   }
@@ -785,11 +862,20 @@ function synthetic(
   status: Rollout["status"],
   metadata: Rollout["metadata"] = {},
 ): Rollout {
-  return { apiVersion: "argoproj.io/v1alpha1", kind: "Rollout", metadata: { name: "demo", namespace: "default", generation: 2, ...metadata }, spec, status };
+  return {
+    apiVersion: "argoproj.io/v1alpha1",
+    kind: "Rollout",
+    metadata: { name: "demo", namespace: "default", generation: 2, ...metadata },
+    spec,
+    status,
+  };
 }
 
 const canary = (replicas = 3) => ({ replicas, strategy: { canary: { steps: [{ setWeight: 20 }, { pause: {} }] } } });
-const blueGreen = (replicas = 3) => ({ replicas, strategy: { blueGreen: { activeService: "active", previewService: "preview" } } });
+const blueGreen = (replicas = 3) => ({
+  replicas,
+  strategy: { blueGreen: { activeService: "active", previewService: "preview" } },
+});
 const done = (hash: string, replicas = 3) => ({
   observedGeneration: "2",
   currentPodHash: hash,
@@ -802,31 +888,49 @@ const done = (hash: string, replicas = 3) => ({
 
 const RECONSTRUCTED: Record<string, Rollout> = {
   "testdata/newRolloutWithoutStatus.yaml": synthetic(canary(), undefined),
-  "testdata/progressing_newGeneration.yaml": synthetic(canary(), { ...done("abc"), observedGeneration: "1", phase: "Healthy" }),
+  "testdata/progressing_newGeneration.yaml": synthetic(canary(), {
+    ...done("abc"),
+    observedGeneration: "1",
+    phase: "Healthy",
+  }),
   "testdata/progressing_newWorkloadGeneration.yaml": synthetic(
     { ...canary(), workloadRef: { apiVersion: "apps/v1", kind: "Deployment", name: "demo" } },
     { ...done("abc"), workloadObservedGeneration: "1", phase: "Healthy" },
     { annotations: { "rollout.argoproj.io/workload-generation": "2" } },
   ),
-  "testdata/degraded_statusPhaseMessage.yaml": synthetic(canary(), { ...done("abc"), phase: "Degraded", message: "InvalidSpec" }),
-  "testdata/healthy_legacy_v0.9_observedGeneration.yaml": synthetic(canary(), { ...done("abc"), observedGeneration: "7d5979db69" }),
-  "testdata/healthy_legacy_v0.9_observedGeneration_numeric.yaml": synthetic(canary(), { ...done("abc"), observedGeneration: "5968697464" }),
+  "testdata/degraded_statusPhaseMessage.yaml": synthetic(canary(), {
+    ...done("abc"),
+    phase: "Degraded",
+    message: "InvalidSpec",
+  }),
+  "testdata/healthy_legacy_v0.9_observedGeneration.yaml": synthetic(canary(), {
+    ...done("abc"),
+    observedGeneration: "7d5979db69",
+  }),
+  "testdata/healthy_legacy_v0.9_observedGeneration_numeric.yaml": synthetic(canary(), {
+    ...done("abc"),
+    observedGeneration: "5968697464",
+  }),
   "testdata/healthy_legacy_v1.0_newWorkloadGeneration.yaml": synthetic(
     { ...canary(), workloadRef: { apiVersion: "apps/v1", kind: "Deployment", name: "demo" } },
     { ...done("abc"), phase: "Healthy" },
     { annotations: { "rollout.argoproj.io/revision": "1" } },
   ),
-  "testdata/degraded_invalidSpec.yaml": synthetic({ replicas: 1, strategy: {} }, {
-    observedGeneration: "2",
-    conditions: [
-      {
-        type: "InvalidSpec",
-        status: "True",
-        reason: "InvalidSpec",
-        message: "The Rollout \"basic\" is invalid: spec.strategy.strategy: Required value: Rollout has missing field '.spec.strategy.canary or .spec.strategy.blueGreen'",
-      },
-    ],
-  }),
+  "testdata/degraded_invalidSpec.yaml": synthetic(
+    { replicas: 1, strategy: {} },
+    {
+      observedGeneration: "2",
+      conditions: [
+        {
+          type: "InvalidSpec",
+          status: "True",
+          reason: "InvalidSpec",
+          message:
+            "The Rollout \"basic\" is invalid: spec.strategy.strategy: Required value: Rollout has missing field '.spec.strategy.canary or .spec.strategy.blueGreen'",
+        },
+      ],
+    },
+  ),
   "testdata/degraded_rolloutTimeout.yaml": synthetic(blueGreen(), {
     ...done("6b8cf6f7db"),
     conditions: [
@@ -839,7 +943,10 @@ const RECONSTRUCTED: Record<string, Rollout> = {
       },
     ],
   }),
-  "testdata/bluegreen/healthy_servingActiveService.yaml": synthetic(blueGreen(), { ...done("abc"), blueGreen: { activeSelector: "abc" } }),
+  "testdata/bluegreen/healthy_servingActiveService.yaml": synthetic(blueGreen(), {
+    ...done("abc"),
+    blueGreen: { activeSelector: "abc" },
+  }),
   "testdata/bluegreen/progressing_addingMoreReplicas.yaml": synthetic(blueGreen(), {
     ...done("abc"),
     updatedReplicas: 1,
@@ -850,7 +957,11 @@ const RECONSTRUCTED: Record<string, Rollout> = {
     availableReplicas: 1,
     blueGreen: { activeSelector: "old", previewSelector: "abc" },
   }),
-  "testdata/canary/progressing_setWeightStep.yaml": synthetic(canary(5), { ...done("abc", 5), stableRS: "old", updatedReplicas: 1 }),
+  "testdata/canary/progressing_setWeightStep.yaml": synthetic(canary(5), {
+    ...done("abc", 5),
+    stableRS: "old",
+    updatedReplicas: 1,
+  }),
   "testdata/canary/progressing_killingOldReplicas.yaml": synthetic(canary(5), { ...done("abc", 5), replicas: 6 }),
   "testdata/suspended_controllerPause.yaml": synthetic(canary(), {
     ...done("abc"),
@@ -865,16 +976,24 @@ const RECONSTRUCTED: Record<string, Rollout> = {
     canary: { stableRS: "abc" },
   }),
   "testdata/canary/healthy_executedAllSteps.yaml": synthetic(canary(), done("abc")),
-  "testdata/canary/progressing_noSteps.yaml": synthetic({ replicas: 3, strategy: { canary: {} } }, { ...done("abc"), availableReplicas: 2 }),
+  "testdata/canary/progressing_noSteps.yaml": synthetic(
+    { replicas: 3, strategy: { canary: {} } },
+    { ...done("abc"), availableReplicas: 2 },
+  ),
   "testdata/canary/healthy_noSteps.yaml": synthetic({ replicas: 3, strategy: { canary: {} } }, done("abc")),
-  "testdata/canary/healthy_emptyStepsList.yaml": synthetic({ replicas: 3, strategy: { canary: { steps: [] } } }, done("abc")),
+  "testdata/canary/healthy_emptyStepsList.yaml": synthetic(
+    { replicas: 3, strategy: { canary: { steps: [] } } },
+    done("abc"),
+  ),
 };
 
 describe("rolloutHealth (Argo CD health.lua, expectations from health_test.yaml)", () => {
   const real = realTestdata();
 
   it("has a real or reconstructed object for every expectation", () => {
-    const missing = HEALTH_TESTS.map((test) => test.inputPath).filter((path) => !real.has(path) && !(path in RECONSTRUCTED));
+    const missing = HEALTH_TESTS.map((test) => test.inputPath).filter(
+      (path) => !real.has(path) && !(path in RECONSTRUCTED),
+    );
     expect(missing).toEqual([]);
     expect([...real.keys()].sort()).toEqual([
       "testdata/degraded_abortedRollout.yaml",
@@ -883,14 +1002,16 @@ describe("rolloutHealth (Argo CD health.lua, expectations from health_test.yaml)
     ]);
   });
 
-  it.each(HEALTH_TESTS.map((test) => [test.inputPath, real.has(test.inputPath) ? "fixture" : "reconstructed", test] as const))(
-    "%s (%s)",
-    (path, _origin, test) => {
-      const object = real.get(path) ?? RECONSTRUCTED[path];
-      expect(object).toBeDefined();
-      expect(rolloutHealth(object!)).toEqual({ status: test.healthStatus.status, message: test.healthStatus.message ?? "" });
-    },
-  );
+  it.each(
+    HEALTH_TESTS.map((test) => [test.inputPath, real.has(test.inputPath) ? "fixture" : "reconstructed", test] as const),
+  )("%s (%s)", (path, _origin, test) => {
+    const object = real.get(path) ?? RECONSTRUCTED[path];
+    expect(object).toBeDefined();
+    expect(rolloutHealth(object!)).toEqual({
+      status: test.healthStatus.status,
+      message: test.healthStatus.message ?? "",
+    });
+  });
 
   it("rollout-03 (no status.phase, aborted by analysis) falls back to conditions: Degraded", () => {
     expect(rolloutHealth(aborted03)).toEqual({

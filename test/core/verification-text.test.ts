@@ -3,7 +3,13 @@
 // diff: each file is what a person sees on the PR, so it must read well as GitHub Markdown.
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { describe, expect, it } from "vitest";
-import { failedComment, revertPrText, verificationStartedComment, verifiedComment, type Timeline } from "../../src/core/verification-text.js";
+import {
+  failedComment,
+  revertPrText,
+  verificationStartedComment,
+  verifiedComment,
+  type Timeline,
+} from "../../src/core/verification-text.js";
 
 const GOLDEN = new URL("../fixtures/verification-text/", import.meta.url);
 
@@ -18,13 +24,33 @@ function golden(name: string, actual: string): void {
 
 const api = (tag: string) => `ghcr.io/acme/api:${tag}`;
 const REVISION = "3f2a9c1e0b7d4a6e8c5f1b2d3e4f5a6b7c8d9e0f";
-const TIMELINE: Timeline = { merged: "2025-06-02T09:14:05Z", synced: "2025-06-02T09:15:41Z", healthy: "2025-06-02T09:16:20Z", verified: "2025-06-02T09:18:20Z" };
+const TIMELINE: Timeline = {
+  merged: "2025-06-02T09:14:05Z",
+  synced: "2025-06-02T09:15:41Z",
+  healthy: "2025-06-02T09:16:20Z",
+  verified: "2025-06-02T09:18:20Z",
+};
 const DEGRADED = 'api-staging is Degraded for 1m15s: "Deployment "api" exceeded its progress deadline"';
 
 describe("verification started", () => {
   it.each([
-    ["started-staging.md", "staging, 2m soak", { service: "api", env: "staging", app: "api-staging", revision: REVISION, deploymentId: 202, soakMs: 120_000 }],
-    ["started-production.md", "production, 90s soak", { service: "api", env: "production", app: "api-production", revision: REVISION, deploymentId: 303, soakMs: 90_000 }],
+    [
+      "started-staging.md",
+      "staging, 2m soak",
+      { service: "api", env: "staging", app: "api-staging", revision: REVISION, deploymentId: 202, soakMs: 120_000 },
+    ],
+    [
+      "started-production.md",
+      "production, 90s soak",
+      {
+        service: "api",
+        env: "production",
+        app: "api-production",
+        revision: REVISION,
+        deploymentId: 303,
+        soakMs: 90_000,
+      },
+    ],
   ])("%s: %s", (file, _what, input) => {
     const text = verificationStartedComment(input);
     expect(text).toContain(`\`${REVISION.slice(0, 12)}\``);
@@ -36,20 +62,48 @@ describe("verification started", () => {
 describe("verified", () => {
   const base = { service: "api", env: "staging", app: "api-staging", image: api("1.5.0"), timeline: TIMELINE };
   it.each([
-    ["verified-next-pr.md", "the promotion PR to the next environment is open", { ...base, next: { env: "production", pr: 21 } }, "Next: promotion to **production** in #21."],
+    [
+      "verified-next-pr.md",
+      "the promotion PR to the next environment is open",
+      { ...base, next: { env: "production", pr: 21 } },
+      "Next: promotion to **production** in #21.",
+    ],
     [
       "verified-next-frozen.md",
       "the next environment is frozen: a note instead of a PR",
-      { ...base, next: { env: "production", note: "production is frozen (#40); no promotion until /unhold production" } },
+      {
+        ...base,
+        next: { env: "production", note: "production is frozen (#40); no promotion until /unhold production" },
+      },
       "Next: production is frozen (#40); no promotion until /unhold production.",
     ],
-    ["verified-revert.md", "a verified revert is not promoted", { ...base, image: api("1.4.0"), next: { env: "production", note: "this was a revert, which is not promoted" } }, "Next: this was a revert, which is not promoted."],
-    ["verified-next-nothing.md", "a next environment without PR or note", { ...base, next: { env: "production" } }, "Next: no promotion to production."],
-    ["verified-last-env.md", "the last environment", { ...base, env: "production", app: "api-production" }, "production is the last environment."],
+    [
+      "verified-revert.md",
+      "a verified revert is not promoted",
+      { ...base, image: api("1.4.0"), next: { env: "production", note: "this was a revert, which is not promoted" } },
+      "Next: this was a revert, which is not promoted.",
+    ],
+    [
+      "verified-next-nothing.md",
+      "a next environment without PR or note",
+      { ...base, next: { env: "production" } },
+      "Next: no promotion to production.",
+    ],
+    [
+      "verified-last-env.md",
+      "the last environment",
+      { ...base, env: "production", app: "api-production" },
+      "production is the last environment.",
+    ],
     [
       "verified-partial-timeline.md",
       "no image and no sync/health times known: those rows are left out",
-      { service: "api", env: "production", app: "api-production", timeline: { merged: TIMELINE.merged, verified: TIMELINE.verified } },
+      {
+        service: "api",
+        env: "production",
+        app: "api-production",
+        timeline: { merged: TIMELINE.merged, verified: TIMELINE.verified },
+      },
       "production is the last environment.",
     ],
   ])("%s: %s", (file, _what, input, lastLine) => {
@@ -59,29 +113,55 @@ describe("verified", () => {
   });
 
   it("lists the timeline in order and leaves out the steps it has no time for", () => {
-    const rows = (timeline: Timeline) => verifiedComment({ ...base, timeline }).split("\n").filter((line) => /^\| [a-z]/.test(line) && !line.startsWith("| step"));
+    const rows = (timeline: Timeline) =>
+      verifiedComment({ ...base, timeline })
+        .split("\n")
+        .filter((line) => /^\| [a-z]/.test(line) && !line.startsWith("| step"));
     expect(rows(TIMELINE)).toEqual([
       "| merged | 2025-06-02T09:14:05Z |",
       "| synced | 2025-06-02T09:15:41Z |",
       "| healthy | 2025-06-02T09:16:20Z |",
       "| stable (verified) | 2025-06-02T09:18:20Z |",
     ]);
-    expect(rows({ merged: TIMELINE.merged, healthy: TIMELINE.healthy, verified: TIMELINE.verified })).toEqual(["| merged | 2025-06-02T09:14:05Z |", "| healthy | 2025-06-02T09:16:20Z |", "| stable (verified) | 2025-06-02T09:18:20Z |"]);
+    expect(rows({ merged: TIMELINE.merged, healthy: TIMELINE.healthy, verified: TIMELINE.verified })).toEqual([
+      "| merged | 2025-06-02T09:14:05Z |",
+      "| healthy | 2025-06-02T09:16:20Z |",
+      "| stable (verified) | 2025-06-02T09:18:20Z |",
+    ]);
   });
 });
 
 describe("failed", () => {
   const base = { service: "api", env: "staging", app: "api-staging", reason: DEGRADED };
   it.each([
-    ["failed-revert-pr.md", "the author is told and the revert PR named", { ...base, author: "alice", revert: { pr: 22 } }, "Conveyor opened revert PR #22."],
+    [
+      "failed-revert-pr.md",
+      "the author is told and the revert PR named",
+      { ...base, author: "alice", revert: { pr: 22 } },
+      "Conveyor opened revert PR #22.",
+    ],
     [
       "failed-revert-note.md",
       "no revert PR could be made: the note says why",
-      { ...base, author: "alice", revert: { note: "No revert PR: the overlay changed since and the previous image is not known." } },
+      {
+        ...base,
+        author: "alice",
+        revert: { note: "No revert PR: the overlay changed since and the previous image is not known." },
+      },
       "No revert PR: the overlay changed since and the previous image is not known.",
     ],
-    ["failed-no-author.md", "no author to mention, rollback.auto off", { ...base, revert: { note: "No revert PR was opened (rollback.auto is off)." } }, "No revert PR was opened (rollback.auto is off)."],
-    ["failed-no-revert-info.md", "nothing said about a revert: the rollback.auto default", { ...base, author: "alice" }, "No revert PR was opened (rollback.auto is off)."],
+    [
+      "failed-no-author.md",
+      "no author to mention, rollback.auto off",
+      { ...base, revert: { note: "No revert PR was opened (rollback.auto is off)." } },
+      "No revert PR was opened (rollback.auto is off).",
+    ],
+    [
+      "failed-no-revert-info.md",
+      "nothing said about a revert: the rollback.auto default",
+      { ...base, author: "alice" },
+      "No revert PR was opened (rollback.auto is off).",
+    ],
   ])("%s: %s", (file, _what, input, revertLine) => {
     const text = failedComment(input);
     expect(text.split("\n")).toContain(revertLine);
@@ -93,7 +173,11 @@ describe("failed", () => {
 describe("revert PR", () => {
   const base = { service: "api", env: "staging", reason: DEGRADED, deploymentId: 203 };
   it.each([
-    ["revert-pr", "a plain revert of a failed rollout after its PR", { ...base, from: api("1.5.0"), to: api("1.6.0"), originalPr: 14, method: "revert" as const }],
+    [
+      "revert-pr",
+      "a plain revert of a failed rollout after its PR",
+      { ...base, from: api("1.5.0"), to: api("1.6.0"), originalPr: 14, method: "revert" as const },
+    ],
     [
       "revert-pr-reset-image",
       "the overlay moved on: the previous image (pinned by digest) is set instead",
@@ -103,7 +187,16 @@ describe("revert PR", () => {
     [
       "revert-pr-rollback-command",
       "asked for with /rollback (the reason is the comment, not a failure)",
-      { ...base, env: "production", from: api("1.4.0"), to: api("1.5.0"), originalPr: 31, deploymentId: 303, reason: "@alice asked for it with `/rollback`", method: "revert" as const },
+      {
+        ...base,
+        env: "production",
+        from: api("1.4.0"),
+        to: api("1.5.0"),
+        originalPr: 31,
+        deploymentId: 303,
+        reason: "@alice asked for it with `/rollback`",
+        method: "revert" as const,
+      },
     ],
   ])("%s: %s", (name, _what, input) => {
     const text = revertPrText(input);
@@ -114,13 +207,21 @@ describe("revert PR", () => {
 
   it("keeps the reason in the commit message to 500 characters", () => {
     const reason = "x".repeat(600);
-    const { commitMessage, body } = revertPrText({ service: "api", env: "staging", reason, deploymentId: 1, method: "revert" });
+    const { commitMessage, body } = revertPrText({
+      service: "api",
+      env: "staging",
+      reason,
+      deploymentId: 1,
+      method: "revert",
+    });
     expect(commitMessage.endsWith(`Rollout failed: ${"x".repeat(500)}`)).toBe(true);
     expect(body).toContain(reason);
   });
 
   it("carries a state marker that swaps from and to: the revert moves back", () => {
     const { body } = revertPrText({ ...base, from: api("1.5.0"), to: api("1.6.0"), method: "revert" });
-    expect(body.split("\n").at(-1)).toBe(`<!-- conveyor:${JSON.stringify({ service: "api", env: "staging", from: api("1.6.0"), to: api("1.5.0") })} -->`);
+    expect(body.split("\n").at(-1)).toBe(
+      `<!-- conveyor:${JSON.stringify({ service: "api", env: "staging", from: api("1.6.0"), to: api("1.5.0") })} -->`,
+    );
   });
 });

@@ -48,7 +48,8 @@ async function render(dir: string): Promise<KubeObject[]> {
   });
 }
 
-const label = (o: KubeObject) => `${o.kind} ${o.metadata.namespace ? `${o.metadata.namespace}/` : ""}${o.metadata.name}`;
+const label = (o: KubeObject) =>
+  `${o.kind} ${o.metadata.namespace ? `${o.metadata.namespace}/` : ""}${o.metadata.name}`;
 
 function only<T>(items: readonly T[] | undefined, what: string): T {
   expect(items, what).toHaveLength(1);
@@ -56,7 +57,10 @@ function only<T>(items: readonly T[] | undefined, what: string): T {
 }
 
 function find<T>(objects: KubeObject[], kind: string, name: string): T {
-  return only(objects.filter((o) => o.kind === kind && o.metadata.name === name), `${kind} ${name}`) as unknown as T;
+  return only(
+    objects.filter((o) => o.kind === kind && o.metadata.name === name),
+    `${kind} ${name}`,
+  ) as unknown as T;
 }
 
 /** Validates one object with the kubernetes-models class for its apiVersion and kind. */
@@ -88,7 +92,10 @@ function unknownFields(objects: KubeObject[]): Map<number, string[]> {
   const file = join(ROOT, "test", "deploy", "__rendered-manifests__.ts");
   // One object per line, so a diagnostic's line is the object's index.
   const source = objects
-    .map((o, i) => `export const o${i}: import("kubernetes-models/${o.apiVersion}/${o.kind}").I${o.kind} = ${JSON.stringify(o)};`)
+    .map(
+      (o, i) =>
+        `export const o${i}: import("kubernetes-models/${o.apiVersion}/${o.kind}").I${o.kind} = ${JSON.stringify(o)};`,
+    )
     .join("\n");
   const options: ts.CompilerOptions = {
     module: ts.ModuleKind.NodeNext,
@@ -102,7 +109,8 @@ function unknownFields(objects: KubeObject[]): Map<number, string[]> {
   };
   const host = ts.createCompilerHost(options);
   const { getSourceFile, fileExists, readFile } = host;
-  host.getSourceFile = (name, version, ...rest) => (name === file ? ts.createSourceFile(name, source, version) : getSourceFile.call(host, name, version, ...rest));
+  host.getSourceFile = (name, version, ...rest) =>
+    name === file ? ts.createSourceFile(name, source, version) : getSourceFile.call(host, name, version, ...rest);
   host.fileExists = (name) => name === file || fileExists.call(host, name);
   host.readFile = (name) => (name === file ? source : readFile.call(host, name));
   const program = ts.createProgram([file], options, host);
@@ -115,9 +123,14 @@ function unknownFields(objects: KubeObject[]): Map<number, string[]> {
   return byObject;
 }
 
-const container = (deployment: IDeployment): IContainer => only(deployment.spec?.template.spec?.containers, "containers");
+const container = (deployment: IDeployment): IContainer =>
+  only(deployment.spec?.template.spec?.containers, "containers");
 
-const envOf = (c: IContainer, name: string) => only(c.env?.filter((e) => e.name === name), `env ${name}`);
+const envOf = (c: IContainer, name: string) =>
+  only(
+    c.env?.filter((e) => e.name === name),
+    `env ${name}`,
+  );
 
 // ---------------------------------------------------------------------------------------------
 
@@ -148,7 +161,10 @@ describe("deploy/: Kubernetes schemas", () => {
         "ServiceAccount conveyor/conveyor",
       ].sort(),
     );
-    expect(kinds(argocdAccess)).toEqual(["Role argocd/conveyor-applications", "RoleBinding argocd/conveyor-applications"]);
+    expect(kinds(argocdAccess)).toEqual([
+      "Role argocd/conveyor-applications",
+      "RoleBinding argocd/conveyor-applications",
+    ]);
     expect(kinds(example)).toEqual([...kinds(base), ...kinds(argocdAccess), "Ingress conveyor/conveyor"].sort());
   });
 
@@ -161,7 +177,9 @@ describe("deploy/: Kubernetes schemas", () => {
     }
     expect(problems).toEqual([]);
     // The validator is not a no-op: a wrongly typed field and a missing required one are caught.
-    const deployment = structuredClone(find<IDeployment>(example, "Deployment", "conveyor")) as unknown as { spec: { replicas: unknown; selector?: unknown } };
+    const deployment = structuredClone(find<IDeployment>(example, "Deployment", "conveyor")) as unknown as {
+      spec: { replicas: unknown; selector?: unknown };
+    };
     deployment.spec.replicas = "two";
     delete deployment.spec.selector;
     const error = await schemaErrors(deployment);
@@ -180,12 +198,15 @@ describe("deploy/: Kubernetes schemas", () => {
     const sentinel = found.get(objects.length) ?? [];
     found.delete(objects.length);
     expect(sentinel.join("\n")).toMatch(/'"?readOnlyRootFileSystem"?' does not exist in type 'ISecurityContext'/);
-    const problems = [...found].map(([line, messages]) => `${objects[line] ? label(objects[line]) : `line ${line}`}: ${messages.join("; ")}`);
+    const problems = [...found].map(
+      ([line, messages]) => `${objects[line] ? label(objects[line]) : `line ${line}`}: ${messages.join("; ")}`,
+    );
     expect(problems).toEqual([]);
   });
 
   it("labels every object as Conveyor's, and selectors still match the pods", () => {
-    for (const object of example) expect(object.metadata.labels?.["app.kubernetes.io/name"], label(object)).toBe("conveyor");
+    for (const object of example)
+      expect(object.metadata.labels?.["app.kubernetes.io/name"], label(object)).toBe("conveyor");
     const deployment = find<IDeployment>(example, "Deployment", "conveyor");
     const podLabels = deployment.spec?.template.metadata?.labels ?? {};
     const matches = (selector: Record<string, string> | undefined) => {
@@ -195,7 +216,10 @@ describe("deploy/: Kubernetes schemas", () => {
     matches(deployment.spec?.selector.matchLabels);
     matches(find<IService>(example, "Service", "conveyor").spec?.selector);
     matches(find<IPodDisruptionBudget>(example, "PodDisruptionBudget", "conveyor").spec?.selector?.matchLabels);
-    const antiAffinity = only(deployment.spec?.template.spec?.affinity?.podAntiAffinity?.preferredDuringSchedulingIgnoredDuringExecution, "anti-affinity term");
+    const antiAffinity = only(
+      deployment.spec?.template.spec?.affinity?.podAntiAffinity?.preferredDuringSchedulingIgnoredDuringExecution,
+      "anti-affinity term",
+    );
     expect(antiAffinity.podAffinityTerm.topologyKey).toBe("kubernetes.io/hostname");
     matches(antiAffinity.podAffinityTerm.labelSelector?.matchLabels);
   });
@@ -224,13 +248,21 @@ describe("deploy/: the Conveyor Deployment", () => {
         expect(c.livenessProbe?.httpGet).toMatchObject({ path: "/healthz", port: "http" });
         expect(c.readinessProbe?.httpGet).toMatchObject({ path: "/readyz", port: "http" });
         const service = find<IService>(objects(), "Service", "conveyor");
-        expect(only(service.spec?.ports, "service ports")).toMatchObject({ name: "http", port: 80, targetPort: "http" });
+        expect(only(service.spec?.ports, "service ports")).toMatchObject({
+          name: "http",
+          port: 80,
+          targetPort: "http",
+        });
       });
 
       it("runs as non-root on a read-only root filesystem, with writable emptyDirs for workspaces and /tmp", () => {
         const pod = deployment().spec?.template.spec;
         const c = container(deployment());
-        expect(pod?.securityContext).toMatchObject({ runAsNonRoot: true, runAsUser: 1000, seccompProfile: { type: "RuntimeDefault" } });
+        expect(pod?.securityContext).toMatchObject({
+          runAsNonRoot: true,
+          runAsUser: 1000,
+          seccompProfile: { type: "RuntimeDefault" },
+        });
         expect(c.securityContext).toMatchObject({
           runAsNonRoot: true,
           runAsUser: 1000,
@@ -259,7 +291,11 @@ describe("deploy/: the Conveyor Deployment", () => {
           expect(env.value, key).toBeUndefined();
           expect(env.valueFrom?.secretKeyRef, key).toEqual({ name: "conveyor-github", key });
         }
-        expect(envOf(c, "REDIS_URL").valueFrom?.secretKeyRef).toEqual({ name: "conveyor-github", key: "REDIS_URL", optional: true });
+        expect(envOf(c, "REDIS_URL").valueFrom?.secretKeyRef).toEqual({
+          name: "conveyor-github",
+          key: "REDIS_URL",
+          optional: true,
+        });
         expect(objects().filter((o) => o.kind === "Secret" || o.kind === "ConfigMap")).toEqual([]);
       });
 
@@ -291,8 +327,12 @@ describe("deploy/: RBAC", () => {
   /** What the conveyor ServiceAccount may do, following every binding to its role. */
   function grants(objects: KubeObject[]): Grant[] {
     const out: Grant[] = [];
-    for (const binding of objects.filter((o) => o.kind === "RoleBinding" || o.kind === "ClusterRoleBinding") as unknown as Binding[]) {
-      const forConveyor = (binding.subjects ?? []).some((s) => s.kind === "ServiceAccount" && s.name === "conveyor" && s.namespace === CONVEYOR_NS);
+    for (const binding of objects.filter(
+      (o) => o.kind === "RoleBinding" || o.kind === "ClusterRoleBinding",
+    ) as unknown as Binding[]) {
+      const forConveyor = (binding.subjects ?? []).some(
+        (s) => s.kind === "ServiceAccount" && s.name === "conveyor" && s.namespace === CONVEYOR_NS,
+      );
       expect(forConveyor, label(binding)).toBe(true);
       expect(binding.subjects, label(binding)).toHaveLength(1);
       const scope = binding.kind === "ClusterRoleBinding" ? "cluster" : (binding.metadata.namespace ?? "?");
@@ -304,7 +344,8 @@ describe("deploy/: RBAC", () => {
       for (const rule of role.rules ?? []) {
         expect(rule.nonResourceURLs, label(role)).toBeUndefined();
         for (const group of rule.apiGroups ?? [""])
-          for (const resource of rule.resources ?? []) for (const verb of rule.verbs) out.push(`${scope} ${group}/${resource} ${verb}`);
+          for (const resource of rule.resources ?? [])
+            for (const verb of rule.verbs) out.push(`${scope} ${group}/${resource} ${verb}`);
       }
     }
     return out.sort();
@@ -330,18 +371,26 @@ describe("deploy/: RBAC", () => {
   it("has no wildcards, no unbound roles and nothing beyond those", () => {
     const roles = example.filter((o) => o.kind === "Role" || o.kind === "ClusterRole");
     const bound = new Set(
-      (example.filter((o) => o.kind.endsWith("Binding")) as unknown as Binding[]).map((b) => `${b.roleRef.kind} ${b.metadata.namespace ?? ""} ${b.roleRef.name}`),
+      (example.filter((o) => o.kind.endsWith("Binding")) as unknown as Binding[]).map(
+        (b) => `${b.roleRef.kind} ${b.metadata.namespace ?? ""} ${b.roleRef.name}`,
+      ),
     );
     for (const role of roles) {
-      expect(bound.has(`${role.kind} ${role.metadata.namespace ?? ""} ${role.metadata.name}`), `${label(role)} is bound`).toBe(true);
+      expect(
+        bound.has(`${role.kind} ${role.metadata.namespace ?? ""} ${role.metadata.name}`),
+        `${label(role)} is bound`,
+      ).toBe(true);
       expect(role.aggregationRule, label(role)).toBeUndefined();
       for (const rule of (role.rules as IPolicyRule[] | undefined) ?? []) {
-        for (const value of [...(rule.apiGroups ?? []), ...(rule.resources ?? []), ...rule.verbs]) expect(value, label(role)).not.toContain("*");
+        for (const value of [...(rule.apiGroups ?? []), ...(rule.resources ?? []), ...rule.verbs])
+          expect(value, label(role)).not.toContain("*");
         expect(rule.resources ?? [], label(role)).not.toContain("secrets");
       }
     }
     // Applications are reachable in Argo CD's namespace only: no ClusterRole mentions them.
-    const clusterResources = example.filter((o) => o.kind === "ClusterRole").flatMap((o) => (o.rules as IPolicyRule[]).flatMap((r) => r.resources ?? []));
+    const clusterResources = example
+      .filter((o) => o.kind === "ClusterRole")
+      .flatMap((o) => (o.rules as IPolicyRule[]).flatMap((r) => r.resources ?? []));
     expect(clusterResources).toEqual(["rollouts"]);
   });
 
@@ -351,15 +400,22 @@ describe("deploy/: RBAC", () => {
       const binding = find<Binding>(objects, "RoleBinding", "conveyor-applications");
       expect(role.metadata.namespace).toBe(ARGOCD_NS);
       expect(binding.metadata.namespace).toBe(ARGOCD_NS);
-      expect(binding.roleRef).toEqual({ apiGroup: "rbac.authorization.k8s.io", kind: "Role", name: "conveyor-applications" });
+      expect(binding.roleRef).toEqual({
+        apiGroup: "rbac.authorization.k8s.io",
+        kind: "Role",
+        name: "conveyor-applications",
+      });
       expect(binding.subjects).toEqual([{ kind: "ServiceAccount", name: "conveyor", namespace: CONVEYOR_NS }]);
     }
     // Everything else of Conveyor's (cluster-scoped objects aside) lives in its own namespace.
     const clusterScoped = new Set(["ClusterRole", "ClusterRoleBinding"]);
-    for (const object of example.filter((o) => !o.metadata.name.startsWith("conveyor-applications") && !clusterScoped.has(o.kind))) {
+    for (const object of example.filter(
+      (o) => !o.metadata.name.startsWith("conveyor-applications") && !clusterScoped.has(o.kind),
+    )) {
       expect(object.metadata.namespace, label(object)).toBe(CONVEYOR_NS);
     }
-    for (const object of example.filter((o) => clusterScoped.has(o.kind))) expect(object.metadata.namespace, label(object)).toBeUndefined();
+    for (const object of example.filter((o) => clusterScoped.has(o.kind)))
+      expect(object.metadata.namespace, label(object)).toBeUndefined();
   });
 });
 
@@ -421,11 +477,19 @@ describe("Dockerfile", () => {
   it("follows the practices the Deployment relies on", () => {
     expect(lastFrom).toBeGreaterThanOrEqual(0);
     // Exec-form CMD: node is PID 1 and receives the SIGTERM that starts the graceful shutdown.
-    const cmd = only(finalStage.filter((i) => i.getKeyword() === "CMD" || i.getKeyword() === "ENTRYPOINT"), "CMD");
+    const cmd = only(
+      finalStage.filter((i) => i.getKeyword() === "CMD" || i.getKeyword() === "ENTRYPOINT"),
+      "CMD",
+    );
     expect(cmd.getArgumentsContent()?.trim()).toMatch(/^\[.*\]$/);
     // The final user is not root. It is named (`node`), which the kubelet cannot check for
     // runAsNonRoot on its own: that is why the pod spec pins runAsUser 1000, the node image's uid.
-    const user = args(only(finalStage.filter((i) => i.getKeyword() === "USER"), "USER")).join(" ");
+    const user = args(
+      only(
+        finalStage.filter((i) => i.getKeyword() === "USER"),
+        "USER",
+      ),
+    ).join(" ");
     expect(["node", "1000", "1000:1000", "node:node"]).toContain(user);
     // Base images are pinned to a tag, not `latest` or untagged.
     for (const from of dockerfile.getFROMs()) {
@@ -449,7 +513,8 @@ describe("Dockerfile", () => {
     const exposed = finalStage.filter((i) => i.getKeyword() === "EXPOSE").flatMap(args);
     expect(exposed).toContain(String(only(c.ports, "ports").containerPort));
     expect(envs.get("PORT")).toBe(String(only(c.ports, "ports").containerPort));
-    for (const name of ["HOST", "CONVEYOR_WORKSPACE_DIR", "KUSTOMIZE_BIN"]) expect(envs.get(name), name).toBe(envOf(c, name).value);
+    for (const name of ["HOST", "CONVEYOR_WORKSPACE_DIR", "KUSTOMIZE_BIN"])
+      expect(envs.get(name), name).toBe(envOf(c, name).value);
     expect(text).toContain(`/usr/local/bin/kustomize`);
   });
 });

@@ -15,12 +15,24 @@ let production: number;
 beforeAll(async () => {
   world = await startWorld();
   ci = new Octokit({ baseUrl: world.forge.url, auth: world.tokens.admin });
-  await ci.rest.repos.createDispatchEvent({ ...repo, event_type: "deploy-order-service", client_payload: { image: "ghcr.io/acme/order-service:1.5.0" } });
+  await ci.rest.repos.createDispatchEvent({
+    ...repo,
+    event_type: "deploy-order-service",
+    client_payload: { image: "ghcr.io/acme/order-service:1.5.0" },
+  });
   await deploymentState(world, "staging", "order-service", "success", 45_000);
   production = (await pullRequest(world, "conveyor/production/order-service", 20_000)).number;
   // Conveyor labels its PR right after opening it; people comment after that.
-  await world.forge.waitForEvent((d) => d.event === "pull_request" && d.action === "labeled" && (d.payload as { number?: number }).number === production, 20_000);
-  const { data } = await ci.rest.pulls.list({ ...repo, state: "closed", head: `${OWNER}:conveyor/staging/order-service` });
+  await world.forge.waitForEvent(
+    (d) =>
+      d.event === "pull_request" && d.action === "labeled" && (d.payload as { number?: number }).number === production,
+    20_000,
+  );
+  const { data } = await ci.rest.pulls.list({
+    ...repo,
+    state: "closed",
+    head: `${OWNER}:conveyor/staging/order-service`,
+  });
   staging = (data[0] as { number: number }).number;
 }, 90_000);
 
@@ -42,7 +54,10 @@ describe("chat-ops on the sandbox", () => {
     const held = await command(world, "reviewer", production, "/hold");
     expect(held.reply).toContain("On hold");
     expect(held.reactions).toEqual(["eyes", "rocket"]);
-    const labels = async () => (await ci.rest.issues.get({ ...repo, issue_number: production })).data.labels.map((l) => (typeof l === "string" ? l : l.name));
+    const labels = async () =>
+      (await ci.rest.issues.get({ ...repo, issue_number: production })).data.labels.map((l) =>
+        typeof l === "string" ? l : l.name,
+      );
     expect(await labels()).toContain("conveyor:hold");
     const resumed = await command(world, "reviewer", production, "/unhold");
     expect(resumed.reply).toContain("Resumed");
@@ -80,11 +95,15 @@ describe("chat-ops on the sandbox", () => {
 
   it("/retry on the open production PR re-runs the edit and the conveyor/render check", async () => {
     const { data: pr } = await ci.rest.pulls.get({ ...repo, pull_number: production });
-    const before = (await ci.rest.checks.listForRef({ ...repo, ref: pr.head.sha, filter: "all" })).data.check_runs.filter((r) => r.name === "conveyor/render").length;
+    const before = (
+      await ci.rest.checks.listForRef({ ...repo, ref: pr.head.sha, filter: "all" })
+    ).data.check_runs.filter((r) => r.name === "conveyor/render").length;
     const { reply, reactions } = await command(world, "reviewer", production, "/retry");
     expect(reply, reply).toContain("Re-ran the edit and the `conveyor/render` check.");
     expect(reactions).toContain("rocket");
-    const runs = (await ci.rest.checks.listForRef({ ...repo, ref: pr.head.sha, filter: "all" })).data.check_runs.filter((r) => r.name === "conveyor/render");
+    const runs = (await ci.rest.checks.listForRef({ ...repo, ref: pr.head.sha, filter: "all" })).data.check_runs.filter(
+      (r) => r.name === "conveyor/render",
+    );
     expect(runs.length).toBe(before + 1);
     expect(runs.every((r) => r.conclusion === "success")).toBe(true);
   });

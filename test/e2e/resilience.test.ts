@@ -19,7 +19,10 @@ afterAll(async () => {
 });
 
 async function overlayText(service: string): Promise<string> {
-  const { data } = await ci.rest.repos.getContent({ ...repo, path: `services/${service}/overlays/staging/kustomization.yaml` });
+  const { data } = await ci.rest.repos.getContent({
+    ...repo,
+    path: `services/${service}/overlays/staging/kustomization.yaml`,
+  });
   return Buffer.from((data as { content: string }).content, "base64").toString();
 }
 
@@ -27,14 +30,29 @@ describe("faults", () => {
   it("a person's direct push to an overlay is verified like Conveyor's own changes", async () => {
     const text = (await overlayText("payment-service")).replace('newTag: "1.4.0"', 'newTag: "1.4.1"');
     const pending = deploymentState(world, "staging", "payment-service", "success", 45_000);
-    await world.forge.seed(OWNER, REPO, { "services/payment-service/overlays/staging/kustomization.yaml": text }, "hotfix payment-service to 1.4.1", { author: "admin" });
+    await world.forge.seed(
+      OWNER,
+      REPO,
+      { "services/payment-service/overlays/staging/kustomization.yaml": text },
+      "hotfix payment-service to 1.4.1",
+      { author: "admin" },
+    );
     const payload = await pending;
-    expect(payload).toMatchObject({ service: "payment-service", from: "ghcr.io/acme/payment-service:1.4.0", to: "ghcr.io/acme/payment-service:1.4.1", pr: null });
+    expect(payload).toMatchObject({
+      service: "payment-service",
+      from: "ghcr.io/acme/payment-service:1.4.0",
+      to: "ghcr.io/acme/payment-service:1.4.1",
+      pr: null,
+    });
   });
 
   it("a crash mid-watch: after a restart the bot resumes from the GitHub Deployment and finishes the verification", async () => {
     const inProgress = deploymentState(world, "staging", "order-service", "in_progress", 45_000);
-    await ci.rest.repos.createDispatchEvent({ ...repo, event_type: "deploy-order-service", client_payload: { image: "ghcr.io/acme/order-service:1.5.0" } });
+    await ci.rest.repos.createDispatchEvent({
+      ...repo,
+      event_type: "deploy-order-service",
+      client_payload: { image: "ghcr.io/acme/order-service:1.5.0" },
+    });
     await inProgress;
     await world.killApp();
     const success = deploymentState(world, "staging", "order-service", "success", 60_000);
@@ -42,14 +60,29 @@ describe("faults", () => {
     const payload = await success;
     expect(payload.to).toBe("ghcr.io/acme/order-service:1.5.0");
     // and it carries on: the promotion PR to production is opened exactly once.
-    await world.forge.waitForEvent((d) => d.event === "pull_request" && d.action === "opened" && String((d.payload as { pull_request: { title: string } }).pull_request.title) === "Deploy order-service 1.5.0 to production", 30_000);
-    const { data } = await ci.rest.pulls.list({ ...repo, state: "all", head: `${OWNER}:conveyor/production/order-service` });
+    await world.forge.waitForEvent(
+      (d) =>
+        d.event === "pull_request" &&
+        d.action === "opened" &&
+        String((d.payload as { pull_request: { title: string } }).pull_request.title) ===
+          "Deploy order-service 1.5.0 to production",
+      30_000,
+    );
+    const { data } = await ci.rest.pulls.list({
+      ...repo,
+      state: "all",
+      head: `${OWNER}:conveyor/production/order-service`,
+    });
     expect(data).toHaveLength(1);
   });
 
   it("a dropped Argo CD watch connection is re-established and the verification still ends", async () => {
     const inProgress = deploymentState(world, "staging", "user-service", "in_progress", 45_000);
-    await ci.rest.repos.createDispatchEvent({ ...repo, event_type: "deploy-user-service", client_payload: { image: "ghcr.io/acme/user-service:1.9.0" } });
+    await ci.rest.repos.createDispatchEvent({
+      ...repo,
+      event_type: "deploy-user-service",
+      client_payload: { image: "ghcr.io/acme/user-service:1.9.0" },
+    });
     await inProgress;
     await new Promise((resolve) => setTimeout(resolve, 500));
     expect(world.argo.dropWatches()).toBeGreaterThan(0);

@@ -9,7 +9,10 @@ let ci: Octokit;
 const repo = { owner: OWNER, repo: REPO };
 
 beforeAll(async () => {
-  world = await startWorld({ config: "environments:\n  - name: staging\n  - name: production\n", leaderElection: true });
+  world = await startWorld({
+    config: "environments:\n  - name: staging\n  - name: production\n",
+    leaderElection: true,
+  });
   ci = new Octokit({ baseUrl: world.forge.url, auth: world.tokens.admin });
 }, 60_000);
 
@@ -17,7 +20,11 @@ afterAll(async () => {
   await world?.close();
 });
 
-async function until<T>(probe: () => T | undefined | Promise<T | undefined>, timeoutMs: number, what: string): Promise<T> {
+async function until<T>(
+  probe: () => T | undefined | Promise<T | undefined>,
+  timeoutMs: number,
+  what: string,
+): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     const value = await probe();
@@ -28,13 +35,18 @@ async function until<T>(probe: () => T | undefined | Promise<T | undefined>, tim
 }
 
 const holder = () => world.argo.lease("conveyor", "conveyor-leader")?.spec?.holderIdentity;
-const openBranches = async () => (await ci.rest.pulls.list({ ...repo, state: "all", per_page: 100 })).data.map((p) => p.head.ref).sort();
+const openBranches = async () =>
+  (await ci.rest.pulls.list({ ...repo, state: "all", per_page: 100 })).data.map((p) => p.head.ref).sort();
 
 describe("SIGTERM", () => {
   it("finishes the deploy events it answered, releases the Lease and exits 0", async () => {
     await until(holder, 20_000, "the replica to take the Lease");
     for (const service of SERVICES) {
-      await ci.rest.repos.createDispatchEvent({ ...repo, event_type: `deploy-${service}`, client_payload: { image: `ghcr.io/acme/${service}:3.0.0` } });
+      await ci.rest.repos.createDispatchEvent({
+        ...repo,
+        event_type: `deploy-${service}`,
+        client_payload: { image: `ghcr.io/acme/${service}:3.0.0` },
+      });
     }
     // All three deliveries answered 2xx; Octokit spaces PR creation 3 s apart, so some PRs are
     // still to be made when the signal arrives.
@@ -48,7 +60,9 @@ describe("SIGTERM", () => {
     expect(code).toBe(0);
     expect(await openBranches()).toEqual(SERVICES.map((s) => `conveyor/staging/${s}`).sort());
     expect(holder()).toBe("");
-    expect(world.appLog()).toMatch(/"inFlight":[1-9].*stopping: Lease released; finishing work for events already answered/);
+    expect(world.appLog()).toMatch(
+      /"inFlight":[1-9].*stopping: Lease released; finishing work for events already answered/,
+    );
     expect(world.appLog()).toContain("stopping: all work finished");
     expect(world.appLog()).not.toMatch(/"level":50/);
     await expect(fetch(`${world.appUrl}/healthz`)).rejects.toThrow();

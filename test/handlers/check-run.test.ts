@@ -20,7 +20,10 @@ beforeEach(() => {
 });
 
 function checkCompleted(branch: string, number = 7) {
-  const payload = withRepo(example("check_run", (p) => p.action === "completed"), { owner: OWNER, repo: REPO, cloneUrl: "file:///nonexistent", installationId: INSTALLATION });
+  const payload = withRepo(
+    example("check_run", (p) => p.action === "completed"),
+    { owner: OWNER, repo: REPO, cloneUrl: "file:///nonexistent", installationId: INSTALLATION },
+  );
   const run = payload.check_run as Record<string, unknown>;
   run.name = "conveyor/render";
   run.head_sha = HEAD;
@@ -43,11 +46,26 @@ function pr(overrides: Record<string, unknown> = {}) {
   };
 }
 
-function mockGates(runs: Array<{ name: string; status: string; conclusion: string | null }>, issues: { freeze?: unknown[]; hold?: unknown[] } = {}) {
-  gh.scope.get(`/repos/${OWNER}/${REPO}/issues`).query({ state: "open", labels: "conveyor:freeze", per_page: "100" }).reply(200, issues.freeze ?? []);
-  gh.scope.get(`/repos/${OWNER}/${REPO}/issues`).query({ state: "open", labels: "conveyor:hold", per_page: "100" }).reply(200, issues.hold ?? []);
-  gh.scope.get(`/repos/${OWNER}/${REPO}/commits/${HEAD}/check-runs`).query(true).reply(200, { total_count: runs.length, check_runs: runs });
-  gh.scope.get(`/repos/${OWNER}/${REPO}/commits/${HEAD}/status`).query(true).reply(200, { state: "success", statuses: [] });
+function mockGates(
+  runs: Array<{ name: string; status: string; conclusion: string | null }>,
+  issues: { freeze?: unknown[]; hold?: unknown[] } = {},
+) {
+  gh.scope
+    .get(`/repos/${OWNER}/${REPO}/issues`)
+    .query({ state: "open", labels: "conveyor:freeze", per_page: "100" })
+    .reply(200, issues.freeze ?? []);
+  gh.scope
+    .get(`/repos/${OWNER}/${REPO}/issues`)
+    .query({ state: "open", labels: "conveyor:hold", per_page: "100" })
+    .reply(200, issues.hold ?? []);
+  gh.scope
+    .get(`/repos/${OWNER}/${REPO}/commits/${HEAD}/check-runs`)
+    .query(true)
+    .reply(200, { total_count: runs.length, check_runs: runs });
+  gh.scope
+    .get(`/repos/${OWNER}/${REPO}/commits/${HEAD}/status`)
+    .query(true)
+    .reply(200, { state: "success", statuses: [] });
 }
 
 const renderPassed = [{ name: "conveyor/render", status: "completed", conclusion: "success" }];
@@ -59,7 +77,9 @@ describe("auto-merge of Conveyor PRs when a check finishes", () => {
     gh.scope.get(`/repos/${OWNER}/${REPO}/pulls/7`).reply(200, pr());
     mockGates(renderPassed);
     let merge: Record<string, unknown> | undefined;
-    gh.scope.put(`/repos/${OWNER}/${REPO}/pulls/7/merge`, (body) => ((merge = body), true)).reply(200, { merged: true, sha: "f".repeat(40) });
+    gh.scope
+      .put(`/repos/${OWNER}/${REPO}/pulls/7/merge`, (body) => ((merge = body), true))
+      .reply(200, { merged: true, sha: "f".repeat(40) });
     await checkCompleted("conveyor/staging/api");
     gh.verify();
     expect(merge).toEqual({ sha: HEAD, merge_method: "merge" });
@@ -69,10 +89,14 @@ describe("auto-merge of Conveyor PRs when a check finishes", () => {
   it("uses GitHub's auto-merge, pinned to the checked head, where the repo allows it", async () => {
     mockInstallationToken(gh.scope, INSTALLATION);
     mockConfig(gh.scope, OWNER, REPO, undefined);
-    gh.scope.get(`/repos/${OWNER}/${REPO}/pulls/7`).reply(200, pr({ base: { ref: "main", repo: { allow_auto_merge: true } } }));
+    gh.scope
+      .get(`/repos/${OWNER}/${REPO}/pulls/7`)
+      .reply(200, pr({ base: { ref: "main", repo: { allow_auto_merge: true } } }));
     mockGates(renderPassed);
     let mutation: { query: string; variables: Record<string, unknown> } | undefined;
-    gh.scope.post("/graphql", (body) => ((mutation = body), true)).reply(200, { data: { enablePullRequestAutoMerge: { clientMutationId: null } } });
+    gh.scope
+      .post("/graphql", (body) => ((mutation = body), true))
+      .reply(200, { data: { enablePullRequestAutoMerge: { clientMutationId: null } } });
     await checkCompleted("conveyor/staging/api");
     gh.verify();
     expect(mutation?.query).toContain("enablePullRequestAutoMerge");
@@ -83,8 +107,16 @@ describe("auto-merge of Conveyor PRs when a check finishes", () => {
     ["the render check failed", [{ name: "conveyor/render", status: "completed", conclusion: "failure" }], {}],
     ["another check is still running", [...renderPassed, { name: "ci", status: "in_progress", conclusion: null }], {}],
     ["the render check has not run", [], {}],
-    ["the environment is frozen", renderPassed, { freeze: [{ number: 3, body: "frozen\n\n<!-- conveyor:freeze:staging -->" }] }],
-    ["the image failed here before", renderPassed, { hold: [{ number: 4, body: "held image: `r/api:2`\n\n<!-- conveyor:hold:api:staging -->" }] }],
+    [
+      "the environment is frozen",
+      renderPassed,
+      { freeze: [{ number: 3, body: "frozen\n\n<!-- conveyor:freeze:staging -->" }] },
+    ],
+    [
+      "the image failed here before",
+      renderPassed,
+      { hold: [{ number: 4, body: "held image: `r/api:2`\n\n<!-- conveyor:hold:api:staging -->" }] },
+    ],
   ])("does not merge when %s", async (_name, runs, issues) => {
     mockInstallationToken(gh.scope, INSTALLATION);
     mockConfig(gh.scope, OWNER, REPO, undefined);
@@ -97,7 +129,15 @@ describe("auto-merge of Conveyor PRs when a check finishes", () => {
   it("never merges into an environment that needs a reviewer", async () => {
     mockInstallationToken(gh.scope, INSTALLATION);
     mockConfig(gh.scope, OWNER, REPO, undefined);
-    gh.scope.get(`/repos/${OWNER}/${REPO}/pulls/7`).reply(200, pr({ head: { sha: HEAD, ref: "conveyor/production/api" }, body: MARKER.replace('"env":"staging"', '"env":"production"') }));
+    gh.scope
+      .get(`/repos/${OWNER}/${REPO}/pulls/7`)
+      .reply(
+        200,
+        pr({
+          head: { sha: HEAD, ref: "conveyor/production/api" },
+          body: MARKER.replace('"env":"staging"', '"env":"production"'),
+        }),
+      );
     await checkCompleted("conveyor/production/api");
     gh.verify();
   });

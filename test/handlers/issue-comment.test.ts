@@ -47,11 +47,21 @@ interface On {
 }
 
 function comment(body: string, on: On = { pr: {} }) {
-  const payload = withRepo(example("issue_comment", (p) => p.action === "created"), target) as Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
+  const payload = withRepo(
+    example("issue_comment", (p) => p.action === "created"),
+    target,
+  ) as Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
   const user = on.user ?? "dev";
   payload.action = on.action ?? "created";
   payload.sender = { ...payload.sender, login: user, type: on.bot ? "Bot" : "User" };
-  payload.comment = { ...payload.comment, id: COMMENT_ID, body, user: { ...payload.comment.user, login: user, type: on.bot ? "Bot" : "User" }, html_url: `https://github.com/${OWNER}/${REPO}/pull/1#issuecomment-${COMMENT_ID}`, performed_via_github_app: null };
+  payload.comment = {
+    ...payload.comment,
+    id: COMMENT_ID,
+    body,
+    user: { ...payload.comment.user, login: user, type: on.bot ? "Bot" : "User" },
+    html_url: `https://github.com/${OWNER}/${REPO}/pull/1#issuecomment-${COMMENT_ID}`,
+    performed_via_github_app: null,
+  };
   const issue = payload.issue;
   issue.number = on.number ?? 12;
   if (on.issue) {
@@ -61,11 +71,21 @@ function comment(body: string, on: On = { pr: {} }) {
     issue.body = on.issue.body;
   } else if (on.pr) {
     const c = on.pr.conveyor;
-    issue.pull_request = { url: "", html_url: "", diff_url: "", patch_url: "", merged_at: on.pr.merged ? "2024-01-01T00:00:00Z" : null };
+    issue.pull_request = {
+      url: "",
+      html_url: "",
+      diff_url: "",
+      patch_url: "",
+      merged_at: on.pr.merged ? "2024-01-01T00:00:00Z" : null,
+    };
     issue.state = on.pr.open === false || on.pr.merged ? "closed" : "open";
     issue.user = { ...issue.user, login: c ? "conveyor[bot]" : "dev", type: c ? "Bot" : "User" };
-    issue.labels = c ? [{ name: "conveyor" }, { name: `env/${c.env}` }, ...(c.revert ? [{ name: "conveyor:revert" }] : [])] : [];
-    issue.body = c ? `Conveyor deploys.\n\n${stateMarker({ service: c.service, env: c.env, from: "ghcr.io/acme/order-service:1.4.0", to: c.to })}` : "a human change";
+    issue.labels = c
+      ? [{ name: "conveyor" }, { name: `env/${c.env}` }, ...(c.revert ? [{ name: "conveyor:revert" }] : [])]
+      : [];
+    issue.body = c
+      ? `Conveyor deploys.\n\n${stateMarker({ service: c.service, env: c.env, from: "ghcr.io/acme/order-service:1.4.0", to: c.to })}`
+      : "a human change";
   }
   return probot.receive({ id: `d-${++delivery}`, name: "issue_comment", payload: payload as never });
 }
@@ -74,28 +94,61 @@ function comment(body: string, on: On = { pr: {} }) {
 function expectStart(permission: "admin" | "write" | "read" | "none", user = "dev") {
   mockInstallationToken(gh.scope, INSTALLATION);
   mockConfig(gh.scope, OWNER, REPO, CONFIG);
-  gh.scope.get(`${R}/collaborators/${user}/permission`).reply(200, { permission, role_name: permission, user: { login: user } });
+  gh.scope
+    .get(`${R}/collaborators/${user}/permission`)
+    .reply(200, { permission, role_name: permission, user: { login: user } });
 }
 
 function expectReactions(...contents: string[]) {
   const seen: string[] = [];
-  for (const _ of contents) gh.scope.post(`${R}/issues/comments/${COMMENT_ID}/reactions`, (b: { content: string }) => (seen.push(b.content), true)).reply(201, {});
+  for (const _ of contents)
+    gh.scope
+      .post(`${R}/issues/comments/${COMMENT_ID}/reactions`, (b: { content: string }) => (seen.push(b.content), true))
+      .reply(201, {});
   return seen;
 }
 
 function expectReply(number = 12) {
   const seen: { body?: string } = {};
-  gh.scope.post(`${R}/issues/${number}/comments`, (b: { body: string }) => ((seen.body = b.body), true)).reply(201, { id: 1, html_url: "https://github.com/x" });
+  gh.scope
+    .post(`${R}/issues/${number}/comments`, (b: { body: string }) => ((seen.body = b.body), true))
+    .reply(201, { id: 1, html_url: "https://github.com/x" });
   return seen;
 }
 
 function deployment(id: number, env: string, to: string, extra: Record<string, unknown> = {}) {
-  return { id, sha: "c".repeat(40), environment: env, created_at: "2024-01-01T00:00:00Z", url: "", payload: { conveyor: true, service: "order-service", to, from: "ghcr.io/acme/order-service:1.4.0", base: "b".repeat(40), file: `services/order-service/overlays/${env}/kustomization.yaml`, pr: 12, ...extra } };
+  return {
+    id,
+    sha: "c".repeat(40),
+    environment: env,
+    created_at: "2024-01-01T00:00:00Z",
+    url: "",
+    payload: {
+      conveyor: true,
+      service: "order-service",
+      to,
+      from: "ghcr.io/acme/order-service:1.4.0",
+      base: "b".repeat(40),
+      file: `services/order-service/overlays/${env}/kustomization.yaml`,
+      pr: 12,
+      ...extra,
+    },
+  };
 }
 
 function expectHistory(env: string, list: Array<{ d: ReturnType<typeof deployment>; state: string }>) {
-  gh.scope.get(`${R}/deployments`).query({ task: "deploy", per_page: "50", environment: env }).reply(200, list.map((x) => x.d));
-  for (const x of list) gh.scope.get(`${R}/deployments/${x.d.id}/statuses`).query({ per_page: "1" }).reply(200, [{ state: x.state }]);
+  gh.scope
+    .get(`${R}/deployments`)
+    .query({ task: "deploy", per_page: "50", environment: env })
+    .reply(
+      200,
+      list.map((x) => x.d),
+    );
+  for (const x of list)
+    gh.scope
+      .get(`${R}/deployments/${x.d.id}/statuses`)
+      .query({ per_page: "1" })
+      .reply(200, [{ state: x.state }]);
 }
 
 function expectFreezes(issues: Array<{ number: number; body: string }> = []) {
@@ -208,7 +261,10 @@ describe("/hold and /unhold", () => {
     expectStart("write", "lead");
     expectReactions("eyes", "rocket");
     const freeze = { number: 40, body: "frozen\n\n<!-- conveyor:freeze:production -->" };
-    gh.scope.get(`${R}/issues`).query({ state: "open", labels: "conveyor:freeze", per_page: "100" }).reply(200, [freeze]);
+    gh.scope
+      .get(`${R}/issues`)
+      .query({ state: "open", labels: "conveyor:freeze", per_page: "100" })
+      .reply(200, [freeze]);
     gh.scope.post(`${R}/issues/40/comments`).reply(201, {});
     gh.scope.patch(`${R}/issues/40`, { state: "closed", state_reason: "completed" }).reply(200, {});
     gh.scope.get(`${R}/pulls`).query({ state: "open", per_page: "100" }).reply(200, []);
@@ -221,12 +277,18 @@ describe("/hold and /unhold", () => {
   it("/unhold on a failed rollout's hold issue lifts that hold and names the open deploy PR", async () => {
     expectStart("write");
     expectReactions("eyes", "rocket");
-    const hold = { number: 41, body: "The rollout failed.\n\nheld image: `ghcr.io/acme/order-service:1.5.0`\n\n<!-- conveyor:hold:order-service:staging -->" };
+    const hold = {
+      number: 41,
+      body: "The rollout failed.\n\nheld image: `ghcr.io/acme/order-service:1.5.0`\n\n<!-- conveyor:hold:order-service:staging -->",
+    };
     gh.scope.get(`${R}/issues`).query({ state: "open", labels: "conveyor:hold", per_page: "100" }).reply(200, [hold]);
     let lifted: { body: string } | undefined;
     gh.scope.post(`${R}/issues/41/comments`, (b) => ((lifted = b), true)).reply(201, {});
     gh.scope.patch(`${R}/issues/41`, { state: "closed", state_reason: "completed" }).reply(200, {});
-    gh.scope.get(`${R}/pulls`).query({ state: "open", head: `${OWNER}:conveyor/staging/order-service`, per_page: "5" }).reply(200, []);
+    gh.scope
+      .get(`${R}/pulls`)
+      .query({ state: "open", head: `${OWNER}:conveyor/staging/order-service`, per_page: "5" })
+      .reply(200, []);
     const reply = expectReply(41);
     await comment("/unhold", { issue: { labels: ["conveyor:hold"], body: hold.body }, number: 41 });
     gh.verify();
@@ -234,7 +296,8 @@ describe("/hold and /unhold", () => {
     expect(reply.body).toContain("Resumed: lifted the hold on order-service in **staging**.");
   });
 
-  const productionHold = "held image: `ghcr.io/acme/order-service:1.5.0`\n\n<!-- conveyor:hold:order-service:production -->";
+  const productionHold =
+    "held image: `ghcr.io/acme/order-service:1.5.0`\n\n<!-- conveyor:hold:order-service:production -->";
 
   it("on a production hold issue, /unhold needs an approver of production", async () => {
     expectStart("write", "dev");
@@ -253,7 +316,9 @@ describe("/hold and /unhold", () => {
     const reply = expectReply(42);
     await comment("/hold", { issue: { labels: ["conveyor:hold"], body: productionHold }, number: 42 });
     gh.verify();
-    expect(reply.body).toContain("order-service is already held in production; /hold production freezes the whole environment");
+    expect(reply.body).toContain(
+      "order-service is already held in production; /hold production freezes the whole environment",
+    );
   });
 
   it("a team approver is checked with the team membership API", async () => {
@@ -289,14 +354,18 @@ describe("/promote", () => {
     expectFreezes();
     expectReactions("eyes", "rocket");
     let created: { title: string; body: string } | undefined;
-    gh.scope.post(`${R}/pulls`, (b) => ((created = b), true)).reply(201, { number: 30, html_url: "", head: { sha: "x" }, body: "" });
+    gh.scope
+      .post(`${R}/pulls`, (b) => ((created = b), true))
+      .reply(201, { number: 30, html_url: "", head: { sha: "x" }, body: "" });
     gh.scope.post(`${R}/issues/30/labels`, { labels: ["conveyor", "env/production"] }).reply(200, []);
     const reply = expectReply();
     await comment("/promote production", { ...on, user: "lead" });
     gh.verify();
     expect(created?.title).toBe("Deploy order-service 1.5.0 to production");
     expect(created?.body).toContain("Verified in **staging** (deployment 5, #12); promoted by /promote from @lead.");
-    expect(remote.show("conveyor/production/order-service", "services/order-service/overlays/production/kustomization.yaml")).toContain('newTag: "1.5.0"');
+    expect(
+      remote.show("conveyor/production/order-service", "services/order-service/overlays/production/kustomization.yaml"),
+    ).toContain('newTag: "1.5.0"');
     expect(reply.body).toContain("Opened [#30]");
   });
 
@@ -306,7 +375,9 @@ describe("/promote", () => {
     expectFreezes();
     expectReactions("eyes", "rocket");
     let created: { body: string } | undefined;
-    gh.scope.post(`${R}/pulls`, (b) => ((created = b), true)).reply(201, { number: 31, html_url: "", head: { sha: "x" }, body: "" });
+    gh.scope
+      .post(`${R}/pulls`, (b) => ((created = b), true))
+      .reply(201, { number: 31, html_url: "", head: { sha: "x" }, body: "" });
     gh.scope.post(`${R}/issues/31/labels`).reply(200, []);
     const reply = expectReply();
     await comment("/promote production --force", { ...on, user: "lead" });
@@ -342,15 +413,32 @@ describe("/rollback, /retry, /status", () => {
     const base = remote.head("main") as string;
     const file = "services/order-service/overlays/staging/kustomization.yaml";
     const before = remote.show("main", file) as string;
-    const revision = remote.commit("main", { [file]: before.replace('newTag: "1.4.0"', 'newTag: "1.5.0"') }, "deploy 1.5.0");
+    const revision = remote.commit(
+      "main",
+      { [file]: before.replace('newTag: "1.4.0"', 'newTag: "1.5.0"') },
+      "deploy 1.5.0",
+    );
     expectStart("write");
-    expectHistory("staging", [{ d: { ...deployment(5, "staging", IMAGE), sha: revision, payload: { ...deployment(5, "staging", IMAGE).payload, base } }, state: "success" }]);
+    expectHistory("staging", [
+      {
+        d: {
+          ...deployment(5, "staging", IMAGE),
+          sha: revision,
+          payload: { ...deployment(5, "staging", IMAGE).payload, base },
+        },
+        state: "success",
+      },
+    ]);
     expectReactions("eyes", "rocket");
     let created: { title: string; head: string } | undefined;
-    gh.scope.post(`${R}/pulls`, (b) => ((created = b), true)).reply(201, { number: 33, html_url: "", head: { sha: "x" }, body: "" });
+    gh.scope
+      .post(`${R}/pulls`, (b) => ((created = b), true))
+      .reply(201, { number: 33, html_url: "", head: { sha: "x" }, body: "" });
     gh.scope.post(`${R}/issues/33/labels`, { labels: ["conveyor", "env/staging", "conveyor:revert"] }).reply(200, []);
     const reply = expectReply();
-    await comment("/rollback", { pr: { merged: true, conveyor: { service: "order-service", env: "staging", to: IMAGE } } });
+    await comment("/rollback", {
+      pr: { merged: true, conveyor: { service: "order-service", env: "staging", to: IMAGE } },
+    });
     gh.verify();
     expect(created?.head).toBe("conveyor/revert/staging/order-service");
     expect(remote.show("conveyor/revert/staging/order-service", file)).toBe(before);
@@ -364,7 +452,9 @@ describe("/rollback, /retry, /status", () => {
     const reply = expectReply();
     await comment("/rollback order-service production ghcr.io/acme/order-service:0.9.0", { pr: {}, user: "lead" });
     gh.verify();
-    expect(reply.body).toContain("`ghcr.io/acme/order-service:0.9.0` was never deployed to production for order-service");
+    expect(reply.body).toContain(
+      "`ghcr.io/acme/order-service:0.9.0` was never deployed to production for order-service",
+    );
   });
 
   it("/retry on a PR that is not Conveyor's is refused", async () => {
@@ -386,7 +476,9 @@ describe("/rollback, /retry, /status", () => {
     const reply = expectReply();
     await comment("/status order-service");
     gh.verify();
-    expect(reply.body).toContain("| order-service | staging | `ghcr.io/acme/order-service:1.5.0` | verified | 2024-01-01T00:00:00Z ([#12](");
+    expect(reply.body).toContain(
+      "| order-service | staging | `ghcr.io/acme/order-service:1.5.0` | verified | 2024-01-01T00:00:00Z ([#12](",
+    );
     expect(reply.body).toContain("| order-service | production | - | - | - | frozen |");
     expect(reply.body).toContain("<details>");
   });

@@ -60,8 +60,14 @@ function overlay(path: string, edit: (text: string) => string): Record<string, s
   return { [path]: edit(remote.show("main", path) as string) };
 }
 
-async function pullRequest(head: { ref: string; sha: string }, opts: { action?: string; number?: number; bot?: boolean; fork?: string; answered?: () => void } = {}) {
-  const payload = withRepo(example("pull_request", (p) => p.action === "opened"), target);
+async function pullRequest(
+  head: { ref: string; sha: string },
+  opts: { action?: string; number?: number; bot?: boolean; fork?: string; answered?: () => void } = {},
+) {
+  const payload = withRepo(
+    example("pull_request", (p) => p.action === "opened"),
+    target,
+  );
   const number = opts.number ?? 9;
   const full = `${OWNER}/${REPO}`;
   payload.action = opts.action ?? "opened";
@@ -90,7 +96,10 @@ function expectCheck(id = 77): CheckCapture {
   gh.scope
     .post(`/repos/${OWNER}/${REPO}/check-runs`, (body) => ((seen.created = body), true))
     .reply(201, { id })
-    .patch(`/repos/${OWNER}/${REPO}/check-runs/${id}`, (body) => ((seen.completed = body as CheckCapture["completed"]), true))
+    .patch(
+      `/repos/${OWNER}/${REPO}/check-runs/${id}`,
+      (body) => ((seen.completed = body as CheckCapture["completed"]), true),
+    )
     .reply(200, { id });
   return seen;
 }
@@ -100,7 +109,10 @@ describe("a person's pull request", () => {
     mockInstallationToken(gh.scope, INSTALLATION);
     mockConfig(gh.scope, OWNER, REPO, undefined);
     const check = expectCheck();
-    const sha = branch("bump", overlay(STAGING, (t) => t.replace('newTag: "1.4.0"', 'newTag: "1.5.0"')));
+    const sha = branch(
+      "bump",
+      overlay(STAGING, (t) => t.replace('newTag: "1.4.0"', 'newTag: "1.5.0"')),
+    );
     await pullRequest({ ref: "bump", sha });
     gh.verify();
     expect(check.created).toMatchObject({ name: RENDER_CHECK, head_sha: sha, status: "in_progress" });
@@ -111,7 +123,9 @@ describe("a person's pull request", () => {
     expect(summary).toContain("### ✅ `services/order-service/overlays/staging` (order-service in staging)");
     expect(summary).toContain("Resources: 0 added, 0 removed, 1 changed");
     expect(summary).toContain("- `ghcr.io/acme/order-service:1.4.0` → `ghcr.io/acme/order-service:1.5.0`");
-    expect(summary).toContain("-      - image: ghcr.io/acme/order-service:1.4.0\n+      - image: ghcr.io/acme/order-service:1.5.0");
+    expect(summary).toContain(
+      "-      - image: ghcr.io/acme/order-service:1.4.0\n+      - image: ghcr.io/acme/order-service:1.5.0",
+    );
     expect(summary).toMatch(/Render time: base \d+ ms, head \d+ ms/);
   });
 
@@ -119,7 +133,10 @@ describe("a person's pull request", () => {
     mockInstallationToken(gh.scope, INSTALLATION);
     mockConfig(gh.scope, OWNER, REPO, undefined);
     const check = expectCheck();
-    const sha = branch("scale", overlay(PRODUCTION, (t) => t.replace("count: 3", "count: 5")));
+    const sha = branch(
+      "scale",
+      overlay(PRODUCTION, (t) => t.replace("count: 3", "count: 5")),
+    );
     await pullRequest({ ref: "scale", sha });
     gh.verify();
     expect(check.completed?.conclusion).toBe("success");
@@ -132,7 +149,10 @@ describe("a person's pull request", () => {
     mockConfig(gh.scope, OWNER, REPO, undefined);
     const check = expectCheck();
     const path = "services/order-service/base/deployment.yaml";
-    const sha = branch("port", overlay(path, (t) => t.replace("containerPort: 8080", "containerPort: 9090")));
+    const sha = branch(
+      "port",
+      overlay(path, (t) => t.replace("containerPort: 8080", "containerPort: 9090")),
+    );
     await pullRequest({ ref: "port", sha });
     gh.verify();
     const summary = check.completed?.output.summary ?? "";
@@ -147,7 +167,10 @@ describe("a person's pull request", () => {
     mockInstallationToken(gh.scope, INSTALLATION);
     mockConfig(gh.scope, OWNER, REPO, undefined);
     const check = expectCheck();
-    const sha = branch("broken", overlay(STAGING, (t) => t.replace("  - ../../base", "  - ../../base\n  - missing-patch.yaml")));
+    const sha = branch(
+      "broken",
+      overlay(STAGING, (t) => t.replace("  - ../../base", "  - ../../base\n  - missing-patch.yaml")),
+    );
     await pullRequest({ ref: "broken", sha });
     gh.verify();
     expect(check.completed?.conclusion).toBe("failure");
@@ -159,7 +182,16 @@ describe("a person's pull request", () => {
     expect(summary).not.toContain(tmpdir());
     const config = (parseConfig(null) as { ok: true; config: Config }).config;
     const runs = [{ name: RENDER_CHECK, status: "completed", conclusion: check.completed?.conclusion ?? null }];
-    expect(mergeDecision({ config, env: "staging", kind: "deploy", prLabels: [], frozen: false, checks: { runs, statuses: [] } })).toEqual({ kind: "skip", reason: `check ${RENDER_CHECK} concluded failure` });
+    expect(
+      mergeDecision({
+        config,
+        env: "staging",
+        kind: "deploy",
+        prLabels: [],
+        frozen: false,
+        checks: { runs, statuses: [] },
+      }),
+    ).toEqual({ kind: "skip", reason: `check ${RENDER_CHECK} concluded failure` });
   });
 
   it("a huge diff is truncated per overlay with a note, and the check stays under GitHub's limit", async () => {
@@ -169,7 +201,9 @@ describe("a person's pull request", () => {
     const data = Array.from({ length: 3000 }, (_, i) => `  key-${i}: "${"v".repeat(30)}-${i}"`).join("\n");
     const sha = branch("big", {
       "services/order-service/base/big.yaml": `apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: big\ndata:\n${data}\n`,
-      ...overlay("services/order-service/base/kustomization.yaml", (t) => t.replace("  - service.yaml", "  - service.yaml\n  - big.yaml")),
+      ...overlay("services/order-service/base/kustomization.yaml", (t) =>
+        t.replace("  - service.yaml", "  - service.yaml\n  - big.yaml"),
+      ),
     });
     await pullRequest({ ref: "big", sha });
     gh.verify();
@@ -182,16 +216,30 @@ describe("a person's pull request", () => {
 
   it("policy: a mutable tag in a protected environment and a registry not allowed fail the check", async () => {
     mockInstallationToken(gh.scope, INSTALLATION);
-    mockConfig(gh.scope, OWNER, REPO, "environments:\n  - name: staging\n    autoMerge: true\n  - name: production\n    approvers: ['@acme/sre']\n    policy:\n      allowedRegistries: [ghcr.io/acme]\n");
+    mockConfig(
+      gh.scope,
+      OWNER,
+      REPO,
+      "environments:\n  - name: staging\n    autoMerge: true\n  - name: production\n    approvers: ['@acme/sre']\n    policy:\n      allowedRegistries: [ghcr.io/acme]\n",
+    );
     const check = expectCheck();
-    const sha = branch("latest", overlay(PRODUCTION, (t) => t.replace('newTag: "1.4.0"', 'newName: docker.io/acme/order-service\n    newTag: "latest"')));
+    const sha = branch(
+      "latest",
+      overlay(PRODUCTION, (t) =>
+        t.replace('newTag: "1.4.0"', 'newName: docker.io/acme/order-service\n    newTag: "latest"'),
+      ),
+    );
     await pullRequest({ ref: "latest", sha });
     gh.verify();
     expect(check.completed?.conclusion).toBe("failure");
     expect(check.completed?.output.title).toBe("1 overlay rendered, 2 policy violations");
     const summary = check.completed?.output.summary ?? "";
-    expect(summary).toContain("| mutable-tag | `services/order-service/overlays/production` | `docker.io/acme/order-service:latest` in Deployment order-service-production/order-service uses the mutable tag `latest`");
-    expect(summary).toContain("| registry | `services/order-service/overlays/production` | `docker.io/acme/order-service:latest` in Deployment order-service-production/order-service comes from `docker.io`; production allows only `ghcr.io/acme` |");
+    expect(summary).toContain(
+      "| mutable-tag | `services/order-service/overlays/production` | `docker.io/acme/order-service:latest` in Deployment order-service-production/order-service uses the mutable tag `latest`",
+    );
+    expect(summary).toContain(
+      "| registry | `services/order-service/overlays/production` | `docker.io/acme/order-service:latest` in Deployment order-service-production/order-service comes from `docker.io`; production allows only `ghcr.io/acme` |",
+    );
   });
 
   it("a PR that touches no overlay gets no check run", async () => {
@@ -206,7 +254,10 @@ describe("a person's pull request", () => {
     mockInstallationToken(gh.scope, INSTALLATION);
     mockConfig(gh.scope, OWNER, REPO, undefined);
     const check = expectCheck();
-    const sha = branch("fork-work", overlay(STAGING, (t) => t.replace("count: 1", "count: 2")));
+    const sha = branch(
+      "fork-work",
+      overlay(STAGING, (t) => t.replace("count: 1", "count: 2")),
+    );
     remote.git("update-ref", "refs/pull/31/head", sha);
     remote.git("branch", "-D", "fork-work");
     await pullRequest({ ref: "fork-work", sha }, { number: 31, fork: "mallory/manifests" });
@@ -219,7 +270,10 @@ describe("a person's pull request", () => {
     mockInstallationToken(gh.scope, INSTALLATION);
     mockConfig(gh.scope, OWNER, REPO, undefined);
     expectCheck(1);
-    const sha = branch("again", overlay(STAGING, (t) => t.replace("count: 1", "count: 2")));
+    const sha = branch(
+      "again",
+      overlay(STAGING, (t) => t.replace("count: 1", "count: 2")),
+    );
     await pullRequest({ ref: "again", sha });
     mockConfig(gh.scope, OWNER, REPO, undefined);
     const second = expectCheck(2);
@@ -235,7 +289,12 @@ describe("a person's pull request", () => {
  */
 function expectMergeAttemptThatWaits(head: { ref: string; sha: string }, number = 9) {
   mockConfig(gh.scope, OWNER, REPO, undefined);
-  const marker = stateMarker({ service: "order-service", env: "staging", from: "ghcr.io/acme/order-service:1.4.0", to: "ghcr.io/acme/order-service:1.5.0" });
+  const marker = stateMarker({
+    service: "order-service",
+    env: "staging",
+    from: "ghcr.io/acme/order-service:1.4.0",
+    to: "ghcr.io/acme/order-service:1.5.0",
+  });
   gh.scope.get(`/repos/${OWNER}/${REPO}/pulls/${number}`).reply(200, {
     number,
     state: "open",
@@ -246,10 +305,22 @@ function expectMergeAttemptThatWaits(head: { ref: string; sha: string }, number 
     head: { ref: head.ref, sha: head.sha, repo: { full_name: `${OWNER}/${REPO}` } },
     base: { ref: "main", sha: remote.head("main"), repo: { allow_auto_merge: false } },
   });
-  gh.scope.get(`/repos/${OWNER}/${REPO}/issues`).query({ state: "open", labels: "conveyor:freeze", per_page: "100" }).reply(200, []);
-  gh.scope.get(`/repos/${OWNER}/${REPO}/issues`).query({ state: "open", labels: "conveyor:hold", per_page: "100" }).reply(200, []);
-  gh.scope.get(`/repos/${OWNER}/${REPO}/commits/${head.sha}/check-runs`).query(true).reply(200, { total_count: 1, check_runs: [{ name: RENDER_CHECK, status: "in_progress", conclusion: null }] });
-  gh.scope.get(`/repos/${OWNER}/${REPO}/commits/${head.sha}/status`).query(true).reply(200, { state: "pending", statuses: [] });
+  gh.scope
+    .get(`/repos/${OWNER}/${REPO}/issues`)
+    .query({ state: "open", labels: "conveyor:freeze", per_page: "100" })
+    .reply(200, []);
+  gh.scope
+    .get(`/repos/${OWNER}/${REPO}/issues`)
+    .query({ state: "open", labels: "conveyor:hold", per_page: "100" })
+    .reply(200, []);
+  gh.scope
+    .get(`/repos/${OWNER}/${REPO}/commits/${head.sha}/check-runs`)
+    .query(true)
+    .reply(200, { total_count: 1, check_runs: [{ name: RENDER_CHECK, status: "in_progress", conclusion: null }] });
+  gh.scope
+    .get(`/repos/${OWNER}/${REPO}/commits/${head.sha}/status`)
+    .query(true)
+    .reply(200, { state: "pending", statuses: [] });
 }
 
 describe("Conveyor's own pull requests", () => {
@@ -259,11 +330,16 @@ describe("Conveyor's own pull requests", () => {
     mockConfig(gh.scope, OWNER, REPO, undefined);
     const sha = branch("conveyor/staging/order-service", {
       ...overlay(STAGING, (t) => t.replace('newTag: "1.4.0"', 'newTag: "1.5.0"')),
-      "services/order-service/base/service.yaml": (remote.show("main", "services/order-service/base/service.yaml") as string).replace("port: 80", "port: 81"),
+      "services/order-service/base/service.yaml": (
+        remote.show("main", "services/order-service/base/service.yaml") as string
+      ).replace("port: 80", "port: 81"),
     });
     expectMergeAttemptThatWaits({ ref: "conveyor/staging/order-service", sha });
     let whenAnswered: string[] = [];
-    await pullRequest({ ref: "conveyor/staging/order-service", sha }, { bot: true, answered: () => (whenAnswered = gh.calls()) });
+    await pullRequest(
+      { ref: "conveyor/staging/order-service", sha },
+      { bot: true, answered: () => (whenAnswered = gh.calls()) },
+    );
     gh.verify();
     // The running check exists before anything else, so the merge attempt made while answering
     // sees it and waits; the render comes after the answer.
@@ -272,7 +348,9 @@ describe("Conveyor's own pull requests", () => {
     expect(whenAnswered).not.toContain(`PATCH /repos/${OWNER}/${REPO}/check-runs/77`);
     expect(gh.calls().at(-1)).toBe(`PATCH /repos/${OWNER}/${REPO}/check-runs/77`);
     expect(check.completed?.conclusion).toBe("failure");
-    expect(check.completed?.output.summary).toContain("| promotion-scope | — | this promotion PR changes `services/order-service/base/service.yaml`, which is not an overlay file");
+    expect(check.completed?.output.summary).toContain(
+      "| promotion-scope | — | this promotion PR changes `services/order-service/base/service.yaml`, which is not an overlay file",
+    );
   });
 
   it("with no renderer the check says so plainly, as neutral, with how to install one", async () => {
@@ -280,7 +358,10 @@ describe("Conveyor's own pull requests", () => {
     mockInstallationToken(gh.scope, INSTALLATION);
     const check = expectCheck();
     mockConfig(gh.scope, OWNER, REPO, undefined);
-    const sha = branch("conveyor/staging/order-service", overlay(STAGING, (t) => t.replace('newTag: "1.4.0"', 'newTag: "1.5.0"')));
+    const sha = branch(
+      "conveyor/staging/order-service",
+      overlay(STAGING, (t) => t.replace('newTag: "1.4.0"', 'newTag: "1.5.0"')),
+    );
     expectMergeAttemptThatWaits({ ref: "conveyor/staging/order-service", sha });
     await pullRequest({ ref: "conveyor/staging/order-service", sha }, { bot: true });
     gh.verify();
@@ -291,11 +372,20 @@ describe("Conveyor's own pull requests", () => {
   });
 
   it("renderSummaryForPr gives a short account for the PR body, without diffs", async () => {
-    const sha = branch("conveyor/production/order-service", overlay(PRODUCTION, (t) => t.replace('newTag: "1.4.0"', 'newTag: "1.5.0"')));
+    const sha = branch(
+      "conveyor/production/order-service",
+      overlay(PRODUCTION, (t) => t.replace('newTag: "1.4.0"', 'newTag: "1.5.0"')),
+    );
     const workspace = testApp.services.workspaces.get(`${OWNER}/${REPO}`, remote.url);
     await workspace.sync();
     const config = (parseConfig(null) as { ok: true; config: Config }).config;
-    const text = await renderSummaryForPr({ workspace, config, base: remote.head("main") as string, head: sha, renderer });
+    const text = await renderSummaryForPr({
+      workspace,
+      config,
+      base: remote.head("main") as string,
+      head: sha,
+      renderer,
+    });
     gh.verify();
     expect(text).toContain("### What changes in the cluster");
     expect(text).toContain("#### ✅ `services/order-service/overlays/production` (order-service in production)");

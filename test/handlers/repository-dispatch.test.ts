@@ -32,12 +32,23 @@ afterEach(() => {
 
 /** Delivers the event, then waits for the PR work the app does after answering it. */
 async function dispatch(eventType: string, clientPayload: unknown, id = `delivery-${++delivery}`) {
-  await app.probot.receive({ id, name: "repository_dispatch", payload: dispatchPayload(target, eventType, clientPayload) as never });
+  await app.probot.receive({
+    id,
+    name: "repository_dispatch",
+    payload: dispatchPayload(target, eventType, clientPayload) as never,
+  });
   await app.settled();
 }
 
 function prResponse(number: number, head = SHA) {
-  return { number, html_url: `https://github.com/${OWNER}/${REPO}/pull/${number}`, head: { sha: head, ref: BRANCH }, body: "", user: { login: "conveyor[bot]" }, labels: [] };
+  return {
+    number,
+    html_url: `https://github.com/${OWNER}/${REPO}/pull/${number}`,
+    head: { sha: head, ref: BRANCH },
+    body: "",
+    user: { login: "conveyor[bot]" },
+    labels: [],
+  };
 }
 
 /** Mocks the calls that open a new PR; returns the captured request bodies. */
@@ -53,9 +64,14 @@ function expectNewPr(number: number) {
 
 function expectIssueUpsert(existing: Array<{ number: number; body: string; title: string }> = []) {
   const seen: { create?: Record<string, unknown>; update?: Record<string, unknown> } = {};
-  gh.scope.get(`/repos/${OWNER}/${REPO}/issues`).query({ state: "open", labels: "conveyor:error", per_page: "100" }).reply(200, existing);
+  gh.scope
+    .get(`/repos/${OWNER}/${REPO}/issues`)
+    .query({ state: "open", labels: "conveyor:error", per_page: "100" })
+    .reply(200, existing);
   if (existing.length) {
-    gh.scope.patch(`/repos/${OWNER}/${REPO}/issues/${existing[0]?.number}`, (body) => ((seen.update = body), true)).reply(200, {});
+    gh.scope
+      .patch(`/repos/${OWNER}/${REPO}/issues/${existing[0]?.number}`, (body) => ((seen.update = body), true))
+      .reply(200, {});
   } else {
     gh.scope.post(`/repos/${OWNER}/${REPO}/issues`, (body) => ((seen.create = body), true)).reply(201, { number: 99 });
   }
@@ -75,7 +91,9 @@ describe("deploy-<service> {image} (what pipelines send today)", () => {
     const after = remote.show(BRANCH, OVERLAY) as string;
     expect(after).toBe(before.replace('newTag: "1.4.0"', 'newTag: "1.5.0"'));
     expect(remote.show("main", OVERLAY)).toBe(before);
-    expect(remote.git("log", "-1", "--format=%s", BRANCH).trim()).toBe("deploy(order-service/staging): ghcr.io/acme/order-service:1.4.0 -> ghcr.io/acme/order-service:1.5.0");
+    expect(remote.git("log", "-1", "--format=%s", BRANCH).trim()).toBe(
+      "deploy(order-service/staging): ghcr.io/acme/order-service:1.4.0 -> ghcr.io/acme/order-service:1.5.0",
+    );
     expect(remote.git("rev-parse", `${BRANCH}~1`).trim()).toBe(remote.head("main"));
 
     expect(pr.create).toMatchObject({ head: BRANCH, base: "main", title: "Deploy order-service 1.5.0 to staging" });
@@ -105,12 +123,18 @@ describe("deploy {service, tag|digest|image, environment, source}", () => {
     mockInstallationToken(gh.scope, INSTALLATION);
     mockConfig(gh.scope, OWNER, REPO, undefined);
     const pr = expectNewPr(5);
-    const source = { repository: "acme/order-service", sha: SHA, run_url: "https://github.com/acme/order-service/actions/runs/1" };
+    const source = {
+      repository: "acme/order-service",
+      sha: SHA,
+      run_url: "https://github.com/acme/order-service/actions/runs/1",
+    };
 
     await dispatch("deploy", { service: "order-service", tag: "1.6.0-rc.1", source });
     gh.verify();
     expect(remote.show(BRANCH, OVERLAY)).toContain('newTag: "1.6.0-rc.1" # deployed by Conveyor');
-    expect(pr.create?.body).toContain(`[acme/order-service](https://github.com/acme/order-service) at [\`${SHA.slice(0, 12)}\`]`);
+    expect(pr.create?.body).toContain(
+      `[acme/order-service](https://github.com/acme/order-service) at [\`${SHA.slice(0, 12)}\`]`,
+    );
     expect(pr.create?.body).toContain("[CI run](https://github.com/acme/order-service/actions/runs/1)");
     expect(remote.git("log", "-1", "--format=%B", BRANCH)).toContain(`Source: acme/order-service@${SHA}`);
   });
@@ -138,11 +162,16 @@ describe("one PR per service and environment", () => {
     const first = remote.head(BRANCH);
 
     mockConfig(gh.scope, OWNER, REPO, undefined);
-    gh.scope.get(`/repos/${OWNER}/${REPO}/pulls`).query({ state: "open", head: `${OWNER}:${BRANCH}`, per_page: "5" }).reply(200, [prResponse(12, first)]);
+    gh.scope
+      .get(`/repos/${OWNER}/${REPO}/pulls`)
+      .query({ state: "open", head: `${OWNER}:${BRANCH}`, per_page: "5" })
+      .reply(200, [prResponse(12, first)]);
     let update: Record<string, unknown> | undefined;
     let comment: Record<string, unknown> | undefined;
     gh.scope.patch(`/repos/${OWNER}/${REPO}/pulls/12`, (body) => ((update = body), true)).reply(200, prResponse(12));
-    gh.scope.post(`/repos/${OWNER}/${REPO}/issues/12/comments`, (body) => ((comment = body), true)).reply(201, { id: 1, html_url: "x" });
+    gh.scope
+      .post(`/repos/${OWNER}/${REPO}/issues/12/comments`, (body) => ((comment = body), true))
+      .reply(201, { id: 1, html_url: "x" });
     await dispatch("deploy-order-service", { image: "ghcr.io/acme/order-service:1.6.0" });
     gh.verify();
 
@@ -161,11 +190,16 @@ describe("one PR per service and environment", () => {
     const head = remote.head(BRANCH);
 
     mockConfig(gh.scope, OWNER, REPO, undefined);
-    gh.scope.get(`/repos/${OWNER}/${REPO}/pulls`).query(true).reply(200, [prResponse(12, head)]);
+    gh.scope
+      .get(`/repos/${OWNER}/${REPO}/pulls`)
+      .query(true)
+      .reply(200, [prResponse(12, head)]);
     await dispatch("deploy-order-service", { image: "ghcr.io/acme/order-service:1.5.0" }, "same-delivery");
     gh.verify();
     expect(remote.head(BRANCH)).toBe(head);
-    expect(app.logs.some((l) => String(l.msg).includes("PR #12 already proposes ghcr.io/acme/order-service:1.5.0"))).toBe(true);
+    expect(
+      app.logs.some((l) => String(l.msg).includes("PR #12 already proposes ghcr.io/acme/order-service:1.5.0")),
+    ).toBe(true);
   });
 
   it("no PR when the overlay already runs the image", async () => {
@@ -184,13 +218,18 @@ describe("one PR per service and environment", () => {
     const head = remote.head(BRANCH);
 
     mockConfig(gh.scope, OWNER, REPO, undefined);
-    gh.scope.get(`/repos/${OWNER}/${REPO}/pulls`).query(true).reply(200, [prResponse(12, head)]);
+    gh.scope
+      .get(`/repos/${OWNER}/${REPO}/pulls`)
+      .query(true)
+      .reply(200, [prResponse(12, head)]);
     const issue = expectIssueUpsert();
     await dispatch("deploy-order-service", { image: "ghcr.io/acme/order-service:1.9.0" });
     gh.verify();
     expect(remote.head(BRANCH)).toBe(head);
     expect(issue.create?.title).toBe("Conveyor refused a deploy of order-service (older-version)");
-    expect(issue.create?.body).toContain("ghcr.io/acme/order-service:1.9.0 is older than ghcr.io/acme/order-service:2.0.0 in the open PR");
+    expect(issue.create?.body).toContain(
+      "ghcr.io/acme/order-service:1.9.0 is older than ghcr.io/acme/order-service:2.0.0 in the open PR",
+    );
     expect(issue.create?.labels).toEqual(["conveyor:error"]);
   });
 
@@ -198,8 +237,14 @@ describe("one PR per service and environment", () => {
     mockInstallationToken(gh.scope, INSTALLATION);
     mockConfig(gh.scope, OWNER, REPO, undefined);
     mockConfig(gh.scope, OWNER, REPO, undefined);
-    gh.scope.post(`/repos/${OWNER}/${REPO}/pulls`).times(2).reply(201, (_uri, body) => prResponse((body as { head: string }).head.includes("user") ? 2 : 1));
-    gh.scope.post(/\/repos\/acme\/manifests\/issues\/[12]\/labels/).times(2).reply(200, []);
+    gh.scope
+      .post(`/repos/${OWNER}/${REPO}/pulls`)
+      .times(2)
+      .reply(201, (_uri, body) => prResponse((body as { head: string }).head.includes("user") ? 2 : 1));
+    gh.scope
+      .post(/\/repos\/acme\/manifests\/issues\/[12]\/labels/)
+      .times(2)
+      .reply(200, []);
 
     await Promise.all([
       dispatch("deploy-order-service", { image: "ghcr.io/acme/order-service:1.5.0" }),
@@ -207,24 +252,98 @@ describe("one PR per service and environment", () => {
     ]);
     gh.verify();
     expect(remote.branches()).toEqual(["conveyor/staging/order-service", "conveyor/staging/user-service", "main"]);
-    expect(remote.show("conveyor/staging/user-service", "services/user-service/overlays/staging/kustomization.yaml")).toContain('newTag: "3.0.0"');
+    expect(
+      remote.show("conveyor/staging/user-service", "services/user-service/overlays/staging/kustomization.yaml"),
+    ).toContain('newTag: "3.0.0"');
   });
 });
 
 describe("bad input changes nothing and tells the sender why", () => {
   const cases: Array<[string, string, unknown, string, string]> = [
-    ["an invalid service name", "deploy", { service: "../etc", image: "ghcr.io/acme/order-service:1.5.0" }, "invalid-service", "is not a valid name"],
-    ["an unknown service", "deploy-billing", { image: "ghcr.io/acme/billing:1.0.0" }, "unknown-service", "is not configured and has no overlay"],
-    ["an invalid image", "deploy-order-service", { image: "ghcr.io/acme/Order-Service:1.5.0" }, "invalid-image", "is not a valid OCI reference"],
-    ["an image without tag or digest", "deploy-order-service", { image: "ghcr.io/acme/order-service" }, "invalid-image", "neither a tag nor a digest"],
-    ["a tag longer than 128 characters", "deploy", { service: "order-service", tag: "x".repeat(129) }, "invalid-image", "is not a valid tag"],
-    ["a short digest", "deploy", { service: "order-service", digest: "sha256:abc" }, "invalid-image", "is not a sha256 digest"],
-    ["another service's image", "deploy-order-service", { image: "ghcr.io/acme/payment-service:1.5.0" }, "image-mismatch", "is not this service's image"],
-    ["an unknown environment", "deploy", { service: "order-service", tag: "1.5.0", environment: "qa" }, "unknown-environment", "is not one of staging, production"],
-    ["a direct deploy to production", "deploy", { service: "order-service", tag: "1.5.0", environment: "production" }, "direct-deploy-refused", "production is reached by promotion"],
-    ["both an image and a tag", "deploy", { service: "order-service", tag: "1.5.0", image: "ghcr.io/acme/order-service:1.5.0" }, "invalid-payload", "send only one of image, tag or digest"],
-    ["a payload that is too large", "deploy", { service: "order-service", tag: "1.5.0", note: "x".repeat(9000) }, "invalid-payload", "larger than 8192 bytes"],
-    ["an environment with a path in it", "deploy", { service: "order-service", tag: "1.5.0", environment: "staging/../../x" }, "invalid-environment", "is not a valid name"],
+    [
+      "an invalid service name",
+      "deploy",
+      { service: "../etc", image: "ghcr.io/acme/order-service:1.5.0" },
+      "invalid-service",
+      "is not a valid name",
+    ],
+    [
+      "an unknown service",
+      "deploy-billing",
+      { image: "ghcr.io/acme/billing:1.0.0" },
+      "unknown-service",
+      "is not configured and has no overlay",
+    ],
+    [
+      "an invalid image",
+      "deploy-order-service",
+      { image: "ghcr.io/acme/Order-Service:1.5.0" },
+      "invalid-image",
+      "is not a valid OCI reference",
+    ],
+    [
+      "an image without tag or digest",
+      "deploy-order-service",
+      { image: "ghcr.io/acme/order-service" },
+      "invalid-image",
+      "neither a tag nor a digest",
+    ],
+    [
+      "a tag longer than 128 characters",
+      "deploy",
+      { service: "order-service", tag: "x".repeat(129) },
+      "invalid-image",
+      "is not a valid tag",
+    ],
+    [
+      "a short digest",
+      "deploy",
+      { service: "order-service", digest: "sha256:abc" },
+      "invalid-image",
+      "is not a sha256 digest",
+    ],
+    [
+      "another service's image",
+      "deploy-order-service",
+      { image: "ghcr.io/acme/payment-service:1.5.0" },
+      "image-mismatch",
+      "is not this service's image",
+    ],
+    [
+      "an unknown environment",
+      "deploy",
+      { service: "order-service", tag: "1.5.0", environment: "qa" },
+      "unknown-environment",
+      "is not one of staging, production",
+    ],
+    [
+      "a direct deploy to production",
+      "deploy",
+      { service: "order-service", tag: "1.5.0", environment: "production" },
+      "direct-deploy-refused",
+      "production is reached by promotion",
+    ],
+    [
+      "both an image and a tag",
+      "deploy",
+      { service: "order-service", tag: "1.5.0", image: "ghcr.io/acme/order-service:1.5.0" },
+      "invalid-payload",
+      "send only one of image, tag or digest",
+    ],
+    [
+      "a payload that is too large",
+      "deploy",
+      { service: "order-service", tag: "1.5.0", note: "x".repeat(9000) },
+      "invalid-payload",
+      "larger than 8192 bytes",
+    ],
+    [
+      "an environment with a path in it",
+      "deploy",
+      { service: "order-service", tag: "1.5.0", environment: "staging/../../x" },
+      "invalid-environment",
+      "is not a valid name",
+    ],
   ];
 
   it.each(cases)("%s: an issue labelled conveyor:error, no branch", async (_name, eventType, payload, code, words) => {
@@ -242,7 +361,9 @@ describe("bad input changes nothing and tells the sender why", () => {
   it("updates the existing issue for the same service and reason instead of opening another", async () => {
     mockInstallationToken(gh.scope, INSTALLATION);
     mockConfig(gh.scope, OWNER, REPO, undefined);
-    const issue = expectIssueUpsert([{ number: 31, title: "old", body: "old text\n\n<!-- conveyor:error:order-service:image-mismatch -->" }]);
+    const issue = expectIssueUpsert([
+      { number: 31, title: "old", body: "old text\n\n<!-- conveyor:error:order-service:image-mismatch -->" },
+    ]);
     await dispatch("deploy-order-service", { image: "ghcr.io/acme/payment-service:1.5.0" });
     gh.verify();
     expect(issue.update?.body).toContain("is not this service's image");
@@ -254,9 +375,15 @@ describe("bad input changes nothing and tells the sender why", () => {
     gh.scope.get("/repos/acme/order-service/installation").reply(200, { id: 77 });
     mockInstallationToken(gh.scope, 77, "ghs_otherinstallation0000000000000000");
     let check: Record<string, unknown> | undefined;
-    gh.scope.post("/repos/acme/order-service/check-runs", (body) => ((check = body), true)).reply(201, { id: 1, html_url: "https://github.com/acme/order-service/runs/1" });
+    gh.scope
+      .post("/repos/acme/order-service/check-runs", (body) => ((check = body), true))
+      .reply(201, { id: 1, html_url: "https://github.com/acme/order-service/runs/1" });
 
-    await dispatch("deploy", { service: "order-service", image: "ghcr.io/acme/payment-service:1.5.0", source: { repository: "acme/order-service", sha: SHA } });
+    await dispatch("deploy", {
+      service: "order-service",
+      image: "ghcr.io/acme/payment-service:1.5.0",
+      source: { repository: "acme/order-service", sha: SHA },
+    });
     gh.verify();
     expect(check).toMatchObject({ head_sha: SHA, name: "conveyor/deploy", status: "completed", conclusion: "failure" });
     expect((check?.output as { summary: string }).summary).toContain("is not this service's image");
@@ -268,7 +395,12 @@ describe("bad input changes nothing and tells the sender why", () => {
     mockConfig(gh.scope, OWNER, REPO, undefined);
     gh.scope.get("/repos/other/thing/installation").reply(404, { message: "Not Found" });
     const issue = expectIssueUpsert();
-    await dispatch("deploy", { service: "order-service", tag: "1.5.0", environment: "production", source: { repository: "other/thing", sha: SHA } });
+    await dispatch("deploy", {
+      service: "order-service",
+      tag: "1.5.0",
+      environment: "production",
+      source: { repository: "other/thing", sha: SHA },
+    });
     gh.verify();
     expect(issue.create?.body).toContain("production is reached by promotion");
   });
@@ -277,13 +409,19 @@ describe("bad input changes nothing and tells the sender why", () => {
     await dispatch("build-finished", { image: "x" }, "quiet-1");
     gh.verify();
     expect(gh.calls()).toEqual([]);
-    expect(app.logs.find((l) => String(l.msg).includes("repository_dispatch ignored"))).toMatchObject({ id: "quiet-1", level: 20 });
+    expect(app.logs.find((l) => String(l.msg).includes("repository_dispatch ignored"))).toMatchObject({
+      id: "quiet-1",
+      level: 20,
+    });
   });
 
   it("an invalid config is reported once in a conveyor:config issue and nothing else happens", async () => {
     mockInstallationToken(gh.scope, INSTALLATION);
     mockConfig(gh.scope, OWNER, REPO, "environments:\n  - name: Staging\n    soak: soon\n");
-    gh.scope.get(`/repos/${OWNER}/${REPO}/issues`).query({ state: "open", labels: "conveyor:config", per_page: "100" }).reply(200, []);
+    gh.scope
+      .get(`/repos/${OWNER}/${REPO}/issues`)
+      .query({ state: "open", labels: "conveyor:config", per_page: "100" })
+      .reply(200, []);
     let created: Record<string, unknown> | undefined;
     gh.scope.post(`/repos/${OWNER}/${REPO}/issues`, (body) => ((created = body), true)).reply(201, { number: 1 });
     await dispatch("deploy-order-service", { image: "ghcr.io/acme/order-service:1.5.0" });
@@ -298,7 +436,11 @@ describe("bad input changes nothing and tells the sender why", () => {
     mockInstallationToken(gh.scope, INSTALLATION);
     mockConfig(gh.scope, OWNER, REPO, undefined);
     gh.scope.post(`/repos/${OWNER}/${REPO}/pulls`).reply(500, { message: "Server Error" });
-    await app.probot.receive({ id: "answered-1", name: "repository_dispatch", payload: dispatchPayload(target, "deploy-order-service", { image: "ghcr.io/acme/order-service:1.5.0" }) as never });
+    await app.probot.receive({
+      id: "answered-1",
+      name: "repository_dispatch",
+      payload: dispatchPayload(target, "deploy-order-service", { image: "ghcr.io/acme/order-service:1.5.0" }) as never,
+    });
     // Answered: the branch and the PR are still to come.
     expect(gh.scope.pendingMocks()).toEqual([`POST https://api.github.com:443/repos/${OWNER}/${REPO}/pulls`]);
     await app.settled();

@@ -20,7 +20,14 @@ async function git(cwd: string, ...args: string[]): Promise<string> {
 }
 
 function kustomization(service: string, tag: string): string {
-  return ["resources:", "  - ../../base", "images:", `  - name: ghcr.io/acme/${service}`, `    newTag: "${tag}"`, ""].join("\n");
+  return [
+    "resources:",
+    "  - ../../base",
+    "images:",
+    `  - name: ghcr.io/acme/${service}`,
+    `    newTag: "${tag}"`,
+    "",
+  ].join("\n");
 }
 
 export async function makeSimRepo(root: string, services: Record<string, string[]>): Promise<SimRepo> {
@@ -49,7 +56,10 @@ export async function makeSimRepo(root: string, services: Record<string, string[
     const base = join(work, "services", service, "base");
     await mkdir(base, { recursive: true });
     await writeFile(join(base, "kustomization.yaml"), "resources:\n  - deployment.yaml\n");
-    await writeFile(join(base, "deployment.yaml"), `apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: ${service}\n`);
+    await writeFile(
+      join(base, "deployment.yaml"),
+      `apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: ${service}\n`,
+    );
     for (const env of envs) await repo.setTag(service, env, "1.0.0");
   }
   await repo.commit("initial manifests");
@@ -71,7 +81,11 @@ export const FAST_SIM = {
 export const delay = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
 
 /** Polls until `check` returns something truthy. */
-export async function eventually<T>(check: () => T | undefined | false, timeoutMs = 8_000, what = "condition"): Promise<T> {
+export async function eventually<T>(
+  check: () => T | undefined | false,
+  timeoutMs = 8_000,
+  what = "condition",
+): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     const value = check();

@@ -23,7 +23,8 @@ export function mockGitHub(): GitHubMock {
   nock.emitter.on("no match", onNoMatch);
   const scope = nock(API);
   scope.on("request", (req: { method: string; path: string }) => {
-    if (!/\/access_tokens$/.test(req.path)) served.push(`${req.method} ${decodeURIComponent(req.path.split("?")[0] as string)}`);
+    if (!/\/access_tokens$/.test(req.path))
+      served.push(`${req.method} ${decodeURIComponent(req.path.split("?")[0] as string)}`);
   });
   return {
     scope,
@@ -39,15 +40,23 @@ export function mockGitHub(): GitHubMock {
   };
 }
 
-export function mockInstallationToken(scope: nock.Scope, installationId: number, token = "ghs_testinstallationtoken000000000000"): void {
-  scope.post(`/app/installations/${installationId}/access_tokens`).reply(201, { token, expires_at: new Date(Date.now() + 3_600_000).toISOString(), permissions: {} });
+export function mockInstallationToken(
+  scope: nock.Scope,
+  installationId: number,
+  token = "ghs_testinstallationtoken000000000000",
+): void {
+  scope
+    .post(`/app/installations/${installationId}/access_tokens`)
+    .reply(201, { token, expires_at: new Date(Date.now() + 3_600_000).toISOString(), permissions: {} });
 }
 
 /** Probot looks for .github/conveyor.yml in the repo, then in the org's .github repo. */
 export function mockConfig(scope: nock.Scope, owner: string, repo: string, yaml: string | undefined): void {
   const path = "/contents/.github%2Fconveyor.yml";
   if (yaml !== undefined) {
-    scope.get(`/repos/${owner}/${repo}${path}`).reply(200, yaml, { "content-type": "application/vnd.github.v3.raw; charset=utf-8" });
+    scope
+      .get(`/repos/${owner}/${repo}${path}`)
+      .reply(200, yaml, { "content-type": "application/vnd.github.v3.raw; charset=utf-8" });
     return;
   }
   scope.get(`/repos/${owner}/${repo}${path}`).reply(404, { message: "Not Found" });

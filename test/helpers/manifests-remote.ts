@@ -8,7 +8,13 @@ import { fileURLToPath } from "node:url";
 
 export const SEED_DIR = fileURLToPath(new URL("../../fixtures/manifests-repo/", import.meta.url));
 
-const GIT_ENV = { ...process.env, GIT_AUTHOR_NAME: "Test", GIT_AUTHOR_EMAIL: "test@example.com", GIT_COMMITTER_NAME: "Test", GIT_COMMITTER_EMAIL: "test@example.com" };
+const GIT_ENV = {
+  ...process.env,
+  GIT_AUTHOR_NAME: "Test",
+  GIT_AUTHOR_EMAIL: "test@example.com",
+  GIT_COMMITTER_NAME: "Test",
+  GIT_COMMITTER_EMAIL: "test@example.com",
+};
 
 export interface ManifestsRemote {
   root: string;
@@ -27,7 +33,8 @@ export interface ManifestsRemote {
 export function createManifestsRemote(extra: Record<string, string> = {}): ManifestsRemote {
   const root = mkdtempSync(join(tmpdir(), "conveyor-remote-"));
   const bare = join(root, "manifests.git");
-  const git = (...args: string[]) => execFileSync("git", args, { env: GIT_ENV, encoding: "utf8", stdio: ["ignore", "pipe", "pipe"] });
+  const git = (...args: string[]) =>
+    execFileSync("git", args, { env: GIT_ENV, encoding: "utf8", stdio: ["ignore", "pipe", "pipe"] });
   git("init", "--bare", "--quiet", "--initial-branch=main", bare);
 
   const commit = (branch: string, files: Record<string, string | null>, message: string) => {
@@ -75,7 +82,10 @@ export function createManifestsRemote(extra: Record<string, string> = {}): Manif
     git: (...args) => git("--git-dir", bare, ...args),
     show(branch, path) {
       try {
-        return execFileSync("git", ["--git-dir", bare, "show", `${branch}:${path}`], { encoding: "utf8", stdio: ["ignore", "pipe", "ignore"] });
+        return execFileSync("git", ["--git-dir", bare, "show", `${branch}:${path}`], {
+          encoding: "utf8",
+          stdio: ["ignore", "pipe", "ignore"],
+        });
       } catch {
         return undefined;
       }
@@ -87,7 +97,11 @@ export function createManifestsRemote(extra: Record<string, string> = {}): Manif
         return undefined;
       }
     },
-    branches: () => git("--git-dir", bare, "for-each-ref", "--format=%(refname:short)", "refs/heads").split("\n").filter(Boolean).sort(),
+    branches: () =>
+      git("--git-dir", bare, "for-each-ref", "--format=%(refname:short)", "refs/heads")
+        .split("\n")
+        .filter(Boolean)
+        .sort(),
     commit,
     cleanup: () => rmSync(root, { recursive: true, force: true }),
   };

@@ -5,9 +5,14 @@ import { createRequire } from "node:module";
 
 const require = createRequire(import.meta.url);
 type Example = { name: string; examples: Array<Record<string, unknown>> };
-const examples = JSON.parse(readFileSync(require.resolve("@octokit/webhooks-examples/api.github.com/index.json"), "utf8")) as Example[];
+const examples = JSON.parse(
+  readFileSync(require.resolve("@octokit/webhooks-examples/api.github.com/index.json"), "utf8"),
+) as Example[];
 
-export function example(name: string, match: (payload: Record<string, unknown>) => boolean = () => true): Record<string, unknown> {
+export function example(
+  name: string,
+  match: (payload: Record<string, unknown>) => boolean = () => true,
+): Record<string, unknown> {
   const found = examples.find((e) => e.name === name)?.examples.find(match);
   if (!found) throw new Error(`no webhook example for ${name}`);
   return structuredClone(found);
@@ -35,7 +40,11 @@ export function withRepo(payload: Record<string, unknown>, target: RepoTarget): 
   return payload;
 }
 
-export function dispatchPayload(target: RepoTarget, eventType: string, clientPayload: unknown): Record<string, unknown> {
+export function dispatchPayload(
+  target: RepoTarget,
+  eventType: string,
+  clientPayload: unknown,
+): Record<string, unknown> {
   const payload = withRepo(example("repository_dispatch"), target);
   payload.action = eventType;
   payload.branch = "main";

@@ -12,15 +12,19 @@ import type { Services } from "../../src/flows/services.js";
  * Probot's Octokit with retries and throttling really off. A function, because Probot hands every
  * instance its own throttle options, which an object default would not override.
  */
-export const UnthrottledOctokit = ProbotOctokit.defaults((options: Record<string, unknown> & { throttle?: Record<string, unknown> }) => ({
-  ...options,
-  retry: { enabled: false },
-  throttle: { ...options.throttle, enabled: false },
-}));
+export const UnthrottledOctokit = ProbotOctokit.defaults(
+  (options: Record<string, unknown> & { throttle?: Record<string, unknown> }) => ({
+    ...options,
+    retry: { enabled: false },
+    throttle: { ...options.throttle, enabled: false },
+  }),
+);
 
 let key: string | undefined;
 export function testPrivateKey(): string {
-  key ??= generateKeyPairSync("rsa", { modulusLength: 2048 }).privateKey.export({ type: "pkcs1", format: "pem" }).toString();
+  key ??= generateKeyPairSync("rsa", { modulusLength: 2048 })
+    .privateKey.export({ type: "pkcs1", format: "pem" })
+    .toString();
   return key;
 }
 
@@ -39,7 +43,8 @@ export function createTestApp(options: Omit<ConveyorOptions, "workspaceDir"> = {
   const logs: Array<Record<string, unknown>> = [];
   const sink = new Writable({
     write(chunk, _enc, done) {
-      for (const line of String(chunk).split("\n").filter(Boolean)) logs.push(JSON.parse(line) as Record<string, unknown>);
+      for (const line of String(chunk).split("\n").filter(Boolean))
+        logs.push(JSON.parse(line) as Record<string, unknown>);
       done();
     },
   });

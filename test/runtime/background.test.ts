@@ -38,10 +38,19 @@ describe("Background", () => {
     const background = new Background(metrics);
     const lines: Array<{ obj: object; msg?: string }> = [];
     let release!: () => void;
-    background.start("deploy", { error: (obj, msg) => lines.push({ obj: { ...obj, service: "cart" }, msg }) }, () => new Promise<void>((resolve) => (release = resolve)));
+    background.start(
+      "deploy",
+      { error: (obj, msg) => lines.push({ obj: { ...obj, service: "cart" }, msg }) },
+      () => new Promise<void>((resolve) => (release = resolve)),
+    );
     background.start("render", { error: (obj, msg) => lines.push({ obj, msg }) }, async () => undefined);
     expect(await background.idle(50)).toBe(1);
-    expect(lines).toEqual([{ obj: { job: "deploy", service: "cart" }, msg: "deploy not finished when the process stopped: re-send the event" }]);
+    expect(lines).toEqual([
+      {
+        obj: { job: "deploy", service: "cart" },
+        msg: "deploy not finished when the process stopped: re-send the event",
+      },
+    ]);
     release();
     expect(await background.idle(50)).toBe(0);
   });

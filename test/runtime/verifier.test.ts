@@ -23,9 +23,17 @@ function healthyAt(revision: string, health = "Healthy"): Application {
   app.spec = { ...app.spec, syncPolicy: { automated: {} } } as Application["spec"];
   const status = app.status!;
   status.sync = { ...status.sync, status: "Synced", revision };
-  status.operationState = { ...status.operationState!, phase: "Succeeded", finishedAt: "2026-01-01T00:00:01Z", syncResult: { revision } };
+  status.operationState = {
+    ...status.operationState!,
+    phase: "Succeeded",
+    finishedAt: "2026-01-01T00:00:01Z",
+    syncResult: { revision },
+  };
   status.reconciledAt = "2026-01-01T00:00:02Z";
-  status.health = { status: health, message: health === "Degraded" ? "Deployment \"api\" exceeded its progress deadline" : undefined };
+  status.health = {
+    status: health,
+    message: health === "Degraded" ? 'Deployment "api" exceeded its progress deadline' : undefined,
+  };
   return app;
 }
 
@@ -76,7 +84,13 @@ function setup() {
   verifier.start();
   const track = (revision: string, deploymentId: number) => {
     const v: Verification = {
-      repo: { owner: "acme", repo: "manifests", installationId: 1, cloneUrl: "file:///dev/null", defaultBranch: "main" },
+      repo: {
+        owner: "acme",
+        repo: "manifests",
+        installationId: 1,
+        cloneUrl: "file:///dev/null",
+        defaultBranch: "main",
+      },
       service: "api",
       env: "staging",
       app: { namespace: "argocd", name: "api-staging" },

@@ -1,7 +1,13 @@
 import { readdirSync, readFileSync } from "node:fs";
 import { describe, expect, it } from "vitest";
 import { parse } from "yaml";
-import { loadCrdSchema, rolloutHealth, validateAgainstSchema, validateCustomResource, type SchemaNode } from "../../sandbox/argo/index.js";
+import {
+  loadCrdSchema,
+  rolloutHealth,
+  validateAgainstSchema,
+  validateCustomResource,
+  type SchemaNode,
+} from "../../sandbox/argo/index.js";
 import { isObject, type JsonObject } from "../../sandbox/argo/json.js";
 
 const fixtures = new URL("../fixtures/argo/", import.meta.url);
@@ -39,7 +45,10 @@ describe("structural schema validator", () => {
     expect(files.length).toBeGreaterThanOrEqual(10);
     for (const file of files) {
       const schema = file.startsWith("app-") ? applicationSchema : rolloutSchema;
-      expect({ file, errors: validateCustomResource(fixture(file), schema) }).toEqual({ file, errors: expectedErrors[file] ?? [] });
+      expect({ file, errors: validateCustomResource(fixture(file), schema) }).toEqual({
+        file,
+        errors: expectedErrors[file] ?? [],
+      });
     }
   });
 
@@ -74,11 +83,13 @@ describe("structural schema validator", () => {
         list: { type: "array", items: { type: "integer" } },
       },
     };
-    expect(validateAgainstSchema({ port: 80, free: { x: { y: 1 } }, labels: { a: "b" }, mode: "a", list: [1] }, schema)).toEqual([]);
+    expect(
+      validateAgainstSchema({ port: 80, free: { x: { y: 1 } }, labels: { a: "b" }, mode: "a", list: [1] }, schema),
+    ).toEqual([]);
     expect(validateAgainstSchema({ port: "http" }, schema)).toEqual([]);
     expect(validateAgainstSchema({ port: true, labels: { a: 1 }, mode: "c", list: ["x"] }, schema)).toEqual([
       ".port: must be an integer or a string",
-      '.labels.a: must be of type string, got 1',
+      ".labels.a: must be of type string, got 1",
       '.mode: "c" is not one of ["a","b"]',
       ".list[0]: must be of type integer",
     ]);
@@ -89,7 +100,10 @@ describe("Argo CD's Rollout health rules", () => {
   it.each([
     ["rollout-01-healthy.yaml", { status: "Healthy" }],
     ["rollout-02-paused-canary-step.yaml", { status: "Suspended", message: "CanaryPauseStep" }],
-    ["rollout-03-aborted-analysis-failed.yaml", { status: "Degraded", message: 'metric "web" assessed Failed due to failed (1) > failureLimit (0)' }],
+    [
+      "rollout-03-aborted-analysis-failed.yaml",
+      { status: "Degraded", message: 'metric "web" assessed Failed due to failed (1) > failureLimit (0)' },
+    ],
     ["rollout-04-aborted-legacy-degraded.yaml", { status: "Degraded", message: "Rollout is aborted" }],
   ])("%s -> %o", (file, expected) => {
     expect(rolloutHealth(fixture(file))).toEqual(expected);
@@ -98,6 +112,9 @@ describe("Argo CD's Rollout health rules", () => {
   it("waits while the spec change is not observed yet", () => {
     const rollout = fixture("rollout-01-healthy.yaml");
     (rollout.metadata as JsonObject).generation = 4;
-    expect(rolloutHealth(rollout)).toEqual({ status: "Progressing", message: "Waiting for rollout spec update to be observed" });
+    expect(rolloutHealth(rollout)).toEqual({
+      status: "Progressing",
+      message: "Waiting for rollout spec update to be observed",
+    });
   });
 });

@@ -3,9 +3,25 @@ import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { promisify } from "node:util";
-import { CustomObjectsApi, KubeConfig, makeInformer, PatchStrategy, setHeaderOptions, Watch, type KubernetesObject } from "@kubernetes/client-node";
+import {
+  CustomObjectsApi,
+  KubeConfig,
+  makeInformer,
+  PatchStrategy,
+  setHeaderOptions,
+  Watch,
+  type KubernetesObject,
+} from "@kubernetes/client-node";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
-import { loadCrdSchema, startArgoSim, validateCustomResource, type ApplicationView, type ArgoSim, type ArgoSimOptions, type RolloutView } from "../../sandbox/argo/index.js";
+import {
+  loadCrdSchema,
+  startArgoSim,
+  validateCustomResource,
+  type ApplicationView,
+  type ArgoSim,
+  type ArgoSimOptions,
+  type RolloutView,
+} from "../../sandbox/argo/index.js";
 import type { JsonObject } from "../../sandbox/argo/json.js";
 import { makeSimRepo, type SimRepo } from "../helpers/argo-sim-repo.js";
 
@@ -118,7 +134,11 @@ describe("simulated Argo CD", () => {
     const sim = await start(repo, {
       applications: [
         { name: "order-service-staging", path: "services/order-service/overlays/staging", labels: { env: "staging" } },
-        { name: "order-service-production", path: "services/order-service/overlays/production", labels: { env: "production" } },
+        {
+          name: "order-service-production",
+          path: "services/order-service/overlays/production",
+          labels: { env: "production" },
+        },
       ],
     });
     const kubeconfig = join(root, `kubeconfig-${n}`);
@@ -130,8 +150,16 @@ describe("simulated Argo CD", () => {
     const list = await api.listNamespacedCustomObject(GROUP);
     expect(list.kind).toBe("ApplicationList");
     expect(Number(list.metadata.resourceVersion)).toBeGreaterThan(0);
-    expect(list.items.map((a: ApplicationView) => a.metadata.name)).toEqual(["order-service-production", "order-service-staging"]);
-    const all = await api.listClusterCustomObject({ group: GROUP.group, version: GROUP.version, plural: GROUP.plural, labelSelector: "env=staging" });
+    expect(list.items.map((a: ApplicationView) => a.metadata.name)).toEqual([
+      "order-service-production",
+      "order-service-staging",
+    ]);
+    const all = await api.listClusterCustomObject({
+      group: GROUP.group,
+      version: GROUP.version,
+      plural: GROUP.plural,
+      labelSelector: "env=staging",
+    });
     expect(all.items.map((a: ApplicationView) => a.metadata.name)).toEqual(["order-service-staging"]);
 
     const app = (await api.getNamespacedCustomObject({ ...GROUP, name: "order-service-staging" })) as ApplicationView;
@@ -140,7 +168,11 @@ describe("simulated Argo CD", () => {
     expect(app.status.health?.status).toBe("Healthy");
     expect(app.status.summary?.images).toEqual(["ghcr.io/acme/order-service:1.0.0"]);
     expect(app.status.reconciledAt).toMatch(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$/);
-    expect(app.spec.source).toEqual({ repoURL: `file://${repo.bare}`, path: "services/order-service/overlays/staging", targetRevision: "main" });
+    expect(app.spec.source).toEqual({
+      repoURL: `file://${repo.bare}`,
+      path: "services/order-service/overlays/staging",
+      targetRevision: "main",
+    });
     expect(app.spec.destination.namespace).toBe("staging");
 
     await expect(api.getNamespacedCustomObject({ ...GROUP, name: "nope" })).rejects.toMatchObject({ code: 404 });
@@ -158,7 +190,9 @@ describe("simulated Argo CD", () => {
     sim.refresh("order-service-staging");
     await sim.waitFor("order-service-staging", (a) => !a.metadata.annotations?.["argocd.argoproj.io/refresh"]);
     sim.compactHistory();
-    await expect(api.listNamespacedCustomObject({ ...GROUP, limit: 1, _continue: page.metadata.continue })).rejects.toMatchObject({ code: 410 });
+    await expect(
+      api.listNamespacedCustomObject({ ...GROUP, limit: 1, _continue: page.metadata.continue }),
+    ).rejects.toMatchObject({ code: 410 });
   });
 
   it("streams ordered watch events with bookmarks, and answers a too old resourceVersion with 410 Expired", async () => {
@@ -175,13 +209,22 @@ describe("simulated Argo CD", () => {
     const watch = await new Watch(kc).watch(
       APPS_PATH,
       { resourceVersion: list.metadata.resourceVersion, allowWatchBookmarks: true },
-      (type, object: ApplicationView) => events.push({ type, rv: Number(object.metadata.resourceVersion), app: type === "BOOKMARK" ? undefined : object }),
+      (type, object: ApplicationView) =>
+        events.push({
+          type,
+          rv: Number(object.metadata.resourceVersion),
+          app: type === "BOOKMARK" ? undefined : object,
+        }),
       (err) => ended.push(err),
     );
     await repo.setTag("cart", "staging", "1.1.0");
     const sha = await repo.commit("cart 1.1.0");
     await sim.notifyPush();
-    await sim.waitFor("cart-staging", (a) => a.status.health?.status === "Healthy" && a.status.sync?.revision === sha && a.status.sync.status === "Synced");
+    await sim.waitFor(
+      "cart-staging",
+      (a) =>
+        a.status.health?.status === "Healthy" && a.status.sync?.revision === sha && a.status.sync.status === "Synced",
+    );
     await delay(3 * FAST.bookmarkIntervalMs);
     watch.abort();
 
@@ -198,14 +241,24 @@ describe("simulated Argo CD", () => {
 
     // Replaying from an old-but-retained version gives the same events again.
     const replayed: number[] = [];
-    const replay = await new Watch(kc).watch(APPS_PATH, { resourceVersion: list.metadata.resourceVersion }, (_t, o: ApplicationView) => replayed.push(Number(o.metadata.resourceVersion)), () => undefined);
+    const replay = await new Watch(kc).watch(
+      APPS_PATH,
+      { resourceVersion: list.metadata.resourceVersion },
+      (_t, o: ApplicationView) => replayed.push(Number(o.metadata.resourceVersion)),
+      () => undefined,
+    );
     await delay(50);
     replay.abort();
     expect(replayed.slice(0, rvs.length)).toEqual(rvs);
 
     // Without a resourceVersion a watch starts with a synthetic ADDED per existing object.
     const initial: string[] = [];
-    const fresh = await new Watch(kc).watch(APPS_PATH, {}, (type, o: ApplicationView) => initial.push(`${type} ${o.metadata.name}`), () => undefined);
+    const fresh = await new Watch(kc).watch(
+      APPS_PATH,
+      {},
+      (type, o: ApplicationView) => initial.push(`${type} ${o.metadata.name}`),
+      () => undefined,
+    );
     await delay(50);
     fresh.abort();
     expect(initial).toEqual(["ADDED cart-staging"]);
@@ -214,20 +267,34 @@ describe("simulated Argo CD", () => {
     sim.compactHistory();
     const expired: Array<{ type: string; object: JsonObject }> = [];
     const done = new Promise<unknown>((resolve) => {
-      void new Watch(kc).watch(APPS_PATH, { resourceVersion: list.metadata.resourceVersion }, (type, object: JsonObject) => expired.push({ type, object }), resolve);
+      void new Watch(kc).watch(
+        APPS_PATH,
+        { resourceVersion: list.metadata.resourceVersion },
+        (type, object: JsonObject) => expired.push({ type, object }),
+        resolve,
+      );
     });
     expect(await done).toBeNull();
     expect(expired).toEqual([
       {
         type: "ERROR",
-        object: expect.objectContaining({ kind: "Status", status: "Failure", reason: "Expired", code: 410, message: expect.stringMatching(/^too old resource version: \d+ \(\d+\)$/) }),
+        object: expect.objectContaining({
+          kind: "Status",
+          status: "Failure",
+          reason: "Expired",
+          code: 410,
+          message: expect.stringMatching(/^too old resource version: \d+ \(\d+\)$/),
+        }),
       },
     ]);
   });
 
   it("clears the refresh annotation after a merge-patch refresh (and a JSON patch works too)", async () => {
     const repo = await freshRepo({ cart: ["staging"] });
-    const sim = await start(repo, { applications: [{ name: "cart-staging", path: "services/cart/overlays/staging" }], timings: { ...FAST, pollIntervalMs: 60_000 } });
+    const sim = await start(repo, {
+      applications: [{ name: "cart-staging", path: "services/cart/overlays/staging" }],
+      timings: { ...FAST, pollIntervalMs: 60_000 },
+    });
     const kubeconfig = join(root, `kubeconfig-${n}`);
     await sim.writeKubeconfig(kubeconfig);
     const api = kubeConfigFor(kubeconfig).makeApiClient(CustomObjectsApi);
@@ -239,12 +306,23 @@ describe("simulated Argo CD", () => {
       setHeaderOptions("Content-Type", PatchStrategy.MergePatch),
     )) as ApplicationView;
     expect(patched.metadata.annotations?.["argocd.argoproj.io/refresh"]).toBe("hard");
-    const refreshed = await sim.waitFor("cart-staging", (a) => a.metadata.annotations?.["argocd.argoproj.io/refresh"] === undefined);
+    const refreshed = await sim.waitFor(
+      "cart-staging",
+      (a) => a.metadata.annotations?.["argocd.argoproj.io/refresh"] === undefined,
+    );
     expect(Number(refreshed.metadata.resourceVersion)).toBeGreaterThan(Number(patched.metadata.resourceVersion));
     expect(refreshed.status.sync).toMatchObject({ status: "OutOfSync", revision: sha });
-    await sim.waitFor("cart-staging", (a) => a.status.sync?.status === "Synced" && a.status.health?.status === "Healthy" && a.status.sync.revision === sha);
+    await sim.waitFor(
+      "cart-staging",
+      (a) =>
+        a.status.sync?.status === "Synced" && a.status.health?.status === "Healthy" && a.status.sync.revision === sha,
+    );
 
-    const labelled = (await api.patchNamespacedCustomObject({ ...GROUP, name: "cart-staging", body: [{ op: "add", path: "/metadata/labels/team", value: "carts" }] })) as ApplicationView;
+    const labelled = (await api.patchNamespacedCustomObject({
+      ...GROUP,
+      name: "cart-staging",
+      body: [{ op: "add", path: "/metadata/labels/team", value: "carts" }],
+    })) as ApplicationView;
     expect(labelled.metadata.labels).toEqual({ team: "carts" });
     const invalid = await fetch(`${sim.url}${APPS_PATH}/cart-staging`, {
       method: "PATCH",
@@ -267,7 +345,11 @@ describe("simulated Argo CD", () => {
     await repo.setTag("order-service", "staging", "1.2.0");
     const sha = await repo.commit("order-service 1.2.0 to staging");
     await sim.notifyPush();
-    const healthy = await sim.waitFor("order-service-staging", (a) => a.status.sync?.revision === sha && a.status.sync.status === "Synced" && a.status.health?.status === "Healthy");
+    const healthy = await sim.waitFor(
+      "order-service-staging",
+      (a) =>
+        a.status.sync?.revision === sha && a.status.sync.status === "Synced" && a.status.health?.status === "Healthy",
+    );
 
     expectInOrder(timeline(states), [
       "OutOfSync/Succeeded/Healthy", // refreshed against the new commit, old operation still shown
@@ -277,28 +359,50 @@ describe("simulated Argo CD", () => {
       "Synced/Succeeded/Healthy",
     ]);
     const outOfSync = states.find((s) => s.status.sync?.status === "OutOfSync");
-    expect(outOfSync?.status.sync).toMatchObject({ revision: sha, comparedTo: { source: { path: "services/order-service/overlays/staging" } } });
+    expect(outOfSync?.status.sync).toMatchObject({
+      revision: sha,
+      comparedTo: { source: { path: "services/order-service/overlays/staging" } },
+    });
     const running = states.find((s) => s.status.operationState?.phase === "Running");
     expect(running?.operation).toMatchObject({ sync: { revision: sha }, initiatedBy: { automated: true } });
-    expect(running?.status.operationState).toMatchObject({ startedAt: expect.any(String), operation: { sync: { revision: sha } } });
+    expect(running?.status.operationState).toMatchObject({
+      startedAt: expect.any(String),
+      operation: { sync: { revision: sha } },
+    });
     expect(running?.status.operationState?.finishedAt).toBeUndefined();
 
     expect(healthy.operation).toBeUndefined();
     const op = healthy.status.operationState;
-    expect(op).toMatchObject({ phase: "Succeeded", message: "successfully synced (all tasks run)", syncResult: { revision: sha } });
+    expect(op).toMatchObject({
+      phase: "Succeeded",
+      message: "successfully synced (all tasks run)",
+      syncResult: { revision: sha },
+    });
     expect(op?.syncResult?.resources?.map((r) => r.kind)).toEqual(["Service", "Deployment"]);
     expect(healthy.status.reconciledAt! >= op!.finishedAt!).toBe(true);
-    expect(healthy.status.history?.at(-1)).toMatchObject({ revision: sha, deployStartedAt: op?.startedAt, deployedAt: op?.finishedAt, initiatedBy: { automated: true } });
+    expect(healthy.status.history?.at(-1)).toMatchObject({
+      revision: sha,
+      deployStartedAt: op?.startedAt,
+      deployedAt: op?.finishedAt,
+      initiatedBy: { automated: true },
+    });
     expect(healthy.status.history?.map((h) => h.id)).toEqual([0, 1]);
     expect(healthy.status.summary?.images).toEqual(["ghcr.io/acme/order-service:1.2.0"]);
-    expect(healthy.status.resources?.find((r) => r.kind === "Deployment")).toMatchObject({ status: "Synced", health: { status: "Healthy" } });
+    expect(healthy.status.resources?.find((r) => r.kind === "Deployment")).toMatchObject({
+      status: "Synced",
+      health: { status: "Healthy" },
+    });
     const progressing = states.find((s) => s.status.health?.status === "Progressing");
-    expect(progressing?.status.resources?.find((r) => r.kind === "Deployment")?.health?.message).toMatch(/^Waiting for rollout to finish/);
+    expect(progressing?.status.resources?.find((r) => r.kind === "Deployment")?.health?.message).toMatch(
+      /^Waiting for rollout to finish/,
+    );
 
     // The untouched overlay is compared against the new commit too, but nothing is synced.
     const production = await sim.waitFor("order-service-production", (a) => a.status.sync?.revision === sha);
     expect(production.status.sync?.status).toBe("Synced");
-    expect(production.status.operationState?.syncResult?.revision).toBe(before?.status.operationState?.syncResult?.revision);
+    expect(production.status.operationState?.syncResult?.revision).toBe(
+      before?.status.operationState?.syncResult?.revision,
+    );
     expect(production.status.history).toHaveLength(1);
   });
 
@@ -312,14 +416,22 @@ describe("simulated Argo CD", () => {
     await repo.setTag("cart", "staging", "1.2.0");
     const second = await repo.commit("cart 1.2.0");
     await sim.notifyPush();
-    const done = await sim.waitFor("cart-staging", (a) => a.status.sync?.revision === second && a.status.sync.status === "Synced" && a.status.health?.status === "Healthy");
+    const done = await sim.waitFor(
+      "cart-staging",
+      (a) =>
+        a.status.sync?.revision === second &&
+        a.status.sync.status === "Synced" &&
+        a.status.health?.status === "Healthy",
+    );
     expect(done.status.history?.map((h) => h.revision).slice(-2)).toEqual([first, second]);
     expect(done.status.summary?.images).toEqual(["ghcr.io/acme/cart:1.2.0"]);
   });
 
   it("reports Degraded for a failing image, and a later good tag recovers", async () => {
     const repo = await freshRepo({ payments: ["staging"] });
-    const sim = await start(repo, { applications: [{ name: "payments-staging", path: "services/payments/overlays/staging" }] });
+    const sim = await start(repo, {
+      applications: [{ name: "payments-staging", path: "services/payments/overlays/staging" }],
+    });
     await repo.setTag("payments", "staging", "1.3.0-bad");
     const bad = await repo.commit("payments 1.3.0-bad");
     await sim.notifyPush();
@@ -327,17 +439,32 @@ describe("simulated Argo CD", () => {
     expect(degraded.status.sync).toMatchObject({ status: "Synced", revision: bad });
     expect(degraded.status.operationState).toMatchObject({ phase: "Succeeded", syncResult: { revision: bad } });
     expect(degraded.status.health?.message).toBe('Deployment "payments" exceeded its progress deadline');
-    expect(degraded.status.resources?.find((r) => r.kind === "Deployment")?.health).toEqual({ status: "Degraded", message: 'Deployment "payments" exceeded its progress deadline' });
+    expect(degraded.status.resources?.find((r) => r.kind === "Deployment")?.health).toEqual({
+      status: "Degraded",
+      message: 'Deployment "payments" exceeded its progress deadline',
+    });
 
     // No notifyPush this time: branch polling alone notices the commit.
     await repo.setTag("payments", "staging", "1.2.9");
     const good = await repo.commit("revert payments");
-    await sim.waitFor("payments-staging", (a) => a.status.sync?.revision === good && a.status.sync.status === "Synced" && a.status.health?.status === "Healthy");
+    await sim.waitFor(
+      "payments-staging",
+      (a) =>
+        a.status.sync?.revision === good && a.status.sync.status === "Synced" && a.status.health?.status === "Healthy",
+    );
   });
 
   it("runs a canary Rollout through its pause steps to Healthy, and aborts it for a failing image", async () => {
     const repo = await freshRepo({ checkout: ["staging"] });
-    const sim = await start(repo, { applications: [{ name: "checkout-staging", path: "services/checkout/overlays/staging", rollout: { canarySteps: 2, pauseMs: 60 } }] });
+    const sim = await start(repo, {
+      applications: [
+        {
+          name: "checkout-staging",
+          path: "services/checkout/overlays/staging",
+          rollout: { canarySteps: 2, pauseMs: 60 },
+        },
+      ],
+    });
     const initial = sim.getRollout("checkout-staging");
     expect(initial?.status).toMatchObject({ phase: "Healthy", currentStepIndex: 4 });
     expect(initial?.status?.stableRS).toBe(initial?.status?.currentPodHash);
@@ -349,82 +476,142 @@ describe("simulated Argo CD", () => {
     await repo.setTag("checkout", "staging", "2.0.0");
     const sha = await repo.commit("checkout 2.0.0");
     await sim.notifyPush();
-    const done = await sim.waitFor("checkout-staging", (a) => a.status.sync?.revision === sha && a.status.sync.status === "Synced" && a.status.health?.status === "Healthy");
+    const done = await sim.waitFor(
+      "checkout-staging",
+      (a) =>
+        a.status.sync?.revision === sha && a.status.sync.status === "Synced" && a.status.health?.status === "Healthy",
+    );
     const rollout = sim.getRollout("checkout-staging");
     expect(rollout?.spec.template.spec.containers[0]?.image).toBe("ghcr.io/acme/checkout:2.0.0");
-    expect(rollout?.status).toMatchObject({ phase: "Healthy", currentStepIndex: 4, observedGeneration: String(rollout?.metadata.generation) });
+    expect(rollout?.status).toMatchObject({
+      phase: "Healthy",
+      currentStepIndex: 4,
+      observedGeneration: String(rollout?.metadata.generation),
+    });
     expect(rollout?.status?.stableRS).toBe(rollout?.status?.currentPodHash);
     expect(rollout?.status?.currentPodHash).not.toBe(initial?.status?.currentPodHash);
 
-    const phases = rollouts.map((r) => `${r.status?.phase}@${r.status?.currentStepIndex}`).filter((s, i, all) => all[i - 1] !== s);
+    const phases = rollouts
+      .map((r) => `${r.status?.phase}@${r.status?.currentStepIndex}`)
+      .filter((s, i, all) => all[i - 1] !== s);
     expectInOrder(phases, ["Progressing@0", "Paused@1", "Progressing@2", "Paused@3", "Healthy@4"]);
     const paused = rollouts.find((r) => r.status?.phase === "Paused");
-    expect(paused?.status).toMatchObject({ message: "CanaryPauseStep", controllerPause: true, pauseConditions: [{ reason: "CanaryPauseStep", startTime: expect.any(String) }] });
+    expect(paused?.status).toMatchObject({
+      message: "CanaryPauseStep",
+      controllerPause: true,
+      pauseConditions: [{ reason: "CanaryPauseStep", startTime: expect.any(String) }],
+    });
     expect(paused?.status?.stableRS).toBe(initial?.status?.currentPodHash);
-    expectInOrder(timeline(states), ["Synced/Succeeded/Progressing", "Synced/Succeeded/Suspended", "Synced/Succeeded/Healthy"]);
+    expectInOrder(timeline(states), [
+      "Synced/Succeeded/Progressing",
+      "Synced/Succeeded/Suspended",
+      "Synced/Succeeded/Healthy",
+    ]);
     const suspended = states.find((s) => s.status.health?.status === "Suspended");
-    expect(suspended?.status.resources?.find((r) => r.kind === "Rollout")?.health).toEqual({ status: "Suspended", message: "CanaryPauseStep" });
+    expect(suspended?.status.resources?.find((r) => r.kind === "Rollout")?.health).toEqual({
+      status: "Suspended",
+      message: "CanaryPauseStep",
+    });
     expect(done.status.resources?.map((r) => r.kind)).toEqual(["Service", "Rollout"]);
 
     await repo.setTag("checkout", "staging", "2.1.0-bad");
     const bad = await repo.commit("checkout 2.1.0-bad");
     await sim.notifyPush();
-    const degraded = await sim.waitFor("checkout-staging", (a) => a.status.sync?.revision === bad && a.status.health?.status === "Degraded");
+    const degraded = await sim.waitFor(
+      "checkout-staging",
+      (a) => a.status.sync?.revision === bad && a.status.health?.status === "Degraded",
+    );
     const aborted = sim.getRollout("checkout-staging");
     expect(aborted?.status).toMatchObject({
       phase: "Degraded",
       abort: true,
       abortedAt: expect.any(String),
-      message: expect.stringMatching(/^RolloutAborted: Rollout aborted update to revision 3: Metric "success-rate" assessed Failed/),
+      message: expect.stringMatching(
+        /^RolloutAborted: Rollout aborted update to revision 3: Metric "success-rate" assessed Failed/,
+      ),
       canary: { currentBackgroundAnalysisRunStatus: { status: "Failed" } },
       stableRS: rollout?.status?.currentPodHash,
     });
-    expect(degraded.status.resources?.find((r) => r.kind === "Rollout")?.health).toEqual({ status: "Degraded", message: aborted?.status?.message });
+    expect(degraded.status.resources?.find((r) => r.kind === "Rollout")?.health).toEqual({
+      status: "Degraded",
+      message: aborted?.status?.message,
+    });
   });
 
   it("without auto-sync stays OutOfSync until synced by hand or by an operation PATCH", async () => {
     const repo = await freshRepo({ search: ["production"] });
-    const sim = await start(repo, { autoSync: false, applications: [{ name: "search-production", path: "services/search/overlays/production" }] });
+    const sim = await start(repo, {
+      autoSync: false,
+      applications: [{ name: "search-production", path: "services/search/overlays/production" }],
+    });
     expect(sim.get("search-production")?.spec.syncPolicy?.automated).toBeUndefined();
     await repo.setTag("search", "production", "3.0.0");
     const sha = await repo.commit("search 3.0.0");
     await sim.notifyPush();
-    await sim.waitFor("search-production", (a) => a.status.sync?.status === "OutOfSync" && a.status.sync.revision === sha);
+    await sim.waitFor(
+      "search-production",
+      (a) => a.status.sync?.status === "OutOfSync" && a.status.sync.revision === sha,
+    );
     await delay(5 * (FAST.autoSyncDelayMs + FAST.operationMs));
     expect(sim.get("search-production")?.status.operationState?.phase).toBe("Succeeded");
     expect(sim.get("search-production")?.status.history).toHaveLength(1);
     await sim.sync("search-production");
-    const synced = await sim.waitFor("search-production", (a) => a.status.sync?.status === "Synced" && a.status.health?.status === "Healthy");
-    expect(synced.status.operationState).toMatchObject({ phase: "Succeeded", operation: { initiatedBy: { username: "admin" } }, syncResult: { revision: sha } });
+    const synced = await sim.waitFor(
+      "search-production",
+      (a) => a.status.sync?.status === "Synced" && a.status.health?.status === "Healthy",
+    );
+    expect(synced.status.operationState).toMatchObject({
+      phase: "Succeeded",
+      operation: { initiatedBy: { username: "admin" } },
+      syncResult: { revision: sha },
+    });
 
     await repo.setTag("search", "production", "3.0.1");
     const next = await repo.commit("search 3.0.1");
     await sim.notifyPush();
-    await sim.waitFor("search-production", (a) => a.status.sync?.status === "OutOfSync" && a.status.sync.revision === next);
+    await sim.waitFor(
+      "search-production",
+      (a) => a.status.sync?.status === "OutOfSync" && a.status.sync.revision === next,
+    );
     const res = await fetch(`${sim.url}${APPS_PATH}/search-production`, {
       method: "PATCH",
       headers: { Authorization: `Bearer ${sim.token}`, "Content-Type": "application/merge-patch+json" },
       body: JSON.stringify({ operation: { sync: { revision: next }, initiatedBy: { username: "conveyor" } } }),
     });
     expect(res.status).toBe(200);
-    const done = await sim.waitFor("search-production", (a) => a.status.sync?.status === "Synced" && a.status.sync.revision === next && a.status.operationState?.phase === "Succeeded");
+    const done = await sim.waitFor(
+      "search-production",
+      (a) =>
+        a.status.sync?.status === "Synced" &&
+        a.status.sync.revision === next &&
+        a.status.operationState?.phase === "Succeeded",
+    );
     expect(done.status.operationState?.operation.initiatedBy).toEqual({ username: "conveyor" });
     expect(done.operation).toBeUndefined();
   });
 
   it("reports a ComparisonError while the overlay does not exist, then deploys it once it appears", async () => {
     const repo = await freshRepo({ cart: ["staging"] });
-    const sim = await start(repo, { applications: [{ name: "cart-production", path: "services/cart/overlays/production" }] });
+    const sim = await start(repo, {
+      applications: [{ name: "cart-production", path: "services/cart/overlays/production" }],
+    });
     const broken = sim.get("cart-production");
     expect(broken?.status.sync?.status).toBe("Unknown");
     expect(broken?.status.health?.status).toBe("Unknown");
     expect(broken?.status.conditions).toEqual([
-      { type: "ComparisonError", message: expect.stringContaining("services/cart/overlays/production: app path does not exist"), lastTransitionTime: expect.any(String) },
+      {
+        type: "ComparisonError",
+        message: expect.stringContaining("services/cart/overlays/production: app path does not exist"),
+        lastTransitionTime: expect.any(String),
+      },
     ]);
     await repo.setTag("cart", "production", "1.0.0");
     const sha = await repo.commit("cart to production");
     await sim.notifyPush();
-    const deployed = await sim.waitFor("cart-production", (a) => a.status.sync?.status === "Synced" && a.status.health?.status === "Healthy");
+    const deployed = await sim.waitFor(
+      "cart-production",
+      (a) => a.status.sync?.status === "Synced" && a.status.health?.status === "Healthy",
+    );
     expect(deployed.status.conditions).toBeUndefined();
     expect(deployed.status.operationState?.syncResult?.revision).toBe(sha);
     expect(deployed.status.history?.map((h) => h.revision)).toEqual([sha]);
@@ -456,9 +643,17 @@ describe("simulated Argo CD", () => {
       await repo.setTag("cart", "staging", tag);
       const sha = await repo.commit(`cart ${tag}`);
       await sim.notifyPush();
-      await sim.waitFor("cart-staging", (a) => a.status.sync?.revision === sha && a.status.health?.status === "Healthy" && a.status.sync.status === "Synced");
+      await sim.waitFor(
+        "cart-staging",
+        (a) =>
+          a.status.sync?.revision === sha && a.status.health?.status === "Healthy" && a.status.sync.status === "Synced",
+      );
       const deadline = Date.now() + 3000;
-      while (Date.now() < deadline && cached()?.metadata?.resourceVersion !== sim.get("cart-staging")?.metadata.resourceVersion) await delay(10);
+      while (
+        Date.now() < deadline &&
+        cached()?.metadata?.resourceVersion !== sim.get("cart-staging")?.metadata.resourceVersion
+      )
+        await delay(10);
       expect(cached()?.status.summary?.images).toEqual([`ghcr.io/acme/cart:${tag}`]);
       expect(cached()?.metadata?.resourceVersion).toBe(sim.get("cart-staging")?.metadata.resourceVersion);
     };
@@ -490,7 +685,11 @@ describe("simulated Argo CD", () => {
     for (const object of produced) {
       const schema = schemas[object.kind as "Application" | "Rollout"];
       const errors = validateCustomResource(object, schema);
-      expect({ name: (object.metadata as JsonObject).name, rv: (object.metadata as JsonObject).resourceVersion, errors }).toMatchObject({ errors: [] });
+      expect({
+        name: (object.metadata as JsonObject).name,
+        rv: (object.metadata as JsonObject).resourceVersion,
+        errors,
+      }).toMatchObject({ errors: [] });
     }
     const timestamps = JSON.stringify(produced).match(/"\d{4}-\d\d-\d\dT[^"]*"/g) ?? [];
     expect(timestamps.length).toBeGreaterThan(0);

@@ -11,7 +11,12 @@ import { join } from "node:path";
 import { Octokit } from "@octokit/rest";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startForge, type Forge } from "../../sandbox/forge/index.js";
-import { createAppJwt, generateAppKeyPair, startWebhookReceiver, type WebhookReceiver } from "../../sandbox/forge/testing.js";
+import {
+  createAppJwt,
+  generateAppKeyPair,
+  startWebhookReceiver,
+  type WebhookReceiver,
+} from "../../sandbox/forge/testing.js";
 
 // --- a small JSON-schema checker for the subset GitHub's description uses ----
 
@@ -56,8 +61,10 @@ function check(schema: Schema | null | undefined, value: unknown, path = "$"): s
     const okType = types.some((x) => x === t || (x === "number" && t === "integer"));
     if (!okType) return [...errors, `${path}: expected ${types.join("|")}, got ${t}`];
   }
-  if (schema.enum && !schema.enum.includes(value)) errors.push(`${path}: ${JSON.stringify(value)} not in enum ${JSON.stringify(schema.enum)}`);
-  if (schema.const !== undefined && schema.const !== value) errors.push(`${path}: expected const ${JSON.stringify(schema.const)}`);
+  if (schema.enum && !schema.enum.includes(value))
+    errors.push(`${path}: ${JSON.stringify(value)} not in enum ${JSON.stringify(schema.enum)}`);
+  if (schema.const !== undefined && schema.const !== value)
+    errors.push(`${path}: expected const ${JSON.stringify(schema.const)}`);
   if (value && typeof value === "object" && !Array.isArray(value)) {
     const obj = value as Record<string, unknown>;
     for (const key of schema.required ?? []) if (!(key in obj)) errors.push(`${path}.${key}: required`);
@@ -65,10 +72,12 @@ function check(schema: Schema | null | undefined, value: unknown, path = "$"): s
       const prop = schema.properties?.[key];
       if (prop) errors.push(...check(prop, v, `${path}.${key}`));
       else if (schema.additionalProperties === false) errors.push(`${path}.${key}: not allowed`);
-      else if (typeof schema.additionalProperties === "object") errors.push(...check(schema.additionalProperties, v, `${path}.${key}`));
+      else if (typeof schema.additionalProperties === "object")
+        errors.push(...check(schema.additionalProperties, v, `${path}.${key}`));
     }
   }
-  if (Array.isArray(value) && schema.items) value.forEach((v, i) => errors.push(...check(schema.items, v, `${path}[${i}]`)));
+  if (Array.isArray(value) && schema.items)
+    value.forEach((v, i) => errors.push(...check(schema.items, v, `${path}[${i}]`)));
   return errors;
 }
 
@@ -78,7 +87,9 @@ interface Fixture {
   operations: Record<string, { method: string; path: string; responses: Record<string, Schema | null> }>;
   webhooks: Record<string, Schema>;
 }
-const fixture = JSON.parse(readFileSync(new URL("../fixtures/openapi/github-operations.json", import.meta.url), "utf8")) as Fixture;
+const fixture = JSON.parse(
+  readFileSync(new URL("../fixtures/openapi/github-operations.json", import.meta.url), "utf8"),
+) as Fixture;
 
 const quiet = { debug: () => undefined, info: () => undefined, warn: () => undefined, error: () => undefined };
 const APP_ID = 77;
@@ -92,7 +103,11 @@ describe("forge responses match GitHub's OpenAPI description", () => {
   const problems: string[] = [];
 
   /** Await an octokit call (or its RequestError) and check the body against the operation's schema. */
-  async function op(id: string, call: Promise<{ status: number; data: unknown }>, expectStatus?: number): Promise<{ status: number; data: unknown }> {
+  async function op(
+    id: string,
+    call: Promise<{ status: number; data: unknown }>,
+    expectStatus?: number,
+  ): Promise<{ status: number; data: unknown }> {
     let res: { status: number; data: unknown };
     try {
       res = await call;
@@ -105,7 +120,8 @@ describe("forge responses match GitHub's OpenAPI description", () => {
     if (!operation) throw new Error(`operation ${id} not in fixture`);
     if (expectStatus !== undefined) expect(res.status, id).toBe(expectStatus);
     const key = String(res.status);
-    if (!(key in operation.responses)) problems.push(`${id}: status ${key} not described (has ${Object.keys(operation.responses).join(",")})`);
+    if (!(key in operation.responses))
+      problems.push(`${id}: status ${key} not described (has ${Object.keys(operation.responses).join(",")})`);
     else for (const e of check(operation.responses[key], res.data)) problems.push(`${id} ${key} ${e}`);
     covered.add(id);
     return res;
@@ -115,7 +131,12 @@ describe("forge responses match GitHub's OpenAPI description", () => {
     dir = await mkdtemp(join(tmpdir(), "forge-openapi-"));
     receiver = await startWebhookReceiver(SECRET);
     const keys = generateAppKeyPair();
-    forge = await startForge({ dataDir: dir, webhook: { url: receiver.url, secret: SECRET }, app: { id: APP_ID, slug: "shape-check", publicKeyPem: keys.publicKeyPem }, log: () => undefined });
+    forge = await startForge({
+      dataDir: dir,
+      webhook: { url: receiver.url, secret: SECRET },
+      app: { id: APP_ID, slug: "shape-check", publicKeyPem: keys.publicKeyPem },
+      log: () => undefined,
+    });
     await forge.createRepo("acme", "ops");
     await forge.seed("acme", "ops", { "README.md": "hi\n", ".github/conveyor.yml": "environments: []\n" }, "init");
     const installation = forge.installApp("acme");
@@ -125,7 +146,11 @@ describe("forge responses match GitHub's OpenAPI description", () => {
     await op("apps/list-installations", jwt.apps.listInstallations());
     await op("apps/get-repo-installation", jwt.apps.getRepoInstallation({ owner: "acme", repo: "ops" }));
     await op("apps/get-repo-installation", jwt.apps.getRepoInstallation({ owner: "acme", repo: "nope" }), 404);
-    const token = await op("apps/create-installation-access-token", jwt.apps.createInstallationAccessToken({ installation_id: installation }), 201);
+    const token = await op(
+      "apps/create-installation-access-token",
+      jwt.apps.createInstallationAccessToken({ installation_id: installation }),
+      201,
+    );
     const app = new Octokit({ baseUrl: forge.url, auth: (token.data as { token: string }).token, log: quiet });
     const admin = new Octokit({ baseUrl: forge.url, auth: forge.token("admin"), log: quiet });
     await op("apps/list-repos-accessible-to-installation", app.apps.listReposAccessibleToInstallation());
@@ -139,8 +164,15 @@ describe("forge responses match GitHub's OpenAPI description", () => {
     await op("repos/get-content", app.repos.getContent({ ...o, path: ".github/conveyor.yml" }));
     await op("repos/get-content", app.repos.getContent({ ...o, path: ".github" }));
     await op("repos/get-content", app.repos.getContent({ ...o, path: "missing.yml" }), 404);
-    await op("repos/create-dispatch-event", app.repos.createDispatchEvent({ ...o, event_type: "sample.collected", client_payload: { a: 1 } }), 204);
-    await op("repos/get-collaborator-permission-level", app.repos.getCollaboratorPermissionLevel({ ...o, username: "reviewer" }));
+    await op(
+      "repos/create-dispatch-event",
+      app.repos.createDispatchEvent({ ...o, event_type: "sample.collected", client_payload: { a: 1 } }),
+      204,
+    );
+    await op(
+      "repos/get-collaborator-permission-level",
+      app.repos.getCollaboratorPermissionLevel({ ...o, username: "reviewer" }),
+    );
 
     const main = (await app.git.getRef({ ...o, ref: "heads/main" })).data.object.sha;
     await op("git/get-ref", app.git.getRef({ ...o, ref: "heads/main" }));
@@ -151,26 +183,47 @@ describe("forge responses match GitHub's OpenAPI description", () => {
     await op("git/delete-ref", app.git.deleteRef({ ...o, ref: "heads/tmp" }), 204);
     await op("repos/get-commit", app.repos.getCommit({ ...o, ref: main }));
 
-    const head = await forge.seed("acme", "ops", { "envs/prod.txt": "v2\n", "README.md": "hello\n" }, "promote", { branch: "promote" });
+    const head = await forge.seed("acme", "ops", { "envs/prod.txt": "v2\n", "README.md": "hello\n" }, "promote", {
+      branch: "promote",
+    });
     await op("repos/compare-commits", app.repos.compareCommitsWithBasehead({ ...o, basehead: `main...promote` }));
 
-    const pr = await op("pulls/create", app.pulls.create({ ...o, title: "Promote", head: "promote", base: "main", body: "body" }), 201);
+    const pr = await op(
+      "pulls/create",
+      app.pulls.create({ ...o, title: "Promote", head: "promote", base: "main", body: "body" }),
+      201,
+    );
     const number = (pr.data as { number: number }).number;
     await op("pulls/create", app.pulls.create({ ...o, title: "Promote", head: "promote", base: "main" }), 422);
     await op("pulls/list", app.pulls.list({ ...o, state: "all" }));
     await op("pulls/get", app.pulls.get({ ...o, pull_number: number }));
     await op("pulls/update", app.pulls.update({ ...o, pull_number: number, title: "Promote prod" }));
     await op("pulls/list-files", app.pulls.listFiles({ ...o, pull_number: number }));
-    await op("pulls/request-reviewers", app.pulls.requestReviewers({ ...o, pull_number: number, reviewers: ["reviewer"] }), 201);
+    await op(
+      "pulls/request-reviewers",
+      app.pulls.requestReviewers({ ...o, pull_number: number, reviewers: ["reviewer"] }),
+      201,
+    );
     await op("pulls/list-requested-reviewers", app.pulls.listRequestedReviewers({ ...o, pull_number: number }));
     await op("pulls/create-review", reviewer.pulls.createReview({ ...o, pull_number: number, event: "APPROVE" }));
     await op("pulls/list-reviews", app.pulls.listReviews({ ...o, pull_number: number }));
 
-    await op("repos/create-commit-status", app.repos.createCommitStatus({ ...o, sha: head, state: "success", context: "ci" }), 201);
+    await op(
+      "repos/create-commit-status",
+      app.repos.createCommitStatus({ ...o, sha: head, state: "success", context: "ci" }),
+      201,
+    );
     await op("repos/get-combined-status-for-ref", app.repos.getCombinedStatusForRef({ ...o, ref: head }));
-    const run = await op("checks/create", app.checks.create({ ...o, name: "conveyor", head_sha: head, status: "in_progress" }), 201);
+    const run = await op(
+      "checks/create",
+      app.checks.create({ ...o, name: "conveyor", head_sha: head, status: "in_progress" }),
+      201,
+    );
     const runId = (run.data as { id: number }).id;
-    await op("checks/update", app.checks.update({ ...o, check_run_id: runId, conclusion: "success", output: { title: "ok", summary: "fine" } }));
+    await op(
+      "checks/update",
+      app.checks.update({ ...o, check_run_id: runId, conclusion: "success", output: { title: "ok", summary: "fine" } }),
+    );
     await op("checks/get", app.checks.get({ ...o, check_run_id: runId }));
     await op("checks/list-for-ref", app.checks.listForRef({ ...o, ref: head }));
 
@@ -178,32 +231,68 @@ describe("forge responses match GitHub's OpenAPI description", () => {
     await op("pulls/merge", app.pulls.merge({ ...o, pull_number: number, sha: head }));
     await op("pulls/merge", app.pulls.merge({ ...o, pull_number: number }), 405);
     const merged = (await app.pulls.get({ ...o, pull_number: number })).data.merge_commit_sha as string;
-    await op("repos/list-pull-requests-associated-with-commit", app.repos.listPullRequestsAssociatedWithCommit({ ...o, commit_sha: merged }));
+    await op(
+      "repos/list-pull-requests-associated-with-commit",
+      app.repos.listPullRequestsAssociatedWithCommit({ ...o, commit_sha: merged }),
+    );
 
-    const dep = await op("repos/create-deployment", app.repos.createDeployment({ ...o, ref: "main", environment: "production", auto_merge: false, required_contexts: [], payload: { image: "x" } }), 201);
+    const dep = await op(
+      "repos/create-deployment",
+      app.repos.createDeployment({
+        ...o,
+        ref: "main",
+        environment: "production",
+        auto_merge: false,
+        required_contexts: [],
+        payload: { image: "x" },
+      }),
+      201,
+    );
     const depId = (dep.data as { id: number }).id;
     await op("repos/list-deployments", app.repos.listDeployments({ ...o, environment: "production" }));
     await op("repos/get-deployment", app.repos.getDeployment({ ...o, deployment_id: depId }));
-    await op("repos/create-deployment-status", app.repos.createDeploymentStatus({ ...o, deployment_id: depId, state: "success", log_url: "http://log" }), 201);
+    await op(
+      "repos/create-deployment-status",
+      app.repos.createDeploymentStatus({ ...o, deployment_id: depId, state: "success", log_url: "http://log" }),
+      201,
+    );
     await op("repos/list-deployment-statuses", app.repos.listDeploymentStatuses({ ...o, deployment_id: depId }));
 
     await op("issues/create-label", app.issues.createLabel({ ...o, name: "conveyor", color: "00ff00" }), 201);
     await op("issues/list-labels-for-repo", app.issues.listLabelsForRepo(o));
     const issue = await op("issues/create", app.issues.create({ ...o, title: "Track", body: "b" }), 201);
     const issueNumber = (issue.data as { number: number }).number;
-    await op("issues/add-labels", app.issues.addLabels({ ...o, issue_number: issueNumber, labels: ["conveyor", "extra"] }));
+    await op(
+      "issues/add-labels",
+      app.issues.addLabels({ ...o, issue_number: issueNumber, labels: ["conveyor", "extra"] }),
+    );
     await op("issues/remove-label", app.issues.removeLabel({ ...o, issue_number: issueNumber, name: "extra" }));
     await op("issues/list-for-repo", app.issues.listForRepo({ ...o, state: "all", labels: "conveyor" }));
     await op("issues/get", app.issues.get({ ...o, issue_number: issueNumber }));
     await op("issues/get", app.issues.get({ ...o, issue_number: 999 }), 404);
     await op("issues/update", app.issues.update({ ...o, issue_number: issueNumber, state: "closed" }));
-    const comment = await op("issues/create-comment", reviewer.issues.createComment({ ...o, issue_number: number, body: "/promote" }), 201);
+    const comment = await op(
+      "issues/create-comment",
+      reviewer.issues.createComment({ ...o, issue_number: number, body: "/promote" }),
+      201,
+    );
     const commentId = (comment.data as { id: number }).id;
     await op("issues/list-comments", app.issues.listComments({ ...o, issue_number: number }));
     await op("issues/get-comment", app.issues.getComment({ ...o, comment_id: commentId }));
-    await op("issues/update-comment", reviewer.issues.updateComment({ ...o, comment_id: commentId, body: "/promote prod" }));
-    await op("reactions/create-for-issue-comment", app.reactions.createForIssueComment({ ...o, comment_id: commentId, content: "rocket" }), 201);
-    await op("reactions/create-for-issue-comment", app.reactions.createForIssueComment({ ...o, comment_id: commentId, content: "rocket" }), 200);
+    await op(
+      "issues/update-comment",
+      reviewer.issues.updateComment({ ...o, comment_id: commentId, body: "/promote prod" }),
+    );
+    await op(
+      "reactions/create-for-issue-comment",
+      app.reactions.createForIssueComment({ ...o, comment_id: commentId, content: "rocket" }),
+      201,
+    );
+    await op(
+      "reactions/create-for-issue-comment",
+      app.reactions.createForIssueComment({ ...o, comment_id: commentId, content: "rocket" }),
+      200,
+    );
     await op("reactions/list-for-issue-comment", app.reactions.listForIssueComment({ ...o, comment_id: commentId }));
 
     // synchronize + reopened/edited payloads
@@ -234,7 +323,10 @@ describe("forge responses match GitHub's OpenAPI description", () => {
     for (const w of receiver.received) {
       expect(w.signatureValid).toBe(true);
       const action = w.payload["action"];
-      const key = w.event === "repository_dispatch" ? "repository-dispatch-sample.collected" : `${w.event.replace(/_/g, "-")}${typeof action === "string" ? `-${action}` : ""}`;
+      const key =
+        w.event === "repository_dispatch"
+          ? "repository-dispatch-sample.collected"
+          : `${w.event.replace(/_/g, "-")}${typeof action === "string" ? `-${action}` : ""}`;
       if (!byKey.has(key)) byKey.set(key, w.payload);
     }
     const errors: string[] = [];

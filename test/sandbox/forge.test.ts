@@ -9,7 +9,12 @@ import { gzipSync } from "node:zlib";
 import { Octokit } from "@octokit/rest";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startForge, type Forge } from "../../sandbox/forge/index.js";
-import { createAppJwt, generateAppKeyPair, startWebhookReceiver, type WebhookReceiver } from "../../sandbox/forge/testing.js";
+import {
+  createAppJwt,
+  generateAppKeyPair,
+  startWebhookReceiver,
+  type WebhookReceiver,
+} from "../../sandbox/forge/testing.js";
 
 const run = promisify(execFile);
 const APP_ID = 4242;
@@ -18,7 +23,13 @@ const SECRET = "webhook-secret";
 async function git(cwd: string, ...args: string[]): Promise<string> {
   const { stdout } = await run("git", ["-c", "user.name=Test", "-c", "user.email=test@example.com", ...args], {
     cwd,
-    env: { PATH: process.env["PATH"] ?? "/usr/bin:/bin", GIT_TERMINAL_PROMPT: "0", GIT_CONFIG_NOSYSTEM: "1", GIT_CONFIG_GLOBAL: "/dev/null", HOME: cwd },
+    env: {
+      PATH: process.env["PATH"] ?? "/usr/bin:/bin",
+      GIT_TERMINAL_PROMPT: "0",
+      GIT_CONFIG_NOSYSTEM: "1",
+      GIT_CONFIG_GLOBAL: "/dev/null",
+      HOME: cwd,
+    },
   });
   return stdout.trim();
 }
@@ -54,7 +65,17 @@ describe("forge", () => {
       log: () => undefined,
     });
     await forge.createRepo("acme", "deploy");
-    await forge.seed("acme", "deploy", { "README.md": "# deploy\n", "envs/staging/image.txt": "v1\n", ".github/conveyor.yml": "environments:\n  - staging\n" }, "initial", { silent: true });
+    await forge.seed(
+      "acme",
+      "deploy",
+      {
+        "README.md": "# deploy\n",
+        "envs/staging/image.txt": "v1\n",
+        ".github/conveyor.yml": "environments:\n  - staging\n",
+      },
+      "initial",
+      { silent: true },
+    );
     installationId = forge.installApp("acme");
     const jwtClient = client(forge.url, createAppJwt(APP_ID, keys.privateKeyPem));
     const { data } = await jwtClient.apps.createInstallationAccessToken({ installation_id: installationId });
@@ -97,13 +118,17 @@ describe("forge", () => {
     expect(ref.object.sha).toBe(sha);
 
     // a bad token is refused with 401
-    await expect(git(dir, "clone", "--quiet", forge.authedGitUrl("acme", "deploy", "ghp_nope"), join(dir, "bad"))).rejects.toThrow();
+    await expect(
+      git(dir, "clone", "--quiet", forge.authedGitUrl("acme", "deploy", "ghp_nope"), join(dir, "bad")),
+    ).rejects.toThrow();
     expect(forge.requests.some((r) => r.kind === "git" && r.status === 401)).toBe(true);
 
     // an outsider (read) can fetch but not push
     await git(work, "remote", "set-url", "origin", forge.authedGitUrl("acme", "deploy", forge.token("outsider")));
     await git(work, "fetch", "-q", "origin");
-    await expect(git(work, "push", "-q", "origin", "HEAD:refs/heads/outsider")).rejects.toThrow(/denied to outsider|403/);
+    await expect(git(work, "push", "-q", "origin", "HEAD:refs/heads/outsider")).rejects.toThrow(
+      /denied to outsider|403/,
+    );
   });
 
   it("accepts gzip-encoded smart HTTP request bodies", async () => {
@@ -127,7 +152,12 @@ describe("forge", () => {
 
   it("emits a signed repository_dispatch webhook", async () => {
     receiver.received.length = 0;
-    const res = await app.repos.createDispatchEvent({ owner: "acme", repo: "deploy", event_type: "conveyor.promote", client_payload: { env: "prod" } });
+    const res = await app.repos.createDispatchEvent({
+      owner: "acme",
+      repo: "deploy",
+      event_type: "conveyor.promote",
+      client_payload: { env: "prod" },
+    });
     expect(res.status).toBe(204);
     await forge.idle();
     const hook = receiver.received.find((w) => w.event === "repository_dispatch");
@@ -147,70 +177,146 @@ describe("forge", () => {
 
   it("creates, rejects duplicate and merges pull requests with real git", async () => {
     await forge.seed("acme", "deploy", { "envs/prod/image.txt": "v1\n" }, "promote prod", { branch: "promote/prod" });
-    const { data: pr } = await app.pulls.create({ owner: "acme", repo: "deploy", title: "Promote prod", head: "promote/prod", base: "main" });
-    expect(pr).toMatchObject({ number: expect.any(Number), state: "open", mergeable: true, head: { ref: "promote/prod" }, base: { ref: "main" } });
+    const { data: pr } = await app.pulls.create({
+      owner: "acme",
+      repo: "deploy",
+      title: "Promote prod",
+      head: "promote/prod",
+      base: "main",
+    });
+    expect(pr).toMatchObject({
+      number: expect.any(Number),
+      state: "open",
+      mergeable: true,
+      head: { ref: "promote/prod" },
+      base: { ref: "main" },
+    });
 
-    const dup = await app.pulls.create({ owner: "acme", repo: "deploy", title: "again", head: "acme:promote/prod", base: "main" }).catch((e: unknown) => e);
+    const dup = await app.pulls
+      .create({ owner: "acme", repo: "deploy", title: "again", head: "acme:promote/prod", base: "main" })
+      .catch((e: unknown) => e);
     expect(status(dup)).toBe(422);
     expect(String((dup as Error).message)).toContain("A pull request already exists for acme:promote/prod.");
 
-    const none = await app.pulls.create({ owner: "acme", repo: "deploy", title: "empty", head: "main", base: "promote/prod" }).catch((e: unknown) => e);
+    const none = await app.pulls
+      .create({ owner: "acme", repo: "deploy", title: "empty", head: "main", base: "promote/prod" })
+      .catch((e: unknown) => e);
     expect(status(none)).toBe(422);
 
-    const { data: listed } = await app.pulls.list({ owner: "acme", repo: "deploy", head: "acme:promote/prod", state: "open" });
+    const { data: listed } = await app.pulls.list({
+      owner: "acme",
+      repo: "deploy",
+      head: "acme:promote/prod",
+      state: "open",
+    });
     expect(listed.map((p) => p.number)).toEqual([pr.number]);
     const { data: files } = await app.pulls.listFiles({ owner: "acme", repo: "deploy", pull_number: pr.number });
     expect(files).toMatchObject([{ filename: "envs/prod/image.txt", status: "added", additions: 1 }]);
 
-    const stale = await app.pulls.merge({ owner: "acme", repo: "deploy", pull_number: pr.number, sha: "0".repeat(40) }).catch((e: unknown) => e);
+    const stale = await app.pulls
+      .merge({ owner: "acme", repo: "deploy", pull_number: pr.number, sha: "0".repeat(40) })
+      .catch((e: unknown) => e);
     expect(status(stale)).toBe(409);
-    const denied = await outsider.pulls.merge({ owner: "acme", repo: "deploy", pull_number: pr.number }).catch((e: unknown) => e);
+    const denied = await outsider.pulls
+      .merge({ owner: "acme", repo: "deploy", pull_number: pr.number })
+      .catch((e: unknown) => e);
     expect(status(denied)).toBe(403);
 
     await forge.idle();
     receiver.received.length = 0;
-    const { data: merged } = await app.pulls.merge({ owner: "acme", repo: "deploy", pull_number: pr.number, sha: pr.head.sha, merge_method: "squash" });
+    const { data: merged } = await app.pulls.merge({
+      owner: "acme",
+      repo: "deploy",
+      pull_number: pr.number,
+      sha: pr.head.sha,
+      merge_method: "squash",
+    });
     expect(merged.merged).toBe(true);
     await forge.idle();
     const events = receiver.received.map((w) => `${w.event}:${String(w.payload["action"] ?? w.payload["ref"])}`);
     expect(events).toEqual(["push:refs/heads/main", "pull_request:closed"]);
-    expect(receiver.received[1]!.payload).toMatchObject({ number: pr.number, pull_request: { merged: true, merge_commit_sha: merged.sha } });
+    expect(receiver.received[1]!.payload).toMatchObject({
+      number: pr.number,
+      pull_request: { merged: true, merge_commit_sha: merged.sha },
+    });
     const { data: branch } = await app.repos.getBranch({ owner: "acme", repo: "deploy", branch: "main" });
     expect(branch.commit.sha).toBe(merged.sha);
     expect(branch.commit.parents.length).toBe(1);
-    const { data: content } = await app.repos.getContent({ owner: "acme", repo: "deploy", path: "envs/prod/image.txt" });
+    const { data: content } = await app.repos.getContent({
+      owner: "acme",
+      repo: "deploy",
+      path: "envs/prod/image.txt",
+    });
     expect(Buffer.from((content as { content: string }).content, "base64").toString()).toBe("v1\n");
-    const again = await app.pulls.merge({ owner: "acme", repo: "deploy", pull_number: pr.number }).catch((e: unknown) => e);
+    const again = await app.pulls
+      .merge({ owner: "acme", repo: "deploy", pull_number: pr.number })
+      .catch((e: unknown) => e);
     expect(status(again)).toBe(405);
   });
 
   it("answers 405 for a conflicting merge and emits synchronize on pushes to the head", async () => {
     await forge.seed("acme", "deploy", { "conflict.txt": "a\n" }, "a", { branch: "conflict-a" });
     await forge.seed("acme", "deploy", { "conflict.txt": "b\n" }, "b", { branch: "conflict-b" });
-    const { data: a } = await reviewer.pulls.create({ owner: "acme", repo: "deploy", title: "a", head: "conflict-a", base: "main" });
-    const { data: b } = await reviewer.pulls.create({ owner: "acme", repo: "deploy", title: "b", head: "conflict-b", base: "main" });
+    const { data: a } = await reviewer.pulls.create({
+      owner: "acme",
+      repo: "deploy",
+      title: "a",
+      head: "conflict-a",
+      base: "main",
+    });
+    const { data: b } = await reviewer.pulls.create({
+      owner: "acme",
+      repo: "deploy",
+      title: "b",
+      head: "conflict-b",
+      base: "main",
+    });
     await admin.pulls.merge({ owner: "acme", repo: "deploy", pull_number: a.number });
     const { data: bNow } = await reviewer.pulls.get({ owner: "acme", repo: "deploy", pull_number: b.number });
     expect(bNow).toMatchObject({ mergeable: false, mergeable_state: "dirty" });
-    const conflict = await admin.pulls.merge({ owner: "acme", repo: "deploy", pull_number: b.number }).catch((e: unknown) => e);
+    const conflict = await admin.pulls
+      .merge({ owner: "acme", repo: "deploy", pull_number: b.number })
+      .catch((e: unknown) => e);
     expect(status(conflict)).toBe(405);
 
     await forge.idle();
     receiver.received.length = 0;
-    const sha = await forge.seed("acme", "deploy", { "other.txt": "x\n" }, "more", { branch: "conflict-b", author: "reviewer" });
+    const sha = await forge.seed("acme", "deploy", { "other.txt": "x\n" }, "more", {
+      branch: "conflict-b",
+      author: "reviewer",
+    });
     await forge.idle();
     const sync = receiver.received.find((w) => w.event === "pull_request");
-    expect(sync?.payload).toMatchObject({ action: "synchronize", number: b.number, after: sha, pull_request: { head: { sha } } });
+    expect(sync?.payload).toMatchObject({
+      action: "synchronize",
+      number: b.number,
+      after: sha,
+      pull_request: { head: { sha } },
+    });
   });
 
   it("reports collaborator permissions and emits issue_comment for user comments", async () => {
-    const perms = await Promise.all(["admin", "reviewer", "outsider"].map((username) => app.repos.getCollaboratorPermissionLevel({ owner: "acme", repo: "deploy", username })));
+    const perms = await Promise.all(
+      ["admin", "reviewer", "outsider"].map((username) =>
+        app.repos.getCollaboratorPermissionLevel({ owner: "acme", repo: "deploy", username }),
+      ),
+    );
     expect(perms.map((p) => p.data.permission)).toEqual(["admin", "write", "read"]);
     expect(perms[1]!.data.user?.login).toBe("reviewer");
 
-    const { data: issue } = await app.issues.create({ owner: "acme", repo: "deploy", title: "Promotion", labels: ["conveyor"] });
+    const { data: issue } = await app.issues.create({
+      owner: "acme",
+      repo: "deploy",
+      title: "Promotion",
+      labels: ["conveyor"],
+    });
     receiver.received.length = 0;
-    const { data: c } = await reviewer.issues.createComment({ owner: "acme", repo: "deploy", issue_number: issue.number, body: "/approve" });
+    const { data: c } = await reviewer.issues.createComment({
+      owner: "acme",
+      repo: "deploy",
+      issue_number: issue.number,
+      body: "/approve",
+    });
     await forge.idle();
     expect(receiver.received.find((w) => w.event === "issue_comment")?.payload).toMatchObject({
       action: "created",
@@ -218,7 +324,12 @@ describe("forge", () => {
       issue: { number: issue.number },
       sender: { login: "reviewer" },
     });
-    const { status: rs } = await app.reactions.createForIssueComment({ owner: "acme", repo: "deploy", comment_id: c.id, content: "eyes" });
+    const { status: rs } = await app.reactions.createForIssueComment({
+      owner: "acme",
+      repo: "deploy",
+      comment_id: c.id,
+      content: "eyes",
+    });
     expect(rs).toBe(201);
     const { data: labelled } = await app.issues.listForRepo({ owner: "acme", repo: "deploy", labels: "conveyor" });
     expect(labelled.map((i) => i.number)).toEqual([issue.number]);
@@ -231,27 +342,43 @@ describe("forge", () => {
 
     const otherKey = generateAppKeyPair().privateKeyPem;
     const forged = client(forge.url, createAppJwt(APP_ID, otherKey));
-    expect(status(await forged.apps.createInstallationAccessToken({ installation_id: installationId }).catch((e: unknown) => e))).toBe(401);
+    expect(
+      status(
+        await forged.apps.createInstallationAccessToken({ installation_id: installationId }).catch((e: unknown) => e),
+      ),
+    ).toBe(401);
     const expired = client(forge.url, createAppJwt(APP_ID, keys.privateKeyPem, { iat: 1000, exp: 1600 }));
     expect(status(await expired.apps.getAuthenticated().catch((e: unknown) => e))).toBe(401);
     const bad = client(forge.url, "ghs_not-a-token");
     expect(status(await bad.repos.get({ owner: "acme", repo: "deploy" }).catch((e: unknown) => e))).toBe(401);
-    expect(status(await app.apps.getRepoInstallation({ owner: "acme", repo: "missing" }).catch((e: unknown) => e))).toBe(401);
-    expect(status(await ok.apps.getRepoInstallation({ owner: "acme", repo: "missing" }).catch((e: unknown) => e))).toBe(404);
+    expect(
+      status(await app.apps.getRepoInstallation({ owner: "acme", repo: "missing" }).catch((e: unknown) => e)),
+    ).toBe(401);
+    expect(status(await ok.apps.getRepoInstallation({ owner: "acme", repo: "missing" }).catch((e: unknown) => e))).toBe(
+      404,
+    );
     const res = await app.repos.get({ owner: "acme", repo: "deploy" });
     expect(res.headers["x-ratelimit-limit"]).toBe("5000");
     expect(Number(res.headers["x-ratelimit-remaining"])).toBeLessThan(5000);
   });
 
   it("applies the secondary rate limit with retry-after", async () => {
-    const limited = await startForge({ dataDir: join(dir, "limited"), rateLimit: { limit: 2, windowMs: 60_000 }, log: () => undefined });
+    const limited = await startForge({
+      dataDir: join(dir, "limited"),
+      rateLimit: { limit: 2, windowMs: 60_000 },
+      log: () => undefined,
+    });
     try {
       await limited.createRepo("acme", "r");
       await limited.seed("acme", "r", { a: "1" }, "init", { silent: true });
       const o = client(limited.url, limited.token("admin"));
       await o.issues.create({ owner: "acme", repo: "r", title: "1" });
       await o.issues.create({ owner: "acme", repo: "r", title: "2" });
-      const err = (await o.issues.create({ owner: "acme", repo: "r", title: "3" }).catch((e: unknown) => e)) as { status: number; message: string; response: { headers: Record<string, string> } };
+      const err = (await o.issues.create({ owner: "acme", repo: "r", title: "3" }).catch((e: unknown) => e)) as {
+        status: number;
+        message: string;
+        response: { headers: Record<string, string> };
+      };
       expect(err.status).toBe(403);
       expect(err.message).toMatch(/secondary rate limit/);
       expect(Number(err.response.headers["retry-after"])).toBeGreaterThan(0);
@@ -264,12 +391,20 @@ describe("forge", () => {
 
   it("serves as Probot's GitHub: webhooks, installation auth, context.config", async () => {
     const { Probot, createNodeMiddleware } = await import("probot");
-    const probot = new Probot({ appId: APP_ID, privateKey: keys.privateKeyPem, secret: SECRET, baseUrl: forge.url, logLevel: "fatal" });
+    const probot = new Probot({
+      appId: APP_ID,
+      privateKey: keys.privateKeyPem,
+      secret: SECRET,
+      baseUrl: forge.url,
+      logLevel: "fatal",
+    });
     const middleware = await createNodeMiddleware(
       (p) => {
         p.on("repository_dispatch", async (context) => {
           const config = (await context.config("conveyor.yml")) as { environments?: string[] } | null;
-          await context.octokit.rest.issues.create(context.repo({ title: `${context.payload.action} -> ${config?.environments?.join(",") ?? "none"}` }));
+          await context.octokit.rest.issues.create(
+            context.repo({ title: `${context.payload.action} -> ${config?.environments?.join(",") ?? "none"}` }),
+          );
         });
       },
       { probot, webhooksPath: "/" },
@@ -285,10 +420,17 @@ describe("forge", () => {
       forge.setWebhook(`http://127.0.0.1:${(server.address() as AddressInfo).port}/`, SECRET);
       await admin.repos.createDispatchEvent({ owner: "acme", repo: "deploy", event_type: "probot-check" });
       await forge.idle();
-      expect(forge.events.find((e) => e.action === "probot-check")).toMatchObject({ event: "repository_dispatch", status: 200 });
+      expect(forge.events.find((e) => e.action === "probot-check")).toMatchObject({
+        event: "repository_dispatch",
+        status: 200,
+      });
       // the handler's own issue creation was delivered too, before idle() resolved
       expect(forge.events.at(-1)).toMatchObject({ event: "issues", action: "opened", status: 200 });
-      const { data: issues } = await admin.issues.listForRepo({ owner: "acme", repo: "deploy", creator: "conveyor-test[bot]" });
+      const { data: issues } = await admin.issues.listForRepo({
+        owner: "acme",
+        repo: "deploy",
+        creator: "conveyor-test[bot]",
+      });
       expect(issues.map((i) => i.title)).toContain("probot-check -> staging");
     } finally {
       forge.setWebhook(receiver.url, SECRET);
@@ -297,10 +439,14 @@ describe("forge", () => {
   });
 
   it("answers GitHub-style 404s", async () => {
-    const res = await fetch(`${forge.url}/repos/acme/nope`, { headers: { authorization: `token ${forge.token("admin")}` } });
+    const res = await fetch(`${forge.url}/repos/acme/nope`, {
+      headers: { authorization: `token ${forge.token("admin")}` },
+    });
     expect(res.status).toBe(404);
     expect(await res.json()).toMatchObject({ message: "Not Found", documentation_url: expect.any(String) });
-    const missing = await app.repos.getContent({ owner: "acme", repo: ".github", path: ".github/conveyor.yml" }).catch((e: unknown) => e);
+    const missing = await app.repos
+      .getContent({ owner: "acme", repo: ".github", path: ".github/conveyor.yml" })
+      .catch((e: unknown) => e);
     expect(status(missing)).toBe(404);
   });
 });

@@ -80,7 +80,10 @@ export class ApiServerArgoSource implements ArgoSource {
     this.base = options.server.replace(/\/+$/, "");
     this.fetch = options.fetch ?? fetch;
     this.log = options.log ?? silentLog;
-    const transport: Transport<Application> = { list: (signal) => this.list(signal), watch: (_rv, sink, signal) => this.stream(sink, signal) };
+    const transport: Transport<Application> = {
+      list: (signal) => this.list(signal),
+      watch: (_rv, sink, signal) => this.stream(sink, signal),
+    };
     this.reflector = new Reflector<Application>({
       kind: "applications (Argo CD API)",
       transport,
@@ -126,7 +129,10 @@ export class ApiServerArgoSource implements ArgoSource {
 
   async refresh(key: AppKey): Promise<void> {
     // Argo CD answers once the refresh is done; the stream delivers the refreshed app as well.
-    await this.get(`/api/v1/applications/${encodeURIComponent(key.name)}`, { refresh: "normal", appNamespace: key.namespace });
+    await this.get(`/api/v1/applications/${encodeURIComponent(key.name)}`, {
+      refresh: "normal",
+      appNamespace: key.namespace,
+    });
   }
 
   stats(): ArgoSourceStats {
@@ -147,10 +153,17 @@ export class ApiServerArgoSource implements ArgoSource {
     return (await res.json()) as T;
   }
 
-  private async request(path: string, query: Record<string, string | undefined>, signal?: AbortSignal): Promise<Response> {
+  private async request(
+    path: string,
+    query: Record<string, string | undefined>,
+    signal?: AbortSignal,
+  ): Promise<Response> {
     const url = new URL(this.base + path);
     for (const [k, v] of Object.entries(query)) if (v !== undefined && v !== "") url.searchParams.set(k, v);
-    const res = await this.fetch(url, { headers: { Authorization: `Bearer ${this.options.token}`, Accept: "application/json" }, signal });
+    const res = await this.fetch(url, {
+      headers: { Authorization: `Bearer ${this.options.token}`, Accept: "application/json" },
+      signal,
+    });
     if (!res.ok) {
       const text = await res.text().catch(() => "");
       let message = text;
@@ -166,7 +179,11 @@ export class ApiServerArgoSource implements ArgoSource {
   }
 
   private async list(signal: AbortSignal): Promise<ListResult<Application>> {
-    const body = await this.get<{ items?: Application[] | null; metadata?: { resourceVersion?: string } }>("/api/v1/applications", this.query(), signal);
+    const body = await this.get<{ items?: Application[] | null; metadata?: { resourceVersion?: string } }>(
+      "/api/v1/applications",
+      this.query(),
+      signal,
+    );
     return { items: body.items ?? [], resourceVersion: body.metadata?.resourceVersion };
   }
 
@@ -211,7 +228,10 @@ export class ApiServerArgoSource implements ArgoSource {
       return;
     }
     if (parsed.error !== undefined) {
-      const error = typeof parsed.error === "string" ? { message: parsed.message ?? parsed.error, http_code: parsed.code } : parsed.error;
+      const error =
+        typeof parsed.error === "string"
+          ? { message: parsed.message ?? parsed.error, http_code: parsed.code }
+          : parsed.error;
       throw new ArgoApiError(error.http_code ?? 500, `Argo CD stream error: ${error.message ?? "unknown"}`);
     }
     const type = parsed.result?.type as WatchEventType | undefined;
@@ -274,12 +294,22 @@ export class ApiServerArgoSource implements ArgoSource {
       result = withTreeHealth(app, tree.nodes ?? []);
     } catch (err) {
       if (this.stopped) return app;
-      this.log.warn({ app: name, err: describe(err) }, "argo source: resource tree unavailable, resource health unknown");
+      this.log.warn(
+        { app: name, err: describe(err) },
+        "argo source: resource tree unavailable, resource health unknown",
+      );
     }
     await Promise.all(
       refs.map(async (ref) => {
         try {
-          const which = { ...query, namespace: ref.namespace, resourceName: ref.name, group: "argoproj.io", version: "v1alpha1", kind: "Rollout" };
+          const which = {
+            ...query,
+            namespace: ref.namespace,
+            resourceName: ref.name,
+            group: "argoproj.io",
+            version: "v1alpha1",
+            kind: "Rollout",
+          };
           const { manifest } = await this.get<{ manifest?: string }>(`${path}/resource`, which, this.aborts.signal);
           if (manifest) this.rollouts.set(`${ref.namespace}/${ref.name}`, JSON.parse(manifest) as Rollout);
         } catch (err) {
@@ -295,7 +325,12 @@ export class ApiServerArgoSource implements ArgoSource {
 }
 
 function sameResource(r: ResourceStatus, node: TreeNode, fallbackNamespace: string): boolean {
-  return (node.group ?? "") === (r.group ?? "") && node.kind === r.kind && node.name === r.name && (node.namespace ?? "") === (r.namespace ?? fallbackNamespace);
+  return (
+    (node.group ?? "") === (r.group ?? "") &&
+    node.kind === r.kind &&
+    node.name === r.name &&
+    (node.namespace ?? "") === (r.namespace ?? fallbackNamespace)
+  );
 }
 
 /** A copy of the app whose resources carry the health the resource tree reports. */

@@ -16,7 +16,11 @@ export function createArgoSource(env: NodeJS.ProcessEnv, log: SourceLog = silent
     log.info({ server: base, namespace: namespace ?? "(server default)" }, "argo source: Argo CD API server");
     return new ApiServerArgoSource({ server: base, token, namespace, log });
   }
-  if (server || token) log.warn({ server: Boolean(server), token: Boolean(token) }, "argo source: ARGOCD_SERVER and ARGOCD_TOKEN are needed together; ignoring them");
+  if (server || token)
+    log.warn(
+      { server: Boolean(server), token: Boolean(token) },
+      "argo source: ARGOCD_SERVER and ARGOCD_TOKEN are needed together; ignoring them",
+    );
 
   const kubeConfig = loadKubeConfig(env, log);
   if (!kubeConfig) return undefined;

@@ -67,9 +67,11 @@ class KubeTransport<T extends KubeObject> implements Transport<T> {
     let token: string | undefined;
     do {
       const base = { group: GROUP, version: VERSION, plural: this.plural, limit: PAGE_SIZE, _continue: token };
-      const page = (this.namespace === undefined
-        ? await this.api.listClusterCustomObject(base)
-        : await this.api.listNamespacedCustomObject({ ...base, namespace: this.namespace })) as { items?: T[]; metadata?: { resourceVersion?: string; continue?: string } };
+      const page = (
+        this.namespace === undefined
+          ? await this.api.listClusterCustomObject(base)
+          : await this.api.listNamespacedCustomObject({ ...base, namespace: this.namespace })
+      ) as { items?: T[]; metadata?: { resourceVersion?: string; continue?: string } };
       items.push(...(page.items ?? []));
       resourceVersion = page.metadata?.resourceVersion;
       token = page.metadata?.continue || undefined;
@@ -78,9 +80,16 @@ class KubeTransport<T extends KubeObject> implements Transport<T> {
   }
 
   watch(resourceVersion: string | undefined, sink: WatchSink<T>, signal: AbortSignal): Promise<void> {
-    const path = this.namespace === undefined ? `/apis/${GROUP}/${VERSION}/${this.plural}` : `/apis/${GROUP}/${VERSION}/namespaces/${this.namespace}/${this.plural}`;
+    const path =
+      this.namespace === undefined
+        ? `/apis/${GROUP}/${VERSION}/${this.plural}`
+        : `/apis/${GROUP}/${VERSION}/namespaces/${this.namespace}/${this.plural}`;
     // Servers end watches after timeoutSeconds; spreading it keeps replicas from reconnecting in step.
-    const params = { allowWatchBookmarks: true, resourceVersion, timeoutSeconds: 300 + Math.floor(Math.random() * 300) };
+    const params = {
+      allowWatchBookmarks: true,
+      resourceVersion,
+      timeoutSeconds: 300 + Math.floor(Math.random() * 300),
+    };
     return new Promise<void>((resolve, reject) => {
       let settled = false;
       let failure: Error | undefined;
@@ -91,7 +100,8 @@ class KubeTransport<T extends KubeObject> implements Transport<T> {
         signal.removeEventListener("abort", onAbort);
         request?.abort();
         if (failure) reject(failure);
-        else if (err instanceof Error && !signal.aborted) reject(errorCode(err) === 410 ? new ResourceExpiredError(err.message) : err);
+        else if (err instanceof Error && !signal.aborted)
+          reject(errorCode(err) === 410 ? new ResourceExpiredError(err.message) : err);
         else resolve();
       };
       const onAbort = (): void => settle();
@@ -104,7 +114,10 @@ class KubeTransport<T extends KubeObject> implements Transport<T> {
           sink.event(type, object as T);
         } else if (type === "ERROR") {
           const status = (object ?? {}) as KubeStatus;
-          failure = status.code === 410 ? new ResourceExpiredError(status.message) : new Error(`watch error ${String(status.code)}: ${String(status.message)}`);
+          failure =
+            status.code === 410
+              ? new ResourceExpiredError(status.message)
+              : new Error(`watch error ${String(status.code)}: ${String(status.message)}`);
           settle();
         }
       };
@@ -132,7 +145,9 @@ export class KubeArgoSource implements ArgoSource {
     this.apps = this.reflector<Application>("applications", options.namespace, (app) => this.emit(app));
     const where = options.rolloutNamespaces ?? "all";
     const namespaces = where === "none" ? [] : where === "all" ? [undefined] : where;
-    this.rollouts = namespaces.map((ns) => this.reflector<Rollout>("rollouts", ns, (rollout) => this.rolloutChanged(rollout)));
+    this.rollouts = namespaces.map((ns) =>
+      this.reflector<Rollout>("rollouts", ns, (rollout) => this.rolloutChanged(rollout)),
+    );
   }
 
   async start(): Promise<void> {
@@ -183,7 +198,14 @@ export class KubeArgoSource implements ArgoSource {
 
   async refresh(key: AppKey): Promise<void> {
     await this.api.patchNamespacedCustomObject(
-      { group: GROUP, version: VERSION, plural: "applications", namespace: key.namespace, name: key.name, body: { metadata: { annotations: { [REFRESH_ANNOTATION]: "normal" } } } },
+      {
+        group: GROUP,
+        version: VERSION,
+        plural: "applications",
+        namespace: key.namespace,
+        name: key.name,
+        body: { metadata: { annotations: { [REFRESH_ANNOTATION]: "normal" } } },
+      },
       setHeaderOptions("Content-Type", PatchStrategy.MergePatch),
     );
   }
@@ -192,7 +214,11 @@ export class KubeArgoSource implements ArgoSource {
     return { ...this.counters };
   }
 
-  private reflector<T extends KubeObject>(plural: string, namespace: string | undefined, onUpsert: (object: T) => void): Reflector<T> {
+  private reflector<T extends KubeObject>(
+    plural: string,
+    namespace: string | undefined,
+    onUpsert: (object: T) => void,
+  ): Reflector<T> {
     return new Reflector<T>({
       kind: namespace === undefined ? plural : `${plural} in ${namespace}`,
       transport: new KubeTransport<T>(this.options.kubeConfig, this.api, plural, namespace),

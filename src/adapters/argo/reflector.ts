@@ -122,7 +122,11 @@ export class Reflector<T> {
       this.options.counters.reconnects += 1;
       if (outcome === "expired" || outcome === "stale") this.relistDue = true;
       const delay = outcome === "expired" ? 0 : this.nextDelay();
-      if (outcome !== "ended") this.options.log.info({ kind: this.options.kind, outcome, delayMs: Math.round(delay) }, "argo source: watch reconnecting");
+      if (outcome !== "ended")
+        this.options.log.info(
+          { kind: this.options.kind, outcome, delayMs: Math.round(delay) },
+          "argo source: watch reconnecting",
+        );
       await this.sleep(delay);
     }
   }
@@ -188,7 +192,11 @@ export class Reflector<T> {
       const key = this.options.keyOf(item);
       seen.add(key);
       const cached = this.cache.get(key);
-      if (cached === undefined || this.options.versionOf(cached) !== this.options.versionOf(item) || this.options.versionOf(item) === undefined) {
+      if (
+        cached === undefined ||
+        this.options.versionOf(cached) !== this.options.versionOf(item) ||
+        this.options.versionOf(item) === undefined
+      ) {
         this.upsert(item);
       }
     }
@@ -222,7 +230,10 @@ export class Reflector<T> {
   private checkStale(): void {
     if (!this.current || this.current.reason) return;
     if (Date.now() - this.lastActivity < this.options.staleAfterMs) return;
-    this.options.log.warn({ kind: this.options.kind, silentMs: Date.now() - this.lastActivity }, "argo source: watch went silent, re-establishing");
+    this.options.log.warn(
+      { kind: this.options.kind, silentMs: Date.now() - this.lastActivity },
+      "argo source: watch went silent, re-establishing",
+    );
     this.interrupt("stale");
   }
 

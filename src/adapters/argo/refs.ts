@@ -20,7 +20,12 @@ export function rolloutRefs(app: Application): { namespace: string; name: string
   const fallback = destinationNamespace(app) ?? app.metadata?.namespace ?? "";
   const refs: { namespace: string; name: string }[] = [];
   for (const resource of app.status?.resources ?? []) {
-    if (resource.kind !== "Rollout" || (resource.group !== undefined && resource.group !== "argoproj.io") || !resource.name) continue;
+    if (
+      resource.kind !== "Rollout" ||
+      (resource.group !== undefined && resource.group !== "argoproj.io") ||
+      !resource.name
+    )
+      continue;
     refs.push({ namespace: resource.namespace || fallback, name: resource.name });
   }
   return refs;

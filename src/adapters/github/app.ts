@@ -29,7 +29,11 @@ export class GitHubApp {
   async repositories(installationId: number): Promise<InstallationRepo[]> {
     const octokit = await this.auth(installationId);
     const { data } = await octokit.rest.apps.listReposAccessibleToInstallation({ per_page: 100 });
-    return data.repositories.map((r) => ({ ref: { owner: r.owner.login, repo: r.name }, cloneUrl: r.clone_url, defaultBranch: r.default_branch }));
+    return data.repositories.map((r) => ({
+      ref: { owner: r.owner.login, repo: r.name },
+      cloneUrl: r.clone_url,
+      defaultBranch: r.default_branch,
+    }));
   }
 
   /** The installation that covers a repository, or undefined when the app is not installed there. */

@@ -20,7 +20,12 @@ export class Checks {
 
   /** Creates a running check on a commit (1 call); returns its id. */
   async start(name: string, headSha: string): Promise<number> {
-    const { data } = await this.octokit.rest.checks.create({ ...this.ref, name, head_sha: headSha, status: "in_progress" });
+    const { data } = await this.octokit.rest.checks.create({
+      ...this.ref,
+      name,
+      head_sha: headSha,
+      status: "in_progress",
+    });
     return data.id;
   }
 

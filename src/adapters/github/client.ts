@@ -12,7 +12,9 @@ export interface RepoRef {
 
 /** HTTP status of an Octokit error, if it has one. */
 export function statusOf(error: unknown): number | undefined {
-  return typeof error === "object" && error !== null && "status" in error && typeof error.status === "number" ? error.status : undefined;
+  return typeof error === "object" && error !== null && "status" in error && typeof error.status === "number"
+    ? error.status
+    : undefined;
 }
 
 export function describeError(error: unknown): string {

@@ -16,7 +16,8 @@ export interface DeploymentRecord {
 export type DeploymentState = "in_progress" | "success" | "failure" | "error" | "inactive" | "queued" | "pending";
 
 const nullableString = (value: unknown) => (typeof value === "string" ? value : null);
-const payloadOf = (payload: unknown) => (typeof payload === "object" && payload ? payload : {}) as Record<string, unknown>;
+const payloadOf = (payload: unknown) =>
+  (typeof payload === "object" && payload ? payload : {}) as Record<string, unknown>;
 
 export class Deployments {
   constructor(
@@ -24,7 +25,13 @@ export class Deployments {
     private readonly ref: RepoRef,
   ) {}
 
-  async create(input: { sha: string; environment: string; description: string; payload: Record<string, unknown>; production: boolean }): Promise<DeploymentRecord> {
+  async create(input: {
+    sha: string;
+    environment: string;
+    description: string;
+    payload: Record<string, unknown>;
+    production: boolean;
+  }): Promise<DeploymentRecord> {
     const { data } = await this.octokit.rest.repos.createDeployment({
       ...this.ref,
       ref: input.sha,
@@ -36,8 +43,16 @@ export class Deployments {
       task: "deploy",
       production_environment: input.production,
     });
-    if (!("id" in data)) throw new Error(`GitHub did not create a deployment: ${String((data as { message?: string }).message)}`);
-    return { id: data.id, sha: data.sha, environment: data.environment, createdAt: data.created_at, payload: input.payload, url: data.url };
+    if (!("id" in data))
+      throw new Error(`GitHub did not create a deployment: ${String((data as { message?: string }).message)}`);
+    return {
+      id: data.id,
+      sha: data.sha,
+      environment: data.environment,
+      createdAt: data.created_at,
+      payload: input.payload,
+      url: data.url,
+    };
   }
 
   async setStatus(id: number, state: DeploymentState, description: string, logUrl?: string): Promise<void> {
@@ -55,14 +70,30 @@ export class Deployments {
    * Conveyor's recent deployments whose latest status is in_progress: 1 call, plus 1 per
    * deployment not skipped (the caller skips those it tracks or knows are settled).
    */
-  async inProgress(options: { limit?: number; since?: number; skip?: (id: number) => boolean; settled?: (id: number) => void } = {}): Promise<DeploymentRecord[]> {
-    const { data } = await this.octokit.rest.repos.listDeployments({ ...this.ref, task: "deploy", per_page: options.limit ?? 50 });
+  async inProgress(
+    options: { limit?: number; since?: number; skip?: (id: number) => boolean; settled?: (id: number) => void } = {},
+  ): Promise<DeploymentRecord[]> {
+    const { data } = await this.octokit.rest.repos.listDeployments({
+      ...this.ref,
+      task: "deploy",
+      per_page: options.limit ?? 50,
+    });
     const open: DeploymentRecord[] = [];
     for (const d of data) {
       const payload = payloadOf(d.payload);
-      if (payload.conveyor !== true || options.skip?.(d.id) || (options.since !== undefined && Date.parse(d.created_at) < options.since)) continue;
-      const { data: statuses } = await this.octokit.rest.repos.listDeploymentStatuses({ ...this.ref, deployment_id: d.id, per_page: 1 });
-      if (statuses[0]?.state === "in_progress") open.push({ id: d.id, sha: d.sha, environment: d.environment, createdAt: d.created_at, payload, url: d.url });
+      if (
+        payload.conveyor !== true ||
+        options.skip?.(d.id) ||
+        (options.since !== undefined && Date.parse(d.created_at) < options.since)
+      )
+        continue;
+      const { data: statuses } = await this.octokit.rest.repos.listDeploymentStatuses({
+        ...this.ref,
+        deployment_id: d.id,
+        per_page: 1,
+      });
+      if (statuses[0]?.state === "in_progress")
+        open.push({ id: d.id, sha: d.sha, environment: d.environment, createdAt: d.created_at, payload, url: d.url });
       else if (statuses[0]) options.settled?.(d.id);
     }
     return open;
@@ -72,19 +103,43 @@ export class Deployments {
    * Conveyor's deployments, newest first, with their latest status: 1 list call plus 1 status call
    * for each of the first `statusLimit` matching deployments.
    */
-  async history(filter: { env?: string; service?: string; pr?: number }, options: { perPage?: number; statusLimit?: number } = {}): Promise<DeploymentFact[]> {
-    const { data } = await this.octokit.rest.repos.listDeployments({ ...this.ref, task: "deploy", per_page: options.perPage ?? 50, ...(filter.env ? { environment: filter.env } : {}) });
+  async history(
+    filter: { env?: string; service?: string; pr?: number },
+    options: { perPage?: number; statusLimit?: number } = {},
+  ): Promise<DeploymentFact[]> {
+    const { data } = await this.octokit.rest.repos.listDeployments({
+      ...this.ref,
+      task: "deploy",
+      per_page: options.perPage ?? 50,
+      ...(filter.env ? { environment: filter.env } : {}),
+    });
     const entries: DeploymentFact[] = [];
     for (const d of data) {
       const p = payloadOf(d.payload);
       if (p.conveyor !== true || typeof p.service !== "string") continue;
       if (filter.service && p.service !== filter.service) continue;
       if (filter.pr !== undefined && p.pr !== filter.pr) continue;
-      entries.push({ id: d.id, sha: d.sha, service: p.service, env: d.environment, to: nullableString(p.to), from: nullableString(p.from), base: nullableString(p.base), file: nullableString(p.file), pr: typeof p.pr === "number" ? p.pr : null, state: "unknown", createdAt: d.created_at });
+      entries.push({
+        id: d.id,
+        sha: d.sha,
+        service: p.service,
+        env: d.environment,
+        to: nullableString(p.to),
+        from: nullableString(p.from),
+        base: nullableString(p.base),
+        file: nullableString(p.file),
+        pr: typeof p.pr === "number" ? p.pr : null,
+        state: "unknown",
+        createdAt: d.created_at,
+      });
       if (entries.length >= (options.statusLimit ?? 10)) break;
     }
     for (const entry of entries) {
-      const { data: statuses } = await this.octokit.rest.repos.listDeploymentStatuses({ ...this.ref, deployment_id: entry.id, per_page: 1 });
+      const { data: statuses } = await this.octokit.rest.repos.listDeploymentStatuses({
+        ...this.ref,
+        deployment_id: entry.id,
+        per_page: 1,
+      });
       entry.state = statuses[0]?.state ?? "pending";
     }
     return entries;

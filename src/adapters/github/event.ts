@@ -11,7 +11,10 @@ export interface EventRepo {
   htmlUrl: string;
 }
 
-type RepositoryPayload = { repository?: { clone_url?: string; html_url?: string; default_branch?: string }; installation?: { id?: number } };
+type RepositoryPayload = {
+  repository?: { clone_url?: string; html_url?: string; default_branch?: string };
+  installation?: { id?: number };
+};
 
 export function eventRepo(context: Context): EventRepo {
   const payload = context.payload as RepositoryPayload;

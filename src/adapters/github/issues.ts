@@ -25,8 +25,15 @@ export class Issues {
 
   /** Open issues (not PRs) with a label (1 call, at most 100). */
   async listOpen(label: string): Promise<IssueSummary[]> {
-    const { data } = await this.octokit.rest.issues.listForRepo({ ...this.ref, state: "open", labels: label, per_page: 100 });
-    return data.filter((issue) => !issue.pull_request).map((issue) => ({ number: issue.number, title: issue.title, body: issue.body ?? "" }));
+    const { data } = await this.octokit.rest.issues.listForRepo({
+      ...this.ref,
+      state: "open",
+      labels: label,
+      per_page: 100,
+    });
+    return data
+      .filter((issue) => !issue.pull_request)
+      .map((issue) => ({ number: issue.number, title: issue.title, body: issue.body ?? "" }));
   }
 
   /** The open issue with this label and marker, if any (1 call). */
@@ -36,7 +43,12 @@ export class Issues {
   }
 
   /** One open issue per marker: updated when it exists (and differs), created otherwise (2 calls). */
-  async upsert(input: { label: string; marker: string; title: string; body: string }): Promise<{ number: number; created: boolean }> {
+  async upsert(input: {
+    label: string;
+    marker: string;
+    title: string;
+    body: string;
+  }): Promise<{ number: number; created: boolean }> {
     const body = `${input.body}\n\n${markerTag(input.marker)}`;
     const existing = await this.findOpen(input.label, input.marker);
     if (existing) {
@@ -45,7 +57,12 @@ export class Issues {
       }
       return { number: existing.number, created: false };
     }
-    const created = await this.octokit.rest.issues.create({ ...this.ref, title: input.title, body, labels: [input.label] });
+    const created = await this.octokit.rest.issues.create({
+      ...this.ref,
+      title: input.title,
+      body,
+      labels: [input.label],
+    });
     return { number: created.data.number, created: true };
   }
 
@@ -60,7 +77,12 @@ export class Issues {
   /** Comments on an issue, then closes it as completed (2 calls). */
   async closeOne(issueNumber: number, comment: string): Promise<void> {
     await this.octokit.rest.issues.createComment({ ...this.ref, issue_number: issueNumber, body: comment });
-    await this.octokit.rest.issues.update({ ...this.ref, issue_number: issueNumber, state: "closed", state_reason: "completed" });
+    await this.octokit.rest.issues.update({
+      ...this.ref,
+      issue_number: issueNumber,
+      state: "closed",
+      state_reason: "completed",
+    });
   }
 
   async addLabels(issueNumber: number, labels: string[]): Promise<void> {

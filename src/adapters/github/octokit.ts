@@ -6,7 +6,9 @@ import { ProbotOctokit } from "probot";
 const MAX_RETRIES = 5;
 
 type RequestOptions = { method?: string; url?: string; request?: { retryCount?: number } };
-type ThrottleOptions = Record<string, unknown> & { connection?: Bottleneck.IORedisConnection | Bottleneck.RedisConnection };
+type ThrottleOptions = Record<string, unknown> & {
+  connection?: Bottleneck.IORedisConnection | Bottleneck.RedisConnection;
+};
 
 export interface OctokitTuning {
   /**
@@ -39,9 +41,16 @@ export function conveyorOctokit(tuning: OctokitTuning = {}, recorder: OctokitRec
   const groups: { write?: Bottleneck.Group; notifications?: Bottleneck.Group } = {};
   const tuned = (throttle: ThrottleOptions | undefined) => {
     const make = (id: string, minTime: number) =>
-      new Bottleneck.Group({ id, maxConcurrent: 1, minTime, timeout: 120_000, ...(throttle?.connection ? { connection: throttle.connection } : {}) });
+      new Bottleneck.Group({
+        id,
+        maxConcurrent: 1,
+        minTime,
+        timeout: 120_000,
+        ...(throttle?.connection ? { connection: throttle.connection } : {}),
+      });
     if (tuning.writeIntervalMs !== undefined) groups.write ??= make("conveyor-write", tuning.writeIntervalMs);
-    if (tuning.notificationIntervalMs !== undefined) groups.notifications ??= make("conveyor-notifications", tuning.notificationIntervalMs);
+    if (tuning.notificationIntervalMs !== undefined)
+      groups.notifications ??= make("conveyor-notifications", tuning.notificationIntervalMs);
     return { ...groups };
   };
   return ProbotOctokit.plugin((octokit) => {
@@ -66,7 +75,11 @@ export function conveyorOctokit(tuning: OctokitTuning = {}, recorder: OctokitRec
         octokit.log.warn(`rate limit hit on ${request.method} ${request.url}; retrying in ${retryAfter} s`);
         return (request.request?.retryCount ?? 0) < MAX_RETRIES;
       },
-      onSecondaryRateLimit: (retryAfter: number, request: RequestOptions, octokit: { log: { warn(msg: string): void } }) => {
+      onSecondaryRateLimit: (
+        retryAfter: number,
+        request: RequestOptions,
+        octokit: { log: { warn(msg: string): void } },
+      ) => {
         recorder.rateLimitWait("secondary");
         octokit.log.warn(`secondary rate limit hit on ${request.method} ${request.url}; retrying in ${retryAfter} s`);
         return (request.request?.retryCount ?? 0) < MAX_RETRIES;
@@ -74,4 +87,3 @@ export function conveyorOctokit(tuning: OctokitTuning = {}, recorder: OctokitRec
     },
   }));
 }
-

@@ -14,7 +14,9 @@ export class Permissions {
       const { data } = await this.octokit.rest.repos.getCollaboratorPermissionLevel({ ...this.ref, username });
       const role = (data as { role_name?: string }).role_name;
       if (role === "maintain" || role === "triage") return role;
-      return data.permission === "admin" || data.permission === "write" || data.permission === "read" ? data.permission : "none";
+      return data.permission === "admin" || data.permission === "write" || data.permission === "read"
+        ? data.permission
+        : "none";
     } catch (error) {
       if (statusOf(error) === 404) return "none";
       throw error;

@@ -45,7 +45,12 @@ export class PullRequests {
 
   /** The open PR from one of this repository's branches, if any (1 call). */
   async findOpen(branch: string): Promise<PullRequestSummary | undefined> {
-    const { data } = await this.octokit.rest.pulls.list({ ...this.ref, state: "open", head: `${this.ref.owner}:${branch}`, per_page: 5 });
+    const { data } = await this.octokit.rest.pulls.list({
+      ...this.ref,
+      state: "open",
+      head: `${this.ref.owner}:${branch}`,
+      per_page: 5,
+    });
     const pr = data[0];
     return pr ? summarize(pr) : undefined;
   }
@@ -62,9 +67,23 @@ export class PullRequests {
   }
 
   /** Opens a PR and labels it (2 calls: GitHub's create-PR endpoint takes no labels). */
-  async create(input: { branch: string; base: string; title: string; body: string; labels: string[] }): Promise<PullRequestSummary> {
-    const { data } = await this.octokit.rest.pulls.create({ ...this.ref, head: input.branch, base: input.base, title: input.title, body: input.body, maintainer_can_modify: false });
-    if (input.labels.length) await this.octokit.rest.issues.addLabels({ ...this.ref, issue_number: data.number, labels: input.labels });
+  async create(input: {
+    branch: string;
+    base: string;
+    title: string;
+    body: string;
+    labels: string[];
+  }): Promise<PullRequestSummary> {
+    const { data } = await this.octokit.rest.pulls.create({
+      ...this.ref,
+      head: input.branch,
+      base: input.base,
+      title: input.title,
+      body: input.body,
+      maintainer_can_modify: false,
+    });
+    if (input.labels.length)
+      await this.octokit.rest.issues.addLabels({ ...this.ref, issue_number: data.number, labels: input.labels });
     return summarize({ ...data, labels: input.labels.map((name) => ({ name })) });
   }
 
@@ -94,7 +113,10 @@ export class PullRequests {
 
   /** The PR a commit on the default branch came from, if any (1 call). */
   async forCommit(sha: string): Promise<PullRequestSummary | undefined> {
-    const { data } = await this.octokit.rest.repos.listPullRequestsAssociatedWithCommit({ ...this.ref, commit_sha: sha });
+    const { data } = await this.octokit.rest.repos.listPullRequestsAssociatedWithCommit({
+      ...this.ref,
+      commit_sha: sha,
+    });
     const merged = data.find((pr) => pr.merged_at) ?? data[0];
     return merged ? summarize(merged) : undefined;
   }

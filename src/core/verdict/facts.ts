@@ -1,13 +1,13 @@
 // Facts: everything the decision needs, read once from the input, so the decision and the
 // observations the caller stores agree on what was seen.
 
-import type {
-  Application,
-  ApplicationCondition,
-  Rollout,
-  RolloutAnalysisRunStatus,
-} from "../argo-types.js";
-import { isGenerationObserved, isWorkloadGenerationObserved, rolloutHealth, stableReplicaSet } from "./rollout-health.js";
+import type { Application, ApplicationCondition, Rollout, RolloutAnalysisRunStatus } from "../argo-types.js";
+import {
+  isGenerationObserved,
+  isWorkloadGenerationObserved,
+  rolloutHealth,
+  stableReplicaSet,
+} from "./rollout-health.js";
 import { time } from "./time.js";
 import type { Observation, ObserveInput, RolloutEvidence } from "./types.js";
 
@@ -104,9 +104,7 @@ function rolloutFacts(rollout: Rollout): RolloutFacts {
 }
 
 function abortMessage(rollout: Rollout): string | undefined {
-  const condition = rollout.status?.conditions?.find(
-    (c) => c.type === "Progressing" && c.reason === "RolloutAborted",
-  );
+  const condition = rollout.status?.conditions?.find((c) => c.type === "Progressing" && c.reason === "RolloutAborted");
   return condition?.message ?? rollout.status?.message;
 }
 
@@ -192,7 +190,9 @@ function degradedResourceMessage(app: Application): string | undefined {
   const resource = (app.status?.resources ?? []).find(
     (r) => r.health?.status === "Degraded" && r.health.message !== undefined,
   );
-  return resource === undefined ? undefined : `${resource.kind ?? "resource"} ${resource.name ?? ""}: ${resource.health?.message ?? ""}`;
+  return resource === undefined
+    ? undefined
+    : `${resource.kind ?? "resource"} ${resource.name ?? ""}: ${resource.health?.message ?? ""}`;
 }
 
 /**
@@ -209,12 +209,24 @@ function blocksTarget(
   if (!ERROR_CONDITIONS.includes(condition.type)) return false;
   const named = /\[([^\]]*)\]/.exec(condition.message)?.[1];
   if (condition.type === "SyncError" && named !== undefined) {
-    return containsTarget(named.split(/[\s,]+/).filter((r) => r !== ""), input) === true;
+    return (
+      containsTarget(
+        named.split(/[\s,]+/).filter((r) => r !== ""),
+        input,
+      ) === true
+    );
   }
   return syncMatch === true || syncRevisions.length === 0;
 }
 
-const HEALTH_RANK: Record<string, number> = { Healthy: 0, Suspended: 1, Progressing: 2, Missing: 3, Unknown: 4, Degraded: 5 };
+const HEALTH_RANK: Record<string, number> = {
+  Healthy: 0,
+  Suspended: 1,
+  Progressing: 2,
+  Missing: 3,
+  Unknown: 4,
+  Degraded: 5,
+};
 
 function worstRolloutStatus(rollouts: RolloutFacts[]): string | undefined {
   let worst: string | undefined;

@@ -57,7 +57,10 @@ export function rolloutHealth(rollout: Rollout): RolloutHealth {
   }
   // Rollouts v1.0+ records its own phase and message, which Argo CD surfaces as they are.
   if (status.phase != null) {
-    return { status: status.phase === "Paused" ? "Suspended" : knownHealth(status.phase), message: status.message ?? "" };
+    return {
+      status: status.phase === "Paused" ? "Suspended" : knownHealth(status.phase),
+      message: status.message ?? "",
+    };
   }
   for (const condition of status.conditions ?? []) {
     const degraded =

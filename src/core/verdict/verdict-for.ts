@@ -87,7 +87,11 @@ export function verdictFor(input: VerdictInput): Verdict {
   if (firstError !== undefined) {
     const since = runStart(timeline, (o) => (o.errors ?? []).length > 0)?.at ?? now;
     const code: FailureCode =
-      firstError.type === "InvalidSpecError" ? "invalid-spec" : firstError.type === "SyncError" ? "sync-error" : "comparison-error";
+      firstError.type === "InvalidSpecError"
+        ? "invalid-spec"
+        : firstError.type === "SyncError"
+          ? "sync-error"
+          : "comparison-error";
     const what = `${app} reports ${firstError.type} for ${target}${quoted(firstError.message)}`;
     if (now - since >= input.degradedGraceMs) {
       return failed(code, `${what}${lasting(now - since) && ` (${lasting(now - since).trim()})`}`);
@@ -133,19 +137,20 @@ export function verdictFor(input: VerdictInput): Verdict {
 
   // 3. The target is live: its health decides, measured from when it went live.
   const finished = facts.operationMatch === true ? time(facts.operationFinishedAt) : undefined;
-  const appliedAt = Math.max(
-    startedAt,
-    finished ?? runStart(timeline, (o) => o.applied)?.at ?? now,
-  );
+  const appliedAt = Math.max(startedAt, finished ?? runStart(timeline, (o) => o.applied)?.at ?? now);
   const healthDeadline = appliedAt + input.deadlines.healthMs + suspendedTime(timeline, appliedAt);
   const healthOverdue = now >= healthDeadline;
   const sinceApplied = formatDuration(now - appliedAt);
 
   for (const rollout of facts.rollouts) {
     if (rollout.failedAnalysis !== undefined) {
-      const run = rollout.failedAnalysis.name === undefined ? "An analysis run" : `Analysis run ${rollout.failedAnalysis.name}`;
+      const run =
+        rollout.failedAnalysis.name === undefined ? "An analysis run" : `Analysis run ${rollout.failedAnalysis.name}`;
       const aborted = rollout.aborted ? " and the rollout was aborted" : "";
-      return failed("analysis-failed", `${run} for Rollout ${rollout.name} of ${app} failed${aborted}${quoted(rollout.failedAnalysis.message)}`);
+      return failed(
+        "analysis-failed",
+        `${run} for Rollout ${rollout.name} of ${app} failed${aborted}${quoted(rollout.failedAnalysis.message)}`,
+      );
     }
     if (rollout.aborted) {
       return failed("rollout-aborted", `Rollout ${rollout.name} of ${app} was aborted${quoted(rollout.message)}`);
@@ -177,18 +182,26 @@ export function verdictFor(input: VerdictInput): Verdict {
         ? `${app} is Degraded${duration}${quoted(facts.healthMessage)}`
         : `Rollout ${degradedRollout.name} of ${app} is Degraded${duration}${quoted(degradedRollout.message)}`;
     if (now - since >= input.degradedGraceMs) return failed("degraded", what);
-    return waiting("degraded", `${what}; waiting up to ${formatDuration(input.degradedGraceMs)} for it to recover`, since + input.degradedGraceMs);
+    return waiting(
+      "degraded",
+      `${what}; waiting up to ${formatDuration(input.degradedGraceMs)} for it to recover`,
+      since + input.degradedGraceMs,
+    );
   }
 
   if (phase === "suspended") {
     const since = runStart(timeline, (o) => phaseOf(o) === "suspended")?.at ?? now;
     const deadline = since + input.deadlines.suspendedMs;
     const paused = facts.rollouts.find((r) => r.status === "Suspended");
-    const what = paused === undefined
-      ? `${app} is Suspended${quoted(facts.healthMessage)}`
-      : `Rollout ${paused.name} of ${app} is paused${quoted(paused.message)}`;
+    const what =
+      paused === undefined
+        ? `${app} is Suspended${quoted(facts.healthMessage)}`
+        : `Rollout ${paused.name} of ${app} is paused${quoted(paused.message)}`;
     if (now >= deadline) {
-      return failed("suspended-deadline", `${what} and has not resumed within ${formatDuration(input.deadlines.suspendedMs)}`);
+      return failed(
+        "suspended-deadline",
+        `${what} and has not resumed within ${formatDuration(input.deadlines.suspendedMs)}`,
+      );
     }
     return waiting("suspended", `${what}; waiting for it to be promoted`, deadline);
   }
@@ -202,7 +215,8 @@ export function verdictFor(input: VerdictInput): Verdict {
 
   if (phase !== "healthy") {
     const progressing = facts.rollouts.find((r) => r.status !== "Healthy");
-    const rolloutState = progressing && `Rollout ${progressing.name} is ${progressing.status}${quoted(progressing.message)}`;
+    const rolloutState =
+      progressing && `Rollout ${progressing.name} is ${progressing.status}${quoted(progressing.message)}`;
     const what =
       facts.health === "Healthy" && rolloutState !== undefined
         ? `${rolloutState} in ${app}`

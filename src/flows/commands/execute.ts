@@ -29,7 +29,11 @@ export const prLink = (run: CommandRun, n: number) => `[#${n}](${run.scope.htmlU
 export async function executeCommand(run: CommandRun, action: Action, command: Command): Promise<CommandOutcome> {
   switch (action.kind) {
     case "help":
-      return { ok: true, text: "Conveyor's commands (`/conveyor <command>` always works too):", details: { summary: "Commands", body: helpText() } };
+      return {
+        ok: true,
+        text: "Conveyor's commands (`/conveyor <command>` always works too):",
+        details: { summary: "Commands", body: helpText() },
+      };
     case "status":
       return status(run, action.service);
     case "promote":

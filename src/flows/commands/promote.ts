@@ -15,5 +15,8 @@ export async function promote(run: CommandRun, action: Extract<Action, { kind: "
   });
   if (outcome.kind === "reject") return { ok: false, text: `Refused: ${outcome.reason}.` };
   if (outcome.kind === "noop") return { ok: true, text: `Nothing to do: ${outcome.reason}.` };
-  return { ok: true, text: `${outcome.kind === "opened" ? "Opened" : "Updated"} ${prLink(run, outcome.pr)}: \`${outcome.image}\` to **${action.env}**${action.force ? " (forced)" : ""}.` };
+  return {
+    ok: true,
+    text: `${outcome.kind === "opened" ? "Opened" : "Updated"} ${prLink(run, outcome.pr)}: \`${outcome.image}\` to **${action.env}**${action.force ? " (forced)" : ""}.`,
+  };
 }

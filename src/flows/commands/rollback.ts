@@ -4,7 +4,11 @@ import type { Command } from "../../core/commands.js";
 import { proposeRevert } from "../propose-revert.js";
 import { prLink, type CommandOutcome, type CommandRun } from "./execute.js";
 
-export async function rollback(run: CommandRun, action: Extract<Action, { kind: "revert" }>, command: Command): Promise<CommandOutcome> {
+export async function rollback(
+  run: CommandRun,
+  action: Extract<Action, { kind: "revert" }>,
+  command: Command,
+): Promise<CommandOutcome> {
   const d = action.deployment;
   if (!d.file) return { ok: false, text: `Failed: deployment ${d.id} does not record which overlay it changed.` };
   const outcome = await proposeRevert(run.services, run.scope, {
@@ -20,7 +24,13 @@ export async function rollback(run: CommandRun, action: Extract<Action, { kind: 
     deploymentId: d.id,
   });
   if ("pr" in outcome) {
-    return { ok: true, text: `${outcome.kind === "opened" ? "Opened" : "Updated"} revert ${prLink(run, outcome.pr)}: ${action.service} in **${action.env}** back to \`${action.target ?? "its previous overlay"}\`.` };
+    return {
+      ok: true,
+      text: `${outcome.kind === "opened" ? "Opened" : "Updated"} revert ${prLink(run, outcome.pr)}: ${action.service} in **${action.env}** back to \`${action.target ?? "its previous overlay"}\`.`,
+    };
   }
-  return { ok: outcome.kind === "noop", text: `${outcome.kind === "noop" ? "Nothing to do" : "Cannot roll back"}: ${outcome.reason}.` };
+  return {
+    ok: outcome.kind === "noop",
+    text: `${outcome.kind === "noop" ? "Nothing to do" : "Cannot roll back"}: ${outcome.reason}.`,
+  };
 }

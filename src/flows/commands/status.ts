@@ -18,7 +18,10 @@ export async function status(run: CommandRun, service: string | undefined): Prom
     services = head ? [...discoverServices(await workspace.listFiles(head, "."), config)].sort() : [];
     for (const s of services) {
       for (const env of config.environments) {
-        facts.histories[historyKey(s, env.name)] ??= await gh.deployments.history({ service: s, env: env.name }, { statusLimit: 1 });
+        facts.histories[historyKey(s, env.name)] ??= await gh.deployments.history(
+          { service: s, env: env.name },
+          { statusLimit: 1 },
+        );
       }
     }
   }
@@ -36,5 +39,9 @@ export async function status(run: CommandRun, service: string | undefined): Prom
   );
   const table = statusTable(rows, (n) => `${run.scope.htmlUrl}/pull/${n}`);
   const frozen = facts.frozen.length ? ` Frozen: ${facts.frozen.join(", ")}.` : "";
-  return { ok: true, text: `Status of ${services.length === 1 ? services[0] : `${services.length} services`}.${frozen}`, details: { summary: "Environments", body: table } };
+  return {
+    ok: true,
+    text: `Status of ${services.length === 1 ? services[0] : `${services.length} services`}.${frozen}`,
+    details: { summary: "Environments", body: table },
+  };
 }

@@ -6,30 +6,57 @@ import { branchFor, FREEZE_LABEL, HOLD_LABEL } from "../../core/pr-text.js";
 import { mergeIfReady, mergeWaiting } from "../try-auto-merge.js";
 import { prLink, type CommandOutcome, type CommandRun } from "./execute.js";
 
-export async function unholdPr(run: CommandRun, action: Extract<Action, { kind: "unhold-pr" }>): Promise<CommandOutcome> {
+export async function unholdPr(
+  run: CommandRun,
+  action: Extract<Action, { kind: "unhold-pr" }>,
+): Promise<CommandOutcome> {
   const { gh } = run.scope;
   const removed = await gh.issues.removeLabel(action.pr, HOLD_LABEL);
-  const lifted = action.service && action.env ? await gh.issues.close({ label: HOLD_LABEL, marker: holdMarker(action.service, action.env), comment: `Lifted by @${run.user} with \`/unhold\` on #${action.pr}.` }) : 0;
+  const lifted =
+    action.service && action.env
+      ? await gh.issues.close({
+          label: HOLD_LABEL,
+          marker: holdMarker(action.service, action.env),
+          comment: `Lifted by @${run.user} with \`/unhold\` on #${action.pr}.`,
+        })
+      : 0;
   const merge = await mergeNow(run, action.pr);
-  const what = [removed ? `removed \`${HOLD_LABEL}\`` : "", lifted ? `lifted the hold on ${action.service} in ${action.env}` : ""].filter(Boolean).join(" and ") || "nothing was holding this pull request";
+  const what =
+    [removed ? `removed \`${HOLD_LABEL}\`` : "", lifted ? `lifted the hold on ${action.service} in ${action.env}` : ""]
+      .filter(Boolean)
+      .join(" and ") || "nothing was holding this pull request";
   return { ok: true, text: `Resumed: ${what}.${merge ? ` ${merge}` : ""}` };
 }
 
 export async function unholdImage(run: CommandRun, service: string, env: string): Promise<CommandOutcome> {
   const { gh } = run.scope;
-  const lifted = await gh.issues.close({ label: HOLD_LABEL, marker: holdMarker(service, env), comment: `Lifted by @${run.user} with \`/unhold\`.` });
+  const lifted = await gh.issues.close({
+    label: HOLD_LABEL,
+    marker: holdMarker(service, env),
+    comment: `Lifted by @${run.user} with \`/unhold\`.`,
+  });
   const open = await gh.pulls.findOpen(branchFor(env, service));
   const merge = open ? await mergeNow(run, open.number) : undefined;
   const what = lifted ? `lifted the hold on ${service} in **${env}**` : `${service} was not held in **${env}**`;
-  return { ok: true, text: `Resumed: ${what}.${open ? ` Its open deploy PR is ${prLink(run, open.number)}.${merge ? ` ${merge}` : ""}` : ""}` };
+  return {
+    ok: true,
+    text: `Resumed: ${what}.${open ? ` Its open deploy PR is ${prLink(run, open.number)}.${merge ? ` ${merge}` : ""}` : ""}`,
+  };
 }
 
 export async function unfreeze(run: CommandRun, env: string): Promise<CommandOutcome> {
   const { gh } = run.scope;
-  const closed = await gh.issues.close({ label: FREEZE_LABEL, marker: freezeMarker(env), comment: `Unfrozen by @${run.user} (${run.commentUrl}).` });
+  const closed = await gh.issues.close({
+    label: FREEZE_LABEL,
+    marker: freezeMarker(env),
+    comment: `Unfrozen by @${run.user} (${run.commentUrl}).`,
+  });
   if (closed === 0) return { ok: true, text: `**${env}** was not frozen.` };
   const merged = await mergeWaiting(run.services, gh, run.config, env, run.scope.log);
-  return { ok: true, text: `**${env}** is unfrozen.${merged.length ? ` Merged ${merged.map((n) => prLink(run, n)).join(", ")}.` : ""}` };
+  return {
+    ok: true,
+    text: `**${env}** is unfrozen.${merged.length ? ` Merged ${merged.map((n) => prLink(run, n)).join(", ")}.` : ""}`,
+  };
 }
 
 /** Tries to merge one of Conveyor's open PRs; what happened, for the reply. */

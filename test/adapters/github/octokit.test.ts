@@ -24,7 +24,11 @@ describe("conveyorOctokit", () => {
     const Octokit = conveyorOctokit({ writeIntervalMs: 300 });
     const clients = [new Octokit({ auth: "ghs_one" }), new Octokit({ auth: "ghs_two" })];
     const started = performance.now();
-    await Promise.all([0, 1, 2, 3].map((i) => clients[i % 2]?.rest.issues.addLabels({ owner: "acme", repo: "manifests", issue_number: 1, labels: [`l${i}`] })));
+    await Promise.all(
+      [0, 1, 2, 3].map((i) =>
+        clients[i % 2]?.rest.issues.addLabels({ owner: "acme", repo: "manifests", issue_number: 1, labels: [`l${i}`] }),
+      ),
+    );
     // Four writes spaced 300 ms apart cannot all arrive sooner than 900 ms after the first was
     // asked for; one limiter per client would let them through in 300 ms. A busy machine only
     // delays arrivals, so this bound holds under load (gaps between arrivals would not).
@@ -36,7 +40,11 @@ describe("conveyorOctokit", () => {
     const Octokit = conveyorOctokit({ writeIntervalMs: 10, notificationIntervalMs: 400 });
     const octokit = new Octokit({ auth: "ghs_one" });
     const started = performance.now();
-    await Promise.all([0, 1, 2].map((i) => octokit.rest.issues.createComment({ owner: "acme", repo: "manifests", issue_number: 1, body: `c${i}` })));
+    await Promise.all(
+      [0, 1, 2].map((i) =>
+        octokit.rest.issues.createComment({ owner: "acme", repo: "manifests", issue_number: 1, body: `c${i}` }),
+      ),
+    );
     // Spaced by the 400 ms notification interval, not the 10 ms write interval.
     expect(Math.max(...at) - started).toBeGreaterThanOrEqual(770);
   });
@@ -51,7 +59,13 @@ describe("conveyorOctokit", () => {
     const Octokit = conveyorOctokit({ writeIntervalMs: 10, notificationIntervalMs: 10 });
     const octokit = new Octokit({ auth: "ghs_one" });
     const started = performance.now();
-    const { data } = await octokit.rest.pulls.create({ owner: "acme", repo: "manifests", head: "conveyor/staging/cart", base: "main", title: "t" });
+    const { data } = await octokit.rest.pulls.create({
+      owner: "acme",
+      repo: "manifests",
+      head: "conveyor/staging/cart",
+      base: "main",
+      title: "t",
+    });
     expect(data.number).toBe(7);
     expect(performance.now() - started).toBeGreaterThanOrEqual(950);
   });
