@@ -129,15 +129,13 @@ describe("auto-merge of Conveyor PRs when a check finishes", () => {
   it("never merges into an environment that needs a reviewer", async () => {
     mockInstallationToken(gh.scope, INSTALLATION);
     mockConfig(gh.scope, OWNER, REPO, undefined);
-    gh.scope
-      .get(`/repos/${OWNER}/${REPO}/pulls/7`)
-      .reply(
-        200,
-        pr({
-          head: { sha: HEAD, ref: "conveyor/production/api" },
-          body: MARKER.replace('"env":"staging"', '"env":"production"'),
-        }),
-      );
+    gh.scope.get(`/repos/${OWNER}/${REPO}/pulls/7`).reply(
+      200,
+      pr({
+        head: { sha: HEAD, ref: "conveyor/production/api" },
+        body: MARKER.replace('"env":"staging"', '"env":"production"'),
+      }),
+    );
     await checkCompleted("conveyor/production/api");
     gh.verify();
   });
