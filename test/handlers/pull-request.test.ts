@@ -114,7 +114,6 @@ describe("a person's pull request", () => {
       overlay(STAGING, (t) => t.replace('newTag: "1.4.0"', 'newTag: "1.5.0"')),
     );
     await pullRequest({ ref: "bump", sha });
-    gh.verify();
     expect(check.created).toMatchObject({ name: RENDER_CHECK, head_sha: sha, status: "in_progress" });
     expect(check.completed?.conclusion).toBe("success");
     const { title, summary } = check.completed?.output ?? { title: "", summary: "" };
@@ -138,7 +137,6 @@ describe("a person's pull request", () => {
       overlay(PRODUCTION, (t) => t.replace("count: 3", "count: 5")),
     );
     await pullRequest({ ref: "scale", sha });
-    gh.verify();
     expect(check.completed?.conclusion).toBe("success");
     expect(check.completed?.output.summary).toContain("-  replicas: 3\n+  replicas: 5");
     expect(check.completed?.output.summary).not.toContain("Images:");
@@ -154,7 +152,6 @@ describe("a person's pull request", () => {
       overlay(path, (t) => t.replace("containerPort: 8080", "containerPort: 9090")),
     );
     await pullRequest({ ref: "port", sha });
-    gh.verify();
     const summary = check.completed?.output.summary ?? "";
     expect(check.completed?.output.title).toBe("2 overlays rendered");
     expect(summary).toContain("### ✅ `services/order-service/overlays/production` (order-service in production)");
@@ -172,7 +169,6 @@ describe("a person's pull request", () => {
       overlay(STAGING, (t) => t.replace("  - ../../base", "  - ../../base\n  - missing-patch.yaml")),
     );
     await pullRequest({ ref: "broken", sha });
-    gh.verify();
     expect(check.completed?.conclusion).toBe("failure");
     expect(check.completed?.output.title).toBe("1 overlay rendered, 1 failed");
     const summary = check.completed?.output.summary ?? "";
@@ -206,7 +202,6 @@ describe("a person's pull request", () => {
       ),
     });
     await pullRequest({ ref: "big", sha });
-    gh.verify();
     const summary = check.completed?.output.summary ?? "";
     expect(check.completed?.conclusion).toBe("success");
     expect(summary.length).toBeLessThanOrEqual(CHECK_OUTPUT_LIMIT);
@@ -230,7 +225,6 @@ describe("a person's pull request", () => {
       ),
     );
     await pullRequest({ ref: "latest", sha });
-    gh.verify();
     expect(check.completed?.conclusion).toBe("failure");
     expect(check.completed?.output.title).toBe("1 overlay rendered, 2 policy violations");
     const summary = check.completed?.output.summary ?? "";
@@ -247,7 +241,6 @@ describe("a person's pull request", () => {
     mockConfig(gh.scope, OWNER, REPO, undefined);
     const sha = branch("docs", { "README.md": "# manifests\n" });
     await pullRequest({ ref: "docs", sha });
-    gh.verify();
   });
 
   it("a fork's PR is fetched through refs/pull/N/head", async () => {
@@ -261,7 +254,6 @@ describe("a person's pull request", () => {
     remote.git("update-ref", "refs/pull/31/head", sha);
     remote.git("branch", "-D", "fork-work");
     await pullRequest({ ref: "fork-work", sha }, { number: 31, fork: "mallory/manifests" });
-    gh.verify();
     expect(check.completed?.conclusion).toBe("success");
     expect(check.completed?.output.summary).toContain("+  replicas: 2");
   });
@@ -278,7 +270,6 @@ describe("a person's pull request", () => {
     mockConfig(gh.scope, OWNER, REPO, undefined);
     const second = expectCheck(2);
     await pullRequest({ ref: "again", sha }, { action: "reopened" });
-    gh.verify();
     expect(second.completed?.output.summary).toContain("Render time: base cached, head cached");
   });
 });
@@ -340,7 +331,6 @@ describe("Conveyor's own pull requests", () => {
       { ref: "conveyor/staging/order-service", sha },
       { bot: true, answered: () => (whenAnswered = gh.calls()) },
     );
-    gh.verify();
     // The running check exists before anything else, so the merge attempt made while answering
     // sees it and waits; the render comes after the answer.
     expect(whenAnswered[0]).toBe(`POST /repos/${OWNER}/${REPO}/check-runs`);
@@ -364,7 +354,6 @@ describe("Conveyor's own pull requests", () => {
     );
     expectMergeAttemptThatWaits({ ref: "conveyor/staging/order-service", sha });
     await pullRequest({ ref: "conveyor/staging/order-service", sha }, { bot: true });
-    gh.verify();
     expect(check.completed?.conclusion).toBe("neutral");
     expect(check.completed?.output.title).toBe("No renderer available");
     expect(check.completed?.output.summary).toContain("KUSTOMIZE_BIN is set to /nonexistent/kustomize");
@@ -386,7 +375,6 @@ describe("Conveyor's own pull requests", () => {
       head: sha,
       renderer,
     });
-    gh.verify();
     expect(text).toContain("### What changes in the cluster");
     expect(text).toContain("#### ✅ `services/order-service/overlays/production` (order-service in production)");
     expect(text).toContain("- `ghcr.io/acme/order-service:1.4.0` → `ghcr.io/acme/order-service:1.5.0`");

@@ -1,5 +1,6 @@
 // Strict GitHub HTTP expectations, after Renovate's helper: a request without a mock fails the
-// test, and so does a mock that was never used. Every test states the calls its flow makes.
+// test, and so does a mock that was never used. Every test states the calls its flow makes; the
+// check runs by itself after each test (test/setup.ts), and its failure lists the calls made.
 import nock from "nock";
 
 export const API = "https://api.github.com";
@@ -10,7 +11,17 @@ export interface GitHubMock {
   unmatched: string[];
   /** API calls served, not counting installation-token requests. */
   calls(): string[];
+  /** Fails on unmatched requests and unused mocks; runs after every test, once. */
   verify(): void;
+}
+
+const active = new Set<GitHubMock>();
+
+/** Verifies every mock made in the test that just ended (test/setup.ts calls this after each test). */
+export function verifyGitHubMocks(): void {
+  const mocks = [...active];
+  active.clear();
+  for (const mock of mocks) mock.verify();
 }
 
 export function mockGitHub(): GitHubMock {
@@ -26,18 +37,25 @@ export function mockGitHub(): GitHubMock {
     if (!/\/access_tokens$/.test(req.path))
       served.push(`${req.method} ${decodeURIComponent(req.path.split("?")[0] as string)}`);
   });
-  return {
+  let verified = false;
+  const mock: GitHubMock = {
     scope,
     unmatched,
     calls: () => [...served],
     verify() {
+      if (verified) return;
+      verified = true;
+      active.delete(mock);
       nock.emitter.removeListener("no match", onNoMatch);
       const pending = scope.pendingMocks();
       nock.cleanAll();
-      if (unmatched.length) throw new Error(`requests without a mock:\n${unmatched.join("\n")}`);
-      if (pending.length) throw new Error(`mocks never used:\n${pending.join("\n")}`);
+      const made = `calls made:\n${served.join("\n") || "(none)"}`;
+      if (unmatched.length) throw new Error(`requests without a mock:\n${unmatched.join("\n")}\n${made}`);
+      if (pending.length) throw new Error(`mocks never used:\n${pending.join("\n")}\n${made}`);
     },
   };
+  active.add(mock);
+  return mock;
 }
 
 export function mockInstallationToken(

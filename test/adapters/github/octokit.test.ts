@@ -1,11 +1,10 @@
 // Conveyor's Octokit: writes are spaced by the configured interval across every client the class
 // makes (one per installation token), and a secondary rate limit is waited out and retried.
-import { afterEach, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { conveyorOctokit } from "../../../src/adapters/github/octokit.js";
 import { mockGitHub, type GitHubMock } from "../../helpers/github-mock.js";
 
 let gh: GitHubMock | undefined;
-afterEach(() => gh?.verify());
 
 /** A strict mock for `times` writes to `path` that records when each arrived. */
 function arrivals(path: string, times: number, status: number, body: unknown): number[] {
