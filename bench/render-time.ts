@@ -9,7 +9,7 @@ import { parseConfig, type Config } from "../src/core/config.js";
 import { GitWorkspace } from "../src/adapters/git-workspace.js";
 import { Renderer } from "../src/adapters/renderer.js";
 import { renderChanges } from "../src/flows/render-changes.js";
-import { createManifestsRemote } from "../test/helpers/manifests-remote.js";
+import { createManifestsRemote } from "../sandbox/manifests-remote.js";
 
 const rounds = Number(process.argv[2] ?? 10);
 const remote = createManifestsRemote();

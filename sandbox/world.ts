@@ -9,10 +9,10 @@ import { tmpdir } from "node:os";
 import { join, relative } from "node:path";
 import { fileURLToPath } from "node:url";
 import { startForge, type Forge } from "./forge/index.js";
+import { SEED_DIR } from "./manifests-remote.js";
 import { generateAppKeyPair } from "./forge/testing.js";
 import { startArgoSim, type ArgoSim, type ArgoSimApplication, type ArgoSimTimings } from "./argo/controller.js";
 
-export const SEED_DIR = fileURLToPath(new URL("../fixtures/manifests-repo/", import.meta.url));
 const SERVER_ENTRY = fileURLToPath(new URL("../src/server.ts", import.meta.url));
 const ROOT = fileURLToPath(new URL("../", import.meta.url));
 

@@ -6,7 +6,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, describe, expect, it, vi } from "vitest";
 import { GitWorkspace } from "../../src/adapters/git-workspace.js";
-import { createManifestsRemote, type ManifestsRemote } from "../helpers/manifests-remote.js";
+import { createManifestsRemote, type ManifestsRemote } from "../../sandbox/manifests-remote.js";
 
 const OVERLAY = "services/order-service/overlays/staging/kustomization.yaml";
 let remote: ManifestsRemote;

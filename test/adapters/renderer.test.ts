@@ -4,7 +4,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { locateRenderer, Renderer, scrubRenderError } from "../../src/adapters/renderer.js";
-import { SEED_DIR } from "../helpers/manifests-remote.js";
+import { SEED_DIR } from "../../sandbox/manifests-remote.js";
 
 let root: string;
 let tree: string;

@@ -3,7 +3,7 @@
 import type { Probot } from "probot";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { stateMarker } from "../../src/core/markers.js";
-import { createManifestsRemote, type ManifestsRemote } from "../helpers/manifests-remote.js";
+import { createManifestsRemote, type ManifestsRemote } from "../../sandbox/manifests-remote.js";
 import { mockConfig, mockGitHub, mockInstallationToken, type GitHubMock } from "../helpers/github-mock.js";
 import { createTestApp } from "../helpers/probot.js";
 import { example, withRepo, type RepoTarget } from "../helpers/payloads.js";

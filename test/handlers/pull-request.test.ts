@@ -11,7 +11,7 @@ import { CHECK_OUTPUT_LIMIT } from "../../src/core/render-report.js";
 import { stateMarker } from "../../src/core/markers.js";
 import { RENDER_CHECK } from "../../src/flows/run-render-check.js";
 import { renderSummaryForPr } from "../../src/flows/render-changes.js";
-import { createManifestsRemote, type ManifestsRemote } from "../helpers/manifests-remote.js";
+import { createManifestsRemote, type ManifestsRemote } from "../../sandbox/manifests-remote.js";
 import { mockConfig, mockGitHub, mockInstallationToken, type GitHubMock } from "../helpers/github-mock.js";
 import { example, withRepo, type RepoTarget } from "../helpers/payloads.js";
 import { createTestApp, type TestApp } from "../helpers/probot.js";

@@ -1,7 +1,7 @@
 // repository_dispatch -> PR, through Probot, with strict GitHub mocks and a real bare git repo as
 // the manifests remote. Each test states the GitHub calls its flow makes.
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { createManifestsRemote, type ManifestsRemote } from "../helpers/manifests-remote.js";
+import { createManifestsRemote, type ManifestsRemote } from "../../sandbox/manifests-remote.js";
 import { mockConfig, mockGitHub, mockInstallationToken, type GitHubMock } from "../helpers/github-mock.js";
 import { createTestApp, type TestApp } from "../helpers/probot.js";
 import { dispatchPayload, type RepoTarget } from "../helpers/payloads.js";

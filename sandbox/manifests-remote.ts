@@ -6,7 +6,7 @@ import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 
-export const SEED_DIR = fileURLToPath(new URL("../../fixtures/manifests-repo/", import.meta.url));
+export const SEED_DIR = fileURLToPath(new URL("../fixtures/manifests-repo/", import.meta.url));
 
 const GIT_ENV = {
   ...process.env,

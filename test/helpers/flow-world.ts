@@ -1,0 +1,93 @@
+// A flow under test, with its real parts: a bare git repository as the manifests remote, the real
+// git workspace, queue and renderer, a GitHub client whose every call meets the strict mock, and
+// a log that keeps what was said. Flows are called directly, without a webhook.
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { GitHubApp } from "../../src/adapters/github/app.js";
+import type { Octokit } from "../../src/adapters/github/client.js";
+import { GitHubRepo } from "../../src/adapters/github/repo.js";
+import { Renderer } from "../../src/adapters/renderer.js";
+import { Workspaces } from "../../src/adapters/workspaces.js";
+import { repoScope, type RepoScope } from "../../src/flows/repo-scope.js";
+import type { Log, Services } from "../../src/flows/services.js";
+import { Background } from "../../src/runtime/background.js";
+import { KeyedQueue } from "../../src/runtime/keyed-queue.js";
+import { Metrics } from "../../src/runtime/metrics.js";
+import { createManifestsRemote, type ManifestsRemote } from "../../sandbox/manifests-remote.js";
+import { mockGitHub, type GitHubMock } from "./github-mock.js";
+import { UnthrottledOctokit } from "./probot.js";
+
+export const OWNER = "acme";
+export const REPO = "manifests";
+export const INSTALLATION = 4242;
+/** The API path prefix of the manifests repository. */
+export const R = `/repos/${OWNER}/${REPO}`;
+
+export interface LogLine {
+  level: "debug" | "info" | "warn" | "error";
+  msg?: string;
+  obj: object;
+}
+
+export interface FlowWorld {
+  remote: ManifestsRemote;
+  gh: GitHubMock;
+  octokit: Octokit;
+  services: Services;
+  scope: RepoScope;
+  logs: LogLine[];
+  cleanup(): void;
+}
+
+export function recordingLog(lines: LogLine[], bindings: object = {}): Log {
+  const at =
+    (level: LogLine["level"]) =>
+    (obj: object, msg?: string): void =>
+      void lines.push({ level, msg, obj: { ...bindings, ...obj } });
+  return {
+    debug: at("debug"),
+    info: at("info"),
+    warn: at("warn"),
+    error: at("error"),
+    child: (more) => recordingLog(lines, { ...bindings, ...more }),
+  };
+}
+
+/** A fresh manifests remote (seeded from fixtures/manifests-repo, plus `files`) and the parts around it. */
+export function flowWorld(options: { files?: Record<string, string>; renderer?: Renderer } = {}): FlowWorld {
+  const remote = createManifestsRemote(options.files);
+  const gh = mockGitHub();
+  const octokit = new UnthrottledOctokit({ auth: { token: "ghs_flowtesttoken00000000000000000000" } }) as Octokit;
+  const workspaceDir = mkdtempSync(join(tmpdir(), "conveyor-ws-"));
+  const metrics = new Metrics();
+  const services: Services = {
+    github: new GitHubApp(async () => octokit),
+    workspaces: new Workspaces(workspaceDir),
+    queue: new KeyedQueue(),
+    background: new Background(metrics),
+    renderer: options.renderer ?? new Renderer(),
+    metrics,
+  };
+  const logs: LogLine[] = [];
+  const scope = repoScope(services, {
+    gh: new GitHubRepo(octokit, { owner: OWNER, repo: REPO }),
+    installationId: INSTALLATION,
+    cloneUrl: remote.url,
+    defaultBranch: "main",
+    htmlUrl: `https://github.com/${OWNER}/${REPO}`,
+    log: recordingLog(logs),
+  });
+  return {
+    remote,
+    gh,
+    octokit,
+    services,
+    scope,
+    logs,
+    cleanup() {
+      remote.cleanup();
+      rmSync(workspaceDir, { recursive: true, force: true });
+    },
+  };
+}
