@@ -29,16 +29,6 @@ export interface AffectedOverlay {
 
 const REFERENCE_KEYS = ["resources", "bases", "components", "generators", "transformers", "validators"];
 
-/** Directories of kustomization files among `files`. */
-export function kustomizationDirs(files: Iterable<string>): string[] {
-  const dirs: string[] = [];
-  for (const file of files) {
-    const name = posix.basename(file);
-    if (KUSTOMIZATION_FILES.includes(name)) dirs.push(posix.dirname(file));
-  }
-  return dirs;
-}
-
 /**
  * What one kustomization refers to: local entries resolved against its directory (entries that
  * leave the repository are dropped) and remote ones kept as written.

@@ -1,6 +1,5 @@
-// Words Conveyor writes in answer to commands: the one reply per comment, the freeze issue, the
-// /status table. Pure, so tests can pin them down.
-import type { Config } from "./config.js";
+// Words Conveyor writes in answer to commands: the one reply per comment and the
+// /status table (the freeze issue's text is core/markers.ts). Pure, so tests can pin them down.
 import type { CommandError } from "./commands.js";
 import type { DeploymentFact, Refusal } from "./command-plan.js";
 
@@ -72,10 +71,4 @@ export function statusTable(rows: StatusRow[], prUrl: (n: number) => string): st
     lines.push(`| ${row.service} | ${row.env} | ${d?.to ? `\`${d.to}\`` : "-"} | ${health} | ${change} | ${holds} |`);
   }
   return lines.join("\n");
-}
-
-export function environmentsLine(config: Config): string {
-  return config.environments
-    .map((e) => `${e.name}${e.approvers.length ? ` (approvers: ${e.approvers.join(", ")})` : ""}`)
-    .join(" -> ");
 }

@@ -163,10 +163,6 @@ export function parseConfig(raw: unknown): ConfigResult {
   };
 }
 
-export function environmentNames(config: Config): string[] {
-  return config.environments.map((e) => e.name);
-}
-
 export function findEnvironment(config: Config, env: string): EnvironmentConfig | undefined {
   return config.environments.find((e) => e.name === env);
 }

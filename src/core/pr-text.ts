@@ -2,6 +2,7 @@
 // Pure functions, so golden files can pin them down.
 import { nextEnvironment, type Config } from "./config.js";
 import type { DispatchSource } from "./dispatch.js";
+import { stateMarker } from "./markers.js";
 
 export interface ImageMove {
   service: string;
@@ -35,32 +36,6 @@ export function parseBranch(branch: string): { kind: "deploy" | "revert"; env: s
   return match
     ? { kind: match[1] ? "revert" : "deploy", env: match[2] as string, service: match[3] as string }
     : undefined;
-}
-
-/** Hidden marker in PR bodies that lets Conveyor read its own PRs back after a restart. */
-export function stateMarker(move: Pick<ImageMove, "service" | "env" | "from" | "to">): string {
-  return `<!-- conveyor:${JSON.stringify({ service: move.service, env: move.env, from: move.from ?? null, to: move.to })} -->`;
-}
-
-export function parseStateMarker(
-  body: string | null | undefined,
-): { service: string; env: string; from: string | null; to: string } | undefined {
-  const match = /<!-- conveyor:(\{.*?\}) -->/.exec(body ?? "");
-  if (!match) return undefined;
-  try {
-    const value = JSON.parse(match[1] as string) as Record<string, unknown>;
-    if (typeof value.service === "string" && typeof value.env === "string" && typeof value.to === "string") {
-      return {
-        service: value.service,
-        env: value.env,
-        from: typeof value.from === "string" ? value.from : null,
-        to: value.to,
-      };
-    }
-  } catch {
-    // A hand-edited marker is treated as absent.
-  }
-  return undefined;
 }
 
 export function describeSource(source: DispatchSource): string {

@@ -1,6 +1,6 @@
 // Words for the verification loop: PR comments, Deployment descriptions, revert PRs.
-import type { Verdict } from "./verdict/index.js";
-import { formatDuration, stateMarker } from "./pr-text.js";
+import { stateMarker } from "./markers.js";
+import { formatDuration } from "./pr-text.js";
 
 export function verificationStartedComment(input: {
   service: string;
@@ -108,19 +108,6 @@ export function revertPrText(input: {
       stateMarker({ service: input.service, env: input.env, from: input.to, to: input.from ?? "(previous overlay)" }),
     ].join("\n"),
   };
-}
-
-export function verdictDescription(verdict: Verdict): string {
-  switch (verdict.kind) {
-    case "verified":
-      return "Synced, healthy and stable";
-    case "failed":
-      return verdict.reason;
-    case "waiting":
-      return verdict.reason;
-    case "superseded":
-      return `Superseded by ${verdict.by.slice(0, 12)}`;
-  }
 }
 
 function shortImage(image: string): string {

@@ -334,7 +334,7 @@ function sameResource(r: ResourceStatus, node: TreeNode, fallbackNamespace: stri
 }
 
 /** A copy of the app whose resources carry the health the resource tree reports. */
-export function withTreeHealth(app: Application, nodes: TreeNode[]): Application {
+function withTreeHealth(app: Application, nodes: TreeNode[]): Application {
   const resources = app.status?.resources;
   if (!resources || !app.status) return app;
   const fallback = (app.spec as { destination?: { namespace?: string } } | undefined)?.destination?.namespace ?? "";
