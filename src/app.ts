@@ -6,6 +6,7 @@ import type { ApplicationFunctionOptions, Probot } from "probot";
 import { GitHubApp } from "./adapters/github/app.js";
 import type { Octokit } from "./adapters/github/client.js";
 import { Renderer } from "./adapters/renderer.js";
+import { signerFromEnv, type Signer } from "./adapters/signing.js";
 import { Workspaces } from "./adapters/workspaces.js";
 import type { ArgoSource } from "./core/argo-source.js";
 import type { Verdict } from "./core/verdict/index.js";
@@ -24,6 +25,7 @@ import { healthHandler } from "./runtime/health.js";
 import { KeyedQueue } from "./runtime/keyed-queue.js";
 import { metrics, metricsHandler } from "./runtime/metrics.js";
 import { Verifier } from "./runtime/verifier.js";
+import { webhookBodyLimit } from "./runtime/webhook-limits.js";
 
 export interface ConveyorOptions {
   /** Where manifests-repo clones live; CONVEYOR_WORKSPACE_DIR or a folder in the temp dir. */
@@ -32,6 +34,10 @@ export interface ConveyorOptions {
   argo?: ArgoSource;
   /** The kustomize renderer (default: found on this machine, with its render cache). */
   renderer?: Renderer;
+  /** Signs the state kept in PR bodies; default from CONVEYOR_MARKER_KEY or WEBHOOK_SECRET. */
+  signer?: Signer;
+  /** The app's bot login (`<slug>[bot]`); default asked of GitHub once. */
+  botLogin?: string;
   /** Per render in the conveyor/render check; default 30 s. */
   renderTimeoutMs?: number;
   /** Verification tick (deadlines, soak); default 1 s. */
@@ -44,6 +50,8 @@ export interface ConveyorOptions {
   rescanMs?: number;
   /** Leader election among replicas; without it this process always runs the watch loop. */
   leadership?: Leadership;
+  /** Where webhooks arrive (Probot's default: /api/github/webhooks); bodies there are size-limited. */
+  webhookPath?: string;
   /**
    * How long stop() waits for work of answered events (default 25 s, inside Kubernetes' default
    * 30 s grace period); what is left then is logged as an error, one line per event to re-send.
@@ -66,8 +74,12 @@ export interface ConveyorHandle {
 
 export function createConveyor(options: ConveyorOptions = {}, onReady?: (handle: ConveyorHandle) => void) {
   return (app: Probot, probotOptions?: ApplicationFunctionOptions): void => {
+    const signing = options.signer ? { signer: options.signer, stable: true } : signerFromEnv(process.env);
+    if (!signing.stable) {
+      app.log.warn("no CONVEYOR_MARKER_KEY or WEBHOOK_SECRET: PR state is signed with a key of this process only");
+    }
     const services: Services = {
-      github: new GitHubApp((installationId) => app.auth(installationId) as Promise<Octokit>),
+      github: new GitHubApp((installationId) => app.auth(installationId) as Promise<Octokit>, options.botLogin),
       workspaces: new Workspaces(
         options.workspaceDir ?? process.env.CONVEYOR_WORKSPACE_DIR ?? join(tmpdir(), "conveyor-workspaces"),
       ),
@@ -75,6 +87,7 @@ export function createConveyor(options: ConveyorOptions = {}, onReady?: (handle:
       background: new Background(metrics),
       renderer: options.renderer ?? new Renderer(),
       metrics,
+      signer: signing.signer,
     };
     const argo = options.argo;
     if (argo) services.verifier = createVerifier(app, services, argo, options);
@@ -152,6 +165,7 @@ export function createConveyor(options: ConveyorOptions = {}, onReady?: (handle:
       metrics.inFlight.set(services.verifier?.inFlight().length ?? 0);
     });
     try {
+      probotOptions?.addHandler?.(webhookBodyLimit({ path: options.webhookPath ?? "/api/github/webhooks" }));
       probotOptions?.addHandler?.(health);
       probotOptions?.addHandler?.(metricsRoute);
     } catch {

@@ -230,13 +230,22 @@ export class GitWorkspace {
     return result.code === 0 && !/ missing$/m.test(result.stdout.toString("utf8"));
   }
 
+  /**
+   * Is `ancestor` contained in `descendant`? git answers with its exit code alone (0 yes, 1 no,
+   * without a word on stderr), which simple-git does not treat as a failure: so it is asked
+   * directly. Unknown commits and other errors count as "no".
+   */
   async isAncestor(ancestor: string, descendant: string): Promise<boolean> {
-    try {
-      await this.run(["merge-base", "--is-ancestor", ancestor, descendant]);
-      return true;
-    } catch {
-      return false;
-    }
+    const env = await this.gitEnv({});
+    const code = await new Promise<number | null>((resolveCode) => {
+      const child = spawn("git", ["--git-dir", this.options.dir, "merge-base", "--is-ancestor", ancestor, descendant], {
+        env,
+        stdio: "ignore",
+      });
+      child.on("error", () => resolveCode(null));
+      child.on("close", (exit) => resolveCode(exit));
+    });
+    return code === 0;
   }
 
   /** Files changed between two commits. */

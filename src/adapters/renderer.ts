@@ -1,10 +1,23 @@
-// kustomize behind a narrow interface: find a binary once, render one directory with a time limit,
-// remember results by content. Renders are spawned without a shell in a minimal environment, so
-// neither a crafted path nor the process's own credentials can reach the renderer; whatever it
-// prints on failure is redacted before it leaves this file.
+// kustomize behind a narrow interface: find a binary once, render one directory with a time and
+// an output limit, remember results by content. The overlays rendered are other people's, so a
+// render gets nothing it does not need:
+// - no credentials: it is spawned without a shell, in an environment of its own (PATH, an empty
+//   HOME and TMPDIR that are deleted afterwards), never Conveyor's;
+// - no git: git, which kustomize runs for remote bases, is told to allow no transport at all;
+// - no network: where the kernel lets an unprivileged process have a network namespace of its own
+//   (`unshare --user --net`), the render runs in one, where not even loopback is up. Elsewhere
+//   every proxy variable points at a closed port, so Go's HTTP client reaches no host, except that
+//   Go never proxies "localhost" or a loopback address: those are refused by reading the tree
+//   before the render (see localAddressReference; a best effort, the namespace is the real fence);
+// - no runaway: its whole process group is killed at the time limit or once it has printed more
+//   than a check run could ever show.
+// Whatever it prints on failure is redacted, and stripped of the throwaway paths, before it
+// leaves this file.
 import { spawn } from "node:child_process";
+import { lstat, mkdtemp, readdir, readFile, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
-import { relative } from "node:path";
+import { dirname, join, relative } from "node:path";
+import { CST, isAlias, isMap, isScalar, isSeq, Lexer, parseAllDocuments, Parser, visit, type Document } from "yaml";
 import { redact } from "./redact.js";
 
 export interface RendererInfo {
@@ -28,11 +41,100 @@ export interface RenderOptions {
   cacheKey?: string;
   /** The throwaway tree `dir` lives in: the render runs there, and errors name paths relative to it. */
   root?: string;
+  /**
+   * The overlay names remote bases that `render.allowRemote` trusts (pinned to a commit): this
+   * render may fetch them with git over https, and nothing else. Without a network namespace,
+   * and with the tree check for addresses on this machine still applied.
+   */
+  remoteGit?: boolean;
 }
 
+/**
+ * How a render is kept off the network. "namespace": in a network namespace of its own (Linux,
+ * unprivileged user namespaces allowed); "environment": dead proxies, no git transports, and a
+ * check of the tree for local addresses. "auto" (the default) takes the namespace where it works.
+ * Set with the `isolation` option or CONVEYOR_RENDER_ISOLATION; "namespace" makes renders fail
+ * rather than run without one.
+ */
+export type Isolation = "namespace" | "environment";
+export type IsolationSetting = Isolation | "auto";
+
 const DEFAULT_TIMEOUT_MS = 30_000;
-const MAX_OUTPUT_BYTES = 64 * 1024 * 1024;
+/** A check run shows 64 KiB; 16 MiB of YAML is far beyond any real overlay and still cheap to diff. */
+export const MAX_OUTPUT_BYTES = 16 * 1024 * 1024;
 const MAX_ERROR_CHARS = 2_000;
+/** Where every proxy points: the discard port on loopback, which nothing serves, so connects fail at once. */
+const DEAD_PROXY = "http://127.0.0.1:9";
+const FALLBACK_PATH = "/usr/local/bin:/usr/bin:/bin";
+
+/**
+ * The whole environment of a render. Nothing of Conveyor's own (tokens, kubeconfig, cloud
+ * credentials, proxy credentials) is passed on.
+ */
+export function renderEnvironment(
+  path: string,
+  home: string,
+  options: { remoteGit?: boolean } = {},
+): NodeJS.ProcessEnv {
+  const env: NodeJS.ProcessEnv = {
+    PATH: path,
+    // Empty, private and deleted afterwards: no ~/.gitconfig, ~/.netrc, ~/.kube or plugin dirs;
+    // kustomize clones remote bases under TMPDIR.
+    HOME: home,
+    TMPDIR: home,
+    XDG_CONFIG_HOME: join(home, ".config"),
+    XDG_CACHE_HOME: join(home, ".cache"),
+    KUBECONFIG: join(home, ".kube", "config"),
+    LC_ALL: "C",
+    // git: no system or global config, and no transport allowed. An empty GIT_ALLOW_PROTOCOL is a
+    // list naming no protocol, so git refuses every one, file:// and local paths included
+    // ("transport 'file' not allowed"); it takes precedence over config. protocol.allow=never
+    // says the same through config (GIT_CONFIG_COUNT, git 2.31+) for a git that ignored the
+    // variable, and protocol.file.allow=never overrides file's built-in default of "always".
+    GIT_CONFIG_NOSYSTEM: "1",
+    GIT_CONFIG_GLOBAL: "/dev/null",
+    GIT_ALLOW_PROTOCOL: "",
+    GIT_CONFIG_COUNT: "2",
+    GIT_CONFIG_KEY_0: "protocol.allow",
+    GIT_CONFIG_VALUE_0: "never",
+    GIT_CONFIG_KEY_1: "protocol.file.allow",
+    GIT_CONFIG_VALUE_1: "never",
+    GIT_TERMINAL_PROMPT: "0",
+    GIT_SSH_COMMAND: "false",
+    // Go's HTTP client (kustomize's remote files) and git's curl send everything to a closed port.
+    // Go reads the upper- and lower-case forms; ALL_PROXY is curl's. NO_PROXY is empty so no host
+    // is exempt; Go still connects directly to "localhost" and loopback addresses, which the
+    // namespace, or localAddressReference, covers.
+    HTTP_PROXY: DEAD_PROXY,
+    HTTPS_PROXY: DEAD_PROXY,
+    http_proxy: DEAD_PROXY,
+    https_proxy: DEAD_PROXY,
+    ALL_PROXY: DEAD_PROXY,
+    all_proxy: DEAD_PROXY,
+    NO_PROXY: "",
+    no_proxy: "",
+  };
+  if (!options.remoteGit) return env;
+  // Trusted remote bases: git may use https (and only https), and the network is reachable.
+  for (const name of [
+    "HTTP_PROXY",
+    "HTTPS_PROXY",
+    "http_proxy",
+    "https_proxy",
+    "ALL_PROXY",
+    "all_proxy",
+    "NO_PROXY",
+    "no_proxy",
+  ])
+    delete env[name];
+  return {
+    ...env,
+    GIT_ALLOW_PROTOCOL: "https",
+    GIT_CONFIG_COUNT: "3",
+    GIT_CONFIG_KEY_2: "protocol.https.allow",
+    GIT_CONFIG_VALUE_2: "always",
+  };
+}
 
 interface Exec {
   stdout: string;
@@ -41,44 +143,67 @@ interface Exec {
   timedOut: boolean;
 }
 
-function exec(command: string, args: string[], options: { cwd?: string; timeoutMs: number }): Promise<Exec> {
+interface ExecOptions {
+  cwd?: string;
+  timeoutMs: number;
+  env: NodeJS.ProcessEnv;
+  maxOutputBytes?: number;
+}
+
+function exec(command: string, args: string[], options: ExecOptions): Promise<Exec> {
+  const maxOutput = options.maxOutputBytes ?? MAX_OUTPUT_BYTES;
   return new Promise((resolve) => {
     const child = spawn(command, args, {
       cwd: options.cwd,
-      // Its own process group, so a timeout stops whatever the renderer started too.
+      // Its own process group, so stopping it stops whatever it started too.
       detached: true,
       stdio: ["ignore", "pipe", "pipe"],
       windowsHide: true,
-      // Nothing from Conveyor's environment (tokens, kubeconfig, proxies' credentials) is passed on.
-      env: { PATH: process.env.PATH ?? "/usr/local/bin:/usr/bin:/bin", HOME: tmpdir(), LC_ALL: "C" },
+      env: options.env,
     });
     const stdout: Buffer[] = [];
     const stderr: Buffer[] = [];
     let size = 0;
     let timedOut = false;
     let overflow = false;
-    const kill = () => {
+    const killGroup = () => {
+      if (child.pid === undefined) return;
       try {
-        if (child.pid !== undefined) process.kill(-child.pid, "SIGKILL");
+        process.kill(-child.pid, "SIGKILL");
       } catch {
-        child.kill("SIGKILL");
+        // ESRCH: the group is gone already.
       }
+    };
+    const stop = () => {
+      killGroup();
+      try {
+        child.kill("SIGKILL");
+      } catch {
+        // It has exited.
+      }
+      // A process that left the group (setsid) may still hold the pipes open: stop reading, so
+      // "close" comes once the child itself is gone rather than whenever that process ends.
+      child.stdout.destroy();
+      child.stderr.destroy();
     };
     const timer = setTimeout(() => {
       timedOut = true;
-      kill();
+      stop();
     }, options.timeoutMs);
     const collect = (into: Buffer[]) => (chunk: Buffer) => {
+      if (overflow || timedOut) return;
       size += chunk.length;
-      if (size > MAX_OUTPUT_BYTES) {
+      if (size > maxOutput) {
         overflow = true;
-        kill();
+        stop();
         return;
       }
       into.push(chunk);
     };
     child.stdout.on("data", collect(stdout));
     child.stderr.on("data", collect(stderr));
+    // Once the renderer has exited, nothing it started has any business running on.
+    child.on("exit", killGroup);
     let settled = false;
     const finish = (code: number | string | null) => {
       if (settled) return;
@@ -96,23 +221,68 @@ function exec(command: string, args: string[], options: { cwd?: string; timeoutM
   });
 }
 
-/** kustomize's complaint, safe to publish: redacted, without noise, bounded. */
-export function scrubRenderError(stderr: string, workDir?: string): string {
+/** Runs `fn` with a fresh, empty directory for HOME and TMPDIR, removed afterwards. */
+async function withScratchHome<T>(fn: (home: string) => Promise<T>): Promise<T> {
+  const home = await mkdtemp(join(tmpdir(), "conveyor-kustomize-"));
+  try {
+    return await fn(home);
+  } finally {
+    await rm(home, { recursive: true, force: true }).catch(() => undefined);
+  }
+}
+
+/** "16 MiB", "64 KiB", "1500 bytes". */
+function bytes(n: number): string {
+  if (n >= 1024 * 1024 && n % (1024 * 1024) === 0) return `${n / 1024 / 1024} MiB`;
+  if (n >= 1024 && n % 1024 === 0) return `${n / 1024} KiB`;
+  return `${n} bytes`;
+}
+
+/** "30 s", "300 ms", "1.5 s". */
+function duration(ms: number): string {
+  if (ms % 1000 === 0) return `${ms / 1000} s`;
+  return ms < 1000 ? `${ms} ms` : `${(ms / 1000).toFixed(1)} s`;
+}
+
+const escapeRegExp = (text: string) => text.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
+
+/**
+ * kustomize's complaint, safe to publish: redacted, without noise, bounded, and without the
+ * throwaway directories' absolute paths (`workDir` becomes ".", its siblings "../x", and each of
+ * `hidden` "$TMPDIR").
+ */
+export function scrubRenderError(stderr: string, workDir?: string, hidden: string[] = []): string {
   let text = redact(stderr);
   // kubectl wraps kustomize's message in a klog line: E1126 03:33:05.68 23962 run.go:72] "command failed" err="..."
   const klog = /^[EWF]\d{4} [\d:.]+\s+\d+ [\w.]+:\d+\] "command failed" err="((?:[^"\\]|\\.)*)"\s*$/m.exec(text);
+  // ... or, for a message of several lines, in err=< then the lines tab-indented, then " >".
+  const klogBlock = /^[EWF]\d{4} [\d:.]+\s+\d+ [\w.]+:\d+\] "command failed" err=<\n((?:\t.*(?:\n|$))*)\s*>\s*$/m.exec(
+    text,
+  );
   if (klog)
     text = (klog[1] as string)
       .replace(/\\(["\\])/g, "$1")
       .replace(/\\n/g, "\n")
       .replace(/\\t/g, "\t");
-  // The throwaway directory means nothing to a reader; paths are shown relative to the repo.
-  if (workDir)
-    text = text
-      .split(`${workDir.replace(/\/$/, "")}/`)
-      .join("")
-      .split(workDir)
-      .join(".");
+  else if (klogBlock) text = (klogBlock[1] as string).replace(/^\t/gm, "");
+  // The throwaway directories mean nothing to a reader; paths are shown relative to the repo.
+  const replace = (from: string, to: string) => {
+    if (from.length > 1) text = text.split(from).join(to);
+  };
+  for (const dir of hidden) {
+    replace(`${dir.replace(/\/+$/, "")}/`, "$TMPDIR/");
+    replace(dir.replace(/\/+$/, ""), "$TMPDIR");
+  }
+  if (workDir) {
+    const dir = workDir.replace(/\/+$/, "");
+    replace(`${dir}/`, "");
+    replace(dir, ".");
+    // The tree's siblings (the other commit's tree, in the same scratch directory).
+    const parent = dirname(dir);
+    if (parent !== dir && parent !== "/" && parent !== ".") replace(`${parent}/`, "../");
+  }
+  // Any other scratch directory of Conveyor's.
+  text = text.replace(new RegExp(`${escapeRegExp(tmpdir().replace(/\/+$/, ""))}/conveyor-[\\w.-]+`, "g"), "$TMPDIR");
   // Values that look like credentials in key=value or key: value form (a secretGenerator literal
   // echoed back in an error, say) are masked; the key stays so the message still makes sense.
   text = text.replace(
@@ -125,8 +295,235 @@ export function scrubRenderError(stderr: string, workDir?: string): string {
     : text;
 }
 
-async function versionOf(command: string, args: string[]): Promise<string | undefined> {
-  const result = await exec(command, args, { timeoutMs: 10_000 });
+// --- The tree check for environment-only isolation --------------------------------------------
+
+/**
+ * Keys whose string values kustomize loads as a file, a directory or a URL: a kustomization's
+ * resources, bases, components, crds, configurations, generators/transformers/validators,
+ * openapi.path, patches[].path, patchesStrategicMerge, patchesJson6902[].path,
+ * replacements[].path, generators' files/envs/env, and the same fields of builtin plugin
+ * configurations (PatchTransformer's path, ...). Matched case-insensitively, as Go's JSON
+ * decoding matches field names.
+ */
+const LOAD_KEYS = new Set([
+  "resources",
+  "bases",
+  "components",
+  "crds",
+  "configurations",
+  "generators",
+  "transformers",
+  "validators",
+  "path",
+  "paths",
+  "patchesstrategicmerge",
+  "files",
+  "envs",
+  "env",
+  "valuesfile",
+  "additionalvaluesfiles",
+]);
+/** Keys whose entries may be whole YAML documents inline (a transformer's configuration, a patch). */
+const INLINE_KEYS = new Set(["generators", "transformers", "validators", "patchesstrategicmerge"]);
+/** Keys of a kustomization naming more kustomizations (directories) or resource files. */
+const REFERENCE_KEYS = new Set(["resources", "bases", "components"]);
+/** Keys of a kustomization naming plugin configurations: files, or kustomizations that output them. */
+const CONFIG_KEYS = new Set(["generators", "transformers", "validators"]);
+const KUSTOMIZATION_FILES = ["kustomization.yaml", "kustomization.yml", "Kustomization"];
+const MAX_CHECKED_FILES = 20_000;
+/** Per file, and in all, of what is parsed: far beyond any kustomization, bounded work on the event loop. */
+const MAX_PARSED_FILE_BYTES = 1024 * 1024;
+const MAX_PARSED_BYTES = 8 * 1024 * 1024;
+/** Deeper nesting than this is refused unparsed: the `yaml` composer recurses once per level. */
+const MAX_NESTING = 64;
+
+/**
+ * Whether `entry` (a load path, possibly "key=path") is an http(s) URL whose host Go's HTTP
+ * client would connect to directly, proxies notwithstanding: "localhost" or a loopback address.
+ * Deliberately broad: any IP literal, anything naming "localhost", any host Go would have to
+ * decode (percent escapes, non-ASCII, which IDNA may map to ASCII). Such a URL could not be
+ * fetched anyway; refusing it early costs nothing.
+ */
+export function isLocalUrl(entry: string): boolean {
+  const candidates = [entry.trim()];
+  const eq = entry.indexOf("=");
+  if (eq >= 0) candidates.push(entry.slice(eq + 1).trim());
+  return candidates.some((candidate) => {
+    const match = /^https?:\/\/([^/?#]*)/i.exec(candidate);
+    if (!match) return false;
+    const authority = match[1] as string;
+    const hostPort = authority.slice(authority.lastIndexOf("@") + 1);
+    if (/[^\x21-\x7e]|%|\\/.test(hostPort)) return true;
+    const host = (hostPort.startsWith("[") ? hostPort : hostPort.replace(/:[^:]*$/, ""))
+      .normalize("NFKC")
+      .toLowerCase();
+    return host === "" || host.startsWith("[") || host.includes("localhost") || /^[\d.]+$/.test(host);
+  });
+}
+
+/** The documents of `text`, or why it is not parsed: too large, or nested too deep. */
+function parseBounded(text: string): Document[] | string {
+  if (text.length > MAX_PARSED_FILE_BYTES) return `larger than ${bytes(MAX_PARSED_FILE_BYTES)}`;
+  // The lexer and CST parser are iterative: measure the nesting before composing documents.
+  const parser = new Parser();
+  for (const lexeme of new Lexer().lex(text)) {
+    for (const _token of parser.next(lexeme)) {
+      // Only the stack matters here.
+    }
+    if (parser.stack.length > MAX_NESTING && parser.stack.filter(CST.isCollection).length > MAX_NESTING)
+      return `nested deeper than ${MAX_NESTING} levels`;
+  }
+  return parseAllDocuments(text) as Document[];
+}
+
+function scalarText(node: unknown): string | undefined {
+  if (!isScalar(node)) return undefined;
+  const value = node.value;
+  if (typeof value === "string") return value;
+  if (value instanceof Uint8Array) return new TextDecoder().decode(value);
+  return undefined;
+}
+
+/** Each string under `key` in a load position: the value itself, or the entries of a list. */
+function loadEntries(doc: Document, value: unknown): string[] {
+  const resolve = (node: unknown): unknown => (isAlias(node) ? node.resolve(doc) : node);
+  const resolved = resolve(value);
+  const nodes = isSeq(resolved) ? resolved.items.map(resolve) : [resolved];
+  return nodes.map(scalarText).filter((text): text is string => text !== undefined);
+}
+
+/** The first local URL in a load position of `docs`, looking into inline documents too; or why it cannot be told. */
+function localUrlIn(docs: Document[], depth = 0): { url: string } | { unchecked: string } | undefined {
+  let found: { url: string } | { unchecked: string } | undefined;
+  for (const doc of docs) {
+    visit(doc, {
+      Pair(_, pair) {
+        const key = scalarText(pair.key)?.toLowerCase();
+        if (key === undefined || !LOAD_KEYS.has(key)) return undefined;
+        for (const text of loadEntries(doc, pair.value)) {
+          if (isLocalUrl(text)) found = { url: text };
+          else if (depth < 3 && INLINE_KEYS.has(key) && text.includes("\n")) {
+            const inner = parseBounded(text);
+            found =
+              typeof inner === "string" ? { unchecked: `an inline document ${inner}` } : localUrlIn(inner, depth + 1);
+          }
+          if (found !== undefined) return visit.BREAK;
+        }
+        return undefined;
+      },
+    });
+    if (found !== undefined) return found;
+  }
+  return undefined;
+}
+
+/** A kustomization's local entries under `keys` (top level, any case), resolved against `dir`. */
+function entriesNamed(docs: Document[], keys: Set<string>, dir: string): string[] {
+  const found: string[] = [];
+  for (const doc of docs) {
+    if (!isMap(doc.contents)) continue;
+    for (const pair of doc.contents.items) {
+      const key = scalarText(pair.key)?.toLowerCase();
+      if (key === undefined || !keys.has(key)) continue;
+      for (const entry of loadEntries(doc, pair.value))
+        if (!entry.includes("\n") && !/^[a-z][\w+.-]*:/i.test(entry.trim())) found.push(join(dir, entry.trim()));
+    }
+  }
+  return found;
+}
+
+type TreeCheck = { file: string; url: string } | { file: string; unchecked: string } | undefined;
+
+/**
+ * Used only when the render cannot have a network namespace: the first place where rendering
+ * `dir` would have kustomize load a URL on this machine, which no proxy setting stops; or a file
+ * that could not be checked. Follows what kustomize reads: each kustomization from `dir` on
+ * (resources, bases, components, inside `root`), and whatever it names as generator, transformer
+ * or validator configuration, all of it: such a file, or every file of such a kustomization,
+ * whatever its extension. Resource files are data and are not read. Symbolic links are never
+ * followed. A best effort: a value assembled during the build (replacements, JSON patches) is not
+ * seen here.
+ */
+export async function localAddressReference(root: string, dir: string = root): Promise<TreeCheck> {
+  const top = root.replace(/\/+$/, "");
+  const inside = (path: string) => path === top || path.startsWith(`${top}/`);
+  let files = 0;
+  let parsed = 0;
+  const done = new Set<string>();
+  const check = async (path: string, always: boolean): Promise<TreeCheck | { docs: Document[] }> => {
+    const file = relative(root, path);
+    if (++files > MAX_CHECKED_FILES) return { file, unchecked: `more than ${MAX_CHECKED_FILES} files to check` };
+    const size = (await lstat(path)).size;
+    if (size > MAX_PARSED_FILE_BYTES) return { file, unchecked: `larger than ${bytes(MAX_PARSED_FILE_BYTES)}` };
+    const text = await readFile(path, "utf8");
+    // A URL needs "://", unless spelled with escapes ("\x2f") or a tag (!!binary).
+    if (!always && !/:\/\/|\\|!/.test(text)) return { docs: [] };
+    if ((parsed += size) > MAX_PARSED_BYTES)
+      return { file, unchecked: `more than ${bytes(MAX_PARSED_BYTES)} to check` };
+    const docs = parseBounded(text);
+    if (typeof docs === "string") return { file, unchecked: docs };
+    const found = localUrlIn(docs);
+    return found === undefined ? { docs } : { file, ...found };
+  };
+  // (path, whether what it holds is plugin configuration)
+  const pending: Array<[string, boolean]> = [[dir, false]];
+  while (pending.length) {
+    const [path, config] = pending.pop() as [string, boolean];
+    const seen = `${config}\0${path}`;
+    if (done.has(seen) || !inside(path)) continue;
+    done.add(seen);
+    let stat;
+    try {
+      stat = await lstat(path);
+    } catch {
+      continue; // nothing there: kustomize will say so
+    }
+    if (stat.isFile()) {
+      if (!config) continue;
+      const result = await check(path, true);
+      if (result && !("docs" in result)) return result;
+      continue;
+    }
+    if (!stat.isDirectory()) continue;
+    const names = (await readdir(path, { withFileTypes: true })).filter((e) => e.isFile()).map((e) => e.name);
+    const kustomization = KUSTOMIZATION_FILES.find((name) => names.includes(name));
+    if (config) {
+      // A kustomization whose output is configuration: anything in it may become a configuration.
+      const walk = [path];
+      while (walk.length) {
+        const current = walk.pop() as string;
+        for (const entry of await readdir(current, { withFileTypes: true })) {
+          const file = join(current, entry.name);
+          if (entry.isDirectory()) walk.push(file);
+          else if (entry.isFile() && !(current === path && entry.name === kustomization)) {
+            const result = await check(file, false);
+            if (result && !("docs" in result)) return result;
+          }
+        }
+      }
+    }
+    if (kustomization === undefined) continue;
+    const result = await check(join(path, kustomization), true);
+    if (result === undefined || !("docs" in result)) {
+      if (result) return result;
+      continue;
+    }
+    for (const named of entriesNamed(result.docs, REFERENCE_KEYS, path)) pending.push([named, config]);
+    for (const named of entriesNamed(result.docs, CONFIG_KEYS, path)) pending.push([named, true]);
+  }
+  return undefined;
+}
+
+// --- Finding and running the renderer ----------------------------------------------------------
+
+function pathOf(env: NodeJS.ProcessEnv): string {
+  return env.PATH ?? process.env.PATH ?? FALLBACK_PATH;
+}
+
+async function versionOf(command: string, args: string[], env: NodeJS.ProcessEnv): Promise<string | undefined> {
+  const result = await withScratchHome((home) =>
+    exec(command, args, { timeoutMs: 10_000, env: renderEnvironment(pathOf(env), home) }),
+  );
   if (result.code !== 0) return undefined;
   return result.stdout;
 }
@@ -138,7 +535,7 @@ async function versionOf(command: string, args: string[]): Promise<string | unde
 export async function locateRenderer(env: NodeJS.ProcessEnv = process.env): Promise<Located> {
   const configured = env.KUSTOMIZE_BIN?.trim();
   if (configured) {
-    const out = await versionOf(configured, ["version"]);
+    const out = await versionOf(configured, ["version"], env);
     if (out === undefined)
       return {
         found: false,
@@ -150,12 +547,12 @@ export async function locateRenderer(env: NodeJS.ProcessEnv = process.env): Prom
       info: { command: configured, args: ["build"], version, label: `${configured} (kustomize ${version})` },
     };
   }
-  const standalone = await versionOf("kustomize", ["version"]);
+  const standalone = await versionOf("kustomize", ["version"], env);
   if (standalone !== undefined) {
     const version = kustomizeVersion(standalone);
     return { found: true, info: { command: "kustomize", args: ["build"], version, label: `kustomize ${version}` } };
   }
-  const kubectl = await versionOf("kubectl", ["version", "--client", "--output=json"]);
+  const kubectl = await versionOf("kubectl", ["version", "--client", "--output=json"], env);
   if (kubectl !== undefined) {
     let version = "unknown version";
     try {
@@ -180,9 +577,22 @@ function kustomizeVersion(out: string): string {
   return /v\d+\.\d+\.\d+[\w.+-]*/.exec(out)?.[0] ?? (out.trim().split("\n")[0] || "unknown version");
 }
 
+/** The command line that runs `command args` with no network: util-linux's unshare, no fork. */
+const inNamespace = (command: string, args: string[]) => ["--user", "--net", "--", command, ...args];
+
+/** Whether the renderer runs in a network namespace of its own here (it runs its `version`). */
+async function namespaceWorks(info: RendererInfo, env: NodeJS.ProcessEnv): Promise<boolean> {
+  if (process.platform !== "linux") return false;
+  const version = info.args[0] === "kustomize" ? ["version", "--client"] : ["version"];
+  return (await versionOf("unshare", inNamespace(info.command, version), env)) !== undefined;
+}
+
+type IsolationResolved = { mode: Isolation } | { error: string };
+
 /** Renders overlays; finds its binary on first use and keeps a small LRU of results. */
 export class Renderer {
   private located?: Promise<Located>;
+  private isolated?: Promise<IsolationResolved>;
   private readonly cache = new Map<string, RenderResult>();
   private cachedChars = 0;
 
@@ -192,12 +602,41 @@ export class Renderer {
       maxEntries?: number;
       maxCachedChars?: number;
       timeoutMs?: number;
+      /** Bytes of output (stdout and stderr) after which a render is stopped; 16 MiB by default. */
+      maxOutputBytes?: number;
+      /** Default: CONVEYOR_RENDER_ISOLATION, else "auto". */
+      isolation?: IsolationSetting;
     } = {},
   ) {}
 
+  private get env(): NodeJS.ProcessEnv {
+    return this.options.env ?? process.env;
+  }
+
   locate(): Promise<Located> {
-    this.located ??= locateRenderer(this.options.env ?? process.env);
+    this.located ??= locateRenderer(this.env);
     return this.located;
+  }
+
+  /** How renders are kept off the network here, decided on first use. */
+  async isolation(): Promise<IsolationResolved> {
+    this.isolated ??= (async (): Promise<IsolationResolved> => {
+      const setting = this.options.isolation ?? (this.env.CONVEYOR_RENDER_ISOLATION?.trim() || "auto");
+      if (setting === "environment") return { mode: "environment" };
+      if (setting !== "auto" && setting !== "namespace")
+        return {
+          error: `CONVEYOR_RENDER_ISOLATION is "${setting}"; it must be "auto", "namespace" or "environment"`,
+        };
+      const located = await this.locate();
+      if (located.found && (await namespaceWorks(located.info, this.env))) return { mode: "namespace" };
+      if (setting === "namespace")
+        return {
+          error:
+            "renders must run without a network (CONVEYOR_RENDER_ISOLATION=namespace), but `unshare --user --net` does not work here: allow unprivileged user namespaces, or set CONVEYOR_RENDER_ISOLATION=auto",
+        };
+      return { mode: "environment" };
+    })();
+    return this.isolated;
   }
 
   /** Renders `dir` (an overlay directory inside a throwaway tree). */
@@ -211,40 +650,75 @@ export class Renderer {
       this.cache.set(key, hit);
       return { ...hit, ms: 0, cached: true };
     }
+    const isolated = await this.isolation();
+    if ("error" in isolated && !options.remoteGit) return { ok: false, error: isolated.error, ms: 0, cached: false };
+    const isolation: IsolationResolved = options.remoteGit || "error" in isolated ? { mode: "environment" } : isolated;
     const timeoutMs = options.timeoutMs ?? this.options.timeoutMs ?? DEFAULT_TIMEOUT_MS;
+    const maxOutputBytes = this.options.maxOutputBytes ?? MAX_OUTPUT_BYTES;
     const started = performance.now();
-    const target = options.root ? relative(options.root, dir) || "." : dir;
-    const run = await exec(located.info.command, [...located.info.args, target], { cwd: options.root, timeoutMs });
-    const ms = Math.round(performance.now() - started);
     let result: RenderResult;
-    if (run.timedOut)
-      result = {
-        ok: false,
-        error: `the render did not finish within ${Math.round(timeoutMs / 1000)} s and was stopped`,
-        ms,
-        cached: false,
-        timedOut: true,
-      };
-    else if (run.code === "OUTPUT_TOO_LARGE")
-      result = {
-        ok: false,
-        error: `the rendered output is larger than ${MAX_OUTPUT_BYTES / 1024 / 1024} MB`,
-        ms,
-        cached: false,
-      };
-    else if (run.code !== 0)
-      result = {
-        ok: false,
-        error:
-          scrubRenderError(run.stderr || `exited with ${String(run.code)}`, options.root) ||
-          "the renderer failed without a message",
-        ms,
-        cached: false,
-      };
-    else result = { ok: true, yaml: run.stdout, ms, cached: false };
+    const refused = isolation.mode === "environment" ? await this.refusal(options.root ?? dir, dir) : undefined;
+    if (refused !== undefined) result = { ok: false, error: refused, ms: 0, cached: false };
+    else {
+      const target = options.root ? relative(options.root, dir) || "." : dir;
+      const [command, args] =
+        isolation.mode === "namespace"
+          ? ["unshare", inNamespace(located.info.command, [...located.info.args, target])]
+          : [located.info.command, [...located.info.args, target]];
+      let home = "";
+      const run = await withScratchHome((scratchHome) => {
+        home = scratchHome;
+        return exec(command, args, {
+          cwd: options.root,
+          timeoutMs,
+          maxOutputBytes,
+          env: renderEnvironment(pathOf(this.env), scratchHome, { remoteGit: options.remoteGit }),
+        });
+      });
+      const ms = Math.round(performance.now() - started);
+      if (run.timedOut)
+        result = {
+          ok: false,
+          error: `the render did not finish within ${duration(timeoutMs)} and was stopped`,
+          ms,
+          cached: false,
+          timedOut: true,
+        };
+      else if (run.code === "OUTPUT_TOO_LARGE")
+        result = {
+          ok: false,
+          error: `the render printed more than ${bytes(maxOutputBytes)}, the most Conveyor reads, and was stopped`,
+          ms,
+          cached: false,
+        };
+      else if (run.code !== 0)
+        result = {
+          ok: false,
+          error:
+            scrubRenderError(run.stderr || `exited with ${String(run.code)}`, options.root, [home]) ||
+            "the renderer failed without a message",
+          ms,
+          cached: false,
+        };
+      else result = { ok: true, yaml: run.stdout, ms, cached: false };
+    }
     // A timeout may be the machine, not the overlay: only deterministic outcomes are remembered.
     if (key !== undefined && !(!result.ok && result.timedOut)) this.remember(key, result);
     return result;
+  }
+
+  /** Without a namespace: why the tree must not be rendered, if it names a local address. */
+  private async refusal(root: string, dir: string): Promise<string | undefined> {
+    const found = await localAddressReference(root, dir).catch((error: NodeJS.ErrnoException): TreeCheck => ({
+      file: relative(root, dir) || ".",
+      unchecked: `the tree could not be read: ${error.code ?? "error"}`,
+    }));
+    if (found === undefined) return undefined;
+    if ("unchecked" in found)
+      return `${found.file} could not be checked for references to addresses on this machine (${found.unchecked}), and renders cannot run in a network namespace here`;
+    return scrubRenderError(
+      `${found.file} refers to ${found.url}, an address on the renderer's own machine; renders have no network access`,
+    );
   }
 
   private remember(key: string, result: RenderResult): void {

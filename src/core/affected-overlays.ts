@@ -3,9 +3,16 @@
 // kustomizations (resources, bases, components, generators, transformers, validators). Both
 // sides of the change count, so an overlay that is deleted, or that stops using a base, shows up.
 import { posix } from "node:path";
-import { parse } from "yaml";
+import { parseDocument } from "yaml";
 import type { Config } from "./config.js";
 import { overlayOwner } from "./discover.js";
+import {
+  checkYamlSize,
+  checkYamlText,
+  duplicateKey,
+  UNTRUSTED_PARSE_OPTIONS,
+  UNTRUSTED_TO_JS_OPTIONS,
+} from "./yaml-limits.js";
 
 export const KUSTOMIZATION_FILES = ["kustomization.yaml", "kustomization.yml", "Kustomization"];
 
@@ -31,29 +38,44 @@ const REFERENCE_KEYS = ["resources", "bases", "components", "generators", "trans
 
 /**
  * What one kustomization refers to: local entries resolved against its directory (entries that
- * leave the repository are dropped) and remote ones kept as written.
+ * leave the repository are dropped) and remote ones kept as written. A kustomization that is not
+ * YAML, or too large or too deeply nested to read safely (yaml-limits.ts), refers to nothing here:
+ * the render reports it.
  */
 export function kustomizationReferences(dir: string, text: string): { local: string[]; remote: string[] } {
+  // Checked before the text becomes part of a cache key: an oversized file is neither parsed nor kept.
+  if (checkYamlSize(text) !== undefined) return { local: [], remote: [] };
   // Every check reads every kustomization of the repository, nearly all unchanged since the last
   // one: parsing thousands of them each time would dominate a big repository's check.
   const key = `${dir}\0${text}`;
   const known = referencesSeen.get(key);
   if (known) return known;
   const found = readReferences(dir, text);
-  if (referencesSeen.size >= REFERENCES_KEPT) referencesSeen.clear();
+  if (referencesSeen.size >= REFERENCES_KEPT || referencesChars + key.length > REFERENCES_KEPT_CHARS) {
+    referencesSeen.clear();
+    referencesChars = 0;
+  }
   referencesSeen.set(key, found);
+  referencesChars += key.length;
   return found;
 }
 
 const referencesSeen = new Map<string, { local: string[]; remote: string[] }>();
 const REFERENCES_KEPT = 50_000;
+/** The cache keys hold whole texts: bound their total size too, not only their number. */
+const REFERENCES_KEPT_CHARS = 64 * 1024 * 1024;
+let referencesChars = 0;
 
 function readReferences(dir: string, text: string): { local: string[]; remote: string[] } {
+  if (checkYamlText(text) !== undefined) return { local: [], remote: [] };
   let doc: unknown;
   try {
-    doc = parse(text);
+    const parsed = parseDocument(text, UNTRUSTED_PARSE_OPTIONS);
+    // The render reports the syntax error (a duplicate key included).
+    if (parsed.errors.length > 0 || duplicateKey(parsed) !== undefined) return { local: [], remote: [] };
+    doc = parsed.toJS(UNTRUSTED_TO_JS_OPTIONS);
   } catch {
-    return { local: [], remote: [] }; // the render reports the syntax error
+    return { local: [], remote: [] }; // too many aliases, for one
   }
   const local: string[] = [];
   const remote: string[] = [];
@@ -92,8 +114,10 @@ export function dependencyClosure(
   const remote = new Set<string>();
   const pending = [dir];
   const seen = new Set<string>();
-  while (pending.length) {
-    const current = pending.shift() as string;
+  // An index, not shift(): shifting a long queue (a kustomization may list thousands of entries)
+  // moves every remaining entry each time.
+  for (let next = 0; next < pending.length; next++) {
+    const current = pending[next] as string;
     if (seen.has(current)) continue;
     seen.add(current);
     const text = kustomizations.get(current);
@@ -102,7 +126,7 @@ export function dependencyClosure(
     const refs = kustomizationReferences(current, text);
     for (const url of refs.remote) remote.add(url);
     // A reference to a file (deployment.yaml) is inside `current`; only kustomization dirs recurse.
-    for (const ref of refs.local) if (kustomizations.has(ref)) pending.push(ref);
+    for (const ref of refs.local) if (kustomizations.has(ref) && !seen.has(ref)) pending.push(ref);
   }
   return { dirs, remote: [...remote] };
 }
@@ -135,7 +159,7 @@ export function affectedOverlays(input: {
         const reason = d === dir ? "the overlay" : d;
         if (!entry.because.includes(reason)) entry.because.push(reason);
       }
-      for (const url of remote) if (!entry.remote.includes(url)) entry.remote.push(url);
+      entry.remote = [...new Set([...entry.remote, ...remote])];
       byDir.set(dir, entry);
     }
   }

@@ -30,6 +30,8 @@ export interface DeploymentFact {
   base: string | null;
   file: string | null;
   pr: number | null;
+  /** The change undid a failed one (a revert): never promoted, never reverted. */
+  revert?: boolean;
   /** Latest status: success (verified), failure, in_progress, ... */
   state: string;
   createdAt: string;
@@ -131,14 +133,23 @@ export function requirements(commands: Command[], subject: Subject, config: Conf
   return { histories: [...histories.values()], approverEnvs: [...approverEnvs], freezes };
 }
 
-/** Environments with approvers that a command moves (a brake, /hold <env>, is anyone's to pull). */
+/**
+ * Environments with approvers that a command moves (a brake, /hold <env>, is anyone's to pull).
+ * Every command that can change what runs there, or lift what keeps it from changing, is here.
+ */
 function protectedEnvs(command: Command, subject: Subject, config: Config): string[] {
   const change = subject.kind === "pr" ? subject.conveyor : undefined;
   let env: string | undefined;
   if (command.verb === "promote") env = command.env;
   else if (command.verb === "rollback") env = command.env ?? change?.env;
+  // Re-running an edit or a verification of a Conveyor PR moves its environment again.
+  else if (command.verb === "retry") env = change?.env;
+  // On a Conveyor PR, /unhold also lifts the failed-rollout hold of its (service, environment).
   else if (command.verb === "unhold")
-    env = command.env ?? (subject.kind === "freeze-issue" || subject.kind === "hold-issue" ? subject.env : undefined);
+    env =
+      command.env ??
+      (subject.kind === "freeze-issue" || subject.kind === "hold-issue" ? subject.env : undefined) ??
+      change?.env;
   const found = env ? findEnvironment(config, env) : undefined;
   return found && found.approvers.length > 0 ? [found.name] : [];
 }

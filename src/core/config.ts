@@ -86,6 +86,27 @@ const environment = z
   })
   .strict();
 
+/**
+ * A trusted source of remote kustomize references: a host and path prefix such as
+ * "github.com/acme/". Scheme, `git::` and `git@host:` forms are accepted and mean the same
+ * prefix; file:// and plain http:// never are (see src/core/kustomization-references.ts).
+ */
+const remotePrefix = z
+  .string()
+  .min(1)
+  .max(255)
+  .regex(/^\S+$/, "must not contain whitespace")
+  .refine((p) => !/^(?:git::)?(?:file|http):/i.test(p), {
+    message: "file:// and plain http:// sources are never rendered; use an https or ssh host/path prefix",
+  })
+  .regex(
+    /^(?:git::)?(?:(?:https|ssh):\/\/)?(?:[A-Za-z0-9._-]+@)?[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)+(?::\d{1,5})?(?:[/:][A-Za-z0-9._~+-]*)*$/,
+    'must be a host/path prefix like "github.com/acme/" (https://, ssh://, git:: and git@host: forms are accepted)',
+  )
+  .refine((p) => !p.split(/[/:]/).some((segment) => segment === "." || segment === ".."), {
+    message: "must not contain '.' or '..' segments",
+  });
+
 const service = z
   .object({
     image: z
@@ -138,6 +159,21 @@ export const configSchema = z
       .object({ requireNamespace: z.boolean().default(false).describe("Only accept `/conveyor <verb>` commands.") })
       .strict()
       .prefault({}),
+    // What the conveyor/render check lets kustomize fetch. Remote references (URLs, git repos) in
+    // a PR's kustomizations are refused unless they fall under one of these prefixes AND are
+    // pinned with ?ref=<full commit sha>; the default, [], refuses every remote reference.
+    render: z
+      .object({
+        allowRemote: z
+          .array(remotePrefix)
+          .default([])
+          .describe(
+            'Trusted prefixes for remote kustomize references, e.g. "github.com/acme/"; a remote reference must also be pinned with ?ref=<full commit sha>. Empty: remote references are never rendered.',
+          ),
+      })
+      .strict()
+      .prefault({})
+      .describe("How the conveyor/render check treats what kustomizations reference."),
   })
   .strict();
 

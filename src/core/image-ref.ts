@@ -1,6 +1,7 @@
 /**
  * OCI image references ("registry:5000/team/app:1.2.3@sha256:..."), following the grammar of the
- * distribution reference package. Pure: no I/O, no node built-ins.
+ * distribution reference package, except that a digest must be sha256. Pure: no I/O, no node
+ * built-ins.
  *
  * Every failure carries a short reason that quotes the offending part, because these reasons end
  * up verbatim in PR comments and CLI errors.
@@ -27,9 +28,13 @@ const PATH_COMPONENT = /^[a-z0-9]+(?:(?:\.|_|__|-+)[a-z0-9]+)*$/;
 const DOMAIN_COMPONENT = /^(?:[a-zA-Z0-9]|[a-zA-Z0-9][a-zA-Z0-9-]*[a-zA-Z0-9])$/;
 const TAG = /^\w[\w.-]*$/;
 const DIGEST = /^([a-z0-9]+(?:[+._-][a-z0-9]+)*):([a-zA-Z0-9=_-]+)$/;
-const MIN_DIGEST_ENCODED_LENGTH = 32;
-/** Registered algorithms have a fixed encoded form; anything else only has to match the grammar. */
-const KNOWN_DIGEST_LENGTHS: Record<string, number> = { sha256: 64, sha512: 128 };
+/**
+ * The one digest algorithm Conveyor accepts (README: "a `sha256:` digest"). The OCI grammar allows
+ * others (sha512, unregistered ones), but every image Conveyor reads a version from can end up in
+ * an overlay it writes, and a digest nobody else in the pipeline checks is no pin at all.
+ */
+const DIGEST_ALGORITHM = "sha256";
+const DIGEST_HEX_LENGTH = 64;
 
 /** Quote a user-supplied fragment for an error message, shortening very long ones. */
 export function quote(part: string): string {
@@ -123,16 +128,12 @@ export function checkDigest(digest: string): ParseResult<string> {
   if (!match) return fail(`digest ${quote(digest)} is invalid: expected "<algorithm>:<hex>", e.g. "sha256:..."`);
   const algorithm = match[1] ?? "";
   const encoded = match[2] ?? "";
-  const expected = KNOWN_DIGEST_LENGTHS[algorithm];
-  if (expected !== undefined) {
-    if (encoded.length !== expected || !/^[a-f0-9]+$/.test(encoded)) {
-      return fail(
-        `digest ${quote(digest)} is invalid: ${algorithm} needs exactly ${expected} lowercase hex characters`,
-      );
-    }
-  } else if (encoded.length < MIN_DIGEST_ENCODED_LENGTH) {
+  if (algorithm !== DIGEST_ALGORITHM) {
+    return fail(`digest ${quote(digest)} uses ${quote(algorithm)}: only ${DIGEST_ALGORITHM} digests are supported`);
+  }
+  if (encoded.length !== DIGEST_HEX_LENGTH || !/^[a-f0-9]+$/.test(encoded)) {
     return fail(
-      `digest ${quote(digest)} is too short: at least ${MIN_DIGEST_ENCODED_LENGTH} characters after the algorithm`,
+      `digest ${quote(digest)} is invalid: ${DIGEST_ALGORITHM} needs exactly ${DIGEST_HEX_LENGTH} lowercase hex characters`,
     );
   }
   return { ok: true, value: digest };

@@ -8,24 +8,63 @@ export function markerTag(marker: string): string {
   return `<!-- ${marker} -->`;
 }
 
+/**
+ * Text from elsewhere (a person's reason, an Argo CD message) on one line that can neither start
+ * a line of its own nor open an HTML comment: so it can never pass for one of the markers or
+ * marker lines here, which are parsed back.
+ */
+function oneLine(text: string): string {
+  return text.replace(/[\r\n\u2028\u2029\u0085\v\f]+/g, " ").replace(/</g, "&lt;");
+}
+
+/** The last match in a body: Conveyor writes its markers at the end, after any quoted text. */
+function lastMatch(pattern: RegExp, body: string): RegExpExecArray | undefined {
+  const global = new RegExp(pattern.source, pattern.flags.includes("g") ? pattern.flags : `${pattern.flags}g`);
+  let last: RegExpExecArray | undefined;
+  for (let m = global.exec(body); m; m = global.exec(body)) last = m;
+  return last;
+}
+
 // --- PR state: what a Conveyor PR moves, so it can be read back after a restart -------------------
+// A PR body is text any writer can edit, so the marker carries the head commit Conveyor pushed and
+// a signature over both (made by the flow that writes it: core does no cryptography). A marker
+// that does not verify, or a head that moved, means the PR is no longer only Conveyor's.
 
 export interface PrState {
   service: string;
   env: string;
   from: string | null;
   to: string;
+  /** The commit Conveyor pushed as the PR's head. */
+  head?: string;
+  /** Signature of `stateSigningText` for this state. */
+  sig?: string;
 }
 
-export function stateMarker(move: {
+/** The exact text a PR state's signature covers: the repository, what moves, and the head. */
+export function stateSigningText(repo: string, state: PrState): string {
+  return ["conveyor-pr-state/v1", repo, state.service, state.env, state.from ?? "", state.to, state.head ?? ""].join(
+    "\n",
+  );
+}
+
+export function stateMarker(state: {
   service: string;
   env: string;
   from: string | null | undefined;
   to: string;
+  head?: string;
+  sig?: string;
 }): string {
-  return markerTag(
-    `conveyor:${JSON.stringify({ service: move.service, env: move.env, from: move.from ?? null, to: move.to })}`,
-  );
+  const value: Record<string, unknown> = {
+    service: state.service,
+    env: state.env,
+    from: state.from ?? null,
+    to: state.to,
+  };
+  if (state.head !== undefined) value.head = state.head;
+  if (state.sig !== undefined) value.sig = state.sig;
+  return markerTag(`conveyor:${JSON.stringify(value)}`);
 }
 
 export function parseStateMarker(body: string | null | undefined): PrState | undefined {
@@ -39,12 +78,20 @@ export function parseStateMarker(body: string | null | undefined): PrState | und
         env: value.env,
         from: typeof value.from === "string" ? value.from : null,
         to: value.to,
+        ...(typeof value.head === "string" ? { head: value.head } : {}),
+        ...(typeof value.sig === "string" ? { sig: value.sig } : {}),
       };
     }
   } catch {
     // A hand-edited marker is treated as absent.
   }
   return undefined;
+}
+
+/** Replaces (or adds) the state marker at the end of a PR body. */
+export function withStateMarker(body: string, marker: string): string {
+  const bare = body.replace(/\n*<!-- conveyor:\{.*?\} -->\s*$/s, "");
+  return `${bare}\n\n${marker}`;
 }
 
 // --- Freezes: `/hold <env>` stops automatic merges and promotions into an environment ------------
@@ -55,7 +102,7 @@ const FREEZE = new RegExp(`<!-- conveyor:freeze:(${NAME}) -->`);
 
 /** The environment a freeze issue freezes, or undefined for any other text. */
 export function parseFreezeIssue(body: string | null | undefined): string | undefined {
-  return FREEZE.exec(body ?? "")?.[1];
+  return lastMatch(FREEZE, body ?? "")?.[1];
 }
 
 export function freezeIssueText(input: {
@@ -72,7 +119,7 @@ export function freezeIssueText(input: {
       "",
       `- Frozen by: @${input.user}`,
       `- When: ${input.at}`,
-      `- Why: ${input.reason ? input.reason.replace(/[\r\n]/g, " ") : "no reason given"} ([comment](${input.commentUrl}))`,
+      `- Why: ${input.reason ? `\`${oneLine(input.reason).replace(/`/g, "'")}\`` : "no reason given"} ([comment](${input.commentUrl}))`,
       "",
       `Comment \`/unhold\` here (or \`/unhold ${input.env}\` on any pull request) to unfreeze it.`,
     ].join("\n"),
@@ -100,7 +147,7 @@ export function holdIssueText(input: { service: string; env: string; reason: str
   return {
     title: `Conveyor: ${input.service} is held in ${input.env}`,
     body: [
-      `The rollout of ${input.service} in **${input.env}** failed: ${input.reason.replace(/[\r\n]+/g, " ")}`,
+      `The rollout of ${input.service} in **${input.env}** failed: ${oneLine(input.reason)}`,
       "",
       `held image: \`${input.image}\``,
       "",
@@ -111,8 +158,8 @@ export function holdIssueText(input: { service: string; env: string; reason: str
 
 /** What a hold issue holds, or undefined for any other text. */
 export function parseHoldIssue(body: string | null | undefined): Hold | undefined {
-  const match = HOLD.exec(body ?? "");
+  const match = lastMatch(HOLD, body ?? "");
   if (!match) return undefined;
-  const image = HELD_IMAGE.exec(body ?? "")?.[1];
+  const image = lastMatch(HELD_IMAGE, body ?? "")?.[1];
   return { service: match[1] as string, env: match[2] as string, ...(image !== undefined ? { image } : {}) };
 }

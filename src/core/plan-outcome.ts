@@ -56,11 +56,17 @@ export function planSuperseded(by: string): SupersededPlan {
  */
 export function planFailed(input: { v: Verification; config: Config | undefined; reason: string }): FailedPlan {
   const { v, config } = input;
-  const revert: RevertStep = !config
-    ? { kind: "note", note: "No revert PR was opened: the config could not be read." }
-    : config.rollback.auto
-      ? { kind: "revert", reason: input.reason }
-      : { kind: "note", note: "No revert PR was opened (rollback.auto is off)." };
+  // A failed revert is not reverted: that would put back the image that failed first.
+  const revert: RevertStep = isRevert(v)
+    ? {
+        kind: "note",
+        note: "This was a revert, and Conveyor does not revert a revert: a person has to decide what runs here now.",
+      }
+    : !config
+      ? { kind: "note", note: "No revert PR was opened: the config could not be read." }
+      : config.rollback.auto
+        ? { kind: "revert", reason: input.reason }
+        : { kind: "note", note: "No revert PR was opened (rollback.auto is off)." };
   // A failed revert holds nothing: there is no newer image to wait for.
   const hold =
     v.to && !isRevert(v)

@@ -2,7 +2,6 @@
 // Pure functions, so golden files can pin them down.
 import { nextEnvironment, type Config } from "./config.js";
 import type { DispatchSource } from "./dispatch.js";
-import { stateMarker } from "./markers.js";
 
 export interface ImageMove {
   service: string;
@@ -18,6 +17,8 @@ export const LABEL = "conveyor";
 export const REVERT_LABEL = "conveyor:revert";
 export const HOLD_LABEL = "conveyor:hold";
 export const FREEZE_LABEL = "conveyor:freeze";
+/** On a Conveyor PR someone else changed: it is never merged automatically (until /retry). */
+export const UNTRUSTED_LABEL = "conveyor:untrusted";
 export const envLabel = (env: string) => `env/${env}`;
 
 /** One bot branch per (service, environment); deterministic, so redeliveries and replicas agree. */
@@ -102,8 +103,6 @@ export function deployPrText(
     ...after.map((line) => `- ${line}`),
     "",
     "Comment `/hold` to stop automation on this PR, `/help` for all commands.",
-    "",
-    stateMarker(move),
   ].join("\n");
 
   return { commitMessage, title, body, labels: [LABEL, envLabel(move.env)] };

@@ -1,7 +1,9 @@
 // What a change does to the cluster, per overlay: resources added, removed and changed, images
 // before -> after, and the unified diff of the rendered YAML; then the whole report, fitted into
-// one check run. Secret values never appear: a Secret's data is shown only as "[redacted]" or
-// "[redacted, changed]".
+// one check run. Secret values never appear: the data of a Secret (any kind named or ending in
+// "Secret", any apiVersion, or an object that was one on the other side) is shown only as
+// "[redacted]" or "[redacted, changed]", and a secret value copied elsewhere is cut out there too
+// (see secretKind and valueScrubber).
 import { parseDocument, stringify } from "yaml";
 import { diffLines, unifiedDiff } from "./line-diff.js";
 
@@ -60,6 +62,20 @@ interface Resource {
   text: string;
 }
 
+/** A resource as the report may show it. */
+interface Shown {
+  key: string;
+  /** The key as shown (a copied secret value in a name is cut out). */
+  label: string;
+  /** Secret fields masked, copied secret values cut out. */
+  value: unknown;
+  /** Whether its secret fields are masked. */
+  hidden: boolean;
+  /** Whether `value` differs from what the renderer wrote, so the document is serialized anew. */
+  rewritten: boolean;
+  text: string;
+}
+
 function parseResources(yaml: string): Resource[] {
   const out: Resource[] = [];
   for (const text of yaml.split(/^---[ \t]*$/m)) {
@@ -89,54 +105,179 @@ function resourceKey(value: Record<string, unknown>): string {
   return `${kindLabel} ${typeof metadata.namespace === "string" ? `${metadata.namespace}/` : ""}${name}`;
 }
 
-const isSecret = (value: unknown): value is Record<string, unknown> =>
-  typeof value === "object" &&
-  value !== null &&
-  (value as Record<string, unknown>).kind === "Secret" &&
-  (value as Record<string, unknown>).apiVersion === "v1";
+type Obj = Record<string, unknown>;
+const isObj = (value: unknown): value is Obj => typeof value === "object" && value !== null && !Array.isArray(value);
 
-/** A copy of a Secret whose values say only whether they differ from `other`'s. */
-function maskSecret(
-  secret: Record<string, unknown>,
-  other: Record<string, unknown> | undefined,
-): Record<string, unknown> {
-  const masked: Record<string, unknown> = { ...secret };
-  for (const field of ["data", "stringData"]) {
-    const values = secret[field];
-    if (!values || typeof values !== "object") continue;
-    const previous = (other?.[field] ?? {}) as Record<string, unknown>;
-    masked[field] = Object.fromEntries(
-      Object.entries(values as Record<string, unknown>).map(([key, value]) => [
-        key,
-        other === undefined || previous[key] === value ? "[redacted]" : "[redacted, changed]",
-      ]),
-    );
-  }
-  const metadata = secret.metadata as Record<string, unknown> | undefined;
-  const annotations = metadata?.annotations as Record<string, unknown> | undefined;
-  // kubectl apply's memory of the object holds the values too.
-  if (annotations && "kubectl.kubernetes.io/last-applied-configuration" in annotations) {
-    masked.metadata = {
-      ...metadata,
-      annotations: { ...annotations, "kubectl.kubernetes.io/last-applied-configuration": "[redacted]" },
-    };
-  }
-  return masked;
+/**
+ * Objects whose values are never shown: every kind named "Secret", in any group or version (core
+ * v1, a mistyped v2, bitnami.com/v1alpha1), and every kind ending in "Secret" (SealedSecret,
+ * ExternalSecret, SopsSecret, ...), case aside. Their `data`, `stringData` and `binaryData` are
+ * hidden wherever they sit, so a SealedSecret's spec.template.data (plaintext merged into the
+ * Secret it makes) and a SopsSecret's secretTemplates[].stringData are hidden too. Left visible:
+ * a SealedSecret's encryptedData (ciphertext only the cluster's controller can open: the reviewer
+ * sees which keys changed) and an ExternalSecret's data list (references into a secret store,
+ * not values).
+ */
+const secretKind = (value: unknown): boolean =>
+  isObj(value) && typeof value.kind === "string" && /secret$/i.test(value.kind.trim());
+
+/** Fields whose values a hidden object never shows. */
+const SECRET_FIELDS = new Set(["data", "stringData", "binaryData"]);
+const HIDDEN = "[redacted]";
+const HIDDEN_CHANGED = "[redacted, changed]";
+
+/** "namespace/name": how an object is matched across the two sides whatever its kind becomes. */
+function identity(value: unknown): string {
+  const metadata = isObj(value) && isObj(value.metadata) ? value.metadata : {};
+  return `${typeof metadata.namespace === "string" ? metadata.namespace : ""}/${String(metadata.name)}`;
 }
 
-/** Every string under an `image` key, with the resource it belongs to. */
-function imagesOf(resource: Resource): RenderedImage[] {
+const same = (a: unknown, b: unknown) => JSON.stringify(a) === JSON.stringify(b);
+
+/**
+ * A copy of `value` with the values of its secret fields replaced by whether they differ from the
+ * same place in `other` ("[redacted, changed]") or not ("[redacted]"; all of them when `compare`
+ * is false), and the values it replaced. Secret fields are `data`, `stringData` and `binaryData`
+ * at any depth inside an object of a secret kind: `value` itself when `secret`, or any object
+ * nested in it (a Secret inside a template). Keys stay; a list under a secret field (an
+ * ExternalSecret's references) keeps its structure, its scalars hidden.
+ */
+function maskSecrets(
+  value: unknown,
+  other: unknown,
+  compare: boolean,
+  secret: boolean,
+): { value: unknown; values: string[]; masked: boolean } {
+  const values: string[] = [];
+  let masked = false;
+  const collect = (v: unknown): void => {
+    if (Array.isArray(v)) v.forEach(collect);
+    else if (isObj(v)) Object.values(v).forEach(collect);
+    else if (v !== null && v !== undefined) values.push(String(v));
+  };
+  const marker = (v: unknown, o: unknown) => {
+    collect(v);
+    masked = true;
+    return compare && !same(v, o) ? HIDDEN_CHANGED : HIDDEN;
+  };
+  const at = (o: unknown, k: string | number): unknown =>
+    typeof k === "number" ? (Array.isArray(o) ? o[k] : undefined) : isObj(o) ? o[k] : undefined;
+  const hide = (v: unknown, o: unknown): unknown =>
+    isObj(v) ? Object.fromEntries(Object.entries(v).map(([k, x]) => [k, hide(x, at(o, k))])) : marker(v, o);
+  const walk = (v: unknown, o: unknown, inSecret: boolean): unknown => {
+    if (Array.isArray(v)) return v.map((x, i) => walk(x, at(o, i), inSecret));
+    if (!isObj(v)) return v;
+    const hiding = inSecret || secretKind(v);
+    const out: Obj = Object.fromEntries(
+      Object.entries(v).map(([k, x]) => {
+        const ox = at(o, k);
+        if (!hiding || !SECRET_FIELDS.has(k)) return [k, walk(x, ox, hiding)];
+        if (Array.isArray(x))
+          return [k, x.map((e, i) => (isObj(e) || Array.isArray(e) ? walk(e, at(ox, i), true) : marker(e, at(ox, i))))];
+        return [k, hide(x, ox)];
+      }),
+    );
+    // kubectl apply's memory of the object holds the values too.
+    const metadata = out.metadata;
+    if (hiding && isObj(metadata) && isObj(metadata.annotations)) {
+      const annotations = metadata.annotations;
+      const lastApplied = "kubectl.kubernetes.io/last-applied-configuration";
+      if (lastApplied in annotations) {
+        collect(annotations[lastApplied]);
+        masked = true;
+        out.metadata = { ...metadata, annotations: { ...annotations, [lastApplied]: HIDDEN } };
+      }
+    }
+    return out;
+  };
+  return { value: walk(value, other, secret), values, masked };
+}
+
+/** `text` decoded from base64, when it is base64 of printable UTF-8 text. */
+function fromBase64(text: string): string | undefined {
+  if (text.length < 8 || text.length % 4 !== 0 || !/^[A-Za-z0-9+/]+={0,2}$/.test(text)) return undefined;
+  try {
+    const raw = atob(text);
+    const decoded = new TextDecoder("utf-8", { fatal: true }).decode(Uint8Array.from(raw, (c) => c.charCodeAt(0)));
+    // eslint-disable-next-line no-control-regex
+    return /[\x00-\x08\x0e-\x1f\x7f]/.test(decoded) ? undefined : decoded;
+  } catch {
+    return undefined;
+  }
+}
+
+/** A secret value this long is hidden wherever it is a whole string; this long, wherever it appears in one. */
+const MIN_WHOLE = 8;
+const MIN_INSIDE = 12;
+
+/**
+ * Hides secret values that turn up outside the fields that hold them: a kustomize replacement can
+ * copy a Secret's value into a ConfigMap, an image or a name. A string equal to one (at least 8
+ * characters, as written or base64-decoded) becomes "[redacted]"; one of at least 12 characters
+ * is cut out of any string containing it. Shorter values are left alone: hiding every "true" or
+ * "5432" would blank half a diff. A ConfigMap that holds the same value as a Secret on purpose is
+ * masked too: the price of not showing a copy.
+ */
+function valueScrubber(values: Iterable<string>): (text: string) => string {
+  const whole = new Set<string>();
+  const inside = new Set<string>();
+  const add = (v: string) => {
+    for (const form of [v, v.trim()]) {
+      if (form.length >= MIN_WHOLE) whole.add(form);
+      if (form.length >= MIN_INSIDE) inside.add(form);
+    }
+    // A multi-line value (a key, a config file) copied into a block scalar is seen line by line.
+    if (v.includes("\n"))
+      for (const line of v.split("\n")) if (line.trim().length >= MIN_INSIDE) inside.add(line.trim());
+  };
+  for (const value of values) {
+    add(value);
+    const decoded = fromBase64(value.trim());
+    if (decoded !== undefined) add(decoded);
+  }
+  const longestFirst = [...inside].sort((a, b) => b.length - a.length);
+  return (text) => {
+    if (whole.has(text) || whole.has(text.trim())) return HIDDEN;
+    let out = text;
+    for (const value of longestFirst) if (out.includes(value)) out = out.split(value).join(HIDDEN);
+    return out;
+  };
+}
+
+/** A copy of `value` with every string value (keys aside) passed through `scrub`, and whether any changed. */
+function scrubStrings(value: unknown, scrub: (text: string) => string): { value: unknown; changed: boolean } {
+  let changed = false;
+  const walk = (v: unknown): unknown => {
+    if (typeof v === "string") {
+      const out = v === HIDDEN || v === HIDDEN_CHANGED ? v : scrub(v);
+      if (out !== v) changed = true;
+      return out;
+    }
+    if (Array.isArray(v)) return v.map(walk);
+    if (isObj(v)) return Object.fromEntries(Object.entries(v).map(([k, x]) => [k, walk(x)]));
+    return v;
+  };
+  return { value: walk(value), changed };
+}
+
+/**
+ * Every string under an `image` key, with the resource it belongs to, as shown: never from a
+ * secret field, and with copied secret values cut out.
+ */
+function imagesOf(resource: Shown): RenderedImage[] {
   const found: RenderedImage[] = [];
-  const walk = (node: unknown) => {
-    if (Array.isArray(node)) node.forEach(walk);
-    else if (node && typeof node === "object") {
+  const walk = (node: unknown, inSecret: boolean) => {
+    if (Array.isArray(node)) node.forEach((n) => walk(n, inSecret));
+    else if (isObj(node)) {
+      const hiding = inSecret || secretKind(node);
       for (const [key, value] of Object.entries(node)) {
-        if (key === "image" && typeof value === "string") found.push({ resource: resource.key, image: value });
-        else walk(value);
+        if (hiding && SECRET_FIELDS.has(key)) continue;
+        if (key === "image" && typeof value === "string") found.push({ resource: resource.label, image: value });
+        else walk(value, hiding);
       }
     }
   };
-  walk(resource.value);
+  walk(resource.value, resource.hidden);
   return found;
 }
 
@@ -175,29 +316,69 @@ export function analyzeOverlay(render: OverlayRender): OverlayAnalysis {
     before = render.before.kind === "rendered" ? parseResources(render.before.yaml) : [];
     after = render.after.kind === "rendered" ? parseResources(render.after.yaml) : [];
   } catch (error) {
-    return { ...base, failure: { side: "head", error: `the renderer's output is not YAML: ${String(error)}` } };
+    // Only the parser's first line: the rest quotes the document, which may be a Secret.
+    const message = String(error).split("\n")[0] as string;
+    return { ...base, failure: { side: "head", error: `the renderer's output is not YAML: ${message}` } };
   }
   const beforeByKey = new Map(before.map((r) => [r.key, r]));
   const afterByKey = new Map(after.map((r) => [r.key, r]));
-  const text = (resources: Resource[], others: Map<string, Resource>, side: "before" | "after") =>
-    resources.map((r) => {
-      if (!isSecret(r.value)) return r.text;
-      const other = others.get(r.key)?.value;
-      // The "before" side is always plain "[redacted]"; the "after" side says what changed.
-      return serialize(maskSecret(r.value, side === "before" ? r.value : isSecret(other) ? other : undefined));
-    });
-  const beforeText = text(before, afterByKey, "before");
-  const afterText = text(after, beforeByKey, "after");
 
-  for (const r of after) {
+  // Hidden: a secret kind; or an object whose namespace/name was a secret kind on the other side
+  // while its own kind is not there (a Secret turned ConfigMap keeps its values hidden, both ways).
+  const secretIds = (resources: Resource[]) =>
+    new Set(resources.filter((r) => secretKind(r.value)).map((r) => identity(r.value)));
+  const secretsBefore = secretIds(before);
+  const secretsAfter = secretIds(after);
+  const isHidden = (r: Resource, side: "before" | "after") => {
+    if (secretKind(r.value)) return true;
+    const [otherSecrets, otherByKey] = side === "before" ? [secretsAfter, afterByKey] : [secretsBefore, beforeByKey];
+    return otherSecrets.has(identity(r.value)) && !otherByKey.has(r.key);
+  };
+  const hiddenBefore = before.filter((r) => isHidden(r, "before"));
+  const hidden = new Set([...hiddenBefore, ...after.filter((r) => isHidden(r, "after"))]);
+  /** What a head object's values are compared with: the same key at the base, else the hidden object that had its namespace/name. */
+  const counterpart = (r: Resource) =>
+    beforeByKey.get(r.key) ??
+    (hidden.has(r)
+      ? hiddenBefore.find((b) => identity(b.value) === identity(r.value) && !afterByKey.has(b.key))
+      : undefined);
+  // The "before" side is always plain "[redacted]"; the "after" side says what changed.
+  const mask = (r: Resource, side: "before" | "after") => {
+    const other = side === "after" ? counterpart(r)?.value : undefined;
+    return maskSecrets(r.value, other, other !== undefined, hidden.has(r));
+  };
+  const maskedBefore = before.map((r) => mask(r, "before"));
+  const maskedAfter = after.map((r) => mask(r, "after"));
+  const scrub = valueScrubber([...maskedBefore, ...maskedAfter].flatMap((m) => m.values));
+
+  const show = (r: Resource, m: ReturnType<typeof maskSecrets>): Shown => {
+    const scrubbed = scrubStrings(m.value, scrub);
+    return {
+      key: r.key,
+      label: scrubbed.changed && isObj(scrubbed.value) ? resourceKey(scrubbed.value) : r.key,
+      value: scrubbed.value,
+      hidden: hidden.has(r),
+      rewritten: m.masked || scrubbed.changed,
+      text: r.text,
+    };
+  };
+  const shownBefore = before.map((r, i) => show(r, maskedBefore[i] as ReturnType<typeof maskSecrets>));
+  const shownAfter = after.map((r, i) => show(r, maskedAfter[i] as ReturnType<typeof maskSecrets>));
+  // A document rewritten on either side is serialized on both, so its diff shows what changed, not formatting.
+  const rewritten = new Set([...shownBefore, ...shownAfter].filter((r) => r.rewritten).map((r) => r.key));
+  const text = (shown: Shown[]) => shown.map((r) => (rewritten.has(r.key) ? serialize(r.value) : r.text));
+  const beforeText = text(shownBefore);
+  const afterText = text(shownAfter);
+
+  for (const r of shownAfter) {
     const previous = beforeByKey.get(r.key);
-    if (!previous) base.added.push(r.key);
-    else if (previous.text !== r.text) base.changed.push(r.key);
+    if (!previous) base.added.push(r.label);
+    else if (previous.text !== r.text) base.changed.push(r.label);
   }
-  for (const r of before) if (!afterByKey.has(r.key)) base.removed.push(r.key);
+  for (const r of shownBefore) if (!afterByKey.has(r.key)) base.removed.push(r.label);
 
-  const beforeImages = before.flatMap(imagesOf);
-  base.headImages = after.flatMap(imagesOf);
+  const beforeImages = shownBefore.flatMap(imagesOf);
+  base.headImages = shownAfter.flatMap(imagesOf);
   const names = [...new Set([...beforeImages, ...base.headImages].map((i) => imageName(i.image)))].sort();
   for (const name of names) {
     const was = [...new Set(beforeImages.filter((i) => imageName(i.image) === name).map((i) => i.image))].sort();

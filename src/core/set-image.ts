@@ -17,9 +17,13 @@
  *   for a promotion tool, silently losing a registry rewrite is the wrong default.
  * - A new entry is appended after the existing ones in the file's own list style; kustomize
  *   re-sorts all entries by name.
- * - Values that are shared through YAML anchors/aliases are refused: changing an anchored value
- *   would also change every place that refers to it, and replacing an alias would silently cut
- *   the link the author set up. An anchor nobody refers to is kept and its value edited.
+ * - A file with any YAML alias (`*name`) is refused. Expanding aliases is how a few hundred bytes
+ *   become gigabytes (an "alias bomb"); and where an image value is shared, changing the anchored
+ *   value would change every place that refers to it, while replacing an alias would silently cut
+ *   the link the author set up. An anchor nobody refers to is harmless: it is kept and its value
+ *   edited.
+ * - Files larger than 256 KiB or nested deeper than 64 levels are refused before they are parsed
+ *   (see yaml-limits.ts): these files come from anyone who can open a pull request.
  * - Template syntax (`{{`, `{%`) is refused when it makes the file something other than plain
  *   YAML or appears in `images`. Inside ordinary string values elsewhere (for instance runtime
  *   placeholders in a configMapGenerator literal) it is data that kustomize passes through, and
@@ -42,6 +46,13 @@ import {
 } from "yaml";
 import { checkDigest, checkTag, parseImageName, quote } from "./image-ref.js";
 import { checkEntryName, KEEP, type ImageChange } from "./image-spec.js";
+import {
+  checkYamlText,
+  duplicateKey,
+  lineAt,
+  UNTRUSTED_PARSE_OPTIONS,
+  UNTRUSTED_TO_JS_OPTIONS,
+} from "./yaml-limits.js";
 
 export interface ImageFields {
   newName?: string;
@@ -73,10 +84,7 @@ const invalid = (reason: string): SetImageFailure => ({ ok: false, kind: "invali
 
 interface Entry {
   index: number;
-  /** The entry's mapping; for an alias item, the mapping it refers to. */
   map: YAMLMap;
-  /** True when the list item is an alias (`- *base`) to an entry defined elsewhere. */
-  alias: boolean;
   name: string;
 }
 
@@ -89,8 +97,22 @@ interface Loaded {
   /** The `images` list; undefined when the key is missing or its value is null. */
   seq?: YAMLSeq;
   entries: Entry[];
-  /** Anchor names that some alias refers to. */
-  referenced: Set<string>;
+}
+
+const ALIASES_REFUSED = "YAML aliases are not supported in an overlay Conveyor edits";
+
+/** Whether `at` lies inside one of `ranges`: sorted, non-overlapping [start, end) pairs. */
+function insideRanges(ranges: Array<[number, number]>, at: number): boolean {
+  let low = 0;
+  let high = ranges.length - 1;
+  while (low <= high) {
+    const middle = (low + high) >> 1;
+    const [start, end] = ranges[middle] as [number, number];
+    if (at < start) high = middle - 1;
+    else if (at >= end) low = middle + 1;
+    else return true;
+  }
+  return false;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -98,8 +120,10 @@ interface Loaded {
 
 function load(text: string): Loaded | SetImageFailure {
   if (text.trim().length === 0) return notKustomization("file is empty");
+  const limit = checkYamlText(text);
+  if (limit !== undefined) return invalid(limit);
 
-  const docs = parseAllDocuments(text, { keepSourceTokens: true });
+  const docs = parseAllDocuments(text, { ...UNTRUSTED_PARSE_OPTIONS, keepSourceTokens: true });
   const list = Array.isArray(docs) ? docs : [];
   const hasTemplate = text.includes("{{") || text.includes("{%");
   if (list.length === 0) return notKustomization("file has no YAML content, only comments");
@@ -111,6 +135,13 @@ function load(text: string): Loaded | SetImageFailure {
     const first = doc.errors[0];
     return invalid(`invalid YAML: ${first ? first.message.split("\n")[0] : "parse error"}`);
   }
+  const duplicate = duplicateKey(doc);
+  if (duplicate) {
+    if (hasTemplate) return notKustomization("file is a template ({{ or {%), not plain YAML");
+    return invalid(
+      `invalid YAML: Map keys must be unique; ${quote(duplicate.key)} appears twice (line ${lineAt(text, duplicate.offset)})`,
+    );
+  }
   const root = doc.contents;
   if (root === null || (isScalar(root) && root.value === null)) return notKustomization("file has no YAML content");
   if (!isMap(root)) return notKustomization("top level of the file is not a mapping");
@@ -120,11 +151,11 @@ function load(text: string): Loaded | SetImageFailure {
     return notKustomization(`kind is ${quote(kind)}, not Kustomization or Component`);
   }
 
-  const referenced = new Set<string>();
+  let alias: { source: string; offset: number } | undefined;
   const scalarRanges: Array<[number, number]> = [];
   visit(doc, {
     Alias(_, node) {
-      referenced.add(node.source);
+      alias ??= { source: node.source, offset: node.range?.[0] ?? 0 };
     },
     Scalar(_, node) {
       if (node.range) scalarRanges.push([node.range[0], node.range[1]]);
@@ -136,31 +167,37 @@ function load(text: string): Loaded | SetImageFailure {
 
   if (hasTemplate) {
     const imagesRange = imagesNode?.range;
+    // Scalars never overlap; sorted, each marker is looked up in logarithmic time.
+    scalarRanges.sort((a, b) => a[0] - b[0]);
     for (const match of text.matchAll(TEMPLATE_MARKER)) {
       const at = match.index;
       if (imagesRange && at >= imagesRange[0] && at < imagesRange[2]) {
         return notKustomization("images hold template syntax ({{ or {%); edit the template instead");
       }
-      if (!scalarRanges.some(([start, end]) => at >= start && at < end)) {
+      if (!insideRanges(scalarRanges, at)) {
         return notKustomization("file is a template ({{ or {%), not plain YAML");
       }
     }
   }
 
+  if (alias) {
+    return invalid(
+      `${ALIASES_REFUSED} (${quote(`*${alias.source}`)} at line ${lineAt(text, alias.offset)}); write the value out in full`,
+    );
+  }
+
   let seq: YAMLSeq | undefined;
   if (imagesNode !== undefined && imagesNode !== null && !(isScalar(imagesNode) && imagesNode.value === null)) {
-    if (isAlias(imagesNode)) return invalid("images is an alias; edit the list it refers to");
     if (!isSeq(imagesNode)) return invalid("images is not a list");
     seq = imagesNode;
   }
 
   const entries: Entry[] = [];
   for (const [index, item] of (seq?.items ?? []).entries()) {
-    const resolved = isAlias(item) ? item.resolve(doc) : item;
-    if (!isMap(resolved)) return invalid(`images entry ${index + 1} is not a mapping`);
-    const name = resolved.get("name");
+    if (!isMap(item)) return invalid(`images entry ${index + 1} is not a mapping`);
+    const name = item.get("name");
     if (typeof name !== "string" || name.length === 0) return invalid(`images entry ${index + 1} has no name`);
-    entries.push({ index, map: resolved, alias: isAlias(item), name });
+    entries.push({ index, map: item, name });
   }
 
   return {
@@ -170,7 +207,6 @@ function load(text: string): Loaded | SetImageFailure {
     ...(imagesPair ? { imagesPair } : {}),
     ...(seq ? { seq } : {}),
     entries,
-    referenced,
   };
 }
 
@@ -180,7 +216,6 @@ function isFailure(value: unknown): value is SetImageFailure {
 
 /** The value as the file spells it: the source of a plain `1.20`, not the number 1.2. */
 function scalarText(loaded: Loaded, node: unknown): string | undefined {
-  if (isAlias(node)) return scalarText(loaded, node.resolve(loaded.doc));
   if (!isScalar(node) || node.value === null) return undefined;
   if (typeof node.value === "string") return node.value;
   if (node.type === "PLAIN" && node.range) return loaded.text.slice(node.range[0], node.range[1]);
@@ -360,17 +395,6 @@ function preferredStyle(loaded: Loaded, key: string): ScalarStyle {
 // ---------------------------------------------------------------------------------------------
 // Editing
 
-function anchorConflict(loaded: Loaded, node: unknown, what: string): SetImageFailure | undefined {
-  if (isAlias(node)) {
-    return invalid(`${what} is an alias (*${node.source}); change the anchored value instead`);
-  }
-  const anchor = (node as { anchor?: string } | null)?.anchor;
-  if (anchor && loaded.referenced.has(anchor)) {
-    return invalid(`${what} is anchored as &${anchor} and reused elsewhere; changing it would change those too`);
-  }
-  return undefined;
-}
-
 function pairOf(map: YAMLMap, key: string): Pair | undefined {
   return map.items.find((pair) => isScalar(pair.key) && pair.key.value === key);
 }
@@ -380,13 +404,6 @@ function editEntry(loaded: Loaded, entry: Entry, actions: Record<Field, Action>)
   const map = entry.map;
   const label = `image ${quote(entry.name)}`;
   if (pairOf(map, "<<")) return invalid(`${label} uses a merge key (<<); edit it by hand`);
-  for (const [node, what] of [
-    [map, `the entry for ${label}`],
-    [loaded.seq, "the images list"],
-  ] as const) {
-    const conflict = anchorConflict(loaded, node, what);
-    if (conflict) return conflict;
-  }
 
   const splices: Splice[] = [];
   const removed = new Map<Pair, Field>();
@@ -399,8 +416,6 @@ function editEntry(loaded: Loaded, entry: Entry, actions: Record<Field, Action>)
     const what = `${field} of ${label}`;
     if (action.do === "remove") {
       if (!pair) continue;
-      const conflict = anchorConflict(loaded, pair.value, what);
-      if (conflict) return conflict;
       removed.set(pair, field);
       continue;
     }
@@ -409,8 +424,6 @@ function editEntry(loaded: Loaded, entry: Entry, actions: Record<Field, Action>)
       continue;
     }
     const node = pair.value;
-    const conflict = anchorConflict(loaded, node, what);
-    if (conflict) return conflict;
     if (!isScalar(node) || !node.range) return invalid(`${what} is not a plain value`);
     if (node.value === action.value) continue;
     const style = styleOf(node);
@@ -524,8 +537,6 @@ function appendEntry(loaded: Loaded, name: string, fields: ImageFields): Splice[
   const eol = detectEol(text);
 
   if (seq) {
-    const conflict = anchorConflict(loaded, seq, "the images list");
-    if (conflict) return conflict;
     if (seq.flow) {
       const last = seq.items[seq.items.length - 1];
       const entry = flowEntry(newEntryPairs(loaded, name, fields, true));
@@ -615,7 +626,7 @@ function sameJson(a: unknown, b: unknown): boolean {
 }
 
 function expectedJs(loaded: Loaded, index: number | undefined, name: string, after: ImageFields): unknown {
-  const js = loaded.doc.toJS({ maxAliasCount: -1 }) as Record<string, unknown>;
+  const js = loaded.doc.toJS(UNTRUSTED_TO_JS_OPTIONS) as Record<string, unknown>;
   const images = Array.isArray(js.images) ? [...(js.images as unknown[])] : [];
   const current: Record<string, unknown> =
     index === undefined ? { name } : { ...(images[index] as Record<string, unknown>) };
@@ -630,7 +641,7 @@ function verify(edited: string, expected: unknown): SetImageFailure | undefined 
   const reloaded = load(edited);
   if (isFailure(reloaded))
     return invalid(`the edit would produce a broken file (${reloaded.reason}); file left unchanged`);
-  const actual = reloaded.doc.toJS({ maxAliasCount: -1 });
+  const actual = reloaded.doc.toJS(UNTRUSTED_TO_JS_OPTIONS);
   if (!sameJson(actual, expected)) {
     return invalid("the edit would change more than the image values; file left unchanged");
   }
@@ -657,8 +668,6 @@ function setImageOnce(text: string, change: ImageChange): SetImageResult {
   let before: ImageFields | undefined;
   let after: ImageFields;
   if (match) {
-    if (match.alias)
-      return invalid(`the entry for image ${quote(change.name)} is an alias; edit the anchored entry instead`);
     before = fieldsOf(loaded, match.map);
     after = applyToFields(before, actions);
     splices = editEntry(loaded, match, actions);

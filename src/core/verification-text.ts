@@ -1,5 +1,4 @@
 // Words for the verification loop: PR comments, Deployment descriptions, revert PRs.
-import { stateMarker } from "./markers.js";
 import { formatDuration } from "./pr-text.js";
 
 export function verificationStartedComment(input: {
@@ -60,19 +59,25 @@ export function failedComment(input: {
   author?: string;
   reason: string;
   revert?: { pr?: number; note?: string };
+  /** The issue that holds the failed image, when one was opened. */
+  holdIssue?: number;
 }): string {
-  const who = input.author ? `@${input.author} ` : "";
+  const who = input.author ? `@${input.author}: ` : "";
   const revert =
     input.revert?.pr !== undefined
       ? `Conveyor opened revert PR #${input.revert.pr}.`
       : (input.revert?.note ?? "No revert PR was opened (rollback.auto is off).");
+  const held =
+    input.holdIssue !== undefined
+      ? `${input.service} is held in ${input.env} (#${input.holdIssue}): this image is not merged there automatically again until a newer image arrives or someone comments \`/unhold\` on #${input.holdIssue}.`
+      : undefined;
   return [
     `❌ ${who}the rollout of ${input.service} in **${input.env}** failed (Argo CD \`${input.app}\`).`,
     "",
     `**Reason:** ${input.reason}`,
     "",
     revert,
-    `${input.service} is held in ${input.env}: nothing is promoted automatically from it until a newer image arrives or someone comments \`/unhold\`.`,
+    ...(held ? [held] : []),
   ].join("\n");
 }
 
@@ -85,27 +90,31 @@ export function revertPrText(input: {
   originalPr?: number;
   deploymentId: number;
   method: "revert" | "reset-image";
+  /** Set when a person asked for the revert (`/rollback`) rather than a failed rollout. */
+  requestedBy?: string;
 }): { title: string; body: string; commitMessage: string } {
   const back = input.from ?? "the previous overlay";
+  const after = input.originalPr !== undefined ? ` after #${input.originalPr}` : "";
+  const why = input.requestedBy
+    ? `because @${input.requestedBy} asked for it${after} (deployment ${input.deploymentId})`
+    : `because its rollout failed${after} (deployment ${input.deploymentId})`;
   return {
     title: `Revert ${input.service} in ${input.env} to ${shortImage(back)}`,
-    commitMessage: `revert(${input.service}/${input.env}): ${input.to ?? "(change)"} -> ${back}\n\nRollout failed: ${input.reason.slice(0, 500)}`,
+    commitMessage: `revert(${input.service}/${input.env}): ${input.to ?? "(change)"} -> ${back}\n\n${input.requestedBy ? "Requested" : "Rollout failed"}: ${input.reason.slice(0, 500)}`,
     body: [
-      `Conveyor reverts **${input.service}** in **${input.env}** because its rollout failed${input.originalPr !== undefined ? ` after #${input.originalPr}` : ""} (deployment ${input.deploymentId}).`,
+      `Conveyor reverts **${input.service}** in **${input.env}** ${why}.`,
       "",
-      `**Reason:** ${input.reason}`,
+      `**${input.requestedBy ? "Request" : "Reason"}:** ${input.reason}`,
       "",
       "| | image |",
       "|---|---|",
-      `| failed | ${input.to ? `\`${input.to}\`` : "_(unknown)_"} |`,
+      `| ${input.requestedBy ? "now" : "failed"} | ${input.to ? `\`${input.to}\`` : "_(unknown)_"} |`,
       `| back to | ${input.from ? `\`${input.from}\`` : "_(previous overlay)_"} |`,
       "",
       input.method === "revert"
         ? "This is a revert of the overlay change."
         : "The overlay changed again since, so a plain revert would conflict; this sets the previous verified image instead.",
       "The revert is verified in Argo CD like any other change.",
-      "",
-      stateMarker({ service: input.service, env: input.env, from: input.to, to: input.from ?? "(previous overlay)" }),
     ].join("\n"),
   };
 }

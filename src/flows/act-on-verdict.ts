@@ -106,7 +106,7 @@ async function actOnFailed(services: Services, scope: RepoScope, v: Verification
     });
     revert = "pr" in outcome ? { pr: outcome.pr } : { note: `No revert PR: ${outcome.reason}.` };
   }
-  if (plan.hold) await gh.issues.upsert({ label: HOLD_LABEL, ...plan.hold });
+  const hold = plan.hold ? await gh.issues.upsert({ label: HOLD_LABEL, ...plan.hold }) : undefined;
   if (plan.commentOn !== undefined && v.pr) {
     await gh.issues.comment(
       plan.commentOn,
@@ -117,6 +117,7 @@ async function actOnFailed(services: Services, scope: RepoScope, v: Verification
         author: v.pr.author,
         reason: verdict.reason,
         revert,
+        holdIssue: hold?.number,
       }),
     );
   }

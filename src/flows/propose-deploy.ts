@@ -4,6 +4,7 @@ import type { Config } from "../core/config.js";
 import type { DeployRequest } from "../core/dispatch.js";
 import { discoverServices } from "../core/discover.js";
 import { planDeploy, resolveTarget, type DeployTarget, type Rejection } from "../core/plan-deploy.js";
+import { prTrust } from "./pr-state.js";
 import { publishEdit, type EditPlan } from "./publish-edit.js";
 import { renderSummaryForPr } from "./render-changes.js";
 import type { RepoScope } from "./repo-scope.js";
@@ -57,18 +58,25 @@ async function propose(services: Services, scope: RepoScope, input: ProposeInput
       if (resolved.kind === "reject") return { kind: "stop", result: resolved };
       const { target } = resolved;
       const branchSha = await view.branchSha(target.branch);
+      const openPr = branchSha ? await view.openPr(target.branch) : undefined;
+      // Build on the bot branch only while its head is the commit Conveyor signed for; a branch
+      // someone else pushed to is re-planned from the default branch (and the push replaces it).
+      const trusted =
+        branchSha !== undefined &&
+        openPr !== undefined &&
+        prTrust(services, scope.gh.fullName, openPr).kind === "trusted";
       const plan = planDeploy({
         target,
         request,
         config,
         onDefault: await workspace.readFile(view.defaultSha, target.overlayFile),
-        botBranch: branchSha
+        botBranch: trusted
           ? {
               text: await workspace.readFile(branchSha, target.overlayFile),
               containsDefault: await workspace.isAncestor(view.defaultSha, branchSha),
             }
           : undefined,
-        openPr: branchSha ? await view.openPr(target.branch) : undefined,
+        openPr,
         evidence: input.evidence,
       });
       if (plan.kind === "reject") return { kind: "stop", result: plan };
@@ -86,6 +94,7 @@ async function propose(services: Services, scope: RepoScope, input: ProposeInput
           pr: {
             existing: plan.existingPr,
             title: plan.title,
+            state: { service: plan.move.service, env: plan.move.env, from: plan.move.from ?? null, to: plan.move.to },
             labels: plan.labels,
             updateComment: plan.supersedes
               ? `Updated to \`${plan.move.to}\`, superseding \`${plan.supersedes}\`.`

@@ -3,6 +3,7 @@
 import { planRevert } from "../core/plan-revert.js";
 import { envLabel, LABEL, REVERT_LABEL, revertBranchFor } from "../core/pr-text.js";
 import { revertPrText } from "../core/verification-text.js";
+import { prTrust } from "./pr-state.js";
 import { publishEdit, type EditPlan } from "./publish-edit.js";
 import type { RepoScope } from "./repo-scope.js";
 import type { Services } from "./services.js";
@@ -19,6 +20,8 @@ export interface RevertRequest {
   reason: string;
   originalPr?: number;
   deploymentId: number;
+  /** A person asked for it (`/rollback`), rather than a failed rollout. */
+  requestedBy?: string;
 }
 
 export type RevertOutcome =
@@ -46,7 +49,10 @@ export async function proposeRevert(
       const branch = revertBranchFor(request.env, request.service);
       const branchSha = await view.branchSha(branch);
       const open = branchSha ? await view.openPr(branch) : undefined;
-      if (open && branchSha && (await workspace.readFile(branchSha, request.file)) === plan.text) {
+      // Only a branch whose head is still Conveyor's signed commit counts as "already restoring":
+      // one someone else pushed to is rebuilt (the push replaces it).
+      const trusted = open !== undefined && prTrust(services, scope.gh.fullName, open).kind === "trusted";
+      if (open && branchSha && trusted && (await workspace.readFile(branchSha, request.file)) === plan.text) {
         return {
           kind: "stop",
           result: { kind: "noop", reason: `revert PR #${open.number} already restores this overlay` },
@@ -67,6 +73,13 @@ export async function proposeRevert(
             title: text.title,
             body: () => text.body,
             labels: [LABEL, envLabel(request.env), REVERT_LABEL],
+            // A revert moves the environment back: from the failed image to the one before it.
+            state: {
+              service: request.service,
+              env: request.env,
+              from: request.to ?? null,
+              to: request.from ?? "(previous overlay)",
+            },
           },
         },
       };

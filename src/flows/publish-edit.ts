@@ -3,7 +3,9 @@
 // never races itself on a branch; a push another writer beat is fetched again and re-planned, a
 // bounded number of times.
 import type { PullRequestSummary } from "../adapters/github/pull-requests.js";
+import { withStateMarker } from "../core/markers.js";
 import { serviceKey } from "../runtime/keyed-queue.js";
+import { signedStateMarker, type Move } from "./pr-state.js";
 import type { RepoScope } from "./repo-scope.js";
 import type { Services } from "./services.js";
 
@@ -24,6 +26,8 @@ export interface Edit {
     title: string;
     /** The body, once the commit exists (a render summary may read it). */
     body(commit: string): Promise<string> | string;
+    /** What the PR moves: signed, with the commit, into the marker at the end of the body. */
+    state: Move;
     labels: string[];
     /** Said on an existing PR when it is updated. */
     updateComment?: string;
@@ -76,7 +80,10 @@ export function publishEdit<T>(
           );
           continue;
         }
-        const body = await edit.pr.body(commit);
+        const body = withStateMarker(
+          await edit.pr.body(commit),
+          signedStateMarker(services, gh.fullName, edit.pr.state, commit),
+        );
         if (edit.pr.existing !== undefined) {
           await gh.pulls.update(edit.pr.existing, { title: edit.pr.title, body });
           if (edit.pr.updateComment) await gh.issues.comment(edit.pr.existing, edit.pr.updateComment);

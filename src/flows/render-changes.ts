@@ -16,6 +16,7 @@ import {
 import { analyzeOverlay, overlaySummary, type OverlayAnalysis, type RenderSide } from "../core/render-report.js";
 import type { GitWorkspace } from "../adapters/git-workspace.js";
 import type { Renderer, RendererInfo, RenderResult } from "../adapters/renderer.js";
+import { checkReferences, referenceRefusal, type ReferenceProblem } from "../core/kustomization-references.js";
 
 const PARALLEL_RENDERS = 4;
 
@@ -72,6 +73,10 @@ export async function renderChanges(input: RenderChangesInput): Promise<RenderCh
     ): Promise<{ side: RenderSide; result?: RenderResult }> => {
       const closure = overlay.closure[side];
       if (!closure) return { side: { kind: "absent" } };
+      // Nothing that reaches out of the repository is rendered: not the network, not the host,
+      // not another repository's clone. kustomize would follow such references as written.
+      const refused = refusedReferences(side === "before" ? before : after, closure, input.config.render.allowRemote);
+      if (refused.length) return { side: { kind: "failed", error: referenceRefusal(refused) } };
       const trees = side === "before" ? treesBefore : treesAfter;
       // The overlay's output depends only on the directories it reads: their tree ids are the key.
       const cacheKey = overlay.remote.length
@@ -81,6 +86,8 @@ export async function renderChanges(input: RenderChangesInput): Promise<RenderCh
         root: roots[side],
         cacheKey,
         timeoutMs: input.timeoutMs,
+        // Remote references left after the check are ones render.allowRemote trusts, pinned.
+        remoteGit: overlay.remote.length > 0,
       });
       return {
         side: result.ok ? { kind: "rendered", yaml: result.yaml } : { kind: "failed", error: result.error },
@@ -113,7 +120,7 @@ export async function renderChanges(input: RenderChangesInput): Promise<RenderCh
     const remote = [...new Set(affected.flatMap((o) => o.remote))];
     if (remote.length)
       notes.push(
-        `Remote resources are fetched on every render and not cached: ${remote
+        `Remote bases trusted by \`render.allowRemote\` are fetched (pinned) on every render and not cached: ${remote
           .slice(0, 5)
           .map((r) => `\`${r}\``)
           .join(", ")}`,
@@ -124,11 +131,25 @@ export async function renderChanges(input: RenderChangesInput): Promise<RenderCh
   }
 }
 
+/** Every reference, in every kustomization an overlay reads, that Conveyor will not render. */
+function refusedReferences(snapshot: Snapshot, closure: string[], allowRemote: string[]): ReferenceProblem[] {
+  return closure.flatMap((dir) => {
+    const text = snapshot.kustomizations.get(dir);
+    const file = snapshot.paths.get(dir);
+    return text === undefined || file === undefined ? [] : checkReferences({ dir, file, text, allowRemote });
+  });
+}
+
+type Snapshot = TreeSnapshot & {
+  /** The kustomization file of each directory. */
+  paths: Map<string, string>;
+};
+
 /**
  * Files of a commit, and the text of its kustomization files, read from git. Symbolic links and
  * submodules are not read: they are never exported for the renderer either.
  */
-async function snapshot(workspace: GitWorkspace, commit: string): Promise<TreeSnapshot> {
+async function snapshot(workspace: GitWorkspace, commit: string): Promise<Snapshot> {
   const entries = await workspace.treeEntries(commit);
   const wanted = entries.filter(
     (e) =>
@@ -138,12 +159,17 @@ async function snapshot(workspace: GitWorkspace, commit: string): Promise<TreeSn
   );
   const texts = await workspace.readBlobs([...new Set(wanted.map((e) => e.sha))]);
   const kustomizations = new Map<string, string>();
+  const paths = new Map<string, string>();
   for (const e of wanted) {
     const slash = e.path.lastIndexOf("/");
     const text = texts.get(e.sha);
-    if (text !== undefined) kustomizations.set(slash < 0 ? "." : e.path.slice(0, slash), text);
+    const dir = slash < 0 ? "." : e.path.slice(0, slash);
+    if (text !== undefined) {
+      kustomizations.set(dir, text);
+      paths.set(dir, e.path);
+    }
   }
-  return { files: entries.map((e) => e.path), kustomizations };
+  return { files: entries.map((e) => e.path), kustomizations, paths };
 }
 
 async function mapLimited<T, R>(items: T[], limit: number, task: (item: T) => Promise<R>): Promise<R[]> {

@@ -13,7 +13,8 @@ import {
 } from "../core/command-plan.js";
 import { commandReply, parseErrorReply, refusalText, type CommandResult } from "../core/command-text.js";
 import type { ParsedComment } from "../core/commands.js";
-import { parseFreezeIssue, parseStateMarker } from "../core/markers.js";
+import { parseFreezeIssue } from "../core/markers.js";
+import { signedState } from "./pr-state.js";
 import { FREEZE_LABEL, LABEL, REVERT_LABEL } from "../core/pr-text.js";
 import { describeError } from "../adapters/github/client.js";
 import type { GitHubRepo } from "../adapters/github/repo.js";
@@ -25,7 +26,7 @@ import type { Services } from "./services.js";
 export type CommentTarget =
   | { kind: "freeze-issue"; number: number; env: string }
   | { kind: "hold-issue"; number: number; service: string; env: string }
-  | { kind: "pr"; number: number; open: boolean; merged: boolean; authorType?: string; labels: string[]; body: string };
+  | { kind: "pr"; number: number; open: boolean; merged: boolean; author?: string; labels: string[]; body: string };
 
 export interface CommentInput {
   target: CommentTarget;
@@ -53,7 +54,7 @@ export async function runCommands(
   }
 
   const permission = await gh.permissions.of(user);
-  const subject = await subjectOf(gh, target);
+  const subject = await subjectOf(services, gh, target);
   const needs = requirements(parsed.commands, subject, config);
   const facts: Facts = { histories: {}, frozen: [], approver: {} };
   if (WRITERS.includes(permission)) {
@@ -107,12 +108,15 @@ export async function runCommands(
   await gh.issues.comment(target.number, commandReply(user, results));
 }
 
-async function subjectOf(gh: GitHubRepo, target: CommentTarget): Promise<Subject> {
+async function subjectOf(services: Services, gh: GitHubRepo, target: CommentTarget): Promise<Subject> {
   if (target.kind !== "pr") return target;
   const subject: Subject = { kind: "pr", number: target.number, open: target.open, merged: target.merged };
-  const marker = parseStateMarker(target.body);
+  // Only what Conveyor signed is believed: a writer can edit a PR body, and the state in it names
+  // the image that /retry and /promote would move.
+  const marker =
+    target.author === (await services.github.botLogin()) ? signedState(services, gh.fullName, target.body) : undefined;
   const kind = target.labels.includes(REVERT_LABEL) ? "revert" : "deploy";
-  if (target.authorType === "Bot" && target.labels.includes(LABEL) && marker) {
+  if (target.labels.includes(LABEL) && marker) {
     subject.conveyor = { service: marker.service, env: marker.env, kind, to: marker.to, from: marker.from };
   } else if (target.merged) {
     // A person's merged change: the Deployment Conveyor recorded for it says what it changed.

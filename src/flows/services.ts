@@ -1,6 +1,7 @@
 // The long-lived parts every flow may use, made once per process by app.ts.
 import type { GitHubApp } from "../adapters/github/app.js";
 import type { Renderer } from "../adapters/renderer.js";
+import type { Signer } from "../adapters/signing.js";
 import type { Workspaces } from "../adapters/workspaces.js";
 import type { Background } from "../runtime/background.js";
 import type { KeyedQueue } from "../runtime/keyed-queue.js";
@@ -17,6 +18,8 @@ export interface Services {
   /** kustomize, with its render cache. */
   renderer: Renderer;
   metrics: Metrics;
+  /** Signs the state Conveyor keeps in its PR bodies, so edits by others are recognised. */
+  signer: Signer;
   /** Present when an Argo CD source is configured; without it merges are not verified. */
   verifier?: Verifier;
 }

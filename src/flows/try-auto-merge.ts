@@ -2,10 +2,13 @@
 // passed, with the exact head sha that was checked. The decision is core/merge-policy.ts.
 import type { GitHubRepo } from "../adapters/github/repo.js";
 import type { Config } from "../core/config.js";
-import { conveyorPr, type MergeCandidate } from "../core/conveyor-pr.js";
+import { ownership, type MergeCandidate, type Ownership } from "../core/conveyor-pr.js";
+import { compareSemver } from "../core/image-ref.js";
 import { parseFreezeIssue, parseHoldIssue } from "../core/markers.js";
 import { mergeDecision, type MergeDecision } from "../core/merge-policy.js";
-import { FREEZE_LABEL, HOLD_LABEL } from "../core/pr-text.js";
+import { FREEZE_LABEL, HOLD_LABEL, UNTRUSTED_LABEL } from "../core/pr-text.js";
+import type { PullRequestSummary } from "../adapters/github/pull-requests.js";
+import { prTrust } from "./pr-state.js";
 import { RENDER_CHECK } from "./run-render-check.js";
 import type { Log, Services } from "./services.js";
 
@@ -32,7 +35,7 @@ export async function tryAutoMerge(
     return hold?.service === pr.service && hold.env === pr.env;
   });
   const heldImage = holdIssue ? parseHoldIssue(holdIssue.body)?.image : undefined;
-  if (holdIssue && heldImage !== undefined && pr.image !== undefined && heldImage !== pr.image) {
+  if (holdIssue && heldImage !== undefined && pr.image !== undefined && supersedes(pr.image, heldImage)) {
     // A newer image arrived: that lifts the hold the failed rollout put in place.
     await gh.issues.closeOne(holdIssue.number, `Lifted: a newer image (\`${pr.image}\`) arrived in #${pr.number}.`);
   }
@@ -67,7 +70,37 @@ export async function tryAutoMerge(
   return { kind: "merged" };
 }
 
-/** Reads a PR and merges it if it is one of Conveyor's open PRs and may merge; undefined if not Conveyor's. */
+/**
+ * Does `image` replace the held one? A higher version does; a lower one does not (the hold stays
+ * for the image that failed). Tags that are not versions (commit shas) cannot be ordered: any
+ * other image counts as newer.
+ */
+function supersedes(image: string, held: string): boolean {
+  if (image === held) return false;
+  const tag = (ref: string) =>
+    ref
+      .slice(ref.lastIndexOf("/") + 1)
+      .split("@")[0]
+      ?.split(":")[1];
+  const [a, b] = [tag(image), tag(held)];
+  const order = a !== undefined && b !== undefined ? compareSemver(a, b) : undefined;
+  return order === undefined ? true : order > 0;
+}
+
+/** Who a PR belongs to, from its author, its branch and its signed state marker. */
+export async function ownershipOf(services: Services, gh: GitHubRepo, pr: PullRequestSummary): Promise<Ownership> {
+  return ownership(pr, {
+    repo: gh.fullName,
+    botLogin: await services.github.botLogin(),
+    trust: prTrust(services, gh.fullName, pr),
+  });
+}
+
+/**
+ * Reads a PR and merges it if it is one of Conveyor's open PRs and may merge; undefined when it
+ * is not Conveyor's. A Conveyor PR someone else changed is never merged automatically, and says
+ * so once (a label marks that it did).
+ */
 export async function mergeIfReady(
   services: Services,
   gh: GitHubRepo,
@@ -75,8 +108,26 @@ export async function mergeIfReady(
   number: number,
   log: Pick<Log, "info">,
 ): Promise<MergeOutcome | undefined> {
-  const candidate = conveyorPr(await gh.pulls.get(number), gh.fullName);
-  return candidate ? tryAutoMerge(services, gh, config, candidate, log) : undefined;
+  const pr = await gh.pulls.get(number);
+  const owner = await ownershipOf(services, gh, pr);
+  if (owner.kind === "other") return undefined;
+  if (owner.kind === "tampered") {
+    if (!pr.labels.includes(UNTRUSTED_LABEL)) {
+      await gh.issues.addLabels(number, [UNTRUSTED_LABEL]);
+      await gh.issues.comment(number, untrustedComment(owner.reason));
+    }
+    log.info({ pr: number }, `not merging #${number}: ${owner.reason}`);
+    return { kind: "skip", reason: owner.reason };
+  }
+  return tryAutoMerge(services, gh, config, owner.candidate, log);
+}
+
+export function untrustedComment(reason: string): string {
+  return [
+    `Conveyor will not merge this pull request automatically: ${reason}.`,
+    "",
+    "Review it and merge it yourself, or comment `/retry` to have Conveyor plan it again from the default branch (commits others pushed to its branch are replaced).",
+  ].join("\n");
 }
 
 /** Merges every open Conveyor PR into `env` that may merge now (after an unfreeze); returns their numbers. */
@@ -89,9 +140,9 @@ export async function mergeWaiting(
 ): Promise<number[]> {
   const merged: number[] = [];
   for (const pr of await gh.pulls.listOpen()) {
-    const candidate = conveyorPr(pr, gh.fullName);
-    if (!candidate || candidate.env !== env) continue;
-    const outcome = await tryAutoMerge(services, gh, config, candidate, log);
+    const owner = await ownershipOf(services, gh, pr);
+    if (owner.kind !== "conveyor" || owner.candidate.env !== env) continue;
+    const outcome = await tryAutoMerge(services, gh, config, owner.candidate, log);
     if (outcome.kind === "merged") merged.push(pr.number);
   }
   return merged;

@@ -47,7 +47,7 @@ function targetOf(issue: Issue): CommentTarget | undefined {
       number: issue.number,
       open: issue.state === "open",
       merged: Boolean(issue.pull_request.merged_at),
-      authorType: issue.user?.type,
+      author: issue.user?.login,
       labels,
       body: issue.body ?? "",
     };

@@ -17,8 +17,9 @@ export async function handlePush(context: Context<"push">, services: Services): 
 
   const config = await loadConfig(repo.gh, context.log);
   if (!config) return;
+  // Fixed, added or deleted (then the defaults apply): any of them may end a config problem.
   const touchedConfig = payload.commits.some((c) =>
-    [...(c.added ?? []), ...(c.modified ?? [])].includes(`.github/${CONFIG_FILE}`),
+    [...(c.added ?? []), ...(c.modified ?? []), ...(c.removed ?? [])].includes(`.github/${CONFIG_FILE}`),
   );
   if (touchedConfig) {
     await repo.gh.issues.close({

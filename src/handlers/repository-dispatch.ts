@@ -25,10 +25,12 @@ export async function handleRepositoryDispatch(
   if (!config) return;
   const report = { eventType: payload.action, deliveryId: context.id };
   if (intent.kind === "reject") {
-    await reportRejection(services, repoScope(services, { ...repo, log: context.log }), {
-      ...report,
-      rejection: intent,
-    });
+    // Reported after the answer: finding the sender's installation and writing there may take
+    // longer than GitHub waits.
+    const scope = repoScope(services, { ...repo, log: context.log });
+    services.background.start("reject", scope.log, () =>
+      reportRejection(services, scope, { ...report, rejection: intent }),
+    );
     return;
   }
 

@@ -6,6 +6,7 @@ import {
   kustomizationReferences,
   type TreeSnapshot,
 } from "../../src/core/affected-overlays.js";
+import { MAX_YAML_BYTES, MAX_YAML_DEPTH } from "../../src/core/yaml-limits.js";
 
 const config = (parseConfig(null) as { ok: true; config: Config }).config;
 
@@ -51,6 +52,61 @@ describe("kustomization references", () => {
 
   it("a kustomization that is not YAML refers to nothing (the render reports it)", () => {
     expect(kustomizationReferences("a", "resources: [\n")).toEqual({ local: [], remote: [] });
+  });
+
+  it("a kustomization larger than the cap refers to nothing (the render reports it)", () => {
+    const text = `${k("../base")}${"# padding\n".repeat(MAX_YAML_BYTES / 10 + 1)}`;
+    expect(text.length).toBeGreaterThan(MAX_YAML_BYTES);
+    expect(kustomizationReferences("a", text)).toEqual({ local: [], remote: [] });
+    // The same text once it fits is read normally.
+    expect(kustomizationReferences("a", text.slice(0, MAX_YAML_BYTES))).toEqual({ local: ["base"], remote: [] });
+  });
+
+  it("a 5 MB kustomization of many keys refers to nothing, and is not parsed", () => {
+    const keys = Array.from({ length: 500_000 }, (_, i) => `key${i}: ${i}\n`).join("");
+    expect(kustomizationReferences("a", `${k("../base")}${keys}`)).toEqual({ local: [], remote: [] });
+  });
+
+  it("a kustomization nested deeper than the limit refers to nothing", () => {
+    const deep = (levels: number) => `${k("../base")}x: ${"[".repeat(levels)}${"]".repeat(levels)}\n`;
+    expect(kustomizationReferences("a", deep(MAX_YAML_DEPTH - 1))).toEqual({ local: ["base"], remote: [] });
+    expect(kustomizationReferences("a", deep(MAX_YAML_DEPTH))).toEqual({ local: [], remote: [] });
+    expect(kustomizationReferences("a", deep(5_000))).toEqual({ local: [], remote: [] });
+  });
+
+  it("a kustomization with an alias bomb refers to nothing; a few aliases are fine", () => {
+    const levels = ["l0: &l0 [x,x,x,x,x,x,x,x,x,x]"];
+    for (let i = 1; i < 9; i++)
+      levels.push(
+        `l${i}: &l${i} [${Array(10)
+          .fill(`*l${i - 1}`)
+          .join(",")}]`,
+      );
+    expect(kustomizationReferences("a", `${k("../base")}${levels.join("\n")}\n`)).toEqual({ local: [], remote: [] });
+    const shared = "base: &b ../base\nresources:\n  - *b\n  - deploy.yaml\n";
+    expect(kustomizationReferences("a", shared)).toEqual({ local: ["base", "a/deploy.yaml"], remote: [] });
+  });
+
+  it("reads references from a kustomization just under the cap made of many keys", () => {
+    let text = `${k("../base")}labels:\n`;
+    for (let i = 0; text.length + 12 <= MAX_YAML_BYTES; i++) text += `  x${i.toString(36)}: v\n`;
+    expect(text.split("\n").length).toBeGreaterThan(20_000);
+    expect(kustomizationReferences("a", text)).toEqual({ local: ["base"], remote: [] });
+    // A duplicate key is still a syntax error the render reports.
+    expect(kustomizationReferences("a", `${text}  x0: again\n`)).toEqual({ local: [], remote: [] });
+  });
+
+  it("follows a kustomization that lists the same bases and remotes thousands of times", () => {
+    const entries = Array.from({ length: 5_000 }, (_, i) => (i % 2 ? "../b" : `https://example.com/r${i % 10}.yaml`));
+    const map = new Map([
+      ["a", k(...entries)],
+      ["b", k("../c")],
+      ["c", k("https://example.com/r0.yaml")],
+    ]);
+    expect(dependencyClosure("a", map)).toEqual({
+      dirs: ["a", "b", "c"],
+      remote: [0, 2, 4, 6, 8].map((i) => `https://example.com/r${i}.yaml`),
+    });
   });
 
   it("follows kustomizations transitively and survives cycles", () => {

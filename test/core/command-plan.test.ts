@@ -447,11 +447,26 @@ describe("planCommands: environments with approvers move only for their approver
       expected: ["hold #21"],
     },
     {
-      title: "/unhold on a Conveyor PR into production by bob: resumes the PR (no approvers needed)",
+      title:
+        "/unhold on a Conveyor PR into production by bob: refused (it would lift production's failed-rollout hold)",
       body: "/unhold",
       on: conveyorPr(21, OPEN, "production", api("1.5.0"), api("1.4.0")),
       by: "bob",
+      expected: notApprover("/unhold"),
+    },
+    {
+      title: "/unhold on a Conveyor PR into production by alice: resumes the PR and lifts its hold",
+      body: "/unhold",
+      on: conveyorPr(21, OPEN, "production", api("1.5.0"), api("1.4.0")),
+      by: "alice",
       expected: ["unhold #21 (api in production)"],
+    },
+    {
+      title: "/retry on a Conveyor PR into production by bob: refused (it moves production again)",
+      body: "/retry",
+      on: conveyorPr(21, OPEN, "production", api("1.5.0"), api("1.4.0")),
+      by: "bob",
+      expected: notApprover("/retry"),
     },
   ];
   it.each(titled(rows))("%s", (_title, row) => check(row));
@@ -1384,10 +1399,10 @@ describe("requirements: the handler fetches only what the plan needs", () => {
       expected: { histories: [], approverEnvs: ["production"], freezes: false },
     },
     {
-      title: "/unhold on a PR: nothing",
+      title: "/unhold on a production PR: its approvers (it lifts production's hold)",
       body: "/unhold",
       on: conveyorPr(21, OPEN, "production", api("1.5.0"), api("1.4.0")),
-      expected: { histories: [], approverEnvs: [], freezes: false },
+      expected: { histories: [], approverEnvs: ["production"], freezes: false },
     },
     {
       title: "several commands: each history and approver check once",

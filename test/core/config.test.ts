@@ -46,6 +46,22 @@ describe("config values", () => {
     expect(valid({ environments: [{ name: "dev", soak }] }).environments[0]?.soak).toBe(ms);
   });
 
+  it("render.allowRemote is empty by default: no remote kustomize reference is rendered", () => {
+    expect(valid(null).render).toEqual({ allowRemote: [] });
+  });
+
+  it.each([
+    "github.com/acme/",
+    "github.com/acme",
+    "https://github.com/acme/",
+    "git@github.com:acme/",
+    "git::https://gitlab.example.com/platform/",
+    "ssh://git@git.example.com:2222/team/",
+    "gitlab.example.com",
+  ])("render.allowRemote accepts the prefix %j", (prefix) => {
+    expect(valid({ render: { allowRemote: [prefix] } }).render.allowRemote).toEqual([prefix]);
+  });
+
   it("per-service path overrides and images apply", () => {
     const config = valid({
       services: { legacy: { image: "ghcr.io/acme/legacy", paths: { staging: "apps/legacy/{env}" } } },
@@ -67,6 +83,16 @@ describe("invalid config names the key and the reason", () => {
     [{ environments: [{ name: "a", approvers: ["not a user!"] }] }, "environments.0.approvers.0", "login or @org/team"],
     [{ services: { "Bad Name": {} } }, "services.Bad Name", ""],
     [{ argocd: { application: "{service}/../x" } }, "argocd.application", "placeholders"],
+    [{ render: { allowRemote: ["github.com/acme/ x"] } }, "render.allowRemote.0", "whitespace"],
+    [{ render: { allowRemote: ["file:///var/lib/conveyor/"] } }, "render.allowRemote.0", "file:// and plain http://"],
+    [{ render: { allowRemote: ["http://github.com/acme/"] } }, "render.allowRemote.0", "use an https or ssh"],
+    [{ render: { allowRemote: ["github.com/acme/../evil/"] } }, "render.allowRemote.0", "'..' segments"],
+    [{ render: { allowRemote: ["acme"] } }, "render.allowRemote.0", 'host/path prefix like "github.com/acme/"'],
+    [{ render: { allowRemote: ["github.com/acme/x?ref=main"] } }, "render.allowRemote.0", "host/path prefix"],
+    [{ render: { allowRemote: ["oci://ghcr.io/acme/"] } }, "render.allowRemote.0", "host/path prefix"],
+    [{ render: { allowRemote: [""] } }, "render.allowRemote.0", "Too small"],
+    [{ render: { allowRemote: "github.com/acme/" } }, "render.allowRemote", "array"],
+    [{ render: { allowRemotes: [] } }, "render", "Unrecognized key"],
     [{ unknownKey: true }, "(root)", "Unrecognized key"],
     ["just a string", "(root)", "object"],
   ])("%j -> %s", (raw, path, words) => {

@@ -72,6 +72,21 @@ describe("parseDispatch: refusals", () => {
     ["bad tag", "deploy-api", { tag: "-leading" }, "invalid-image", "not a valid tag"],
     ["yaml in tag", "deploy-api", { tag: "1\nevil: true" }, "invalid-image", "not a valid tag"],
     ["bad digest", "deploy-api", { digest: "sha256:XYZ" }, "invalid-image", "not a sha256 digest"],
+    ["sha512 digest", "deploy-api", { digest: `sha512:${"a".repeat(128)}` }, "invalid-image", "not a sha256 digest"],
+    [
+      "image with a sha512 digest",
+      "deploy-api",
+      { image: `ghcr.io/acme/api@sha512:${"a".repeat(128)}` },
+      "invalid-image",
+      'uses "sha512": only sha256 digests are supported',
+    ],
+    [
+      "image with a tag and a sha512 digest",
+      "deploy-api",
+      { image: `ghcr.io/acme/api:1.2.3@sha512:${"a".repeat(128)}` },
+      "invalid-image",
+      "only sha256 digests are supported",
+    ],
     ["env with path", "deploy-api", { tag: "1", environment: "../prod" }, "invalid-environment", "not a valid name"],
     ["source not object", "deploy-api", { tag: "1", source: "x" }, "invalid-payload", "source must be an object"],
     [

@@ -1,5 +1,5 @@
-import { readFileSync, writeFileSync, existsSync } from "node:fs";
 import { describe, expect, it } from "vitest";
+import { goldenFiles } from "../helpers/golden.js";
 import { parseConfig, type Config } from "../../src/core/config.js";
 import { parseDispatch, type DeployRequest } from "../../src/core/dispatch.js";
 import { discoverServices } from "../../src/core/discover.js";
@@ -33,11 +33,7 @@ const target: DeployTarget = {
   branch: "conveyor/staging/api",
 };
 
-function golden(name: string, actual: string) {
-  const file = new URL(`../fixtures/pr-text/${name}`, import.meta.url);
-  if (process.env.UPDATE_GOLDEN || !existsSync(file)) writeFileSync(file, actual);
-  expect(actual).toBe(readFileSync(file, "utf8"));
-}
+const golden = goldenFiles(new URL("../fixtures/pr-text/", import.meta.url));
 
 describe("resolveTarget", () => {
   const known = discoverServices(

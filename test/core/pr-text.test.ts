@@ -1,21 +1,14 @@
 // The deploy PR Conveyor opens: title, body and commit message, pinned as golden files in
 // test/fixtures/pr-text/ (next to the new-pr.* set written by plan-deploy.test.ts). Rewrite them
 // with UPDATE_GOLDEN=1 and read the diff: the body is what a reviewer reads before merging.
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { describe, expect, it } from "vitest";
+import { goldenFiles } from "../helpers/golden.js";
 import { parseConfig, type Config } from "../../src/core/config.js";
 import { deployPrText, describeSource, type ImageMove } from "../../src/core/pr-text.js";
 
 const GOLDEN = new URL("../fixtures/pr-text/", import.meta.url);
 
-function golden(name: string, actual: string): void {
-  const file = new URL(name, GOLDEN);
-  if (process.env.UPDATE_GOLDEN || !existsSync(file)) {
-    mkdirSync(GOLDEN, { recursive: true });
-    writeFileSync(file, actual);
-  }
-  expect(actual).toBe(readFileSync(file, "utf8"));
-}
+const golden = goldenFiles(GOLDEN);
 
 const config = (raw: unknown): Config => {
   const result = parseConfig(raw);

@@ -1,5 +1,5 @@
-import { readFileSync, writeFileSync, existsSync, mkdirSync } from "node:fs";
 import { describe, expect, it } from "vitest";
+import { goldenFiles } from "../helpers/golden.js";
 import { diffLines, unifiedDiff } from "../../src/core/line-diff.js";
 import {
   analyzeOverlay,
@@ -11,14 +11,7 @@ import {
 
 const GOLDEN = new URL("../fixtures/render-report/", import.meta.url);
 
-function golden(name: string, actual: string): void {
-  const file = new URL(name, GOLDEN);
-  if (process.env.UPDATE_GOLDEN || !existsSync(file)) {
-    mkdirSync(GOLDEN, { recursive: true });
-    writeFileSync(file, actual);
-  }
-  expect(actual).toBe(readFileSync(file, "utf8"));
-}
+const golden = goldenFiles(GOLDEN);
 
 function deployment(
   opts: { name?: string; image?: string; replicas?: number; env?: Record<string, string> } = {},
@@ -233,5 +226,140 @@ describe("the check run text", () => {
       ),
     );
     expect(renderReport({ renderer: "r", overlays: [o], violations: [] }).summary).toContain("````diff");
+  });
+});
+
+describe("secret values never reach the check run", () => {
+  const b64 = (text: string) => Buffer.from(text).toString("base64");
+  const OLD = "s3cr3t-value-at-base";
+  const NEW = "s3cr3t-value-at-head";
+  /** Everything the check run publishes for this overlay: title and summary. */
+  const published = (o: ReturnType<typeof analyzeOverlay>) => {
+    const report = renderReport({ renderer: "r", overlays: [o], violations: [] });
+    return `${report.title}\n${report.summary}`;
+  };
+  /** Neither value, in plain text or base64, anywhere in `text`. */
+  const expectNoValues = (text: string) => {
+    for (const value of [OLD, NEW]) {
+      expect(text).not.toContain(value);
+      expect(text).not.toContain(b64(value));
+    }
+  };
+  const object = (apiVersion: string, kind: string, body: string, name = "db") =>
+    `apiVersion: ${apiVersion}\nkind: ${kind}\nmetadata:\n  name: ${name}\n  namespace: app\n${body}`;
+
+  it.each([
+    ["a Secret of another group (bitnami.com/v1alpha1)", "bitnami.com/v1alpha1", "Secret"],
+    ["a Secret of another version (v2)", "v2", "Secret"],
+    ["a Secret without an apiVersion", "", "Secret"],
+    ["a kind spelled in lower case", "v1", "secret"],
+  ])("%s is masked like a core Secret", (_, apiVersion, kind) => {
+    const secret = (value: string) =>
+      object(apiVersion, kind, `data:\n  password: ${b64(value)}\nstringData:\n  token: ${value}\n`);
+    const o = analyzeOverlay(overlay(rendered(secret(OLD)), rendered(secret(NEW))));
+    const text = published(o);
+    expectNoValues(text);
+    expect(o.changed).toHaveLength(1);
+    expect(text).toContain('-  password: "[redacted]"\n+  password: "[redacted, changed]"');
+    expect(text).toContain('+  token: "[redacted, changed]"');
+  });
+
+  it.each([
+    ["to a ConfigMap", "v1", "ConfigMap"],
+    ["to a kind of another group", "example.com/v1", "Credentials"],
+  ])("a Secret turned %s at the head keeps its values hidden, and says which changed", (_, apiVersion, kind) => {
+    const before = object("v1", "Secret", `data:\n  password: ${b64(OLD)}\n  same: ${b64(OLD)}\n`);
+    // The same values the Secret held, and one new one, now in an object that is no Secret.
+    const after = object(apiVersion, kind, `data:\n  password: ${b64(NEW)}\n  same: ${b64(OLD)}\n`);
+    const o = analyzeOverlay(overlay(rendered(before), rendered(after)));
+    const text = published(o);
+    expectNoValues(text);
+    expect(o.removed).toEqual(["Secret app/db"]);
+    expect(o.added).toHaveLength(1);
+    expect(text).toContain('+  password: "[redacted, changed]"');
+    expect(text).toContain('\n   same: "[redacted]"');
+  });
+
+  it("a ConfigMap that becomes a Secret at the head does not show its base values either", () => {
+    const before = object("v1", "ConfigMap", `data:\n  password: ${OLD}\n`);
+    const after = object("v1", "Secret", `stringData:\n  password: ${NEW}\n`);
+    const text = published(analyzeOverlay(overlay(rendered(before), rendered(after))));
+    expectNoValues(text);
+  });
+
+  it("a kind ending in Secret hides its data and stringData at any depth; a SealedSecret's ciphertext shows", () => {
+    const sealed = (value: string, cipher: string) =>
+      object(
+        "bitnami.com/v1alpha1",
+        "SealedSecret",
+        `spec:\n  encryptedData:\n    password: ${cipher}\n  template:\n    data:\n      user: ${value}\n`,
+      );
+    const vault = (value: string) => object("vault.example.com/v1", "VaultSecret", `data:\n  key: ${value}\n`, "v");
+    const o = analyzeOverlay(
+      overlay(
+        rendered(sealed(OLD, "AgBy8hCipherTextOld"), vault(OLD)),
+        rendered(sealed(NEW, "AgBy8hCipherTextNew"), vault(NEW)),
+      ),
+    );
+    const text = published(o);
+    expectNoValues(text);
+    expect(text).toContain('+      user: "[redacted, changed]"');
+    expect(text).toContain('+  key: "[redacted, changed]"');
+    expect(text).toContain("-    password: AgBy8hCipherTextOld\n+    password: AgBy8hCipherTextNew");
+  });
+
+  it("a Secret nested in another object (a template) keeps its values hidden", () => {
+    const template = (value: string) =>
+      object(
+        "template.openshift.io/v1",
+        "Template",
+        `objects:\n  - apiVersion: v1\n    kind: Secret\n    metadata:\n      name: inner\n    stringData:\n      password: ${value}\n`,
+        "t",
+      );
+    const text = published(analyzeOverlay(overlay(rendered(template(OLD)), rendered(template(NEW)))));
+    expectNoValues(text);
+    expect(text).toContain('+      password: "[redacted, changed]"');
+  });
+
+  it("an `image` inside a Secret is no image: the summary and the policy input never see it", () => {
+    const secret = (value: string) => object("v1", "Secret", `stringData:\n  image: ${value}\n`);
+    const o = analyzeOverlay(overlay(rendered(deployment(), secret(OLD)), rendered(deployment(), secret(NEW))));
+    expectNoValues(published(o));
+    expect(o.images).toEqual([]);
+    expect(o.headImages).toEqual([
+      { resource: "Deployment order-service-staging/order-service", image: "ghcr.io/acme/order-service:1.4.0" },
+    ]);
+    expect(o.changed).toEqual(["Secret app/db"]);
+  });
+
+  it("a value copied out of a Secret (a kustomize replacement) is cut out wherever it lands", () => {
+    const secret = (value: string) => object("v1", "Secret", `data:\n  password: ${b64(value)}\n`);
+    // The head copies the Secret's value into a ConfigMap, an image tag and a name.
+    const copies = [
+      object(
+        "v1",
+        "ConfigMap",
+        `data:\n  copied: ${b64(NEW)}\n  plain: "${NEW}"\n  url: "postgres://app:${NEW}@db"\n`,
+        "c",
+      ),
+      deployment({ image: `ghcr.io/acme/order-service:${NEW}` }),
+      object("v1", "ConfigMap", "data: {}\n", NEW),
+    ];
+    const o = analyzeOverlay(overlay(rendered(secret(OLD), deployment()), rendered(secret(NEW), ...copies)));
+    const text = published(o);
+    expectNoValues(text);
+    expect(text).toContain('copied: "[redacted]"');
+    expect(text).toContain("url: postgres://app:[redacted]@db");
+    expect(o.headImages.map((i) => i.image)).toContain("ghcr.io/acme/order-service:[redacted]");
+    expect(o.added).toContain("ConfigMap app/[redacted]");
+    expect(text).toContain('+  password: "[redacted, changed]"');
+  });
+
+  it("output that is not YAML is reported without quoting it", () => {
+    // The parser's message quotes the offending line, here one with a Secret's value on it.
+    const broken = object("v1", "Secret", `stringData:\n  password: ${NEW}: bad\n`);
+    const o = analyzeOverlay(overlay(rendered(deployment()), rendered(broken)));
+    expect(o.failure?.error).toMatch(/^the renderer's output is not YAML: /);
+    expectNoValues(published(o));
   });
 });

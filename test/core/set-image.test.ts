@@ -3,6 +3,7 @@ import { describe, expect, it } from "vitest";
 import { parse } from "yaml";
 import { parseImageSpec, type ImageChange } from "../../src/core/image-spec.js";
 import { readImages, setImage, setImages } from "../../src/core/set-image.js";
+import { MAX_YAML_BYTES, MAX_YAML_DEPTH } from "../../src/core/yaml-limits.js";
 
 const CORPUS = new URL("../fixtures/kustomize-corpus/files/", import.meta.url);
 const GOLDEN = new URL("../fixtures/set-image/", import.meta.url);
@@ -297,30 +298,20 @@ describe("setImage semantics", () => {
     expect(mustSet(text, change("app:v2"))).toBe("images:\n  - name: app\n    newTag: &t v2\n");
   });
 
+  it("edits an anchored entry and an anchored list nobody refers to, and keeps the anchors", () => {
+    const text = "images: &list\n  - &entry\n    name: app\n    newTag: v1\n";
+    expect(mustSet(text, change("app:v2"), change("web:v1"))).toBe(
+      "images: &list\n  - &entry\n    name: app\n    newTag: v2\n  - name: web\n    newTag: v1\n",
+    );
+  });
+
   it.each([
-    ["an anchored value used elsewhere", "x: &t v1\nimages:\n  - name: app\n    newTag: *t\n", /alias \(\*t\)/],
-    [
-      "a value whose anchor is reused",
-      "images:\n  - name: app\n    newTag: &t v1\nlabels:\n  version: *t\n",
-      /anchored as &t and reused/,
-    ],
-    ["an entry that is an alias", "base: &b {name: app, newTag: v1}\nimages:\n  - *b\n", /is an alias/],
-    [
-      "an anchored entry that is reused",
-      "images:\n  - &b\n    name: app\n    newTag: v1\nother: [*b]\n",
-      /anchored as &b/,
-    ],
-    [
-      "a value removed while its anchor is reused",
-      `images:\n  - name: app\n    digest: &d ${NEW_DIGEST}\nx: *d\n`,
-      /anchored as &d/,
-    ],
     ["two entries with the same name", "images:\n- name: app\n- name: app\n", /2 entries named "app"/],
     ["images that is not a list", "images:\n  app: v1\n", /images is not a list/],
     ["an entry that is not a mapping", "images:\n  - app\n", /entry 1 is not a mapping/],
     ["an entry without a name", "images:\n  - newTag: v1\n", /entry 1 has no name/],
     ["a block scalar value", "images:\n  - name: app\n    newTag: |\n      v1\n", /block scalar/],
-    ["a merge key in the entry", "x: &x {newTag: v1}\nimages:\n  - name: app\n    <<: *x\n", /merge key/],
+    ["a merge key in the entry", "images:\n  - name: app\n    <<: {newTag: v1}\n", /merge key/],
     ["invalid YAML", "images:\n  - name: app\n   newTag: [v1\n", /invalid YAML/],
   ])("refuses %s with kind invalid", (_what, text, reason) => {
     const result = setImage(text, change("app:v2"));
@@ -355,6 +346,7 @@ describe("setImage semantics", () => {
   it.each([
     [{ name: "app", newTag: "-bad" }, /tag "-bad" is invalid/],
     [{ name: "app", digest: "sha256:abc" }, /sha256 needs exactly 64/],
+    [{ name: "app", digest: `sha512:${"f".repeat(128)}` }, /uses "sha512": only sha256 digests are supported/],
     [{ name: "app", newName: "Registry/App" }, /must be lowercase/],
     [{ name: "app with space", newTag: "v1" }, /may not contain whitespace/],
     [{ name: "app", newTag: "v1\n  evil: true" }, /invalid/],
@@ -362,6 +354,148 @@ describe("setImage semantics", () => {
     const result = setImage(base, bad);
     expect(result).toMatchObject({ ok: false, kind: "invalid" });
     if (!result.ok) expect(result.reason).toMatch(reason);
+  });
+});
+
+describe("YAML aliases", () => {
+  const refused = /^YAML aliases are not supported in an overlay Conveyor edits \(".*" at line \d+\)/;
+
+  /** Each level lists the previous one `width` times: `levels` levels expand to width^levels scalars. */
+  function aliasBomb(levels: number, width: number): string {
+    const lines = ["apiVersion: kustomize.config.k8s.io/v1beta1", "kind: Kustomization"];
+    lines.push("images:", "  - name: app", "    newTag: v1");
+    lines.push(`l0: &l0 [${Array(width).fill("lol").join(",")}]`);
+    for (let level = 1; level < levels; level++) {
+      lines.push(
+        `l${level}: &l${level} [${Array(width)
+          .fill(`*l${level - 1}`)
+          .join(",")}]`,
+      );
+    }
+    return `${lines.join("\n")}\n`;
+  }
+
+  it("refuses an alias bomb before expanding it", () => {
+    // The shape that blocked the event loop for minutes: 10^9 scalars from well under 1 KiB.
+    const bomb = aliasBomb(9, 10);
+    expect(bomb.length).toBeLessThan(1024);
+    for (const result of [setImage(bomb, change("app:v2")), readImages(bomb)]) {
+      expect(result).toMatchObject({ ok: false, kind: "invalid" });
+      if (!result.ok) expect(result.reason).toMatch(refused);
+    }
+  });
+
+  it.each([
+    ["a small alias bomb", aliasBomb(3, 3)],
+    ["an alias outside images", "labels:\n  a: &v v1\n  b: *v\nimages:\n  - name: app\n    newTag: v1\n"],
+    ["an image value that is an alias", "x: &t v1\nimages:\n  - name: app\n    newTag: *t\n"],
+    ["an anchored image value used elsewhere", "images:\n  - name: app\n    newTag: &t v1\nlabels:\n  version: *t\n"],
+    ["an entry that is an alias", "base: &b {name: app, newTag: v1}\nimages:\n  - *b\n"],
+    ["an anchored entry that is reused", "images:\n  - &b\n    name: app\n    newTag: v1\nother: [*b]\n"],
+    ["images that is an alias", "list: &l [{name: app, newTag: v1}]\nimages: *l\n"],
+    ["a merge key", "x: &x {newTag: v1}\nimages:\n  - name: app\n    <<: *x\n"],
+    ["an alias as a key", "k: &k name\nlabels:\n  *k : x\nimages: []\n"],
+    ["a digest whose anchor is reused", `images:\n  - name: app\n    digest: &d ${NEW_DIGEST}\nx: *d\n`],
+  ])("refuses a file with %s, whatever the change", (_what, text) => {
+    for (const spec of ["app:v2", `app@${NEW_DIGEST}`, "other:v1"]) {
+      const result = setImage(text, change(spec));
+      expect(result).toMatchObject({ ok: false, kind: "invalid" });
+      if (!result.ok) expect(result.reason).toMatch(refused);
+    }
+    const read = readImages(text);
+    expect(read).toMatchObject({ ok: false, kind: "invalid" });
+    if (!read.ok) expect(read.reason).toMatch(refused);
+  });
+
+  it("names the first alias and its line", () => {
+    const result = setImage("a: &x 1\nb: *x\nc: *x\nimages: []\n", change("app:v1"));
+    expect(result).toMatchObject({ ok: false, reason: expect.stringContaining('("*x" at line 2)') });
+  });
+});
+
+describe("hostile sizes and shapes", () => {
+  const head =
+    "apiVersion: kustomize.config.k8s.io/v1beta1\nkind: Kustomization\nimages:\n  - name: app\n    newTag: v1\n";
+
+  /** `head` and `prefix`, then `line(0)`, `line(1)`, ... while the text, `tail` included, fits in `bytes` (ASCII). */
+  function filled(line: (i: number) => string, bytes: number, prefix = "", tail = ""): string {
+    const parts = [head, prefix];
+    let length = head.length + prefix.length + tail.length;
+    for (let i = 0; length + line(i).length <= bytes; i++) {
+      parts.push(line(i));
+      length += line(i).length;
+    }
+    parts.push(tail);
+    return parts.join("");
+  }
+
+  it("refuses a kustomization larger than the cap, counting UTF-8 bytes", () => {
+    const padded = filled(() => "# padding\n", MAX_YAML_BYTES + 10);
+    const wide = `${head}# ${"é".repeat(MAX_YAML_BYTES / 2)}\n`; // fewer characters than the cap, more bytes
+    expect(wide.length).toBeLessThan(MAX_YAML_BYTES);
+    for (const text of [padded, wide]) {
+      for (const result of [setImage(text, change("app:v2")), readImages(text)]) {
+        expect(result).toMatchObject({
+          ok: false,
+          kind: "invalid",
+          reason: expect.stringMatching(/larger than 256 KiB/),
+        });
+      }
+    }
+  });
+
+  it("refuses the 5 MB kustomization of many keys without parsing it", () => {
+    const text = filled((i) => `key${i}: ${i}\n`, 5 * 1024 * 1024);
+    expect(setImage(text, change("app:v2"))).toMatchObject({ ok: false, reason: expect.stringMatching(/larger than/) });
+  });
+
+  it("edits a kustomization just under the cap made of many keys in one mapping", () => {
+    // Over 30,000 keys: the yaml package's own duplicate-key check compares each with every earlier one.
+    const text = filled((i) => ` x${i.toString(36)}:\n`, MAX_YAML_BYTES, "commonAnnotations:\n");
+    expect(text.length).toBeGreaterThan(MAX_YAML_BYTES - 16);
+    expect(text.split("\n").length).toBeGreaterThan(30_000);
+    expect(setImage(text, change("app:v2"))).toEqual({
+      ok: true,
+      text: text.replace("newTag: v1", "newTag: v2"),
+      changed: true,
+      before: { newTag: "v1" },
+    });
+  });
+
+  it("still refuses a duplicate key at the end of a file just under the cap", () => {
+    const text = filled((i) => `  x${i.toString(36)}: v\n`, MAX_YAML_BYTES, "labels:\n", "  x0: again\n");
+    const result = setImage(text, change("app:v2"));
+    expect(result).toMatchObject({ ok: false, kind: "invalid" });
+    if (!result.ok)
+      expect(result.reason).toMatch(/^invalid YAML: Map keys must be unique; "x0" appears twice \(line \d+\)$/);
+  });
+
+  it("tells keys apart as YAML does: 1 and '1' differ, 1 and 0x1 do not", () => {
+    expect(setImage(`${head}labels:\n  1: a\n  "1": b\n`, change("app:v2"))).toMatchObject({ ok: true });
+    expect(setImage(`${head}labels:\n  1: a\n  0x1: b\n`, change("app:v2"))).toMatchObject({
+      ok: false,
+      reason: expect.stringMatching(/must be unique/),
+    });
+  });
+
+  it("edits a file just under the cap full of template markers in string values", () => {
+    const prefix = "configMapGenerator:\n  - name: c\n    literals:\n";
+    const text = filled((i) => `      - K${i}={{ .Value }}\n`, MAX_YAML_BYTES, prefix);
+    expect(setImage(text, change("app:v2"))).toMatchObject({
+      ok: true,
+      text: text.replace("newTag: v1", "newTag: v2"),
+    });
+  });
+
+  it("refuses nesting deeper than the limit, and edits nesting at the limit", () => {
+    // The top-level mapping is one level, so `x:` can hold MAX_YAML_DEPTH - 1 more.
+    const nested = (levels: number) => `${head}x: ${"[".repeat(levels)}1${"]".repeat(levels)}\n`;
+    expect(setImage(nested(MAX_YAML_DEPTH - 1), change("app:v2"))).toMatchObject({ ok: true, changed: true });
+    for (const levels of [MAX_YAML_DEPTH, 5_000]) {
+      const result = setImage(nested(levels), change("app:v2"));
+      expect(result).toMatchObject({ ok: false, kind: "invalid" });
+      if (!result.ok) expect(result.reason).toBe(`YAML nests deeper than ${MAX_YAML_DEPTH} levels`);
+    }
   });
 });
 
@@ -410,6 +544,7 @@ describe("parseImageSpec", () => {
     [":v1", /no image name/],
     ["app:-x", /invalid tag: tag "-x" is invalid/],
     ["app@sha256:xyz", /invalid digest/],
+    [`app@sha512:${"f".repeat(128)}`, /invalid digest: digest "sha512:f.*" uses "sha512": only sha256/],
     ["app=Upper/Case:v1", /invalid new name: repository "Upper\/Case" must be lowercase/],
     ["*:v1", /invalid image name/],
   ])("rejects %j", (spec, reason) => {

@@ -1,8 +1,8 @@
 // The texts Conveyor writes while it verifies a merged change and when it reverts one, pinned as
 // golden files in test/fixtures/verification-text/. Rewrite them with UPDATE_GOLDEN=1 and read the
 // diff: each file is what a person sees on the PR, so it must read well as GitHub Markdown.
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { describe, expect, it } from "vitest";
+import { goldenFiles } from "../helpers/golden.js";
 import {
   failedComment,
   revertPrText,
@@ -13,14 +13,7 @@ import {
 
 const GOLDEN = new URL("../fixtures/verification-text/", import.meta.url);
 
-function golden(name: string, actual: string): void {
-  const file = new URL(name, GOLDEN);
-  if (process.env.UPDATE_GOLDEN || !existsSync(file)) {
-    mkdirSync(GOLDEN, { recursive: true });
-    writeFileSync(file, actual);
-  }
-  expect(actual).toBe(readFileSync(file, "utf8"));
-}
+const golden = goldenFiles(GOLDEN);
 
 const api = (tag: string) => `ghcr.io/acme/api:${tag}`;
 const REVISION = "3f2a9c1e0b7d4a6e8c5f1b2d3e4f5a6b7c8d9e0f";
@@ -136,8 +129,8 @@ describe("failed", () => {
   it.each([
     [
       "failed-revert-pr.md",
-      "the author is told and the revert PR named",
-      { ...base, author: "alice", revert: { pr: 22 } },
+      "the author is told, the revert PR named, and where to lift the hold",
+      { ...base, author: "alice", revert: { pr: 22 }, holdIssue: 23 },
       "Conveyor opened revert PR #22.",
     ],
     [
@@ -194,7 +187,8 @@ describe("revert PR", () => {
         to: api("1.5.0"),
         originalPr: 31,
         deploymentId: 303,
-        reason: "@alice asked for it with `/rollback`",
+        reason: "`/rollback`",
+        requestedBy: "alice",
         method: "revert" as const,
       },
     ],
@@ -216,12 +210,5 @@ describe("revert PR", () => {
     });
     expect(commitMessage.endsWith(`Rollout failed: ${"x".repeat(500)}`)).toBe(true);
     expect(body).toContain(reason);
-  });
-
-  it("carries a state marker that swaps from and to: the revert moves back", () => {
-    const { body } = revertPrText({ ...base, from: api("1.5.0"), to: api("1.6.0"), method: "revert" });
-    expect(body.split("\n").at(-1)).toBe(
-      `<!-- conveyor:${JSON.stringify({ service: "api", env: "staging", from: api("1.6.0"), to: api("1.5.0") })} -->`,
-    );
   });
 });

@@ -70,7 +70,7 @@ describe("chat-ops on the sandbox", () => {
     const { data: issues } = await ci.rest.issues.listForRepo({ ...repo, labels: "conveyor:freeze", state: "open" });
     const issue = issues.find((i) => i.title === "Conveyor: production is frozen");
     expect(issue?.body).toContain("Frozen by: @reviewer");
-    expect(issue?.body).toContain("Why: demo freeze");
+    expect(issue?.body).toContain("Why: `demo freeze`");
 
     const refused = await command(world, "outsider", issue?.number as number, "/unhold");
     expect(refused.reply).toContain("write access");

@@ -1,6 +1,7 @@
 // publish-edit: the one path by which a planned edit becomes a commit on a bot branch and a PR.
 // Real git (a bare remote, pushes with a lease), strict GitHub mocks.
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { signedState } from "../../src/flows/pr-state.js";
 import { publishEdit, type Edit } from "../../src/flows/publish-edit.js";
 import { flowWorld, R, type FlowWorld } from "../helpers/flow-world.js";
 
@@ -23,6 +24,12 @@ function edit(parent: string, branchSha: string | undefined, text: string, pr: P
       title: "Deploy order-service 1.5.0 to staging",
       body: () => "body",
       labels: ["conveyor", "env/staging"],
+      state: {
+        service: "order-service",
+        env: "staging",
+        from: "ghcr.io/acme/order-service:1.4.0",
+        to: "ghcr.io/acme/order-service:1.5.0",
+      },
       ...pr,
     },
   };
@@ -50,14 +57,22 @@ describe("publishEdit", () => {
       head: BRANCH,
       base: "main",
       title: "Deploy order-service 1.5.0 to staging",
-      body: "body",
       maintainer_can_modify: false,
+    });
+    // The body ends with the state marker, signed for the commit just pushed.
+    const body = String(created?.body);
+    expect(body.startsWith("body\n\n<!-- conveyor:")).toBe(true);
+    expect(signedState(w.services, "acme/manifests", body)).toMatchObject({
+      service: "order-service",
+      to: "ghcr.io/acme/order-service:1.5.0",
+      head: w.remote.head(BRANCH),
     });
   });
 
   it("updates the existing PR, says why on it, and builds the body from the new commit", async () => {
     let bodyFor: string | undefined;
-    w.gh.scope.patch(`${R}/pulls/9`, { title: "t2", body: "body of the commit" }).reply(200, {});
+    let patched: { title?: string; body?: string } = {};
+    w.gh.scope.patch(`${R}/pulls/9`, (b) => ((patched = b), true)).reply(200, {});
     w.gh.scope.post(`${R}/issues/9/comments`, { body: "superseded" }).reply(201, { id: 1, html_url: "c" });
     const result = await publishEdit(w.services, w.scope, {
       service: "order-service",
@@ -74,6 +89,9 @@ describe("publishEdit", () => {
     });
     expect(result).toMatchObject({ kind: "updated", pr: 9 });
     expect(bodyFor).toBe(w.remote.head(BRANCH));
+    expect(patched.title).toBe("t2");
+    expect(patched.body).toMatch(/^body of the commit\n\n<!-- conveyor:\{.*\} -->$/);
+    expect(signedState(w.services, "acme/manifests", patched.body ?? "")?.head).toBe(w.remote.head(BRANCH));
   });
 
   it("re-plans after another writer moved the branch, and pushes on top of what it sees then", async () => {

@@ -4,12 +4,15 @@ import { beforeEach, describe, expect, it } from "vitest";
 import { mockConfig, mockGitHub, mockInstallationToken, type GitHubMock } from "../helpers/github-mock.js";
 import { createTestApp, type TestApp } from "../helpers/probot.js";
 import { example, withRepo } from "../helpers/payloads.js";
+import { signedMarker } from "../helpers/markers.js";
 
 const OWNER = "acme";
 const REPO = "manifests";
 const INSTALLATION = 99;
 const HEAD = "d".repeat(40);
-const MARKER = '<!-- conveyor:{"service":"api","env":"staging","from":"r/api:1","to":"r/api:2"} -->';
+const MOVE = { service: "api", env: "staging", from: "r/api:1", to: "r/api:2" };
+/** The body Conveyor wrote: its state marker, signed for the head it pushed. */
+const MARKER = signedMarker(MOVE, HEAD);
 
 let gh: GitHubMock;
 let app: TestApp;
@@ -130,7 +133,7 @@ describe("auto-merge of Conveyor PRs when a check finishes", () => {
       200,
       pr({
         head: { sha: HEAD, ref: "conveyor/production/api" },
-        body: MARKER.replace('"env":"staging"', '"env":"production"'),
+        body: signedMarker({ ...MOVE, env: "production" }, HEAD),
       }),
     );
     await checkCompleted("conveyor/production/api");

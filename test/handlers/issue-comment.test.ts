@@ -2,7 +2,7 @@
 // real bare git repo as the manifests remote.
 import type { Probot } from "probot";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { stateMarker } from "../../src/core/markers.js";
+import { signedMarker } from "../helpers/markers.js";
 import { createManifestsRemote, type ManifestsRemote } from "../../sandbox/manifests-remote.js";
 import { mockConfig, mockGitHub, mockInstallationToken, type GitHubMock } from "../helpers/github-mock.js";
 import { createTestApp } from "../helpers/probot.js";
@@ -84,7 +84,7 @@ function comment(body: string, on: On = { pr: {} }) {
       ? [{ name: "conveyor" }, { name: `env/${c.env}` }, ...(c.revert ? [{ name: "conveyor:revert" }] : [])]
       : [];
     issue.body = c
-      ? `Conveyor deploys.\n\n${stateMarker({ service: c.service, env: c.env, from: "ghcr.io/acme/order-service:1.4.0", to: c.to })}`
+      ? `Conveyor deploys.\n\n${signedMarker({ service: c.service, env: c.env, from: "ghcr.io/acme/order-service:1.4.0", to: c.to }, "c".repeat(40))}`
       : "a human change";
   }
   return probot.receive({ id: `d-${++delivery}`, name: "issue_comment", payload: payload as never });
@@ -244,7 +244,7 @@ describe("/hold and /unhold", () => {
     expect(created?.labels).toEqual(["conveyor:freeze"]);
     expect(created?.body).toContain("Frozen by: @dev");
     expect(created?.body).toMatch(/When: \d{4}-\d\d-\d\dT/);
-    expect(created?.body).toContain("Why: release on Monday");
+    expect(created?.body).toContain("Why: `release on Monday`");
     expect(created?.body).toContain("<!-- conveyor:freeze:production -->");
     expect(reply.body).toContain("**production** is frozen");
   });

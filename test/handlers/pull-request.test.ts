@@ -8,13 +8,13 @@ import { Renderer } from "../../src/adapters/renderer.js";
 import { parseConfig, type Config } from "../../src/core/config.js";
 import { mergeDecision } from "../../src/core/merge-policy.js";
 import { CHECK_OUTPUT_LIMIT } from "../../src/core/render-report.js";
-import { stateMarker } from "../../src/core/markers.js";
 import { RENDER_CHECK } from "../../src/flows/run-render-check.js";
 import { renderSummaryForPr } from "../../src/flows/render-changes.js";
 import { createManifestsRemote, type ManifestsRemote } from "../../sandbox/manifests-remote.js";
 import { mockConfig, mockGitHub, mockInstallationToken, type GitHubMock } from "../helpers/github-mock.js";
 import { example, withRepo, type RepoTarget } from "../helpers/payloads.js";
 import { createTestApp, type TestApp } from "../helpers/probot.js";
+import { signedMarker } from "../helpers/markers.js";
 
 const OWNER = "acme";
 const REPO = "manifests";
@@ -280,12 +280,15 @@ describe("a person's pull request", () => {
  */
 function expectMergeAttemptThatWaits(head: { ref: string; sha: string }, number = 9) {
   mockConfig(gh.scope, OWNER, REPO, undefined);
-  const marker = stateMarker({
-    service: "order-service",
-    env: "staging",
-    from: "ghcr.io/acme/order-service:1.4.0",
-    to: "ghcr.io/acme/order-service:1.5.0",
-  });
+  const marker = signedMarker(
+    {
+      service: "order-service",
+      env: "staging",
+      from: "ghcr.io/acme/order-service:1.4.0",
+      to: "ghcr.io/acme/order-service:1.5.0",
+    },
+    head.sha,
+  );
   gh.scope.get(`/repos/${OWNER}/${REPO}/pulls/${number}`).reply(200, {
     number,
     state: "open",

@@ -40,12 +40,13 @@ async function dispatch(eventType: string, clientPayload: unknown, id = `deliver
   await app.settled();
 }
 
-function prResponse(number: number, head = SHA) {
+/** A PR as GitHub returns it; `body` is what Conveyor wrote when it opened it (with its signed marker). */
+function prResponse(number: number, head = SHA, body = "") {
   return {
     number,
     html_url: `https://github.com/${OWNER}/${REPO}/pull/${number}`,
     head: { sha: head, ref: BRANCH },
-    body: "",
+    body,
     user: { login: "conveyor[bot]" },
     labels: [],
   };
@@ -153,7 +154,7 @@ describe("one PR per service and environment", () => {
   it("a newer image updates the open PR with a new commit and a comment naming the superseded image", async () => {
     mockInstallationToken(gh.scope, INSTALLATION);
     mockConfig(gh.scope, OWNER, REPO, undefined);
-    expectNewPr(12);
+    const created = expectNewPr(12);
     await dispatch("deploy-order-service", { image: "ghcr.io/acme/order-service:1.5.0" });
     const first = remote.head(BRANCH);
 
@@ -161,7 +162,7 @@ describe("one PR per service and environment", () => {
     gh.scope
       .get(`/repos/${OWNER}/${REPO}/pulls`)
       .query({ state: "open", head: `${OWNER}:${BRANCH}`, per_page: "5" })
-      .reply(200, [prResponse(12, first)]);
+      .reply(200, [prResponse(12, first, String(created.create?.body))]);
     let update: Record<string, unknown> | undefined;
     let comment: Record<string, unknown> | undefined;
     gh.scope.patch(`/repos/${OWNER}/${REPO}/pulls/12`, (body) => ((update = body), true)).reply(200, prResponse(12));
@@ -180,7 +181,7 @@ describe("one PR per service and environment", () => {
   it("a redelivered event changes nothing: no commit, no comment", async () => {
     mockInstallationToken(gh.scope, INSTALLATION);
     mockConfig(gh.scope, OWNER, REPO, undefined);
-    expectNewPr(12);
+    const created = expectNewPr(12);
     await dispatch("deploy-order-service", { image: "ghcr.io/acme/order-service:1.5.0" }, "same-delivery");
     const head = remote.head(BRANCH);
 
@@ -188,7 +189,7 @@ describe("one PR per service and environment", () => {
     gh.scope
       .get(`/repos/${OWNER}/${REPO}/pulls`)
       .query(true)
-      .reply(200, [prResponse(12, head)]);
+      .reply(200, [prResponse(12, head, String(created.create?.body))]);
     await dispatch("deploy-order-service", { image: "ghcr.io/acme/order-service:1.5.0" }, "same-delivery");
     expect(remote.head(BRANCH)).toBe(head);
     expect(
@@ -206,7 +207,7 @@ describe("one PR per service and environment", () => {
   it("an older semver never replaces a newer one in an open PR; the refusal is reported", async () => {
     mockInstallationToken(gh.scope, INSTALLATION);
     mockConfig(gh.scope, OWNER, REPO, undefined);
-    expectNewPr(12);
+    const created = expectNewPr(12);
     await dispatch("deploy-order-service", { image: "ghcr.io/acme/order-service:2.0.0" });
     const head = remote.head(BRANCH);
 
@@ -214,7 +215,7 @@ describe("one PR per service and environment", () => {
     gh.scope
       .get(`/repos/${OWNER}/${REPO}/pulls`)
       .query(true)
-      .reply(200, [prResponse(12, head)]);
+      .reply(200, [prResponse(12, head, String(created.create?.body))]);
     const issue = expectIssueUpsert();
     await dispatch("deploy-order-service", { image: "ghcr.io/acme/order-service:1.9.0" });
     expect(remote.head(BRANCH)).toBe(head);

@@ -8,6 +8,7 @@ import { GitHubApp } from "../../src/adapters/github/app.js";
 import type { Octokit } from "../../src/adapters/github/client.js";
 import { GitHubRepo } from "../../src/adapters/github/repo.js";
 import { Renderer } from "../../src/adapters/renderer.js";
+import { Signer } from "../../src/adapters/signing.js";
 import { Workspaces } from "../../src/adapters/workspaces.js";
 import { repoScope, type RepoScope } from "../../src/flows/repo-scope.js";
 import type { Log, Services } from "../../src/flows/services.js";
@@ -23,6 +24,10 @@ export const REPO = "manifests";
 export const INSTALLATION = 4242;
 /** The API path prefix of the manifests repository. */
 export const R = `/repos/${OWNER}/${REPO}`;
+/** The app's bot login, as GitHub would name it. */
+export const BOT = "conveyor[bot]";
+/** The key the flows' state markers are signed with in these tests. */
+export const MARKER_KEY = "test-marker-key";
 
 export interface LogLine {
   level: "debug" | "info" | "warn" | "error";
@@ -62,12 +67,13 @@ export function flowWorld(options: { files?: Record<string, string>; renderer?: 
   const workspaceDir = mkdtempSync(join(tmpdir(), "conveyor-ws-"));
   const metrics = new Metrics();
   const services: Services = {
-    github: new GitHubApp(async () => octokit),
+    github: new GitHubApp(async () => octokit, BOT),
     workspaces: new Workspaces(workspaceDir),
     queue: new KeyedQueue(),
     background: new Background(metrics),
     renderer: options.renderer ?? new Renderer(),
     metrics,
+    signer: new Signer(MARKER_KEY),
   };
   const logs: LogLine[] = [];
   const scope = repoScope(services, {

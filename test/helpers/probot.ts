@@ -7,6 +7,10 @@ import { pino } from "pino";
 import { Writable } from "node:stream";
 import { createConveyor, type ConveyorHandle, type ConveyorOptions } from "../../src/app.js";
 import type { Services } from "../../src/flows/services.js";
+import { Signer } from "../../src/adapters/signing.js";
+
+/** The key state markers are signed with in tests that run the app in-process. */
+export const TEST_MARKER_KEY = "test-marker-key";
 
 /**
  * Probot's Octokit with retries and throttling really off. A function, because Probot hands every
@@ -57,7 +61,12 @@ export function createTestApp(options: Omit<ConveyorOptions, "workspaceDir"> = {
   const workspaceDir = mkdtempSync(join(tmpdir(), "conveyor-ws-"));
   let handle: ConveyorHandle | undefined;
   // Probot loads the app as soon as it can; the handle is there before the first event.
-  void probot.load(createConveyor({ ...options, workspaceDir }, (h) => (handle = h)));
+  void probot.load(
+    createConveyor(
+      { signer: new Signer(TEST_MARKER_KEY), botLogin: "conveyor[bot]", ...options, workspaceDir },
+      (h) => (handle = h),
+    ),
+  );
   const loaded = () => {
     if (!handle) throw new Error("Conveyor has not handed back its services yet");
     return handle;

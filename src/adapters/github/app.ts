@@ -11,8 +11,35 @@ export interface InstallationRepo {
 }
 
 export class GitHubApp {
-  /** `auth()` is the app's JWT client; `auth(id)` an installation's (Probot's `app.auth`). */
-  constructor(private readonly auth: (installationId?: number) => Promise<Octokit>) {}
+  private login?: Promise<string>;
+
+  /**
+   * `auth()` is the app's JWT client; `auth(id)` an installation's (Probot's `app.auth`). The bot
+   * login, when known, saves asking GitHub for it.
+   */
+  constructor(
+    private readonly auth: (installationId?: number) => Promise<Octokit>,
+    botLogin?: string,
+  ) {
+    if (botLogin) this.login = Promise.resolve(botLogin);
+  }
+
+  /**
+   * The login Conveyor's PRs and comments are made by (`<app slug>[bot]`): its identity, which
+   * another app's PR on a look-alike branch does not have. Asked once (1 call), then remembered.
+   */
+  botLogin(): Promise<string> {
+    this.login ??= (async () => {
+      const octokit = await this.auth();
+      const { data } = await octokit.rest.apps.getAuthenticated();
+      if (!data?.slug) throw new Error("GitHub did not say what this app is called");
+      return `${data.slug}[bot]`;
+    })().catch((error: unknown) => {
+      this.login = undefined;
+      throw error;
+    });
+    return this.login;
+  }
 
   async repo(installationId: number, ref: RepoRef): Promise<GitHubRepo> {
     return new GitHubRepo(await this.auth(installationId), ref);

@@ -129,6 +129,7 @@ export class Deployments {
         base: nullableString(p.base),
         file: nullableString(p.file),
         pr: typeof p.pr === "number" ? p.pr : null,
+        revert: p.revert === true,
         state: "unknown",
         createdAt: d.created_at,
       });

@@ -2,6 +2,8 @@
 // verification (a merged PR whose Deployment failed).
 import type { Action, DeploymentFact } from "../../core/command-plan.js";
 import { findEnvironment } from "../../core/config.js";
+import { REVERT_LABEL, UNTRUSTED_LABEL } from "../../core/pr-text.js";
+import type { PullRequestSummary } from "../../adapters/github/pull-requests.js";
 import { runRenderCheck } from "../run-render-check.js";
 import { startVerification } from "../start-verification.js";
 import type { CommandOutcome, CommandRun } from "./execute.js";
@@ -12,6 +14,8 @@ export async function retryEdit(
   run: CommandRun,
   action: Extract<Action, { kind: "retry-edit" }>,
 ): Promise<CommandOutcome> {
+  // Re-planned from the signed state: a branch someone else pushed to is rebuilt from the
+  // default branch, and the PR is Conveyor's alone again.
   const promoted = await promote(run, {
     kind: "promote",
     service: action.service,
@@ -20,7 +24,8 @@ export async function retryEdit(
     force: false,
   });
   if (!promoted.ok) return promoted;
-  await rerunRender(run, action.pr);
+  const pr = await rerunRender(run, action.pr);
+  if (pr.labels.includes(UNTRUSTED_LABEL)) await run.scope.gh.issues.removeLabel(action.pr, UNTRUSTED_LABEL);
   const merge = await mergeNow(run, action.pr);
   return {
     ok: true,
@@ -28,8 +33,8 @@ export async function retryEdit(
   };
 }
 
-/** Renders the PR's head again and publishes a fresh conveyor/render check. */
-async function rerunRender(run: CommandRun, number: number): Promise<void> {
+/** Renders the PR's head again and publishes a fresh conveyor/render check; returns the PR as it is now. */
+async function rerunRender(run: CommandRun, number: number): Promise<PullRequestSummary> {
   const { gh, workspace, log } = run.scope;
   const pr = await gh.pulls.get(number);
   await runRenderCheck(run.services, {
@@ -44,6 +49,7 @@ async function rerunRender(run: CommandRun, number: number): Promise<void> {
       fromThisRepo: pr.headRepo === gh.fullName,
     },
   });
+  return pr;
 }
 
 export async function retryVerification(
@@ -53,8 +59,15 @@ export async function retryVerification(
   failed: DeploymentFact,
 ): Promise<CommandOutcome> {
   const env = findEnvironment(run.config, envName);
-  if (!run.services.verifier || !env || !failed.file)
+  if (!run.services.verifier)
     return { ok: false, text: "Cannot re-run the verification: no Argo CD source is configured." };
+  if (!env)
+    return { ok: false, text: `Cannot re-run the verification: ${envName} is no longer a configured environment.` };
+  if (!failed.file)
+    return {
+      ok: false,
+      text: `Cannot re-run the verification: deployment ${failed.id} does not record which overlay it changed.`,
+    };
   const { deploymentId, app } = await startVerification(run.services, run.scope, {
     config: run.config,
     env,
@@ -68,8 +81,9 @@ export async function retryVerification(
       to: failed.to ?? undefined,
       pr: failed.pr ?? undefined,
       retryOf: failed.id,
+      revert: failed.revert,
     },
-    pr: failed.pr ? { number: failed.pr, author: undefined, labels: [] } : undefined,
+    pr: failed.pr ? { number: failed.pr, author: run.user, labels: failed.revert ? [REVERT_LABEL] : [] } : undefined,
     announce: false,
   });
   return {

@@ -19,7 +19,8 @@ export async function rollback(
     base: d.base ?? undefined,
     from: action.target ?? undefined,
     to: d.to ?? undefined,
-    reason: `@${run.user} asked for it with \`${command.line.slice(0, 100)}\``,
+    reason: `\`${command.line.slice(0, 100).replace(/`/g, "'")}\``,
+    requestedBy: run.user,
     originalPr: action.originalPr,
     deploymentId: d.id,
   });

@@ -1,0 +1,381 @@
+// act-on-verdict: what people see once a rollout is decided. Verified: the Deployment succeeds, the
+// image is proposed for the next environment, the PR is told. Failed: the Deployment fails, a revert
+// PR is opened, the image is held, the author is told. Superseded: the Deployment goes inactive.
+// Real git (a bare remote with the failed change merged), strict GitHub mocks.
+import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import type { Evidence, Verdict } from "../../src/core/verdict/types.js";
+import type { Verification } from "../../src/core/verification.js";
+import { verdictActions } from "../../src/flows/act-on-verdict.js";
+import type { VerificationOutcomes } from "../../src/runtime/verifier.js";
+import { flowWorld, INSTALLATION, OWNER, R, REPO, recordingLog, type FlowWorld } from "../helpers/flow-world.js";
+import { mockConfig } from "../helpers/github-mock.js";
+
+const STAGING = "services/order-service/overlays/staging/kustomization.yaml";
+const PRODUCTION = "services/order-service/overlays/production/kustomization.yaml";
+const OLD = "ghcr.io/acme/order-service:1.4.0";
+const NEW = "ghcr.io/acme/order-service:1.5.0";
+const REASON = 'Deployment "order-service" exceeded its progress deadline (Degraded for 1m)';
+
+let w: FlowWorld;
+let actions: VerificationOutcomes;
+/** main before the change, and the merged change (1.4.0 -> 1.5.0 in staging). */
+let base: string;
+let revision: string;
+
+beforeEach(() => {
+  w = flowWorld();
+  actions = verdictActions(w.services, recordingLog(w.logs));
+  base = w.remote.head("main") as string;
+  revision = w.remote.commit(
+    "main",
+    { [STAGING]: (w.remote.show("main", STAGING) as string).replace('newTag: "1.4.0"', 'newTag: "1.5.0"') },
+    "Merge pull request #12 from acme/conveyor/staging/order-service",
+  );
+});
+afterEach(() => w.cleanup());
+
+function verification(overrides: Partial<Verification> = {}): Verification {
+  return {
+    repo: { owner: OWNER, repo: REPO, installationId: INSTALLATION, cloneUrl: w.remote.url, defaultBranch: "main" },
+    service: "order-service",
+    env: "staging",
+    app: { namespace: "argocd", name: "order-service-staging" },
+    revision,
+    base,
+    deploymentId: 77,
+    pr: { number: 12, author: "alice", labels: ["conveyor", "env/staging"] },
+    from: OLD,
+    to: NEW,
+    file: STAGING,
+    startedAt: "2026-01-01T10:00:00.000Z",
+    policy: { soakMs: 120_000, syncMs: 600_000, healthMs: 900_000, suspendedMs: 3_600_000, degradedGraceMs: 60_000 },
+    ...overrides,
+  };
+}
+
+function evidence(extra: Partial<Evidence> = {}): Evidence {
+  return {
+    app: "order-service-staging",
+    observedAt: "2026-01-01T10:04:30.000Z",
+    syncStatus: "Synced",
+    syncRevisions: [revision],
+    operationPhase: "Succeeded",
+    operationRevisions: [revision],
+    operationFinishedAt: "2026-01-01T10:01:00.000Z",
+    reconciledAt: "2026-01-01T10:01:05.000Z",
+    health: "Healthy",
+    rollouts: [],
+    conditions: [],
+    images: [NEW],
+    healthySince: "2026-01-01T10:02:00.000Z",
+    ...extra,
+  };
+}
+
+const verified = (): Extract<Verdict, { kind: "verified" }> => ({
+  kind: "verified",
+  at: "2026-01-01T10:04:30.000Z",
+  evidence: evidence(),
+});
+
+const failed = (): Extract<Verdict, { kind: "failed" }> => ({
+  kind: "failed",
+  code: "degraded",
+  reason: REASON,
+  evidence: evidence({ health: "Degraded", healthySince: undefined }),
+});
+
+function expectFreezes(issues: Array<{ number: number; body: string }> = []) {
+  w.gh.scope
+    .get(`${R}/issues`)
+    .query({ state: "open", labels: "conveyor:freeze", per_page: "100" })
+    .reply(
+      200,
+      issues.map((i) => ({ ...i, title: "frozen" })),
+    );
+}
+
+function expectStatus(id: number) {
+  const seen: { body?: Record<string, unknown> } = {};
+  w.gh.scope.post(`${R}/deployments/${id}/statuses`, (b) => ((seen.body = b), true)).reply(201, {});
+  return seen;
+}
+
+function expectNewPr(number: number) {
+  const seen: { create?: Record<string, string>; labels?: unknown } = {};
+  w.gh.scope
+    .post(`${R}/pulls`, (b) => ((seen.create = b), true))
+    .reply(201, { number, html_url: `https://github.com/acme/manifests/pull/${number}`, head: { sha: "x" } });
+  w.gh.scope.post(`${R}/issues/${number}/labels`, (b) => ((seen.labels = b), true)).reply(200, []);
+  return seen;
+}
+
+function expectComment(number: number) {
+  const seen: { body?: string } = {};
+  w.gh.scope
+    .post(`${R}/issues/${number}/comments`, (b: { body: string }) => ((seen.body = b.body), true))
+    .reply(201, { id: 1, html_url: "c" });
+  return seen;
+}
+
+function expectHoldIssue(existing: Array<{ number: number; title: string; body: string }> = []) {
+  const seen: { create?: Record<string, unknown>; update?: Record<string, unknown> } = {};
+  w.gh.scope.get(`${R}/issues`).query({ state: "open", labels: "conveyor:hold", per_page: "100" }).reply(200, existing);
+  if (existing[0]) {
+    w.gh.scope.patch(`${R}/issues/${existing[0].number}`, (b) => ((seen.update = b), true)).reply(200, {});
+  } else {
+    w.gh.scope.post(`${R}/issues`, (b) => ((seen.create = b), true)).reply(201, { number: 90 });
+  }
+  return seen;
+}
+
+describe("verified", () => {
+  it("marks the Deployment successful, opens the promotion PR with the evidence, and names it on the PR", async () => {
+    mockConfig(w.gh.scope, OWNER, REPO, undefined);
+    expectFreezes();
+    const status = expectStatus(77);
+    const pr = expectNewPr(31);
+    const comment = expectComment(12);
+
+    await actions.verified(verification(), verified());
+
+    expect(status.body).toMatchObject({ state: "success", description: "Synced, healthy and stable" });
+    expect(pr.create).toMatchObject({
+      head: "conveyor/production/order-service",
+      base: "main",
+      title: "Deploy order-service 1.5.0 to production",
+    });
+    expect(pr.create?.body).toContain(
+      "### Evidence\n- Verified in **staging**: synced, healthy and stable (deployment 77, #12).",
+    );
+    expect(pr.create?.body).toContain(`| before | \`${OLD}\` |`);
+    expect(pr.create?.body).toContain(`| after | \`${NEW}\` |`);
+    expect(pr.labels).toEqual({ labels: ["conveyor", "env/production"] });
+    expect(w.remote.show("conveyor/production/order-service", PRODUCTION)).toBe(
+      (w.remote.show("main", PRODUCTION) as string).replace('newTag: "1.4.0"', 'newTag: "1.5.0"'),
+    );
+    expect(comment.body).toBe(
+      [
+        `✅ **Verified**: order-service \`${NEW}\` is synced, healthy and stable in **staging** (Argo CD \`order-service-staging\`).`,
+        "",
+        "| step | at |",
+        "|---|---|",
+        "| merged | 2026-01-01T10:00:00.000Z |",
+        "| synced | 2026-01-01T10:01:00.000Z |",
+        "| healthy | 2026-01-01T10:02:00.000Z |",
+        "| stable (verified) | 2026-01-01T10:04:30.000Z |",
+        "",
+        "Next: promotion to **production** in #31.",
+      ].join("\n"),
+    );
+    // The Deployment status first (what people and tools watch), then the PR, then the comment.
+    const writes = w.gh.calls().filter((c) => c.startsWith("POST"));
+    expect(writes).toEqual([
+      `POST ${R}/deployments/77/statuses`,
+      `POST ${R}/pulls`,
+      `POST ${R}/issues/31/labels`,
+      `POST ${R}/issues/12/comments`,
+    ]);
+  });
+
+  it("next environment frozen: no promotion PR, and the comment says it is frozen and how to lift it", async () => {
+    mockConfig(w.gh.scope, OWNER, REPO, undefined);
+    expectFreezes([
+      { number: 40, body: "frozen\n\n<!-- conveyor:freeze:qa -->" },
+      { number: 41, body: "**production** is frozen\n\n<!-- conveyor:freeze:production -->" },
+    ]);
+    const status = expectStatus(77);
+    const comment = expectComment(12);
+
+    await actions.verified(verification(), verified());
+
+    expect(status.body).toMatchObject({ state: "success" });
+    expect(comment.body).toContain("Next: production is frozen (#41); no promotion until /unhold production.");
+    expect(w.remote.branches()).toEqual(["main"]);
+  });
+
+  it("a verified revert is not promoted, and the comment says why", async () => {
+    mockConfig(w.gh.scope, OWNER, REPO, undefined);
+    expectFreezes();
+    expectStatus(77);
+    const comment = expectComment(33);
+
+    await actions.verified(
+      verification({
+        from: NEW,
+        to: OLD,
+        pr: { number: 33, author: "alice", labels: ["conveyor", "env/staging", "conveyor:revert"] },
+      }),
+      verified(),
+    );
+
+    expect(comment.body).toContain("Next: this was a revert, which is not promoted.");
+    expect(w.remote.branches()).toEqual(["main"]);
+  });
+
+  it("verified in the last environment: no promotion, no freeze lookup, the comment says it was the last", async () => {
+    mockConfig(w.gh.scope, OWNER, REPO, undefined);
+    const status = expectStatus(78);
+    const comment = expectComment(12);
+
+    await actions.verified(
+      verification({
+        env: "production",
+        deploymentId: 78,
+        app: { namespace: "argocd", name: "order-service-production" },
+        file: PRODUCTION,
+      }),
+      verified(),
+    );
+
+    expect(status.body).toMatchObject({ state: "success", description: "Synced, healthy and stable" });
+    expect(comment.body).toContain("is synced, healthy and stable in **production**");
+    expect(comment.body?.endsWith("production is the last environment.")).toBe(true);
+    expect(w.gh.calls()).toHaveLength(4);
+    expect(w.remote.branches()).toEqual(["main"]);
+  });
+
+  it("a change without a PR: the Deployment succeeds and the promotion is opened, with nobody to comment on", async () => {
+    mockConfig(w.gh.scope, OWNER, REPO, "environments:\n  - name: staging\n  - name: production\n");
+    expectFreezes();
+    expectStatus(77);
+    const pr = expectNewPr(35);
+
+    await actions.verified(verification({ pr: undefined }), verified());
+
+    expect(pr.create?.body).toContain("- Verified in **staging**: synced, healthy and stable (deployment 77).");
+  });
+});
+
+describe("failed", () => {
+  it("fails the Deployment, opens the revert PR, holds the image and tells the author, naming the revert PR", async () => {
+    mockConfig(w.gh.scope, OWNER, REPO, undefined);
+    const status = expectStatus(77);
+    const revert = expectNewPr(32);
+    const hold = expectHoldIssue();
+    const comment = expectComment(12);
+
+    await actions.failed(verification(), failed());
+
+    expect(status.body).toMatchObject({ state: "failure", description: REASON });
+    expect(revert.create).toMatchObject({
+      head: "conveyor/revert/staging/order-service",
+      base: "main",
+      title: "Revert order-service in staging to order-service:1.4.0",
+    });
+    expect(revert.create?.body).toContain(`**Reason:** ${REASON}`);
+    expect(revert.labels).toEqual({ labels: ["conveyor", "env/staging", "conveyor:revert"] });
+    // A byte-exact revert of the overlay on top of main.
+    expect(w.remote.show("conveyor/revert/staging/order-service", STAGING)).toBe(w.remote.show(base, STAGING));
+    expect(w.remote.git("rev-parse", "conveyor/revert/staging/order-service~1").trim()).toBe(revision);
+
+    expect(hold.create).toMatchObject({
+      title: "Conveyor: order-service is held in staging",
+      labels: ["conveyor:hold"],
+    });
+    expect(hold.create?.body).toContain(`held image: \`${NEW}\``);
+    expect(hold.create?.body).toContain(REASON);
+    expect(hold.create?.body).toContain("<!-- conveyor:hold:order-service:staging -->");
+
+    expect(comment.body).toContain(
+      "❌ @alice: the rollout of order-service in **staging** failed (Argo CD `order-service-staging`).",
+    );
+    expect(comment.body).toContain(`**Reason:** ${REASON}`);
+    expect(comment.body).toContain("Conveyor opened revert PR #32.");
+    // The hold is named, with where to lift it.
+    expect(comment.body).toMatch(/order-service is held in staging \(#\d+\): .* comments `\/unhold` on #\d+\./);
+    const writes = w.gh.calls().filter((c) => !c.startsWith("GET"));
+    expect(writes).toEqual([
+      `POST ${R}/deployments/77/statuses`,
+      `POST ${R}/pulls`,
+      `POST ${R}/issues/32/labels`,
+      `POST ${R}/issues`,
+      `POST ${R}/issues/12/comments`,
+    ]);
+  });
+
+  it("a second failure of the same service and environment updates the hold issue instead of opening another", async () => {
+    mockConfig(w.gh.scope, OWNER, REPO, undefined);
+    expectStatus(77);
+    expectNewPr(32);
+    const hold = expectHoldIssue([
+      {
+        number: 55,
+        title: "Conveyor: order-service is held in staging",
+        body: "held image: `ghcr.io/acme/order-service:1.4.9`\n\n<!-- conveyor:hold:order-service:staging -->",
+      },
+    ]);
+    expectComment(12);
+
+    await actions.failed(verification(), failed());
+
+    expect(hold.update?.body).toContain(`held image: \`${NEW}\``);
+  });
+
+  it("with rollback.auto off: no revert PR, the image is still held, and the comment says why there is no revert", async () => {
+    mockConfig(w.gh.scope, OWNER, REPO, "rollback:\n  auto: false\n");
+    const status = expectStatus(77);
+    const hold = expectHoldIssue();
+    const comment = expectComment(12);
+
+    await actions.failed(verification(), failed());
+
+    expect(status.body).toMatchObject({ state: "failure", description: REASON });
+    expect(hold.create?.title).toBe("Conveyor: order-service is held in staging");
+    expect(comment.body).toContain("No revert PR was opened (rollback.auto is off).");
+    expect(comment.body).not.toContain("revert PR #");
+    expect(w.remote.branches()).toEqual(["main"]);
+  });
+
+  it("when the overlay is already back where it was, no revert PR is opened and the comment says why", async () => {
+    // Someone already reverted by hand.
+    w.remote.commit("main", { [STAGING]: w.remote.show(base, STAGING) as string }, "manual revert");
+    mockConfig(w.gh.scope, OWNER, REPO, undefined);
+    expectStatus(77);
+    expectHoldIssue();
+    const comment = expectComment(12);
+
+    await actions.failed(verification(), failed());
+
+    expect(comment.body).toContain("No revert PR: the overlay is already back to its previous content.");
+    expect(w.remote.branches()).toEqual(["main"]);
+  });
+
+  // Regression (found in review, fixed): when the rollout of a revert fails, Conveyor opens a revert of the revert: a PR that puts
+  // the image that failed first back into the environment (labelled conveyor:revert, so it merges
+  // automatically where rollback.autoMerge allows, and holds are not checked for reverts). A failed
+  // revert should fail its Deployment and tell the PR, not re-deploy the image it was undoing.
+  it("a failed revert does not open a PR that restores the image that failed before", async () => {
+    const undo = w.remote.commit("main", { [STAGING]: w.remote.show(base, STAGING) as string }, "Revert #12");
+    mockConfig(w.gh.scope, OWNER, REPO, undefined);
+    expectStatus(79);
+    const comment = expectComment(33);
+    try {
+      await actions.failed(
+        verification({
+          revision: undo,
+          base: revision,
+          deploymentId: 79,
+          from: NEW,
+          to: OLD,
+          pr: { number: 33, author: "alice", labels: ["conveyor", "env/staging", "conveyor:revert"] },
+        }),
+        failed(),
+      );
+      expect(comment.body).toContain("failed");
+      expect(w.remote.show("conveyor/revert/staging/order-service", STAGING) ?? "").not.toContain('"1.5.0"');
+    } finally {
+      // Checked here, so a call the correct flow would not make fails this test's body.
+      w.gh.verify();
+    }
+  });
+});
+
+describe("superseded", () => {
+  it("marks the Deployment inactive, naming the newer commit, and does nothing else (1 call)", async () => {
+    const status = expectStatus(77);
+    await actions.superseded(verification(), "c0ffee".repeat(6) + "abcd");
+    expect(status.body).toMatchObject({ state: "inactive", description: "Superseded by c0ffeec0ffee" });
+    expect(w.gh.calls()).toEqual([`POST ${R}/deployments/77/statuses`]);
+  });
+});
