@@ -24,6 +24,7 @@ import { Background } from "./runtime/background.js";
 import { healthHandler } from "./runtime/health.js";
 import { KeyedQueue } from "./runtime/keyed-queue.js";
 import { metrics, metricsHandler } from "./runtime/metrics.js";
+import { OncePer } from "./runtime/once-per.js";
 import { Verifier } from "./runtime/verifier.js";
 import { webhookBodyLimit } from "./runtime/webhook-limits.js";
 
@@ -88,6 +89,7 @@ export function createConveyor(options: ConveyorOptions = {}, onReady?: (handle:
       renderer: options.renderer ?? new Renderer(),
       metrics,
       signer: signing.signer,
+      answers: new OncePer(3_600_000),
     };
     const argo = options.argo;
     if (argo) services.verifier = createVerifier(app, services, argo, options);

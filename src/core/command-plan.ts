@@ -156,6 +156,15 @@ function protectedEnvs(command: Command, subject: Subject, config: Config): stri
 
 const RANK: Record<Permission, number> = { none: 0, read: 1, triage: 2, write: 3, maintain: 4, admin: 5 };
 
+/** Every command needs write access: the refusal for someone without it, or undefined. */
+export function permissionRefusal(commenter: { login: string; permission: Permission }): Refusal | undefined {
+  if (RANK[commenter.permission] >= RANK.write) return undefined;
+  return {
+    reason: `commands need write access to this repository; @${commenter.login} has ${commenter.permission} access`,
+    who: "anyone with write access",
+  };
+}
+
 export function planCommands(input: {
   commands: Command[];
   subject: Subject;
@@ -165,16 +174,8 @@ export function planCommands(input: {
 }): CommandPlan {
   const { commands, subject, config, commenter, facts } = input;
   const required: Permission = "write";
-  if (RANK[commenter.permission] < RANK.write) {
-    return {
-      kind: "refuse",
-      required,
-      refusal: {
-        reason: `commands need write access to this repository; @${commenter.login} has ${commenter.permission} access`,
-        who: "anyone with write access",
-      },
-    };
-  }
+  const denied = permissionRefusal(commenter);
+  if (denied) return { kind: "refuse", required, refusal: denied };
   // The highest permission among the commands decides for all of them: none runs without it.
   for (const command of commands) {
     for (const env of protectedEnvs(command, subject, config)) {

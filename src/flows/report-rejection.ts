@@ -1,6 +1,6 @@
 // Tells whoever sent a bad deploy event why nothing happened: a failed check run on their commit
-// when Conveyor is installed on their repository, otherwise one issue per (service, reason) in
-// the manifests repository, updated rather than duplicated.
+// when their repository is in the same installation as the manifests repository, otherwise one
+// issue per (service, reason) in the manifests repository, updated rather than duplicated.
 import { describeError, statusOf } from "../adapters/github/client.js";
 import type { Rejection } from "../core/plan-deploy.js";
 import { ERROR_LABEL, rejectionReport } from "../core/report-text.js";
@@ -28,13 +28,15 @@ export async function reportRejection(
   if (repository && sha) {
     const [owner, repo] = repository.split("/") as [string, string];
     try {
+      // Only a repository of the same installation hears about it there: a dispatch must not be
+      // able to write to (or find out about) another tenant's repository by naming it.
       const installation = await services.github.installationOf({ owner, repo });
-      if (installation !== undefined) {
+      if (installation !== undefined && installation === scope.installationId) {
         const source = await services.github.repo(installation, { owner, repo });
         await source.checks.fail(sha, { name: report.checkName, title: report.title, summary: report.body });
         return;
       }
-      scope.log.info({}, `Conveyor is not installed on ${repository}; opening an issue instead`);
+      scope.log.info({}, `${repository} is not in this installation; opening an issue instead`);
     } catch (error) {
       const status = statusOf(error);
       if (status !== 404 && status !== 403 && status !== 422) throw error;

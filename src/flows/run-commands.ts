@@ -5,6 +5,7 @@ import { findEnvironment, type Config } from "../core/config.js";
 import {
   approverCheck,
   historyKey,
+  permissionRefusal,
   planCommands,
   requirements,
   type Facts,
@@ -47,13 +48,32 @@ export async function runCommands(
   const { gh } = scope;
   const { parsed, user, target } = input;
   const log = scope.log.child({ repo: gh.fullName, issue: target.number, user });
-  if (parsed.errors.length) {
-    await gh.issues.react(input.commentId, "confused");
-    await gh.issues.comment(target.number, parseErrorReply(user, parsed.errors));
+  // Who is asking comes first (a read): someone without write access must not be able to spend
+  // Conveyor's write budget. Such a person, and anyone whose comment does not parse, is answered
+  // at most once an hour; reactions are only for people who may run commands.
+  const permission = await gh.permissions.of(user);
+  const denied = permissionRefusal({ login: user, permission });
+  if (parsed.errors.length || denied) {
+    const key = `${gh.fullName}#${user}#${denied ? "refused" : "malformed"}`;
+    if (!services.answers.take(key)) {
+      log.info({ errors: parsed.errors.length, permission }, "not answering again within the hour");
+      return;
+    }
+    if (!denied) await gh.issues.react(input.commentId, "confused");
+    const reply = denied
+      ? commandReply(
+          user,
+          [...parsed.commands.map((c) => c.line), ...parsed.errors.map((e) => e.line)].map((line) => ({
+            line,
+            ok: false,
+            text: `${refusalText(denied)} None of this comment's commands ran.`,
+          })),
+        )
+      : parseErrorReply(user, parsed.errors);
+    await gh.issues.comment(target.number, reply);
     return;
   }
 
-  const permission = await gh.permissions.of(user);
   const subject = await subjectOf(services, gh, target);
   const needs = requirements(parsed.commands, subject, config);
   const facts: Facts = { histories: {}, frozen: [], approver: {} };

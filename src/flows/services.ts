@@ -6,6 +6,7 @@ import type { Workspaces } from "../adapters/workspaces.js";
 import type { Background } from "../runtime/background.js";
 import type { KeyedQueue } from "../runtime/keyed-queue.js";
 import type { Metrics } from "../runtime/metrics.js";
+import type { OncePer } from "../runtime/once-per.js";
 import type { Verifier } from "../runtime/verifier.js";
 
 export interface Services {
@@ -20,6 +21,8 @@ export interface Services {
   metrics: Metrics;
   /** Signs the state Conveyor keeps in its PR bodies, so edits by others are recognised. */
   signer: Signer;
+  /** Answers someone could make Conveyor repeat (refused or malformed commands): once an hour each. */
+  answers: OncePer;
   /** Present when an Argo CD source is configured; without it merges are not verified. */
   verifier?: Verifier;
 }

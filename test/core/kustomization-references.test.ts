@@ -272,7 +272,7 @@ describe("what is allowed", () => {
   it.each<[string, string]>([
     [
       "in-tree bases and files",
-      y("resources:", "  - ../../base", "  - ./deployment.yaml", "  - ../../../../shared/base", "  - ."),
+      y("resources:", "  - ../../base", "  - ./deployment.yaml", "  - ../../../../common/base", "  - ."),
     ],
     [
       "remote references under render.allowRemote, pinned to a commit sha",
@@ -307,7 +307,7 @@ describe("what is allowed", () => {
         "  - name: c",
         "    files:",
         "      - config.json=files/config.json",
-        "      - ../../shared/ca.pem",
+        "      - ../../common/ca.pem",
         "      - logo@2x.png",
         "    envs: [app.env]",
         "    literals:",

@@ -1,11 +1,11 @@
 // report-rejection: whoever sent a refused deploy event hears why. A failed conveyor/deploy check
-// run on their commit when Conveyor is installed on their repository; otherwise one issue per
+// run on their commit when their repository is in the same installation; otherwise one issue per
 // (service, reason) in the manifests repository, updated and never duplicated.
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { markerTag } from "../../src/core/markers.js";
 import type { Rejection } from "../../src/core/plan-deploy.js";
 import { reportRejection } from "../../src/flows/report-rejection.js";
-import { flowWorld, R, type FlowWorld } from "../helpers/flow-world.js";
+import { flowWorld, INSTALLATION, R, type FlowWorld } from "../helpers/flow-world.js";
 
 const SHA = "c".repeat(40);
 const SOURCE = "/repos/acme/order-service";
@@ -49,9 +49,9 @@ function expectIssueCreated() {
   return seen;
 }
 
-describe("when Conveyor is installed on the source repository", () => {
+describe("when the source repository is in the same installation", () => {
   it("fails a conveyor/deploy check run on the source commit, and opens no issue", async () => {
-    w.gh.scope.get(`${SOURCE}/installation`).reply(200, { id: 555 });
+    w.gh.scope.get(`${SOURCE}/installation`).reply(200, { id: INSTALLATION });
     let check: Record<string, unknown> | undefined;
     w.gh.scope
       .post(`${SOURCE}/check-runs`, (body) => ((check = body), true))
@@ -75,7 +75,7 @@ describe("when Conveyor is installed on the source repository", () => {
   });
 
   it.each([403, 422])("falls back to an issue when GitHub refuses the check run (%i)", async (status) => {
-    w.gh.scope.get(`${SOURCE}/installation`).reply(200, { id: 555 });
+    w.gh.scope.get(`${SOURCE}/installation`).reply(200, { id: INSTALLATION });
     w.gh.scope.post(`${SOURCE}/check-runs`).reply(status, { message: "refused" });
     expectErrorIssues([]);
     const created = expectIssueCreated();
@@ -94,6 +94,18 @@ describe("when Conveyor is installed on the source repository", () => {
 });
 
 describe("otherwise: an issue in the manifests repository", () => {
+  it("a source repository of another installation gets nothing, and the issue does not say it is installed there", async () => {
+    // Another tenant's repository, named in a dispatch: nothing may be written there.
+    w.gh.scope.get(`${SOURCE}/installation`).reply(200, { id: 555 });
+    expectErrorIssues([]);
+    const created = expectIssueCreated();
+
+    await report();
+
+    expect(w.gh.calls()).toEqual([`GET ${SOURCE}/installation`, `GET ${R}/issues`, `POST ${R}/issues`]);
+    expect(String(created.body?.body)).not.toMatch(/installed/i);
+  });
+
   it("opens an issue labelled conveyor:error that says why and who sent the event", async () => {
     w.gh.scope.get(`${SOURCE}/installation`).reply(404, { message: "Not Found" });
     expectErrorIssues([]);

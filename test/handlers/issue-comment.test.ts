@@ -181,21 +181,34 @@ describe("acknowledgement and refusals", () => {
     expect(gh.calls()).toHaveLength(5);
   });
 
-  it("a reader is refused, told who may do it, and nothing runs", async () => {
+  it("a reader is refused, told who may do it, and nothing runs; no reaction spends a write", async () => {
     expectStart("read", "outsider");
-    const reactions = expectReactions("confused");
     const reply = expectReply();
     await comment("/hold\n/status", { pr: {}, user: "outsider" });
-    expect(reactions).toEqual(["confused"]);
     expect(reply.body).toContain("@outsider");
     expect(reply.body).toContain("> /hold");
     expect(reply.body).toContain("commands need write access to this repository; @outsider has read access");
     expect(reply.body).toContain("Who may do it instead: anyone with write access");
   });
 
-  it("a typo gets the usage and a did-you-mean, before any permission check", async () => {
-    mockInstallationToken(gh.scope, INSTALLATION);
-    mockConfig(gh.scope, OWNER, REPO, CONFIG);
+  it("an outsider's flood is answered once an hour: 40 comments, one reply, no other write", async () => {
+    expectStart("read", "outsider");
+    const reply = expectReply();
+    await comment("/promote production", { pr: {}, user: "outsider" });
+    expect(reply.body).toContain("commands need write access");
+    for (let i = 0; i < 39; i++) {
+      mockConfig(gh.scope, OWNER, REPO, CONFIG);
+      gh.scope
+        .get(`${R}/collaborators/outsider/permission`)
+        .reply(200, { permission: "read", role_name: "read", user: { login: "outsider" } });
+      await comment(i % 2 ? "/promote production" : "/promte production", { pr: {}, user: "outsider" });
+    }
+    const writes = gh.calls().filter((c) => !c.startsWith("GET"));
+    expect(writes).toEqual([`POST ${R}/issues/12/comments`]);
+  });
+
+  it("a typo gets the usage and a did-you-mean, after the permission check, and nothing runs", async () => {
+    expectStart("write");
     expectReactions("confused");
     const reply = expectReply();
     await comment("/promte production");

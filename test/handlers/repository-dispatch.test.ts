@@ -359,11 +359,10 @@ describe("bad input changes nothing and tells the sender why", () => {
     expect(issue.update?.body).toContain("is not this service's image");
   });
 
-  it("reports as a failed check run on the sender's commit when Conveyor is installed there", async () => {
+  it("reports as a failed check run on the sender's commit when it is in the same installation", async () => {
     mockInstallationToken(gh.scope, INSTALLATION);
     mockConfig(gh.scope, OWNER, REPO, undefined);
-    gh.scope.get("/repos/acme/order-service/installation").reply(200, { id: 77 });
-    mockInstallationToken(gh.scope, 77, "ghs_otherinstallation0000000000000000");
+    gh.scope.get("/repos/acme/order-service/installation").reply(200, { id: INSTALLATION });
     let check: Record<string, unknown> | undefined;
     gh.scope
       .post("/repos/acme/order-service/check-runs", (body) => ((check = body), true))
@@ -377,6 +376,20 @@ describe("bad input changes nothing and tells the sender why", () => {
     expect(check).toMatchObject({ head_sha: SHA, name: "conveyor/deploy", status: "completed", conclusion: "failure" });
     expect((check?.output as { summary: string }).summary).toContain("is not this service's image");
     expect(remote.branches()).toEqual(["main"]);
+  });
+
+  it("writes nothing to a repository of another installation named as the source: an issue here instead", async () => {
+    mockInstallationToken(gh.scope, INSTALLATION);
+    mockConfig(gh.scope, OWNER, REPO, undefined);
+    gh.scope.get("/repos/victim/private/installation").reply(200, { id: 77 });
+    const issue = expectIssueUpsert();
+    await dispatch("deploy", {
+      service: "order-service",
+      image: "ghcr.io/acme/payment-service:1.5.0",
+      source: { repository: "victim/private", sha: SHA },
+    });
+    expect(issue.create?.body).toContain("is not this service's image");
+    expect(gh.calls()).not.toContain("POST /repos/victim/private/check-runs");
   });
 
   it("falls back to an issue when Conveyor is not installed on the sender's repo", async () => {

@@ -15,6 +15,7 @@ import type { Log, Services } from "../../src/flows/services.js";
 import { Background } from "../../src/runtime/background.js";
 import { KeyedQueue } from "../../src/runtime/keyed-queue.js";
 import { Metrics } from "../../src/runtime/metrics.js";
+import { OncePer } from "../../src/runtime/once-per.js";
 import { createManifestsRemote, type ManifestsRemote } from "../../sandbox/manifests-remote.js";
 import { mockGitHub, type GitHubMock } from "./github-mock.js";
 import { UnthrottledOctokit } from "./probot.js";
@@ -74,6 +75,7 @@ export function flowWorld(options: { files?: Record<string, string>; renderer?: 
     renderer: options.renderer ?? new Renderer(),
     metrics,
     signer: new Signer(MARKER_KEY),
+    answers: new OncePer(3_600_000),
   };
   const logs: LogLine[] = [];
   const scope = repoScope(services, {
