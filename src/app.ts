@@ -95,8 +95,13 @@ export function createConveyor(options: ConveyorOptions = {}, onReady?: (handle:
     if (argo) services.verifier = createVerifier(app, services, argo, options);
 
     const on = app.on.bind(app) as (event: string | string[], handler: (context: never) => Promise<void>) => void;
-    const route = <C>(event: string, names: string | string[], handler: (context: C) => Promise<void>) =>
-      on(names, counted(event, handler));
+    // Delivery ids are remembered for a day, the longest GitHub keeps redelivering.
+    const deliveries = new OncePer(24 * 3_600_000, 50_000);
+    const route = <C extends { id: string; log: { info(obj: object, msg?: string): void } }>(
+      event: string,
+      names: string | string[],
+      handler: (context: C) => Promise<void>,
+    ) => on(names, counted(event, deliveries, handler));
     route("repository_dispatch", "repository_dispatch", (context: Parameters<typeof handleRepositoryDispatch>[0]) =>
       handleRepositoryDispatch(context, services),
     );
@@ -221,11 +226,25 @@ function createVerifier(app: Probot, services: Services, argo: ArgoSource, optio
   });
 }
 
-/** Counts each handled event by outcome; errors still reach Probot, which logs them. */
-function counted<C>(event: string, handler: (context: C) => Promise<void>): (context: C) => Promise<void> {
+/**
+ * Counts each handled event by outcome, and handles each delivery once: a delivery handled
+ * without error is not handled again (GitHub's redelivery, a replayed request). Errors still
+ * reach Probot, which logs them, and leave the delivery free to be retried.
+ */
+function counted<C extends { id: string; log: { info(obj: object, msg?: string): void } }>(
+  event: string,
+  deliveries: OncePer,
+  handler: (context: C) => Promise<void>,
+): (context: C) => Promise<void> {
   return async (context) => {
+    if (deliveries.has(context.id)) {
+      context.log.info({ delivery: context.id }, "delivery already handled");
+      metrics.events.inc({ event, outcome: "duplicate" });
+      return;
+    }
     try {
       await handler(context);
+      deliveries.take(context.id);
       metrics.events.inc({ event, outcome: "ok" });
     } catch (error) {
       metrics.events.inc({ event, outcome: "error" });

@@ -39,6 +39,12 @@ export async function verifyPush(services: Services, scope: RepoScope, config: C
   for (const change of changes) {
     const env = findEnvironment(config, change.env);
     if (!env) continue;
+    // The same push delivered again (a redelivery, another replica) records nothing twice.
+    const recorded = await gh.deployments.ofCommit(push.after, change.env);
+    if (recorded.some((d) => d.payload.service === change.service)) {
+      scope.log.info({ service: change.service, env: change.env }, "this push's change is already recorded");
+      continue;
+    }
     const revert = pr?.labels.includes(REVERT_LABEL) ?? false;
     await startVerification(services, scope, {
       config,

@@ -10,6 +10,12 @@ export class OncePer {
     private readonly now: () => number = Date.now,
   ) {}
 
+  /** Was the key taken within the window? (Records nothing.) */
+  has(key: string): boolean {
+    const last = this.seen.get(key);
+    return last !== undefined && this.now() - last < this.windowMs;
+  }
+
   /** True the first time a key is taken within the window (and records it); false after that. */
   take(key: string): boolean {
     const at = this.now();

@@ -94,6 +94,11 @@ function expectPrFor(sha: string, prs: unknown[]) {
 
 /** Mocks one Deployment's creation and in_progress status; captures what was created. */
 function expectDeployment(id: number, created: Array<Record<string, unknown>>) {
+  // First: is this commit's change already recorded there? (No.)
+  w.gh.scope
+    .get(`${R}/deployments`)
+    .query((q) => typeof q.sha === "string" && q.task === "deploy" && typeof q.environment === "string")
+    .reply(200, []);
   w.gh.scope
     .post(`${R}/deployments`, (b) => (created.push(b), true))
     .reply(201, (_uri, body) => ({
@@ -150,6 +155,31 @@ describe("verifyPush", () => {
     expect(v.inFlight()).toMatchObject([
       { service: "order-service", env: "staging", revision: after, deploymentId: 701, pr: { number: 12 } },
     ]);
+  });
+
+  it("the same push again (a redelivery, another replica) finds its Deployment and records nothing twice", async () => {
+    const v = runningVerifier();
+    const { before, after } = push(bump(STAGING, "1.5.0"), "Merge pull request #12");
+    expectPrFor(after, [mergedPr(12, { labels: ["conveyor", "env/staging"] })]);
+    w.gh.scope
+      .get(`${R}/deployments`)
+      .query({ sha: after, environment: "staging", task: "deploy", per_page: "100" })
+      .reply(200, [
+        {
+          id: 700,
+          sha: after,
+          environment: "staging",
+          created_at: "2026-01-01T00:00:00Z",
+          url: "",
+          payload: { conveyor: true, service: "order-service" },
+        },
+      ]);
+
+    await verifyPush(w.services, w.scope, config, { before, after, sender: "bob" });
+
+    expect(w.gh.calls().filter((c) => !c.startsWith("GET"))).toEqual([]);
+    expect(v.inFlight()).toEqual([]);
+    expect(w.logs.some((l) => l.msg === "this push's change is already recorded")).toBe(true);
   });
 
   it("one push that changed two overlays: one Deployment each, one PR lookup", async () => {
@@ -245,6 +275,7 @@ describe("verifyPush", () => {
     expect(v.inFlight()[0]?.pr).toBeUndefined();
     expect(w.gh.calls()).toEqual([
       `GET ${R}/commits/${after}/pulls`,
+      `GET ${R}/deployments`,
       `POST ${R}/deployments`,
       `POST ${R}/deployments/731/statuses`,
     ]);

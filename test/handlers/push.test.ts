@@ -173,6 +173,10 @@ describe("a push to the default branch", () => {
     ]);
     let created: Record<string, unknown> | undefined;
     gh.scope
+      .get(`${R}/deployments`)
+      .query({ sha: after, environment: "staging", task: "deploy", per_page: "100" })
+      .reply(200, []);
+    gh.scope
       .post(`${R}/deployments`, (b) => ((created = b), true))
       .reply(201, { id: 901, sha: after, environment: "staging", created_at: "2026-01-01T00:00:00Z", url: "" });
     gh.scope.post(`${R}/deployments/901/statuses`, (b: { state: string }) => b.state === "in_progress").reply(201, {});
@@ -192,7 +196,7 @@ describe("a push to the default branch", () => {
       },
     });
     expect(verifierOf().inFlight()).toMatchObject([{ deploymentId: 901, pr: { number: 12, author: "erin" } }]);
-    expect(gh.calls()).toHaveLength(6);
+    expect(gh.calls()).toHaveLength(7);
   });
 
   it("that created the branch reads the config and verifies nothing", async () => {

@@ -178,11 +178,25 @@ describe("one PR per service and environment", () => {
     expect(gh.calls()).toHaveLength(4 + 5);
   });
 
-  it("a redelivered event changes nothing: no commit, no comment", async () => {
+  it("a redelivered event changes nothing: no commit, no comment, not even a call", async () => {
+    mockInstallationToken(gh.scope, INSTALLATION);
+    mockConfig(gh.scope, OWNER, REPO, undefined);
+    expectNewPr(12);
+    await dispatch("deploy-order-service", { image: "ghcr.io/acme/order-service:1.5.0" }, "same-delivery");
+    const head = remote.head(BRANCH);
+    const calls = gh.calls().length;
+
+    await dispatch("deploy-order-service", { image: "ghcr.io/acme/order-service:1.5.0" }, "same-delivery");
+    expect(remote.head(BRANCH)).toBe(head);
+    expect(gh.calls()).toHaveLength(calls);
+    expect(app.logs.some((l) => l.msg === "delivery already handled")).toBe(true);
+  });
+
+  it("the same event in a new delivery finds the open PR already proposing it", async () => {
     mockInstallationToken(gh.scope, INSTALLATION);
     mockConfig(gh.scope, OWNER, REPO, undefined);
     const created = expectNewPr(12);
-    await dispatch("deploy-order-service", { image: "ghcr.io/acme/order-service:1.5.0" }, "same-delivery");
+    await dispatch("deploy-order-service", { image: "ghcr.io/acme/order-service:1.5.0" }, "first-delivery");
     const head = remote.head(BRANCH);
 
     mockConfig(gh.scope, OWNER, REPO, undefined);
@@ -190,7 +204,7 @@ describe("one PR per service and environment", () => {
       .get(`/repos/${OWNER}/${REPO}/pulls`)
       .query(true)
       .reply(200, [prResponse(12, head, String(created.create?.body))]);
-    await dispatch("deploy-order-service", { image: "ghcr.io/acme/order-service:1.5.0" }, "same-delivery");
+    await dispatch("deploy-order-service", { image: "ghcr.io/acme/order-service:1.5.0" }, "second-delivery");
     expect(remote.head(BRANCH)).toBe(head);
     expect(
       app.logs.some((l) => String(l.msg).includes("PR #12 already proposes ghcr.io/acme/order-service:1.5.0")),

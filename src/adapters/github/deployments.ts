@@ -66,6 +66,27 @@ export class Deployments {
     });
   }
 
+  /** Conveyor's deployments of one commit to one environment (1 call): a replayed push finds them. */
+  async ofCommit(sha: string, environment: string): Promise<DeploymentRecord[]> {
+    const { data } = await this.octokit.rest.repos.listDeployments({
+      ...this.ref,
+      sha,
+      environment,
+      task: "deploy",
+      per_page: 100,
+    });
+    return data
+      .map((d) => ({
+        id: d.id,
+        sha: d.sha,
+        environment: d.environment,
+        createdAt: d.created_at,
+        payload: payloadOf(d.payload),
+        url: d.url,
+      }))
+      .filter((d) => d.payload.conveyor === true);
+  }
+
   /**
    * Conveyor's recent deployments whose latest status is in_progress: 1 call, plus 1 per
    * deployment not skipped (the caller skips those it tracks or knows are settled).
