@@ -21,10 +21,11 @@ import { handlePush } from "./handlers/push.js";
 import { handleRepositoryDispatch } from "./handlers/repository-dispatch.js";
 import { handleStatus } from "./handlers/status.js";
 import { Background } from "./runtime/background.js";
+import { CorePool } from "./runtime/core-pool.js";
 import { healthHandler } from "./runtime/health.js";
 import { KeyedQueue } from "./runtime/keyed-queue.js";
 import { metrics, metricsHandler } from "./runtime/metrics.js";
-import { OncePer } from "./runtime/once-per.js";
+import { OncePer, Quota } from "./runtime/once-per.js";
 import { Verifier } from "./runtime/verifier.js";
 import { webhookBodyLimit } from "./runtime/webhook-limits.js";
 
@@ -35,6 +36,8 @@ export interface ConveyorOptions {
   argo?: ArgoSource;
   /** The kustomize renderer (default: found on this machine, with its render cache). */
   renderer?: Renderer;
+  /** Worker threads for the YAML-heavy core decisions (default: a pool of its own, stopped with the app). */
+  cpu?: CorePool;
   /** Signs the state kept in PR bodies; default from CONVEYOR_MARKER_KEY or WEBHOOK_SECRET. */
   signer?: Signer;
   /** The app's bot login (`<slug>[bot]`); default asked of GitHub once. */
@@ -87,9 +90,11 @@ export function createConveyor(options: ConveyorOptions = {}, onReady?: (handle:
       queue: new KeyedQueue(),
       background: new Background(metrics),
       renderer: options.renderer ?? new Renderer(),
+      cpu: options.cpu ?? new CorePool(),
       metrics,
       signer: signing.signer,
       answers: new OncePer(3_600_000),
+      forkRenders: new Quota(3_600_000, 20),
     };
     const argo = options.argo;
     if (argo) services.verifier = createVerifier(app, services, argo, options);
@@ -195,6 +200,7 @@ export function createConveyor(options: ConveyorOptions = {}, onReady?: (handle:
         );
         const left = await services.background.idle(options.shutdownGraceMs ?? 25_000);
         if (left === 0) app.log.info("stopping: all work finished");
+        if (!options.cpu) await services.cpu.stop();
       },
     });
   };

@@ -285,15 +285,19 @@ export function scrubRenderError(stderr: string, workDir?: string, hidden: strin
   text = text.replace(new RegExp(`${escapeRegExp(tmpdir().replace(/\/+$/, ""))}/conveyor-[\\w.-]+`, "g"), "$TMPDIR");
   // Values that look like credentials in key=value or key: value form (a secretGenerator literal
   // echoed back in an error, say) are masked; the key stays so the message still makes sense.
+  // A file name is not a key: "open secret.txt: no such file" names a file and says nothing secret.
   text = text.replace(
     /\b([\w.-]*(?:password|passwd|secret|token|apikey|api_key|private_key|credential)s?[\w.-]*)(\s*[=:]\s*)("[^"]*"|'[^']*'|\S+)/gi,
-    "$1$2[REDACTED]",
+    (whole, key: string, separator: string) => (FILE_NAME.test(key) ? whole : `${key}${separator}[REDACTED]`),
   );
   text = text.replace(/^Error: /, "").trim();
   return text.length > MAX_ERROR_CHARS
     ? `${text.slice(0, MAX_ERROR_CHARS)}… (${text.length - MAX_ERROR_CHARS} more characters)`
     : text;
 }
+
+/** Keys that are file names (kustomize names files in its errors), not credentials. */
+const FILE_NAME = /\.(txt|ya?ml|json|env|pem|crt|cert|cer|key|pub|conf|cfg|ini|properties|toml|xml|p12|jks|asc|gpg)$/i;
 
 // --- The tree check for environment-only isolation --------------------------------------------
 

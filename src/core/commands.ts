@@ -270,7 +270,14 @@ export function editDistance(a: string, b: string): number {
 }
 
 function clip(line: string): string {
-  return line.length > 120 ? `${line.slice(0, 117)}...` : line;
+  if (line.length <= 120) return line;
+  // At most 117 UTF-16 units, cut between code points so no half of an emoji is left.
+  let out = "";
+  for (const point of line) {
+    if (out.length + point.length > 117) break;
+    out += point;
+  }
+  return `${out}...`;
 }
 
 /** The /help text: one line per command. */

@@ -193,8 +193,9 @@ export function parseConfig(raw: unknown): ConfigResult {
   return {
     ok: false,
     problems: result.error.issues.map((issue) => ({
-      path: issue.path.length ? issue.path.map(String).join(".") : "(root)",
-      message: issue.message,
+      // Both may quote what the file says: clipped, so a hostile file cannot fill the issue.
+      path: clip(issue.path.length ? issue.path.map(String).join(".") : "(root)"),
+      message: clip(issue.message),
     })),
   };
 }
@@ -217,4 +218,9 @@ export function overlayDir(config: Config, service: string, env: EnvironmentConf
 
 export function applicationName(config: Config, service: string, env: string): string {
   return config.argocd.application.replaceAll("{service}", service).replaceAll("{env}", env);
+}
+
+function clip(text: string, max = 200): string {
+  const points = Array.from(text);
+  return points.length > max ? `${points.slice(0, max).join("")}…` : text;
 }

@@ -172,7 +172,13 @@ function parseSource(value: unknown): { ok: true; value: DispatchSource } | { ok
   return { ok: true, value: source };
 }
 
+/**
+ * An http(s) URL written out plainly: no credentials, and only characters a URL can carry
+ * unescaped (no whitespace or control characters, which the URL parser would quietly drop, and
+ * none of `<>"'\`{}|\\^`): it ends up in commit messages and PR bodies as written.
+ */
 function isHttpUrl(value: string): boolean {
+  if (!/^[A-Za-z0-9\-._~:/?#[\]@!$&()*+,;=%]+$/.test(value)) return false;
   try {
     const url = new URL(value);
     return (url.protocol === "https:" || url.protocol === "http:") && !url.username && !url.password;

@@ -68,7 +68,8 @@ export function stateMarker(state: {
 }
 
 export function parseStateMarker(body: string | null | undefined): PrState | undefined {
-  const match = /<!-- conveyor:(\{.*?\}) -->/.exec(body ?? "");
+  // The last one: Conveyor appends its marker, after any text that came from elsewhere.
+  const match = lastMatch(/<!-- conveyor:(\{[^\n]*?\}) -->/, body ?? "");
   if (!match) return undefined;
   try {
     const value = JSON.parse(match[1] as string) as Record<string, unknown>;

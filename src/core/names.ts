@@ -17,6 +17,8 @@ export function isSafeRelativePath(path: string): boolean {
 /** Shows untrusted text in a message without letting it break the message's markdown. */
 export function quote(value: unknown, max = 100): string {
   const text = typeof value === "string" ? value : (JSON.stringify(value) ?? String(value));
-  const clipped = text.length > max ? `${text.slice(0, max)}…` : text;
+  // Cut by code points, not UTF-16 units: half an emoji is not text GitHub will keep.
+  const points = Array.from(text);
+  const clipped = points.length > max ? `${points.slice(0, max).join("")}…` : text;
   return `\`${clipped.replace(/[`\r\n]/g, " ")}\``;
 }

@@ -2,6 +2,7 @@
 // Pure functions, so golden files can pin them down.
 import { nextEnvironment, type Config } from "./config.js";
 import type { DispatchSource } from "./dispatch.js";
+import { quote } from "./names.js";
 
 export interface ImageMove {
   service: string;
@@ -52,7 +53,13 @@ export function describeSource(source: DispatchSource): string {
   } else if (source.sha) {
     parts.push(`commit \`${source.sha.slice(0, 12)}\``);
   }
-  if (source.runUrl) parts.push(`[CI run](${source.runUrl})`);
+  // A link only to GitHub itself: anyone who can dispatch chooses this URL.
+  if (source.runUrl)
+    parts.push(
+      /^https:\/\/github\.com\//.test(source.runUrl)
+        ? `[CI run](${source.runUrl})`
+        : `CI run ${quote(source.runUrl, 200)}`,
+    );
   return parts.join(", ");
 }
 

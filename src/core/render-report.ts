@@ -4,7 +4,8 @@
 // "Secret", any apiVersion, or an object that was one on the other side) is shown only as
 // "[redacted]" or "[redacted, changed]", and a secret value copied elsewhere is cut out there too
 // (see secretKind and valueScrubber).
-import { parseDocument, stringify } from "yaml";
+import { parseDocument, stringify, visit } from "yaml";
+import { duplicateKey, UNTRUSTED_PARSE_OPTIONS, UNTRUSTED_TO_JS_OPTIONS } from "./yaml-limits.js";
 import { diffLines, unifiedDiff } from "./line-diff.js";
 
 /** GitHub refuses a check run output summary longer than this. */
@@ -81,9 +82,21 @@ function parseResources(yaml: string): Resource[] {
   for (const text of yaml.split(/^---[ \t]*$/m)) {
     const trimmed = text.replace(/^\n+/, "").trimEnd();
     if (!trimmed) continue;
-    const doc = parseDocument(trimmed);
+    // kustomize prints plain YAML: no aliases (a self-referencing one would make a cycle no
+    // walk ends), and keys checked for duplicates in linear time, not the parser's quadratic one.
+    const doc = parseDocument(trimmed, UNTRUSTED_PARSE_OPTIONS);
     if (doc.errors.length) throw new Error(doc.errors[0]?.message);
-    const value: unknown = doc.toJS();
+    let alias = false;
+    visit(doc, {
+      Alias() {
+        alias = true;
+        return visit.BREAK;
+      },
+    });
+    if (alias) throw new Error("the rendered output contains YAML aliases, which kustomize never prints");
+    const duplicate = duplicateKey(doc);
+    if (duplicate) throw new Error(`the rendered output repeats the key ${JSON.stringify(duplicate.key.slice(0, 80))}`);
+    const value: unknown = doc.toJS(UNTRUSTED_TO_JS_OPTIONS);
     if (!value || typeof value !== "object") continue;
     out.push({ key: resourceKey(value as Record<string, unknown>), value, text: trimmed });
   }
@@ -209,6 +222,7 @@ function fromBase64(text: string): string | undefined {
 /** A secret value this long is hidden wherever it is a whole string; this long, wherever it appears in one. */
 const MIN_WHOLE = 8;
 const MIN_INSIDE = 12;
+const MAX_INSIDE_VALUES = 32;
 
 /**
  * Hides secret values that turn up outside the fields that hold them: a kustomize replacement can
@@ -235,10 +249,15 @@ function valueScrubber(values: Iterable<string>): (text: string) => string {
     const decoded = fromBase64(value.trim());
     if (decoded !== undefined) add(decoded);
   }
-  const longestFirst = [...inside].sort((a, b) => b.length - a.length);
+  // Cut out of longer strings wherever they appear: the longest values, at most MAX_INSIDE_VALUES
+  // of them, so the work stays linear in the size of the output (every value against every
+  // string would not be). Any value is still hidden as a whole string or a separated piece.
+  const longestFirst = [...inside].sort((a, b) => b.length - a.length).slice(0, MAX_INSIDE_VALUES);
   return (text) => {
     if (whole.has(text) || whole.has(text.trim())) return HIDDEN;
-    let out = text;
+    // A value embedded between separators (a password in a connection string, a token after
+    // "Bearer ") is found by its pieces, in one pass over the string whatever the number of values.
+    let out = text.replace(/[^\s:@/=;,"'&?#]+/g, (piece) => (inside.has(piece) ? HIDDEN : piece));
     for (const value of longestFirst) if (out.includes(value)) out = out.split(value).join(HIDDEN);
     return out;
   };

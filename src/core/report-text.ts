@@ -1,6 +1,7 @@
 // Text for the people who caused a problem: a refused deploy event or an invalid config file.
 import type { ConfigProblem } from "./config.js";
 import type { DispatchSource, RejectCode } from "./dispatch.js";
+import { quote } from "./names.js";
 import { describeSource } from "./pr-text.js";
 
 export const ERROR_LABEL = "conveyor:error";
@@ -30,12 +31,12 @@ export function rejectionReport(input: {
     title: `Conveyor refused a deploy of ${subject} (${input.code})`,
     checkName: "conveyor/deploy",
     body: [
-      `Conveyor refused a \`${input.eventType.slice(0, 80)}\` event for **${subject}** in ${input.manifestsRepo}. Nothing was changed.`,
+      `Conveyor refused a ${quote(input.eventType, 80)} event for **${subject}** in ${input.manifestsRepo}. Nothing was changed.`,
       "",
       `**Reason:** ${input.reason}`,
       "",
       `Sent by: ${describeSource(input.source)}`,
-      `Delivery: \`${input.deliveryId}\``,
+      `Delivery: ${quote(input.deliveryId, 80)}`,
       "",
       "Fix the event (or `.github/conveyor.yml`) and send it again. This issue is updated, not duplicated, when the same problem happens again.",
     ].join("\n"),

@@ -3,7 +3,7 @@
 import type { Config } from "../core/config.js";
 import type { DeployRequest } from "../core/dispatch.js";
 import { discoverServices } from "../core/discover.js";
-import { planDeploy, resolveTarget, type DeployTarget, type Rejection } from "../core/plan-deploy.js";
+import { resolveTarget, type DeployTarget, type Rejection } from "../core/plan-deploy.js";
 import { prTrust } from "./pr-state.js";
 import { publishEdit, type EditPlan } from "./publish-edit.js";
 import { renderSummaryForPr } from "./render-changes.js";
@@ -65,7 +65,8 @@ async function propose(services: Services, scope: RepoScope, input: ProposeInput
         branchSha !== undefined &&
         openPr !== undefined &&
         prTrust(services, scope.gh.fullName, openPr).kind === "trusted";
-      const plan = planDeploy({
+      // Overlays are YAML from the repository: read in the core pool, off the event loop.
+      const plan = await services.cpu.run("planDeploy", {
         target,
         request,
         config,
@@ -111,6 +112,7 @@ async function propose(services: Services, scope: RepoScope, input: ProposeInput
                       base: view.defaultSha,
                       head: commit,
                       renderer: services.renderer,
+                      cpu: services.cpu,
                     })
                   : "";
               return rendered ? `${plan.body}\n\n${rendered}` : plan.body;

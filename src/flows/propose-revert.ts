@@ -1,6 +1,5 @@
 // Opens (or refreshes) the revert PR for a failed change. One revert branch per (service,
 // environment), so repeated failures or redelivered events never produce a second revert.
-import { planRevert } from "../core/plan-revert.js";
 import { envLabel, LABEL, REVERT_LABEL, revertBranchFor } from "../core/pr-text.js";
 import { revertPrText } from "../core/verification-text.js";
 import { prTrust } from "./pr-state.js";
@@ -39,7 +38,8 @@ export async function proposeRevert(
     service: request.service,
     what: `the revert of ${request.service} in ${request.env}`,
     plan: async (view): Promise<EditPlan<Stopped>> => {
-      const plan = planRevert({
+      // Overlays are YAML from the repository: read in the core pool, off the event loop.
+      const plan = await services.cpu.run("planRevert", {
         before: request.base ? await workspace.readFile(request.base, request.file) : undefined,
         after: await workspace.readFile(request.revision, request.file),
         current: await workspace.readFile(view.defaultSha, request.file),

@@ -2,23 +2,23 @@
 // they read is written into a throwaway directory at each commit (never the shared clone), they
 // are rendered there, and the results are analysed. Used by the conveyor/render check run and,
 // for a short summary, by Conveyor's own PR bodies. Runs outside the repo queue: it only reads
-// objects from the clone.
+// objects from the clone. Reading the kustomizations and analysing kustomize's output parse YAML
+// the change controls: both run in the core pool's worker threads, off the event loop.
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { Config } from "../core/config.js";
-import {
-  affectedOverlays,
-  KUSTOMIZATION_FILES,
-  type AffectedOverlay,
-  type TreeSnapshot,
-} from "../core/affected-overlays.js";
-import { analyzeOverlay, overlaySummary, type OverlayAnalysis, type RenderSide } from "../core/render-report.js";
+import { KUSTOMIZATION_FILES, type AffectedOverlay } from "../core/affected-overlays.js";
+import { overlaySummary, type OverlayAnalysis, type RenderSide } from "../core/render-report.js";
+import type { KustomizationSnapshot } from "../core/render-scope.js";
 import type { GitWorkspace } from "../adapters/git-workspace.js";
 import type { Renderer, RendererInfo, RenderResult } from "../adapters/renderer.js";
-import { checkReferences, referenceRefusal, type ReferenceProblem } from "../core/kustomization-references.js";
+import { referenceRefusal } from "../core/kustomization-references.js";
+import type { CorePool } from "../runtime/core-pool.js";
 
 const PARALLEL_RENDERS = 4;
+const DEFAULT_RENDER_TIMEOUT_MS = 30_000;
+const DEFAULT_BUDGET_MS = 120_000;
 
 export interface RenderChangesInput {
   workspace: GitWorkspace;
@@ -27,7 +27,11 @@ export interface RenderChangesInput {
   base: string;
   head: string;
   renderer: Renderer;
+  /** Where the YAML is read and analysed, off the event loop. */
+  cpu: CorePool;
   timeoutMs?: number;
+  /** All renders of one change together stop after this long (default 2 minutes). */
+  budgetMs?: number;
 }
 
 export type RenderChanges =
@@ -42,10 +46,10 @@ export type RenderChanges =
     };
 
 export async function renderChanges(input: RenderChangesInput): Promise<RenderChanges> {
-  const { workspace, base, head, renderer } = input;
+  const { workspace, base, head, renderer, cpu } = input;
   const changedFiles = await workspace.changedFiles(base, head);
   const [before, after] = await Promise.all([snapshot(workspace, base), snapshot(workspace, head)]);
-  const affected = affectedOverlays({ config: input.config, changedFiles, before, after });
+  const { affected, refused } = await cpu.run("renderScope", { config: input.config, changedFiles, before, after });
   const located = await renderer.locate();
   if (!located.found) return { kind: "no-renderer", reason: located.reason, affected, changedFiles };
   if (affected.length === 0)
@@ -63,6 +67,10 @@ export async function renderChanges(input: RenderChangesInput): Promise<RenderCh
       workspace.exportTree(head, roots.after, inputs("after")),
     ]);
 
+    // One pull request gets a bounded share of the renderer: once its renders have used the
+    // budget, the overlays left are reported as not rendered rather than rendered late.
+    const budgetMs = input.budgetMs ?? DEFAULT_BUDGET_MS;
+    const deadline = Date.now() + budgetMs;
     const [treesBefore, treesAfter] = await Promise.all([
       workspace.directoryTrees(base),
       workspace.directoryTrees(head),
@@ -75,8 +83,13 @@ export async function renderChanges(input: RenderChangesInput): Promise<RenderCh
       if (!closure) return { side: { kind: "absent" } };
       // Nothing that reaches out of the repository is rendered: not the network, not the host,
       // not another repository's clone. kustomize would follow such references as written.
-      const refused = refusedReferences(side === "before" ? before : after, closure, input.config.render.allowRemote);
-      if (refused.length) return { side: { kind: "failed", error: referenceRefusal(refused) } };
+      const problems = refused.get(overlay.dir)?.[side] ?? [];
+      if (problems.length) return { side: { kind: "failed", error: referenceRefusal(problems) } };
+      const left = deadline - Date.now();
+      if (left <= 0) {
+        const error = `not rendered: this change's renders used up their ${Math.round(budgetMs / 1000)} s`;
+        return { side: { kind: "failed", error } };
+      }
       const trees = side === "before" ? treesBefore : treesAfter;
       // The overlay's output depends only on the directories it reads: their tree ids are the key.
       const cacheKey = overlay.remote.length
@@ -85,7 +98,7 @@ export async function renderChanges(input: RenderChangesInput): Promise<RenderCh
       const result = await renderer.render(join(roots[side], overlay.dir), {
         root: roots[side],
         cacheKey,
-        timeoutMs: input.timeoutMs,
+        timeoutMs: Math.min(input.timeoutMs ?? DEFAULT_RENDER_TIMEOUT_MS, left),
         // Remote references left after the check are ones render.allowRemote trusts, pinned.
         remoteGit: overlay.remote.length > 0,
       });
@@ -96,7 +109,7 @@ export async function renderChanges(input: RenderChangesInput): Promise<RenderCh
     };
     const overlays = await mapLimited(affected, PARALLEL_RENDERS, async (overlay) => {
       const [b, a] = await Promise.all([renderSide(overlay, "before"), renderSide(overlay, "after")]);
-      return analyzeOverlay({
+      return cpu.run("analyzeOverlay", {
         ...overlay,
         before: b.side,
         after: a.side,
@@ -131,25 +144,11 @@ export async function renderChanges(input: RenderChangesInput): Promise<RenderCh
   }
 }
 
-/** Every reference, in every kustomization an overlay reads, that Conveyor will not render. */
-function refusedReferences(snapshot: Snapshot, closure: string[], allowRemote: string[]): ReferenceProblem[] {
-  return closure.flatMap((dir) => {
-    const text = snapshot.kustomizations.get(dir);
-    const file = snapshot.paths.get(dir);
-    return text === undefined || file === undefined ? [] : checkReferences({ dir, file, text, allowRemote });
-  });
-}
-
-type Snapshot = TreeSnapshot & {
-  /** The kustomization file of each directory. */
-  paths: Map<string, string>;
-};
-
 /**
  * Files of a commit, and the text of its kustomization files, read from git. Symbolic links and
  * submodules are not read: they are never exported for the renderer either.
  */
-async function snapshot(workspace: GitWorkspace, commit: string): Promise<Snapshot> {
+async function snapshot(workspace: GitWorkspace, commit: string): Promise<KustomizationSnapshot> {
   const entries = await workspace.treeEntries(commit);
   const wanted = entries.filter(
     (e) =>

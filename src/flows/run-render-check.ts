@@ -42,14 +42,17 @@ export async function startRenderCheck(
   target: RenderTarget,
   options: RenderCheckOptions = {},
 ): Promise<void> {
+  const own = isOwnBranch(target.pr);
   const check = new RenderCheckRun(target.gh, target.pr.headSha);
-  if (isOwnBranch(target.pr)) await check.start();
+  if (own) await check.start();
   const repo = target.gh.fullName;
+  // Conveyor's own PRs render in slots of their own: people's PRs, however many or however slow,
+  // cannot keep a deploy from its check (and so from merging).
   services.background.start("render", target.log, () =>
     services.queue.run(
       `${repo}#render#${target.pr.number}`,
       () => runRenderCheck(services, target, options, check),
-      `${repo}#render`,
+      own ? `${repo}#render-own` : `${repo}#render`,
     ),
   );
 }
@@ -92,6 +95,7 @@ export async function runRenderCheck(
       base,
       head: pr.headSha,
       renderer: services.renderer,
+      cpu: services.cpu,
       timeoutMs: options.timeoutMs,
     });
     // A person's PR that touches no overlay gets no check run at all.

@@ -4,9 +4,10 @@ import type { Renderer } from "../adapters/renderer.js";
 import type { Signer } from "../adapters/signing.js";
 import type { Workspaces } from "../adapters/workspaces.js";
 import type { Background } from "../runtime/background.js";
+import type { CorePool } from "../runtime/core-pool.js";
 import type { KeyedQueue } from "../runtime/keyed-queue.js";
 import type { Metrics } from "../runtime/metrics.js";
-import type { OncePer } from "../runtime/once-per.js";
+import type { OncePer, Quota } from "../runtime/once-per.js";
 import type { Verifier } from "../runtime/verifier.js";
 
 export interface Services {
@@ -18,11 +19,15 @@ export interface Services {
   background: Background;
   /** kustomize, with its render cache. */
   renderer: Renderer;
+  /** Worker threads for the core decisions that parse repository YAML, off the event loop. */
+  cpu: CorePool;
   metrics: Metrics;
   /** Signs the state Conveyor keeps in its PR bodies, so edits by others are recognised. */
   signer: Signer;
   /** Answers someone could make Conveyor repeat (refused or malformed commands): once an hour each. */
   answers: OncePer;
+  /** Render checks of fork PRs, per author: anyone can open those. */
+  forkRenders: Quota;
   /** Present when an Argo CD source is configured; without it merges are not verified. */
   verifier?: Verifier;
 }

@@ -6,8 +6,8 @@ import { findEnvironment, type Config } from "../core/config.js";
 import { overlayOwner } from "../core/discover.js";
 import { formatImageRef } from "../core/image-ref.js";
 import { REVERT_LABEL } from "../core/pr-text.js";
-import { readImages } from "../core/set-image.js";
 import { humanOf, type ChangeRecord } from "../core/verification.js";
+import type { CorePool } from "../runtime/core-pool.js";
 import type { RepoScope } from "./repo-scope.js";
 import type { Services } from "./services.js";
 import { startVerification } from "./start-verification.js";
@@ -25,7 +25,7 @@ export async function verifyPush(services: Services, scope: RepoScope, config: C
   // Reads only: no turn in the repo's queue, where a burst of deploy edits may be waiting.
   await workspace.sync();
   if (!push.before) return;
-  const changes = await changedOverlays(workspace, config, push.before, push.after);
+  const changes = await changedOverlays(workspace, services.cpu, config, push.before, push.after);
   if (changes.length === 0) return;
   if (!services.verifier) {
     scope.log.info(
@@ -59,6 +59,7 @@ export async function verifyPush(services: Services, scope: RepoScope, config: C
 /** One change per (service, environment) whose overlay differs between two commits. */
 async function changedOverlays(
   workspace: GitWorkspace,
+  cpu: CorePool,
   config: Config,
   before: string,
   after: string,
@@ -74,18 +75,26 @@ async function changedOverlays(
       ...o,
       revision: after,
       base: before,
-      from: await imageIn(workspace, before, o.file),
-      to: await imageIn(workspace, after, o.file),
+      from: await imageIn(workspace, cpu, before, o.file),
+      to: await imageIn(workspace, cpu, after, o.file),
     })),
   );
 }
 
-/** The service's image in an overlay at a commit, as one string (several images joined). */
-async function imageIn(workspace: GitWorkspace, commit: string, file: string): Promise<string | undefined> {
+/**
+ * The service's image in an overlay at a commit, as one string (several images joined). The
+ * overlay is read in the core pool, off the event loop; one it cannot read has no known image.
+ */
+async function imageIn(
+  workspace: GitWorkspace,
+  cpu: CorePool,
+  commit: string,
+  file: string,
+): Promise<string | undefined> {
   const text = await workspace.readFile(commit, file).catch(() => undefined);
   if (text === undefined) return undefined;
-  const images = readImages(text);
-  if (!images.ok || images.images.length === 0) return undefined;
+  const images = await cpu.run("readImages", text).catch(() => undefined);
+  if (!images?.ok || images.images.length === 0) return undefined;
   return images.images
     .map((i) => formatImageRef({ name: i.newName ?? i.name, tag: i.newTag, digest: i.digest }))
     .join(", ");

@@ -23,6 +23,15 @@ export async function handlePullRequest(
   if (pr.base.repo.full_name !== full) return;
   const scope = repoScope(services, { ...eventRepo(context), log: context.log });
   const fromThisRepo = pr.head.repo?.full_name === full;
+  // Anyone can open a fork PR: each author gets a bounded number of render checks an hour.
+  const author = pr.user?.login ?? "?";
+  if (!fromThisRepo && !services.forkRenders.take(`${full}#${author}`)) {
+    context.log.info(
+      { pr: pr.number, author },
+      "render check skipped: this author's fork PRs used up their renders for the hour",
+    );
+    return;
+  }
   await startRenderCheck(
     services,
     {

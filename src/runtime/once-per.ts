@@ -30,3 +30,30 @@ export class OncePer {
     return true;
   }
 }
+
+/** At most `limit` uses per window for each key (a sliding window), for work someone else can ask for. */
+export class Quota {
+  private readonly uses = new Map<string, number[]>();
+
+  constructor(
+    private readonly windowMs: number,
+    private readonly limit: number,
+    private readonly maxKeys = 10_000,
+    private readonly now: () => number = Date.now,
+  ) {}
+
+  /** True (and counted) while the key has uses left in the window. */
+  take(key: string): boolean {
+    const at = this.now();
+    const recent = (this.uses.get(key) ?? []).filter((t) => at - t < this.windowMs);
+    if (recent.length >= this.limit) {
+      this.uses.set(key, recent);
+      return false;
+    }
+    recent.push(at);
+    this.uses.delete(key);
+    this.uses.set(key, recent);
+    while (this.uses.size > this.maxKeys) this.uses.delete(this.uses.keys().next().value as string);
+    return true;
+  }
+}

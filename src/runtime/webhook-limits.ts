@@ -11,9 +11,9 @@ export function webhookBodyLimit(options: { path: string; maxBytes?: number }) {
   return async (req: IncomingMessage, res: ServerResponse): Promise<boolean> => {
     if (req.method !== "POST" || (req.url ?? "").split("?")[0]?.replace(/\/+$/, "") !== options.path) return false;
     const refuse = () => {
-      res.writeHead(413, { "content-type": "application/json", connection: "close" });
-      res.end(JSON.stringify({ error: `webhook payload larger than ${max} bytes` }));
-      req.destroy();
+      if (!res.headersSent) res.writeHead(413, { "content-type": "application/json", connection: "close" });
+      // The answer first, then the connection goes, so the rest of the body is never read.
+      res.end(JSON.stringify({ error: `webhook payload larger than ${max} bytes` }), () => req.destroy());
       return true;
     };
     const declared = Number(req.headers["content-length"]);

@@ -2,7 +2,7 @@
 // outsider: read) to the real Conveyor process.
 import { Octokit } from "@octokit/rest";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { startWorld, OWNER, REPO, type World } from "../../sandbox/world.js";
+import { startWorld, waitFor, OWNER, REPO, type World } from "../../sandbox/world.js";
 import { deploymentState, pullRequest } from "../../sandbox/scenario.js";
 import { command } from "../../sandbox/scenario-chatops.js";
 
@@ -45,7 +45,8 @@ describe("chat-ops on the sandbox", () => {
     const { reply, reactions } = await command(world, "outsider", production, "/hold");
     expect(reply).toContain("> /hold");
     expect(reply).toContain("commands need write access to this repository; @outsider has read access");
-    expect(reactions).toEqual(["confused"]);
+    // Someone without write access spends none of Conveyor's writes on reactions.
+    expect(reactions).toEqual([]);
     const { data: pr } = await ci.rest.issues.get({ ...repo, issue_number: production });
     expect(pr.labels.map((l) => (typeof l === "string" ? l : l.name))).not.toContain("conveyor:hold");
   });
@@ -72,8 +73,23 @@ describe("chat-ops on the sandbox", () => {
     expect(issue?.body).toContain("Frozen by: @reviewer");
     expect(issue?.body).toContain("Why: `demo freeze`");
 
-    const refused = await command(world, "outsider", issue?.number as number, "/unhold");
-    expect(refused.reply).toContain("write access");
+    // The outsider was answered once this hour already: a second try is read, and not answered.
+    const asked = () =>
+      world.forge.requests.filter((r) => r.method === "GET" && r.path.endsWith("/collaborators/outsider/permission"))
+        .length;
+    const before = asked();
+    const outsider = new Octokit({ baseUrl: world.forge.url, auth: world.tokens.outsider });
+    const { data: attempt } = await outsider.rest.issues.createComment({
+      ...repo,
+      issue_number: issue?.number as number,
+      body: "/unhold",
+    });
+    await waitFor(() => asked() > before, 20_000);
+    // A later command is answered, so the outsider's comment had its turn.
+    const status = await command(world, "reviewer", issue?.number as number, "/status order-service");
+    expect(status.reply).toContain("Frozen: production");
+    const { data: comments } = await ci.rest.issues.listComments({ ...repo, issue_number: issue?.number as number });
+    expect(comments.filter((c) => c.id > attempt.id && (c.body ?? "").startsWith("@outsider"))).toEqual([]);
 
     const unfrozen = await command(world, "reviewer", issue?.number as number, "/unhold");
     expect(unfrozen.reply).toContain("**production** is unfrozen");

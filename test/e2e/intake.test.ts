@@ -73,7 +73,7 @@ describe("deploy events become PRs", () => {
     expect(prs).toHaveLength(1);
     expect(prs[0]?.number).toBe(first.number);
     expect(prs[0]?.title).toBe("Deploy order-service 1.6.0 to staging");
-    expect(prs[0]?.body).toContain("[CI run](https://ci.example.com/runs/7)");
+    expect(prs[0]?.body).toContain("CI run `https://ci.example.com/runs/7`");
     expect(await fileOn("conveyor/staging/order-service", "order-service")).toContain(
       'newTag: "1.6.0" # deployed by Conveyor',
     );
@@ -131,6 +131,37 @@ describe("deploy events become PRs", () => {
     await new Promise((resolve) => setTimeout(resolve, 1000));
     const { data } = await ci.rest.repos.listBranches(repo);
     expect(data.map((b) => b.name)).not.toContain("conveyor/staging/payment-service");
+  });
+
+  it("refuses a webhook body over GitHub's 25 MB before reading it, and keeps serving", async () => {
+    const { request } = await import("node:http");
+    const url = new URL(world.webhookUrl);
+    const status = await new Promise<number>((resolve, reject) => {
+      const req = request(
+        {
+          host: url.hostname,
+          port: url.port,
+          path: url.pathname,
+          method: "POST",
+          headers: {
+            "content-type": "application/json",
+            "content-length": 200 * 1024 * 1024,
+            "x-github-event": "repository_dispatch",
+            "x-github-delivery": "huge-1",
+            "x-hub-signature-256": "sha256=00",
+          },
+        },
+        (res) => {
+          res.resume();
+          resolve(res.statusCode ?? 0);
+        },
+      );
+      req.on("error", (error: NodeJS.ErrnoException) => (error.code === "ECONNRESET" ? resolve(0) : reject(error)));
+      // Only the start of the 200 MB it announces: the answer must come without the rest.
+      req.write("{".padEnd(64 * 1024, " "));
+    });
+    expect([413, 0]).toContain(status);
+    expect((await fetch(`${world.appUrl}/healthz`)).status).toBe(200);
   });
 
   it("reports bad input in a conveyor:error issue and changes nothing", async () => {

@@ -13,6 +13,7 @@ import { renderSummaryForPr } from "../../src/flows/render-changes.js";
 import { createManifestsRemote, type ManifestsRemote } from "../../sandbox/manifests-remote.js";
 import { mockConfig, mockGitHub, mockInstallationToken, type GitHubMock } from "../helpers/github-mock.js";
 import { example, withRepo, type RepoTarget } from "../helpers/payloads.js";
+import { Quota } from "../../src/runtime/once-per.js";
 import { createTestApp, type TestApp } from "../helpers/probot.js";
 import { signedMarker } from "../helpers/markers.js";
 
@@ -243,6 +244,16 @@ describe("a person's pull request", () => {
     await pullRequest({ ref: "docs", sha });
   });
 
+  it("a fork author past the hour's render quota gets no render: no call, no check", async () => {
+    testApp.services.forkRenders = new Quota(3_600_000, 0);
+    const sha = branch(
+      "fork-flood",
+      overlay(STAGING, (t) => t.replace("count: 1", "count: 3")),
+    );
+    await pullRequest({ ref: "fork-flood", sha }, { number: 32, fork: "mallory/manifests" });
+    expect(gh.calls()).toEqual([]);
+  });
+
   it("a fork's PR is fetched through refs/pull/N/head", async () => {
     mockInstallationToken(gh.scope, INSTALLATION);
     mockConfig(gh.scope, OWNER, REPO, undefined);
@@ -377,6 +388,7 @@ describe("Conveyor's own pull requests", () => {
       base: remote.head("main") as string,
       head: sha,
       renderer,
+      cpu: testApp.services.cpu,
     });
     expect(text).toContain("### What changes in the cluster");
     expect(text).toContain("#### ✅ `services/order-service/overlays/production` (order-service in production)");

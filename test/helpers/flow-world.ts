@@ -13,9 +13,10 @@ import { Workspaces } from "../../src/adapters/workspaces.js";
 import { repoScope, type RepoScope } from "../../src/flows/repo-scope.js";
 import type { Log, Services } from "../../src/flows/services.js";
 import { Background } from "../../src/runtime/background.js";
+import { CorePool } from "../../src/runtime/core-pool.js";
 import { KeyedQueue } from "../../src/runtime/keyed-queue.js";
 import { Metrics } from "../../src/runtime/metrics.js";
-import { OncePer } from "../../src/runtime/once-per.js";
+import { OncePer, Quota } from "../../src/runtime/once-per.js";
 import { createManifestsRemote, type ManifestsRemote } from "../../sandbox/manifests-remote.js";
 import { mockGitHub, type GitHubMock } from "./github-mock.js";
 import { UnthrottledOctokit } from "./probot.js";
@@ -60,6 +61,9 @@ export function recordingLog(lines: LogLine[], bindings: object = {}): Log {
   };
 }
 
+/** One core pool for every world of a test file: its idle workers never keep the process alive. */
+const cpu = new CorePool();
+
 /** A fresh manifests remote (seeded from fixtures/manifests-repo, plus `files`) and the parts around it. */
 export function flowWorld(options: { files?: Record<string, string>; renderer?: Renderer } = {}): FlowWorld {
   const remote = createManifestsRemote(options.files);
@@ -73,9 +77,11 @@ export function flowWorld(options: { files?: Record<string, string>; renderer?: 
     queue: new KeyedQueue(),
     background: new Background(metrics),
     renderer: options.renderer ?? new Renderer(),
+    cpu,
     metrics,
     signer: new Signer(MARKER_KEY),
     answers: new OncePer(3_600_000),
+    forkRenders: new Quota(3_600_000, 20),
   };
   const logs: LogLine[] = [];
   const scope = repoScope(services, {

@@ -8,6 +8,7 @@ import { Writable } from "node:stream";
 import { createConveyor, type ConveyorHandle, type ConveyorOptions } from "../../src/app.js";
 import type { Services } from "../../src/flows/services.js";
 import { Signer } from "../../src/adapters/signing.js";
+import { CorePool } from "../../src/runtime/core-pool.js";
 
 /** The key state markers are signed with in tests that run the app in-process. */
 export const TEST_MARKER_KEY = "test-marker-key";
@@ -42,6 +43,9 @@ export interface TestApp {
   settled(): Promise<void>;
 }
 
+/** One core pool for every app of a test file: its idle workers never keep the process alive. */
+const cpu = new CorePool();
+
 /** Conveyor inside Probot, with retries and throttling off so tests see every call once. */
 export function createTestApp(options: Omit<ConveyorOptions, "workspaceDir"> = {}): TestApp {
   const logs: Array<Record<string, unknown>> = [];
@@ -63,7 +67,7 @@ export function createTestApp(options: Omit<ConveyorOptions, "workspaceDir"> = {
   // Probot loads the app as soon as it can; the handle is there before the first event.
   void probot.load(
     createConveyor(
-      { signer: new Signer(TEST_MARKER_KEY), botLogin: "conveyor[bot]", ...options, workspaceDir },
+      { signer: new Signer(TEST_MARKER_KEY), botLogin: "conveyor[bot]", cpu, ...options, workspaceDir },
       (h) => (handle = h),
     ),
   );

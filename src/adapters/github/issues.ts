@@ -12,6 +12,23 @@ export interface IssueSummary {
 
 export type Reaction = "eyes" | "rocket" | "+1" | "confused";
 
+/**
+ * One upsert at a time per (repository, marker) in this process: "look, then create" by two
+ * events at once would otherwise open the same issue twice.
+ */
+const upserts = new Map<string, Promise<unknown>>();
+
+function serialized<T>(key: string, task: () => Promise<T>): Promise<T> {
+  const previous = upserts.get(key) ?? Promise.resolve();
+  const next = previous.then(task, task);
+  const tail = next.catch(() => undefined);
+  upserts.set(key, tail);
+  void tail.then(() => {
+    if (upserts.get(key) === tail) upserts.delete(key);
+  });
+  return next;
+}
+
 export class Issues {
   constructor(
     private readonly octokit: Octokit,
@@ -43,7 +60,16 @@ export class Issues {
   }
 
   /** One open issue per marker: updated when it exists (and differs), created otherwise (2 calls). */
-  async upsert(input: {
+  upsert(input: {
+    label: string;
+    marker: string;
+    title: string;
+    body: string;
+  }): Promise<{ number: number; created: boolean }> {
+    return serialized(`${this.ref.owner}/${this.ref.repo}#${input.marker}`, () => this.upsertNow(input));
+  }
+
+  private async upsertNow(input: {
     label: string;
     marker: string;
     title: string;
