@@ -1,6 +1,7 @@
 // `npm run sandbox`: a local GitHub, a simulated Argo CD and the real Conveyor server, with a
 // narrated demo. `--no-demo` starts the world without the scenario; `--json` prints one line of
-// connection details when ready, for scripts.
+// connection details when ready, for scripts. Conveyor is restarted when it crashes, as a
+// Deployment would: kill `appPid` and it is back a second later (said on stderr with --json).
 import { runScenario } from "./scenario.js";
 import { OWNER, REPO, startWorld } from "./world.js";
 
@@ -12,7 +13,10 @@ const say = (text: string) => {
 };
 
 say("Starting a local GitHub (forge), a simulated Argo CD and Conveyor...");
-const world = await startWorld({ leaderElection: true });
+const world = await startWorld({
+  leaderElection: true,
+  onSupervisorLog: (line) => (json ? console.error(line) : console.log(`  [supervisor] ${line}`)),
+});
 const details = {
   apiUrl: world.forge.url,
   gitUrl: world.forge.gitUrl(OWNER, REPO),
@@ -21,6 +25,7 @@ const details = {
   repo: `${OWNER}/${REPO}`,
   kubeconfig: world.kubeconfig,
   appUrl: world.appUrl,
+  appPid: world.appPid(),
 };
 if (json) console.log(JSON.stringify(details));
 else {
@@ -28,7 +33,9 @@ else {
     `  GitHub API   ${details.apiUrl}   (tokens: admin ${details.tokens.admin}, reviewer ${details.tokens.reviewer}, outsider ${details.tokens.outsider})`,
   );
   say(`  manifests    ${details.gitUrl}`);
-  say(`  Conveyor     ${details.appUrl}   (webhooks at ${details.webhookUrl})`);
+  say(
+    `  Conveyor     ${details.appUrl}   (webhooks at ${details.webhookUrl}; pid ${details.appPid}, restarted if it crashes)`,
+  );
   say(`  Argo CD      ${world.argo.url}   (kubeconfig ${details.kubeconfig})`);
   say(
     `               curl -s -H "Authorization: Bearer ${world.argo.token}" ${world.argo.url}/apis/argoproj.io/v1alpha1/namespaces/argocd/applications`,

@@ -1,7 +1,7 @@
 // A whole local world: the forge (GitHub stand-in), the simulated Argo CD, and the real Conveyor
 // server as its own process, wired together over real HTTP, real git and signed webhooks. Used by
 // `npm run sandbox` and the end-to-end tests.
-import { spawn, type ChildProcess } from "node:child_process";
+import type { ChildProcess } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from "node:fs";
 import { createServer } from "node:net";
@@ -12,6 +12,7 @@ import { startForge, type Forge } from "./forge/index.js";
 import { SEED_DIR } from "./manifests-remote.js";
 import { generateAppKeyPair } from "./forge/testing.js";
 import { startArgoSim, type ArgoSim, type ArgoSimApplication, type ArgoSimTimings } from "./argo/controller.js";
+import { Supervisor } from "./supervisor.js";
 
 const SERVER_ENTRY = fileURLToPath(new URL("../src/server.ts", import.meta.url));
 const ROOT = fileURLToPath(new URL("../", import.meta.url));
@@ -60,6 +61,10 @@ export interface WorldOptions {
   leaderElection?: boolean;
   /** Extra environment variables for the Conveyor process. */
   appEnv?: Record<string, string>;
+  /** Where the app's supervisor says what it does: crashes, restarts, back-off (default: nowhere). */
+  onSupervisorLog?: (line: string) => void;
+  /** The manifests repository's merge settings (GitHub's default: every method allowed), set as an admin would. */
+  mergeMethods?: { merge?: boolean; squash?: boolean; rebase?: boolean };
 }
 
 export interface World {
@@ -72,14 +77,23 @@ export interface World {
   webhookUrl: string;
   tokens: { admin: string; reviewer: string; outsider: string };
   installationId: number;
+  /** The current (or last) Conveyor process. */
   app: ChildProcess;
+  /** Runs Conveyor like a Deployment: restarts it a second after a crash, backing off if it keeps crashing. */
+  supervisor: Supervisor;
   appLog(): string;
-  /** Starts (or restarts) the Conveyor process. */
+  /** The running Conveyor process's id; undefined while it is down. */
+  appPid(): number | undefined;
+  /** Starts (or restarts) the Conveyor process; resolves once it is ready. */
   startApp(): Promise<void>;
-  /** Kills the Conveyor process abruptly (SIGKILL), as a crash would. */
+  /** Kills the Conveyor process abruptly (SIGKILL), as a crash would, and keeps it down until startApp(). */
   killApp(): Promise<void>;
-  /** Asks the Conveyor process to stop (SIGTERM), as Kubernetes does; resolves with its exit code. */
+  /** Asks the Conveyor process to stop (SIGTERM), as Kubernetes does; resolves with its exit code. Not restarted. */
   stopApp(): Promise<number | null>;
+  /** Kills the Conveyor process (SIGKILL) behind the supervisor's back; resolves with its pid once it has exited. */
+  crash(): Promise<number | undefined>;
+  /** Resolves with the pid of the restarted process once it is ready (a process other than `pid`, default the current one). */
+  waitForRestart(pid?: number, timeoutMs?: number): Promise<number>;
   close(): Promise<void>;
 }
 
@@ -102,6 +116,15 @@ export async function startWorld(options: WorldOptions = {}): Promise<World> {
   });
   const repo = await forge.createRepo(OWNER, REPO, { defaultBranch: "main" });
   const installationId = forge.installApp(OWNER);
+  if (options.mergeMethods) {
+    const { merge, squash, rebase } = options.mergeMethods;
+    const res = await fetch(`${forge.url}/repos/${OWNER}/${REPO}`, {
+      method: "PATCH",
+      headers: { authorization: `token ${forge.token("admin")}`, "content-type": "application/json" },
+      body: JSON.stringify({ allow_merge_commit: merge, allow_squash_merge: squash, allow_rebase_merge: rebase }),
+    });
+    if (!res.ok) throw new Error(`forge: setting the merge methods failed: ${res.status} ${await res.text()}`);
+  }
   if (options.seedRepo) await options.seedRepo(repo.path);
   else {
     const files = { ...readTree(SEED_DIR), ".github/conveyor.yml": options.config ?? SANDBOX_CONFIG, ...options.files };
@@ -140,9 +163,7 @@ export async function startWorld(options: WorldOptions = {}): Promise<World> {
   const workspaceDir = join(dir, "workspaces");
   mkdirSync(workspaceDir, { recursive: true });
   let output = "";
-  let app: ChildProcess | undefined;
-
-  const startApp = async () => {
+  const appEnv = () => {
     const forgeHost = new URL(forge.url).host;
     const env: Record<string, string | undefined> = {
       PATH: process.env.PATH,
@@ -165,42 +186,54 @@ export async function startWorld(options: WorldOptions = {}): Promise<World> {
       POD_NAMESPACE: "conveyor",
       ...options.appEnv,
     };
-    const child: ChildProcess = spawn(process.execPath, ["--import", "tsx", SERVER_ENTRY], {
-      cwd: ROOT,
-      env: env as NodeJS.ProcessEnv,
-      stdio: options.appOutput === "inherit" ? "inherit" : "pipe",
-    });
-    child.stdout?.on("data", (chunk: Buffer) => (output += chunk.toString()));
-    child.stderr?.on("data", (chunk: Buffer) => (output += chunk.toString()));
-    app = child;
-    await waitFor(async () => {
-      if (child.exitCode !== null) throw new Error(`Conveyor exited with ${child.exitCode}:\n${output.slice(-4000)}`);
-      try {
-        const res = await fetch(`${appUrl}/readyz`);
-        return res.ok;
-      } catch {
-        return false;
-      }
-    }, 30_000);
+    return env as NodeJS.ProcessEnv;
+  };
+  const supervisor = new Supervisor({
+    name: "Conveyor",
+    command: process.execPath,
+    args: ["--import", "tsx", SERVER_ENTRY],
+    cwd: ROOT,
+    env: appEnv,
+    stdio: options.appOutput === "inherit" ? "inherit" : "pipe",
+    onOutput: (text) => (output += text),
+    ready: async () => (await fetch(`${appUrl}/readyz`)).ok,
+    readyTimeoutMs: 45_000,
+    log: (line) => options.onSupervisorLog?.(line),
+  });
+
+  const startApp = async () => {
+    try {
+      await supervisor.start();
+    } catch (error) {
+      throw new Error(`${error instanceof Error ? error.message : String(error)}:\n${output.slice(-4000)}`);
+    }
   };
 
   const killApp = async () => {
-    const child = app;
-    if (!child || child.exitCode !== null) return;
+    await supervisor.stop("SIGKILL");
+  };
+
+  const stopApp = () => supervisor.stop("SIGTERM");
+
+  const crash = async () => {
+    const pid = supervisor.pid;
+    const child = supervisor.child;
+    if (pid === undefined || !child) return undefined;
     const exited = new Promise((resolve) => child.once("exit", resolve));
-    child.kill("SIGKILL");
+    process.kill(pid, "SIGKILL");
     await exited;
+    return pid;
   };
 
-  const stopApp = async () => {
-    const child = app;
-    if (!child || child.exitCode !== null) return child?.exitCode ?? null;
-    const exited = new Promise<number | null>((resolve) => child.once("exit", (code) => resolve(code)));
-    child.kill("SIGTERM");
-    return exited;
-  };
-
-  await startApp();
+  try {
+    await startApp();
+  } catch (error) {
+    await supervisor.close();
+    await argo.close();
+    await forge.close();
+    rmSync(dir, { recursive: true, force: true });
+    throw error;
+  }
 
   return {
     forge,
@@ -213,14 +246,19 @@ export async function startWorld(options: WorldOptions = {}): Promise<World> {
     tokens: { admin: forge.token("admin"), reviewer: forge.token("reviewer"), outsider: forge.token("outsider") },
     installationId,
     get app() {
-      return app as ChildProcess;
+      return supervisor.child as ChildProcess;
     },
+    supervisor,
     appLog: () => output,
+    appPid: () => supervisor.pid,
     startApp,
     killApp,
     stopApp,
+    crash,
+    waitForRestart: (pid = supervisor.pid, timeoutMs = 60_000) =>
+      supervisor.waitForReady({ otherThan: pid, timeoutMs }),
     async close() {
-      await killApp();
+      await supervisor.close();
       await argo.close();
       await forge.close();
       rmSync(dir, { recursive: true, force: true });

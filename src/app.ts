@@ -11,7 +11,7 @@ import { Workspaces } from "./adapters/workspaces.js";
 import type { ArgoSource } from "./core/argo-source.js";
 import type { Verdict } from "./core/verdict/index.js";
 import type { Verification } from "./core/verification.js";
-import { verdictActions } from "./flows/act-on-verdict.js";
+import { VerdictActor } from "./flows/act-on-verdict.js";
 import { VerificationResumer } from "./flows/resume-verifications.js";
 import type { Services } from "./flows/services.js";
 import { handleCheckCompleted } from "./handlers/check-run.js";
@@ -97,7 +97,10 @@ export function createConveyor(options: ConveyorOptions = {}, onReady?: (handle:
       forkRenders: new Quota(3_600_000, 20),
     };
     const argo = options.argo;
-    if (argo) services.verifier = createVerifier(app, services, argo, options);
+    // Carries out verdicts until they are done: from the verification loop, and from Deployments
+    // that say a verdict is still owed (after a restart).
+    const actor = new VerdictActor(services, app.log);
+    if (argo) services.verifier = createVerifier(app, services, argo, options, actor);
 
     const on = app.on.bind(app) as (event: string | string[], handler: (context: never) => Promise<void>) => void;
     // Delivery ids are remembered for a day, the longest GitHub keeps redelivering.
@@ -131,7 +134,7 @@ export function createConveyor(options: ConveyorOptions = {}, onReady?: (handle:
     let stopping = false;
     let rescan: NodeJS.Timeout | undefined;
     const verifier = services.verifier;
-    const resumer = new VerificationResumer(services, app.log);
+    const resumer = new VerificationResumer(services, app.log, actor);
     const lead = async () => {
       if (!argo || !verifier) return;
       await argo.start();
@@ -206,10 +209,16 @@ export function createConveyor(options: ConveyorOptions = {}, onReady?: (handle:
   };
 }
 
-function createVerifier(app: Probot, services: Services, argo: ArgoSource, options: ConveyorOptions): Verifier {
+function createVerifier(
+  app: Probot,
+  services: Services,
+  argo: ArgoSource,
+  options: ConveyorOptions,
+  actor: VerdictActor,
+): Verifier {
   return new Verifier({
     source: argo,
-    outcomes: verdictActions(services, app.log),
+    outcomes: actor.outcomes(),
     isAncestor: async (v, ancestor, descendant) => {
       const workspace = services.workspaces.get(`${v.repo.owner}/${v.repo.repo}`, v.repo.cloneUrl);
       if (await workspace.isAncestor(ancestor, descendant)) return true;

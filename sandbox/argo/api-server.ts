@@ -3,11 +3,12 @@ import type { AddressInfo } from "node:net";
 import type { ArgoSim } from "./controller.js";
 import { clone, isObject, type JsonObject } from "./json.js";
 import { rolloutHealth } from "./objects.js";
+import { activeProjectWindows } from "./sync-windows.js";
 
 /**
  * The slice of the Argo CD API server (v3) Conveyor uses, served on top of a running ArgoSim:
  * list, get (with ?refresh=), the application event stream, the resource tree and a live
- * resource's manifest, behind a bearer token. Like Argo CD 3 by default, per-resource health is
+ * resource's manifest, a project and its active sync windows, behind a bearer token. Like Argo CD 3 by default, per-resource health is
  * not kept on the Application (status.resources[].health); the resource tree carries it.
  */
 export interface ArgoApiServerOptions {
@@ -27,7 +28,7 @@ export interface ArgoApiServer {
   /** Open streams stay connected but receive nothing more. Returns how many. */
   stallStreams(): number;
   readonly openStreams: number;
-  /** Requests served, by route (list, get, refresh, stream, resource-tree, resource), for tests. */
+  /** Requests served, by route (list, get, refresh, stream, resource-tree, resource, project, syncwindows), for tests. */
   readonly requests: Record<string, number>;
 }
 
@@ -127,6 +128,21 @@ export async function startArgoApiServer(sim: ArgoSim, options: ArgoApiServerOpt
     if (rest.length === 2 && rest[0] === "stream" && rest[1] === "applications") {
       count("stream");
       return openStream(res, url.searchParams);
+    }
+    if (rest[0] === "projects" && rest.length >= 2 && rest.length <= 3) {
+      // server/project/project.go: Get returns the AppProject; GetSyncWindowsState the windows
+      // active now (SyncWindows.Active()), as {"windows": [...]}.
+      const project = sim.project(rest[1] ?? "");
+      if (!project) throw new ApiError(404, 5, `appprojects.argoproj.io "${rest[1] ?? ""}" not found`);
+      if (rest.length === 2) {
+        count("project");
+        return send(res, 200, project);
+      }
+      if (rest[2] === "syncwindows") {
+        count("syncwindows");
+        return send(res, 200, { windows: activeProjectWindows(project, Date.now()) });
+      }
+      throw new ApiError(404, 5, "Not Found");
     }
     if (rest[0] !== "applications") throw new ApiError(404, 5, "Not Found");
     if (rest.length === 1) {

@@ -30,6 +30,8 @@ export interface AppRuntime {
   lastSpec?: Json;
   /** The revision the last refresh compared against (status.sync.revision). */
   comparedRevision?: string;
+  /** The last refresh found the app OutOfSync and sync windows kept auto-sync from starting. */
+  syncPrevented?: boolean;
   removed: boolean;
 }
 

@@ -1,3 +1,4 @@
+import type { AppRuntime } from "./app-runtime.js";
 import type { AppStatusWriter } from "./app-status.js";
 import type { ArgoSimTimings } from "./options.js";
 import type { RepoServer } from "./repo-server.js";
@@ -16,4 +17,9 @@ export interface SimContext {
   readonly scheduler: Scheduler;
   readonly repo: RepoServer;
   readonly status: AppStatusWriter;
+  /**
+   * Whether the AppProject's sync windows let the app sync now (Argo CD's
+   * `project.Spec.SyncWindows.Matches(app).CanSync(isManual)`); see sync-windows.ts.
+   */
+  canSync(rt: AppRuntime, manual: boolean): boolean;
 }

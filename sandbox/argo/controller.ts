@@ -14,10 +14,18 @@ import { argoResourceTypes } from "./resource-types.js";
 import { Scheduler } from "./scheduler.js";
 import { ObjectStore, type StoredEvent, type WriteSource } from "./store.js";
 import { SyncOperations } from "./sync-operation.js";
+import { canSync, projectWindows, windowedApp, type SimSyncWindow } from "./sync-windows.js";
 import type { ApplicationView, RolloutView } from "./types.js";
 import { Workloads } from "./workloads.js";
 
-export { DEFAULT_TIMINGS, type ArgoSimApplication, type ArgoSimOptions, type ArgoSimTimings } from "./options.js";
+export {
+  DEFAULT_TIMINGS,
+  type ArgoSimApplication,
+  type ArgoSimOptions,
+  type ArgoSimProject,
+  type ArgoSimTimings,
+} from "./options.js";
+export type { SimSyncWindow } from "./sync-windows.js";
 export { REFRESH_ANNOTATION } from "./refresh.js";
 
 export type ArgoSimEvent = "state" | "rollout" | "watch-event" | "error";
@@ -69,6 +77,7 @@ export class ArgoSim {
       scheduler: this.scheduler,
       repo: new RepoServer(options.repoPath),
       status: this.status,
+      canSync: (rt, manual) => this.windowsAllow(rt, manual),
     };
     // A refresh may start an auto-sync whose operation ends in a refresh: the arrows defer the
     // references to parts that do not exist yet.
@@ -94,6 +103,7 @@ export class ArgoSim {
       branch: this.branch,
       autoSync: this.options.autoSync,
     };
+    this.createProjects();
     const names = new Set<string>();
     for (const app of this.options.applications) {
       if (names.has(app.name)) throw new Error(`duplicate application ${app.name}`);
@@ -164,10 +174,41 @@ export class ArgoSim {
     Object.assign(this.timings, timings);
   }
 
-  /** Manual sync (like `argocd app sync`): resolves once the operation and its refresh are done. */
+  /**
+   * Manual sync (like `argocd app sync`): resolves once the operation and its refresh are done.
+   * Refused while sync windows deny manual syncs, with the API server's message (server/application,
+   * Sync: PermissionDenied "cannot sync: blocked by sync window").
+   */
   async sync(name: string, options: { revision?: string } = {}): Promise<void> {
     const rt = this.runtime(name);
+    if (!this.windowsAllow(rt, true)) throw new Error("cannot sync: blocked by sync window");
     await this.operations.run(rt, options.revision ?? this.branch, { username: "admin" });
+  }
+
+  /** An AppProject as stored. */
+  project(name: string): JsonObject | undefined {
+    return this.store.get("appprojects", this.namespace, name);
+  }
+
+  /**
+   * Replaces a project's spec.syncWindows through the API (as `kubectl apply` or `argocd proj
+   * windows` would), creating the project if needed. Like Argo CD, nothing happens to the apps
+   * until their next refresh or operation retry looks at the windows.
+   */
+  setSyncWindows(project: string, windows: SimSyncWindow[]): void {
+    const current = this.store.get("appprojects", this.namespace, project);
+    const object = current ?? defaultProject(this.namespace, project);
+    object.spec = {
+      ...(isObject(object.spec) ? object.spec : {}),
+      syncWindows: clone(windows) as unknown as JsonObject[],
+    };
+    if (current) this.store.update("appprojects", object, "api");
+    else this.store.create("appprojects", object, "api");
+  }
+
+  /** The last refresh found the app OutOfSync, and sync windows kept auto-sync from starting. */
+  syncPrevented(name: string): boolean {
+    return this.runtime(name).syncPrevented === true;
   }
 
   /** Asks for a refresh the way users do: the refresh annotation, through the API. */
@@ -246,6 +287,26 @@ export class ArgoSim {
     });
   }
 
+  /** Argo CD's own "default" project, and the ones the options ask for. */
+  private createProjects(): void {
+    const projects = new Map((this.options.projects ?? []).map((p) => [p.name, p]));
+    if (!projects.has("default")) projects.set("default", { name: "default" });
+    for (const p of projects.values()) {
+      const object = defaultProject(this.namespace, p.name);
+      if (p.syncWindows) (object.spec as JsonObject).syncWindows = clone(p.syncWindows) as unknown as JsonObject[];
+      this.store.create("appprojects", object, "controller");
+    }
+  }
+
+  private windowsAllow(rt: AppRuntime, manual: boolean): boolean {
+    const app = this.store.get("applications", this.namespace, rt.identity.name);
+    if (!app) return true;
+    const spec = isObject(app.spec) ? app.spec : {};
+    const projectName = typeof spec.project === "string" && spec.project !== "" ? spec.project : "default";
+    const windows = projectWindows(this.store.get("appprojects", this.namespace, projectName));
+    return canSync(windows, windowedApp(app), manual, Date.now());
+  }
+
   private runtime(name: string): AppRuntime {
     const rt = this.apps.get(name);
     if (!rt || rt.removed) throw new Error(`unknown application ${name}`);
@@ -320,4 +381,18 @@ export async function startArgoSim(options: ArgoSimOptions): Promise<ArgoSim> {
     await sim.close();
     throw err;
   }
+}
+
+/** An AppProject as `argocd` creates the default one: any repository, destination and cluster resource. */
+function defaultProject(namespace: string, name: string): JsonObject {
+  return {
+    apiVersion: "argoproj.io/v1alpha1",
+    kind: "AppProject",
+    metadata: { name, namespace },
+    spec: {
+      sourceRepos: ["*"],
+      destinations: [{ server: "*", namespace: "*" }],
+      clusterResourceWhitelist: [{ group: "*", kind: "*" }],
+    },
+  };
 }

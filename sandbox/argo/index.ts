@@ -6,7 +6,9 @@ export {
   type ArgoSimApplication,
   type ArgoSimEvent,
   type ArgoSimOptions,
+  type ArgoSimProject,
   type ArgoSimTimings,
+  type SimSyncWindow,
 } from "./controller.js";
 export { rolloutHealth, type Health, type HealthStatus } from "./objects.js";
 export {

@@ -141,13 +141,14 @@ export function loadCrdSchema(file: string | URL, version = "v1alpha1"): SchemaN
   return schema as SchemaNode;
 }
 
-let bundled: { application: SchemaNode; rollout: SchemaNode } | undefined;
+let bundled: { application: SchemaNode; rollout: SchemaNode; appProject: SchemaNode } | undefined;
 
-/** The Application and Rollout schemas copied from the upstream CRDs next to this file (parsed once). */
-export function bundledSchemas(): { application: SchemaNode; rollout: SchemaNode } {
+/** The Application, Rollout and AppProject schemas copied from the upstream CRDs in crds/ (parsed once). */
+export function bundledSchemas(): { application: SchemaNode; rollout: SchemaNode; appProject: SchemaNode } {
   bundled ??= {
     application: loadCrdSchema(new URL("./crds/application-crd.yaml", import.meta.url)),
     rollout: loadCrdSchema(new URL("./crds/rollout-crd.yaml", import.meta.url)),
+    appProject: loadCrdSchema(new URL("./crds/appproject-crd.yaml", import.meta.url)),
   };
   return bundled;
 }

@@ -1,3 +1,5 @@
+import type { SimSyncWindow } from "./sync-windows.js";
+
 export interface ArgoSimTimings {
   /** How often the controller polls the branch head (it also reacts to notifyPush()). */
   pollIntervalMs: number;
@@ -51,6 +53,13 @@ export interface ArgoSimApplication {
   project?: string;
 }
 
+/** An AppProject to create (a "default" one always exists, as in Argo CD). */
+export interface ArgoSimProject {
+  name: string;
+  /** spec.syncWindows, in the AppProject CRD's shape (kind, schedule, duration, applications, ...). */
+  syncWindows?: SimSyncWindow[];
+}
+
 export interface ArgoSimOptions {
   port?: number;
   host?: string;
@@ -64,6 +73,8 @@ export interface ArgoSimOptions {
   /** spec.source.repoURL (default file://<repoPath>). */
   repoURL?: string;
   applications: ArgoSimApplication[];
+  /** AppProjects besides "default", e.g. with sync windows. */
+  projects?: ArgoSimProject[];
   timings?: Partial<ArgoSimTimings>;
   /** Image tags matching this fail (Degraded / aborted canary). Default /bad/. */
   failurePattern?: RegExp;

@@ -41,6 +41,17 @@ export function argoResourceTypes(validate: boolean | undefined): ResourceType[]
       statusSubresource: true,
       validate: schemas && ((o) => validateCustomResource(o, schemas.rollout)),
     },
+    {
+      group: "argoproj.io",
+      version: "v1alpha1",
+      plural: "appprojects",
+      singular: "appproject",
+      kind: "AppProject",
+      listKind: "AppProjectList",
+      shortNames: ["appproj", "appprojs"],
+      statusSubresource: false,
+      validate: schemas && ((o) => validateCustomResource(o, schemas.appProject)),
+    },
     // For leader election between Conveyor replicas, as on a real cluster.
     LEASE_TYPE,
   ];

@@ -8,10 +8,16 @@ import { appSource, newApplication, removeCondition, syncResultResources, upsert
 import type { Refresher } from "./refresh.js";
 import type { Workloads } from "./workloads.js";
 
+/** controller/sync.go (SyncAppState), for an operation a sync window holds back. */
+export const BLOCKED = "Sync operation blocked by sync window";
+
 /**
  * Sync operations, whoever starts them (auto-sync, sim.sync(), an `operation` PATCHed onto the
  * Application as `argocd app sync` does): Running for operationMs, then Failed with a SyncError
  * condition or Succeeded with a history entry, the workload update, and the post-sync refresh.
+ * While sync windows deny it, an operation stays Running with the message Argo CD's controller
+ * writes (controller/sync.go, SyncAppState: "Sync operation blocked by sync window") and is
+ * tried again every pollIntervalMs, as the controller's operation queue retries it.
  */
 export class SyncOperations {
   constructor(
@@ -41,6 +47,19 @@ export class SyncOperations {
         app.operation = operation;
         status.operationState = { operation, phase: "Running", message: "one or more tasks are running", startedAt };
       });
+      const manual = initiatedBy.automated !== true;
+      if (!this.ctx.canSync(rt, manual)) {
+        this.ctx.status.update(rt, (_app, status) => {
+          status.operationState = { operation, phase: "Running", message: BLOCKED, startedAt };
+        });
+        while (!this.ctx.canSync(rt, manual)) {
+          await this.ctx.scheduler.sleep(this.ctx.timings.pollIntervalMs);
+          if (this.ctx.scheduler.closed || rt.removed) return;
+        }
+        this.ctx.status.update(rt, (_app, status) => {
+          status.operationState = { operation, phase: "Running", message: "one or more tasks are running", startedAt };
+        });
+      }
       await this.ctx.scheduler.sleep(this.ctx.timings.operationMs);
       let failure: string | undefined;
       const sha = await this.ctx.repo.resolveRevision(revision);

@@ -238,6 +238,29 @@ export class BareRepo {
     return { tree: lines[0]! };
   }
 
+  /**
+   * The tree of `commit`'s change (against its first parent) applied onto `onto`, as a rebase
+   * replays it: the patch, applied in a throwaway index. A conflict when it does not apply.
+   */
+  async replayTree(onto: string, commit: string): Promise<{ tree: string } | { conflict: string }> {
+    const parent = (await this.commit(commit)).parents[0];
+    if (!parent) return { conflict: `${commit} has no parent` };
+    const patch = (await this.git(["diff-tree", "-p", "--binary", "--full-index", "--no-renames", parent, commit]))
+      .stdout;
+    const index = `${this.dir}/forge-index-${process.pid}-${Date.now()}-${Math.random().toString(36).slice(2)}`;
+    const env = { GIT_INDEX_FILE: index };
+    try {
+      await this.git(["read-tree", onto], { env });
+      if (patch.length > 0) {
+        const applied = await this.git(["apply", "--cached", "--binary"], { input: patch, env, ok: [1] });
+        if (applied.code !== 0) return { conflict: applied.stderr.trim() };
+      }
+      return { tree: await this.text(["write-tree"], { env }) };
+    } finally {
+      await rm(index, { force: true });
+    }
+  }
+
   async commitTree(
     tree: string,
     parents: string[],

@@ -41,6 +41,47 @@ export function identityOf(a: Account): { name: string; email: string } {
   return { name: a.login, email: botEmail(a) };
 }
 
+type MergeMethod = "merge" | "squash" | "rebase";
+
+const METHOD_NAMES: Record<MergeMethod, string> = {
+  merge: "Merge commits",
+  squash: "Squash merges",
+  rebase: "Rebase merges",
+};
+
+function isMergeMethod(method: string): method is MergeMethod {
+  return method === "merge" || method === "squash" || method === "rebase";
+}
+
+function allows(repo: Repo, method: MergeMethod): boolean {
+  const s = repo.mergeSettings;
+  return method === "merge" ? s.allowMergeCommit : method === "squash" ? s.allowSquashMerge : s.allowRebaseMerge;
+}
+
+/**
+ * Replays the PR's commits onto the base tip, oldest first, as GitHub's "rebase and merge" does:
+ * each keeps its author and message and gets a new committer. Returns the new commits.
+ */
+async function rebaseOnto(
+  repo: Repo,
+  baseTip: string,
+  head: string,
+  committer: { name: string; email: string },
+): Promise<string[]> {
+  const landed: string[] = [];
+  let tip = baseTip;
+  for (const sha of await repo.git.commitsBetween(baseTip, head, 250)) {
+    const c = await repo.git.commit(sha);
+    if (c.parents.length !== 1) throw new HttpError(405, "This branch can't be rebased");
+    const replayed = await repo.git.replayTree(tip, sha);
+    if (!("tree" in replayed)) throw new HttpError(405, "This branch can't be rebased");
+    tip = await repo.git.commitTree(replayed.tree, [tip], c.message, c.author, committer);
+    landed.push(tip);
+  }
+  if (landed.length === 0) throw new HttpError(405, "Pull Request is not mergeable");
+  return landed;
+}
+
 export function registerPullRoutes(r: Router): void {
   r.on("GET", "/repos/:owner/:repo/pulls", async (ctx) => {
     const repo = ctx.repo("read");
@@ -63,13 +104,16 @@ export function registerPullRoutes(r: Router): void {
     );
   });
 
-  // The PRs a commit belongs to: merged PRs by their merge commit, open ones by their head.
+  // The PRs a commit belongs to: merged PRs by the commits their merge put on the base branch
+  // (a merge commit, a squash commit, every rebased commit), and any PR by its head.
   r.on("GET", "/repos/:owner/:repo/commits/:sha/pulls", async (ctx) => {
     const repo = ctx.repo("read");
     const sha = await repo.git.resolve(ctx.params["sha"] ?? "");
     if (!sha) throw new HttpError(422, `No commit found for SHA: ${ctx.params["sha"]}`);
     const list = [...repo.issues.values()].filter(
-      (i) => i.pull && (i.pull.mergeCommitSha === sha || i.pull.headSha === sha),
+      (i) =>
+        i.pull &&
+        (i.pull.mergeCommitSha === sha || i.pull.headSha === sha || (i.pull.landedCommits ?? []).includes(sha)),
     );
     list.sort((a, b) => b.number - a.number);
     return ok(list.map((i) => shape.pull(ctx.core.urls, ctx.core.store, repo, i)));
@@ -213,9 +257,10 @@ export function registerPullRoutes(r: Router): void {
     const i = getPull(repo, intParam(ctx, "number"));
     const sender = ctx.account();
     const method = str(ctx.body["merge_method"]) ?? "merge";
-    if (!["merge", "squash", "rebase"].includes(method))
+    if (!isMergeMethod(method))
       throw validationFailed([{ resource: "PullRequest", field: "merge_method", code: "invalid" }]);
-    if (method === "rebase") throw new HttpError(405, "Rebase merges are not allowed on this repository.");
+    // GitHub's refusal of a method the repository's settings do not allow.
+    if (!allows(repo, method)) throw new HttpError(405, `${METHOD_NAMES[method]} are not allowed on this repository.`);
     return withRepoLock(repo, async () => {
       await refresh(repo, i);
       const p = i.pull!;
@@ -231,20 +276,24 @@ export function registerPullRoutes(r: Router): void {
       const message = str(ctx.body["commit_message"]);
       const author = identityOf(sender);
       const committer = { name: "Forge", email: "noreply@forge.local" };
-      let commitSha: string;
+      let landed: string[];
       if (method === "squash") {
         const subjects = [];
         for (const c of await repo.git.commitsBetween(baseTip, p.headSha, 250))
           subjects.push(`* ${(await repo.git.commit(c)).message.split("\n")[0]}`);
         const text = `${title ?? `${i.title} (#${i.number})`}\n\n${message ?? subjects.join("\n\n")}`;
-        commitSha = await repo.git.commitTree(merge.tree, [baseTip], text.trimEnd(), author, committer);
+        landed = [await repo.git.commitTree(merge.tree, [baseTip], text.trimEnd(), author, committer)];
+      } else if (method === "rebase") {
+        landed = await rebaseOnto(repo, baseTip, p.headSha, committer);
       } else {
         const text = `${title ?? `Merge pull request #${i.number} from ${repo.owner.login}/${p.headRef}`}\n\n${message ?? i.title}`;
-        commitSha = await repo.git.commitTree(merge.tree, [baseTip, p.headSha], text.trimEnd(), author, committer);
+        landed = [await repo.git.commitTree(merge.tree, [baseTip, p.headSha], text.trimEnd(), author, committer)];
       }
+      const commitSha = landed[landed.length - 1]!;
       const ref = `refs/heads/${p.baseRef}`;
       await repo.git.updateRef(ref, commitSha, baseTip);
       markMerged(i, sender, commitSha);
+      p.landedCommits = landed;
       p.baseSha = baseTip;
       await refsChanged(ctx.core, repo, [{ ref, before: baseTip, after: commitSha }], sender);
       await emitPullEvent(ctx.core, repo, i, "closed", sender);

@@ -39,16 +39,45 @@ export function combinedState(statuses: CommitStatus[]): { state: string; latest
 }
 
 export function registerRepoRoutes(r: Router): void {
-  r.on("GET", "/repos/:owner/:repo", (ctx) => {
-    const repo = ctx.repo("read");
+  const fullRepository = (ctx: Ctx, repo: Repo) => {
     const p = permissionOn(repo, ctx.actor);
-    return ok(
-      shape.fullRepository(ctx.core.urls, repo, {
-        admin: p === "admin",
-        push: p === "admin" || p === "write",
-        pull: true,
-      }),
-    );
+    return shape.fullRepository(ctx.core.urls, repo, {
+      admin: p === "admin",
+      push: p === "admin" || p === "write",
+      pull: true,
+    });
+  };
+
+  r.on("GET", "/repos/:owner/:repo", (ctx) => ok(fullRepository(ctx, ctx.repo("read"))));
+
+  // Repository settings: the forge keeps the merge methods (what `PUT .../merge` allows); other
+  // fields GitHub takes here are accepted and not kept.
+  r.on("PATCH", "/repos/:owner/:repo", (ctx) => {
+    const repo = ctx.repo("admin");
+    const fields = {
+      allow_merge_commit: "allowMergeCommit",
+      allow_squash_merge: "allowSquashMerge",
+      allow_rebase_merge: "allowRebaseMerge",
+    } as const;
+    const next = { ...repo.mergeSettings };
+    for (const [field, key] of Object.entries(fields)) {
+      const value = ctx.body[field];
+      if (value === undefined) continue;
+      if (typeof value !== "boolean") throw validationFailed([{ resource: "Repository", field, code: "invalid" }]);
+      next[key] = value;
+    }
+    if (!next.allowMergeCommit && !next.allowSquashMerge && !next.allowRebaseMerge)
+      throw validationFailed([
+        {
+          resource: "Repository",
+          code: "custom",
+          field: "merge_commit_allowed",
+          message: "Sorry, you need to allow at least one merge strategy. (no_merge_method)",
+        },
+      ]);
+    repo.mergeSettings = next;
+    repo.updatedAt = now();
+    return ok(fullRepository(ctx, repo));
   });
 
   r.on("GET", "/repos/:owner/:repo/branches", async (ctx) => {

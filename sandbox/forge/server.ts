@@ -24,7 +24,7 @@ import { registerPullRoutes } from "./routes-pulls.js";
 import { registerRepoRoutes } from "./routes-repos.js";
 import type { Json } from "./shapes.js";
 import type { Permission, Repo } from "./store.js";
-import { now, Store, withRepoLock } from "./store.js";
+import { DEFAULT_MERGE_SETTINGS, now, Store, withRepoLock } from "./store.js";
 import { WebhookDispatcher, type WebhookDelivery } from "./webhooks.js";
 
 export type { WebhookDelivery } from "./webhooks.js";
@@ -357,6 +357,7 @@ export async function startForge(opts: ForgeOptions): Promise<Forge> {
         checkRuns: [],
         statuses: [],
         permissions: new Map(),
+        mergeSettings: { ...DEFAULT_MERGE_SETTINGS },
         lock: Promise.resolve(),
       };
       store.repos.set(`${account.login}/${name}`.toLowerCase(), repo);

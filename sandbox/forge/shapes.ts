@@ -157,9 +157,9 @@ export function repository(
 export function fullRepository(u: Urls, r: Repo, permissions?: { admin: boolean; push: boolean; pull: boolean }): Json {
   return {
     ...repository(u, r, permissions ? { permissions } : {}),
-    allow_squash_merge: true,
-    allow_merge_commit: true,
-    allow_rebase_merge: false,
+    allow_squash_merge: r.mergeSettings.allowSquashMerge,
+    allow_merge_commit: r.mergeSettings.allowMergeCommit,
+    allow_rebase_merge: r.mergeSettings.allowRebaseMerge,
     allow_auto_merge: false,
     delete_branch_on_merge: false,
     allow_update_branch: false,
@@ -436,7 +436,7 @@ export function pull(u: Urls, store: Store, r: Repo, i: Issue, stats?: PullStats
     Object.assign(out, {
       merged: p.merged,
       mergeable: stats.mergeable,
-      rebaseable: false,
+      rebaseable: stats.mergeable,
       mergeable_state: stats.mergeableState,
       merged_by: p.mergedBy ? user(u, p.mergedBy) : null,
       comments: [...r.comments.values()].filter((c) => c.issueNumber === i.number).length,

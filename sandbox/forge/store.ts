@@ -91,6 +91,8 @@ export interface PullData {
   mergedAt: string | null;
   mergedBy: Account | null;
   mergeCommitSha: string | null;
+  /** Every commit the merge put on the base branch (one for merge and squash, each replayed one for rebase). */
+  landedCommits?: string[];
   maintainerCanModify: boolean;
   requestedReviewers: Account[];
   reviews: Review[];
@@ -172,6 +174,20 @@ export interface CommitStatus {
   updatedAt: string;
 }
 
+/** The merge settings of a repository, as `PATCH /repos/{owner}/{repo}` sets them. */
+export interface MergeSettings {
+  allowMergeCommit: boolean;
+  allowSquashMerge: boolean;
+  allowRebaseMerge: boolean;
+}
+
+/** A new repository's, as on GitHub: every method allowed. */
+export const DEFAULT_MERGE_SETTINGS: MergeSettings = {
+  allowMergeCommit: true,
+  allowSquashMerge: true,
+  allowRebaseMerge: true,
+};
+
 export interface Repo {
   id: number;
   owner: Account;
@@ -191,6 +207,7 @@ export interface Repo {
   statuses: CommitStatus[];
   /** Per-repository permission overrides by login. */
   permissions: Map<string, Permission>;
+  mergeSettings: MergeSettings;
   /** Serialises ref-changing work (pushes, merges, ref API). */
   lock: Promise<unknown>;
 }

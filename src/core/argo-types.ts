@@ -1,4 +1,4 @@
-// The slice of Argo CD Application and Argo Rollouts Rollout objects that the verdict reads.
+// The slice of Argo CD Application and AppProject and Argo Rollouts Rollout objects that the verdict reads.
 // Objects arrive as plain JSON from the kube API (or YAML fixtures), and older controllers omit
 // fields newer ones set, so every field is optional and nothing here is validated.
 
@@ -89,8 +89,18 @@ export interface ApplicationStatus {
   summary?: { images?: string[]; externalURLs?: string[] };
 }
 
+/** Where an Application deploys to; the sync windows of its project select on these. */
+export interface ApplicationDestination {
+  server?: string;
+  /** The cluster's name, an alternative to `server`. */
+  name?: string;
+  namespace?: string;
+}
+
 export interface ApplicationSpec {
+  /** The AppProject the app belongs to; Argo CD uses "default" when it is empty. */
   project?: string;
+  destination?: ApplicationDestination;
   syncPolicy?: {
     /** Present (even as `{}`) when auto-sync is enabled. */
     automated?: { prune?: boolean; selfHeal?: boolean; enabled?: boolean } | null;
@@ -164,4 +174,37 @@ export interface Rollout {
     strategy?: { canary?: object | null; blueGreen?: object | null };
   };
   status?: RolloutStatus;
+}
+
+/**
+ * One entry of an AppProject's `spec.syncWindows` (Argo CD `v1alpha1.SyncWindow`). `andOperator`,
+ * `description` and `syncOverrun` are newer than the CRD copied into the sandbox; they are read
+ * when present.
+ */
+export interface SyncWindow {
+  /** "allow" or "deny". */
+  kind?: string;
+  /** When the window opens: a five-field cron expression. */
+  schedule?: string;
+  /** How long it stays open: a Go duration ("1h", "30m", "1h30m"). */
+  duration?: string;
+  applications?: string[];
+  namespaces?: string[];
+  clusters?: string[];
+  /** Manual syncs are allowed while the window would block them. */
+  manualSync?: boolean;
+  /** IANA zone the schedule is read in; UTC when empty or unknown. */
+  timeZone?: string;
+  /** The selectors must all match (instead of any). */
+  andOperator?: boolean;
+  description?: string;
+  syncOverrun?: boolean;
+}
+
+/** The slice of an Argo CD AppProject that Conveyor reads: its sync windows. */
+export interface AppProject {
+  apiVersion?: string;
+  kind?: string;
+  metadata?: ObjectMeta & { resourceVersion?: string };
+  spec?: { syncWindows?: SyncWindow[] | null; description?: string };
 }

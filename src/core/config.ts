@@ -2,6 +2,7 @@
 // (`npm run schema`), and every default here reproduces the layout in DESIGN.md, so a manifests
 // repo that follows that layout needs no config file at all.
 import { z } from "zod";
+import { MERGE_METHODS } from "./merge-method.js";
 import { NAME_PATTERN } from "./names.js";
 
 const DURATION = /^(\d+)(ms|s|m|h)$/;
@@ -155,6 +156,26 @@ export const configSchema = z
       })
       .strict()
       .prefault({}),
+    // How Conveyor's automatic merges land. Without `method`, the repository's settings decide
+    // (merge commit, else squash, else rebase); `queue` enqueues instead of merging.
+    merge: z
+      .object({
+        method: z
+          .enum(MERGE_METHODS)
+          .optional()
+          .describe(
+            "How Conveyor merges its PRs: merge, squash or rebase. Default: the first of these the repository allows.",
+          ),
+        queue: z
+          .boolean()
+          .default(false)
+          .describe(
+            "The default branch requires a merge queue: add PRs to it instead of merging them. Without it, Conveyor switches to the queue when GitHub says the branch requires one.",
+          ),
+      })
+      .strict()
+      .prefault({})
+      .describe("How Conveyor merges its pull requests on GitHub."),
     commands: z
       .object({ requireNamespace: z.boolean().default(false).describe("Only accept `/conveyor <verb>` commands.") })
       .strict()

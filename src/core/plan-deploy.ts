@@ -86,7 +86,8 @@ export interface DeployState {
 
 export type DeployPlan =
   | Rejection
-  | { kind: "noop"; reason: string }
+  /** Nothing to change; `pr` is the open PR that already proposes the image, when that is why. */
+  | { kind: "noop"; reason: string; pr?: number }
   | {
       kind: "change";
       target: DeployTarget;
@@ -133,7 +134,11 @@ export function planDeploy(state: DeployState): DeployPlan {
   }
 
   if (state.openPr && proposed === next.image)
-    return { kind: "noop", reason: `PR #${state.openPr.number} already proposes ${next.image}` };
+    return {
+      kind: "noop",
+      reason: `PR #${state.openPr.number} already proposes ${next.image}`,
+      pr: state.openPr.number,
+    };
   if (!state.openPr && current === next.image)
     return { kind: "noop", reason: `${target.overlayFile} already has ${next.image}` };
 

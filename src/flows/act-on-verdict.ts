@@ -1,42 +1,143 @@
-// Acting on a verdict: what to do is core/plan-outcome.ts; this carries it out in the planned
-// order (Deployment status, promotion or revert, hold, PR comment) and fills in what only GitHub
-// can answer, such as the number of the PR it opened.
+// Acting on a verdict: what to do is core/plan-outcome.ts; this carries it out, so that nothing
+// decided is lost. The verdict is first recorded in the Deployment's in_progress status (what is
+// still owed, core/owed.ts); then the promotion or the revert, the hold and the PR comment are
+// made, each step safe to repeat (an existing PR, issue or comment is found, not made again);
+// the final Deployment status comes last. A step that fails is retried with backoff, and a
+// restart finds the owed verdict on the Deployment and carries on (resume-verifications).
 import { nextEnvironment } from "../core/config.js";
-import { parseFreezeIssue } from "../core/markers.js";
+import { parseFreezeIssue, markerTag } from "../core/markers.js";
+import { owedDescription, verdictCommentMarker, type Owed } from "../core/owed.js";
 import { planFailed, planSuperseded, planVerified } from "../core/plan-outcome.js";
 import { FREEZE_LABEL, HOLD_LABEL } from "../core/pr-text.js";
-import type { Verdict } from "../core/verdict/index.js";
 import type { Verification } from "../core/verification.js";
 import { failedComment, verifiedComment } from "../core/verification-text.js";
 import type { VerificationOutcomes } from "../runtime/verifier.js";
+import { describeError } from "../adapters/github/client.js";
 import { readConfig } from "./load-config.js";
 import { proposeDeploy } from "./propose-deploy.js";
 import { proposeRevert } from "./propose-revert.js";
 import { scopeOfRepo, type RepoScope } from "./repo-scope.js";
 import type { Log, Services } from "./services.js";
 
-type Verified = Extract<Verdict, { kind: "verified" }>;
-type Failed = Extract<Verdict, { kind: "failed" }>;
+const FIRST_RETRY_MS = 1_000;
+const MAX_RETRY_MS = 5 * 60_000;
 
-export function verdictActions(services: Services, log: Log): VerificationOutcomes {
-  const scopeOf = (v: Verification) =>
-    scopeOfRepo(
-      services,
-      v.repo,
-      log.child({ repo: `${v.repo.owner}/${v.repo.repo}`, service: v.service, env: v.env, deployment: v.deploymentId }),
-    );
-  return {
-    verified: async (v, verdict) => actOnVerified(services, await scopeOf(v), v, verdict),
-    failed: async (v, verdict) => actOnFailed(services, await scopeOf(v), v, verdict),
-    superseded: async (v, by) => {
-      const scope = await scopeOf(v);
-      const plan = planSuperseded(by);
-      await scope.gh.deployments.setStatus(v.deploymentId, plan.status.state, plan.status.description);
-    },
-  };
+export interface ActorOptions {
+  /** Wait before retry number `attempt` (1-based); default doubles from 1 s up to 5 minutes. */
+  retryDelayMs?: (attempt: number) => number;
 }
 
-async function actOnVerified(services: Services, scope: RepoScope, v: Verification, verdict: Verified): Promise<void> {
+/** Carries out verdicts, once each per process, until done. */
+export class VerdictActor {
+  private readonly acting = new Set<number>();
+  private readonly retryDelayMs: (attempt: number) => number;
+
+  constructor(
+    private readonly services: Services,
+    private readonly log: Log,
+    options: ActorOptions = {},
+  ) {
+    this.retryDelayMs =
+      options.retryDelayMs ?? ((attempt) => Math.min(FIRST_RETRY_MS * 2 ** (attempt - 1), MAX_RETRY_MS));
+  }
+
+  /** What the verification loop calls with each verdict. */
+  outcomes(): VerificationOutcomes {
+    return {
+      verified: async (v, verdict) =>
+        this.act(v, {
+          kind: "verified",
+          at: verdict.at,
+          synced: verdict.evidence.operationFinishedAt,
+          healthy: verdict.evidence.healthySince,
+        }),
+      failed: async (v, verdict) => this.act(v, { kind: "failed", reason: verdict.reason }),
+      superseded: async (v, by) => this.superseded(v, by),
+    };
+  }
+
+  /** Is this process acting on the Deployment's verdict right now? */
+  isActing(deploymentId: number): boolean {
+    return this.acting.has(deploymentId);
+  }
+
+  /**
+   * Acts on a verdict in the background, retrying until it is done. `recorded`: the Deployment
+   * already says what is owed (found so after a restart), so that write is skipped.
+   */
+  async act(v: Verification, owed: Owed, options: { recorded?: boolean } = {}): Promise<void> {
+    if (this.acting.has(v.deploymentId)) return;
+    this.acting.add(v.deploymentId);
+    const log = this.logFor(v);
+    this.services.background.start("verdict", log, async () => {
+      try {
+        let recorded = options.recorded ?? false;
+        for (let attempt = 1; ; attempt++) {
+          try {
+            const scope = await scopeOfRepo(this.services, v.repo, log);
+            if (!recorded) {
+              await scope.gh.deployments.setStatus(v.deploymentId, "in_progress", owedDescription(owed));
+              recorded = true;
+            }
+            if (owed.kind === "verified") await actOnVerified(this.services, scope, v, owed);
+            else await actOnFailed(this.services, scope, v, owed.reason);
+            return;
+          } catch (error) {
+            const wait = this.retryDelayMs(attempt);
+            log.warn(
+              { err: describeError(error), attempt, retryInMs: wait },
+              `acting on verdict ${owed.kind} failed; retrying`,
+            );
+            await new Promise((resolve) => setTimeout(resolve, wait));
+          }
+        }
+      } finally {
+        this.acting.delete(v.deploymentId);
+      }
+    });
+  }
+
+  private async superseded(v: Verification, by: string): Promise<void> {
+    const log = this.logFor(v);
+    this.services.background.start("verdict", log, async () => {
+      for (let attempt = 1; ; attempt++) {
+        try {
+          const scope = await scopeOfRepo(this.services, v.repo, log);
+          const plan = planSuperseded(by);
+          await scope.gh.deployments.setStatus(v.deploymentId, plan.status.state, plan.status.description);
+          return;
+        } catch (error) {
+          const wait = this.retryDelayMs(attempt);
+          log.warn({ err: describeError(error), attempt }, "marking a superseded Deployment failed; retrying");
+          await new Promise((resolve) => setTimeout(resolve, wait));
+        }
+      }
+    });
+  }
+
+  private logFor(v: Verification): Log {
+    return this.log.child({
+      repo: `${v.repo.owner}/${v.repo.repo}`,
+      service: v.service,
+      env: v.env,
+      deployment: v.deploymentId,
+    });
+  }
+}
+
+/** Comments on a PR once per verdict: a retried step finds its own comment and says nothing twice. */
+async function commentOnce(scope: RepoScope, pr: number, deploymentId: number, body: string): Promise<void> {
+  const marker = verdictCommentMarker(deploymentId);
+  if (await scope.gh.issues.hasComment(pr, marker)) return;
+  await scope.gh.issues.comment(pr, `${body}\n\n${markerTag(marker)}`);
+}
+
+async function actOnVerified(
+  services: Services,
+  scope: RepoScope,
+  v: Verification,
+  owed: Extract<Owed, { kind: "verified" }>,
+): Promise<void> {
   const { gh } = scope;
   const config = await readConfig(gh);
   // Freezes only matter when there is an environment to promote into.
@@ -48,11 +149,10 @@ async function actOnVerified(services: Services, scope: RepoScope, v: Verificati
     }
   }
   const plan = planVerified({ v, config, frozen });
-  // The Deployment status first of the writes: it is what people and tools watch.
-  await gh.deployments.setStatus(v.deploymentId, plan.status.state, plan.status.description);
   let next: { env: string; pr?: number; note?: string } | undefined;
   if (plan.next?.kind === "note") next = { env: plan.next.env, note: plan.next.note };
   if (plan.next?.kind === "promote" && config) {
+    // Safe to repeat: an open PR already proposing the image is found, not opened again.
     const outcome = await proposeDeploy(services, scope, {
       config,
       request: { service: v.service, environment: plan.next.env, image: plan.next.image, source: {} },
@@ -61,13 +161,19 @@ async function actOnVerified(services: Services, scope: RepoScope, v: Verificati
     });
     // Merging, where policy allows, follows from the PR's own pull_request event.
     next =
-      outcome.kind === "reject" || outcome.kind === "noop"
+      outcome.kind === "reject"
         ? { env: plan.next.env, note: outcome.reason }
-        : { env: plan.next.env, pr: outcome.pr };
+        : outcome.kind === "noop"
+          ? outcome.pr !== undefined
+            ? { env: plan.next.env, pr: outcome.pr }
+            : { env: plan.next.env, note: outcome.reason }
+          : { env: plan.next.env, pr: outcome.pr };
   }
   if (plan.commentOn !== undefined) {
-    await gh.issues.comment(
+    await commentOnce(
+      scope,
       plan.commentOn,
+      v.deploymentId,
       verifiedComment({
         service: v.service,
         env: v.env,
@@ -75,23 +181,25 @@ async function actOnVerified(services: Services, scope: RepoScope, v: Verificati
         image: v.to,
         timeline: {
           merged: v.startedAt,
-          synced: verdict.evidence.operationFinishedAt,
-          healthy: verdict.evidence.healthySince,
-          verified: verdict.at,
+          synced: owed.synced,
+          healthy: owed.healthy,
+          verified: owed.at ?? new Date().toISOString(),
         },
         next,
       }),
     );
   }
+  // Last: the final status says the work is done.
+  await gh.deployments.setStatus(v.deploymentId, plan.status.state, plan.status.description);
 }
 
-async function actOnFailed(services: Services, scope: RepoScope, v: Verification, verdict: Failed): Promise<void> {
+async function actOnFailed(services: Services, scope: RepoScope, v: Verification, reason: string): Promise<void> {
   const { gh } = scope;
   const config = await readConfig(gh);
-  const plan = planFailed({ v, config, reason: verdict.reason });
-  await gh.deployments.setStatus(v.deploymentId, plan.status.state, plan.status.description);
+  const plan = planFailed({ v, config, reason });
   let revert: { pr?: number; note?: string } = { note: plan.revert.kind === "note" ? plan.revert.note : undefined };
   if (plan.revert.kind === "revert") {
+    // Safe to repeat: an open revert PR that already restores the overlay is found, not opened again.
     const outcome = await proposeRevert(services, scope, {
       service: v.service,
       env: v.env,
@@ -104,21 +212,30 @@ async function actOnFailed(services: Services, scope: RepoScope, v: Verification
       originalPr: v.pr?.number,
       deploymentId: v.deploymentId,
     });
-    revert = "pr" in outcome ? { pr: outcome.pr } : { note: `No revert PR: ${outcome.reason}.` };
+    revert =
+      "headSha" in outcome
+        ? { pr: outcome.pr }
+        : outcome.kind === "noop" && outcome.pr !== undefined
+          ? { pr: outcome.pr }
+          : { note: `No revert PR: ${outcome.reason}.` };
   }
   const hold = plan.hold ? await gh.issues.upsert({ label: HOLD_LABEL, ...plan.hold }) : undefined;
   if (plan.commentOn !== undefined && v.pr) {
-    await gh.issues.comment(
+    await commentOnce(
+      scope,
       plan.commentOn,
+      v.deploymentId,
       failedComment({
         service: v.service,
         env: v.env,
         app: v.app.name,
         author: v.pr.author,
-        reason: verdict.reason,
+        reason,
         revert,
         holdIssue: hold?.number,
       }),
     );
   }
+  // Last: the final status says the work is done.
+  await gh.deployments.setStatus(v.deploymentId, plan.status.state, plan.status.description);
 }

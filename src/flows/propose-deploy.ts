@@ -3,6 +3,7 @@
 import type { Config } from "../core/config.js";
 import type { DeployRequest } from "../core/dispatch.js";
 import { discoverServices } from "../core/discover.js";
+import { envLabel, LABEL } from "../core/pr-text.js";
 import { resolveTarget, type DeployTarget, type Rejection } from "../core/plan-deploy.js";
 import { prTrust } from "./pr-state.js";
 import { publishEdit, type EditPlan } from "./publish-edit.js";
@@ -19,7 +20,7 @@ export interface ProposeInput {
 
 export type ProposeOutcome =
   | Rejection
-  | { kind: "noop"; reason: string; target?: DeployTarget }
+  | { kind: "noop"; reason: string; target?: DeployTarget; pr?: number }
   | {
       kind: "opened" | "updated";
       pr: number;
@@ -29,7 +30,7 @@ export type ProposeOutcome =
       superseded?: string;
     };
 
-type Stopped = Rejection | { kind: "noop"; reason: string; target?: DeployTarget };
+type Stopped = Rejection | { kind: "noop"; reason: string; target?: DeployTarget; pr?: number };
 
 export async function proposeDeploy(
   services: Services,
@@ -81,7 +82,11 @@ async function propose(services: Services, scope: RepoScope, input: ProposeInput
         evidence: input.evidence,
       });
       if (plan.kind === "reject") return { kind: "stop", result: plan };
-      if (plan.kind === "noop") return { kind: "stop", result: { ...plan, target } };
+      if (plan.kind === "noop") {
+        // A PR opened before a failure between its creation and its labels gets them now.
+        if (openPr && plan.pr !== undefined) await ensureLabels(scope, openPr.number, openPr.labels, target);
+        return { kind: "stop", result: { ...plan, target } };
+      }
       planned = { target, image: plan.move.to, superseded: plan.supersedes };
       return {
         kind: "edit",
@@ -122,11 +127,16 @@ async function propose(services: Services, scope: RepoScope, input: ProposeInput
       };
     },
   });
-  if (!("pr" in published)) return published;
+  if (!("headSha" in published)) return published;
   const done = planned as NonNullable<typeof planned>;
   scope.log.info(
     { pr: published.pr, env: done.target.env, image: done.image, superseded: done.superseded },
     `${published.kind} deploy PR`,
   );
   return { ...published, ...done };
+}
+
+async function ensureLabels(scope: RepoScope, pr: number, has: string[], target: DeployTarget): Promise<void> {
+  const missing = [LABEL, envLabel(target.env)].filter((l) => !has.includes(l));
+  if (missing.length) await scope.gh.issues.addLabels(pr, missing);
 }

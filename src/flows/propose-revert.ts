@@ -24,9 +24,11 @@ export interface RevertRequest {
 }
 
 export type RevertOutcome =
-  { kind: "opened" | "updated"; pr: number; headSha: string } | { kind: "noop" | "impossible"; reason: string };
+  | { kind: "opened" | "updated"; pr: number; headSha: string }
+  /** Nothing done; `pr` is the open revert PR that already restores the overlay, when that is why. */
+  | { kind: "noop" | "impossible"; reason: string; pr?: number };
 
-type Stopped = { kind: "noop" | "impossible"; reason: string };
+type Stopped = { kind: "noop" | "impossible"; reason: string; pr?: number };
 
 export async function proposeRevert(
   services: Services,
@@ -53,9 +55,13 @@ export async function proposeRevert(
       // one someone else pushed to is rebuilt (the push replaces it).
       const trusted = open !== undefined && prTrust(services, scope.gh.fullName, open).kind === "trusted";
       if (open && branchSha && trusted && (await workspace.readFile(branchSha, request.file)) === plan.text) {
+        // A PR opened before a failure between its creation and its labels gets them now: the
+        // revert label is what keeps a revert from being promoted.
+        const missing = [LABEL, envLabel(request.env), REVERT_LABEL].filter((l) => !open.labels.includes(l));
+        if (missing.length) await scope.gh.issues.addLabels(open.number, missing);
         return {
           kind: "stop",
-          result: { kind: "noop", reason: `revert PR #${open.number} already restores this overlay` },
+          result: { kind: "noop", reason: `revert PR #${open.number} already restores this overlay`, pr: open.number },
         };
       }
       const text = revertPrText({ ...request, method: plan.method });

@@ -1,12 +1,18 @@
 // After a restart (or when another replica started one) the leader rebuilds what it was doing from
-// GitHub: every Conveyor Deployment whose latest status is in_progress is verified again, with its
-// original start time, so deadlines still hold.
-import { findEnvironment } from "../core/config.js";
+// GitHub: every Conveyor Deployment still in progress is verified again, with its original start
+// time so deadlines still hold; one whose status records a verdict still owed is acted on
+// instead; one that never got a status (made just before a crash) is marked and verified. It
+// pages through every installation, repository and recent Deployment: how far back is set by the
+// environments' own deadlines, not by a count.
+import { applicationName, findEnvironment, type Config } from "../core/config.js";
+import { parseOwed } from "../core/owed.js";
 import { changeFromDeployment, humanOf, verificationOf, type Verification } from "../core/verification.js";
+import type { VerdictActor } from "./act-on-verdict.js";
 import { readConfig } from "./load-config.js";
 import type { Log, Services } from "./services.js";
 
-const LOOKBACK_MS = 24 * 3_600_000;
+/** At least this far back: a verdict owed through a long GitHub outage is still found. */
+const MIN_LOOKBACK_MS = 24 * 3_600_000;
 
 export class VerificationResumer {
   /** Deployments seen with a final status; never asked about again. */
@@ -15,9 +21,10 @@ export class VerificationResumer {
   constructor(
     private readonly services: Services,
     private readonly log: Log,
+    private readonly actor?: VerdictActor,
   ) {}
 
-  /** Looks through every installation's repositories; returns how many verifications it resumed. */
+  /** Looks through every installation's repositories; returns how many it resumed or acted on. */
   async resume(): Promise<number> {
     const verifier = this.services.verifier;
     if (!verifier) return 0;
@@ -26,40 +33,53 @@ export class VerificationResumer {
     for (const installationId of await github.installations()) {
       for (const repository of await github.repositories(installationId)) {
         const gh = await github.repo(installationId, repository.ref);
+        // A week back at most; the config (read only where Conveyor has something in progress)
+        // narrows it to the environments' own deadlines below.
         const open = await gh.deployments.inProgress({
-          since: Date.now() - LOOKBACK_MS,
-          skip: (id) => this.settled.has(id) || verifier.isTracking(id),
+          since: Date.now() - MIN_LOOKBACK_MS * 7,
+          skip: (id) => this.settled.has(id) || verifier.isTracking(id) || (this.actor?.isActing(id) ?? false),
           settled: (id) => this.settled.add(id),
         });
         if (open.length === 0) continue;
         const config = await readConfig(gh);
         if (!config) continue;
+        const horizon = Date.now() - lookbackMs(config);
         for (const d of open) {
           const change = changeFromDeployment(d);
           const env = change ? findEnvironment(config, change.env) : undefined;
-          if (!change || !env || verifier.isTracking(d.id)) continue;
+          if (!change || !env || verifier.isTracking(d.id) || this.actor?.isActing(d.id)) continue;
+          const owed = parseOwed(d.status?.description);
+          // Older than any environment's deadlines and not owing a verdict: nothing left to judge.
+          if (!owed && Date.parse(d.createdAt) < horizon) continue;
           let pr: Verification["pr"];
           if (change.pr !== undefined) {
             const got = await gh.pulls.get(change.pr);
             pr = { number: got.number, author: humanOf(got.author, got.mergedBy), labels: got.labels };
           }
-          verifier.track(
-            verificationOf({
-              config,
-              env,
-              repo: {
-                ...repository.ref,
-                installationId,
-                cloneUrl: repository.cloneUrl,
-                defaultBranch: repository.defaultBranch,
-              },
-              change,
-              deploymentId: d.id,
-              startedAt: d.createdAt,
-              pr,
-              application: change.application,
-            }),
-          );
+          const v = verificationOf({
+            config,
+            env,
+            repo: {
+              ...repository.ref,
+              installationId,
+              cloneUrl: repository.cloneUrl,
+              defaultBranch: repository.defaultBranch,
+            },
+            change,
+            deploymentId: d.id,
+            startedAt: d.createdAt,
+            pr,
+            application: change.application,
+          });
+          if (owed && this.actor) {
+            void this.actor.act(v, owed, { recorded: true });
+          } else {
+            if (!d.status) {
+              const app = change.application ?? applicationName(config, change.service, env.name);
+              await gh.deployments.setStatus(d.id, "in_progress", `Watching Argo CD application ${app}`);
+            }
+            verifier.track(v);
+          }
           resumed++;
         }
       }
@@ -67,4 +87,12 @@ export class VerificationResumer {
     if (resumed) this.log.info({ resumed }, "resumed in-progress verifications from GitHub Deployments");
     return resumed;
   }
+}
+
+/** How far back a Deployment may still be in progress: the longest environment's deadlines, with room. */
+function lookbackMs(config: Config): number {
+  const longest = Math.max(
+    ...config.environments.map((e) => e.timeouts.sync + e.timeouts.health + e.timeouts.suspended + e.soak),
+  );
+  return Math.max(MIN_LOOKBACK_MS, 2 * longest);
 }

@@ -1,8 +1,12 @@
 // The verification loop: every tracked (service, environment) change is re-judged whenever Argo
 // CD reports a change to its Application, and on a short tick for deadlines and soak. The
-// decision itself is core/verdict/; what to do about it is the outcomes interface.
+// decision itself is core/verdict/; what to do about it is the outcomes interface. Sync windows
+// of the app's AppProject go into the decision too: while one holds the app, the wait is said on
+// the Deployment (once per hold), and when it ends Argo CD is asked to refresh, so that auto-sync
+// starts at once instead of at Argo CD's next periodic refresh.
 import type { Application } from "../core/argo-types.js";
-import { observe, verdictFor, type Observation, type Verdict } from "../core/verdict/index.js";
+import { syncWindowState, type SyncWindowState } from "../core/sync-windows.js";
+import { observe, verdictFor, type Observation, type Verdict, type VerdictInput } from "../core/verdict/index.js";
 import type { ArgoSource } from "../core/argo-source.js";
 import type { Verification } from "../core/verification.js";
 
@@ -10,6 +14,12 @@ export interface VerificationOutcomes {
   verified(v: Verification, verdict: Extract<Verdict, { kind: "verified" }>): Promise<void>;
   failed(v: Verification, verdict: Extract<Verdict, { kind: "failed" }>): Promise<void>;
   superseded(v: Verification, by: string): Promise<void>;
+  /**
+   * The verification is still in progress, and what it waits for changed in a way people should
+   * see (a sync window holds the app; the hold ended): update the Deployment's in_progress status
+   * description. Called only when the description changes, never twice in a row with the same one.
+   */
+  waiting?(v: Verification, description: string): Promise<void>;
 }
 
 export interface VerifierOptions {
@@ -36,10 +46,20 @@ interface Tracked {
   done: boolean;
   /** When the Application last changed (as seen by the watch), for decision latency. */
   changedAt: number;
+  /** A sync window held the app at the last evaluation. */
+  held: boolean;
+  /** The in_progress description last written by waiting(), or being written. */
+  shown?: string;
+  pending?: string;
+  /** After a failed write, no new attempt before this time. */
+  retryAt?: number;
+  /** Status writes in order; the final verdict waits for them, so it is never overtaken. */
+  writes: Promise<void>;
 }
 
 const SHA = /^[0-9a-f]{40}$/;
 const MAX_HISTORY = 500;
+const STATUS_RETRY_MS = 30_000;
 
 export class Verifier {
   private readonly tracked = new Map<string, Tracked>();
@@ -94,6 +114,8 @@ export class Verifier {
       again: false,
       done: false,
       changedAt: this.now(),
+      held: false,
+      writes: Promise.resolve(),
     };
     this.tracked.set(key, tracked);
     void this.options.source
@@ -172,7 +194,7 @@ export class Verifier {
     await this.resolveAncestry(tracked, app);
     const rollouts = this.options.source.rolloutsFor(app);
     const isAncestor = (a: string, d: string) => (a === d ? true : tracked.ancestry.get(`${a}..${d}`));
-    const input = {
+    const input: VerdictInput = {
       app,
       rollouts,
       target: { revision: v.revision },
@@ -183,11 +205,15 @@ export class Verifier {
       soakMs: v.policy.soakMs,
       history: tracked.history,
       degradedGraceMs: v.policy.degradedGraceMs,
+      syncWindow: this.windowsFor(v, app, nowMs),
     };
     const verdict = verdictFor(input);
     tracked.history.push(observe(input));
     if (tracked.history.length > MAX_HISTORY) tracked.history.splice(0, tracked.history.length - MAX_HISTORY);
-    if (verdict.kind === "waiting") return;
+    if (verdict.kind === "waiting") {
+      this.progress(tracked, verdict, nowMs);
+      return;
+    }
     await this.settle(tracked, verdict, nowMs - Math.max(tracked.changedAt, this.decidableAt(tracked, verdict)));
   }
 
@@ -208,10 +234,78 @@ export class Verifier {
     return tracked.changedAt;
   }
 
+  /**
+   * The app's sync windows, judged since the later of the merge and one sync timeout ago (a
+   * window that ended before that cannot move the deadline past now). Undefined when the source
+   * cannot read AppProjects or does not have the app's.
+   */
+  private windowsFor(v: Verification, app: Application, nowMs: number): SyncWindowState | undefined {
+    const project = this.options.source.projectFor?.(app);
+    if (!project) return undefined;
+    const since = Math.max(Date.parse(v.startedAt), nowMs - v.policy.syncMs);
+    const state = syncWindowState({
+      project,
+      app,
+      now: new Date(nowMs).toISOString(),
+      since: Number.isNaN(since) ? undefined : new Date(since).toISOString(),
+    });
+    if (state.invalid) {
+      this.options.log.warn(
+        { app: v.app.name, project: app.spec?.project || "default", invalid: state.invalid },
+        "sync windows Argo CD cannot parse are ignored",
+      );
+    }
+    return state;
+  }
+
+  /** Says on the Deployment that a sync window holds the app, and that the hold ended, once each. */
+  private progress(tracked: Tracked, verdict: Extract<Verdict, { kind: "waiting" }>, nowMs: number): void {
+    const { v } = tracked;
+    const held = verdict.code === "sync-window";
+    if (tracked.held && !held) {
+      // Argo CD looks at the windows again on its next refresh of the app: ask for it now.
+      void this.options.source
+        .refresh(v.app)
+        .catch((error: unknown) =>
+          this.options.log.warn({ err: String(error), app: v.app.name }, "refresh request failed"),
+        );
+    }
+    tracked.held = held;
+    const description = held
+      ? verdict.reason
+      : tracked.shown !== undefined
+        ? `Watching Argo CD application ${v.app.name}; the sync window has ended`
+        : undefined;
+    if (description === undefined || description === tracked.shown || description === tracked.pending) return;
+    if (tracked.retryAt !== undefined && nowMs < tracked.retryAt) return;
+    const fields = { service: v.service, env: v.env, deployment: v.deploymentId, status: description };
+    this.options.log.info(fields, held ? "verification held by a sync window" : "sync window hold ended");
+    const write = this.options.outcomes.waiting;
+    if (!write) {
+      tracked.shown = description;
+      return;
+    }
+    tracked.pending = description;
+    tracked.writes = tracked.writes.then(async () => {
+      try {
+        await write(v, description);
+        tracked.shown = description;
+        tracked.retryAt = undefined;
+      } catch (error) {
+        tracked.retryAt = this.now() + STATUS_RETRY_MS;
+        this.options.log.warn({ ...fields, err: String(error) }, "updating the Deployment status failed");
+      } finally {
+        tracked.pending = undefined;
+      }
+    });
+  }
+
   private async settle(tracked: Tracked, verdict: Verdict, latencyMs = 0): Promise<void> {
     tracked.done = true;
     const { v } = tracked;
     if (this.tracked.get(keyOf(v)) === tracked) this.tracked.delete(keyOf(v));
+    // An in_progress status still being written must not land after the final one.
+    await tracked.writes;
     this.options.onDecision?.(v, verdict, latencyMs);
     this.options.log.info(
       { service: v.service, env: v.env, deployment: v.deploymentId, verdict: verdict.kind, latencyMs },

@@ -34,9 +34,10 @@ async function setup(
   apps: ArgoSimApplication[],
   services: Record<string, string[]>,
   options: Partial<ApiServerArgoSourceOptions> = {},
+  timings: Partial<typeof FAST_SIM> = {},
 ): Promise<Setup> {
   const repo = await makeSimRepo(join(root, `case-${++n}`), services);
-  const sim = await startArgoSim({ repoPath: repo.bare, applications: apps, timings: FAST_SIM });
+  const sim = await startArgoSim({ repoPath: repo.bare, applications: apps, timings: { ...FAST_SIM, ...timings } });
   cleanups.push(() => sim.close());
   const api = await startArgoApiServer(sim, { token: "argocd-token" });
   cleanups.push(() => api.close());
@@ -52,7 +53,7 @@ async function setup(
   const seen: Application[] = [];
   source.onApplication((app) => seen.push(app));
   await source.start();
-  await eventually(() => api.openStreams === 1, 2_000, "stream open");
+  await eventually(() => api.openStreams === 1, 10_000, "stream open");
   return { repo, sim, api, source, seen };
 }
 
@@ -70,9 +71,13 @@ function deployedAt(name: string, sha: string) {
 
 describe("ApiServerArgoSource against the emulated Argo CD API server", () => {
   it("loads existing apps and follows a push to Healthy at the new revision over one stream", async () => {
+    // Progressing lasts long enough that the resource tree, read a moment after each event, is
+    // read while it lasts, however busy the machine.
     const { repo, sim, api, source, seen } = await setup(
       [STAGING, { name: "cart-production", path: "services/cart/overlays/production" }],
       { cart: ["staging", "production"] },
+      {},
+      { progressingMs: 2_000 },
     );
     expect(source.getApplication(KEY)?.status?.health?.status).toBe("Healthy");
     expect(source.getApplication({ namespace: "argocd", name: "cart-production" })).toBeDefined();
@@ -90,7 +95,7 @@ describe("ApiServerArgoSource against the emulated Argo CD API server", () => {
     await sim.notifyPush();
     const done = await eventually(
       () => seen.find(deployedAt("cart-staging", sha)),
-      8_000,
+      20_000,
       "Healthy at the new revision",
     );
     expect(done.status?.resources?.find((r) => r.kind === "Deployment")?.health?.status).toBe("Healthy");
@@ -106,7 +111,7 @@ describe("ApiServerArgoSource against the emulated Argo CD API server", () => {
 
     await source.stop();
     expect(source.stats().watchConnections).toBe(0);
-    await eventually(() => api.openStreams === 0, 2_000, "stream closed");
+    await eventually(() => api.openStreams === 0, 10_000, "stream closed");
   });
 
   it("gives the app's live Rollout and its health from the resource tree", async () => {
@@ -134,7 +139,7 @@ describe("ApiServerArgoSource against the emulated Argo CD API server", () => {
     await repo.setTag("checkout", "staging", "2.0.0");
     const sha = await repo.commit("checkout 2.0.0");
     await sim.notifyPush();
-    await eventually(() => seen.find(deployedAt("checkout-staging", sha)), 8_000, "rollout done");
+    await eventually(() => seen.find(deployedAt("checkout-staging", sha)), 20_000, "rollout done");
     const states = seen
       .filter((a) => a.status?.sync?.revision === sha)
       .map((a) => a.status?.resources?.find((r) => r.kind === "Rollout")?.health?.status);
@@ -154,19 +159,19 @@ describe("ApiServerArgoSource against the emulated Argo CD API server", () => {
     sim.setHealth("cart-staging", "Degraded", "pods crash");
     await eventually(
       () => source.getApplication(KEY)?.status?.health?.status === "Degraded",
-      4_000,
+      15_000,
       "missed change caught up",
     );
     expect(source.stats().reconnects).toBeGreaterThanOrEqual(1);
-    await eventually(() => api.openStreams === 1, 2_000, "stream again");
+    await eventually(() => api.openStreams === 1, 10_000, "stream again");
     api.dropStreams({ graceful: true });
     await eventually(
       () => source.stats().reconnects >= 2 && api.openStreams === 1,
-      4_000,
+      15_000,
       "reconnect after a clean end",
     );
     sim.setHealth("cart-staging", "Healthy");
-    await eventually(() => source.getApplication(KEY)?.status?.health?.status === "Healthy", 4_000, "live again");
+    await eventually(() => source.getApplication(KEY)?.status?.health?.status === "Healthy", 15_000, "live again");
     expect(source.stats().watchConnections).toBe(1);
   });
 
@@ -179,7 +184,7 @@ describe("ApiServerArgoSource against the emulated Argo CD API server", () => {
     expect(source.getApplication(KEY)?.status?.health?.status).toBe("Healthy");
     await eventually(
       () => source.getApplication(KEY)?.status?.health?.status === "Degraded",
-      4_000,
+      15_000,
       "stale stream replaced",
     );
     expect(source.stats().relists).toBeGreaterThan(relists);
@@ -194,7 +199,7 @@ describe("ApiServerArgoSource against the emulated Argo CD API server", () => {
     // The refresh annotation came and went on the stream.
     await eventually(
       () => seen.slice(before).some((a) => a.metadata?.annotations?.["argocd.argoproj.io/refresh"] === undefined),
-      4_000,
+      15_000,
       "refreshed app",
     );
     await expect(source.refresh({ namespace: "argocd", name: "nope" })).rejects.toMatchObject({ code: 404 });

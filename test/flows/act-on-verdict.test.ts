@@ -5,7 +5,7 @@
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import type { Evidence, Verdict } from "../../src/core/verdict/types.js";
 import type { Verification } from "../../src/core/verification.js";
-import { verdictActions } from "../../src/flows/act-on-verdict.js";
+import { VerdictActor } from "../../src/flows/act-on-verdict.js";
 import type { VerificationOutcomes } from "../../src/runtime/verifier.js";
 import { flowWorld, INSTALLATION, OWNER, R, REPO, recordingLog, type FlowWorld } from "../helpers/flow-world.js";
 import { mockConfig } from "../helpers/github-mock.js";
@@ -24,7 +24,14 @@ let revision: string;
 
 beforeEach(() => {
   w = flowWorld();
-  actions = verdictActions(w.services, recordingLog(w.logs));
+  // The actor works in the background and retries; these tests wait until it is done.
+  const outcomes = new VerdictActor(w.services, recordingLog(w.logs), { retryDelayMs: () => 5 }).outcomes();
+  const done = async () => void (await w.services.background.idle());
+  actions = {
+    verified: async (v, verdict) => (await outcomes.verified(v, verdict), done()),
+    failed: async (v, verdict) => (await outcomes.failed(v, verdict), done()),
+    superseded: async (v, by) => (await outcomes.superseded(v, by), done()),
+  };
   base = w.remote.head("main") as string;
   revision = w.remote.commit(
     "main",
@@ -95,8 +102,14 @@ function expectFreezes(issues: Array<{ number: number; body: string }> = []) {
     );
 }
 
-function expectStatus(id: number) {
-  const seen: { body?: Record<string, unknown> } = {};
+/**
+ * The Deployment's statuses: first the verdict recorded as still owed (in_progress), last the
+ * final one, once everything else is done (`final` alone for a superseded change).
+ */
+function expectStatus(id: number, options: { owed?: boolean } = {}) {
+  const seen: { body?: Record<string, unknown>; owed?: Record<string, unknown> } = {};
+  if (options.owed !== false)
+    w.gh.scope.post(`${R}/deployments/${id}/statuses`, (b) => ((seen.owed = b), true)).reply(201, {});
   w.gh.scope.post(`${R}/deployments/${id}/statuses`, (b) => ((seen.body = b), true)).reply(201, {});
   return seen;
 }
@@ -110,8 +123,10 @@ function expectNewPr(number: number) {
   return seen;
 }
 
+/** A comment on the PR, after checking that this verdict has not commented there already. */
 function expectComment(number: number) {
   const seen: { body?: string } = {};
+  w.gh.scope.get(`${R}/issues/${number}/comments`).query({ per_page: "100" }).reply(200, []);
   w.gh.scope
     .post(`${R}/issues/${number}/comments`, (b: { body: string }) => ((seen.body = b.body), true))
     .reply(201, { id: 1, html_url: "c" });
@@ -166,16 +181,21 @@ describe("verified", () => {
         "| stable (verified) | 2026-01-01T10:04:30.000Z |",
         "",
         "Next: promotion to **production** in #31.",
+        "",
+        "<!-- conveyor:verdict:77 -->",
       ].join("\n"),
     );
-    // The Deployment status first (what people and tools watch), then the PR, then the comment.
+    // The verdict is recorded as owed first, then the PR, then the comment; the final status
+    // last, so a crash or an outage in between leaves the work on record, not lost.
     const writes = w.gh.calls().filter((c) => c.startsWith("POST"));
     expect(writes).toEqual([
       `POST ${R}/deployments/77/statuses`,
       `POST ${R}/pulls`,
       `POST ${R}/issues/31/labels`,
       `POST ${R}/issues/12/comments`,
+      `POST ${R}/deployments/77/statuses`,
     ]);
+    expect(status.owed).toMatchObject({ state: "in_progress", description: "Verdict: verified; acting on it" });
   });
 
   it("next environment frozen: no promotion PR, and the comment says it is frozen and how to lift it", async () => {
@@ -230,8 +250,8 @@ describe("verified", () => {
 
     expect(status.body).toMatchObject({ state: "success", description: "Synced, healthy and stable" });
     expect(comment.body).toContain("is synced, healthy and stable in **production**");
-    expect(comment.body?.endsWith("production is the last environment.")).toBe(true);
-    expect(w.gh.calls()).toHaveLength(4);
+    expect(comment.body?.endsWith("production is the last environment.\n\n<!-- conveyor:verdict:78 -->")).toBe(true);
+    expect(w.gh.calls()).toHaveLength(6);
     expect(w.remote.branches()).toEqual(["main"]);
   });
 
@@ -291,6 +311,7 @@ describe("failed", () => {
       `POST ${R}/issues/32/labels`,
       `POST ${R}/issues`,
       `POST ${R}/issues/12/comments`,
+      `POST ${R}/deployments/77/statuses`,
     ]);
   });
 
@@ -373,9 +394,49 @@ describe("failed", () => {
 
 describe("superseded", () => {
   it("marks the Deployment inactive, naming the newer commit, and does nothing else (1 call)", async () => {
-    const status = expectStatus(77);
+    const status = expectStatus(77, { owed: false });
     await actions.superseded(verification(), "c0ffee".repeat(6) + "abcd");
     expect(status.body).toMatchObject({ state: "inactive", description: "Superseded by c0ffeec0ffee" });
     expect(w.gh.calls()).toEqual([`POST ${R}/deployments/77/statuses`]);
+  });
+});
+
+describe("nothing decided is lost", () => {
+  it("GitHub failing to open the promotion PR twice: retried until it works, one PR, one comment, final status last", async () => {
+    mockConfig(w.gh.scope, OWNER, REPO, undefined);
+    expectFreezes();
+    const status = expectStatus(77);
+    w.gh.scope.post(`${R}/pulls`).times(2).reply(500, { message: "Server Error" });
+    // The retries read the config and the freezes again.
+    mockConfig(w.gh.scope, OWNER, REPO, undefined);
+    expectFreezes();
+    mockConfig(w.gh.scope, OWNER, REPO, undefined);
+    expectFreezes();
+    // After the first failed push the branch exists: the retries find it (no open PR yet).
+    w.gh.scope.get(`${R}/pulls`).query(true).times(2).reply(200, []);
+    const pr = expectNewPr(31);
+    const comment = expectComment(12);
+
+    await actions.verified(verification(), verified());
+
+    expect(pr.create?.title).toBe("Deploy order-service 1.5.0 to production");
+    expect(comment.body).toContain("Next: promotion to **production** in #31.");
+    expect(status.body).toMatchObject({ state: "success" });
+    expect(w.gh.calls().filter((c) => c === `POST ${R}/pulls`)).toHaveLength(3);
+    expect(w.logs.filter((l) => l.msg === "acting on verdict verified failed; retrying")).toHaveLength(2);
+  });
+
+  it("a verdict acted on before (its comment is there) does not comment twice", async () => {
+    mockConfig(w.gh.scope, OWNER, REPO, "environments:\n  - name: staging\n");
+    const status = expectStatus(77);
+    w.gh.scope
+      .get(`${R}/issues/12/comments`)
+      .query({ per_page: "100" })
+      .reply(200, [{ id: 5, body: "✅ **Verified** ...\n\n<!-- conveyor:verdict:77 -->" }]);
+
+    await actions.verified(verification(), verified());
+
+    expect(w.gh.calls().filter((c) => c.includes("/comments") && c.startsWith("POST"))).toEqual([]);
+    expect(status.body).toMatchObject({ state: "success" });
   });
 });

@@ -73,7 +73,7 @@ function expectUpdate(number: number, comment = true) {
 }
 
 /** Mocks `pulls.list` for the bot branch: the open PR from it (at the branch's head), or none. */
-function expectOpenPr(branch: string, number?: number) {
+function expectOpenPr(branch: string, number?: number, labels = ["conveyor", "env/staging"]) {
   w.gh.scope
     .get(`${R}/pulls`)
     .query({ state: "open", head: `${OWNER}:${branch}`, per_page: "5" })
@@ -89,7 +89,7 @@ function expectOpenPr(branch: string, number?: number) {
               head: { sha: w.remote.head(branch), ref: branch, repo: { full_name: `${OWNER}/${REPO}` } },
               user: { login: BOT, type: "Bot" },
               body: bodies.get(number) ?? "",
-              labels: [{ name: "conveyor" }],
+              labels: labels.map((name) => ({ name })),
             },
           ],
     );
@@ -262,6 +262,21 @@ describe("what a deploy event may not change", () => {
     expect(w.remote.head(STAGING)).toBe(head);
     expect(w.gh.calls().slice(before)).toEqual([`GET ${R}/pulls`]);
     expect(await promotions()).toEqual({ "staging/opened": 1, "staging/noop": 1 });
+  });
+
+  it("an open PR that lost its labels (a failure right after it was opened) gets them back", async () => {
+    expectNewPr(12);
+    await propose({ request: request(`${IMAGE}:1.5.0`) });
+    const before = w.gh.calls().length;
+
+    expectOpenPr(STAGING, 12, []);
+    let added: unknown;
+    w.gh.scope.post(`${R}/issues/12/labels`, (body) => ((added = body), true)).reply(200, []);
+    const outcome = await propose({ request: request(`${IMAGE}:1.5.0`) });
+
+    expect(outcome).toMatchObject({ kind: "noop", reason: `PR #12 already proposes ${IMAGE}:1.5.0` });
+    expect(added).toEqual({ labels: ["conveyor", "env/staging"] });
+    expect(w.gh.calls().slice(before)).toEqual([`GET ${R}/pulls`, `POST ${R}/issues/12/labels`]);
   });
 
   it("the image the environment already runs is a noop without any GitHub call", async () => {

@@ -74,7 +74,7 @@ function expectOpenRevertPr(number: number) {
         head: { sha: w.remote.head(BRANCH), ref: BRANCH, repo: { full_name: `${OWNER}/${REPO}` } },
         user: { login: BOT, type: "Bot" },
         body: bodies.get(number) ?? "",
-        labels: [{ name: "conveyor" }, { name: "conveyor:revert" }],
+        labels: [{ name: "conveyor" }, { name: "env/staging" }, { name: "conveyor:revert" }],
       },
     ]);
 }
@@ -127,7 +127,7 @@ describe("the revert PR", () => {
     expectOpenRevertPr(30);
     const outcome = await revert();
 
-    expect(outcome).toEqual({ kind: "noop", reason: "revert PR #30 already restores this overlay" });
+    expect(outcome).toEqual({ kind: "noop", reason: "revert PR #30 already restores this overlay", pr: 30 });
     expect(w.remote.head(BRANCH)).toBe(head);
     expect(w.gh.calls().slice(callsBefore)).toEqual([`GET ${R}/pulls`]);
     expect(await reverts()).toEqual({ "staging/opened": 1, "staging/noop": 1 });

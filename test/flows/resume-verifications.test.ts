@@ -117,7 +117,7 @@ function expectRepositories(repos: Array<{ owner: string; repo: string }>) {
 }
 
 function expectDeployments(list: unknown[], repo = R) {
-  w.gh.scope.get(`${repo}/deployments`).query({ task: "deploy", per_page: "50" }).reply(200, list);
+  w.gh.scope.get(`${repo}/deployments`).query({ task: "deploy", per_page: "100", page: "1" }).reply(200, list);
 }
 
 function expectLatestStatus(id: number, state: string | undefined) {
@@ -144,6 +144,8 @@ describe("VerificationResumer", () => {
     ]);
     expectLatestStatus(11, "in_progress");
     expectLatestStatus(12, "success");
+    // Older than any environment's deadlines (and owing no verdict): nothing left to judge.
+    expectLatestStatus(14, "in_progress");
     w.gh.scope.get(`/repos/acme/manifests/contents/.github%2Fconveyor.yml`).reply(404, { message: "Not Found" });
     w.gh.scope.get(`/repos/acme/.github/contents/.github%2Fconveyor.yml`).reply(404, { message: "Not Found" });
     w.gh.scope.get(`${R}/pulls/12`).reply(200, {
@@ -240,15 +242,18 @@ describe("VerificationResumer", () => {
     expect(w.gh.calls()).toHaveLength(3);
   });
 
-  it("a Deployment without any status yet is asked about again on the next scan (it may still start)", async () => {
+  it("a Deployment that never got a status (a crash right after making it) is marked in progress and verified", async () => {
     expectScan([deployment(41)]);
     expectLatestStatus(41, undefined);
-    expect(await resumer.resume()).toBe(0);
-    expectScan([deployment(41)]);
-    expectLatestStatus(41, "in_progress");
     w.gh.scope.get(`/repos/acme/manifests/contents/.github%2Fconveyor.yml`).reply(404, { message: "Not Found" });
     w.gh.scope.get(`/repos/acme/.github/contents/.github%2Fconveyor.yml`).reply(404, { message: "Not Found" });
+    let marked: Record<string, unknown> | undefined;
+    w.gh.scope.post(`${R}/deployments/41/statuses`, (b) => ((marked = b), true)).reply(201, {});
     expect(await resumer.resume()).toBe(1);
+    expect(marked).toMatchObject({
+      state: "in_progress",
+      description: "Watching Argo CD application order-service-staging",
+    });
     expect(verifier.inFlight().map((v) => v.deploymentId)).toEqual([41]);
   });
 

@@ -3,9 +3,9 @@
 // each test states the calls the decision makes, so "did not merge" means no merge call at all.
 // kubectl is installed, so the conveyor/render check is required unless a test says otherwise.
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { forgetMergeFacts } from "../../src/adapters/github/merge-facts.js";
 import { Renderer } from "../../src/adapters/renderer.js";
 import { parseConfig, type Config } from "../../src/core/config.js";
-import type { MergeCandidate } from "../../src/core/conveyor-pr.js";
 import {
   freezeIssueText,
   freezeMarker,
@@ -14,8 +14,9 @@ import {
   markerTag,
   stateMarker,
 } from "../../src/core/markers.js";
+import { MERGE_REFUSED_LABEL, mergeRefusedMarker } from "../../src/core/merge-method.js";
 import { signedStateMarker } from "../../src/flows/pr-state.js";
-import { mergeIfReady, mergeWaiting, tryAutoMerge } from "../../src/flows/try-auto-merge.js";
+import { mergeIfReady, mergeWaiting, tryAutoMerge, type Candidate } from "../../src/flows/try-auto-merge.js";
 import { BOT, flowWorld, OWNER, R, REPO, type FlowWorld } from "../helpers/flow-world.js";
 
 const IMAGE = "ghcr.io/acme/order-service";
@@ -26,7 +27,11 @@ type Run = { name: string; status: string; conclusion: string | null };
 type Issue = { number: number; title: string; body: string };
 
 let w: FlowWorld;
-beforeEach(() => (w = flowWorld()));
+beforeEach(() => {
+  // What GitHub said about merging in a repository is kept per process: each test starts afresh.
+  forgetMergeFacts();
+  w = flowWorld();
+});
 afterEach(() => w.cleanup());
 
 function config(yaml?: Record<string, unknown>): Config {
@@ -35,7 +40,7 @@ function config(yaml?: Record<string, unknown>): Config {
   return result.config;
 }
 
-function candidate(extra: Partial<MergeCandidate> = {}): MergeCandidate {
+function candidate(extra: Partial<Candidate> = {}): Candidate {
   return {
     number: 7,
     headSha: HEAD,
@@ -48,7 +53,7 @@ function candidate(extra: Partial<MergeCandidate> = {}): MergeCandidate {
   };
 }
 
-const merge = (pr: MergeCandidate = candidate(), cfg: Config = config(), services = w.services) =>
+const merge = (pr: Candidate = candidate(), cfg: Config = config(), services = w.services) =>
   tryAutoMerge(services, w.scope.gh, cfg, pr, w.scope.log);
 
 function holdIssue(number: number, service: string, env: string, image: string): Issue {
@@ -221,15 +226,19 @@ describe("tryAutoMerge", () => {
     expect(writes()).toEqual([`PUT ${R}/pulls/7/merge`]);
   });
 
-  it.each([405, 409])("treats GitHub's %i on merge as 'wait', not as an error", async (status) => {
-    expectGates();
-    expectMerge(7, [
-      status,
-      { message: status === 405 ? "Pull Request is not mergeable" : "Head branch was modified" },
-    ]);
+  it.each([405, 409])(
+    "treats GitHub's passing %i on merge as 'wait' the first time, not as an error, and says nothing yet",
+    async (status) => {
+      expectGates();
+      expectMerge(7, [
+        status,
+        { message: status === 405 ? "Pull Request is not mergeable" : "Head branch was modified" },
+      ]);
 
-    expect(await merge()).toEqual({ kind: "wait", reason: `GitHub refused the merge (${status})` });
-  });
+      expect(await merge()).toEqual({ kind: "wait", reason: `GitHub refused the merge (${status})` });
+      expect(writes()).toEqual([`PUT ${R}/pulls/7/merge`]);
+    },
+  );
 
   it("other merge failures are errors", async () => {
     expectGates();
@@ -250,7 +259,7 @@ describe("tryAutoMerge", () => {
     });
     expect(mutation?.query).toContain("enablePullRequestAutoMerge");
     expect(mutation?.query).toContain("expectedHeadOid");
-    expect(mutation?.variables).toEqual({ id: "PR_kwDOtest7", head: HEAD });
+    expect(mutation?.variables).toEqual({ id: "PR_kwDOtest7", head: HEAD, mergeMethod: "MERGE" });
   });
 
   it("never merges into an environment that does not auto-merge, and asks GitHub nothing", async () => {
@@ -278,6 +287,311 @@ describe("tryAutoMerge", () => {
   });
 });
 
+// --- merge methods, refusals, merge queue -----------------------------------------------------------
+
+const SQUASH_ONLY = { merge: false, squash: true, rebase: false };
+const REBASE_ONLY = { merge: false, squash: false, rebase: true };
+
+/** GET /repos/{owner}/{repo} with these merge settings. */
+function expectRepoSettings(allowed: { merge: boolean; squash: boolean; rebase: boolean }) {
+  w.gh.scope.get(R).reply(200, {
+    name: REPO,
+    full_name: `${OWNER}/${REPO}`,
+    allow_merge_commit: allowed.merge,
+    allow_squash_merge: allowed.squash,
+    allow_rebase_merge: allowed.rebase,
+  });
+}
+
+/** The PR's comments, as Conveyor reads them to know whether it said something already. */
+function expectComments(number: number, bodies: string[]) {
+  w.gh.scope
+    .get(`${R}/issues/${number}/comments`)
+    .query({ per_page: "100" })
+    .reply(
+      200,
+      bodies.map((body, id) => ({ id: id + 1, body })),
+    );
+}
+
+/** The explanation of a refusal: the comment and the label; returns what was posted. */
+function expectExplanation(number = 7, options: { label?: boolean } = {}) {
+  const seen: { comment?: string; labels?: unknown } = {};
+  w.gh.scope
+    .post(`${R}/issues/${number}/comments`, (body: { body: string }) => ((seen.comment = body.body), true))
+    .reply(201, { id: 99, html_url: "c" });
+  if (options.label !== false)
+    w.gh.scope
+      .post(`${R}/issues/${number}/labels`, (body) => ((seen.labels = body), true))
+      .reply(200, [{ name: MERGE_REFUSED_LABEL }]);
+  return seen;
+}
+
+type GraphqlCall = { query: string; variables: Record<string, unknown> };
+
+/** One GraphQL request, answered with data or with GitHub's errors. */
+function expectGraphql(reply: { data?: unknown; errors?: Array<{ type?: string; message: string }> }) {
+  const seen: { call?: GraphqlCall } = {};
+  w.gh.scope.post("/graphql", (body: GraphqlCall) => ((seen.call = body), true)).reply(200, reply);
+  return seen;
+}
+
+describe("the merge method", () => {
+  it("squash-only repository, known from the PR: squash-merges, reading nothing more", async () => {
+    expectGates();
+    const merged = expectMerge();
+
+    expect(await merge(candidate({ mergeSettings: SQUASH_ONLY }))).toEqual({ kind: "merged" });
+    expect(merged.body).toEqual({ sha: HEAD, merge_method: "squash" });
+    expect(w.gh.calls()).toHaveLength(5);
+  });
+
+  it("rebase-only repository, known from the PR: rebase-merges", async () => {
+    expectGates();
+    const merged = expectMerge();
+
+    expect(await merge(candidate({ mergeSettings: REBASE_ONLY }))).toEqual({ kind: "merged" });
+    expect(merged.body).toEqual({ sha: HEAD, merge_method: "rebase" });
+  });
+
+  it("squash-only repository, not known yet: GitHub's 405 makes Conveyor read the settings and squash at once, saying nothing on the PR; the next PR squashes straight away", async () => {
+    expectGates();
+    const refused = expectMerge(7, [405, { message: "Merge commits are not allowed on this repository." }]);
+    expectRepoSettings(SQUASH_ONLY);
+    const merged = expectMerge();
+
+    expect(await merge()).toEqual({ kind: "merged" });
+    expect(refused.body).toEqual({ sha: HEAD, merge_method: "merge" });
+    expect(merged.body).toEqual({ sha: HEAD, merge_method: "squash" });
+    expect(w.gh.calls()).toEqual([
+      `GET ${R}/issues`,
+      `GET ${R}/issues`,
+      `GET ${R}/commits/${HEAD}/check-runs`,
+      `GET ${R}/commits/${HEAD}/status`,
+      `PUT ${R}/pulls/7/merge`,
+      `GET ${R}`,
+      `PUT ${R}/pulls/7/merge`,
+    ]);
+
+    // The repository's settings are kept for a few minutes: the next PR is squashed at once.
+    const next = "e".repeat(40);
+    expectGates({ head: next });
+    const again = expectMerge(8);
+    expect(await merge(candidate({ number: 8, headSha: next }))).toEqual({ kind: "merged" });
+    expect(again.body).toEqual({ sha: next, merge_method: "squash" });
+    expect(w.gh.calls().filter((c) => c === `GET ${R}`)).toHaveLength(1);
+  });
+
+  it("rebase-only repository, not known yet: learns it the same way", async () => {
+    expectGates();
+    expectMerge(7, [405, { message: "Merge commits are not allowed on this repository." }]);
+    expectRepoSettings(REBASE_ONLY);
+    const merged = expectMerge();
+
+    expect(await merge()).toEqual({ kind: "merged" });
+    expect(merged.body).toEqual({ sha: HEAD, merge_method: "rebase" });
+  });
+
+  it("merge.method in the config wins over the repository's preference, and needs no settings", async () => {
+    expectGates();
+    const merged = expectMerge();
+
+    const cfg = config({ merge: { method: "rebase" } });
+    expect(await merge(candidate({ mergeSettings: { merge: true, squash: true, rebase: true } }), cfg)).toEqual({
+      kind: "merged",
+    });
+    expect(merged.body).toEqual({ sha: HEAD, merge_method: "rebase" });
+  });
+
+  it("merge.method the repository forbids: no merge attempt, explained once on the PR", async () => {
+    expectGates();
+    expectComments(7, []);
+    const said = expectExplanation();
+
+    const cfg = config({ merge: { method: "merge" } });
+    const outcome = await merge(candidate({ mergeSettings: SQUASH_ONLY }), cfg);
+
+    expect(outcome).toMatchObject({ kind: "skip" });
+    expect(said.comment).toContain(
+      "Conveyor did not merge this pull request: `merge.method` in .github/conveyor.yml is merge, but this repository does not allow merge commits (it allows squash merges).",
+    );
+    expect(said.labels).toEqual({ labels: [MERGE_REFUSED_LABEL] });
+    expect(writes()).not.toContain(`PUT ${R}/pulls/7/merge`);
+  });
+
+  it("merge.method GitHub refuses (settings unknown): explained at once, not switched behind the config's back", async () => {
+    expectGates();
+    expectMerge(7, [405, { message: "Squash merges are not allowed on this repository." }]);
+    expectComments(7, []);
+    const said = expectExplanation();
+
+    const outcome = await merge(candidate(), config({ merge: { method: "squash" } }));
+
+    expect(outcome).toEqual({ kind: "skip", reason: "GitHub refused the merge (405)" });
+    expect(said.comment).toContain(
+      "GitHub refused to squash-merge it (405): `Squash merges are not allowed on this repository.`",
+    );
+    expect(w.gh.calls().filter((c) => c === `GET ${R}`)).toEqual([]);
+  });
+});
+
+describe("a refused merge is explained once, and not retried in a loop", () => {
+  const REVIEW = "At least 1 approving review is required by reviewers with write access.";
+
+  it("405 from branch protection: one comment and a label, then later check events leave that head alone", async () => {
+    expectGates();
+    expectMerge(7, [405, { message: REVIEW }]);
+    expectComments(7, []);
+    const said = expectExplanation();
+
+    expect(await merge()).toEqual({ kind: "skip", reason: "GitHub refused the merge (405)" });
+    expect(said.comment).toContain(`GitHub refused to merge it (405): \`${REVIEW}\``);
+    expect(said.comment).toContain(mergeRefusedMarker(HEAD));
+    expect(said.labels).toEqual({ labels: [MERGE_REFUSED_LABEL] });
+
+    // A later check run on the same head: the label and the comment say it was refused; no merge, no word.
+    expectGates();
+    expectComments(7, ["LGTM", said.comment as string]);
+    const labelled = candidate({ labels: ["conveyor", "env/staging", MERGE_REFUSED_LABEL] });
+    expect(await merge(labelled)).toMatchObject({ kind: "skip" });
+    expect(writes()).toEqual([`PUT ${R}/pulls/7/merge`, `POST ${R}/issues/7/comments`, `POST ${R}/issues/7/labels`]);
+  });
+
+  it("a newer head on a labelled PR is tried again", async () => {
+    const newer = "9".repeat(40);
+    expectGates({ head: newer });
+    expectComments(7, [`refused before\n\n<!-- ${mergeRefusedMarker(HEAD)} -->`]);
+    const merged = expectMerge();
+
+    const labelled = candidate({ headSha: newer, labels: ["conveyor", "env/staging", MERGE_REFUSED_LABEL] });
+    expect(await merge(labelled)).toEqual({ kind: "merged" });
+    expect(merged.body).toEqual({ sha: newer, merge_method: "merge" });
+  });
+
+  it("a passing refusal of the same head twice is explained on the second, once", async () => {
+    expectGates();
+    expectMerge(7, [405, { message: "Pull Request is not mergeable" }]);
+    expect(await merge()).toEqual({ kind: "wait", reason: "GitHub refused the merge (405)" });
+
+    expectGates();
+    expectMerge(7, [405, { message: "Pull Request is not mergeable" }]);
+    expectComments(7, []);
+    const said = expectExplanation();
+    expect(await merge()).toEqual({ kind: "skip", reason: "GitHub refused the merge (405)" });
+    expect(said.comment).toContain("`Pull Request is not mergeable`");
+  });
+
+  it("when the label was taken off and GitHub refuses the same head again, it is not said twice", async () => {
+    expectGates();
+    expectMerge(7, [405, { message: REVIEW }]);
+    expectComments(7, [`said\n\n<!-- ${mergeRefusedMarker(HEAD)} -->`]);
+    w.gh.scope.post(`${R}/issues/7/labels`).reply(200, [{ name: MERGE_REFUSED_LABEL }]);
+
+    expect(await merge()).toMatchObject({ kind: "skip" });
+    expect(writes()).toEqual([`PUT ${R}/pulls/7/merge`, `POST ${R}/issues/7/labels`]);
+  });
+});
+
+describe("the merge queue (GraphQL: strict mocks, the local forge has none)", () => {
+  const queued = { kind: "enqueued", reason: "it is in the merge queue, which merges it when its turn comes" };
+
+  it("merge.queue: true enqueues the PR, pinned to the checked head, instead of merging it", async () => {
+    expectGates();
+    const mutation = expectGraphql({ data: { enqueuePullRequest: { mergeQueueEntry: { position: 2 } } } });
+
+    const cfg = config({ merge: { queue: true } });
+    expect(await merge(candidate({ nodeId: "PR_kwDOtest7" }), cfg)).toEqual(queued);
+    expect(mutation.call?.query).toContain("enqueuePullRequest");
+    expect(mutation.call?.query).toContain("expectedHeadOid");
+    expect(mutation.call?.variables).toEqual({ id: "PR_kwDOtest7", head: HEAD });
+    expect(writes()).toEqual(["POST /graphql"]);
+  });
+
+  it("GitHub's refusal to merge into a queue-protected branch: enqueues at once, and the next PR goes straight to the queue", async () => {
+    expectGates();
+    expectMerge(7, [
+      405,
+      { message: "Repository rule violations found\n\nChanges must be made through the merge queue" },
+    ]);
+    const first = expectGraphql({ data: { enqueuePullRequest: { mergeQueueEntry: { position: 1 } } } });
+
+    expect(await merge(candidate({ nodeId: "PR_kwDOtest7" }))).toEqual(queued);
+    expect(first.call?.variables).toEqual({ id: "PR_kwDOtest7", head: HEAD });
+
+    const next = "e".repeat(40);
+    expectGates({ head: next });
+    const second = expectGraphql({ data: { enqueuePullRequest: { mergeQueueEntry: { position: 2 } } } });
+    expect(await merge(candidate({ number: 8, headSha: next, nodeId: "PR_kwDOtest8" }))).toEqual(queued);
+    expect(second.call?.variables).toEqual({ id: "PR_kwDOtest8", head: next });
+    expect(writes()).toEqual([`PUT ${R}/pulls/7/merge`, "POST /graphql", "POST /graphql"]);
+  });
+
+  it("a PR already in the queue counts as queued", async () => {
+    expectGates();
+    expectGraphql({
+      data: { enqueuePullRequest: null },
+      errors: [{ type: "UNPROCESSABLE", message: "Pull request is already queued to merge" }],
+    });
+
+    expect(await merge(candidate({ nodeId: "PR_kwDOtest7" }), config({ merge: { queue: true } }))).toEqual(queued);
+  });
+
+  it("the queue refusing the PR is explained once on it", async () => {
+    expectGates();
+    expectGraphql({
+      data: { enqueuePullRequest: null },
+      errors: [{ type: "UNPROCESSABLE", message: 'Required status check "ci" is expected.' }],
+    });
+    expectComments(7, []);
+    const said = expectExplanation();
+
+    const outcome = await merge(candidate({ nodeId: "PR_kwDOtest7" }), config({ merge: { queue: true } }));
+    expect(outcome).toEqual({
+      kind: "skip",
+      reason: 'GitHub refused to add it to the merge queue: Required status check "ci" is expected.',
+    });
+    expect(said.comment).toContain(
+      'GitHub refused to add it to the merge queue: `Required status check "ci" is expected.`',
+    );
+  });
+
+  it("a GraphQL error that is not an answer (rate limit) is an error, not a refusal", async () => {
+    expectGates();
+    expectGraphql({ data: null, errors: [{ type: "RATE_LIMITED", message: "API rate limit exceeded" }] });
+
+    await expect(merge(candidate({ nodeId: "PR_kwDOtest7" }), config({ merge: { queue: true } }))).rejects.toThrow(
+      /rate limit/,
+    );
+    expect(writes()).toEqual(["POST /graphql"]);
+  });
+});
+
+describe("GitHub's auto-merge, with the method the repository allows", () => {
+  it("squash-only: auto-merge is enabled with SQUASH", async () => {
+    expectGates();
+    const mutation = expectGraphql({ data: { enablePullRequestAutoMerge: { clientMutationId: null } } });
+
+    expect(
+      await merge(candidate({ nodeId: "PR_kwDOtest7", nativeAutoMerge: true, mergeSettings: SQUASH_ONLY })),
+    ).toEqual({ kind: "auto-merge-enabled" });
+    expect(mutation.call?.variables).toEqual({ id: "PR_kwDOtest7", head: HEAD, mergeMethod: "SQUASH" });
+  });
+
+  it("a PR that can merge right now ('clean status') is merged directly", async () => {
+    expectGates();
+    expectGraphql({
+      data: { enablePullRequestAutoMerge: null },
+      errors: [{ type: "UNPROCESSABLE", message: "Pull request Pull request is in clean status" }],
+    });
+    const merged = expectMerge();
+
+    expect(
+      await merge(candidate({ nodeId: "PR_kwDOtest7", nativeAutoMerge: true, mergeSettings: SQUASH_ONLY })),
+    ).toEqual({ kind: "merged" });
+    expect(merged.body).toEqual({ sha: HEAD, merge_method: "squash" });
+  });
+});
+
 interface PrShape {
   number?: number;
   head?: string;
@@ -291,6 +605,8 @@ interface PrShape {
   state?: string;
   labels?: string[];
   allowAutoMerge?: boolean;
+  /** The base repository's allow_merge_commit / allow_squash_merge / allow_rebase_merge, as GitHub puts them in the PR. */
+  methods?: { merge: boolean; squash: boolean; rebase: boolean };
 }
 
 /** A pull request as GitHub returns it; by default Conveyor's own, untouched deploy PR #7 into staging. */
@@ -317,7 +633,20 @@ function prJson(shape: PrShape = {}) {
       ref: shape.ref ?? `conveyor/${moves.env}/${moves.service}`,
       repo: { full_name: shape.headRepo ?? `${OWNER}/${REPO}` },
     },
-    base: { ref: "main", sha: "e".repeat(40), repo: { allow_auto_merge: shape.allowAutoMerge ?? false } },
+    base: {
+      ref: "main",
+      sha: "e".repeat(40),
+      repo: {
+        allow_auto_merge: shape.allowAutoMerge ?? false,
+        ...(shape.methods
+          ? {
+              allow_merge_commit: shape.methods.merge,
+              allow_squash_merge: shape.methods.squash,
+              allow_rebase_merge: shape.methods.rebase,
+            }
+          : {}),
+      },
+    },
     auto_merge: null,
   };
 }
@@ -332,6 +661,16 @@ describe("mergeIfReady", () => {
 
     expect(await ifReady()).toEqual({ kind: "merged" });
     expect(merged.body).toEqual({ sha: HEAD, merge_method: "merge" });
+  });
+
+  it("reads the merge methods the repository allows from the PR itself: squash-only, no extra call", async () => {
+    w.gh.scope.get(`${R}/pulls/7`).reply(200, prJson({ methods: SQUASH_ONLY }));
+    expectGates();
+    const merged = expectMerge();
+
+    expect(await ifReady()).toEqual({ kind: "merged" });
+    expect(merged.body).toEqual({ sha: HEAD, merge_method: "squash" });
+    expect(w.gh.calls()).toHaveLength(6);
   });
 
   it.each<[string, PrShape]>([

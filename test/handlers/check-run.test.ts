@@ -101,7 +101,7 @@ describe("auto-merge of Conveyor PRs when a check finishes", () => {
       .reply(200, { data: { enablePullRequestAutoMerge: { clientMutationId: null } } });
     await checkCompleted("conveyor/staging/api");
     expect(mutation?.query).toContain("enablePullRequestAutoMerge");
-    expect(mutation?.variables).toEqual({ id: "PR_kwDOtest7", head: HEAD });
+    expect(mutation?.variables).toEqual({ id: "PR_kwDOtest7", head: HEAD, mergeMethod: "MERGE" });
   });
 
   it.each([

@@ -48,7 +48,7 @@ function prResponse(number: number, head = SHA, body = "") {
     head: { sha: head, ref: BRANCH },
     body,
     user: { login: "conveyor[bot]" },
-    labels: [],
+    labels: [{ name: "conveyor" }, { name: "env/staging" }],
   };
 }
 

@@ -52,11 +52,11 @@ export class GitHubApp {
     return installations.map((i) => i.id);
   }
 
-  /** Repositories an installation can reach (the first 100). */
+  /** Every repository an installation can reach (1 call per 100). */
   async repositories(installationId: number): Promise<InstallationRepo[]> {
     const octokit = await this.auth(installationId);
-    const { data } = await octokit.rest.apps.listReposAccessibleToInstallation({ per_page: 100 });
-    return data.repositories.map((r) => ({
+    const repositories = await octokit.paginate(octokit.rest.apps.listReposAccessibleToInstallation, { per_page: 100 });
+    return repositories.map((r) => ({
       ref: { owner: r.owner.login, repo: r.name },
       cloneUrl: r.clone_url,
       defaultBranch: r.default_branch,

@@ -88,36 +88,53 @@ export class Deployments {
   }
 
   /**
-   * Conveyor's recent deployments whose latest status is in_progress: 1 call, plus 1 per
-   * deployment not skipped (the caller skips those it tracks or knows are settled).
+   * Conveyor's deployments since a time whose latest status is in_progress, or that have no
+   * status at all (made just before a crash): 1 call per 100 deployments, paged back to `since`,
+   * plus 1 per deployment not skipped (the caller skips those it tracks or knows are settled).
    */
-  async inProgress(
-    options: { limit?: number; since?: number; skip?: (id: number) => boolean; settled?: (id: number) => void } = {},
-  ): Promise<DeploymentRecord[]> {
-    const { data } = await this.octokit.rest.repos.listDeployments({
-      ...this.ref,
-      task: "deploy",
-      per_page: options.limit ?? 50,
-    });
-    const open: DeploymentRecord[] = [];
-    for (const d of data) {
-      const payload = payloadOf(d.payload);
-      if (
-        payload.conveyor !== true ||
-        options.skip?.(d.id) ||
-        (options.since !== undefined && Date.parse(d.created_at) < options.since)
-      )
-        continue;
-      const { data: statuses } = await this.octokit.rest.repos.listDeploymentStatuses({
+  async inProgress(options: {
+    since: number;
+    skip?: (id: number) => boolean;
+    settled?: (id: number) => void;
+  }): Promise<Array<DeploymentRecord & { status?: { state: string; description: string } }>> {
+    const open: Array<DeploymentRecord & { status?: { state: string; description: string } }> = [];
+    for (let page = 1; ; page++) {
+      const { data } = await this.octokit.rest.repos.listDeployments({
         ...this.ref,
-        deployment_id: d.id,
-        per_page: 1,
+        task: "deploy",
+        per_page: 100,
+        page,
       });
-      if (statuses[0]?.state === "in_progress")
-        open.push({ id: d.id, sha: d.sha, environment: d.environment, createdAt: d.created_at, payload, url: d.url });
-      else if (statuses[0]) options.settled?.(d.id);
+      let older = false;
+      for (const d of data) {
+        if (Date.parse(d.created_at) < options.since) {
+          older = true;
+          continue;
+        }
+        const payload = payloadOf(d.payload);
+        if (payload.conveyor !== true || options.skip?.(d.id)) continue;
+        const { data: statuses } = await this.octokit.rest.repos.listDeploymentStatuses({
+          ...this.ref,
+          deployment_id: d.id,
+          per_page: 1,
+        });
+        const latest = statuses[0];
+        const record = {
+          id: d.id,
+          sha: d.sha,
+          environment: d.environment,
+          createdAt: d.created_at,
+          payload,
+          url: d.url,
+        };
+        if (!latest) open.push(record);
+        else if (latest.state === "in_progress")
+          open.push({ ...record, status: { state: latest.state, description: latest.description ?? "" } });
+        else options.settled?.(d.id);
+      }
+      // Newest first: a page that reaches back past `since`, or a short one, is the last.
+      if (older || data.length < 100) return open;
     }
-    return open;
   }
 
   /**

@@ -40,6 +40,17 @@ export class Issues {
     return { id: data.id, url: data.html_url };
   }
 
+  /** Is there a comment carrying this marker on the issue or PR? (1 call per 100 comments.) */
+  async hasComment(issueNumber: number, marker: string): Promise<boolean> {
+    const tag = markerTag(marker);
+    const comments = await this.octokit.paginate(this.octokit.rest.issues.listComments, {
+      ...this.ref,
+      issue_number: issueNumber,
+      per_page: 100,
+    });
+    return comments.some((c) => (c.body ?? "").includes(tag));
+  }
+
   /** Open issues (not PRs) with a label (1 call, at most 100). */
   async listOpen(label: string): Promise<IssueSummary[]> {
     const { data } = await this.octokit.rest.issues.listForRepo({

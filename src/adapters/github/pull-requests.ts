@@ -1,5 +1,8 @@
-// Pull requests of one repository: find, open, update, read and merge.
+// Pull requests of one repository: find, open, update, read and merge (with the method the
+// repository allows, through GitHub's auto-merge or its merge queue where those apply).
+import { graphqlMergeMethod, type AllowedMethods, type MergeMethod } from "../../core/merge-method.js";
 import { statusOf, type Octokit, type RepoRef } from "./client.js";
+import { mergeFacts } from "./merge-facts.js";
 
 export interface PullRequestSummary {
   number: number;
@@ -19,6 +22,10 @@ export interface PullRequestSummary {
   nodeId: string | undefined;
   /** The repository allows GitHub's auto-merge and it is not enabled on this PR yet. */
   nativeAutoMerge: boolean;
+  /** The merge methods the base repository allows, where the PR says (GitHub's `base.repo.allow_*`). */
+  mergeSettings: AllowedMethods;
+  /** The commit the merge made on the base branch (merge, squash or last rebased commit), once merged. */
+  mergeCommitSha: string | undefined;
 }
 
 type RawPr = {
@@ -27,15 +34,25 @@ type RawPr = {
   state?: string;
   node_id?: string;
   head: { sha: string; ref?: string; repo?: { full_name?: string } | null };
-  base?: { sha?: string; repo?: { allow_auto_merge?: boolean } | null };
+  base?: { sha?: string; repo?: (RepoMergeSettings & { allow_auto_merge?: boolean }) | null };
   body?: string | null;
   user?: { login: string; type?: string } | null;
   merged_by?: { login: string } | null;
   labels?: Array<{ name?: string } | string>;
   auto_merge?: unknown;
+  merge_commit_sha?: string | null;
 };
 
-export type MergeResult = { kind: "merged" } | { kind: "refused"; status: number };
+type RepoMergeSettings = {
+  allow_merge_commit?: boolean;
+  allow_squash_merge?: boolean;
+  allow_rebase_merge?: boolean;
+};
+
+export type MergeResult = { kind: "merged"; sha?: string } | { kind: "refused"; status: number; message: string };
+
+/** A GraphQL mutation GitHub carried out, or its refusal (the errors it answered with). */
+export type MutationResult = { kind: "done" } | { kind: "refused"; message: string };
 
 export class PullRequests {
   constructor(
@@ -91,33 +108,111 @@ export class PullRequests {
     await this.octokit.rest.pulls.update({ ...this.ref, pull_number: number, title: input.title, body: input.body });
   }
 
-  /** Merges exactly this head; GitHub's refusals (405 not mergeable, 409 head moved) are answers, not errors. */
-  async merge(number: number, headSha: string): Promise<MergeResult> {
+  /**
+   * Merges exactly this head with `method`; GitHub's refusals (405 not mergeable or method not
+   * allowed, 409 head moved, 422) are answers, not errors.
+   */
+  async merge(number: number, headSha: string, method: MergeMethod = "merge"): Promise<MergeResult> {
     try {
-      await this.octokit.rest.pulls.merge({ ...this.ref, pull_number: number, sha: headSha, merge_method: "merge" });
-      return { kind: "merged" };
+      const { data } = await this.octokit.rest.pulls.merge({
+        ...this.ref,
+        pull_number: number,
+        sha: headSha,
+        merge_method: method,
+      });
+      return { kind: "merged", sha: data.sha };
     } catch (error) {
       const status = statusOf(error);
-      if (status === 405 || status === 409) return { kind: "refused", status };
+      if (status === 405 || status === 409 || status === 422)
+        return { kind: "refused", status, message: messageOf(error) };
       throw error;
     }
   }
 
   /** Turns on GitHub's auto-merge, pinned to the head that was checked (1 GraphQL call). */
-  async enableAutoMerge(nodeId: string, headSha: string): Promise<void> {
-    await this.octokit.graphql(
-      `mutation($id: ID!, $head: GitObjectID!) { enablePullRequestAutoMerge(input: { pullRequestId: $id, expectedHeadOid: $head, mergeMethod: MERGE }) { clientMutationId } }`,
+  async enableAutoMerge(nodeId: string, headSha: string, method: MergeMethod = "merge"): Promise<MutationResult> {
+    return this.mutation(
+      `mutation($id: ID!, $head: GitObjectID!, $mergeMethod: PullRequestMergeMethod!) { enablePullRequestAutoMerge(input: { pullRequestId: $id, expectedHeadOid: $head, mergeMethod: $mergeMethod }) { clientMutationId } }`,
+      { id: nodeId, head: headSha, mergeMethod: graphqlMergeMethod(method) },
+    );
+  }
+
+  /** Adds the PR to its base branch's merge queue, pinned to the head that was checked (1 GraphQL call). */
+  async enqueue(nodeId: string, headSha: string): Promise<MutationResult> {
+    return this.mutation(
+      `mutation($id: ID!, $head: GitObjectID!) { enqueuePullRequest(input: { pullRequestId: $id, expectedHeadOid: $head }) { mergeQueueEntry { position } } }`,
       { id: nodeId, head: headSha },
     );
   }
 
-  /** The PR a commit on the default branch came from, if any (1 call). */
+  private async mutation(query: string, variables: Record<string, string>): Promise<MutationResult> {
+    try {
+      await this.octokit.graphql(query, variables);
+      return { kind: "done" };
+    } catch (error) {
+      const refusal = graphqlRefusal(error);
+      if (refusal === undefined) throw error;
+      return { kind: "refused", message: refusal };
+    }
+  }
+
+  /**
+   * The merge methods the repository allows (`GET /repos/{owner}/{repo}`, 1 call), kept for a few
+   * minutes per repository; `refresh` reads them again.
+   */
+  async mergeSettings(options: { refresh?: boolean } = {}): Promise<AllowedMethods> {
+    const key = this.repoKey();
+    const kept = options.refresh ? undefined : mergeFacts.settings(key);
+    if (kept) return kept;
+    const { data } = await this.octokit.rest.repos.get({ ...this.ref });
+    const settings = allowedMethods(data);
+    mergeFacts.setSettings(key, settings);
+    return settings;
+  }
+
+  /** The merge methods kept for this repository, if it was read in the last few minutes. */
+  cachedMergeSettings(): AllowedMethods | undefined {
+    return mergeFacts.settings(this.repoKey());
+  }
+
+  /** GitHub said (in the last few minutes) that the default branch takes changes only through a merge queue. */
+  mergeQueueRequired(): boolean {
+    return mergeFacts.queueRequired(this.repoKey());
+  }
+
+  learnMergeQueue(): void {
+    mergeFacts.learnQueue(this.repoKey());
+  }
+
+  /**
+   * Remembers that GitHub refused this head for a passing reason; true when it had already.
+   * Kept in this process only: after a restart the next refusal counts as the first.
+   */
+  refusedBefore(number: number, headSha: string): boolean {
+    return mergeFacts.refusedBefore(`${this.repoKey()}#${number}@${headSha}`);
+  }
+
+  forgetRefusal(number: number, headSha: string): void {
+    mergeFacts.forgetRefusal(`${this.repoKey()}#${number}@${headSha}`);
+  }
+
+  private repoKey(): string {
+    const base = (this.octokit.request.endpoint.DEFAULTS as { baseUrl?: string }).baseUrl ?? "";
+    return `${base}/repos/${this.ref.owner}/${this.ref.repo}`.toLowerCase();
+  }
+
+  /**
+   * The PR a commit on the default branch came from, if any (1 call). The commit is the PR's head
+   * only for a fast-forward: a merge commit, a squash commit, a rebased commit or a merge queue's
+   * commit is not, and GitHub associates each with its PR. The PR whose merge made this very
+   * commit comes first, then any merged one.
+   */
   async forCommit(sha: string): Promise<PullRequestSummary | undefined> {
     const { data } = await this.octokit.rest.repos.listPullRequestsAssociatedWithCommit({
       ...this.ref,
       commit_sha: sha,
     });
-    const merged = data.find((pr) => pr.merged_at) ?? data[0];
+    const merged = data.find((pr) => pr.merge_commit_sha === sha) ?? data.find((pr) => pr.merged_at) ?? data[0];
     return merged ? summarize(merged) : undefined;
   }
 }
@@ -138,5 +233,36 @@ function summarize(pr: RawPr): PullRequestSummary {
     state: pr.state ?? "open",
     nodeId: pr.node_id,
     nativeAutoMerge: pr.base?.repo?.allow_auto_merge === true && !pr.auto_merge,
+    mergeSettings: allowedMethods(pr.base?.repo ?? {}),
+    mergeCommitSha: pr.merge_commit_sha ?? undefined,
   };
+}
+
+/** The allow_* settings GitHub stated (a field it left out stays unknown). */
+function allowedMethods(repo: RepoMergeSettings): AllowedMethods {
+  const allowed: AllowedMethods = {};
+  if (typeof repo.allow_merge_commit === "boolean") allowed.merge = repo.allow_merge_commit;
+  if (typeof repo.allow_squash_merge === "boolean") allowed.squash = repo.allow_squash_merge;
+  if (typeof repo.allow_rebase_merge === "boolean") allowed.rebase = repo.allow_rebase_merge;
+  return allowed;
+}
+
+/** GitHub's message in a REST error's body (or the error's own). */
+function messageOf(error: unknown): string {
+  const data = (error as { response?: { data?: unknown } }).response?.data;
+  if (typeof data === "object" && data !== null && "message" in data && typeof data.message === "string")
+    return data.message;
+  return error instanceof Error ? error.message : String(error);
+}
+
+/**
+ * What GitHub answered a refused mutation with, or undefined for an error that is not an answer
+ * (network, HTTP status, rate limit): those are thrown, and retried like any other.
+ */
+function graphqlRefusal(error: unknown): string | undefined {
+  if (typeof error !== "object" || error === null || !("errors" in error) || !Array.isArray(error.errors))
+    return undefined;
+  const errors = error.errors as Array<{ type?: string; message?: string }>;
+  if (errors.length === 0 || errors.some((e) => e.type === "RATE_LIMITED" || e.type === "INTERNAL")) return undefined;
+  return errors.map((e) => e.message ?? "").join("; ");
 }

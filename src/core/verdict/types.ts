@@ -2,6 +2,7 @@
 // caller keeps between calls. Shared by every part so none of them imports the decision.
 
 import type { Application, Rollout } from "../argo-types.js";
+import type { SyncWindowState } from "../sync-windows.js";
 
 export type FailureCode =
   | "sync-failed"
@@ -21,6 +22,7 @@ export type WaitCode =
   | "revision-unknown"
   | "awaiting-revision"
   | "manual-sync-needed"
+  | "sync-window"
   | "awaiting-sync"
   | "syncing"
   | "out-of-sync"
@@ -97,6 +99,11 @@ export interface VerdictInput {
   soakMs: number;
   history: Observation[];
   degradedGraceMs: number;
+  /**
+   * Whether the app's AppProject sync windows hold its sync now (core/sync-windows.ts), asked
+   * with `since` = the later of startedAt and now - syncMs. Absent: no windows are known.
+   */
+  syncWindow?: SyncWindowState;
 }
 
 export type ObserveInput = Pick<VerdictInput, "app" | "rollouts" | "target" | "isAncestor" | "now">;

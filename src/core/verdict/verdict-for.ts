@@ -2,6 +2,7 @@
 // first one that holds names the stage the rollout is waiting in or failed at.
 
 import type { Application } from "../argo-types.js";
+import { syncWindowWait, windowsLabel } from "../sync-windows.js";
 import { factsOf, nonEmpty, observationOf } from "./facts.js";
 import { iso, time } from "./time.js";
 import { FLAP_TRANSITIONS, flapCount, phaseOf, runStart, suspendedTime, timelineOf } from "./timeline.js";
@@ -64,11 +65,26 @@ export function verdictFor(input: VerdictInput): Verdict {
     );
   }
 
-  // 2. Getting the target synced and comparable.
-  const syncDeadline = startedAt + input.deadlines.syncMs;
+  // 2. Getting the target synced and comparable. An Argo CD sync window that holds the app is a
+  // wait, not a failure: the sync deadline counts from the merge, or from the end of the last
+  // window that held the app since, whichever is later.
+  const windows = input.syncWindow;
+  const held = windows?.denied === true ? windows : undefined;
+  const heldUntil = time(held?.until);
+  const windowEnded = windows?.denied === false ? time(windows.lastDenial?.endedAt) : undefined;
+  const syncFrom = windowEnded !== undefined && windowEnded > startedAt ? windowEnded : startedAt;
+  const from =
+    syncFrom === startedAt || windows?.denied !== false || windows.lastDenial === undefined
+      ? "the merge"
+      : `${windowsLabel(windows.lastDenial.windows)} ended`;
+  const syncDeadline = syncFrom + input.deadlines.syncMs;
   const syncOverdue = now >= syncDeadline;
-  const sinceMerge = formatDuration(now - startedAt);
+  const sinceMerge = formatDuration(now - syncFrom);
+  const windowWait = (reason: string): Verdict =>
+    waiting("sync-window", reason, heldUntil === undefined ? undefined : heldUntil + input.deadlines.syncMs);
   if (facts.operationRunning) {
+    // Argo CD keeps an operation Running while a window blocks it ("Sync operation blocked by sync window").
+    if (held) return windowWait(syncWindowWait(held, input.now));
     // app.operation alone is a requested sync; operationState still describes the previous one.
     const inFlight = facts.operationPhase === "Running" || facts.operationPhase === "Terminating";
     const revisions = inFlight
@@ -77,7 +93,8 @@ export function verdictFor(input: VerdictInput): Verdict {
     const toward = revisions.length > 0 ? ` to ${revisionList(revisions)}` : "";
     const state = inFlight ? `is syncing${toward}${quoted(facts.operationMessage)}` : `has a sync${toward} requested`;
     if (syncOverdue) {
-      return failed("sync-deadline", `${app} ${state}, still ${sinceMerge} after the merge of ${target}`);
+      const after = from === "the merge" ? `the merge of ${target}` : from;
+      return failed("sync-deadline", `${app} ${state}, still ${sinceMerge} after ${after}`);
     }
     return waiting("syncing", `${app} ${state}`, syncDeadline);
   }
@@ -106,7 +123,10 @@ export function verdictFor(input: VerdictInput): Verdict {
     );
   }
   const manual = `auto-sync is disabled for ${app}, so a manual sync to ${target} is needed`;
-  const manualOverdue = `; nobody synced it within ${formatDuration(input.deadlines.syncMs)} of the merge`;
+  const manualOverdue = `; nobody synced it within ${formatDuration(input.deadlines.syncMs)} of ${from === "the merge" ? from : `the time ${from}`}`;
+  // Argo CD does not start the sync while a window holds the app (auto-sync: "Sync prevented by
+  // sync window"; a manual one only where the windows allow manual syncs).
+  if (held && (facts.syncMatch === false || !facts.applied)) return windowWait(syncWindowWait(held, input.now));
   if (facts.syncMatch === false) {
     const where =
       facts.syncRevisions.length === 0
@@ -119,7 +139,7 @@ export function verdictFor(input: VerdictInput): Verdict {
         : waiting("manual-sync-needed", reason, syncDeadline);
     }
     return syncOverdue
-      ? failed("sync-deadline", `${app} ${where}, ${sinceMerge} after the merge`)
+      ? failed("sync-deadline", `${app} ${where}, ${sinceMerge} after ${from}`)
       : waiting("awaiting-revision", `${app} ${where} yet`, syncDeadline);
   }
   if (!facts.applied) {
@@ -131,7 +151,7 @@ export function verdictFor(input: VerdictInput): Verdict {
         : waiting("manual-sync-needed", reason, syncDeadline);
     }
     return syncOverdue
-      ? failed("sync-deadline", `${state} and auto-sync has not applied it, ${sinceMerge} after the merge`)
+      ? failed("sync-deadline", `${state} and auto-sync has not applied it, ${sinceMerge} after ${from}`)
       : waiting("awaiting-sync", `${state}; waiting for auto-sync to apply it`, syncDeadline);
   }
 
@@ -207,9 +227,11 @@ export function verdictFor(input: VerdictInput): Verdict {
   }
 
   if (facts.syncStatus !== "Synced") {
+    // A window also holds back the sync (self-heal) that would bring it back in line.
+    if (held) return windowWait(syncWindowWait(held, input.now));
     const reason = `${app} synced ${target} but is ${facts.syncStatus ?? "Unknown"} afterwards`;
     return syncOverdue
-      ? failed("sync-deadline", `${reason}, still ${sinceMerge} after the merge`)
+      ? failed("sync-deadline", `${reason}, still ${sinceMerge} after ${from}`)
       : waiting("out-of-sync", reason, syncDeadline);
   }
 

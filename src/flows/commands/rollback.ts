@@ -24,7 +24,7 @@ export async function rollback(
     originalPr: action.originalPr,
     deploymentId: d.id,
   });
-  if ("pr" in outcome) {
+  if ("headSha" in outcome) {
     return {
       ok: true,
       text: `${outcome.kind === "opened" ? "Opened" : "Updated"} revert ${prLink(run, outcome.pr)}: ${action.service} in **${action.env}** back to \`${action.target ?? "its previous overlay"}\`.`,
