@@ -12,6 +12,7 @@ import type { ArgoSource } from "./core/argo-source.js";
 import type { Verdict } from "./core/verdict/index.js";
 import type { Verification } from "./core/verification.js";
 import { VerdictActor } from "./flows/act-on-verdict.js";
+import { DeliveryReplayer } from "./flows/replay-deliveries.js";
 import { VerificationResumer } from "./flows/resume-verifications.js";
 import type { Services } from "./flows/services.js";
 import { handleCheckCompleted } from "./handlers/check-run.js";
@@ -24,6 +25,7 @@ import { Background } from "./runtime/background.js";
 import { CorePool } from "./runtime/core-pool.js";
 import { healthHandler } from "./runtime/health.js";
 import { KeyedQueue } from "./runtime/keyed-queue.js";
+import { Later } from "./runtime/later.js";
 import { metrics, metricsHandler } from "./runtime/metrics.js";
 import { OncePer, Quota } from "./runtime/once-per.js";
 import { Verifier } from "./runtime/verifier.js";
@@ -56,6 +58,14 @@ export interface ConveyorOptions {
   leadership?: Leadership;
   /** Where webhooks arrive (Probot's default: /api/github/webhooks); bodies there are size-limited. */
   webhookPath?: string;
+  /** Waits before each new attempt of a deploy event whose PR could not be made (default 30 s, 2 min, 10 min, 30 min). */
+  retryDelaysMs?: number[];
+  /**
+   * Replay answered deploy events from GitHub's record of the app's webhook deliveries, and ask for
+   * redelivery of those nothing answered: at start-up (as the leader) and every `replayMs` (default
+   * 60 s). Off unless asked for (server.ts turns it on; CONVEYOR_REPLAY=off turns it off there).
+   */
+  replay?: boolean | { everyMs?: number; lookbackMs?: number; settleMs?: number };
   /**
    * How long stop() waits for work of answered events (default 25 s, inside Kubernetes' default
    * 30 s grace period); what is left then is logged as an error, one line per event to re-send.
@@ -95,6 +105,7 @@ export function createConveyor(options: ConveyorOptions = {}, onReady?: (handle:
       signer: signing.signer,
       answers: new OncePer(3_600_000),
       forkRenders: new Quota(3_600_000, 20),
+      later: new Later(options.retryDelaysMs),
     };
     const argo = options.argo;
     // Carries out verdicts until they are done: from the verification loop, and from Deployments
@@ -133,9 +144,29 @@ export function createConveyor(options: ConveyorOptions = {}, onReady?: (handle:
     let started = false;
     let stopping = false;
     let rescan: NodeJS.Timeout | undefined;
+    let replayTimer: NodeJS.Timeout | undefined;
     const verifier = services.verifier;
     const resumer = new VerificationResumer(services, app.log, actor);
+    const replay = options.replay === true ? {} : options.replay || undefined;
+    const replayer = replay
+      ? new DeliveryReplayer(services, app.log.child({ name: "intake" }), {
+          handled: (guid) => deliveries.has(guid),
+          remember: (guid) => void deliveries.take(guid),
+          lookbackMs: replay.lookbackMs,
+          settleMs: replay.settleMs,
+        })
+      : undefined;
+    const replayNow = () =>
+      replayer
+        ?.run()
+        .catch((error: unknown) => app.log.warn({ err: String(error) }, "reading GitHub's webhook deliveries failed"));
     const lead = async () => {
+      if (replayer && !replayTimer) {
+        // Not awaited: start-up does not wait on GitHub's delivery log.
+        void replayNow();
+        replayTimer = setInterval(() => void replayNow(), replay?.everyMs ?? 60_000);
+        replayTimer.unref();
+      }
       if (!argo || !verifier) return;
       await argo.start();
       verifier.start();
@@ -149,7 +180,7 @@ export function createConveyor(options: ConveyorOptions = {}, onReady?: (handle:
       rescan.unref();
     };
     const ready = (async () => {
-      if (options.leadership && argo) {
+      if (options.leadership && (argo || replayer)) {
         options.leadership.start({
           onStartedLeading: () => {
             app.log.info("this replica leads: watching Argo CD");
@@ -192,6 +223,8 @@ export function createConveyor(options: ConveyorOptions = {}, onReady?: (handle:
       async stop() {
         stopping = true;
         if (rescan) clearInterval(rescan);
+        if (replayTimer) clearInterval(replayTimer);
+        services.later.stop();
         // Leadership first, so another replica takes over the watch at once; then the work of
         // events already answered (deploy PRs, render checks), for as long as the platform allows.
         services.verifier?.stop();

@@ -48,6 +48,14 @@ const appFn = createConveyor(
     rescanMs: number(env.CONVEYOR_RESCAN_MS),
     shutdownGraceMs: number(env.CONVEYOR_SHUTDOWN_GRACE_MS),
     webhookPath: env.WEBHOOK_PATH,
+    replay:
+      env.CONVEYOR_REPLAY === "off"
+        ? false
+        : {
+            everyMs: number(env.CONVEYOR_REPLAY_MS),
+            lookbackMs: number(env.CONVEYOR_REPLAY_LOOKBACK_MS),
+            settleMs: number(env.CONVEYOR_REPLAY_SETTLE_MS),
+          },
   },
   (h) => (handle = h),
 );

@@ -302,6 +302,14 @@ describe("forge responses match GitHub's OpenAPI description", () => {
     await app.pulls.update({ ...o, pull_number: second.data.number, state: "closed" });
     await app.pulls.update({ ...o, pull_number: second.data.number, state: "open", body: "edited" });
     await forge.idle();
+
+    // The app's webhook deliveries: listed (cursor pages), read with their payload, redelivered.
+    await op("repos/update", admin.repos.update({ ...o, allow_merge_commit: false, allow_squash_merge: true }));
+    const listed = await op("apps/list-webhook-deliveries", jwt.apps.listWebhookDeliveries({ per_page: 2 }));
+    const firstAttempt = (listed.data as Array<{ id: number }>)[0]!.id;
+    await op("apps/get-webhook-delivery", jwt.apps.getWebhookDelivery({ delivery_id: firstAttempt }));
+    await op("apps/redeliver-webhook-delivery", jwt.apps.redeliverWebhookDelivery({ delivery_id: firstAttempt }), 202);
+    await forge.idle();
   }, 60_000);
 
   afterAll(async () => {

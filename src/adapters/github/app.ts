@@ -2,6 +2,7 @@
 // and a client for a repository of an installation (the verification loop, resuming after a
 // restart, reporting on a source repository).
 import { statusOf, type Octokit, type RepoRef } from "./client.js";
+import { AppDeliveries } from "./deliveries.js";
 import { GitHubRepo } from "./repo.js";
 
 export interface InstallationRepo {
@@ -12,6 +13,8 @@ export interface InstallationRepo {
 
 export class GitHubApp {
   private login?: Promise<string>;
+  /** The app's webhook deliveries, as GitHub recorded them. */
+  readonly deliveries: AppDeliveries;
 
   /**
    * `auth()` is the app's JWT client; `auth(id)` an installation's (Probot's `app.auth`). The bot
@@ -22,6 +25,7 @@ export class GitHubApp {
     botLogin?: string,
   ) {
     if (botLogin) this.login = Promise.resolve(botLogin);
+    this.deliveries = new AppDeliveries(() => this.auth());
   }
 
   /**
