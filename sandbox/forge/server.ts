@@ -48,6 +48,8 @@ export interface ForgeOptions {
   app?: { id: number; slug: string; publicKeyPem: string; name?: string };
   /** Secondary rate limit: at most `limit` POST/PATCH/PUT/DELETE per actor per window. */
   rateLimit?: { limit: number; windowMs: number };
+  /** Fails a share of the app's API calls (installation tokens) before they are handled. */
+  faults?: ForgeFaults;
   /** Users in addition to the defaults admin (admin), reviewer (write), outsider (read). */
   users?: ForgeUserSpec[];
   /** Log sink for delivery failures and internal errors (default console.warn). */
@@ -108,6 +110,10 @@ export interface Forge {
   /** Per-repository permission override. */
   setPermission(owner: string, repo: string, login: string, permission: Permission): void;
   setWebhook(url: string, secret: string): void;
+  /** Turns fault injection on (or off, with undefined) for the app's API calls. */
+  setFaults(faults: ForgeFaults | undefined): void;
+  /** How many of the app's calls were failed on purpose, by kind. */
+  readonly injected: { "502": number; reset: number };
   /** Every webhook emitted, with its delivery outcome. */
   readonly events: WebhookDelivery[];
   /** Every API and git request served. */
@@ -117,6 +123,29 @@ export interface Forge {
   /** Resolves with the first (already emitted or future) webhook matching `pred`. */
   waitForEvent(pred: (d: WebhookDelivery) => boolean, timeoutMs?: number): Promise<WebhookDelivery>;
   close(): Promise<void>;
+}
+
+/**
+ * A flaky GitHub for the app: each of its REST calls fails with probability `rate`, as a 502 or,
+ * for a `resetShare` of those, a dropped connection. Failed calls are not handled at all (nothing
+ * changes), so retrying them is safe. Deterministic for a seed.
+ */
+export interface ForgeFaults {
+  rate: number;
+  resetShare?: number;
+  seed?: number;
+}
+
+/** A small seeded generator (mulberry32): the same faults for the same seed. */
+function seeded(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
 }
 
 const DEFAULT_USERS: ForgeUserSpec[] = [
@@ -158,6 +187,13 @@ export async function startForge(opts: ForgeOptions): Promise<Forge> {
   registerIssueRoutes(router);
   registerDeploymentRoutes(router);
 
+  let faults: { spec: ForgeFaults; random: () => number } | undefined;
+  const setFaults = (spec: ForgeFaults | undefined) => {
+    faults = spec ? { spec, random: seeded(spec.seed ?? 1) } : undefined;
+  };
+  setFaults(opts.faults);
+  const injected = { "502": 0, reset: 0 };
+
   const primary = new Map<string, { reset: number; used: number }>();
   const secondary = new Map<string, { start: number; count: number }>();
 
@@ -198,6 +234,16 @@ export async function startForge(opts: ForgeOptions): Promise<Forge> {
       } catch (err) {
         if (err instanceof AuthError) throw new HttpError(401, err.message);
         throw err;
+      }
+      if (faults && actor.kind === "installation" && faults.random() < faults.spec.rate) {
+        if (faults.random() < (faults.spec.resetShare ?? 0)) {
+          injected.reset++;
+          requests.push({ method, path, query, status: 0, actor: actorLogin(store, actor), kind: "api", startedAt });
+          req.socket.destroy();
+          return;
+        }
+        injected["502"]++;
+        throw new HttpError(502, "Server Error");
       }
       Object.assign(headers, rateLimit(actor, method));
       const body = method === "GET" || method === "HEAD" ? {} : await readJson(req);
@@ -419,6 +465,8 @@ export async function startForge(opts: ForgeOptions): Promise<Forge> {
       repoOr(owner, name).permissions.set(login.toLowerCase(), permission);
     },
 
+    setFaults,
+    injected,
     setWebhook(url, secret) {
       hooks.target = { url, secret };
     },
