@@ -3,33 +3,12 @@
 // the background), and the other 20 reach nobody while it is down. After the supervisor restarts
 // it, Conveyor reads GitHub's record of its webhook deliveries: it replays the answered events and
 // asks for the failed ones again. Every service then has exactly one PR.
-import { readdirSync, readFileSync, statSync } from "node:fs";
-import { join, relative } from "node:path";
-import { fileURLToPath } from "node:url";
 import { Octokit } from "@octokit/rest";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startWorld, OWNER, REPO, type World } from "../../sandbox/world.js";
+import { generatedServices, until } from "../helpers/e2e.js";
 
 const SERVICES = Array.from({ length: 30 }, (_, i) => `svc-${String(i + 1).padStart(2, "0")}`);
-const TEMPLATE = fileURLToPath(new URL("../../fixtures/manifests-repo/services/order-service/", import.meta.url));
-
-/** order-service's files, renamed for each generated service. */
-function serviceFiles(): Record<string, string> {
-  const files: Record<string, string> = {};
-  const walk = (dir: string) => {
-    for (const name of readdirSync(dir)) {
-      const path = join(dir, name);
-      if (statSync(path).isDirectory()) walk(path);
-      else {
-        const text = readFileSync(path, "utf8");
-        for (const service of SERVICES)
-          files[`services/${service}/${relative(TEMPLATE, path)}`] = text.replaceAll("order-service", service);
-      }
-    }
-  };
-  walk(TEMPLATE);
-  return files;
-}
 
 // Staging waits for a reviewer here: the test is about intake, so the PRs stay open to be counted.
 const CONFIG = `environments:
@@ -43,7 +22,7 @@ const repo = { owner: OWNER, repo: REPO };
 
 beforeAll(async () => {
   world = await startWorld({
-    files: serviceFiles(),
+    files: generatedServices(SERVICES),
     config: CONFIG,
     applications: [],
     appEnv: { CONVEYOR_REPLAY_MS: "2000" },
@@ -54,16 +33,6 @@ beforeAll(async () => {
 afterAll(async () => {
   await world?.close();
 });
-
-async function until<T>(probe: () => Promise<T | undefined> | T | undefined, timeoutMs: number, what: string) {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await probe();
-    if (value) return value;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 200));
-  }
-}
 
 const answeredDispatches = () =>
   world.forge.events.filter((d) => d.event === "repository_dispatch" && d.status === 200 && !d.redelivery);

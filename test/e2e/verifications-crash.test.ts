@@ -2,33 +2,13 @@
 // overlays (a person's direct push: each change is verified like Conveyor's own); while Argo CD is
 // still rolling them out the app is SIGKILLed. After the supervisor restarts it, every change
 // reaches its verdict from what GitHub's Deployments say.
-import { readdirSync, readFileSync, statSync } from "node:fs";
-import { join, relative } from "node:path";
-import { fileURLToPath } from "node:url";
 import { Octokit } from "@octokit/rest";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startWorld, OWNER, REPO, type World } from "../../sandbox/world.js";
+import { generatedServices, until } from "../helpers/e2e.js";
 
 const SERVICES = Array.from({ length: 60 }, (_, i) => `svc-${String(i + 1).padStart(2, "0")}`);
-const TEMPLATE = fileURLToPath(new URL("../../fixtures/manifests-repo/services/order-service/", import.meta.url));
 const overlay = (service: string) => `services/${service}/overlays/staging/kustomization.yaml`;
-
-function serviceFiles(): Record<string, string> {
-  const files: Record<string, string> = {};
-  const walk = (dir: string) => {
-    for (const name of readdirSync(dir)) {
-      const path = join(dir, name);
-      if (statSync(path).isDirectory()) walk(path);
-      else {
-        const text = readFileSync(path, "utf8");
-        for (const service of SERVICES)
-          files[`services/${service}/${relative(TEMPLATE, path)}`] = text.replaceAll("order-service", service);
-      }
-    }
-  };
-  walk(TEMPLATE);
-  return files;
-}
 
 const CONFIG = `environments:
   - name: staging
@@ -39,7 +19,7 @@ const CONFIG = `environments:
 let world: World;
 let ci: Octokit;
 const repo = { owner: OWNER, repo: REPO };
-const files = serviceFiles();
+const files = generatedServices(SERVICES);
 
 beforeAll(async () => {
   world = await startWorld({
@@ -49,8 +29,9 @@ beforeAll(async () => {
       name: `${service}-staging`,
       path: `services/${service}/overlays/staging`,
     })),
-    // Argo CD syncs the change only after a while, so the crash finds every verification in flight.
-    argoTimings: { autoSyncDelayMs: 60_000 },
+    // Argo CD's auto-sync waits (ten minutes): the crash finds every verification in flight, and
+    // the test syncs the Applications itself after the restart, as an operator would.
+    argoTimings: { autoSyncDelayMs: 600_000 },
     // Writes are spaced for GitHub's secondary rate limit (1 s by default); the forge has none.
     appEnv: { CONVEYOR_WRITE_INTERVAL_MS: "20" },
   });
@@ -75,20 +56,7 @@ async function states(): Promise<Map<string, string>> {
   return out;
 }
 
-async function until<T>(probe: () => Promise<T | undefined>, timeoutMs: number, what: string): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await probe();
-    if (value) return value;
-    if (Date.now() > deadline) {
-      const now = await states();
-      throw new Error(
-        `timed out waiting for ${what}: ${now.size} deployments ${JSON.stringify(Object.fromEntries(now))}\n${world.appLog().slice(-3000)}`,
-      );
-    }
-    await new Promise((resolve) => setTimeout(resolve, 500));
-  }
-}
+const explain = async () => `${JSON.stringify(Object.fromEntries(await states()))}\n${world.appLog().slice(-3000)}`;
 
 describe("SIGKILL during 60 verifications", () => {
   it("every one reaches its verdict after the restart", async () => {
@@ -106,9 +74,11 @@ describe("SIGKILL during 60 verifications", () => {
       },
       120_000,
       "60 verifications in flight",
+      explain,
     );
     const pid = await world.crash();
     await world.waitForRestart(pid, 60_000);
+    for (const service of SERVICES) await world.argo.sync(`${service}-staging`);
 
     const final = await until(
       async () => {
@@ -117,6 +87,7 @@ describe("SIGKILL during 60 verifications", () => {
       },
       300_000,
       "60 verdicts",
+      explain,
     );
     expect(final.size).toBe(SERVICES.length);
   }, 600_000);
