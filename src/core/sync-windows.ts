@@ -511,20 +511,29 @@ export function syncWindowState(query: SyncWindowQuery): SyncWindowState {
 // -------------------------------------------------------------------------------------------------
 // Wording.
 
-/** "'prod-freeze' (deny)", or "#0 (deny, '0 22 * * *' for 1h)" for a window without a description. */
-export function windowLabel(w: SyncWindowRef): string {
-  if (w.description) return `'${w.description}' (${w.kind})`;
+/** How much a window's name says: everything, its description or ID, or its ID alone. */
+export type LabelDetail = "full" | "brief" | "id";
+
+/**
+ * "'prod-freeze' (deny)", or "#0 (deny, '0 22 * * *' for 1h)" for a window without a description
+ * ("brief": "#0 (deny)"); "id": "#0 (deny)" even when it has a description. The number is the ID
+ * `argocd proj windows list` shows.
+ */
+export function windowLabel(w: SyncWindowRef, detail: LabelDetail = "full"): string {
+  if (w.description && detail !== "id") return `'${w.description}' (${w.kind})`;
+  if (detail !== "full") return `#${w.index} (${w.kind})`;
   const zone = w.timeZone && w.timeZone !== "UTC" ? ` ${w.timeZone}` : "";
   return `#${w.index} (${w.kind}, '${w.schedule}'${zone} for ${w.duration})`;
 }
 
 /** "sync window 'prod-freeze' (deny)", "sync windows A and B", "sync windows A, B and 2 more". */
-export function windowsLabel(windows: SyncWindowRef[]): string {
+export function windowsLabel(windows: SyncWindowRef[], detail: LabelDetail = "full"): string {
   const [first, second] = windows;
   if (first === undefined) return "sync windows";
-  if (second === undefined) return `sync window ${windowLabel(first)}`;
+  const label = (w: SyncWindowRef) => windowLabel(w, detail);
+  if (second === undefined) return `sync window ${label(first)}`;
   const more = windows.length - 2;
-  return `sync windows ${windowLabel(first)}${more > 0 ? `, ${windowLabel(second)} and ${more} more` : ` and ${windowLabel(second)}`}`;
+  return `sync windows ${label(first)}${more > 0 ? `, ${label(second)} and ${more} more` : ` and ${label(second)}`}`;
 }
 
 /** "14:00 UTC" on the same (UTC) day as `now`, else "2024-03-06 14:00 UTC"; seconds only when not zero. */
@@ -535,18 +544,31 @@ export function clockTime(at: string, now: string): string {
   return iso.slice(0, 10) === new Date(now).toISOString().slice(0, 10) ? time : `${iso.slice(0, 10)} ${time}`;
 }
 
+/** GitHub keeps 140 characters of a Deployment status description. */
+export const STATUS_DESCRIPTION_MAX = 140;
+
 /**
- * What Conveyor waits for while windows hold the app: "Waiting for sync window 'prod-freeze'
- * (deny) to end at 14:00 UTC". Stable while the hold lasts (it names no elapsed time), so it is
- * written to GitHub once per hold.
+ * What Conveyor waits for while windows hold the app, for the Deployment's in_progress status:
+ * "Argo CD sync window 'prod-freeze' (deny) holds the sync until 14:00 UTC". The time is when a
+ * sync can start again (a deny window may end while no allow window is open yet). It names no
+ * elapsed time, so it is stable while the hold lasts and written to GitHub once per hold. It fits
+ * in `max` characters (code points): windows are named more briefly rather than the time cut off.
  */
-export function syncWindowWait(state: Extract<SyncWindowState, { denied: true }>, now: string): string {
-  const what = windowsLabel(state.because === "outside-allow" ? state.windows.slice(0, 1) : state.windows);
-  const verb = state.because === "deny" ? "end" : "open";
-  if (state.until === undefined) {
-    return `Waiting for ${what} to ${verb}; no end found in its schedule within 400 days`;
+export function syncWindowWait(
+  state: Extract<SyncWindowState, { denied: true }>,
+  now: string,
+  max = STATUS_DESCRIPTION_MAX,
+): string {
+  const outside = state.because === "outside-allow";
+  const named = outside ? state.windows.slice(0, 1) : state.windows;
+  const when = state.until === undefined ? "; no end found within 400 days" : ` until ${clockTime(state.until, now)}`;
+  const say = (detail: LabelDetail) =>
+    outside
+      ? `Outside Argo CD's allow sync windows (next: ${windowLabel(named[0] as SyncWindowRef, detail)})${when}`
+      : `Argo CD ${windowsLabel(named, detail)} ${named.length > 1 ? "hold" : "holds"} the sync${when}`;
+  for (const detail of ["full", "brief"] as const) {
+    const text = say(detail);
+    if ([...text].length <= max) return text;
   }
-  const at = clockTime(state.until, now);
-  if (state.because === "deny" || state.windows.length === 1) return `Waiting for ${what} to ${verb} at ${at}`;
-  return `Waiting for an allow sync window to open (next: ${what.replace(/^sync window /, "")} at ${at})`;
+  return [...say("id")].slice(0, max).join("");
 }

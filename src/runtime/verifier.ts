@@ -235,14 +235,15 @@ export class Verifier {
   }
 
   /**
-   * The app's sync windows, judged since the later of the merge and one sync timeout ago (a
-   * window that ended before that cannot move the deadline past now). Undefined when the source
+   * The app's sync windows, judged since the later of the merge and two sync timeouts ago (a
+   * window that ended before that cannot move the deadline past now; one that ended a little
+   * more than one timeout ago is still named when the deadline passes). Undefined when the source
    * cannot read AppProjects or does not have the app's.
    */
   private windowsFor(v: Verification, app: Application, nowMs: number): SyncWindowState | undefined {
     const project = this.options.source.projectFor?.(app);
     if (!project) return undefined;
-    const since = Math.max(Date.parse(v.startedAt), nowMs - v.policy.syncMs);
+    const since = Math.max(Date.parse(v.startedAt), nowMs - 2 * v.policy.syncMs);
     const state = syncWindowState({
       project,
       app,
