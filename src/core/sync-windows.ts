@@ -14,7 +14,8 @@
 // schedule in the window's timeZone by shifting the current time by the zone's current UTC offset;
 // so does this, at every instant it evaluates. Argo CD leaves the start instant itself out of the
 // window (start < now); here a window is active from its start on: the two differ for less than a
-// millisecond. Windows Argo CD could not parse (kind, schedule or duration) never block here.
+// millisecond. Windows Argo CD could not parse (kind, schedule or duration) never block here, as
+// in older Argo CD (newer controllers refuse syncs while one exists; its API refuses to store one).
 import type { Application, AppProject, SyncWindow } from "./argo-types.js";
 import { nextAfter, parseCron, type CronSchedule } from "./cron.js";
 

@@ -29,7 +29,7 @@ interface StatusEvent {
 function statuses(): StatusEvent[] {
   return world.forge.events
     .filter((d) => d.event === "deployment_status")
-    .map((d) => d.payload as StatusEvent)
+    .map((d) => d.payload as unknown as StatusEvent)
     .filter((p) => p.deployment.environment === "staging" && p.deployment.payload.service === "order-service");
 }
 

@@ -75,6 +75,7 @@ function setup() {
   const source = new ScriptedSource();
   const outcomes: Array<[string, number, string]> = [];
   const statuses: string[] = [];
+  const warnings: string[] = [];
   const verifier = new Verifier({
     source,
     now: () => now,
@@ -86,7 +87,7 @@ function setup() {
       superseded: async (v, by) => void outcomes.push(["superseded", v.deploymentId, by]),
       waiting: async (_v, description) => void statuses.push(description),
     },
-    log: { info: () => undefined, warn: () => undefined, error: () => undefined },
+    log: { info: () => undefined, warn: (_obj, msg) => void warnings.push(String(msg)), error: () => undefined },
   });
   verifier.start();
   const track = (revision: string, deploymentId: number) => {
@@ -114,7 +115,7 @@ function setup() {
     if (app) source.set(app);
     await new Promise((resolve) => setTimeout(resolve, 5));
   };
-  return { source, verifier, outcomes, statuses, track, advance };
+  return { source, verifier, outcomes, statuses, warnings, track, advance };
 }
 
 describe("Verifier", () => {
@@ -224,6 +225,22 @@ describe("Verifier and Argo CD sync windows", () => {
     expect(t.outcomes).toEqual([
       ["failed", 1, expect.stringContaining("1m1s after sync window #0 (deny, '0 0 1 1 *' for 2m) ended")],
     ]);
+    t.verifier.stop();
+  });
+
+  it("warns once about windows Argo CD cannot parse, which hold nothing", async () => {
+    const t = setup();
+    const broken: AppProject = {
+      ...newYearFreeze,
+      spec: { syncWindows: [{ kind: "deny", schedule: "0 0 1 1 *", duration: "2 minutes", applications: ["*"] }] },
+    };
+    t.source.projects = new Map([["important-project", broken]]);
+    t.track(REV, 1);
+    await t.advance(0, pendingAt(REV));
+    await t.advance(1_000, pendingAt(REV));
+    await t.advance(1_000, pendingAt(REV));
+    expect(t.warnings).toEqual(["sync windows Argo CD cannot parse are ignored"]);
+    expect(t.statuses).toEqual([]);
     t.verifier.stop();
   });
 });
