@@ -300,6 +300,7 @@ export class ApiServerArgoSource implements ArgoSource {
 
   /** Reads a project (once at a time); when its sync windows changed, its apps are handed out again. */
   private loadProject(name: string): Promise<void> {
+    if (this.stopped) return Promise.resolve();
     let entry = this.projects.get(name);
     if (entry?.loading) return entry.loading;
     if (!entry) {
