@@ -1,5 +1,6 @@
 import { nextAfter, parseCron } from "../../src/core/cron.js";
-import { globMatch, parseGoDuration, zoneOffsetMs } from "../../src/core/sync-windows.js";
+import { globMatch } from "../../src/core/glob.js";
+import { parseGoDuration, zoneOffsetMs } from "../../src/core/sync-windows.js";
 import { isObject, type JsonObject } from "./json.js";
 
 /**

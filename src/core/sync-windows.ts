@@ -18,6 +18,7 @@
 // in older Argo CD (newer controllers refuse syncs while one exists; its API refuses to store one).
 import type { Application, AppProject, SyncWindow } from "./argo-types.js";
 import { nextAfter, parseCron, type CronSchedule } from "./cron.js";
+import { globMatch } from "./glob.js";
 
 /** A window that blocks (or blocked) a sync, as people know it. */
 export interface SyncWindowRef {
@@ -101,79 +102,6 @@ export function parseGoDuration(text: string): number | undefined {
     rest = rest.slice(whole.length);
   }
   return sign * total;
-}
-
-// -------------------------------------------------------------------------------------------------
-// Globs as Argo CD matches them (gobwas/glob, no separators): * ? [abc] [!a-z] {a,b} and \ escapes.
-
-const globCache = new Map<string, RegExp | null>();
-
-function globRegExp(pattern: string): RegExp | null {
-  let out = "";
-  let depth = 0;
-  for (let i = 0; i < pattern.length; i++) {
-    const c = pattern[i] as string;
-    if (c === "\\") {
-      const next = pattern[i + 1];
-      if (next === undefined) return null;
-      out += escapeRegExp(next);
-      i++;
-    } else if (c === "*") out += ".*";
-    else if (c === "?") out += ".";
-    else if (c === "{") {
-      depth++;
-      out += "(?:";
-    } else if (c === "}" && depth > 0) {
-      depth--;
-      out += ")";
-    } else if (c === "," && depth > 0) out += "|";
-    else if (c === "[") {
-      const close = pattern.indexOf("]", i + 2);
-      if (close < 0) return null;
-      let body = pattern.slice(i + 1, close);
-      const negated = body.startsWith("!");
-      if (negated) body = body.slice(1);
-      if (body === "") return null;
-      let cls = "";
-      for (let j = 0; j < body.length; j++) {
-        const lo = body[j] as string;
-        if (body[j + 1] === "-" && body[j + 2] !== undefined) {
-          const hi = body[j + 2] as string;
-          if (hi < lo) return null;
-          cls += `${escapeClass(lo)}-${escapeClass(hi)}`;
-          j += 2;
-        } else cls += escapeClass(lo);
-      }
-      out += `[${negated ? "^" : ""}${cls}]`;
-      i = close;
-    } else out += escapeRegExp(c);
-  }
-  if (depth !== 0) return null;
-  try {
-    return new RegExp(`^(?:${out})$`, "su");
-  } catch {
-    return null;
-  }
-}
-
-function escapeRegExp(c: string): string {
-  return /[\\^$.*+?()[\]{}|/]/.test(c) ? `\\${c}` : c;
-}
-
-function escapeClass(c: string): string {
-  return /[\\\]^-]/.test(c) ? `\\${c}` : c;
-}
-
-/** Argo CD's globMatch: "*" matches anything; a pattern that does not compile matches nothing. */
-export function globMatch(pattern: string, value: string): boolean {
-  if (pattern === "*") return true;
-  let re = globCache.get(pattern);
-  if (re === undefined) {
-    re = globRegExp(pattern);
-    if (globCache.size > 1_000) globCache.clear();
-    globCache.set(pattern, re);
-  }
-  return re !== null && re.test(value);
 }
 
 // -------------------------------------------------------------------------------------------------

@@ -2,8 +2,8 @@ import { readFileSync } from "node:fs";
 import { describe, expect, it } from "vitest";
 import { parse } from "yaml";
 import type { Application, AppProject, SyncWindow } from "../../src/core/argo-types.js";
+import { globMatch } from "../../src/core/glob.js";
 import {
-  globMatch,
   parseGoDuration,
   syncWindowState,
   syncWindowWait,
@@ -103,8 +103,21 @@ describe("globMatch (gobwas/glob as Argo CD calls it)", () => {
     ["\\*", "x", false],
     ["[", "[", false], // does not compile: matches nothing
     ["a.b", "axb", false], // regex characters are literal
+    ["{a,{b,c}x}-1", "cx-1", true], // nested alternatives
+    ["{a,b", "a", false], // does not compile
+    ["a}", "a}", true], // a lone } is a literal
+    ["[]]", "]", true],
+    ["?-prod", "é-prod", true], // one code point
+    ["*a*a*a*a*a*a*a*a*b", "a".repeat(60), false],
   ])("%j against %j: %s", (pattern, value, expected) => {
     expect(globMatch(pattern, value)).toBe(expected);
+  });
+
+  it("takes time in proportion to the value and the pattern, never backtracking (hostile patterns)", () => {
+    // A regular expression would take exponential time here; 200 such matches finish at once.
+    const pattern = `${"*a".repeat(40)}*b`;
+    for (let k = 0; k < 200; k++) expect(globMatch(pattern, "a".repeat(253))).toBe(false);
+    expect(globMatch(pattern, `${"a".repeat(252)}b`)).toBe(true);
   });
 });
 
