@@ -237,6 +237,8 @@ interface ParsedWindow {
   cron: CronSchedule;
   durationMs: number;
   zone?: string;
+  /** startAfter's last answers, one per call site. */
+  memo: [{ from: number; next?: number }?, { from: number; next?: number }?];
 }
 
 interface AppTarget {
@@ -314,11 +316,24 @@ function parseWindows(
       invalid.push({ index, error: `cannot parse duration '${window.duration ?? ""}'` });
       return;
     }
-    const parsed: ParsedWindow = { ref: refOf(window, index, kind), cron: cron.schedule, durationMs };
+    const parsed: ParsedWindow = { ref: refOf(window, index, kind), cron: cron.schedule, durationMs, memo: [] };
     if (window.timeZone) parsed.zone = window.timeZone;
     windows.push(parsed);
   });
   return { windows, invalid };
+}
+
+/**
+ * The schedule's first start after `wall`, remembered per window and call site: the answer r for
+ * t holds for every t' in [t, r), and a search walks forward in time, so most questions are
+ * answered without the cron search (which may walk days, for a window that opens once a year).
+ */
+function startAfter(w: ParsedWindow, slot: 0 | 1, wall: number): number | undefined {
+  const memo = w.memo[slot];
+  if (memo && memo.from <= wall && memo.next !== undefined && wall < memo.next) return memo.next;
+  const next = nextAfter(w.cron, wall);
+  w.memo[slot] = { from: wall, next };
+  return next;
 }
 
 /** The window's occurrence that contains `at` (the earliest, when occurrences overlap), in real time. */
@@ -326,7 +341,7 @@ function occurrenceAt(w: ParsedWindow, at: number): { start: number; end: number
   if (w.durationMs <= 0) return undefined;
   const offset = zoneOffsetMs(w.zone, at);
   const wall = at + offset;
-  const start = nextAfter(w.cron, wall - w.durationMs);
+  const start = startAfter(w, 0, wall - w.durationMs);
   if (start === undefined || start > wall) return undefined;
   return { start: start - offset, end: start + w.durationMs - offset };
 }
@@ -356,7 +371,7 @@ function nextChange(windows: ParsedWindow[], at: number): number | undefined {
     const offset = zoneOffsetMs(w.zone, at);
     const occurrence = occurrenceAt(w, at);
     if (occurrence) next = Math.min(next, occurrence.end);
-    const start = nextAfter(w.cron, at + offset);
+    const start = startAfter(w, 1, at + offset);
     if (start !== undefined) next = Math.min(next, start - offset);
   }
   if (next === Infinity) return undefined;
@@ -382,6 +397,34 @@ function ordered(windows: ParsedWindow[], first: (w: ParsedWindow) => boolean): 
   return [...windows.filter(first), ...windows.filter((w) => !first(w))].map((w) => w.ref);
 }
 
+/**
+ * When a hold that lasts at `now` ends: the first window edge after which a sync is possible.
+ * Looking far ahead can take many steps (a deny window every few minutes while the only allow
+ * window opens once a year), and the answer stays the same for every instant until then, so it
+ * is remembered per set of windows; "not found" is looked for again a minute later.
+ */
+const holdEnds = new Map<string, { from: number; until?: number; validUntil: number }>();
+
+function holdEnd(windows: ParsedWindow[], now: number, manual: boolean): number | undefined {
+  const key = JSON.stringify([manual, windows.map((w) => [w.ref, w.cron.expression, w.durationMs, w.zone ?? ""])]);
+  const known = holdEnds.get(key);
+  if (known && known.from <= now && now < known.validUntil) return known.until;
+  let until: number | undefined;
+  let at = now;
+  for (let step = 0; step < MAX_STEPS; step++) {
+    const next = nextChange(windows, at);
+    if (next === undefined || next > now + HORIZON_MS) break;
+    if (!decideAt(windows, next, manual).denied) {
+      until = next;
+      break;
+    }
+    at = next;
+  }
+  if (holdEnds.size > 1_000) holdEnds.clear();
+  holdEnds.set(key, { from: now, until, validUntil: until ?? now + 60_000 });
+  return until;
+}
+
 /** Whether the app's project windows let it sync now, and if not, which hold it and until when. */
 export function syncWindowState(query: SyncWindowQuery): SyncWindowState {
   const now = Date.parse(query.now);
@@ -393,17 +436,7 @@ export function syncWindowState(query: SyncWindowQuery): SyncWindowState {
 
   const current = decideAt(windows, now, manual);
   if (current.denied) {
-    let until: number | undefined;
-    let at = now;
-    for (let step = 0; step < MAX_STEPS; step++) {
-      const next = nextChange(windows, at);
-      if (next === undefined || next > now + HORIZON_MS) break;
-      if (!decideAt(windows, next, manual).denied) {
-        until = next;
-        break;
-      }
-      at = next;
-    }
+    const until = holdEnd(windows, now, manual);
     // Outside allow windows, the one that opens first is the one to name first.
     const opens = (w: ParsedWindow) => until !== undefined && occurrenceAt(w, until) !== undefined;
     return {
