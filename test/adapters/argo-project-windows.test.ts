@@ -115,3 +115,32 @@ describe.each([
     expect(held).toMatchObject({ denied: true, because: "deny" });
   }, 60_000);
 });
+
+describe("projectFor when the project cannot be read", () => {
+  it("over the Argo CD API server: a missing project means no windows, said once in the log", async () => {
+    const dir = join(root, `case-${++n}`);
+    const repo = await makeSimRepo(dir, { cart: ["staging"] });
+    const sim = await startArgoSim({
+      repoPath: repo.bare,
+      applications: [{ name: "cart-staging", path: "services/cart/overlays/staging", project: "ghost" }],
+      timings: FAST_SIM,
+    });
+    cleanups.push(() => sim.close());
+    const api = await startArgoApiServer(sim, { token: "argocd-token" });
+    cleanups.push(() => api.close());
+    const warnings: string[] = [];
+    const source = new ApiServerArgoSource({
+      server: api.url,
+      token: "argocd-token",
+      namespace: "argocd",
+      log: { info: () => undefined, warn: (_obj, msg) => void warnings.push(String(msg)) },
+    });
+    cleanups.push(() => source.stop());
+    await source.start();
+    const cart = source.getApplication({ namespace: "argocd", name: "cart-staging" });
+    if (!cart) throw new Error("app not loaded");
+    expect(source.projectFor?.(cart)).toBeUndefined();
+    expect(source.projectFor?.(cart)).toBeUndefined();
+    expect(warnings).toEqual(["argo source: cannot read AppProject, sync windows unknown"]);
+  });
+});
