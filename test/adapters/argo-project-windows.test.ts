@@ -1,11 +1,8 @@
 // Both Argo sources give the verifier the AppProject of an Application (its sync windows), read
 // from the simulated Argo CD over the Kubernetes API and over the Argo CD API server, and
 // announce the project's apps again when its windows change.
-import { mkdtemp, rm } from "node:fs/promises";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
 import { KubeConfig } from "@kubernetes/client-node";
-import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { ApiServerArgoSource } from "../../src/adapters/argo/api-server-source.js";
 import { KubeArgoSource } from "../../src/adapters/argo/kube-source.js";
 import type { ArgoSource } from "../../src/core/argo-source.js";
@@ -14,19 +11,9 @@ import { syncWindowState } from "../../src/core/sync-windows.js";
 import { startArgoApiServer } from "../../sandbox/argo/api-server.js";
 import { startArgoSim, type ArgoSim, type SimSyncWindow } from "../../sandbox/argo/index.js";
 import { eventually, FAST_SIM, makeSimRepo } from "../helpers/argo-sim-repo.js";
+import { useScratch } from "../helpers/scratch.js";
 
-let root: string;
-let n = 0;
-const cleanups: Array<() => Promise<void>> = [];
-beforeAll(async () => {
-  root = await mkdtemp(join(tmpdir(), "project-windows-"));
-});
-afterEach(async () => {
-  for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
-});
-afterAll(async () => {
-  await rm(root, { recursive: true, force: true });
-});
+const scratch = useScratch("project-windows");
 
 const FREEZE: SimSyncWindow = {
   kind: "deny",
@@ -37,7 +24,7 @@ const FREEZE: SimSyncWindow = {
 };
 
 async function world(): Promise<ArgoSim> {
-  const dir = join(root, `case-${++n}`);
+  const dir = scratch.next();
   const repo = await makeSimRepo(dir, { cart: ["staging"], web: ["staging"] });
   const sim = await startArgoSim({
     repoPath: repo.bare,
@@ -48,12 +35,12 @@ async function world(): Promise<ArgoSim> {
     projects: [{ name: "shop", syncWindows: [FREEZE] }],
     timings: FAST_SIM,
   });
-  cleanups.push(() => sim.close());
+  scratch.defer(() => sim.close());
   return sim;
 }
 
 async function kubeSource(sim: ArgoSim): Promise<ArgoSource> {
-  const path = join(root, `kubeconfig-${++n}`);
+  const path = scratch.next("kubeconfig");
   await sim.writeKubeconfig(path);
   const kubeConfig = new KubeConfig();
   kubeConfig.loadFromFile(path);
@@ -62,7 +49,7 @@ async function kubeSource(sim: ArgoSim): Promise<ArgoSource> {
 
 async function apiSource(sim: ArgoSim): Promise<ArgoSource> {
   const api = await startArgoApiServer(sim, { token: "argocd-token" });
-  cleanups.push(() => api.close());
+  scratch.defer(() => api.close());
   return new ApiServerArgoSource({
     server: api.url,
     token: "argocd-token",
@@ -78,7 +65,7 @@ describe.each([
   it("gives each app its project's windows, and re-announces the apps when they change", async () => {
     const sim = await world();
     const source = await make(sim);
-    cleanups.push(() => source.stop());
+    scratch.defer(() => source.stop());
     const seen: Application[] = [];
     source.onApplication((app) => seen.push(app));
     await source.start();
@@ -118,16 +105,16 @@ describe.each([
 
 describe("projectFor when the project cannot be read", () => {
   it("over the Argo CD API server: a missing project means no windows, said once in the log", async () => {
-    const dir = join(root, `case-${++n}`);
+    const dir = scratch.next();
     const repo = await makeSimRepo(dir, { cart: ["staging"] });
     const sim = await startArgoSim({
       repoPath: repo.bare,
       applications: [{ name: "cart-staging", path: "services/cart/overlays/staging", project: "ghost" }],
       timings: FAST_SIM,
     });
-    cleanups.push(() => sim.close());
+    scratch.defer(() => sim.close());
     const api = await startArgoApiServer(sim, { token: "argocd-token" });
-    cleanups.push(() => api.close());
+    scratch.defer(() => api.close());
     const warnings: string[] = [];
     const source = new ApiServerArgoSource({
       server: api.url,
@@ -135,7 +122,7 @@ describe("projectFor when the project cannot be read", () => {
       namespace: "argocd",
       log: { info: () => undefined, warn: (_obj, msg) => void warnings.push(String(msg)) },
     });
-    cleanups.push(() => source.stop());
+    scratch.defer(() => source.stop());
     await source.start();
     const cart = source.getApplication({ namespace: "argocd", name: "cart-staging" });
     if (!cart) throw new Error("app not loaded");

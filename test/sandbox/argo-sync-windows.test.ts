@@ -2,34 +2,21 @@
 // app, auto-sync starts nothing, a manual sync is refused, and an operation set on the app stays
 // Running ("Sync operation blocked by sync window") until the window ends. Projects are stored as
 // AppProjects (validated against the upstream CRD) and served over both APIs.
-import { mkdtemp, rm } from "node:fs/promises";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
-import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { startArgoApiServer } from "../../sandbox/argo/api-server.js";
 import { startArgoSim, type ArgoSim, type ArgoSimOptions } from "../../sandbox/argo/index.js";
 import { delay, FAST_SIM, makeSimRepo, type SimRepo } from "../helpers/argo-sim-repo.js";
+import { useScratch } from "../helpers/scratch.js";
 
-let root: string;
-let n = 0;
-const cleanups: Array<() => Promise<void>> = [];
-beforeAll(async () => {
-  root = await mkdtemp(join(tmpdir(), "sim-windows-"));
-});
-afterEach(async () => {
-  for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
-});
-afterAll(async () => {
-  await rm(root, { recursive: true, force: true });
-});
+const scratch = useScratch("sim-windows");
 
 const CART = { name: "cart-staging", path: "services/cart/overlays/staging" };
 const APPS = "/apis/argoproj.io/v1alpha1/namespaces/argocd";
 
 async function start(options: Partial<ArgoSimOptions> = {}): Promise<{ repo: SimRepo; sim: ArgoSim }> {
-  const repo = await makeSimRepo(join(root, `case-${++n}`), { cart: ["staging"] });
+  const repo = await makeSimRepo(scratch.next(), { cart: ["staging"] });
   const sim = await startArgoSim({ repoPath: repo.bare, applications: [CART], timings: FAST_SIM, ...options });
-  cleanups.push(() => sim.close());
+  scratch.defer(() => sim.close());
   return { repo, sim };
 }
 
@@ -142,7 +129,7 @@ describe("sync windows in the simulated Argo CD", () => {
     ).toEqual(expect.arrayContaining(["default", "shop"]));
 
     const api = await startArgoApiServer(sim, { token: "argocd-token" });
-    cleanups.push(() => api.close());
+    scratch.defer(() => api.close());
     const get = (path: string) => fetch(`${api.url}${path}`, { headers: { Authorization: "Bearer argocd-token" } });
     expect(((await (await get("/api/v1/projects/shop")).json()) as typeof project).spec.syncWindows).toHaveLength(2);
     const active = (await (await get("/api/v1/projects/shop/syncwindows")).json()) as { windows: unknown[] };
