@@ -116,10 +116,16 @@ describe("projectFor when the project cannot be read", () => {
     const api = await startArgoApiServer(sim, { token: "argocd-token" });
     scratch.defer(() => api.close());
     const warnings: string[] = [];
+    let projectReads = 0;
     const source = new ApiServerArgoSource({
       server: api.url,
       token: "argocd-token",
       namespace: "argocd",
+      projectRefreshMs: 50,
+      fetch: (url, init) => {
+        if (String(url).includes("/api/v1/projects/")) projectReads++;
+        return fetch(url, init);
+      },
       log: { info: () => undefined, warn: (_obj, msg) => void warnings.push(String(msg)) },
     });
     scratch.defer(() => source.stop());
@@ -127,7 +133,13 @@ describe("projectFor when the project cannot be read", () => {
     const cart = source.getApplication({ namespace: "argocd", name: "cart-staging" });
     if (!cart) throw new Error("app not loaded");
     expect(source.projectFor?.(cart)).toBeUndefined();
-    expect(source.projectFor?.(cart)).toBeUndefined();
+    // Read again later, still missing: not said again.
+    for (let i = 0; i < 5; i++) {
+      await new Promise((resolve) => setTimeout(resolve, 60));
+      expect(source.projectFor?.(cart)).toBeUndefined();
+    }
+    await new Promise((resolve) => setTimeout(resolve, 60));
+    expect(projectReads).toBeGreaterThan(1);
     expect(warnings).toEqual(["argo source: cannot read AppProject, sync windows unknown"]);
   });
 });

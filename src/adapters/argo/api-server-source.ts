@@ -57,6 +57,8 @@ interface ProjectEntry {
   /** When it was last read (0: never); its sync windows, to notice a change. */
   readAt: number;
   windows?: string;
+  /** The last read's error, if it failed. */
+  error?: string;
   loading?: Promise<void>;
 }
 
@@ -312,14 +314,17 @@ export class ApiServerArgoSource implements ArgoSource {
       try {
         const path = `/api/v1/projects/${encodeURIComponent(name)}`;
         current.project = await this.get<AppProject>(path, {}, this.aborts.signal);
+        current.error = undefined;
       } catch (err) {
         if (this.stopped) return;
         // Missing or not readable (RBAC): no windows known; anything else keeps the last copy.
         if (err instanceof ArgoApiError && (err.code === 404 || err.code === 403)) current.project = undefined;
-        this.log.warn(
-          { project: name, err: describe(err) },
-          "argo source: cannot read AppProject, sync windows unknown",
-        );
+        // Said once, not at every read while it lasts.
+        const error = describe(err);
+        if (error !== current.error) {
+          this.log.warn({ project: name, err: error }, "argo source: cannot read AppProject, sync windows unknown");
+        }
+        current.error = error;
       } finally {
         current.readAt = Date.now();
         current.loading = undefined;
