@@ -169,7 +169,7 @@ describe("KubeArgoSource against the simulated Argo CD", () => {
     sim.setHealth("cart-staging", "Degraded", "pods crash");
     await eventually(
       () => source.getApplication(KEY)?.status?.health?.status === "Degraded",
-      4_000,
+      10_000,
       "periodic re-list",
     );
     expect(source.stats().relists).toBeGreaterThanOrEqual(3);
