@@ -24,6 +24,7 @@ import { handleStatus } from "./handlers/status.js";
 import { Background } from "./runtime/background.js";
 import { CorePool } from "./runtime/core-pool.js";
 import { healthHandler } from "./runtime/health.js";
+import { LocalDeliveryMemory, type DeliveryMemory } from "./runtime/delivery-memory.js";
 import { KeyedQueue } from "./runtime/keyed-queue.js";
 import { Later } from "./runtime/later.js";
 import { metrics, metricsHandler } from "./runtime/metrics.js";
@@ -58,6 +59,8 @@ export interface ConveyorOptions {
   leadership?: Leadership;
   /** Where webhooks arrive (Probot's default: /api/github/webhooks); bodies there are size-limited. */
   webhookPath?: string;
+  /** Which deliveries were handled (default: in this process; server.ts shares it through Redis with REDIS_URL). */
+  deliveryMemory?: DeliveryMemory;
   /** Waits before each new attempt of a deploy event whose PR could not be made (default 30 s, 2 min, 10 min, 30 min). */
   retryDelaysMs?: number[];
   /**
@@ -115,7 +118,7 @@ export function createConveyor(options: ConveyorOptions = {}, onReady?: (handle:
 
     const on = app.on.bind(app) as (event: string | string[], handler: (context: never) => Promise<void>) => void;
     // Delivery ids are remembered for a day, the longest GitHub keeps redelivering.
-    const deliveries = new OncePer(24 * 3_600_000, 50_000);
+    const deliveries = options.deliveryMemory ?? new LocalDeliveryMemory();
     const route = <C extends { id: string; log: { info(obj: object, msg?: string): void } }>(
       event: string,
       names: string | string[],
@@ -151,7 +154,7 @@ export function createConveyor(options: ConveyorOptions = {}, onReady?: (handle:
     const replayer = replay
       ? new DeliveryReplayer(services, app.log.child({ name: "intake" }), {
           handled: (guid) => deliveries.has(guid),
-          remember: (guid) => void deliveries.take(guid),
+          remember: (guid) => deliveries.remember(guid),
           lookbackMs: replay.lookbackMs,
           settleMs: replay.settleMs,
         })
@@ -281,18 +284,18 @@ function createVerifier(
  */
 function counted<C extends { id: string; log: { info(obj: object, msg?: string): void } }>(
   event: string,
-  deliveries: OncePer,
+  deliveries: DeliveryMemory,
   handler: (context: C) => Promise<void>,
 ): (context: C) => Promise<void> {
   return async (context) => {
-    if (deliveries.has(context.id)) {
+    if (await deliveries.has(context.id)) {
       context.log.info({ delivery: context.id }, "delivery already handled");
       metrics.events.inc({ event, outcome: "duplicate" });
       return;
     }
     try {
       await handler(context);
-      deliveries.take(context.id);
+      await deliveries.remember(context.id);
       metrics.events.inc({ event, outcome: "ok" });
     } catch (error) {
       metrics.events.inc({ event, outcome: "error" });

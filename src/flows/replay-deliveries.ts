@@ -13,9 +13,9 @@ import { takeDispatch } from "./take-dispatch.js";
 
 export interface ReplayOptions {
   /** Did this process handle the delivery (its guid)? */
-  handled(guid: string): boolean;
+  handled(guid: string): Promise<boolean>;
   /** Remember that this process handled it (a later redelivery is then a duplicate). */
-  remember(guid: string): void;
+  remember(guid: string): Promise<void>;
   /** How far back the first look goes (default 6 h). */
   lookbackMs?: number;
   /** How long an answered delivery is left to the replica that answered it (default 5 min). */
@@ -71,11 +71,20 @@ export class DeliveryReplayer {
     const now = this.now();
     const since = this.since;
     const records = await this.services.github.deliveries.recent((r) => Date.parse(r.deliveredAt) < since);
+    const handled = new Set<string>();
+    // Only answered deploy events can be replayed: only theirs are looked up (shared memory is a call each).
+    for (const record of records)
+      if (
+        record.event === "repository_dispatch" &&
+        !handled.has(record.guid) &&
+        (await this.options.handled(record.guid))
+      )
+        handled.add(record.guid);
     const plan = planReplay({
       records,
       since,
       settledBefore: Math.max(this.startedAt, now - this.settleMs),
-      handled: (guid) => this.options.handled(guid),
+      handled: (guid) => handled.has(guid),
       asked: (guid) => this.asked.has(guid),
     });
     let replayed = 0;
@@ -130,7 +139,7 @@ export class DeliveryReplayer {
       { eventType: payload.action, clientPayload: payload.client_payload, deliveryId: record.guid, replay: true },
       log,
     );
-    this.options.remember(record.guid);
+    await this.options.remember(record.guid);
     return true;
   }
 }

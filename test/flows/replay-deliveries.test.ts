@@ -36,8 +36,8 @@ function item(id: number, guid: string, over: Record<string, unknown> = {}) {
 
 function replayer(handled = new Set<string>()) {
   return new DeliveryReplayer(w.services, recordingLog(w.logs), {
-    handled: (guid) => handled.has(guid),
-    remember: (guid) => void handled.add(guid),
+    handled: async (guid) => handled.has(guid),
+    remember: async (guid) => void handled.add(guid),
     now: () => NOW,
   });
 }
