@@ -81,8 +81,12 @@ export async function settled(world: World, headSha: string, timeoutMs = 120_000
   await quiescent(world, 1500, timeoutMs);
 }
 
-export function prOpened(branch: string) {
+/** The PR for `branch` opened; with `world`, only one opened from now on (a branch may be reused). */
+export function prOpened(branch: string, world?: World) {
+  const before = world ? world.forge.events.length : 0;
+  const earlier = new Set(world?.forge.events.slice(0, before));
   return (d: WebhookDelivery) =>
+    !earlier.has(d) &&
     d.event === "pull_request" &&
     d.action === "opened" &&
     (d.payload as { pull_request?: { head?: { ref?: string } } }).pull_request?.head?.ref === branch;
@@ -105,6 +109,7 @@ export async function dispatch(
   token: string,
   service: string,
   image: string,
+  environment?: string,
 ): Promise<{ status: number; retryAfter: number | undefined }> {
   const res = await fetch(`${world.forge.url}/repos/${OWNER}/${REPO}/dispatches`, {
     method: "POST",
@@ -113,7 +118,7 @@ export async function dispatch(
       "content-type": "application/json",
       accept: "application/vnd.github+json",
     },
-    body: JSON.stringify({ event_type: "deploy", client_payload: { service, image } }),
+    body: JSON.stringify({ event_type: "deploy", client_payload: { service, image, environment } }),
   });
   await res.arrayBuffer();
   const retry = res.headers.get("retry-after");

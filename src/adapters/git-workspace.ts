@@ -5,12 +5,23 @@
 // The installation token travels only in an environment variable holding an http.extraHeader,
 // never in a URL or an argument, so git's own error text cannot echo it; errors are redacted
 // again on the way out all the same.
-import { mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
+import { mkdir, writeFile } from "node:fs/promises";
 import { existsSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join, resolve } from "node:path";
 import { spawn } from "node:child_process";
-import { simpleGit, type SimpleGit } from "simple-git";
+import { GitBatch } from "./git-batch.js";
+import {
+  commitObject,
+  commitTree,
+  gitObject,
+  isTreeMode,
+  parseTree,
+  treeObject,
+  writeLooseObject,
+  type GitObject,
+  type TreeItem,
+} from "./git-objects.js";
 import { redact } from "./redact.js";
 
 export interface WorkspaceOptions {
@@ -31,7 +42,7 @@ export interface CommitRequest {
   message: string;
 }
 
-const TREES_KEPT = 4;
+const TREES_KEPT = 8;
 const BLOBS_KEPT_BYTES = 32 * 1024 * 1024;
 const BLOB_KEPT_MAX = 256 * 1024;
 /** Refs per `git push`. */
@@ -58,6 +69,7 @@ export class GitWorkspace {
   private readonly trees = new Map<string, CommitTree>();
   private readonly blobs = new Map<string, Buffer>();
   private blobBytes = 0;
+  private batchReader?: GitBatch;
 
   constructor(private readonly options: WorkspaceOptions) {}
 
@@ -113,27 +125,62 @@ export class GitWorkspace {
 
   /** Sha of a remote branch as last fetched, or undefined when it does not exist. */
   async remoteBranch(branch: string): Promise<string | undefined> {
-    try {
-      return (
-        (await this.run(["rev-parse", "--verify", "--quiet", `refs/remotes/origin/${branch}^{commit}`])).trim() ||
-        undefined
-      );
-    } catch {
-      return undefined;
-    }
+    if (!existsSync(join(this.options.dir, "HEAD"))) return undefined;
+    if (!PLAIN_BRANCH.test(branch) || branch.includes("..")) return undefined;
+    return (await this.batch().read(`refs/remotes/origin/${branch}^{commit}`))?.id;
+  }
+
+  /** The clone's long-lived object reader. */
+  private batch(): GitBatch {
+    this.batchReader ??= new GitBatch(this.options.dir, this.baseEnv());
+    return this.batchReader;
+  }
+
+  /** Stops the workspace's long-lived git process (it starts again when needed). */
+  close(): void {
+    this.batchReader?.close();
   }
 
   /** A file's text at a commit; undefined when missing. Refuses paths that pass through a symlink. */
   async readFile(commit: string, path: string): Promise<string | undefined> {
     const cached = this.trees.get(commit);
-    const entries = cached
-      ? ancestors(path).flatMap((p) => cached.byPath.get(p) ?? [])
-      : await this.lsTree(commit, ancestors(path));
-    if (entries.some((e) => e.mode === "120000"))
-      throw new Error(`${path} passes through a symbolic link; Conveyor does not follow links`);
-    const file = entries.find((e) => e.path === path);
-    if (!file || file.type !== "blob") return undefined;
+    let file: { mode: string; sha: string; type: string } | undefined;
+    if (cached) {
+      const entries = ancestors(path).flatMap((p) => cached.byPath.get(p) ?? []);
+      if (entries.some((e) => e.mode === "120000")) throw symlinkError(path);
+      file = entries.find((e) => e.path === path);
+    } else {
+      const walked = await this.walk(commit, path);
+      if (walked.some((level) => level.entry?.mode === "120000")) throw symlinkError(path);
+      const last = walked[walked.length - 1]?.entry;
+      file = last && { mode: last.mode, sha: last.id, type: isTreeMode(last.mode) ? "tree" : "blob" };
+    }
+    if (!file || file.type !== "blob" || file.mode === "160000") return undefined;
     return (await this.readBlobs([file.sha])).get(file.sha);
+  }
+
+  /**
+   * The trees from a commit's root down to `path`, read through the long-lived reader: per path
+   * component, the tree that holds it and its entry there (undefined from the first one missing).
+   */
+  private async walk(commit: string, path: string): Promise<Array<{ tree: TreeItem[]; entry?: TreeItem }>> {
+    const head = await this.batch().read(`${commit}^{commit}`);
+    if (!head) throw new Error(`git: ${commit} is not a commit in the clone`);
+    const levels: Array<{ tree: TreeItem[]; entry?: TreeItem }> = [];
+    let treeId: string | undefined = commitTree(head.body);
+    for (const name of path.split("/")) {
+      const tree: TreeItem[] = treeId ? await this.readTree(treeId) : [];
+      const entry = tree.find((e) => e.name === name);
+      levels.push({ tree, entry });
+      treeId = entry && isTreeMode(entry.mode) ? entry.id : undefined;
+    }
+    return levels;
+  }
+
+  private async readTree(id: string): Promise<TreeItem[]> {
+    const object = await this.batch().read(id);
+    if (!object || object.type !== "tree") throw new Error(`git: tree ${id} is missing from the clone`);
+    return parseTree(object.body);
   }
 
   /** Files under a directory at a commit. */
@@ -156,8 +203,15 @@ export class GitWorkspace {
   private async tree(commit: string): Promise<CommitTree> {
     const full = /^[0-9a-f]{40}$/.test(commit);
     const cached = full ? this.trees.get(commit) : undefined;
-    if (cached) return cached;
-    const root = (await this.run(["rev-parse", "--verify", `${commit}^{tree}`])).trim();
+    if (cached) {
+      // Most recently used last: the oldest is dropped first.
+      this.trees.delete(commit);
+      this.trees.set(commit, cached);
+      return cached;
+    }
+    const head = await this.batch().read(`${commit}^{commit}`);
+    if (!head) throw new Error(`git: ${commit} is not a commit in the clone`);
+    const root = commitTree(head.body);
     const entries = parseLsTree(await this.run(["ls-tree", "-r", "-t", "-z", "--full-tree", commit]));
     const files = entries.filter((e) => e.type !== "tree");
     const tree: CommitTree = {
@@ -189,23 +243,9 @@ export class GitWorkspace {
       else missing.push(id);
     }
     if (missing.length === 0) return out;
-    const result = await this.spawnGit(["cat-file", "--batch"], { input: `${missing.join("\n")}\n` });
-    if (result.code !== 0) throw new Error(`git cat-file failed: ${result.stderr}`);
-    const raw = result.stdout;
-    let at = 0;
-    while (at < raw.length) {
-      const eol = raw.indexOf(10, at);
-      const [id, type, size] = raw.subarray(at, eol).toString("utf8").split(" ") as [
-        string,
-        string,
-        string | undefined,
-      ];
-      at = eol + 1;
-      if (type === "missing" || size === undefined) continue;
-      const length = Number(size);
-      if (type === "blob") out.set(id, this.remember(id, Buffer.from(raw.subarray(at, at + length))));
-      at += length + 1;
-    }
+    const reader = this.batch();
+    const found = await Promise.all(missing.filter((id) => /^[0-9a-f]{40}$/.test(id)).map((id) => reader.read(id)));
+    for (const object of found) if (object?.type === "blob") out.set(object.id, this.remember(object.id, object.body));
     return out;
   }
 
@@ -224,10 +264,10 @@ export class GitWorkspace {
   /** Whether every one of these commits is in the clone (one git process). */
   async hasCommits(shas: string[]): Promise<boolean> {
     if (!existsSync(join(this.options.dir, "HEAD"))) return false;
-    const result = await this.spawnGit(["cat-file", "--batch-check"], {
-      input: `${shas.map((s) => `${s}^{commit}`).join("\n")}\n`,
-    });
-    return result.code === 0 && !/ missing$/m.test(result.stdout.toString("utf8"));
+    if (!shas.every((s) => /^[0-9a-f]{40}$/.test(s))) return false;
+    const reader = this.batch();
+    const found = await Promise.all(shas.map((s) => reader.read(`${s}^{commit}`)));
+    return found.every(Boolean);
   }
 
   /**
@@ -236,6 +276,8 @@ export class GitWorkspace {
    * directly. Unknown commits and other errors count as "no".
    */
   async isAncestor(ancestor: string, descendant: string): Promise<boolean> {
+    if (ancestor === descendant && /^[0-9a-f]{40}$/.test(ancestor)) return await this.hasCommits([ancestor]);
+    if (await this.isParent(ancestor, descendant)) return true;
     const env = await this.gitEnv({});
     const code = await new Promise<number | null>((resolveCode) => {
       const child = spawn("git", ["--git-dir", this.options.dir, "merge-base", "--is-ancestor", ancestor, descendant], {
@@ -254,33 +296,46 @@ export class GitWorkspace {
     return out.split("\0").filter(Boolean);
   }
 
-  /** Writes one file on top of `parent` and returns the new commit's sha; touches no working tree. */
+  /**
+   * Writes one file on top of `parent` and returns the new commit's sha; touches no working tree.
+   * The blob, the trees on the file's path and the commit are made in this process and written
+   * as loose objects: no index, no git process.
+   */
   async commitFile(request: CommitRequest): Promise<string> {
-    const scratch = await mkdtemp(join(tmpdir(), "conveyor-index-"));
-    try {
-      const blobFile = join(scratch, "blob");
-      await writeFile(blobFile, request.text);
-      const blob = (await this.run(["hash-object", "-w", "--no-filters", blobFile])).trim();
-      const env = { GIT_INDEX_FILE: join(scratch, "index") };
-      const existing = (await this.lsTree(request.parent, [request.path])).find((e) => e.path === request.path);
-      await this.run(["read-tree", request.parent], { env });
-      await this.run(
-        ["update-index", "--add", "--cacheinfo", `${existing?.mode ?? "100644"},${blob},${request.path}`],
-        { env },
-      );
-      const tree = (await this.run(["write-tree"], { env })).trim();
-      const author = this.options.author ?? DEFAULT_AUTHOR;
-      const identity = {
-        GIT_AUTHOR_NAME: author.name,
-        GIT_AUTHOR_EMAIL: author.email,
-        GIT_COMMITTER_NAME: author.name,
-        GIT_COMMITTER_EMAIL: author.email,
-      };
-      const parent = (await this.run(["rev-parse", "--verify", `${request.parent}^{commit}`])).trim();
-      return (await this.run(["commit-tree", tree, "-p", parent, "-m", request.message], { env: identity })).trim();
-    } finally {
-      await rm(scratch, { recursive: true, force: true });
+    const parent = await this.batch().read(`${request.parent}^{commit}`);
+    if (!parent) throw new Error(`git commit-tree failed: ${request.parent} is not a commit in the clone`);
+    const names = request.path.split("/");
+    if (names.some((n) => n === "" || n === "." || n === ".." || n === ".git"))
+      throw new Error(`git update-index failed: invalid path '${request.path}'`);
+    const levels = await this.walk(parent.id, request.path);
+    const made: GitObject[] = [];
+    const blob = gitObject("blob", Buffer.from(request.text, "utf8"));
+    made.push(blob);
+    let child: TreeItem = {
+      mode: levels[levels.length - 1]?.entry?.mode ?? "100644",
+      name: names[names.length - 1] as string,
+      id: blob.id,
+    };
+    for (let i = levels.length - 1; i >= 0; i--) {
+      const { tree, entry } = levels[i] as { tree: TreeItem[]; entry?: TreeItem };
+      if (i < levels.length - 1 && entry && !isTreeMode(entry.mode))
+        throw new Error(`git update-index failed: '${names.slice(0, i + 1).join("/")}' is a file, not a directory`);
+      const items = tree.filter((e) => e.name !== child.name);
+      items.push(child);
+      const object = treeObject(items);
+      made.push(object);
+      if (i > 0) child = { mode: "040000", name: names[i - 1] as string, id: object.id };
     }
+    const root = made[made.length - 1] as GitObject;
+    const commit = commitObject({
+      tree: root.id,
+      parents: [parent.id],
+      author: this.options.author ?? DEFAULT_AUTHOR,
+      message: request.message,
+    });
+    made.push(commit);
+    for (const object of made) await writeLooseObject(this.options.dir, object);
+    return commit.id;
   }
 
   /**
@@ -338,19 +393,27 @@ export class GitWorkspace {
     }
   }
 
-  private async lsTree(commit: string, paths: string[]): Promise<TreeEntry[]> {
-    return parseLsTree(await this.run(["ls-tree", "-z", "--full-tree", commit, "--", ...paths]));
+  /** Whether `parent` is one of `commit`'s parents (read from the commit; no process). */
+  private async isParent(parent: string, commit: string): Promise<boolean> {
+    if (!/^[0-9a-f]{40}$/.test(parent) || !/^[0-9a-f]{40}$/.test(commit)) return false;
+    const object = await this.batch().read(`${commit}^{commit}`);
+    if (!object) return false;
+    const header = object.body.toString("latin1", 0, object.body.indexOf("\n\n"));
+    return header.split("\n").includes(`parent ${parent}`);
   }
 
   /** A minimal environment: nothing from the caller's shell (editors, pagers, askpass) reaches git. */
-  private async gitEnv(opts: { env?: Record<string, string>; network?: boolean }): Promise<Record<string, string>> {
-    const env: Record<string, string> = {
+  private baseEnv(): Record<string, string> {
+    return {
       PATH: process.env.PATH ?? "/usr/bin:/bin",
       HOME: process.env.HOME ?? tmpdir(),
       GIT_TERMINAL_PROMPT: "0",
       LC_ALL: "C",
-      ...opts.env,
     };
+  }
+
+  private async gitEnv(opts: { env?: Record<string, string>; network?: boolean }): Promise<Record<string, string>> {
+    const env: Record<string, string> = { ...this.baseEnv(), ...opts.env };
     if (opts.network) {
       const token = await this.options.token?.();
       if (token) {
@@ -371,17 +434,20 @@ export class GitWorkspace {
    */
   private async spawnGit(
     args: string[],
-    opts: { input?: string; network?: boolean } = {},
+    opts: { input?: string; network?: boolean; cwd?: string; env?: Record<string, string> } = {},
   ): Promise<{ code: number | null; stdout: Buffer; stderr: string }> {
     const env = await this.gitEnv(opts);
+    const argv = args[0] === "init" ? args : ["--git-dir", this.options.dir, ...args];
     return new Promise((resolve, reject) => {
-      const child = spawn("git", ["--git-dir", this.options.dir, ...args], { env, stdio: ["pipe", "pipe", "pipe"] });
+      const child = spawn("git", argv, { env, cwd: opts.cwd, stdio: ["pipe", "pipe", "pipe"] });
       const chunks: Buffer[] = [];
       let stderr = "";
       child.stdout.on("data", (chunk: Buffer) => chunks.push(chunk));
       child.stderr.on("data", (chunk: Buffer) => (stderr += chunk.toString()));
       child.on("error", (error) => reject(new Error(`git ${args[0]} failed: ${redact(error.message)}`)));
       child.on("close", (code) => resolve({ code, stdout: Buffer.concat(chunks), stderr: redact(stderr) }));
+      // A git that has what it needs may exit before reading its input.
+      child.stdin.on("error", () => undefined);
       child.stdin.end(opts.input ?? "");
     });
   }
@@ -390,16 +456,10 @@ export class GitWorkspace {
     args: string[],
     opts: { cwd?: string; env?: Record<string, string>; network?: boolean } = {},
   ): Promise<string> {
-    const env = await this.gitEnv(opts);
-    const cwd = opts.cwd ?? this.options.dir;
-    try {
-      // A client per call: simple-git keeps env on the instance, and calls may overlap.
-      // GIT_CONFIG_COUNT is allowed because this file alone sets it, to the auth header above.
-      const git: SimpleGit = simpleGit({ baseDir: cwd, unsafe: { allowUnsafeConfigEnvCount: true } }).env(env);
-      return await git.raw(args[0] === "init" ? args : ["--git-dir", this.options.dir, ...args]);
-    } catch (error) {
-      throw new Error(`git ${args[0]} failed: ${redact(error instanceof Error ? error.message : String(error))}`);
-    }
+    const result = await this.spawnGit(args, { ...opts, cwd: opts.cwd ?? this.options.dir });
+    if (result.code !== 0)
+      throw new Error(`git ${args[0]} failed: ${result.stderr.trim() || `exit ${String(result.code)}`}`);
+    return result.stdout.toString("utf8");
   }
 
   /** The best common ancestor of two commits: what a pull request's diff is taken against. */
@@ -471,6 +531,12 @@ function parseLsTree(out: string): TreeEntry[] {
       return { mode, type, sha, path: line.slice(tab + 1) };
     });
 }
+
+/** Branch names read through the long-lived reader: what git allows, less what a revision could mean. */
+const PLAIN_BRANCH = /^[A-Za-z0-9._/-]+$/;
+
+const symlinkError = (path: string) =>
+  new Error(`${path} passes through a symbolic link; Conveyor does not follow links`);
 
 /** "a/b/c.yaml" -> ["a", "a/b", "a/b/c.yaml"]: every path that must not be a symlink. */
 function ancestors(path: string): string[] {
