@@ -5,17 +5,19 @@
 // The installation token travels only in an environment variable holding an http.extraHeader,
 // never in a URL or an argument, so git's own error text cannot echo it; errors are redacted
 // again on the way out all the same.
-import { mkdir, writeFile } from "node:fs/promises";
+import { mkdir, rename, rm, writeFile } from "node:fs/promises";
 import { existsSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join, resolve } from "node:path";
 import { spawn } from "node:child_process";
 import { GitBatch } from "./git-batch.js";
+import { receivePack, remoteHeads, usable, ZERO_ID } from "./git-http.js";
 import {
   commitObject,
   commitTree,
   gitObject,
   isTreeMode,
+  packObjects,
   parseTree,
   treeObject,
   writeLooseObject,
@@ -43,6 +45,8 @@ export interface CommitRequest {
 }
 
 const TREES_KEPT = 8;
+/** Commits made here whose objects are kept until they are pushed. */
+const MADE_KEPT = 1_000;
 const BLOBS_KEPT_BYTES = 32 * 1024 * 1024;
 const BLOB_KEPT_MAX = 256 * 1024;
 /** Refs per `git push`. */
@@ -70,6 +74,10 @@ export class GitWorkspace {
   private readonly blobs = new Map<string, Buffer>();
   private blobBytes = 0;
   private batchReader?: GitBatch;
+  /** Objects of commits made here and not pushed yet: a push over HTTP sends exactly these. */
+  private readonly made = new Map<string, { parent: string; objects: GitObject[] }>();
+  private heads?: Promise<Map<string, string>>;
+  private nextHeads?: Promise<Map<string, string>>;
 
   constructor(private readonly options: WorkspaceOptions) {}
 
@@ -128,6 +136,64 @@ export class GitWorkspace {
     if (!existsSync(join(this.options.dir, "HEAD"))) return undefined;
     if (!PLAIN_BRANCH.test(branch) || branch.includes("..")) return undefined;
     return (await this.batch().read(`refs/remotes/origin/${branch}^{commit}`))?.id;
+  }
+
+  /**
+   * Where the remote's branches are now, for an edit about to be made: over HTTP, one request for
+   * the remote's refs, and a fetch of just the branch read when its commit is not in the clone
+   * (a branch nobody reads is never fetched). Elsewhere, a full sync. Callers at the same time
+   * share requests, as they share fetches.
+   */
+  async remoteBranches(): Promise<(branch: string) => Promise<string | undefined>> {
+    if (!usable(this.options.remoteUrl) || !existsSync(join(this.options.dir, "HEAD"))) {
+      await this.sync();
+      return (branch) => this.remoteBranch(branch);
+    }
+    const heads = await this.advertised();
+    return async (branch) => {
+      const sha = heads.get(branch);
+      if (!sha) return undefined;
+      if (!(await this.hasCommits([sha]))) {
+        await this.exclusive(() =>
+          this.run(["fetch", "--no-tags", "--quiet", "origin", `+refs/heads/${branch}:refs/remotes/origin/${branch}`], {
+            network: true,
+          }),
+        );
+        if (!(await this.hasCommits([sha]))) return this.remoteBranch(branch);
+      } else if ((await this.remoteBranch(branch)) !== sha) await this.trackRef(branch, sha);
+      return sha;
+    };
+  }
+
+  private advertised(): Promise<Map<string, string>> {
+    if (!this.heads) {
+      this.heads = (async () => remoteHeads(this.options.remoteUrl, await this.authorization()))().finally(() => {
+        this.heads = undefined;
+      });
+      return this.heads;
+    }
+    this.nextHeads ??= this.heads
+      .catch(() => undefined)
+      .then(() => {
+        this.nextHeads = undefined;
+        return this.advertised();
+      });
+    return this.nextHeads;
+  }
+
+  /** Points the clone's record of a remote branch at a commit it has (the files ref store git uses). */
+  private async trackRef(branch: string, sha: string): Promise<void> {
+    if (!PLAIN_BRANCH.test(branch) || branch.includes("..")) return;
+    const path = join(this.options.dir, "refs", "remotes", "origin", branch);
+    const temp = `${path}.${process.pid}.${Math.random().toString(36).slice(2)}.tmp`;
+    try {
+      await mkdir(dirname(path), { recursive: true });
+      await writeFile(temp, `${sha}\n`);
+      await rename(temp, path);
+    } catch {
+      // Only a record: the next fetch writes it again.
+      await rmQuiet(temp);
+    }
   }
 
   /** The clone's long-lived object reader. */
@@ -335,6 +401,8 @@ export class GitWorkspace {
     });
     made.push(commit);
     for (const object of made) await writeLooseObject(this.options.dir, object);
+    if (this.made.size >= MADE_KEPT) this.made.delete(this.made.keys().next().value as string);
+    this.made.set(commit.id, { parent: parent.id, objects: made });
     return commit.id;
   }
 
@@ -363,6 +431,28 @@ export class GitWorkspace {
       this.pushes.splice(this.pushes.indexOf(p), 1);
     }
     if (this.pushes.length) this.pushTurn ??= this.exclusive(() => this.pushPending());
+    const objects = this.objectsToPush(batch.map((p) => p.commit));
+    if (objects && usable(this.options.remoteUrl)) {
+      try {
+        const results = await receivePack(
+          this.options.remoteUrl,
+          batch.map((p) => ({ ref: `refs/heads/${p.branch}`, old: p.expected ?? ZERO_ID, new: p.commit })),
+          packObjects(objects),
+          await this.authorization(),
+        );
+        for (const p of batch) {
+          const ok = results.get(`refs/heads/${p.branch}`)?.ok === true;
+          if (ok) {
+            this.made.delete(p.commit);
+            await this.trackRef(p.branch, p.commit);
+          }
+          p.resolve(ok);
+        }
+        return;
+      } catch {
+        // The remote refused the pack (an object it lacks): git works out what to send.
+      }
+    }
     try {
       const result = await this.spawnGit(
         [
@@ -386,11 +476,36 @@ export class GitWorkspace {
       if (result.code !== 0 && reported.size === 0) throw new Error(`git push failed: ${result.stderr}`);
       for (const p of batch) {
         if (accepted.has(p.branch)) await this.run(["update-ref", `refs/remotes/origin/${p.branch}`, p.commit]);
+        if (accepted.has(p.branch)) this.made.delete(p.commit);
         p.resolve(accepted.has(p.branch));
       }
     } catch (error) {
       for (const p of batch) p.reject(error);
     }
+  }
+
+  /**
+   * Every object the remote may lack for these commits: those made here and not pushed yet,
+   * their unpushed parents' too. Undefined when a commit was not made here (git push then).
+   */
+  private objectsToPush(commits: string[]): GitObject[] | undefined {
+    const out = new Map<string, GitObject>();
+    for (const commit of commits) {
+      let at: string | undefined = commit;
+      if (!this.made.has(commit)) return undefined;
+      while (at && this.made.has(at)) {
+        const entry = this.made.get(at) as { parent: string; objects: GitObject[] };
+        for (const object of entry.objects) out.set(object.id, object);
+        at = entry.parent;
+      }
+    }
+    return [...out.values()];
+  }
+
+  /** The header git sends with the installation token (never put in a URL or an argument). */
+  private async authorization(): Promise<string | undefined> {
+    const token = await this.options.token?.();
+    return token ? `Basic ${Buffer.from(`x-access-token:${token}`).toString("base64")}` : undefined;
   }
 
   /** Whether `parent` is one of `commit`'s parents (read from the commit; no process). */
@@ -415,15 +530,13 @@ export class GitWorkspace {
   private async gitEnv(opts: { env?: Record<string, string>; network?: boolean }): Promise<Record<string, string>> {
     const env: Record<string, string> = { ...this.baseEnv(), ...opts.env };
     if (opts.network) {
-      const token = await this.options.token?.();
-      if (token) {
-        const basic = Buffer.from(`x-access-token:${token}`).toString("base64");
+      const authorization = await this.authorization();
+      if (authorization)
         Object.assign(env, {
           GIT_CONFIG_COUNT: "1",
           GIT_CONFIG_KEY_0: "http.extraHeader",
-          GIT_CONFIG_VALUE_0: `Authorization: Basic ${basic}`,
+          GIT_CONFIG_VALUE_0: `Authorization: ${authorization}`,
         });
-      }
     }
     return env;
   }
@@ -534,6 +647,8 @@ function parseLsTree(out: string): TreeEntry[] {
 
 /** Branch names read through the long-lived reader: what git allows, less what a revision could mean. */
 const PLAIN_BRANCH = /^[A-Za-z0-9._/-]+$/;
+
+const rmQuiet = (path: string) => rm(path, { force: true }).catch(() => undefined);
 
 const symlinkError = (path: string) =>
   new Error(`${path} passes through a symbolic link; Conveyor does not follow links`);
