@@ -40,9 +40,9 @@ export const DEFAULT_DISPATCH: DispatchParams = {
   services: 1000,
   envs: ["staging", "qa", "production"],
   commits: 5000,
-  samples: 30,
+  samples: 20,
   seedSamples: 12,
-  baselineSamples: 10,
+  baselineSamples: 5,
 };
 
 export const QUICK_DISPATCH: DispatchParams = {
@@ -145,6 +145,7 @@ async function freshCloneSample(
   world: World,
   token: string,
   target: Target,
+  index: number,
 ): Promise<{ service: string; pushMs: number; cloneMs: number }> {
   const url = world.forge.authedGitUrl(OWNER, REPO, token);
   const dir = await mkdtemp(join(tmpdir(), "bench-ci-"));
@@ -174,9 +175,13 @@ async function freshCloneSample(
     };
     const message = `Deploy ${target.service} ${target.tag} to ${target.env}`;
     await run("git", ["-C", dir, "commit", "--quiet", "-a", "-m", message], { env });
-    await run("git", ["-C", dir, "push", "--quiet", "origin", `HEAD:refs/heads/ci/${target.env}/${target.service}`], {
-      env,
-    });
+    await run(
+      "git",
+      ["-C", dir, "push", "--quiet", "origin", `HEAD:refs/heads/ci/${target.env}/${target.service}-${index}`],
+      {
+        env,
+      },
+    );
     const pushMs = performance.now() - t0;
     await quiescent(world, 1500, 120_000);
     return { service: target.service, cloneMs, pushMs };
@@ -249,7 +254,7 @@ async function sideBySide(
     }
     log(`dispatch/${what}: fresh-clone reference (clone --depth 1, edit, commit, push), n=${baselineCount}`);
     for (let i = 0; i < baselineCount; i++)
-      measured.baseline.push(await freshCloneSample(world, ci, targets(i).baseline));
+      measured.baseline.push(await freshCloneSample(world, ci, targets(i).baseline, i));
     return measured;
   } finally {
     await floor.close();

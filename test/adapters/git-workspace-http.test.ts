@@ -19,7 +19,10 @@ beforeAll(async () => {
 });
 afterAll(() => forge?.close());
 
-async function repo(): Promise<{ name: string; ws: GitWorkspace; spawned: ReturnType<typeof vi.spyOn> }> {
+type Spawn = (args: string[]) => Promise<unknown>;
+type SpawnSpy = { mock: { calls: Array<Parameters<Spawn>> } };
+
+async function repo(): Promise<{ name: string; ws: GitWorkspace; spawned: SpawnSpy }> {
   const name = `manifests-${++repoCount}`;
   await forge.createRepo("acme", name);
   await forge.seed("acme", name, { [OVERLAY]: "newTag: 1\n", "README.md": "hi\n" }, "seed", { silent: true });
@@ -28,12 +31,12 @@ async function repo(): Promise<{ name: string; ws: GitWorkspace; spawned: Return
     remoteUrl: forge.gitUrl("acme", name),
     token: async () => token,
   });
-  const spawned = vi.spyOn(ws as unknown as { spawnGit(args: string[]): Promise<unknown> }, "spawnGit");
+  const spawned: SpawnSpy = vi.spyOn(ws as unknown as { spawnGit: Spawn }, "spawnGit");
   return { name, ws, spawned };
 }
 
-const gitCalls = (spawned: ReturnType<typeof vi.spyOn>, command: string) =>
-  spawned.mock.calls.filter((call) => (call[0] as string[])[0] === command).length;
+const gitCalls = (spawned: SpawnSpy, command: string) =>
+  spawned.mock.calls.filter(([args]) => args[0] === command).length;
 
 describe("GitWorkspace over HTTP", () => {
   it("reads where branches are with one request and fetches only the branches read", async () => {
