@@ -25,7 +25,14 @@ export async function startGeneratedWorld(
     logLevel: "info",
     ...options,
     // The 30 s rescan for in-progress Deployments is background work, not part of any flow measured here.
-    appEnv: { CONVEYOR_RESCAN_MS: "3600000", ...options.appEnv },
+    appEnv: {
+      CONVEYOR_RESCAN_MS: "3600000",
+      // "--require ./bench/lib/cpu-profile.cjs": Conveyor writes a CPU profile when it stops.
+      ...(process.env.BENCH_APP_NODE_OPTIONS
+        ? { NODE_OPTIONS: process.env.BENCH_APP_NODE_OPTIONS, BENCH_PROFILE_DIR: process.env.BENCH_PROFILE_DIR ?? "" }
+        : {}),
+      ...options.appEnv,
+    },
     seedRepo: async (path) => {
       generated = await generateRepo(path, spec);
     },

@@ -358,8 +358,42 @@ export class GitWorkspace {
 
   /** Files changed between two commits. */
   async changedFiles(from: string, to: string): Promise<string[]> {
-    const out = await this.run(["diff", "--name-only", "-z", "--no-renames", from, to]);
-    return out.split("\0").filter(Boolean);
+    const [a, b] = await Promise.all([this.batch().read(`${from}^{commit}`), this.batch().read(`${to}^{commit}`)]);
+    if (!a || !b) {
+      const out = await this.run(["diff", "--name-only", "-z", "--no-renames", from, to]);
+      return out.split("\0").filter(Boolean);
+    }
+    const changed: string[] = [];
+    await this.diffTrees(commitTree(a.body), commitTree(b.body), "", changed);
+    return changed;
+  }
+
+  /**
+   * `git diff --name-only --no-renames` of two trees, read through the long-lived reader: equal
+   * subtrees (same id) are skipped whole, so a one-file change reads only the trees on its path.
+   */
+  private async diffTrees(a: string | undefined, b: string | undefined, prefix: string, out: string[]): Promise<void> {
+    const [left, right] = await Promise.all([a ? this.readTree(a) : [], b ? this.readTree(b) : []]);
+    const byName = new Map<string, { a?: TreeItem; b?: TreeItem }>();
+    for (const item of left) byName.set(item.name, { a: item });
+    for (const item of right) byName.set(item.name, { ...byName.get(item.name), b: item });
+    // git's order: a directory sorts as its name followed by "/".
+    const key = (name: string, e: { a?: TreeItem; b?: TreeItem }) =>
+      [e.a, e.b].some((i) => i && isTreeMode(i.mode)) ? `${name}/` : name;
+    const names = [...byName.entries()].sort(([n1, e1], [n2, e2]) =>
+      Buffer.compare(Buffer.from(key(n1, e1)), Buffer.from(key(n2, e2))),
+    );
+    for (const [name, e] of names) {
+      if (e.a && e.b && e.a.id === e.b.id && e.a.mode === e.b.mode) continue;
+      const path = `${prefix}${name}`;
+      const aTree = e.a && isTreeMode(e.a.mode) ? e.a.id : undefined;
+      const bTree = e.b && isTreeMode(e.b.mode) ? e.b.id : undefined;
+      const aFile = e.a && !aTree;
+      const bFile = e.b && !bTree;
+      // A file replaced by a directory (or the other way) is a deletion and an addition.
+      if (aFile || bFile) out.push(path);
+      if (aTree || bTree) await this.diffTrees(aTree, bTree, `${path}/`, out);
+    }
   }
 
   /**
@@ -577,6 +611,9 @@ export class GitWorkspace {
 
   /** The best common ancestor of two commits: what a pull request's diff is taken against. */
   async mergeBase(a: string, b: string): Promise<string | undefined> {
+    // The common case, a commit made on top of the other (every PR Conveyor opens): no process.
+    if (await this.isParent(a, b)) return a;
+    if (await this.isParent(b, a)) return b;
     try {
       return (await this.run(["merge-base", a, b])).trim() || undefined;
     } catch {

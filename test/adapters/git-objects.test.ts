@@ -87,6 +87,44 @@ describe("commits built without an index", () => {
   });
 });
 
+describe("reading without a process per question", () => {
+  it("lists changed files like git diff, and finds the merge base of a commit made on top of another", async () => {
+    const { ws, main } = await clone({
+      "a/one.yaml": "1\n",
+      "a/two.yaml": "2\n",
+      "b/x": "x\n",
+      "file-then-dir": "f\n",
+    });
+    const next = remote.commit(
+      "main",
+      {
+        "a/one.yaml": "changed\n",
+        "a/two.yaml": null,
+        "c/new/deep.yaml": "new\n",
+        "file-then-dir": null,
+        "b/x": "x\n",
+      },
+      "many",
+    );
+    const last = remote.commit("main", { "file-then-dir/inside": "now a directory\n" }, "dir");
+    await ws.sync();
+    for (const [from, to] of [
+      [main, next],
+      [next, last],
+      [main, last],
+      [last, main],
+    ] as const) {
+      const byGit = git(ws.dir, ["diff", "--name-only", "--no-renames", from, to]).split("\n").filter(Boolean);
+      expect((await ws.changedFiles(from, to)).sort()).toEqual(byGit.sort());
+    }
+    expect(await ws.mergeBase(main, next)).toBe(main);
+    expect(await ws.mergeBase(last, next)).toBe(next);
+    expect(await ws.mergeBase(main, last)).toBe(main);
+    expect(await ws.isAncestor(next, last)).toBe(true);
+    expect(await ws.isAncestor(last, main)).toBe(false);
+  });
+});
+
 describe("objects and packs", () => {
   it("hash like git and pack into something git index-pack accepts", () => {
     const dir = join(mkdtempSync(join(tmpdir(), "pack-")), "repo.git");
