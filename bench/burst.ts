@@ -17,6 +17,7 @@ import {
 import { imageOf, serviceName } from "./lib/repo.js";
 import {
   appLogFindings,
+  closeWorld,
   BENCH_CONFIG,
   conveyorRevision,
   dispatch,
@@ -344,8 +345,7 @@ export async function benchBurst(params: BurstParams = DEFAULT_BURST, quick = fa
     return result;
   } finally {
     clearInterval(watcher);
-    // Bounded: a close that hangs (queued webhook deliveries to a stopped app) must not hold the run.
-    await Promise.race([world.close(), sleep(30_000)]);
+    await closeWorld(world);
   }
 }
 

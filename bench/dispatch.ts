@@ -7,12 +7,13 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { ForgeRequest } from "../sandbox/forge/index.js";
 import { ENVIRONMENTS, SERVICES, startWorld, type World } from "../sandbox/world.js";
-import { GIT_ENV, load1m, log, machine, run, sleep, summary, table, writeResult } from "./lib/common.js";
+import { GIT_ENV, load1m, log, machine, run, summary, table, writeResult } from "./lib/common.js";
 import { WarmFloor, type FloorSample } from "./lib/floor.js";
 import { imageOf, overlayDir, serviceName } from "./lib/repo.js";
 import {
   BENCH_CONFIG,
   BOT,
+  closeWorld,
   conveyorRevision,
   dispatch,
   isBotApi,
@@ -313,7 +314,7 @@ async function measureSeed(params: DispatchParams) {
     );
     return { measured, figures: figures(measured) };
   } finally {
-    await Promise.race([world.close(), sleep(30_000)]);
+    await closeWorld(world);
   }
 }
 
@@ -354,8 +355,7 @@ async function measureGenerated(params: DispatchParams) {
     );
     return { repo, measured, figures: figures(measured) };
   } finally {
-    // Bounded: a close that hangs (queued webhook deliveries to a stopped app) must not hold the run.
-    await Promise.race([world.close(), sleep(30_000)]);
+    await closeWorld(world);
   }
 }
 

@@ -27,7 +27,7 @@ export async function startGeneratedWorld(
     // The 30 s rescan for in-progress Deployments is background work, not part of any flow measured here.
     appEnv: {
       CONVEYOR_RESCAN_MS: "3600000",
-      // "--require ./bench/lib/cpu-profile.cjs": Conveyor writes a CPU profile when it stops.
+      // "--import ./bench/lib/cpu-profile.mjs": Conveyor writes a CPU profile when it stops.
       ...(process.env.BENCH_APP_NODE_OPTIONS
         ? { NODE_OPTIONS: process.env.BENCH_APP_NODE_OPTIONS, BENCH_PROFILE_DIR: process.env.BENCH_PROFILE_DIR ?? "" }
         : {}),
@@ -39,6 +39,16 @@ export async function startGeneratedWorld(
   });
   const g = generated as NonNullable<typeof generated>;
   return { world, head: g.head, tags: g.tags, generateMs: g.ms };
+}
+
+/**
+ * Closes the world; a profiled Conveyor (BENCH_APP_NODE_OPTIONS) is first stopped with SIGTERM so
+ * it exits on its own and writes its profile. Bounded: a close that hangs (queued webhook
+ * deliveries to a stopped app) must not hold the run.
+ */
+export async function closeWorld(world: World): Promise<void> {
+  if (process.env.BENCH_APP_NODE_OPTIONS) await Promise.race([world.stopApp(), sleep(20_000)]);
+  await Promise.race([world.close(), sleep(30_000)]);
 }
 
 /** Records when each forge request finished (the forge keeps no timestamps); returns a lookup. */

@@ -4,7 +4,7 @@
 // ls-tree, read-tree over the whole index, update-index, write-tree, rev-parse, commit-tree).
 import { createHash, randomBytes } from "node:crypto";
 import { existsSync } from "node:fs";
-import { link, mkdir, rm, writeFile } from "node:fs/promises";
+import { mkdir, rename, rm, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { deflateSync } from "node:zlib";
 
@@ -99,29 +99,36 @@ export function commitTree(body: Buffer): string {
   return match[1] as string;
 }
 
+/** Object directories known to exist (one mkdir each, not one per object). */
+const madeDirs = new Set<string>();
+
 /**
  * Writes an object into `<gitDir>/objects` unless it is there already. The file appears whole or
- * not at all (written aside, then linked into place), so a reader never sees half an object.
+ * not at all (written aside, then renamed into place), so a reader never sees half an object.
  */
 export async function writeLooseObject(gitDir: string, object: GitObject): Promise<void> {
   const dir = join(gitDir, "objects", object.id.slice(0, 2));
   const path = join(dir, object.id.slice(2));
   if (existsSync(path)) return;
-  await mkdir(dir, { recursive: true });
+  if (!madeDirs.has(dir)) {
+    await mkdir(dir, { recursive: true });
+    if (madeDirs.size > 100_000) madeDirs.clear();
+    madeDirs.add(dir);
+  }
   const temp = join(dir, `tmp_obj_${randomBytes(6).toString("hex")}`);
-  await writeFile(
-    temp,
-    deflateSync(Buffer.concat([Buffer.from(`${object.type} ${object.body.length}\0`), object.body])),
-    {
-      mode: 0o444,
-    },
-  );
+  const bytes = deflateSync(Buffer.concat([Buffer.from(`${object.type} ${object.body.length}\0`), object.body]));
   try {
-    await link(temp, path);
+    await writeFile(temp, bytes, { mode: 0o444 }).catch(async (error: NodeJS.ErrnoException) => {
+      // The directory went away since (a clone removed and made again): make it once more.
+      if (error.code !== "ENOENT") throw error;
+      await mkdir(dir, { recursive: true });
+      await writeFile(temp, bytes, { mode: 0o444 });
+    });
+    // Same id, same bytes: replacing a copy written meanwhile changes nothing.
+    await rename(temp, path);
   } catch (error) {
-    if ((error as NodeJS.ErrnoException).code !== "EEXIST") throw error;
-  } finally {
-    await rm(temp, { force: true });
+    await rm(temp, { force: true }).catch(() => undefined);
+    throw error;
   }
 }
 

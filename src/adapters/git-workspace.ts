@@ -76,6 +76,8 @@ export class GitWorkspace {
   private batchReader?: GitBatch;
   /** Objects of commits made here and not pushed yet: a push over HTTP sends exactly these. */
   private readonly made = new Map<string, { parent: string; objects: GitObject[] }>();
+  /** What each commit made here changed: its tree can be derived from its parent's. */
+  private readonly recipes = new Map<string, { parent: string; file: TreeEntry; dirs: Array<[string, string]> }>();
   private heads?: Promise<Map<string, string>>;
   private nextHeads?: Promise<Map<string, string>>;
 
@@ -275,6 +277,8 @@ export class GitWorkspace {
       this.trees.set(commit, cached);
       return cached;
     }
+    const derived = await this.derivedTree(commit);
+    if (derived) return this.keepTree(commit, derived);
     const head = await this.batch().read(`${commit}^{commit}`);
     if (!head) throw new Error(`git: ${commit} is not a commit in the clone`);
     const root = commitTree(head.body);
@@ -288,11 +292,31 @@ export class GitWorkspace {
         ...entries.filter((e) => e.type === "tree").map((e): [string, string] => [e.path, e.sha]),
       ]),
     };
-    if (full) {
-      if (this.trees.size >= TREES_KEPT) this.trees.delete(this.trees.keys().next().value as string);
-      this.trees.set(commit, tree);
-    }
+    return full ? this.keepTree(commit, tree) : tree;
+  }
+
+  private keepTree(commit: string, tree: CommitTree): CommitTree {
+    if (this.trees.size >= TREES_KEPT) this.trees.delete(this.trees.keys().next().value as string);
+    this.trees.set(commit, tree);
     return tree;
+  }
+
+  /**
+   * The tree of a one-file commit made here, from its parent's (the render check of a PR Conveyor
+   * opened reads the whole tree of its head): the same listing `ls-tree` would give, without it.
+   */
+  private async derivedTree(commit: string): Promise<CommitTree | undefined> {
+    const made = this.recipes.get(commit);
+    if (!made) return undefined;
+    const parent = await this.tree(made.parent);
+    const before = parent.byPath.get(made.file.path);
+    // A new file would need its place in git's order: ls-tree gives it.
+    if (!before || before.type !== "blob") return undefined;
+    const byPath = new Map(parent.byPath);
+    byPath.set(made.file.path, made.file);
+    const dirs = new Map(parent.dirs);
+    for (const [path, id] of made.dirs) dirs.set(path, id);
+    return { files: parent.files.map((e) => (e === before ? made.file : e)), byPath, dirs };
   }
 
   /** Blob texts by object id, all read by one `git cat-file --batch`. */
@@ -411,11 +435,12 @@ export class GitWorkspace {
     const made: GitObject[] = [];
     const blob = gitObject("blob", Buffer.from(request.text, "utf8"));
     made.push(blob);
-    let child: TreeItem = {
+    const child0: TreeItem = {
       mode: levels[levels.length - 1]?.entry?.mode ?? "100644",
       name: names[names.length - 1] as string,
       id: blob.id,
     };
+    let child = child0;
     for (let i = levels.length - 1; i >= 0; i--) {
       const { tree, entry } = levels[i] as { tree: TreeItem[]; entry?: TreeItem };
       if (i < levels.length - 1 && entry && !isTreeMode(entry.mode))
@@ -437,6 +462,14 @@ export class GitWorkspace {
     for (const object of made) await writeLooseObject(this.options.dir, object);
     if (this.made.size >= MADE_KEPT) this.made.delete(this.made.keys().next().value as string);
     this.made.set(commit.id, { parent: parent.id, objects: made });
+    if (this.recipes.size >= MADE_KEPT) this.recipes.delete(this.recipes.keys().next().value as string);
+    // Trees were made from the file's directory up to the root: made[1] is the directory's.
+    const dirPaths = names.slice(0, -1).map((_, i) => names.slice(0, i + 1).join("/"));
+    this.recipes.set(commit.id, {
+      parent: parent.id,
+      file: { mode: child0.mode, type: "blob", sha: blob.id, path: request.path },
+      dirs: [".", ...dirPaths].map((path, i): [string, string] => [path, (made[made.length - 2 - i] as GitObject).id]),
+    });
     return commit.id;
   }
 

@@ -59,6 +59,13 @@ describe("commits built without an index", () => {
       expect(await ws.readFile(commit, path)).toBe(text);
       expect(await ws.changedFiles(main, commit)).toEqual([path]);
     }
+    // The whole-tree listing of a commit made here (derived from its parent's) is git's own.
+    await ws.treeEntries(main);
+    const edited = await ws.commitFile({ parent: main, path: cases[0]![0], text: "again\n", message: "again" });
+    const other = new GitWorkspace({ dir: ws.dir, remoteUrl: remote.url });
+    expect(await ws.treeEntries(edited)).toEqual(await other.treeEntries(edited));
+    expect([...(await ws.directoryTrees(edited))].sort()).toEqual([...(await other.directoryTrees(edited))].sort());
+    expect(await ws.treeEntries(edited)).not.toEqual(await ws.treeEntries(main));
     // Every object is well formed (fsck checks tree order, modes and headers).
     expect(() => git(ws.dir, ["fsck", "--strict", "--no-dangling"])).not.toThrow();
   });

@@ -1,12 +1,13 @@
-// Preloaded into Conveyor with BENCH_APP_NODE_OPTIONS="--require <this file>" (Node refuses
+// Preloaded into Conveyor with BENCH_APP_NODE_OPTIONS="--import <this file>" (Node refuses
 // --cpu-prof in NODE_OPTIONS): profiles the whole process and writes a .cpuprofile into
 // BENCH_PROFILE_DIR (default the OS temp dir) when it exits.
-const inspector = require("node:inspector");
-const { writeFileSync } = require("node:fs");
-const { join } = require("node:path");
-const { tmpdir } = require("node:os");
+import { Session } from "node:inspector";
+import { writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { tmpdir } from "node:os";
+import process from "node:process";
 
-const session = new inspector.Session();
+const session = new Session();
 session.connect();
 session.post("Profiler.enable");
 session.post("Profiler.setSamplingInterval", { interval: 1000 });
