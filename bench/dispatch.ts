@@ -268,7 +268,7 @@ function figures(m: Measured) {
   const push = summary(m.baseline.map((b) => b.pushMs));
   const calls = summary(m.conveyor.map((s) => s.dispatchPathCalls));
   const steps = Object.fromEntries(
-    (["fetch", "reset", "commit", "push", "create", "opened"] as const).map((k) => [
+    (["fetch", "reset", "commit", "push", "create"] as const).map((k) => [
       k,
       summary(m.floor.map((f) => f.steps[k])).p50,
     ]),
