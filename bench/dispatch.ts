@@ -136,8 +136,8 @@ async function floorSample(world: World, floor: WarmFloor, target: Target): Prom
     title: `Deploy ${target.service} ${target.tag} to ${target.env}`,
   });
   // The push and the PR reach Conveyor as webhooks too (it render-checks the PR): let them be
-  // handled so runs do not overlap.
-  await quiescent(world, 1500, 120_000);
+  // handled so runs do not overlap, nor the check's calls count as the next dispatch's.
+  await settled(world, sample.head);
   return sample;
 }
 

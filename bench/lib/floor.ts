@@ -19,6 +19,8 @@ export interface FloorRun {
 export interface FloorSample {
   branch: string;
   pr: number;
+  /** The commit pushed (the PR's head). */
+  head: string;
   ms: number;
   /** Milliseconds spent in each step ("create": pulls.create up to the opened webhook). */
   steps: { fetch: number; reset: number; commit: number; push: number; create: number };
@@ -76,10 +78,13 @@ export class WarmFloor {
     if (res.status !== 201) throw new Error(`floor: pulls.create for ${target.branch} answered ${res.status}`);
     // Timed to the forge's pull_request.opened, as Conveyor is (the forge sends it before it answers).
     marks.push(await opened);
+    // Not timed: only the benchmark wants the id.
+    const head = (await git(["rev-parse", "HEAD"])).stdout.trim();
     const step = (i: number) => Math.round(((marks[i + 1] as number) - (marks[i] as number)) * 10) / 10;
     return {
       branch: target.branch,
       pr: created.number,
+      head,
       ms: (marks[marks.length - 1] as number) - (marks[0] as number),
       steps: { fetch: step(0), reset: step(1), commit: step(2), push: step(3), create: step(4) },
     };
