@@ -64,8 +64,7 @@ const DEFAULT_AUTHOR = { name: "conveyor[bot]", email: "conveyor[bot]@users.nore
 
 export class GitWorkspace {
   private ready = false;
-  private fetching?: Promise<void>;
-  private nextFetch?: Promise<void>;
+  private readonly fetches = new Shared(() => this.exclusive(() => this.fetchNow()));
   private refTurn: Promise<unknown> = Promise.resolve();
   private readonly pushes: PendingPush[] = [];
   private pushTurn?: Promise<void>;
@@ -78,8 +77,7 @@ export class GitWorkspace {
   private readonly made = new Map<string, { parent: string; objects: GitObject[] }>();
   /** What each commit made here changed: its tree can be derived from its parent's. */
   private readonly recipes = new Map<string, { parent: string; file: TreeEntry; dirs: Array<[string, string]> }>();
-  private heads?: Promise<Map<string, string>>;
-  private nextHeads?: Promise<Map<string, string>>;
+  private readonly heads = new Shared(async () => remoteHeads(this.options.remoteUrl, await this.authorization()));
 
   constructor(private readonly options: WorkspaceOptions) {}
 
@@ -99,19 +97,7 @@ export class GitWorkspace {
    * burst of events costs two fetches, not one each.
    */
   sync(): Promise<void> {
-    if (!this.fetching) {
-      this.fetching = this.exclusive(() => this.fetchNow()).finally(() => {
-        this.fetching = undefined;
-      });
-      return this.fetching;
-    }
-    this.nextFetch ??= this.fetching
-      .catch(() => undefined)
-      .then(() => {
-        this.nextFetch = undefined;
-        return this.sync();
-      });
-    return this.nextFetch;
+    return this.fetches.run();
   }
 
   private async fetchNow(): Promise<void> {
@@ -151,7 +137,7 @@ export class GitWorkspace {
       await this.sync();
       return (branch) => this.remoteBranch(branch);
     }
-    const heads = await this.advertised();
+    const heads = await this.heads.run();
     return async (branch) => {
       const sha = heads.get(branch);
       if (!sha) return undefined;
@@ -165,22 +151,6 @@ export class GitWorkspace {
       } else if ((await this.remoteBranch(branch)) !== sha) await this.trackRef(branch, sha);
       return sha;
     };
-  }
-
-  private advertised(): Promise<Map<string, string>> {
-    if (!this.heads) {
-      this.heads = (async () => remoteHeads(this.options.remoteUrl, await this.authorization()))().finally(() => {
-        this.heads = undefined;
-      });
-      return this.heads;
-    }
-    this.nextHeads ??= this.heads
-      .catch(() => undefined)
-      .then(() => {
-        this.nextHeads = undefined;
-        return this.advertised();
-      });
-    return this.nextHeads;
   }
 
   /** Points the clone's record of a remote branch at a commit it has (the files ref store git uses). */
@@ -686,6 +656,33 @@ export class GitWorkspace {
       });
     }
     return skipped;
+  }
+}
+
+/**
+ * A request that callers at the same time share: each gets one that started after it asked, so a
+ * burst of callers costs two requests, not one each.
+ */
+class Shared<T> {
+  private current?: Promise<T>;
+  private next?: Promise<T>;
+
+  constructor(private readonly task: () => Promise<T>) {}
+
+  run(): Promise<T> {
+    if (!this.current) {
+      this.current = this.task().finally(() => {
+        this.current = undefined;
+      });
+      return this.current;
+    }
+    this.next ??= this.current
+      .catch(() => undefined)
+      .then(() => {
+        this.next = undefined;
+        return this.run();
+      });
+    return this.next;
   }
 }
 
