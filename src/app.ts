@@ -14,6 +14,10 @@ import type { Verification } from "./core/verification.js";
 import { VerdictActor } from "./flows/act-on-verdict.js";
 import { VerificationResumer } from "./flows/resume-verifications.js";
 import type { Services } from "./flows/services.js";
+import { oauthFromEnv } from "./adapters/github/oauth.js";
+import { sessionSealerFromEnv } from "./adapters/session.js";
+import { DashboardData } from "./flows/dashboard/gather.js";
+import { dashboardWeb } from "./handlers/dashboard-web.js";
 import { handleCheckCompleted } from "./handlers/check-run.js";
 import { handleIssueComment } from "./handlers/issue-comment.js";
 import { handlePullRequest } from "./handlers/pull-request.js";
@@ -179,7 +183,17 @@ export function createConveyor(options: ConveyorOptions = {}, onReady?: (handle:
       metrics.queueDepth.set(services.queue.depth);
       metrics.inFlight.set(services.verifier?.inFlight().length ?? 0);
     });
+    const dashboard = new DashboardData(services, app.log.child({ name: "dashboard" }));
     try {
+      probotOptions?.addHandler?.(
+        dashboardWeb({
+          data: dashboard,
+          oauth: oauthFromEnv(process.env),
+          sealer: sessionSealerFromEnv(process.env),
+          publicUrl: process.env.CONVEYOR_PUBLIC_URL,
+          log: app.log,
+        }),
+      );
       probotOptions?.addHandler?.(webhookBodyLimit({ path: options.webhookPath ?? "/api/github/webhooks" }));
       probotOptions?.addHandler?.(health);
       probotOptions?.addHandler?.(metricsRoute);

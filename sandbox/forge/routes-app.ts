@@ -2,10 +2,10 @@
  * GitHub App endpoints (JWT-authenticated), installation tokens, /user.
  */
 import { permissionOn } from "./auth.js";
-import type { Ctx, Router } from "./router.js";
+import type { Ctx, Reply, Router } from "./router.js";
 import { HttpError, intParam, notFound, ok, paginate } from "./router.js";
 import * as shape from "./shapes.js";
-import type { AppInfo, Installation } from "./store.js";
+import type { AppInfo, Installation, Repo } from "./store.js";
 import { newToken } from "./store.js";
 
 const TOKEN_TTL_MS = 60 * 60 * 1000;
@@ -79,16 +79,9 @@ export function registerAppRoutes(r: Router): void {
     if (ctx.actor.kind !== "installation")
       throw new HttpError(403, "This endpoint can only be accessed with an installation token");
     const actor = ctx.actor;
-    const repos = [...ctx.core.store.repos.values()].filter((repo) => permissionOn(repo, actor) !== "none");
-    const page = paginate(ctx, repos);
-    return ok(
-      {
-        total_count: repos.length,
-        repository_selection: "all",
-        repositories: page.items.map((repo) => shape.repository(ctx.core.urls, repo)),
-      },
-      200,
-      page.headers,
+    return repositoryList(
+      ctx,
+      [...ctx.core.store.repos.values()].filter((repo) => permissionOn(repo, actor) !== "none"),
     );
   });
 
@@ -121,4 +114,18 @@ export function registerAppRoutes(r: Router): void {
     if (!a) throw notFound();
     return ok(shape.user(ctx.core.urls, a));
   });
+}
+
+/** A page of repositories as GitHub lists an installation's (`repositories`, with the total). */
+export function repositoryList(ctx: Ctx, repos: Repo[]): Reply {
+  const page = paginate(ctx, repos);
+  return ok(
+    {
+      total_count: repos.length,
+      repository_selection: "all",
+      repositories: page.items.map((repo) => shape.repository(ctx.core.urls, repo)),
+    },
+    200,
+    page.headers,
+  );
 }

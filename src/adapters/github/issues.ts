@@ -8,6 +8,7 @@ export interface IssueSummary {
   number: number;
   title: string;
   body: string;
+  createdAt?: string;
 }
 
 export type Reaction = "eyes" | "rocket" | "+1" | "confused";
@@ -61,7 +62,12 @@ export class Issues {
     });
     return data
       .filter((issue) => !issue.pull_request)
-      .map((issue) => ({ number: issue.number, title: issue.title, body: issue.body ?? "" }));
+      .map((issue) => ({
+        number: issue.number,
+        title: issue.title,
+        body: issue.body ?? "",
+        createdAt: issue.created_at,
+      }));
   }
 
   /** The open issue with this label and marker, if any (1 call). */

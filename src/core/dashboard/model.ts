@@ -50,7 +50,6 @@ export interface WaitingPromotion {
   env: string;
   image: string;
   pr: number;
-  since: string;
 }
 
 export interface DashboardInput {

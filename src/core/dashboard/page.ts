@@ -66,13 +66,10 @@ export function offPage(): string {
   });
 }
 
-export function signInPage(users: string[] = []): string {
-  const quick = users.length
-    ? `<p>Sandbox users, one click each:</p><ul>${users.map((u) => `<li><a href="/dashboard/login?as=${encodeURIComponent(u)}">Sign in as ${esc(u)}</a></li>`).join("")}</ul>`
-    : "";
+export function signInPage(): string {
   return layout({
     title: "Conveyor dashboard",
-    body: `<p>See every environment of the manifests repositories you can read.</p><p><a href="/dashboard/login">Sign in with GitHub</a></p>${quick}`,
+    body: '<p>See every environment of the manifests repositories you can read.</p><p><a href="/dashboard/login">Sign in with GitHub</a></p>',
   });
 }
 

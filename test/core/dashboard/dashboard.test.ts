@@ -137,7 +137,7 @@ describe("buildDashboard: the state of every service x environment", () => {
     const proposed = buildDashboard(
       base({
         deployments: [dep("order-service", "staging", "img:2", 2, [["success", 1]])],
-        waiting: [{ service: "order-service", env: "production", image: "img:2", pr: 7, since: at(1) }],
+        waiting: [{ service: "order-service", env: "production", image: "img:2", pr: 7 }],
       }),
     );
     expect(proposed.candidates).toEqual([]);
