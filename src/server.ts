@@ -48,6 +48,8 @@ const appFn = createConveyor(
     rescanMs: number(env.CONVEYOR_RESCAN_MS),
     shutdownGraceMs: number(env.CONVEYOR_SHUTDOWN_GRACE_MS),
     webhookPath: env.WEBHOOK_PATH,
+    dashboardIssue: env.CONVEYOR_DASHBOARD_ISSUE !== "false",
+    dashboardIntervalMs: number(env.CONVEYOR_DASHBOARD_INTERVAL_MS),
   },
   (h) => (handle = h),
 );

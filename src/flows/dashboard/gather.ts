@@ -27,6 +27,29 @@ export interface DashboardRepo {
   htmlUrl: string;
 }
 
+/** The repository a webhook payload is about, when it names one and its installation. */
+export function dashboardRepoOf(payload: unknown): DashboardRepo | undefined {
+  const p = payload as {
+    repository?: {
+      name?: string;
+      owner?: { login?: string };
+      clone_url?: string;
+      default_branch?: string;
+      html_url?: string;
+    };
+    installation?: { id?: number };
+  };
+  const r = p?.repository;
+  if (!r?.name || !r.owner?.login || !r.html_url || typeof p.installation?.id !== "number") return undefined;
+  return {
+    installationId: p.installation.id,
+    ref: { owner: r.owner.login, repo: r.name },
+    cloneUrl: r.clone_url ?? `${r.html_url}.git`,
+    defaultBranch: r.default_branch ?? "main",
+    htmlUrl: r.html_url,
+  };
+}
+
 export type Gathered = { ok: true; input: DashboardInput; config: Config } | { ok: false; reason: string };
 
 export class DashboardData {
@@ -60,8 +83,13 @@ export class DashboardData {
     return value;
   }
 
+  /** The app's client for the repository. */
+  repoClient(repo: DashboardRepo): Promise<GitHubRepo> {
+    return this.services.github.repo(repo.installationId, repo.ref);
+  }
+
   private async gather(repo: DashboardRepo): Promise<Gathered> {
-    const gh = await this.services.github.repo(repo.installationId, repo.ref);
+    const gh = await this.repoClient(repo);
     const config = await readConfig(gh);
     if (!config) return { ok: false, reason: "its .github/conveyor.yml is invalid (see the conveyor:config issue)" };
     const now = this.now();
