@@ -15,7 +15,10 @@ export function findChromium(env: NodeJS.ProcessEnv = process.env): string {
   }
   for (const name of CANDIDATES) {
     try {
-      const path = execFileSync("sh", ["-c", `command -v ${name}`], { encoding: "utf8" }).trim();
+      const path = execFileSync("/bin/sh", ["-c", `command -v ${name}`], {
+        encoding: "utf8",
+        env: { PATH: env.PATH ?? "" },
+      }).trim();
       if (path) return path;
     } catch {
       // not on PATH: try the next name

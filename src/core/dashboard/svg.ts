@@ -85,10 +85,13 @@ export function barChart(input: BarChartInput): string {
     parts.push(
       `<text x="${WIDTH - PAD.right}" y="${HEIGHT - 10}" text-anchor="end" font-size="10" fill="${COLOURS.text}">${escapeXml(last.label)}</text>`,
     );
-  if (max === 0)
+  // No bars to draw: either nothing was measured, or every measure was zero (a rate of 0 % is data).
+  if (max === 0) {
+    const empty = input.bars.every((b) => b.value === null) ? "no data in this window" : "zero throughout";
     parts.push(
-      `<text x="${PAD.left + plotW / 2}" y="${PAD.top + plotH / 2}" text-anchor="middle" font-size="12" fill="${COLOURS.text}">no data in this window</text>`,
+      `<text x="${PAD.left + plotW / 2}" y="${PAD.top + plotH / 2}" text-anchor="middle" font-size="12" fill="${COLOURS.text}">${empty}</text>`,
     );
+  }
   if (input.partLabel)
     parts.push(
       `<rect x="${WIDTH - PAD.right - 150}" y="2" width="8" height="8" fill="${COLOURS.bar}"/><text x="${WIDTH - PAD.right - 139}" y="10" font-size="10" fill="${COLOURS.text}">${escapeXml(input.valueLabel ?? "all")}</text>`,

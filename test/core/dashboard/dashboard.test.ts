@@ -278,6 +278,19 @@ describe("SVG charts", () => {
     expect(svg).not.toContain("<script>");
   });
 
+  it("tells a window of zeros from a window without data", () => {
+    const chart = (values: Array<number | null>) =>
+      barChart({
+        id: "z",
+        title: "t",
+        summary: "s",
+        bars: values.map((value, i) => ({ label: String(i), value })),
+        format: String,
+      });
+    expect(chart([0, null, 0])).toContain("zero throughout");
+    expect(chart([null, null])).toContain("no data in this window");
+  });
+
   it("renders four charts per environment", () => {
     const m = deliveryMetrics({ deployments: [], env: "staging", windowDays: 30, now: NOW });
     const html = metricCharts(m, "t");
