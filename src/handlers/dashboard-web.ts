@@ -140,7 +140,10 @@ export function dashboardWeb(options: DashboardWebOptions) {
     const repos = await readable(oauth, session);
     if (parts.length === 0) {
       const gathered = await Promise.all(repos.map((r) => options.data.get(repoOf(r))));
-      const dashboards = gathered.flatMap((g) => (g.ok ? [buildDashboard(g.input)] : []));
+      // Repositories without services or Deployments (service repositories) have nothing to show.
+      const dashboards = gathered.flatMap((g) =>
+        g.ok && (g.input.services.length || g.input.deployments.length) ? [buildDashboard(g.input)] : [],
+      );
       return send(res, 200, overviewPage(user, dashboards));
     }
     const [owner, name, section, service, ...rest] = parts;

@@ -3,6 +3,8 @@
 // have overlays): state stays in GitHub. Results are kept for a few seconds per repository, and
 // the statuses of settled Deployments for good, so page views and issue edits cost few calls.
 // Each gathering also sets the delivery-metric gauges served on /metrics.
+import { existsSync } from "node:fs";
+import { join } from "node:path";
 import type { GitHubRepo } from "../../adapters/github/repo.js";
 import type { RepoRef } from "../../adapters/github/client.js";
 import type { Config } from "../../core/config.js";
@@ -124,11 +126,11 @@ export class DashboardData {
         .filter((v) => `${v.repo.owner}/${v.repo.repo}`.toLowerCase() === gh.fullName.toLowerCase())
         .map((v) => ({ service: v.service, env: v.env })),
     };
-    this.export(gh.fullName, config, deployments, now);
+    if (services.length || deployments.length) this.export(gh.fullName, config, deployments, now);
     return { ok: true, input, config };
   }
 
-  /** Every service with an overlay on the default branch, from the clone Conveyor keeps. */
+  /** Every service with an overlay on the default branch, from the clone Conveyor keeps (else the configured ones). */
   private async servicesOf(gh: GitHubRepo, repo: DashboardRepo, config: Config): Promise<string[]> {
     const scope = repoScope(this.services, {
       gh,
@@ -138,6 +140,9 @@ export class DashboardData {
       htmlUrl: repo.htmlUrl,
       log: this.log,
     });
+    // Never a clone of its own: only a repository Conveyor already works on (a manifests
+    // repository) has one, and a service repository's events must not make it clone that.
+    if (!existsSync(join(scope.workspace.dir, "HEAD"))) return Object.keys(config.services);
     try {
       await scope.workspace.sync();
       const head = await scope.workspace.remoteBranch(repo.defaultBranch);
