@@ -230,7 +230,15 @@ export class Deployments {
         revert: p.revert === true,
         sha: d.sha,
         createdAt: d.created_at,
-        ...(typeof source.committedAt === "string" ? { sourceCommittedAt: source.committedAt } : {}),
+        ...(typeof source.repository === "string" &&
+        /^[A-Za-z0-9-]{1,39}\/[A-Za-z0-9._-]{1,100}$/.test(source.repository) &&
+        typeof source.sha === "string" &&
+        /^[0-9a-f]{40}$/.test(source.sha)
+          ? { source: { repository: source.repository, sha: source.sha } }
+          : {}),
+        ...(typeof source.committedAt === "string" && !Number.isNaN(Date.parse(source.committedAt))
+          ? { sourceCommittedAt: source.committedAt }
+          : {}),
         statuses,
       });
       if (out.length >= max) break;

@@ -22,7 +22,9 @@ export interface DeploymentHistory {
   revert: boolean;
   sha: string;
   createdAt: string;
-  /** When the change's source commit was made, where the deploy event named its source. */
+  /** The source commit the change was built from, where the Deployment names it. */
+  source?: { repository: string; sha: string };
+  /** When the change's source commit was made, where it is known. */
   sourceCommittedAt?: string;
   statuses: StatusEvent[];
 }

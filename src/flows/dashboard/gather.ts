@@ -58,6 +58,8 @@ export class DashboardData {
   private readonly cache = new Map<string, { at: number; value: Promise<Gathered> }>();
   /** Statuses of Deployments with a final verdict, by id: they do not change. */
   private readonly settled = new Map<number, StatusEvent[]>();
+  /** When source commits were made, by `repo@sha` (null: GitHub does not show it to Conveyor). */
+  private readonly commitTimes = new Map<string, string | null>();
 
   constructor(
     private readonly services: Services,
@@ -102,6 +104,7 @@ export class DashboardData {
       gh.issues.listOpen(FREEZE_LABEL),
       this.waitingPromotions(gh, config),
     ]);
+    await this.sourceTimes(gh, deployments);
     const input: DashboardInput = {
       repo: gh.fullName,
       htmlUrl: repo.htmlUrl,
@@ -128,6 +131,31 @@ export class DashboardData {
     };
     if (services.length || deployments.length) this.export(gh.fullName, config, deployments, now);
     return { ok: true, input, config };
+  }
+
+  /**
+   * Fills in when each change's source commit was made, where the Deployment names the commit but
+   * not its time: asked of the source repository through the same installation (1 call per
+   * commit, at most 50 a gathering, remembered), for the lead-time metric.
+   */
+  private async sourceTimes(gh: GitHubRepo, deployments: DeploymentHistory[]): Promise<void> {
+    let asked = 0;
+    for (const d of deployments) {
+      if (d.sourceCommittedAt || !d.source) continue;
+      const key = `${d.source.repository}@${d.source.sha}`;
+      if (!this.commitTimes.has(key)) {
+        if (asked++ >= 50) continue;
+        const [owner, repo] = d.source.repository.split("/") as [string, string];
+        const at = await gh
+          .sibling({ owner, repo })
+          .commitDate(d.source.sha)
+          .catch(() => undefined);
+        if (this.commitTimes.size > 50_000) this.commitTimes.clear();
+        this.commitTimes.set(key, at ?? null);
+      }
+      const at = this.commitTimes.get(key);
+      if (at) d.sourceCommittedAt = at;
+    }
   }
 
   /** Every service with an overlay on the default branch, from the clone Conveyor keeps (else the configured ones). */
