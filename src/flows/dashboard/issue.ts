@@ -129,6 +129,12 @@ export async function runDashboardActions(
   const log = scope.log.child({ repo: gh.fullName, issue: input.issue.number, user: input.user });
   const permission = await gh.permissions.of(input.user);
   const denied = permissionRefusal({ login: input.user, permission });
+  // As with comments, someone without write access is answered at most once an hour: their
+  // ticks must not spend Conveyor's writes.
+  if (denied && !services.answers.take(`${gh.fullName}#${input.user}#dashboard-refused`)) {
+    log.info({ permission }, "not answering again within the hour");
+    return;
+  }
   const dashboard = buildDashboard(gathered.input);
   const results: CommandResult[] = [];
   const refused: DashboardAction[] = [];
