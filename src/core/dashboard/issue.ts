@@ -84,11 +84,14 @@ export function untick(body: string, action: DashboardAction): string {
     .join("\n");
 }
 
+/** Everything a Markdown renderer or a line-based reader might take for a line break. */
+const LINE_BREAKS = /[\r\n\u2028\u2029\u0085\v\f]+/g;
+
 /** Text from GitHub or a person, safe inside a Markdown table cell or list item. */
 function md(text: string): string {
-  return text.replace(/[\r\n]+/g, " ").replace(/[\\`*_[\]<>|#]/g, (c) => `\\${c}`);
+  return text.replace(LINE_BREAKS, " ").replace(/[\\`*_[\]<>|#]/g, (c) => `\\${c}`);
 }
-const code = (text: string) => `\`${text.replace(/[`\r\n]/g, "")}\``;
+const code = (text: string) => `\`${text.replace(LINE_BREAKS, " ").replace(/`/g, "")}\``;
 
 const words: Record<Cell["state"], string> = {
   verified: "✅ verified",
