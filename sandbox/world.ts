@@ -75,6 +75,9 @@ export interface World {
   kubeconfig: string;
   appUrl: string;
   webhookUrl: string;
+  /** The web dashboard; `signInUrl(user)` signs a forge user in with one click. */
+  dashboardUrl: string;
+  signInUrl(user: string): string;
   tokens: { admin: string; reviewer: string; outsider: string };
   installationId: number;
   /** The current (or last) Conveyor process. */
@@ -170,6 +173,10 @@ export async function startWorld(options: WorldOptions = {}): Promise<World> {
       HOME: process.env.HOME,
       NODE_ENV: "production",
       APP_ID: String(appId),
+      // The App's OAuth client: the web dashboard signs people in through the forge.
+      GITHUB_CLIENT_ID: forge.oauthClient().clientId,
+      GITHUB_CLIENT_SECRET: forge.oauthClient().clientSecret,
+      CONVEYOR_PUBLIC_URL: appUrl,
       PRIVATE_KEY: keys.privateKeyPem,
       WEBHOOK_SECRET: webhookSecret,
       GHE_HOST: forgeHost,
@@ -243,6 +250,8 @@ export async function startWorld(options: WorldOptions = {}): Promise<World> {
     kubeconfig,
     appUrl,
     webhookUrl,
+    dashboardUrl: `${appUrl}/dashboard`,
+    signInUrl: (user) => `${appUrl}/dashboard/login?as=${encodeURIComponent(user)}`,
     tokens: { admin: forge.token("admin"), reviewer: forge.token("reviewer"), outsider: forge.token("outsider") },
     installationId,
     get app() {

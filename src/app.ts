@@ -15,6 +15,12 @@ import { VerdictActor } from "./flows/act-on-verdict.js";
 import { DeliveryReplayer } from "./flows/replay-deliveries.js";
 import { VerificationResumer } from "./flows/resume-verifications.js";
 import type { Services } from "./flows/services.js";
+import { oauthFromEnv } from "./adapters/github/oauth.js";
+import { sessionSealerFromEnv } from "./adapters/session.js";
+import { DashboardData, dashboardRepoOf } from "./flows/dashboard/gather.js";
+import { DashboardIssue } from "./flows/dashboard/issue.js";
+import { dashboardWeb } from "./handlers/dashboard-web.js";
+import { handleIssueEdited } from "./handlers/issues.js";
 import { handleCheckCompleted } from "./handlers/check-run.js";
 import { handleIssueComment } from "./handlers/issue-comment.js";
 import { handlePullRequest } from "./handlers/pull-request.js";
@@ -74,6 +80,10 @@ export interface ConveyorOptions {
    * 30 s grace period); what is left then is logged as an error, one line per event to re-send.
    */
   shutdownGraceMs?: number;
+  /** Keep each manifests repository's dashboard issue current (server: on unless CONVEYOR_DASHBOARD_ISSUE=false). */
+  dashboardIssue?: boolean;
+  /** Minimum time between two edits of one dashboard issue (default 10 s). */
+  dashboardIntervalMs?: number;
 }
 
 /** Only the leader watches Argo CD and acts on verdicts; webhooks are handled by every replica. */
@@ -114,7 +124,29 @@ export function createConveyor(options: ConveyorOptions = {}, onReady?: (handle:
     // Carries out verdicts until they are done: from the verification loop, and from Deployments
     // that say a verdict is still owed (after a restart).
     const actor = new VerdictActor(services, app.log);
-    if (argo) services.verifier = createVerifier(app, services, argo, options, actor);
+    // The dashboard: gathered from GitHub for the web page and the dashboard issue, which is
+    // brought up to date (debounced) after each event and verdict in its repository.
+    const dashboard = new DashboardData(services, app.log.child({ name: "dashboard" }));
+    const dashboardIssue = new DashboardIssue(dashboard, app.log.child({ name: "dashboard-issue" }), {
+      intervalMs: options.dashboardIntervalMs,
+      webUrl: process.env.CONVEYOR_PUBLIC_URL,
+    });
+    const touchDashboard = (payload: unknown) => {
+      const repo = options.dashboardIssue ? dashboardRepoOf(payload) : undefined;
+      if (repo) dashboardIssue.touch(repo);
+    };
+    const onDecision: ConveyorOptions["onDecision"] = (v, verdict, latencyMs) => {
+      options.onDecision?.(v, verdict, latencyMs);
+      if (verdict.kind !== "waiting" && options.dashboardIssue)
+        dashboardIssue.touch({
+          installationId: v.repo.installationId,
+          ref: { owner: v.repo.owner, repo: v.repo.repo },
+          cloneUrl: v.repo.cloneUrl,
+          defaultBranch: v.repo.defaultBranch,
+          htmlUrl: v.repo.cloneUrl.replace(/\.git$/, ""),
+        });
+    };
+    if (argo) services.verifier = createVerifier(app, services, argo, { ...options, onDecision }, actor);
 
     const on = app.on.bind(app) as (event: string | string[], handler: (context: never) => Promise<void>) => void;
     // Delivery ids are remembered for a day, the longest GitHub keeps redelivering.
@@ -123,7 +155,14 @@ export function createConveyor(options: ConveyorOptions = {}, onReady?: (handle:
       event: string,
       names: string | string[],
       handler: (context: C) => Promise<void>,
-    ) => on(names, counted(event, deliveries, handler));
+    ) =>
+      on(
+        names,
+        counted(event, deliveries, async (context: C) => {
+          await handler(context);
+          if (event !== "issues") touchDashboard((context as { payload?: unknown }).payload);
+        }),
+      );
     route("repository_dispatch", "repository_dispatch", (context: Parameters<typeof handleRepositoryDispatch>[0]) =>
       handleRepositoryDispatch(context, services),
     );
@@ -140,6 +179,9 @@ export function createConveyor(options: ConveyorOptions = {}, onReady?: (handle:
       (context: Parameters<typeof handleCheckCompleted>[0]) => handleCheckCompleted(context, services),
     );
     route("status", "status", (context: Parameters<typeof handleStatus>[0]) => handleStatus(context, services));
+    route("issues", "issues.edited", (context: Parameters<typeof handleIssueEdited>[0]) =>
+      handleIssueEdited(context, services, { data: dashboard, issue: dashboardIssue }),
+    );
     route("issue_comment", "issue_comment.created", (context: Parameters<typeof handleIssueComment>[0]) =>
       handleIssueComment(context, services),
     );
@@ -214,6 +256,15 @@ export function createConveyor(options: ConveyorOptions = {}, onReady?: (handle:
       metrics.inFlight.set(services.verifier?.inFlight().length ?? 0);
     });
     try {
+      probotOptions?.addHandler?.(
+        dashboardWeb({
+          data: dashboard,
+          oauth: oauthFromEnv(process.env),
+          sealer: sessionSealerFromEnv(process.env),
+          publicUrl: process.env.CONVEYOR_PUBLIC_URL,
+          log: app.log,
+        }),
+      );
       probotOptions?.addHandler?.(webhookBodyLimit({ path: options.webhookPath ?? "/api/github/webhooks" }));
       probotOptions?.addHandler?.(health);
       probotOptions?.addHandler?.(metricsRoute);
@@ -225,6 +276,7 @@ export function createConveyor(options: ConveyorOptions = {}, onReady?: (handle:
       ready,
       async stop() {
         stopping = true;
+        dashboardIssue.stop();
         if (rescan) clearInterval(rescan);
         if (replayTimer) clearInterval(replayTimer);
         services.later.stop();

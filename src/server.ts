@@ -72,6 +72,8 @@ const appFn = createConveyor(
             lookbackMs: number(env.CONVEYOR_REPLAY_LOOKBACK_MS),
             settleMs: number(env.CONVEYOR_REPLAY_SETTLE_MS),
           },
+    dashboardIssue: env.CONVEYOR_DASHBOARD_ISSUE !== "false",
+    dashboardIntervalMs: number(env.CONVEYOR_DASHBOARD_INTERVAL_MS),
   },
   (h) => (handle = h),
 );

@@ -2,10 +2,10 @@
  * GitHub App endpoints (JWT-authenticated), installation tokens, /user.
  */
 import { permissionOn } from "./auth.js";
-import type { Ctx, Router } from "./router.js";
+import type { Ctx, Reply, Router } from "./router.js";
 import { HttpError, intParam, notFound, ok, paginate } from "./router.js";
 import * as shape from "./shapes.js";
-import type { AppInfo, Installation } from "./store.js";
+import type { AppInfo, Installation, Repo } from "./store.js";
 import type { WebhookDelivery } from "./webhooks.js";
 import { newToken } from "./store.js";
 
@@ -159,16 +159,9 @@ export function registerAppRoutes(r: Router): void {
     if (ctx.actor.kind !== "installation")
       throw new HttpError(403, "This endpoint can only be accessed with an installation token");
     const actor = ctx.actor;
-    const repos = [...ctx.core.store.repos.values()].filter((repo) => permissionOn(repo, actor) !== "none");
-    const page = paginate(ctx, repos);
-    return ok(
-      {
-        total_count: repos.length,
-        repository_selection: "all",
-        repositories: page.items.map((repo) => shape.repository(ctx.core.urls, repo)),
-      },
-      200,
-      page.headers,
+    return repositoryList(
+      ctx,
+      [...ctx.core.store.repos.values()].filter((repo) => permissionOn(repo, actor) !== "none"),
     );
   });
 
@@ -201,4 +194,18 @@ export function registerAppRoutes(r: Router): void {
     if (!a) throw notFound();
     return ok(shape.user(ctx.core.urls, a));
   });
+}
+
+/** A page of repositories as GitHub lists an installation's (`repositories`, with the total). */
+export function repositoryList(ctx: Ctx, repos: Repo[]): Reply {
+  const page = paginate(ctx, repos);
+  return ok(
+    {
+      total_count: repos.length,
+      repository_selection: "all",
+      repositories: page.items.map((repo) => shape.repository(ctx.core.urls, repo)),
+    },
+    200,
+    page.headers,
+  );
 }

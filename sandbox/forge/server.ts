@@ -18,13 +18,15 @@ import type { Core, Ctx, Reply } from "./router.js";
 import { DOCS, HttpError, lookupRepo, Router } from "./router.js";
 import { identityOf } from "./routes-pulls.js";
 import { registerAppRoutes } from "./routes-app.js";
+import { registerOAuthRoutes } from "./routes-oauth.js";
 import { registerDeploymentRoutes } from "./routes-deployments.js";
 import { registerIssueRoutes } from "./routes-issues.js";
 import { registerPullRoutes } from "./routes-pulls.js";
 import { registerRepoRoutes } from "./routes-repos.js";
 import type { Json } from "./shapes.js";
+import * as shape from "./shapes.js";
 import type { Permission, Repo } from "./store.js";
-import { DEFAULT_MERGE_SETTINGS, now, Store, withRepoLock } from "./store.js";
+import { DEFAULT_MERGE_SETTINGS, newToken, now, Store, withRepoLock } from "./store.js";
 import { WebhookDispatcher, type WebhookDelivery } from "./webhooks.js";
 
 export type { WebhookDelivery } from "./webhooks.js";
@@ -45,7 +47,7 @@ export interface ForgeOptions {
   /** Where webhooks are POSTed (the GitHub App's webhook). */
   webhook?: { url: string; secret: string };
   /** The GitHub App whose JWTs are accepted. */
-  app?: { id: number; slug: string; publicKeyPem: string; name?: string };
+  app?: { id: number; slug: string; publicKeyPem: string; name?: string; clientSecret?: string };
   /** Secondary rate limit: at most `limit` POST/PATCH/PUT/DELETE per actor per window. */
   rateLimit?: { limit: number; windowMs: number };
   /** Fails a share of the app's API calls (installation tokens) before they are handled. */
@@ -114,6 +116,8 @@ export interface Forge {
   setFaults(faults: ForgeFaults | undefined): void;
   /** How many of the app's calls were failed on purpose, by kind. */
   readonly injected: { "502": number; reset: number };
+  /** The App's OAuth client, for its "sign in with GitHub" web flow. */
+  oauthClient(): { clientId: string; clientSecret: string };
   /** Every webhook emitted, with its delivery outcome. */
   readonly events: WebhookDelivery[];
   /** Every API and git request served. */
@@ -167,6 +171,7 @@ export async function startForge(opts: ForgeOptions): Promise<Forge> {
     const bot = store.account(`${opts.app.slug}[bot]`, "Bot");
     store.app = {
       id: opts.app.id,
+      clientSecret: opts.app.clientSecret ?? newToken(""),
       slug: opts.app.slug,
       name: opts.app.name ?? opts.app.slug,
       publicKeyPem: opts.app.publicKeyPem,
@@ -182,6 +187,7 @@ export async function startForge(opts: ForgeOptions): Promise<Forge> {
   const requests: ForgeRequest[] = [];
   const router = new Router();
   registerAppRoutes(router);
+  registerOAuthRoutes(router);
   registerRepoRoutes(router);
   registerPullRoutes(router);
   registerIssueRoutes(router);
@@ -467,6 +473,11 @@ export async function startForge(opts: ForgeOptions): Promise<Forge> {
 
     setFaults,
     injected,
+    oauthClient() {
+      if (!store.app) throw new Error("forge: started without an app");
+      return { clientId: shape.clientIdOf(store.app), clientSecret: store.app.clientSecret };
+    },
+
     setWebhook(url, secret) {
       hooks.target = { url, secret };
     },

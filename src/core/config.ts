@@ -176,6 +176,18 @@ export const configSchema = z
       .strict()
       .prefault({})
       .describe("How Conveyor merges its pull requests on GitHub."),
+    dashboard: z
+      .object({
+        issue: z
+          .boolean()
+          .default(true)
+          .describe(
+            "Keep one 'Conveyor dashboard' issue (label conveyor:dashboard) current, and open it again if it is closed.",
+          ),
+      })
+      .strict()
+      .prefault({})
+      .describe("The dashboard issue in the manifests repository."),
     commands: z
       .object({ requireNamespace: z.boolean().default(false).describe("Only accept `/conveyor <verb>` commands.") })
       .strict()
