@@ -36,7 +36,7 @@ interface K8sObject {
 async function render(dir: string, edits: FileEdit[] = []): Promise<Map<string, K8sObject>> {
   for (const edit of edits) writeFileSync(join(tree, edit.path), edit.text);
   const result = await renderer.render(join(tree, dir), { root: tree });
-  if (!result.ok) throw new Error(result.reason);
+  if (!result.ok) throw new Error(result.error);
   const objects = parseAllDocuments(result.yaml).map((doc) => doc.toJS() as K8sObject);
   return new Map(objects.map((o) => [`${o.kind}/${o.metadata.name}`, o]));
 }
