@@ -7,17 +7,8 @@ import type { Application } from "../../src/core/argo-types.js";
 import { focusOnResources } from "../../src/core/verdict/resource-health.js";
 import { startArgoSim, type ApplicationView, type ArgoSim } from "../../sandbox/argo/index.js";
 import { createManifestsRemote, type ManifestsRemote } from "../../sandbox/manifests-remote.js";
+import { FAST_SIM } from "../helpers/argo-sim-repo.js";
 
-const FAST = {
-  pollIntervalMs: 100,
-  syncDelayMs: 20,
-  autoSyncDelayMs: 20,
-  operationMs: 40,
-  postSyncRefreshMs: 20,
-  progressingMs: 80,
-  degradedAfterMs: 80,
-  bookmarkIntervalMs: 1000,
-};
 const SLOTS = "services/cart-service/overlays/staging";
 const TRACKS = "services/search-service/overlays/staging";
 
@@ -28,7 +19,7 @@ beforeAll(async () => {
   remote = createManifestsRemote();
   sim = await startArgoSim({
     repoPath: remote.bare,
-    timings: FAST,
+    timings: FAST_SIM,
     applications: [
       { name: "cart-service-staging", path: SLOTS },
       { name: "search-service-staging", path: TRACKS },
