@@ -17,6 +17,7 @@ import { BareRepo, isValidBranch, isValidOwner, isValidRepoName, ZERO_SHA } from
 import type { Core, Ctx, Reply } from "./router.js";
 import { DOCS, HttpError, lookupRepo, Router } from "./router.js";
 import { identityOf } from "./routes-pulls.js";
+import { registerActionsRoutes } from "./routes-actions.js";
 import { registerAppRoutes } from "./routes-app.js";
 import { registerDeploymentRoutes } from "./routes-deployments.js";
 import { registerIssueRoutes } from "./routes-issues.js";
@@ -157,6 +158,7 @@ export async function startForge(opts: ForgeOptions): Promise<Forge> {
   registerPullRoutes(router);
   registerIssueRoutes(router);
   registerDeploymentRoutes(router);
+  registerActionsRoutes(router);
 
   const primary = new Map<string, { reset: number; used: number }>();
   const secondary = new Map<string, { start: number; count: number }>();

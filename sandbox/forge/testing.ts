@@ -77,3 +77,14 @@ export async function startWebhookReceiver(secret: string): Promise<WebhookRecei
   receiver.url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/`;
   return receiver;
 }
+
+/** A workflow an E2E gate can dispatch: its run title carries the image and the correlation id. */
+export const E2E_WORKFLOW = `name: e2e
+run-name: e2e of \${{ inputs.image }} [\${{ inputs.correlation }}]
+on:
+  workflow_dispatch:
+    inputs:
+      image: { required: true }
+      correlation: { required: true }
+jobs: {}
+`;
