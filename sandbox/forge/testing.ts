@@ -80,11 +80,14 @@ export async function startWebhookReceiver(secret: string): Promise<WebhookRecei
 
 /** A workflow an E2E gate can dispatch: its run title carries the image and the correlation id. */
 export const E2E_WORKFLOW = `name: e2e
-run-name: e2e of \${{ inputs.image }} [\${{ inputs.correlation }}]
+run-name: e2e of \${{ inputs.image }} [\${{ inputs.correlation_id }}]
 on:
   workflow_dispatch:
     inputs:
       image: { required: true }
-      correlation: { required: true }
+      environment: { required: true }
+      service: { required: true }
+      manifests_commit: { required: true }
+      correlation_id: { required: true }
 jobs: {}
 `;

@@ -61,7 +61,7 @@ async function dispatch(image: string, correlation: string): Promise<number> {
     ...o,
     workflow_id: "e2e.yml",
     ref: "main",
-    inputs: { image, correlation },
+    inputs: { image, correlation_id: correlation },
     return_run_details: true,
   });
   return (res.data as { workflow_run_id: number }).workflow_run_id;

@@ -307,12 +307,12 @@ describe("forge responses match GitHub's OpenAPI description", () => {
       app.actions.createWorkflowDispatch({ ...e, workflow_id: "e2e.yml", ref: "main", inputs, ...more });
     await op(
       "actions/create-workflow-dispatch",
-      dispatch({ image: "ghcr.io/acme/web:1.0.0", correlation: "c-1" }),
+      dispatch({ image: "ghcr.io/acme/web:1.0.0", correlation_id: "c-1" }),
       204,
     );
     const details = await op(
       "actions/create-workflow-dispatch",
-      dispatch({ image: "ghcr.io/acme/web:1.1.0-e2e-fail", correlation: "c-2" }, { return_run_details: true }),
+      dispatch({ image: "ghcr.io/acme/web:1.1.0-e2e-fail", correlation_id: "c-2" }, { return_run_details: true }),
       200,
     );
     const failingRun = (details.data as { workflow_run_id: number }).workflow_run_id;
