@@ -19,7 +19,7 @@ cpSync(SEED_DIR, tree, { recursive: true });
 afterAll(() => rmSync(tree, { recursive: true, force: true }));
 
 const config = validConfig({
-  services: { "cart-service": { strategy: "blueGreen" }, "search-service": { strategy: "canary" } },
+  services: { "cart-service": { strategy: "blueGreen" }, "catalog-service": { strategy: "canary" } },
 });
 const renderer = new Renderer();
 
@@ -76,25 +76,25 @@ describe("blue-green overlay, rendered", () => {
 });
 
 describe("canary overlay, rendered", () => {
-  const dir = "services/search-service/overlays/staging";
-  const strategy = strategyFor(config, "search-service", "staging") as CanaryStrategy;
+  const dir = "services/catalog-service/overlays/staging";
+  const strategy = strategyFor(config, "catalog-service", "staging") as CanaryStrategy;
 
   it("renders 9 stable replicas and an idle canary, one Service selecting both", async () => {
     const objects = await render(dir);
-    expect(objects.get("Deployment/search-service-stable")?.spec.replicas).toBe(9);
-    expect(objects.get("Deployment/search-service-canary")?.spec.replicas).toBe(0);
-    expect(objects.get("Service/search-service")?.spec.selector).toEqual({ app: "search-service" });
+    expect(objects.get("Deployment/catalog-service-stable")?.spec.replicas).toBe(9);
+    expect(objects.get("Deployment/catalog-service-canary")?.spec.replicas).toBe(0);
+    expect(objects.get("Service/catalog-service")?.spec.selector).toEqual({ app: "catalog-service" });
   });
 
   it("PR 1 runs the new image on one canary replica beside the untouched stable Deployment", async () => {
     const read = readCanaryLayout(strategy, dir, seedPatches(dir));
     if (!read.ok) throw new Error(read.reason);
-    const plan = planCanaryStart(strategy, read.value, "ghcr.io/acme/search-service:2.1.0");
+    const plan = planCanaryStart(strategy, read.value, "ghcr.io/acme/catalog-service:2.1.0");
     if (plan.kind !== "change") throw new Error(JSON.stringify(plan));
     const objects = await render(dir, plan.edits);
-    expect(objects.get("Deployment/search-service-canary")?.spec.replicas).toBe(1);
-    expect(image(objects.get("Deployment/search-service-canary"))).toBe("ghcr.io/acme/search-service:2.1.0");
-    expect(image(objects.get("Deployment/search-service-stable"))).toBe("ghcr.io/acme/search-service:2.0.0");
-    expect(objects.get("Deployment/search-service-stable")?.spec.replicas).toBe(9);
+    expect(objects.get("Deployment/catalog-service-canary")?.spec.replicas).toBe(1);
+    expect(image(objects.get("Deployment/catalog-service-canary"))).toBe("ghcr.io/acme/catalog-service:2.1.0");
+    expect(image(objects.get("Deployment/catalog-service-stable"))).toBe("ghcr.io/acme/catalog-service:2.0.0");
+    expect(objects.get("Deployment/catalog-service-stable")?.spec.replicas).toBe(9);
   });
 });

@@ -10,7 +10,7 @@ import { createManifestsRemote, type ManifestsRemote } from "../../sandbox/manif
 import { FAST_SIM } from "../helpers/argo-sim-repo.js";
 
 const SLOTS = "services/cart-service/overlays/staging";
-const TRACKS = "services/search-service/overlays/staging";
+const TRACKS = "services/catalog-service/overlays/staging";
 
 let remote: ManifestsRemote;
 let sim: ArgoSim;
@@ -22,7 +22,7 @@ beforeAll(async () => {
     timings: FAST_SIM,
     applications: [
       { name: "cart-service-staging", path: SLOTS },
-      { name: "search-service-staging", path: TRACKS },
+      { name: "catalog-service-staging", path: TRACKS },
       { name: "order-service-staging", path: "services/order-service/overlays/staging" },
     ],
   });
@@ -52,9 +52,9 @@ describe("per-Deployment health in the simulated Argo CD", () => {
       "cart-service-blue": "Healthy",
       "cart-service-green": "Healthy",
     });
-    expect(deployments(sim.get("search-service-staging") as ApplicationView)).toEqual({
-      "search-service-stable": "Healthy",
-      "search-service-canary": "Healthy",
+    expect(deployments(sim.get("catalog-service-staging") as ApplicationView)).toEqual({
+      "catalog-service-stable": "Healthy",
+      "catalog-service-canary": "Healthy",
     });
     expect(deployments(sim.get("order-service-staging") as ApplicationView)).toEqual({ "order-service": "Healthy" });
     expect(sim.get("cart-service-staging")?.status.summary?.images).toEqual([
@@ -83,22 +83,22 @@ describe("per-Deployment health in the simulated Argo CD", () => {
   });
 
   it("a good canary image goes Progressing then Healthy on the canary, the stable Deployment untouched", async () => {
-    const revision = setImage(`${TRACKS}/track-canary.yaml`, "search-service:2.0.0", "search-service:2.1.0");
+    const revision = setImage(`${TRACKS}/track-canary.yaml`, "catalog-service:2.0.0", "catalog-service:2.1.0");
     const seen: string[] = [];
     sim.on("state", (a) => {
-      if (a.metadata.name === "search-service-staging") seen.push(JSON.stringify(deployments(a)));
+      if (a.metadata.name === "catalog-service-staging") seen.push(JSON.stringify(deployments(a)));
     });
-    await sim.refresh("search-service-staging");
+    await sim.refresh("catalog-service-staging");
     const app = await sim.waitFor(
-      "search-service-staging",
-      (a) => synced(a, revision) && deployments(a)["search-service-canary"] === "Healthy",
+      "catalog-service-staging",
+      (a) => synced(a, revision) && deployments(a)["catalog-service-canary"] === "Healthy",
       15_000,
     );
     expect(app.status.health?.status).toBe("Healthy");
     expect(seen).toContain(
-      JSON.stringify({ "search-service-stable": "Healthy", "search-service-canary": "Progressing" }),
+      JSON.stringify({ "catalog-service-stable": "Healthy", "catalog-service-canary": "Progressing" }),
     );
-    expect(seen.every((s) => (JSON.parse(s) as Record<string, string>)["search-service-stable"] === "Healthy")).toBe(
+    expect(seen.every((s) => (JSON.parse(s) as Record<string, string>)["catalog-service-stable"] === "Healthy")).toBe(
       true,
     );
   });
