@@ -262,3 +262,52 @@ describe("/status without a service", () => {
     ]);
   });
 });
+
+describe("/status of a service released by blue-green or canary", () => {
+  const strategies = ((r) => (r.ok ? r.config : undefined))(
+    parseConfig({
+      environments: [
+        { name: "staging", autoMerge: true },
+        { name: "production", strategy: "blueGreen" },
+      ],
+      services: { "catalog-service": { strategy: "canary" } },
+    }),
+  ) as Config;
+  const run = (): CommandRun => ({ ...runWith(), config: strategies });
+
+  it("shows the live slot and what the idle one keeps, read from the overlay's patch files", async () => {
+    expectHolds([]);
+    const before = await status(run(), "cart-service");
+    expect(before.details?.body).toContain(
+      "\n\n- cart-service in production (blueGreen): live: blue `ghcr.io/acme/cart-service:1.4.0`; idle: green `ghcr.io/acme/cart-service:1.3.0`",
+    );
+    expect(before.details?.body).not.toContain("cart-service in staging");
+
+    const file = "services/cart-service/overlays/production/service.yaml";
+    w.remote.commit(
+      "main",
+      { [file]: (w.remote.show("main", file) as string).replace("slot: blue", "slot: green") },
+      "switch",
+    );
+    expectHolds([]);
+    const after = await status(run(), "cart-service");
+    expect(after.details?.body).toContain("live: green `ghcr.io/acme/cart-service:1.3.0`; idle: blue");
+  });
+
+  it("shows what the canary runs beside stable, in every environment", async () => {
+    expectHolds([]);
+    const outcome = await status(run(), "catalog-service");
+    expect(outcome.details?.body).toContain(
+      "- catalog-service in staging (canary): stable `ghcr.io/acme/catalog-service:2.0.0`; canary idle (0 replicas)",
+    );
+    expect(outcome.details?.body).toContain("- catalog-service in production (canary): stable");
+  });
+
+  it("a service whose overlay lacks the layout says what is missing", async () => {
+    expectHolds([]);
+    const outcome = await status(run(), "order-service");
+    expect(outcome.details?.body).toContain(
+      "- order-service in production (blueGreen): services/order-service/overlays/production has no patch file for Service `order-service`",
+    );
+  });
+});
