@@ -20,6 +20,8 @@ const ROOT = fileURLToPath(new URL("../", import.meta.url));
 export const OWNER = "acme";
 export const REPO = "manifests";
 export const SERVICES = ["order-service", "user-service", "payment-service"] as const;
+/** Seeded with a release strategy's overlay layout: cart-service blue-green, catalog-service canary. */
+export const STRATEGY_SERVICES = ["cart-service", "catalog-service"] as const;
 export const ENVIRONMENTS = ["staging", "production"] as const;
 
 /** Config with timings compressed so the whole story fits in a minute. */
@@ -140,7 +142,7 @@ export async function startWorld(options: WorldOptions = {}): Promise<World> {
     repoURL: forge.gitUrl(OWNER, REPO),
     applications:
       options.applications ??
-      SERVICES.flatMap((service) =>
+      [...SERVICES, ...STRATEGY_SERVICES].flatMap((service) =>
         ENVIRONMENTS.map((env) => ({
           name: `${service}-${env}`,
           path: `services/${service}/overlays/${env}`,

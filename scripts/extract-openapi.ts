@@ -76,6 +76,10 @@ export const SERVED_OPERATIONS = [
   "checks/update",
   "checks/get",
   "checks/list-for-ref",
+  "actions/create-workflow-dispatch",
+  "actions/get-workflow-run",
+  "actions/list-workflow-runs-for-repo",
+  "actions/list-workflow-runs",
 ] as const;
 
 /** Webhook payloads the forge emits (keys of `x-webhooks`). */
@@ -89,6 +93,9 @@ export const EMITTED_WEBHOOKS = [
   "issue-comment-created",
   "issues-opened",
   "repository-dispatch-sample.collected",
+  "workflow-run-requested",
+  "workflow-run-in-progress",
+  "workflow-run-completed",
 ] as const;
 
 type Json = null | boolean | number | string | Json[] | { [key: string]: Json };

@@ -17,6 +17,7 @@ import { BareRepo, isValidBranch, isValidOwner, isValidRepoName, ZERO_SHA } from
 import type { Core, Ctx, Reply } from "./router.js";
 import { DOCS, HttpError, lookupRepo, Router } from "./router.js";
 import { identityOf } from "./routes-pulls.js";
+import { registerActionsRoutes } from "./routes-actions.js";
 import { registerAppRoutes } from "./routes-app.js";
 import { registerOAuthRoutes } from "./routes-oauth.js";
 import { registerDeploymentRoutes } from "./routes-deployments.js";
@@ -192,6 +193,7 @@ export async function startForge(opts: ForgeOptions): Promise<Forge> {
   registerPullRoutes(router);
   registerIssueRoutes(router);
   registerDeploymentRoutes(router);
+  registerActionsRoutes(router);
 
   let faults: { spec: ForgeFaults; random: () => number } | undefined;
   const setFaults = (spec: ForgeFaults | undefined) => {

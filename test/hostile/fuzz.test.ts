@@ -179,6 +179,7 @@ const REJECT_CODES = [
   "direct-deploy-refused",
   "older-version",
   "invalid-overlay",
+  "unsupported-strategy",
 ];
 
 function checkSource(source: DispatchSource): void {
