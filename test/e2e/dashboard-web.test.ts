@@ -243,6 +243,8 @@ describe("in a real browser (headless Chromium, JavaScript off)", () => {
     const table = tab.getByRole("table", { name: "Services by environment in acme/manifests" });
     expect(await table.getByRole("columnheader").allTextContents()).toEqual(["Service", "staging", "production"]);
     expect(await table.getByRole("rowheader").allTextContents()).toEqual([
+      "cart-service",
+      "catalog-service",
       "order-service",
       "payment-service",
       "user-service",
