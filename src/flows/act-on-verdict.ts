@@ -155,7 +155,7 @@ async function actOnVerified(
     // Safe to repeat: an open PR already proposing the image is found, not opened again.
     const outcome = await proposeDeploy(services, scope, {
       config,
-      request: { service: v.service, environment: plan.next.env, image: plan.next.image, source: {} },
+      request: { service: v.service, environment: plan.next.env, image: plan.next.image, source: v.source ?? {} },
       mode: "promotion",
       evidence: [plan.next.evidence],
     });
@@ -199,6 +199,8 @@ async function actOnFailed(services: Services, scope: RepoScope, v: Verification
   const plan = planFailed({ v, config, reason });
   let revert: { pr?: number; note?: string } = { note: plan.revert.kind === "note" ? plan.revert.note : undefined };
   if (plan.revert.kind === "revert") {
+    // Where the image gone back to came from, as its own Deployment recorded it (1 call).
+    const source = v.from && !v.from.includes(", ") ? await gh.deployments.sourceOf(v.service, v.from) : undefined;
     // Safe to repeat: an open revert PR that already restores the overlay is found, not opened again.
     const outcome = await proposeRevert(services, scope, {
       service: v.service,
@@ -211,6 +213,7 @@ async function actOnFailed(services: Services, scope: RepoScope, v: Verification
       reason: plan.revert.reason,
       originalPr: v.pr?.number,
       deploymentId: v.deploymentId,
+      ...(source ? { source } : {}),
     });
     revert =
       "headSha" in outcome

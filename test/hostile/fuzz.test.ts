@@ -143,6 +143,7 @@ const dispatchSource = fc.record(
     sha: fc.oneof(commitSha, anyString(3)),
     run_url: runUrl,
     runUrl,
+    digest: fc.oneof(fc.constant(`sha256:${"ab".repeat(32)}`), anyString(3)),
   },
   { requiredKeys: [] },
 );
@@ -270,8 +271,8 @@ describe("parseDispatch on hostile payloads", () => {
         ).toBe(false);
         const move = { service: "api", env: "staging", from: undefined, to: "ghcr.io/acme/api:1.2.3", file: "f" };
         const { commitMessage } = deployPrText({ ...move, source: intent.request.source }, config);
-        // The subject, a blank line, and at most one Source: and one Run: line.
-        expect(commitMessage.split("\n").length).toBeLessThanOrEqual(4);
+        // The subject, a blank line, and at most one Source:, one Run: and one Digest: line.
+        expect(commitMessage.split("\n").length).toBeLessThanOrEqual(5);
       }),
       settings(1000),
     );

@@ -2,6 +2,7 @@
 // service, overlay and images a change carries (core/verification.ts owns its shape), and their
 // latest status is the verification's state.
 import type { DeploymentFact } from "../../core/command-plan.js";
+import { sourceFromRecord, type DispatchSource } from "../../core/source.js";
 import type { Octokit, RepoRef } from "./client.js";
 
 export interface DeploymentRecord {
@@ -88,6 +89,22 @@ export class Deployments {
   }
 
   /**
+   * Where an image of a service came from, as the newest of Conveyor's Deployments of that image
+   * (in any environment) recorded it: 1 call, the latest 100 Deployments. Undefined when none
+   * did (an image set by hand, or deployed before sources were kept).
+   */
+  async sourceOf(service: string, image: string): Promise<DispatchSource | undefined> {
+    const { data } = await this.octokit.rest.repos.listDeployments({ ...this.ref, task: "deploy", per_page: 100 });
+    for (const d of data) {
+      const p = payloadOf(d.payload);
+      if (p.conveyor !== true || p.service !== service || p.to !== image) continue;
+      const source = sourceFromRecord(p.source);
+      if (source) return source;
+    }
+    return undefined;
+  }
+
+  /**
    * Conveyor's deployments since a time whose latest status is in_progress, or that have no
    * status at all (made just before a crash): 1 call per 100 deployments, paged back to `since`,
    * plus 1 per deployment not skipped (the caller skips those it tracks or knows are settled).
@@ -157,6 +174,7 @@ export class Deployments {
       if (p.conveyor !== true || typeof p.service !== "string") continue;
       if (filter.service && p.service !== filter.service) continue;
       if (filter.pr !== undefined && p.pr !== filter.pr) continue;
+      const source = sourceFromRecord(p.source);
       entries.push({
         id: d.id,
         sha: d.sha,
@@ -170,6 +188,7 @@ export class Deployments {
         revert: p.revert === true,
         state: "unknown",
         createdAt: d.created_at,
+        ...(source ? { source } : {}),
       });
       if (entries.length >= (options.statusLimit ?? 10)) break;
     }
