@@ -143,7 +143,9 @@ export function changelogSection(input: {
  */
 export function plain(text: string, max: number): string {
   const line = text.split(/\r?\n|\r|\u2028|\u2029/)[0] ?? "";
-  const points = Array.from(line, (c) => (c < " " || c === "\u007f" ? " " : c)).join("").trim();
+  const points = Array.from(line, (c) => (c < " " || c === "\u007f" ? " " : c))
+    .join("")
+    .trim();
   const chars = Array.from(points);
   const clipped = chars.length > max ? `${chars.slice(0, max).join("")}…` : points;
   return clipped

@@ -479,7 +479,12 @@ describe("bad input changes nothing and tells the sender why", () => {
       image: "ghcr.io/acme/payment-service:1.5.0",
       source: { repository: "acme/order-service", sha: SHA },
     });
-    expect(report.check).toMatchObject({ head_sha: SHA, name: "conveyor/deploy", status: "completed", conclusion: "failure" });
+    expect(report.check).toMatchObject({
+      head_sha: SHA,
+      name: "conveyor/deploy",
+      status: "completed",
+      conclusion: "failure",
+    });
     expect((report.check?.output as { summary: string }).summary).toContain("is not this service's image");
     expect(remote.branches()).toEqual(["main"]);
   });
