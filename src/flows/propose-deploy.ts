@@ -11,6 +11,7 @@ import { publishEdit, type EditPlan } from "./publish-edit.js";
 import { renderSummaryForPr } from "./render-changes.js";
 import type { RepoScope } from "./repo-scope.js";
 import type { Services } from "./services.js";
+import { reportToSource } from "./report-to-source.js";
 import { changelogFor, compareImages, type Provenance } from "./source-history.js";
 
 export interface ProposeInput {
@@ -40,6 +41,16 @@ export async function proposeDeploy(
   input: ProposeInput,
 ): Promise<ProposeOutcome> {
   const outcome = await propose(services, scope, input);
+  if (outcome.kind === "opened" || outcome.kind === "updated")
+    await reportToSource(services, scope, {
+      config: input.config,
+      service: input.request.service,
+      env: outcome.target.env,
+      image: outcome.image,
+      source: input.request.source,
+      stage: "pr-open",
+      pr: outcome.pr,
+    });
   const env =
     "target" in outcome && outcome.target
       ? outcome.target.env

@@ -175,6 +175,9 @@ describe("verified", () => {
     const pr = expectNewPr(31);
     expectComment(12);
 
+    // acme/order-service is not in this installation: nothing is written there.
+    w.gh.scope.get("/repos/acme/order-service/installation").reply(404, { message: "Not Found" });
+
     await actions.verified(verification({ source }), verified());
 
     expect(pr.create?.body).toContain(

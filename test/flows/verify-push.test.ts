@@ -298,6 +298,8 @@ describe("verifyPush", () => {
     });
     expectPrFor(after, [pr("ghcr.io/acme/order-service:1.5.0")]);
     expectDeployment(751, created);
+    // The service repository is not in this installation: it hears nothing.
+    w.gh.scope.get("/repos/acme/order-service/installation").reply(404, { message: "Not Found" });
     expectComments(12, []);
 
     await verifyPush(w.services, w.scope, config, { before, after, sender: "bob" });

@@ -118,10 +118,51 @@ function expectHistory(status: "ahead" | "behind") {
   return seen;
 }
 
+/** The service repository's view: its commit's Deployment for staging and the check run. */
+function expectSourceView() {
+  const seen: {
+    deployment?: Record<string, unknown>;
+    status?: Record<string, unknown>;
+    check?: Record<string, unknown>;
+  } = {};
+  const svc = "/repos/acme/order-service";
+  gh.scope
+    .get(`${svc}/deployments`)
+    .query({ sha: SHA, environment: "staging", task: "deploy", per_page: "100" })
+    .reply(200, [])
+    .post(`${svc}/deployments`, (b) => ((seen.deployment = b), true))
+    .reply(201, { id: 501, sha: SHA, environment: "staging", created_at: "2026-01-01T00:00:00Z", url: "u" })
+    .post(`${svc}/deployments/501/statuses`, (b) => ((seen.status = b), true))
+    .reply(201, {})
+    .get(`${svc}/deployments`)
+    .query({ sha: SHA, per_page: "100" })
+    .reply(200, () => [
+      {
+        id: 501,
+        sha: SHA,
+        environment: "staging",
+        created_at: "2026-01-01T00:00:00Z",
+        url: "u",
+        payload: { conveyor: true, service: "order-service" },
+      },
+    ])
+    .get(`${svc}/deployments/501/statuses`)
+    .query({ per_page: "1" })
+    .reply(200, () => [{ ...seen.status, created_at: "2026-01-01T00:00:01Z" }])
+    .get(`${svc}/commits/${SHA}/check-runs`)
+    .query({ check_name: "conveyor/environments", filter: "latest", per_page: "10" })
+    .reply(200, { total_count: 0, check_runs: [] })
+    .post(`${svc}/check-runs`, (b) => ((seen.check = b), true))
+    .reply(201, { id: 9 });
+  return seen;
+}
+
 /** The refusal reported as a failed check run on the sender's commit (same installation). */
-function expectSourceCheckRun() {
+function expectSourceCheckRun(options: { installationKnown?: boolean } = {}) {
   const seen: { check?: Record<string, unknown> } = {};
-  gh.scope.get("/repos/acme/order-service/installation").reply(200, { id: INSTALLATION });
+  // Asked once a minute at most: a deploy that already read the source repository knows it.
+  if (!options.installationKnown)
+    gh.scope.get("/repos/acme/order-service/installation").reply(200, { id: INSTALLATION });
   gh.scope
     .post("/repos/acme/order-service/check-runs", (body) => ((seen.check = body), true))
     .reply(201, { id: 1, html_url: "https://github.com/acme/order-service/runs/1" });
@@ -194,9 +235,22 @@ describe("deploy {service, tag|digest|image, environment, source}", () => {
     };
 
     const commits = expectHistory("ahead");
+    const view = expectSourceView();
 
     await dispatch("deploy", { service: "order-service", tag: "1.6.0-rc.1", source });
     expect(commits.compared).toBe(true);
+    // The service repository sees its commit on its way to staging: a Deployment with the PR
+    // open, linking it, and the environments check run.
+    expect(view.deployment).toMatchObject({ ref: SHA, environment: "staging", production_environment: false });
+    expect(view.status).toMatchObject({
+      state: "pending",
+      description: "PR open acme/manifests#5",
+      log_url: "https://github.com/acme/manifests/pull/5",
+    });
+    expect(view.check).toMatchObject({ head_sha: SHA, name: "conveyor/environments", status: "in_progress" });
+    expect((view.check?.output as { summary: string }).summary).toContain(
+      "| staging | 🟡 PR open — PR open acme/manifests#5 | [PR](https://github.com/acme/manifests/pull/5) |",
+    );
     expect(remote.show(BRANCH, OVERLAY)).toContain('newTag: "1.6.0-rc.1" # deployed by Conveyor');
     // The changelog: the service repository's commits since staging's image, newest first, with
     // the merged PR each came from and its author's login (no @).
@@ -220,7 +274,7 @@ describe("deploy {service, tag|digest|image, environment, source}", () => {
     mockInstallationToken(gh.scope, INSTALLATION);
     mockConfig(gh.scope, OWNER, REPO, undefined);
     expectHistory("behind");
-    const report = expectSourceCheckRun();
+    const report = expectSourceCheckRun({ installationKnown: true });
 
     await dispatch("deploy", {
       service: "order-service",

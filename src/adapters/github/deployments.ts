@@ -20,6 +20,18 @@ const nullableString = (value: unknown) => (typeof value === "string" ? value : 
 const payloadOf = (payload: unknown) =>
   (typeof payload === "object" && payload ? payload : {}) as Record<string, unknown>;
 
+const recordOf = (
+  d: { id: number; sha: string; environment: string; created_at: string; url: string },
+  payload: Record<string, unknown>,
+): DeploymentRecord => ({
+  id: d.id,
+  sha: d.sha,
+  environment: d.environment,
+  createdAt: d.created_at,
+  payload,
+  url: d.url,
+});
+
 export class Deployments {
   constructor(
     private readonly octokit: Octokit,
@@ -88,6 +100,41 @@ export class Deployments {
       .filter((d) => d.payload.conveyor === true);
   }
 
+  /** A Deployment's latest status (1 call). */
+  private async latestStatus(id: number) {
+    const { data } = await this.octokit.rest.repos.listDeploymentStatuses({
+      ...this.ref,
+      deployment_id: id,
+      per_page: 1,
+    });
+    return data[0];
+  }
+
+  /**
+   * Conveyor's Deployments of a commit, every environment, with their latest status: 1 call plus
+   * 1 per Deployment (a service repository's view of where its commit runs).
+   */
+  async ofCommitWithStatus(
+    sha: string,
+  ): Promise<Array<DeploymentRecord & { state: string; description: string; logUrl?: string; updatedAt: string }>> {
+    const { data } = await this.octokit.rest.repos.listDeployments({ ...this.ref, sha, per_page: 100 });
+    const out: Array<DeploymentRecord & { state: string; description: string; logUrl?: string; updatedAt: string }> =
+      [];
+    for (const d of data) {
+      const payload = payloadOf(d.payload);
+      if (payload.conveyor !== true) continue;
+      const latest = await this.latestStatus(d.id);
+      out.push({
+        ...recordOf(d, payload),
+        state: latest?.state ?? "pending",
+        description: latest?.description ?? "",
+        ...(latest?.log_url ? { logUrl: latest.log_url } : {}),
+        updatedAt: latest?.created_at ?? d.created_at,
+      });
+    }
+    return out;
+  }
+
   /**
    * Where an image of a service came from, as the newest of Conveyor's Deployments of that image
    * (in any environment) recorded it: 1 call, the latest 100 Deployments. Undefined when none
@@ -130,20 +177,8 @@ export class Deployments {
         }
         const payload = payloadOf(d.payload);
         if (payload.conveyor !== true || options.skip?.(d.id)) continue;
-        const { data: statuses } = await this.octokit.rest.repos.listDeploymentStatuses({
-          ...this.ref,
-          deployment_id: d.id,
-          per_page: 1,
-        });
-        const latest = statuses[0];
-        const record = {
-          id: d.id,
-          sha: d.sha,
-          environment: d.environment,
-          createdAt: d.created_at,
-          payload,
-          url: d.url,
-        };
+        const latest = await this.latestStatus(d.id);
+        const record = recordOf(d, payload);
         if (!latest) open.push(record);
         else if (latest.state === "in_progress")
           open.push({ ...record, status: { state: latest.state, description: latest.description ?? "" } });
