@@ -132,13 +132,15 @@ function describe(d: WebhookDelivery): string | undefined {
         ? `PR #${p.pull_request.number} merged by ${p.pull_request.merged_by?.login ?? p.sender.login}`
         : `PR #${p.pull_request.number} closed`;
     case "deployment_status.created":
-      return `deployment ${p.deployment.id} (${p.deployment.payload?.service} -> ${p.deployment.environment}): ${p.deployment_status.state} — ${p.deployment_status.description}`;
+      // The history recorded before the demo starts is not news.
+      if (p.sender?.login === "admin") return undefined;
+      return `${p.repository?.full_name === `${OWNER}/${REPO}` ? "deployment" : `${p.repository?.full_name} deployment`} ${p.deployment.id} (${p.deployment.payload?.service} -> ${p.deployment.environment}): ${p.deployment_status.state} — ${p.deployment_status.description}`;
     case "issue_comment.created":
       return p.comment.user.type === "Bot"
         ? `comment on #${p.issue.number}: ${String(p.comment.body).split("\n")[0]}`
         : undefined;
     case "check_run.completed":
-      return `check ${p.check_run.name} on ${String(p.check_run.head_sha).slice(0, 7)}: ${p.check_run.conclusion} — ${p.check_run.output?.title ?? ""}`;
+      return `check ${p.check_run.name} on ${p.repository?.full_name === `${OWNER}/${REPO}` ? "" : `${p.repository?.full_name}@`}${String(p.check_run.head_sha).slice(0, 7)}: ${p.check_run.conclusion} — ${p.check_run.output?.title ?? ""}`;
     case "issues.opened":
       return `issue #${p.issue.number} opened: "${p.issue.title}"`;
     default:

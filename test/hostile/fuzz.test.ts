@@ -794,6 +794,15 @@ const prState: fc.Arbitrary<PrState> = fc.record(
     env: validName,
     from: fc.option(validImageRef, { nil: null }),
     to: validImageRef,
+    source: fc.record(
+      {
+        repository: fc.constantFrom("acme/api", "a-b/c.d_e"),
+        sha: commitSha,
+        runUrl: fc.constantFrom("https://github.com/acme/api/actions/runs/1", "http://ci.example.com/run?a=1&b=2"),
+        digest: fc.constant(`sha256:${"0f".repeat(32)}`),
+      },
+      { requiredKeys: ["repository"] },
+    ),
     head: commitSha,
     sig: fc.base64String({ minLength: 4, maxLength: 88 }),
   },
