@@ -1,7 +1,7 @@
 // Puts an image into an environment's overlay by PR: deploy events, promotions and commands all
 // come here. What to change is core/plan-deploy.ts; getting it onto GitHub is publish-edit.
 import type { Config } from "../core/config.js";
-import type { DeployRequest } from "../core/dispatch.js";
+import type { DeployRequest, DispatchSource } from "../core/dispatch.js";
 import { discoverServices } from "../core/discover.js";
 import { behindReason } from "../core/changelog.js";
 import { deployPrText, envLabel, LABEL } from "../core/pr-text.js";
@@ -31,6 +31,8 @@ export type ProposeOutcome =
       target: DeployTarget;
       image: string;
       superseded?: string;
+      /** Where the superseded image came from, as the open PR's signed marker said. */
+      supersededSource?: DispatchSource;
     };
 
 type Stopped = Rejection | { kind: "noop"; reason: string; target?: DeployTarget; pr?: number };
@@ -41,16 +43,24 @@ export async function proposeDeploy(
   input: ProposeInput,
 ): Promise<ProposeOutcome> {
   const outcome = await propose(services, scope, input);
-  if (outcome.kind === "opened" || outcome.kind === "updated")
+  if (outcome.kind === "opened" || outcome.kind === "updated") {
+    const report = { config: input.config, service: input.request.service, env: outcome.target.env, pr: outcome.pr };
     await reportToSource(services, scope, {
-      config: input.config,
-      service: input.request.service,
-      env: outcome.target.env,
+      ...report,
       image: outcome.image,
       source: input.request.source,
       stage: "pr-open",
-      pr: outcome.pr,
     });
+    // The commit the PR proposed before no longer goes there through it.
+    if (outcome.superseded !== undefined && outcome.supersededSource?.sha !== input.request.source.sha)
+      await reportToSource(services, scope, {
+        ...report,
+        image: outcome.superseded,
+        source: outcome.supersededSource,
+        stage: "superseded",
+        reason: `by ${outcome.image}`,
+      });
+  }
   const env =
     "target" in outcome && outcome.target
       ? outcome.target.env
@@ -62,7 +72,8 @@ export async function proposeDeploy(
 async function propose(services: Services, scope: RepoScope, input: ProposeInput): Promise<ProposeOutcome> {
   const { workspace } = scope;
   const { config, request } = input;
-  let planned: { target: DeployTarget; image: string; superseded?: string } | undefined;
+  let planned:
+    { target: DeployTarget; image: string; superseded?: string; supersededSource?: DispatchSource } | undefined;
   let provenance: Provenance | undefined;
   const published = await publishEdit<Stopped>(services, scope, {
     service: request.service,
@@ -145,7 +156,13 @@ async function propose(services: Services, scope: RepoScope, input: ProposeInput
         if (openPr && plan.pr !== undefined) await ensureLabels(scope, openPr.number, openPr.labels, target);
         return { kind: "stop", result: { ...plan, target } };
       }
-      planned = { target, image: plan.move.to, superseded: plan.supersedes };
+      const supersededSource = trustedOpen?.kind === "trusted" ? trustedOpen.state.source : undefined;
+      planned = {
+        target,
+        image: plan.move.to,
+        superseded: plan.supersedes,
+        ...(plan.supersedes !== undefined && supersededSource ? { supersededSource } : {}),
+      };
       return {
         kind: "edit",
         edit: {

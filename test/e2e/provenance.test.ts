@@ -104,8 +104,8 @@ describe("provenance: source chain, changelog, commit order, the service reposit
     await deploymentState(world, "production", "order-service", "success", 120_000, (d) => d.to === `${IMAGE}:1.5.1`);
 
     // The service repository's view of s2: staging and production verified, one check run.
-    const states = async () => {
-      const { data } = await ci.rest.repos.listDeployments({ ...source, sha: s2 });
+    const states = async (sha = s2) => {
+      const { data } = await ci.rest.repos.listDeployments({ ...source, sha });
       const out: Record<string, string | undefined> = {};
       for (const d of data) {
         const { data: statuses } = await ci.rest.repos.listDeploymentStatuses({ ...source, deployment_id: d.id });
@@ -118,6 +118,8 @@ describe("provenance: source chain, changelog, commit order, the service reposit
       return s.staging === "success" && s.production === "success";
     }, 60_000);
     expect(await states()).toEqual({ staging: "success", production: "success" });
+    // s1 was on its way to production until 1.5.1 took its place in the PR: superseded there.
+    expect((await states(s1)).production).toBe("inactive");
     const { data: checks } = await ci.rest.checks.listForRef({
       ...source,
       ref: s2,
