@@ -28,6 +28,7 @@ const details = {
   appUrl: world.appUrl,
   appPid: world.appPid(),
   serviceRepos: Object.values(world.serviceRepos).map((r) => r.repository),
+  dashboardUrl: world.dashboardUrl,
 };
 if (json) console.log(JSON.stringify(details));
 else {
@@ -39,6 +40,9 @@ else {
   say(
     `  Conveyor     ${details.appUrl}   (webhooks at ${details.webhookUrl}; pid ${details.appPid}, restarted if it crashes)`,
   );
+  say(`  Dashboard    ${details.dashboardUrl}   one-click sign-in:`);
+  for (const user of ["reviewer", "admin", "outsider"])
+    say(`               ${user.padEnd(9)} ${world.signInUrl(user)}`);
   say(`  Argo CD      ${world.argo.url}   (kubeconfig ${details.kubeconfig})`);
   say(
     `               curl -s -H "Authorization: Bearer ${world.argo.token}" ${world.argo.url}/apis/argoproj.io/v1alpha1/namespaces/argocd/applications`,

@@ -102,6 +102,7 @@ export async function runScenario(world: World, say: Narrator): Promise<void> {
     const app = world.argo.get("order-service-staging") as { status?: { health?: { status?: string } } } | undefined;
     line(`staging is back on ghcr.io/acme/order-service:1.5.0 and Argo CD says ${app?.status?.health?.status ?? "?"}`);
     line(`done in ${((Date.now() - started) / 1000).toFixed(1)} s`);
+    line(`all of it at a glance: ${world.dashboardUrl} (sign in as reviewer: ${world.signInUrl("reviewer")})`);
   } finally {
     stopNarrating();
   }

@@ -21,6 +21,8 @@ const ROOT = fileURLToPath(new URL("../", import.meta.url));
 export const OWNER = "acme";
 export const REPO = "manifests";
 export const SERVICES = ["order-service", "user-service", "payment-service"] as const;
+/** Seeded with a release strategy's overlay layout: cart-service blue-green, catalog-service canary. */
+export const STRATEGY_SERVICES = ["cart-service", "catalog-service"] as const;
 export const ENVIRONMENTS = ["staging", "production"] as const;
 
 /** Config with timings compressed so the whole story fits in a minute. */
@@ -78,6 +80,9 @@ export interface World {
   kubeconfig: string;
   appUrl: string;
   webhookUrl: string;
+  /** The web dashboard; `signInUrl(user)` signs a forge user in with one click. */
+  dashboardUrl: string;
+  signInUrl(user: string): string;
   tokens: { admin: string; reviewer: string; outsider: string };
   installationId: number;
   /** The seeded service repositories (with `serviceRepos`), by service. */
@@ -152,7 +157,7 @@ export async function startWorld(options: WorldOptions = {}): Promise<World> {
     repoURL: forge.gitUrl(OWNER, REPO),
     applications:
       options.applications ??
-      SERVICES.flatMap((service) =>
+      [...SERVICES, ...STRATEGY_SERVICES].flatMap((service) =>
         ENVIRONMENTS.map((env) => ({
           name: `${service}-${env}`,
           path: `services/${service}/overlays/${env}`,
@@ -185,6 +190,10 @@ export async function startWorld(options: WorldOptions = {}): Promise<World> {
       HOME: process.env.HOME,
       NODE_ENV: "production",
       APP_ID: String(appId),
+      // The App's OAuth client: the web dashboard signs people in through the forge.
+      GITHUB_CLIENT_ID: forge.oauthClient().clientId,
+      GITHUB_CLIENT_SECRET: forge.oauthClient().clientSecret,
+      CONVEYOR_PUBLIC_URL: appUrl,
       PRIVATE_KEY: keys.privateKeyPem,
       WEBHOOK_SECRET: webhookSecret,
       GHE_HOST: forgeHost,
@@ -258,6 +267,8 @@ export async function startWorld(options: WorldOptions = {}): Promise<World> {
     kubeconfig,
     appUrl,
     webhookUrl,
+    dashboardUrl: `${appUrl}/dashboard`,
+    signInUrl: (user) => `${appUrl}/dashboard/login?as=${encodeURIComponent(user)}`,
     tokens: { admin: forge.token("admin"), reviewer: forge.token("reviewer"), outsider: forge.token("outsider") },
     installationId,
     serviceRepos,

@@ -24,8 +24,12 @@ export const SERVED_OPERATIONS = [
   "apps/get-repo-installation",
   "apps/create-installation-access-token",
   "apps/list-repos-accessible-to-installation",
+  "apps/list-webhook-deliveries",
+  "apps/get-webhook-delivery",
+  "apps/redeliver-webhook-delivery",
   "users/get-authenticated",
   "repos/get",
+  "repos/update",
   "repos/get-branch",
   "repos/get-content",
   "repos/create-dispatch-event",
@@ -73,6 +77,10 @@ export const SERVED_OPERATIONS = [
   "checks/update",
   "checks/get",
   "checks/list-for-ref",
+  "actions/create-workflow-dispatch",
+  "actions/get-workflow-run",
+  "actions/list-workflow-runs-for-repo",
+  "actions/list-workflow-runs",
 ] as const;
 
 /** Webhook payloads the forge emits (keys of `x-webhooks`). */
@@ -86,6 +94,9 @@ export const EMITTED_WEBHOOKS = [
   "issue-comment-created",
   "issues-opened",
   "repository-dispatch-sample.collected",
+  "workflow-run-requested",
+  "workflow-run-in-progress",
+  "workflow-run-completed",
 ] as const;
 
 type Json = null | boolean | number | string | Json[] | { [key: string]: Json };

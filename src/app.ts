@@ -12,8 +12,15 @@ import type { ArgoSource } from "./core/argo-source.js";
 import type { Verdict } from "./core/verdict/index.js";
 import type { Verification } from "./core/verification.js";
 import { VerdictActor } from "./flows/act-on-verdict.js";
+import { DeliveryReplayer } from "./flows/replay-deliveries.js";
 import { VerificationResumer } from "./flows/resume-verifications.js";
 import type { Services } from "./flows/services.js";
+import { oauthFromEnv } from "./adapters/github/oauth.js";
+import { sessionSealerFromEnv } from "./adapters/session.js";
+import { DashboardData, dashboardRepoOf } from "./flows/dashboard/gather.js";
+import { DashboardIssue } from "./flows/dashboard/issue.js";
+import { dashboardWeb } from "./handlers/dashboard-web.js";
+import { handleIssueEdited } from "./handlers/issues.js";
 import { handleCheckCompleted } from "./handlers/check-run.js";
 import { handleIssueComment } from "./handlers/issue-comment.js";
 import { handlePullRequest } from "./handlers/pull-request.js";
@@ -23,7 +30,9 @@ import { handleStatus } from "./handlers/status.js";
 import { Background } from "./runtime/background.js";
 import { CorePool } from "./runtime/core-pool.js";
 import { healthHandler } from "./runtime/health.js";
+import { LocalDeliveryMemory, type DeliveryMemory } from "./runtime/delivery-memory.js";
 import { KeyedQueue } from "./runtime/keyed-queue.js";
+import { Later } from "./runtime/later.js";
 import { metrics, metricsHandler } from "./runtime/metrics.js";
 import { OncePer, Quota } from "./runtime/once-per.js";
 import { Verifier } from "./runtime/verifier.js";
@@ -56,11 +65,25 @@ export interface ConveyorOptions {
   leadership?: Leadership;
   /** Where webhooks arrive (Probot's default: /api/github/webhooks); bodies there are size-limited. */
   webhookPath?: string;
+  /** Which deliveries were handled (default: in this process; server.ts shares it through Redis with REDIS_URL). */
+  deliveryMemory?: DeliveryMemory;
+  /** Waits before each new attempt of a deploy event whose PR could not be made (default 30 s, 2 min, 10 min, 30 min). */
+  retryDelaysMs?: number[];
+  /**
+   * Replay answered deploy events from GitHub's record of the app's webhook deliveries, and ask for
+   * redelivery of those nothing answered: at start-up (as the leader) and every `replayMs` (default
+   * 60 s). Off unless asked for (server.ts turns it on; CONVEYOR_REPLAY=off turns it off there).
+   */
+  replay?: boolean | { everyMs?: number; lookbackMs?: number; settleMs?: number };
   /**
    * How long stop() waits for work of answered events (default 25 s, inside Kubernetes' default
    * 30 s grace period); what is left then is logged as an error, one line per event to re-send.
    */
   shutdownGraceMs?: number;
+  /** Keep each manifests repository's dashboard issue current (server: on unless CONVEYOR_DASHBOARD_ISSUE=false). */
+  dashboardIssue?: boolean;
+  /** Minimum time between two edits of one dashboard issue (default 10 s). */
+  dashboardIntervalMs?: number;
 }
 
 /** Only the leader watches Argo CD and acts on verdicts; webhooks are handled by every replica. */
@@ -95,21 +118,51 @@ export function createConveyor(options: ConveyorOptions = {}, onReady?: (handle:
       signer: signing.signer,
       answers: new OncePer(3_600_000),
       forkRenders: new Quota(3_600_000, 20),
+      later: new Later(options.retryDelaysMs),
     };
     const argo = options.argo;
     // Carries out verdicts until they are done: from the verification loop, and from Deployments
     // that say a verdict is still owed (after a restart).
     const actor = new VerdictActor(services, app.log);
-    if (argo) services.verifier = createVerifier(app, services, argo, options, actor);
+    // The dashboard: gathered from GitHub for the web page and the dashboard issue, which is
+    // brought up to date (debounced) after each event and verdict in its repository.
+    const dashboard = new DashboardData(services, app.log.child({ name: "dashboard" }));
+    const dashboardIssue = new DashboardIssue(dashboard, app.log.child({ name: "dashboard-issue" }), {
+      intervalMs: options.dashboardIntervalMs,
+      webUrl: process.env.CONVEYOR_PUBLIC_URL,
+    });
+    const touchDashboard = (payload: unknown) => {
+      const repo = options.dashboardIssue ? dashboardRepoOf(payload) : undefined;
+      if (repo) dashboardIssue.touch(repo);
+    };
+    const onDecision: ConveyorOptions["onDecision"] = (v, verdict, latencyMs) => {
+      options.onDecision?.(v, verdict, latencyMs);
+      if (verdict.kind !== "waiting" && options.dashboardIssue)
+        dashboardIssue.touch({
+          installationId: v.repo.installationId,
+          ref: { owner: v.repo.owner, repo: v.repo.repo },
+          cloneUrl: v.repo.cloneUrl,
+          defaultBranch: v.repo.defaultBranch,
+          htmlUrl: v.repo.cloneUrl.replace(/\.git$/, ""),
+        });
+    };
+    if (argo) services.verifier = createVerifier(app, services, argo, { ...options, onDecision }, actor);
 
     const on = app.on.bind(app) as (event: string | string[], handler: (context: never) => Promise<void>) => void;
     // Delivery ids are remembered for a day, the longest GitHub keeps redelivering.
-    const deliveries = new OncePer(24 * 3_600_000, 50_000);
+    const deliveries = options.deliveryMemory ?? new LocalDeliveryMemory();
     const route = <C extends { id: string; log: { info(obj: object, msg?: string): void } }>(
       event: string,
       names: string | string[],
       handler: (context: C) => Promise<void>,
-    ) => on(names, counted(event, deliveries, handler));
+    ) =>
+      on(
+        names,
+        counted(event, deliveries, async (context: C) => {
+          await handler(context);
+          if (event !== "issues") touchDashboard((context as { payload?: unknown }).payload);
+        }),
+      );
     route("repository_dispatch", "repository_dispatch", (context: Parameters<typeof handleRepositoryDispatch>[0]) =>
       handleRepositoryDispatch(context, services),
     );
@@ -126,6 +179,9 @@ export function createConveyor(options: ConveyorOptions = {}, onReady?: (handle:
       (context: Parameters<typeof handleCheckCompleted>[0]) => handleCheckCompleted(context, services),
     );
     route("status", "status", (context: Parameters<typeof handleStatus>[0]) => handleStatus(context, services));
+    route("issues", "issues.edited", (context: Parameters<typeof handleIssueEdited>[0]) =>
+      handleIssueEdited(context, services, { data: dashboard, issue: dashboardIssue }),
+    );
     route("issue_comment", "issue_comment.created", (context: Parameters<typeof handleIssueComment>[0]) =>
       handleIssueComment(context, services),
     );
@@ -133,9 +189,29 @@ export function createConveyor(options: ConveyorOptions = {}, onReady?: (handle:
     let started = false;
     let stopping = false;
     let rescan: NodeJS.Timeout | undefined;
+    let replayTimer: NodeJS.Timeout | undefined;
     const verifier = services.verifier;
     const resumer = new VerificationResumer(services, app.log, actor);
+    const replay = options.replay === true ? {} : options.replay || undefined;
+    const replayer = replay
+      ? new DeliveryReplayer(services, app.log.child({ name: "intake" }), {
+          handled: (guid) => deliveries.has(guid),
+          remember: (guid) => deliveries.remember(guid),
+          lookbackMs: replay.lookbackMs,
+          settleMs: replay.settleMs,
+        })
+      : undefined;
+    const replayNow = () =>
+      replayer
+        ?.run()
+        .catch((error: unknown) => app.log.warn({ err: String(error) }, "reading GitHub's webhook deliveries failed"));
     const lead = async () => {
+      if (replayer && !replayTimer) {
+        // Not awaited: start-up does not wait on GitHub's delivery log.
+        void replayNow();
+        replayTimer = setInterval(() => void replayNow(), replay?.everyMs ?? 60_000);
+        replayTimer.unref();
+      }
       if (!argo || !verifier) return;
       await argo.start();
       verifier.start();
@@ -149,7 +225,7 @@ export function createConveyor(options: ConveyorOptions = {}, onReady?: (handle:
       rescan.unref();
     };
     const ready = (async () => {
-      if (options.leadership && argo) {
+      if (options.leadership && (argo || replayer)) {
         options.leadership.start({
           onStartedLeading: () => {
             app.log.info("this replica leads: watching Argo CD");
@@ -180,6 +256,15 @@ export function createConveyor(options: ConveyorOptions = {}, onReady?: (handle:
       metrics.inFlight.set(services.verifier?.inFlight().length ?? 0);
     });
     try {
+      probotOptions?.addHandler?.(
+        dashboardWeb({
+          data: dashboard,
+          oauth: oauthFromEnv(process.env),
+          sealer: sessionSealerFromEnv(process.env),
+          publicUrl: process.env.CONVEYOR_PUBLIC_URL,
+          log: app.log,
+        }),
+      );
       probotOptions?.addHandler?.(webhookBodyLimit({ path: options.webhookPath ?? "/api/github/webhooks" }));
       probotOptions?.addHandler?.(health);
       probotOptions?.addHandler?.(metricsRoute);
@@ -191,7 +276,10 @@ export function createConveyor(options: ConveyorOptions = {}, onReady?: (handle:
       ready,
       async stop() {
         stopping = true;
+        dashboardIssue.stop();
         if (rescan) clearInterval(rescan);
+        if (replayTimer) clearInterval(replayTimer);
+        services.later.stop();
         // Leadership first, so another replica takes over the watch at once; then the work of
         // events already answered (deploy PRs, render checks), for as long as the platform allows.
         services.verifier?.stop();
@@ -248,18 +336,18 @@ function createVerifier(
  */
 function counted<C extends { id: string; log: { info(obj: object, msg?: string): void } }>(
   event: string,
-  deliveries: OncePer,
+  deliveries: DeliveryMemory,
   handler: (context: C) => Promise<void>,
 ): (context: C) => Promise<void> {
   return async (context) => {
-    if (deliveries.has(context.id)) {
+    if (await deliveries.has(context.id)) {
       context.log.info({ delivery: context.id }, "delivery already handled");
       metrics.events.inc({ event, outcome: "duplicate" });
       return;
     }
     try {
       await handler(context);
-      deliveries.take(context.id);
+      await deliveries.remember(context.id);
       metrics.events.inc({ event, outcome: "ok" });
     } catch (error) {
       metrics.events.inc({ event, outcome: "error" });

@@ -5,6 +5,7 @@
 // ARGOCD_SERVER + ARGOCD_TOKEN; without either, merges are not verified. With a Kubernetes API,
 // replicas elect a leader through a Lease (CONVEYOR_LEADER_ELECTION=false turns that off).
 import { createServer } from "node:http";
+import { Redis } from "ioredis";
 import { hostname } from "node:os";
 import { createNodeMiddleware, createProbot, run } from "probot";
 import { createConveyor, type ConveyorHandle, type Leadership } from "./app.js";
@@ -13,6 +14,8 @@ import { LeaseElector } from "./adapters/kube-lease.js";
 import { conveyorOctokit } from "./adapters/github/octokit.js";
 import { createLog } from "./adapters/log.js";
 import { registerSecret } from "./adapters/redact.js";
+import { RedisDeliveryMemory } from "./adapters/redis-delivery-memory.js";
+import { DELIVERY_TTL_MS, LocalDeliveryMemory } from "./runtime/delivery-memory.js";
 import { metrics } from "./runtime/metrics.js";
 
 const env = process.env;
@@ -40,6 +43,18 @@ const leadership: Leadership | undefined = kubeConfig
   : undefined;
 
 const number = (value: string | undefined) => (value ? Number(value) : undefined);
+// With REDIS_URL, replicas share which deliveries were handled (as they share the write throttle).
+const redis = env.REDIS_URL ? new Redis(env.REDIS_URL, { lazyConnect: false, maxRetriesPerRequest: 1 }) : undefined;
+redis?.on("error", () => undefined); // said once by the memory itself, not on every reconnect
+const deliveryMemory = redis
+  ? new RedisDeliveryMemory(
+      redis,
+      new LocalDeliveryMemory(DELIVERY_TTL_MS),
+      { warn: (obj, msg) => appLog?.warn(obj, msg) },
+      DELIVERY_TTL_MS,
+    )
+  : undefined;
+let appLog: { warn(obj: object, msg?: string): void } | undefined;
 const appFn = createConveyor(
   {
     argo,
@@ -48,6 +63,17 @@ const appFn = createConveyor(
     rescanMs: number(env.CONVEYOR_RESCAN_MS),
     shutdownGraceMs: number(env.CONVEYOR_SHUTDOWN_GRACE_MS),
     webhookPath: env.WEBHOOK_PATH,
+    deliveryMemory,
+    replay:
+      env.CONVEYOR_REPLAY === "off"
+        ? false
+        : {
+            everyMs: number(env.CONVEYOR_REPLAY_MS),
+            lookbackMs: number(env.CONVEYOR_REPLAY_LOOKBACK_MS),
+            settleMs: number(env.CONVEYOR_REPLAY_SETTLE_MS),
+          },
+    dashboardIssue: env.CONVEYOR_DASHBOARD_ISSUE !== "false",
+    dashboardIntervalMs: number(env.CONVEYOR_DASHBOARD_INTERVAL_MS),
   },
   (h) => (handle = h),
 );
@@ -69,6 +95,7 @@ if (!env.APP_ID || !(env.PRIVATE_KEY || env.PRIVATE_KEY_PATH)) {
   stopServer = () => server.stop();
 } else {
   const log = await createLog(env);
+  appLog = log;
   const probot = createProbot({ overrides: { Octokit, log } });
   // The app's handlers (health, metrics, the webhook body limit) run before Probot's webhook
   // middleware, which reads and verifies the body.
@@ -91,6 +118,7 @@ process.once("SIGTERM", () => {
   void (async () => {
     await stopServer();
     await handle?.stop();
+    redis?.disconnect();
     process.exit(0);
   })();
 });

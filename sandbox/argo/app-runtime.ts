@@ -22,6 +22,9 @@ export interface AppRuntime {
   /** Bumped on each deploy; workload timers of an older deploy stop. */
   epoch: number;
   health: Health;
+  /** Per Deployment set by a patch file (blue-green slots, canary tracks): its health and images. */
+  workloadHealth?: Map<string, Health>;
+  workloadImages?: Map<string, string>;
   syncStatus: string;
   rollout?: RolloutRuntime;
   /** Refreshes of one app run one after the other, so an older comparison never lands last. */

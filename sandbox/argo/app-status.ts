@@ -10,6 +10,7 @@ import {
   worstHealth,
   type Health,
 } from "./objects.js";
+import { patchResources } from "./patch-workloads.js";
 import type { Scheduler } from "./scheduler.js";
 import type { ObjectStore } from "./store.js";
 
@@ -82,7 +83,9 @@ export class AppStatusWriter {
         : rfc3339();
     status.health = { ...healthJson(health), lastTransitionTime: since };
     const workloadSync = rt.syncStatus === "Synced" ? "Synced" : "OutOfSync";
-    status.resources = appResources(rt.identity, workloadSync, rt.health, rt.deployed !== undefined);
+    status.resources = rt.workloadHealth
+      ? patchResources(rt, workloadSync)
+      : appResources(rt.identity, workloadSync, rt.health, rt.deployed !== undefined);
     status.summary = rt.deployed ? { images: [...new Set(rt.deployed.images)].sort() } : {};
   }
 }

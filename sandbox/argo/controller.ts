@@ -206,6 +206,32 @@ export class ArgoSim {
     else this.store.create("appprojects", object, "api");
   }
 
+  /**
+   * Adds a deny window to a project (default "default") that holds its apps (every one, or those
+   * named) from now for `ms`, as `argocd proj windows add` would. Schedules have whole minutes,
+   * so the window starts at this minute's start ("7 9 1 12 *") and lasts the time gone since
+   * plus `ms` ("33250ms"). Returns the window and when it ends.
+   */
+  denySyncFor(
+    ms: number,
+    options: { project?: string; applications?: string[]; manualSync?: boolean } = {},
+  ): { window: SimSyncWindow; endsAt: Date } {
+    const now = Date.now();
+    const minute = new Date(Math.floor(now / 60_000) * 60_000);
+    const window: SimSyncWindow = {
+      kind: "deny",
+      schedule: `${minute.getUTCMinutes()} ${minute.getUTCHours()} ${minute.getUTCDate()} ${minute.getUTCMonth() + 1} *`,
+      duration: `${now - minute.getTime() + Math.round(ms)}ms`,
+      applications: options.applications ?? ["*"],
+      ...(options.manualSync ? { manualSync: true } : {}),
+    };
+    const project = options.project ?? "default";
+    const spec = this.project(project)?.spec;
+    const stored = isObject(spec) && Array.isArray(spec.syncWindows) ? spec.syncWindows : [];
+    this.setSyncWindows(project, [...(stored as unknown as SimSyncWindow[]), window]);
+    return { window, endsAt: new Date(now + Math.round(ms)) };
+  }
+
   /** The last refresh found the app OutOfSync, and sync windows kept auto-sync from starting. */
   syncPrevented(name: string): boolean {
     return this.runtime(name).syncPrevented === true;

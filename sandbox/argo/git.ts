@@ -2,6 +2,7 @@ import { execFile } from "node:child_process";
 import { posix } from "node:path";
 import { parse } from "yaml";
 import { isObject } from "./json.js";
+import { patchPaths, patchWorkload, type PatchWorkload } from "./patch-workloads.js";
 
 function git(gitDir: string, args: string[]): Promise<string> {
   return new Promise((resolve, reject) => {
@@ -56,6 +57,8 @@ export interface RenderedTarget {
   images: string[];
   /** The tag (or digest) of each image, what the failure pattern is matched against. */
   tags: string[];
+  /** Deployments whose image a patch file sets (blue-green slots, canary tracks), each with its own health. */
+  workloads?: PatchWorkload[];
 }
 
 export class ComparisonError extends Error {}
@@ -107,6 +110,14 @@ export async function renderTarget(gitDir: string, sha: string, path: string): P
     images.push(ref);
     tags.push(tag);
   }
+  const workloads: PatchWorkload[] = [];
+  for (const patch of patchPaths(dir, doc)) {
+    const workload = await git(gitDir, ["show", `${sha}:${patch}`]).then(patchWorkload, () => undefined);
+    if (!workload) continue;
+    workloads.push(workload);
+    images.push(...workload.images);
+    tags.push(...workload.tags);
+  }
   const parts = [treeId];
   const resources = isObject(doc) && Array.isArray(doc.resources) ? doc.resources : [];
   for (const resource of resources) {
@@ -114,5 +125,5 @@ export async function renderTarget(gitDir: string, sha: string, path: string): P
     const id = await objectId(gitDir, sha, posix.normalize(posix.join(dir, resource)));
     if (id) parts.push(id);
   }
-  return { revision: sha, fingerprint: parts.join("+"), images, tags };
+  return { revision: sha, fingerprint: parts.join("+"), images, tags, ...(workloads.length ? { workloads } : {}) };
 }

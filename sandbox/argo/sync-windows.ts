@@ -1,9 +1,10 @@
 import { nextAfter, parseCron } from "../../src/core/cron.js";
-import { globMatch, parseGoDuration, zoneOffsetMs } from "../../src/core/sync-windows.js";
+import { globMatch } from "../../src/core/glob.js";
+import { parseGoDuration, zoneOffsetMs } from "../../src/core/sync-windows.js";
 import { isObject, type JsonObject } from "./json.js";
 
 /**
- * Sync windows as the Argo CD controller applies them, ported statement by statement from
+ * Sync windows as the Argo CD controller applies them, step for step as described by
  * pkg/apis/application/v1alpha1/types.go (SyncWindows.Matches, CanSync, Active, InactiveAllows,
  * hasDeny, hasAllow, manualEnabled; the version whose CRD is in crds/appproject-crd.yaml: any of
  * the selectors matches, no andOperator). Conveyor decides with its own code (core/sync-windows.ts,

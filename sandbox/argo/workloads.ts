@@ -3,6 +3,7 @@ import type { SimContext } from "./context.js";
 import { DeploymentProgress } from "./deployment-progress.js";
 import type { RenderedTarget } from "./git.js";
 import { deepEqual } from "./json.js";
+import { PatchDeployments } from "./patch-workloads.js";
 import { RolloutProgress } from "./rollout-progress.js";
 
 /** How one kind of workload behaves once Argo CD has applied it. */
@@ -21,6 +22,7 @@ export class Workloads {
   private readonly failurePattern: RegExp;
   private readonly deployments: WorkloadProgress;
   private readonly rollouts: WorkloadProgress;
+  private readonly patchDeployments: PatchDeployments;
 
   constructor(ctx: SimContext, failurePattern: RegExp | undefined) {
     const pattern = failurePattern ?? /bad/;
@@ -28,15 +30,22 @@ export class Workloads {
     this.failurePattern = new RegExp(pattern.source, pattern.flags.replace(/[gy]/g, ""));
     this.deployments = new DeploymentProgress(ctx);
     this.rollouts = new RolloutProgress(ctx);
+    this.patchDeployments = new PatchDeployments(ctx, (tags) => tags.some((tag) => this.failurePattern.test(tag)));
   }
 
   initial(rt: AppRuntime, target: RenderedTarget): void {
+    if (target.workloads && !rt.rollout) return this.patchDeployments.initial(rt, target.workloads);
     this.progressOf(rt).initial(rt, target, this.isBad(target));
   }
 
   /** A sync applied `target`; only a changed pod template (images) starts new pods. */
   apply(rt: AppRuntime, previousImages: string[] | undefined, target: RenderedTarget, epoch: number): () => void {
+    if (!target.workloads) {
+      delete rt.workloadHealth;
+      delete rt.workloadImages;
+    }
     if (previousImages && deepEqual(previousImages, target.images)) return () => undefined;
+    if (target.workloads && !rt.rollout) return this.patchDeployments.start(rt, target.workloads, epoch);
     return this.progressOf(rt).start(rt, target, this.isBad(target), epoch);
   }
 

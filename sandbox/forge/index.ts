@@ -2,6 +2,7 @@
 export { startForge } from "./server.js";
 export type {
   Forge,
+  ForgeFaults,
   ForgeOptions,
   ForgeRepoInfo,
   ForgeRequest,

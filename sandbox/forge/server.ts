@@ -17,14 +17,17 @@ import { BareRepo, isValidBranch, isValidOwner, isValidRepoName, ZERO_SHA } from
 import type { Core, Ctx, Reply } from "./router.js";
 import { DOCS, HttpError, lookupRepo, Router } from "./router.js";
 import { identityOf } from "./routes-pulls.js";
+import { registerActionsRoutes } from "./routes-actions.js";
 import { registerAppRoutes } from "./routes-app.js";
+import { registerOAuthRoutes } from "./routes-oauth.js";
 import { registerDeploymentRoutes } from "./routes-deployments.js";
 import { registerIssueRoutes } from "./routes-issues.js";
 import { registerPullRoutes } from "./routes-pulls.js";
 import { registerRepoRoutes } from "./routes-repos.js";
 import type { Json } from "./shapes.js";
+import * as shape from "./shapes.js";
 import type { Permission, Repo } from "./store.js";
-import { DEFAULT_MERGE_SETTINGS, now, Store, withRepoLock } from "./store.js";
+import { DEFAULT_MERGE_SETTINGS, newToken, now, Store, withRepoLock } from "./store.js";
 import { WebhookDispatcher, type WebhookDelivery } from "./webhooks.js";
 
 export type { WebhookDelivery } from "./webhooks.js";
@@ -45,9 +48,11 @@ export interface ForgeOptions {
   /** Where webhooks are POSTed (the GitHub App's webhook). */
   webhook?: { url: string; secret: string };
   /** The GitHub App whose JWTs are accepted. */
-  app?: { id: number; slug: string; publicKeyPem: string; name?: string };
+  app?: { id: number; slug: string; publicKeyPem: string; name?: string; clientSecret?: string };
   /** Secondary rate limit: at most `limit` POST/PATCH/PUT/DELETE per actor per window. */
   rateLimit?: { limit: number; windowMs: number };
+  /** Fails a share of the app's API calls (installation tokens) before they are handled. */
+  faults?: ForgeFaults;
   /** Users in addition to the defaults admin (admin), reviewer (write), outsider (read). */
   users?: ForgeUserSpec[];
   /** Log sink for delivery failures and internal errors (default console.warn). */
@@ -118,6 +123,12 @@ export interface Forge {
   /** Per-repository permission override. */
   setPermission(owner: string, repo: string, login: string, permission: Permission): void;
   setWebhook(url: string, secret: string): void;
+  /** Turns fault injection on (or off, with undefined) for the app's API calls. */
+  setFaults(faults: ForgeFaults | undefined): void;
+  /** How many of the app's calls were failed on purpose, by kind. */
+  readonly injected: { "502": number; reset: number };
+  /** The App's OAuth client, for its "sign in with GitHub" web flow. */
+  oauthClient(): { clientId: string; clientSecret: string };
   /** Every webhook emitted, with its delivery outcome. */
   readonly events: WebhookDelivery[];
   /** Every API and git request served. */
@@ -127,6 +138,29 @@ export interface Forge {
   /** Resolves with the first (already emitted or future) webhook matching `pred`. */
   waitForEvent(pred: (d: WebhookDelivery) => boolean, timeoutMs?: number): Promise<WebhookDelivery>;
   close(): Promise<void>;
+}
+
+/**
+ * A flaky GitHub for the app: each of its REST calls fails with probability `rate`, as a 502 or,
+ * for a `resetShare` of those, a dropped connection. Failed calls are not handled at all (nothing
+ * changes), so retrying them is safe. Deterministic for a seed.
+ */
+export interface ForgeFaults {
+  rate: number;
+  resetShare?: number;
+  seed?: number;
+}
+
+/** A small seeded generator (mulberry32): the same faults for the same seed. */
+function seeded(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
 }
 
 const DEFAULT_USERS: ForgeUserSpec[] = [
@@ -148,6 +182,7 @@ export async function startForge(opts: ForgeOptions): Promise<Forge> {
     const bot = store.account(`${opts.app.slug}[bot]`, "Bot");
     store.app = {
       id: opts.app.id,
+      clientSecret: opts.app.clientSecret ?? newToken(""),
       slug: opts.app.slug,
       name: opts.app.name ?? opts.app.slug,
       publicKeyPem: opts.app.publicKeyPem,
@@ -163,10 +198,19 @@ export async function startForge(opts: ForgeOptions): Promise<Forge> {
   const requests: ForgeRequest[] = [];
   const router = new Router();
   registerAppRoutes(router);
+  registerOAuthRoutes(router);
   registerRepoRoutes(router);
   registerPullRoutes(router);
   registerIssueRoutes(router);
   registerDeploymentRoutes(router);
+  registerActionsRoutes(router);
+
+  let faults: { spec: ForgeFaults; random: () => number } | undefined;
+  const setFaults = (spec: ForgeFaults | undefined) => {
+    faults = spec ? { spec, random: seeded(spec.seed ?? 1) } : undefined;
+  };
+  setFaults(opts.faults);
+  const injected = { "502": 0, reset: 0 };
 
   const primary = new Map<string, { reset: number; used: number }>();
   const secondary = new Map<string, { start: number; count: number }>();
@@ -208,6 +252,16 @@ export async function startForge(opts: ForgeOptions): Promise<Forge> {
       } catch (err) {
         if (err instanceof AuthError) throw new HttpError(401, err.message);
         throw err;
+      }
+      if (faults && actor.kind === "installation" && faults.random() < faults.spec.rate) {
+        if (faults.random() < (faults.spec.resetShare ?? 0)) {
+          injected.reset++;
+          requests.push({ method, path, query, status: 0, actor: actorLogin(store, actor), kind: "api", startedAt });
+          req.socket.destroy();
+          return;
+        }
+        injected["502"]++;
+        throw new HttpError(502, "Server Error");
       }
       Object.assign(headers, rateLimit(actor, method));
       const body = method === "GET" || method === "HEAD" ? {} : await readJson(req);
@@ -488,6 +542,13 @@ export async function startForge(opts: ForgeOptions): Promise<Forge> {
 
     setPermission(owner, name, login, permission) {
       repoOr(owner, name).permissions.set(login.toLowerCase(), permission);
+    },
+
+    setFaults,
+    injected,
+    oauthClient() {
+      if (!store.app) throw new Error("forge: started without an app");
+      return { clientId: shape.clientIdOf(store.app), clientSecret: store.app.clientSecret };
     },
 
     setWebhook(url, secret) {

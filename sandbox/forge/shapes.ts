@@ -178,7 +178,7 @@ export function app(u: Urls, a: AppInfo, installationsCount?: number): Json {
     id: a.id,
     slug: a.slug,
     node_id: nodeId("Integration", a.id),
-    client_id: `Iv1.${a.slug}`,
+    client_id: clientIdOf(a),
     owner: user(u, a.owner),
     name: a.name,
     description: "",
@@ -614,4 +614,9 @@ export function status(u: Urls, s: CommitStatus): Json {
     updated_at: s.updatedAt,
     creator: user(u, s.creator),
   };
+}
+
+/** The App's OAuth client id. */
+export function clientIdOf(a: AppInfo): string {
+  return `Iv1.${a.slug}`;
 }

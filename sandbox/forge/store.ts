@@ -26,6 +26,8 @@ export interface User extends Account {
 
 export interface AppInfo {
   id: number;
+  /** The App's OAuth client secret (its client id is `Iv1.<slug>`). */
+  clientSecret: string;
   slug: string;
   name: string;
   publicKeyPem: string;
@@ -228,6 +230,8 @@ export class Store {
   readonly installations = new Map<number, Installation>();
   readonly installationTokens = new Map<string, InstallationToken>();
   readonly repos = new Map<string, Repo>();
+  /** OAuth web-flow codes waiting to be exchanged for a user token. */
+  readonly oauthCodes = new Map<string, { login: string; redirectUri: string; expiresAt: number }>();
   app: AppInfo | null = null;
 
   nextId(): number {

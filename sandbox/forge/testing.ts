@@ -77,3 +77,17 @@ export async function startWebhookReceiver(secret: string): Promise<WebhookRecei
   receiver.url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/`;
   return receiver;
 }
+
+/** A workflow an E2E gate can dispatch: its run title carries the image and the correlation id. */
+export const E2E_WORKFLOW = `name: e2e
+run-name: e2e of \${{ inputs.image }} [\${{ inputs.correlation_id }}]
+on:
+  workflow_dispatch:
+    inputs:
+      image: { required: true }
+      environment: { required: true }
+      service: { required: true }
+      manifests_commit: { required: true }
+      correlation_id: { required: true }
+jobs: {}
+`;

@@ -5,8 +5,12 @@
 import { createHmac, randomUUID } from "node:crypto";
 
 export interface WebhookDelivery {
-  /** X-GitHub-Delivery */
+  /** X-GitHub-Delivery (GitHub's `guid`: the same for every attempt of one event). */
   id: string;
+  /** This attempt's number (GitHub's delivery `id`), unique across attempts. */
+  attempt: number;
+  /** A redelivery asked for through the API (POST /app/hook/deliveries/{id}/attempts). */
+  redelivery: boolean;
   event: string;
   action: string | null;
   /** "owner/repo", or null for events without a repository */
@@ -16,6 +20,8 @@ export interface WebhookDelivery {
   status: number | null;
   error: string | null;
   deliveredAt: string | null;
+  /** How long the receiver took to answer (or to fail), in seconds. */
+  duration: number;
 }
 
 export interface WebhookTarget {
@@ -30,6 +36,7 @@ export function sign(secret: string, body: string, algo: "sha256" | "sha1" = "sh
 export class WebhookDispatcher {
   readonly deliveries: WebhookDelivery[] = [];
   target: WebhookTarget | null;
+  private attempts = 0;
   private chains = new Map<string, Promise<void>>();
   private inFlight = new Set<Promise<void>>();
   private listeners = new Set<(d: WebhookDelivery) => void>();
@@ -45,9 +52,22 @@ export class WebhookDispatcher {
 
   /** Queue a delivery; deliveries for one repository go out in order. */
   emit(event: string, payload: Record<string, unknown>): WebhookDelivery {
+    return this.queue(randomUUID(), event, payload, false);
+  }
+
+  /** A new attempt of a recorded delivery (same guid, a new attempt number); undefined if there is no such attempt. */
+  redeliver(attempt: number): WebhookDelivery | undefined {
+    const first = this.deliveries.find((d) => d.attempt === attempt);
+    return first ? this.queue(first.id, first.event, first.payload, true) : undefined;
+  }
+
+  private queue(guid: string, event: string, payload: Record<string, unknown>, redelivery: boolean): WebhookDelivery {
     const repo = payload["repository"] as { full_name?: string } | undefined;
     const delivery: WebhookDelivery = {
-      id: randomUUID(),
+      id: guid,
+      attempt: ++this.attempts,
+      redelivery,
+      duration: 0,
       event,
       action: typeof payload["action"] === "string" ? payload["action"] : null,
       repo: repo?.full_name ?? null,
@@ -89,6 +109,7 @@ export class WebhookDispatcher {
 
   private async deliver(d: WebhookDelivery): Promise<void> {
     const target = this.target;
+    const started = performance.now();
     try {
       if (!target) {
         d.error = "no webhook URL configured";
@@ -118,6 +139,7 @@ export class WebhookDispatcher {
       this.log(`forge: webhook ${d.event} ${d.id} failed: ${d.error}`);
     } finally {
       d.deliveredAt = new Date().toISOString();
+      d.duration = Math.round(performance.now() - started) / 1000;
       for (const fn of this.listeners) {
         try {
           fn(d);

@@ -2,23 +2,17 @@
 // (`npm run schema`), and every default here reproduces the layout in DESIGN.md, so a manifests
 // repo that follows that layout needs no config file at all.
 import { z } from "zod";
+import { duration } from "./duration.js";
 import { MERGE_METHODS } from "./merge-method.js";
 import { NAME_PATTERN } from "./names.js";
-
-const DURATION = /^(\d+)(ms|s|m|h)$/;
-const UNIT_MS: Record<string, number> = { ms: 1, s: 1_000, m: 60_000, h: 3_600_000 };
-
-/** "90s", "5m", "1h", "250ms", or a number of seconds. */
-const duration = z
-  .union([
-    z.number().int().nonnegative(),
-    z.string().regex(DURATION, 'use a number of seconds or a duration like "30s", "5m", "1h"'),
-  ])
-  .transform((value) => {
-    if (typeof value === "number") return value * 1_000;
-    const [, amount, unit] = DURATION.exec(value) as RegExpExecArray;
-    return Number(amount) * (UNIT_MS[unit as string] as number);
-  });
+import {
+  blueGreenSchema,
+  canarySchema,
+  environmentStrategySchema,
+  gatesSchema,
+  serviceStrategySchema,
+} from "./strategy-config.js";
+import { strategyProblems } from "./strategy.js";
 
 const name = z.string().regex(NAME_PATTERN, "must be a lowercase name: a-z, 0-9, '.', '_' or '-', 1 to 63 characters");
 
@@ -63,6 +57,8 @@ const environment = z
     soak: duration.prefault(120).describe("How long the application must stay Healthy before it is verified."),
     timeouts: timeouts.prefault({}),
     directDeploy: z.boolean().default(false).describe("Allow deploy events to name this environment directly."),
+    strategy: environmentStrategySchema,
+    gates: gatesSchema,
     policy: z
       .object({
         protected: z
@@ -117,6 +113,9 @@ const service = z
       .optional()
       .describe("Image repository this service deploys; dispatches for other images are refused."),
     paths: z.record(name, pathTemplate).default({}).describe("Per-environment overlay directory overrides."),
+    strategy: serviceStrategySchema,
+    blueGreen: blueGreenSchema.optional(),
+    canary: canarySchema.optional(),
   })
   .strict();
 
@@ -176,6 +175,18 @@ export const configSchema = z
       .strict()
       .prefault({})
       .describe("How Conveyor merges its pull requests on GitHub."),
+    dashboard: z
+      .object({
+        issue: z
+          .boolean()
+          .default(true)
+          .describe(
+            "Keep one 'Conveyor dashboard' issue (label conveyor:dashboard) current, and open it again if it is closed.",
+          ),
+      })
+      .strict()
+      .prefault({})
+      .describe("The dashboard issue in the manifests repository."),
     commands: z
       .object({ requireNamespace: z.boolean().default(false).describe("Only accept `/conveyor <verb>` commands.") })
       .strict()
@@ -196,7 +207,10 @@ export const configSchema = z
       .prefault({})
       .describe("How the conveyor/render check treats what kustomizations reference."),
   })
-  .strict();
+  .strict()
+  .superRefine((config, context) => {
+    for (const problem of strategyProblems(config)) context.addIssue({ code: "custom", ...problem });
+  });
 
 export type Config = z.output<typeof configSchema>;
 export type EnvironmentConfig = Config["environments"][number];

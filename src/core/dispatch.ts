@@ -39,7 +39,8 @@ export type RejectCode =
   | "unknown-environment"
   | "direct-deploy-refused"
   | "older-version"
-  | "invalid-overlay";
+  | "invalid-overlay"
+  | "unsupported-strategy";
 
 export type DispatchIntent =
   | { kind: "ignore"; reason: string }

@@ -173,3 +173,18 @@ export function parseHoldIssue(body: string | null | undefined): Hold | undefine
   const image = lastMatch(HELD_IMAGE, body ?? "")?.[1];
   return { service: match[1] as string, env: match[2] as string, ...(image !== undefined ? { image } : {}) };
 }
+
+// --- Read back for the dashboard: who froze an environment and why, why a rollout is held --------
+
+/** Who froze the environment and why, as the freeze issue says (a person may have edited it). */
+export function parseFreezeDetails(body: string | null | undefined): { by?: string; reason?: string } {
+  const text = body ?? "";
+  const by = /^- Frozen by: @([A-Za-z0-9-]{1,39})$/m.exec(text)?.[1];
+  const reason = /^- Why: `([^`\n]{1,500})`/m.exec(text)?.[1];
+  return { ...(by ? { by } : {}), ...(reason ? { reason } : {}) };
+}
+
+/** Why a hold issue's rollout failed, as its first line says. */
+export function parseHoldReason(body: string | null | undefined): string | undefined {
+  return /^The rollout of [^\n]+? failed: ([^\n]{1,500})$/m.exec(body ?? "")?.[1];
+}

@@ -8,6 +8,7 @@ import { quote } from "./names.js";
 import { branchFor, deployPrText, type ImageMove } from "./pr-text.js";
 import { readImages, setImages } from "./set-image.js";
 import { withDigest } from "./source.js";
+import { strategyKindFor } from "./strategy.js";
 import type { ImageChange } from "./image-spec.js";
 
 export interface DeployTarget {
@@ -60,6 +61,14 @@ export function resolveTarget(
       `deploys go to ${first.name} first; ${env.name} is reached by promotion (set directDeploy: true on ${env.name} in .github/conveyor.yml to allow this)`,
     );
   }
+  // Until blue-green and canary releases open their own PRs, an overlay with a strategy is left
+  // alone: setting its images: entry would put the new image on every slot and track at once.
+  const strategy = strategyKindFor(config, request.service, env.name);
+  if (strategy !== "image")
+    return reject(
+      "unsupported-strategy",
+      `${request.service} is released by strategy ${strategy} in ${env.name} (.github/conveyor.yml); this version of Conveyor does not open ${strategy} PRs yet, so nothing was changed (set the slot's or track's image in its patch file by a PR of your own)`,
+    );
   return {
     kind: "target",
     target: {

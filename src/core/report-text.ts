@@ -45,6 +45,39 @@ export function rejectionReport(input: {
   };
 }
 
+/**
+ * An accepted deploy event whose PR could not be made (pushes kept being refused, GitHub kept
+ * failing): said to its sender like a refusal, with the promise that Conveyor keeps trying.
+ */
+export function failureReport(input: {
+  manifestsRepo: string;
+  eventType: string;
+  service: string;
+  reason: string;
+  source: DispatchSource;
+  deliveryId: string;
+  /** When Conveyor tries again; undefined when it has given up. */
+  retryAt?: string;
+}): RejectionReport {
+  return {
+    marker: `conveyor:error:${input.service}:failed`,
+    title: `Conveyor could not open the PR for a deploy of ${input.service}`,
+    checkName: "conveyor/deploy",
+    body: [
+      `Conveyor accepted a ${quote(input.eventType, 80)} event for **${input.service}** in ${input.manifestsRepo}, but could not make its pull request.`,
+      "",
+      `**What failed:** ${input.reason}`,
+      "",
+      `Sent by: ${describeSource(input.source)}`,
+      `Delivery: ${quote(input.deliveryId, 80)}`,
+      "",
+      input.retryAt
+        ? `The event is kept: Conveyor tries again at ${input.retryAt}, and after a restart. Nothing to do unless this keeps happening.`
+        : "Conveyor gave up on this event after several attempts: send it again once the problem is fixed.",
+    ].join("\n"),
+  };
+}
+
 export function configReport(problems: ConfigProblem[]): { title: string; body: string } {
   return {
     title: "Conveyor: .github/conveyor.yml is invalid",

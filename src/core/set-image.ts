@@ -77,7 +77,7 @@ const TEMPLATE_MARKER = /\{\{|\{%/g;
 const KUSTOMIZE_KINDS = new Set(["Kustomization", "Component"]);
 
 type ParsedDoc = Document.Parsed;
-type ScalarStyle = "PLAIN" | "QUOTE_SINGLE" | "QUOTE_DOUBLE";
+export type ScalarStyle = "PLAIN" | "QUOTE_SINGLE" | "QUOTE_DOUBLE";
 
 const notKustomization = (reason: string): SetImageFailure => ({ ok: false, kind: "not-kustomization", reason });
 const invalid = (reason: string): SetImageFailure => ({ ok: false, kind: "invalid", reason });
@@ -287,13 +287,13 @@ function applyToFields(before: ImageFields, actions: Record<Field, Action>): Ima
 // ---------------------------------------------------------------------------------------------
 // Text positions
 
-interface Splice {
+export interface Splice {
   start: number;
   end: number;
   insert: string;
 }
 
-function applySplices(text: string, splices: Splice[]): string {
+export function applySplices(text: string, splices: Splice[]): string {
   // Back to front so earlier offsets stay valid; at equal starts the deletion goes first so an
   // insertion at the same point is not swallowed by it.
   const ordered = [...splices].sort((a, b) => b.start - a.start || b.end - a.end);
@@ -307,7 +307,7 @@ function applySplices(text: string, splices: Splice[]): string {
   return out;
 }
 
-function lineStart(text: string, at: number): number {
+export function lineStart(text: string, at: number): number {
   return text.lastIndexOf("\n", at - 1) + 1;
 }
 
@@ -318,11 +318,11 @@ function lineEnd(text: string, at: number): number {
   return text[newline - 1] === "\r" ? newline - 1 : newline;
 }
 
-function column(text: string, at: number): number {
+export function column(text: string, at: number): number {
   return at - lineStart(text, at);
 }
 
-function detectEol(text: string): string {
+export function detectEol(text: string): string {
   const newline = text.indexOf("\n");
   return newline > 0 && text[newline - 1] === "\r" ? "\r\n" : "\n";
 }
@@ -372,13 +372,13 @@ export function isPlainSafe(value: string, inFlow: boolean): boolean {
   return !inFlow || parsesAsSameString(`{k: ${value}}\n`, value);
 }
 
-function renderScalar(value: string, style: ScalarStyle, inFlow: boolean): string {
+export function renderScalar(value: string, style: ScalarStyle, inFlow: boolean): string {
   if (style === "QUOTE_SINGLE") return `'${value.replace(/'/g, "''")}'`;
   if (style === "PLAIN" && isPlainSafe(value, inFlow)) return value;
   return `"${value.replace(/\\/g, "\\\\").replace(/"/g, '\\"')}"`;
 }
 
-function styleOf(node: unknown): ScalarStyle | undefined {
+export function styleOf(node: unknown): ScalarStyle | undefined {
   if (!isScalar(node)) return undefined;
   return node.type === "QUOTE_SINGLE" || node.type === "QUOTE_DOUBLE" || node.type === "PLAIN" ? node.type : undefined;
 }
@@ -608,7 +608,7 @@ function appendEntry(loaded: Loaded, name: string, fields: ImageFields): Splice[
 // ---------------------------------------------------------------------------------------------
 // Self-check
 
-function sameJson(a: unknown, b: unknown): boolean {
+export function sameJson(a: unknown, b: unknown): boolean {
   if (a === b) return true;
   if (typeof a !== "object" || typeof b !== "object" || a === null || b === null) {
     return typeof a === "number" && typeof b === "number" && Number.isNaN(a) && Number.isNaN(b);

@@ -14,9 +14,11 @@
 // schedule in the window's timeZone by shifting the current time by the zone's current UTC offset;
 // so does this, at every instant it evaluates. Argo CD leaves the start instant itself out of the
 // window (start < now); here a window is active from its start on: the two differ for less than a
-// millisecond. Windows Argo CD could not parse (kind, schedule or duration) never block here.
+// millisecond. Windows Argo CD could not parse (kind, schedule or duration) never block here, as
+// in older Argo CD (newer controllers refuse syncs while one exists; its API refuses to store one).
 import type { Application, AppProject, SyncWindow } from "./argo-types.js";
 import { nextAfter, parseCron, type CronSchedule } from "./cron.js";
+import { globMatch } from "./glob.js";
 
 /** A window that blocks (or blocked) a sync, as people know it. */
 export interface SyncWindowRef {
@@ -100,79 +102,6 @@ export function parseGoDuration(text: string): number | undefined {
     rest = rest.slice(whole.length);
   }
   return sign * total;
-}
-
-// -------------------------------------------------------------------------------------------------
-// Globs as Argo CD matches them (gobwas/glob, no separators): * ? [abc] [!a-z] {a,b} and \ escapes.
-
-const globCache = new Map<string, RegExp | null>();
-
-function globRegExp(pattern: string): RegExp | null {
-  let out = "";
-  let depth = 0;
-  for (let i = 0; i < pattern.length; i++) {
-    const c = pattern[i] as string;
-    if (c === "\\") {
-      const next = pattern[i + 1];
-      if (next === undefined) return null;
-      out += escapeRegExp(next);
-      i++;
-    } else if (c === "*") out += ".*";
-    else if (c === "?") out += ".";
-    else if (c === "{") {
-      depth++;
-      out += "(?:";
-    } else if (c === "}" && depth > 0) {
-      depth--;
-      out += ")";
-    } else if (c === "," && depth > 0) out += "|";
-    else if (c === "[") {
-      const close = pattern.indexOf("]", i + 2);
-      if (close < 0) return null;
-      let body = pattern.slice(i + 1, close);
-      const negated = body.startsWith("!");
-      if (negated) body = body.slice(1);
-      if (body === "") return null;
-      let cls = "";
-      for (let j = 0; j < body.length; j++) {
-        const lo = body[j] as string;
-        if (body[j + 1] === "-" && body[j + 2] !== undefined) {
-          const hi = body[j + 2] as string;
-          if (hi < lo) return null;
-          cls += `${escapeClass(lo)}-${escapeClass(hi)}`;
-          j += 2;
-        } else cls += escapeClass(lo);
-      }
-      out += `[${negated ? "^" : ""}${cls}]`;
-      i = close;
-    } else out += escapeRegExp(c);
-  }
-  if (depth !== 0) return null;
-  try {
-    return new RegExp(`^(?:${out})$`, "su");
-  } catch {
-    return null;
-  }
-}
-
-function escapeRegExp(c: string): string {
-  return /[\\^$.*+?()[\]{}|/]/.test(c) ? `\\${c}` : c;
-}
-
-function escapeClass(c: string): string {
-  return /[\\\]^-]/.test(c) ? `\\${c}` : c;
-}
-
-/** Argo CD's globMatch: "*" matches anything; a pattern that does not compile matches nothing. */
-export function globMatch(pattern: string, value: string): boolean {
-  if (pattern === "*") return true;
-  let re = globCache.get(pattern);
-  if (re === undefined) {
-    re = globRegExp(pattern);
-    if (globCache.size > 1_000) globCache.clear();
-    globCache.set(pattern, re);
-  }
-  return re !== null && re.test(value);
 }
 
 // -------------------------------------------------------------------------------------------------
@@ -308,6 +237,8 @@ interface ParsedWindow {
   cron: CronSchedule;
   durationMs: number;
   zone?: string;
+  /** startAfter's last answers, one per call site. */
+  memo: [{ from: number; next?: number }?, { from: number; next?: number }?];
 }
 
 interface AppTarget {
@@ -385,11 +316,24 @@ function parseWindows(
       invalid.push({ index, error: `cannot parse duration '${window.duration ?? ""}'` });
       return;
     }
-    const parsed: ParsedWindow = { ref: refOf(window, index, kind), cron: cron.schedule, durationMs };
+    const parsed: ParsedWindow = { ref: refOf(window, index, kind), cron: cron.schedule, durationMs, memo: [] };
     if (window.timeZone) parsed.zone = window.timeZone;
     windows.push(parsed);
   });
   return { windows, invalid };
+}
+
+/**
+ * The schedule's first start after `wall`, remembered per window and call site: the answer r for
+ * t holds for every t' in [t, r), and a search walks forward in time, so most questions are
+ * answered without the cron search (which may walk days, for a window that opens once a year).
+ */
+function startAfter(w: ParsedWindow, slot: 0 | 1, wall: number): number | undefined {
+  const memo = w.memo[slot];
+  if (memo && memo.from <= wall && memo.next !== undefined && wall < memo.next) return memo.next;
+  const next = nextAfter(w.cron, wall);
+  w.memo[slot] = { from: wall, next };
+  return next;
 }
 
 /** The window's occurrence that contains `at` (the earliest, when occurrences overlap), in real time. */
@@ -397,7 +341,7 @@ function occurrenceAt(w: ParsedWindow, at: number): { start: number; end: number
   if (w.durationMs <= 0) return undefined;
   const offset = zoneOffsetMs(w.zone, at);
   const wall = at + offset;
-  const start = nextAfter(w.cron, wall - w.durationMs);
+  const start = startAfter(w, 0, wall - w.durationMs);
   if (start === undefined || start > wall) return undefined;
   return { start: start - offset, end: start + w.durationMs - offset };
 }
@@ -427,7 +371,7 @@ function nextChange(windows: ParsedWindow[], at: number): number | undefined {
     const offset = zoneOffsetMs(w.zone, at);
     const occurrence = occurrenceAt(w, at);
     if (occurrence) next = Math.min(next, occurrence.end);
-    const start = nextAfter(w.cron, at + offset);
+    const start = startAfter(w, 1, at + offset);
     if (start !== undefined) next = Math.min(next, start - offset);
   }
   if (next === Infinity) return undefined;
@@ -453,6 +397,34 @@ function ordered(windows: ParsedWindow[], first: (w: ParsedWindow) => boolean): 
   return [...windows.filter(first), ...windows.filter((w) => !first(w))].map((w) => w.ref);
 }
 
+/**
+ * When a hold that lasts at `now` ends: the first window edge after which a sync is possible.
+ * Looking far ahead can take many steps (a deny window every few minutes while the only allow
+ * window opens once a year), and the answer stays the same for every instant until then, so it
+ * is remembered per set of windows; "not found" is looked for again a minute later.
+ */
+const holdEnds = new Map<string, { from: number; until?: number; validUntil: number }>();
+
+function holdEnd(windows: ParsedWindow[], now: number, manual: boolean): number | undefined {
+  const key = JSON.stringify([manual, windows.map((w) => [w.ref, w.cron.expression, w.durationMs, w.zone ?? ""])]);
+  const known = holdEnds.get(key);
+  if (known && known.from <= now && now < known.validUntil) return known.until;
+  let until: number | undefined;
+  let at = now;
+  for (let step = 0; step < MAX_STEPS; step++) {
+    const next = nextChange(windows, at);
+    if (next === undefined || next > now + HORIZON_MS) break;
+    if (!decideAt(windows, next, manual).denied) {
+      until = next;
+      break;
+    }
+    at = next;
+  }
+  if (holdEnds.size > 1_000) holdEnds.clear();
+  holdEnds.set(key, { from: now, until, validUntil: until ?? now + 60_000 });
+  return until;
+}
+
 /** Whether the app's project windows let it sync now, and if not, which hold it and until when. */
 export function syncWindowState(query: SyncWindowQuery): SyncWindowState {
   const now = Date.parse(query.now);
@@ -464,17 +436,7 @@ export function syncWindowState(query: SyncWindowQuery): SyncWindowState {
 
   const current = decideAt(windows, now, manual);
   if (current.denied) {
-    let until: number | undefined;
-    let at = now;
-    for (let step = 0; step < MAX_STEPS; step++) {
-      const next = nextChange(windows, at);
-      if (next === undefined || next > now + HORIZON_MS) break;
-      if (!decideAt(windows, next, manual).denied) {
-        until = next;
-        break;
-      }
-      at = next;
-    }
+    const until = holdEnd(windows, now, manual);
     // Outside allow windows, the one that opens first is the one to name first.
     const opens = (w: ParsedWindow) => until !== undefined && occurrenceAt(w, until) !== undefined;
     return {
@@ -511,20 +473,29 @@ export function syncWindowState(query: SyncWindowQuery): SyncWindowState {
 // -------------------------------------------------------------------------------------------------
 // Wording.
 
-/** "'prod-freeze' (deny)", or "#0 (deny, '0 22 * * *' for 1h)" for a window without a description. */
-export function windowLabel(w: SyncWindowRef): string {
-  if (w.description) return `'${w.description}' (${w.kind})`;
+/** How much a window's name says: everything, its description or ID, or its ID alone. */
+export type LabelDetail = "full" | "brief" | "id";
+
+/**
+ * "'prod-freeze' (deny)", or "#0 (deny, '0 22 * * *' for 1h)" for a window without a description
+ * ("brief": "#0 (deny)"); "id": "#0 (deny)" even when it has a description. The number is the ID
+ * `argocd proj windows list` shows.
+ */
+export function windowLabel(w: SyncWindowRef, detail: LabelDetail = "full"): string {
+  if (w.description && detail !== "id") return `'${w.description}' (${w.kind})`;
+  if (detail !== "full") return `#${w.index} (${w.kind})`;
   const zone = w.timeZone && w.timeZone !== "UTC" ? ` ${w.timeZone}` : "";
   return `#${w.index} (${w.kind}, '${w.schedule}'${zone} for ${w.duration})`;
 }
 
 /** "sync window 'prod-freeze' (deny)", "sync windows A and B", "sync windows A, B and 2 more". */
-export function windowsLabel(windows: SyncWindowRef[]): string {
+export function windowsLabel(windows: SyncWindowRef[], detail: LabelDetail = "full"): string {
   const [first, second] = windows;
   if (first === undefined) return "sync windows";
-  if (second === undefined) return `sync window ${windowLabel(first)}`;
+  const label = (w: SyncWindowRef) => windowLabel(w, detail);
+  if (second === undefined) return `sync window ${label(first)}`;
   const more = windows.length - 2;
-  return `sync windows ${windowLabel(first)}${more > 0 ? `, ${windowLabel(second)} and ${more} more` : ` and ${windowLabel(second)}`}`;
+  return `sync windows ${label(first)}${more > 0 ? `, ${label(second)} and ${more} more` : ` and ${label(second)}`}`;
 }
 
 /** "14:00 UTC" on the same (UTC) day as `now`, else "2024-03-06 14:00 UTC"; seconds only when not zero. */
@@ -535,18 +506,31 @@ export function clockTime(at: string, now: string): string {
   return iso.slice(0, 10) === new Date(now).toISOString().slice(0, 10) ? time : `${iso.slice(0, 10)} ${time}`;
 }
 
+/** GitHub keeps 140 characters of a Deployment status description. */
+export const STATUS_DESCRIPTION_MAX = 140;
+
 /**
- * What Conveyor waits for while windows hold the app: "Waiting for sync window 'prod-freeze'
- * (deny) to end at 14:00 UTC". Stable while the hold lasts (it names no elapsed time), so it is
- * written to GitHub once per hold.
+ * What Conveyor waits for while windows hold the app, for the Deployment's in_progress status:
+ * "Argo CD sync window 'prod-freeze' (deny) holds the sync until 14:00 UTC". The time is when a
+ * sync can start again (a deny window may end while no allow window is open yet). It names no
+ * elapsed time, so it is stable while the hold lasts and written to GitHub once per hold. It fits
+ * in `max` characters (code points): windows are named more briefly rather than the time cut off.
  */
-export function syncWindowWait(state: Extract<SyncWindowState, { denied: true }>, now: string): string {
-  const what = windowsLabel(state.because === "outside-allow" ? state.windows.slice(0, 1) : state.windows);
-  const verb = state.because === "deny" ? "end" : "open";
-  if (state.until === undefined) {
-    return `Waiting for ${what} to ${verb}; no end found in its schedule within 400 days`;
+export function syncWindowWait(
+  state: Extract<SyncWindowState, { denied: true }>,
+  now: string,
+  max = STATUS_DESCRIPTION_MAX,
+): string {
+  const outside = state.because === "outside-allow";
+  const named = outside ? state.windows.slice(0, 1) : state.windows;
+  const when = state.until === undefined ? "; no end found within 400 days" : ` until ${clockTime(state.until, now)}`;
+  const say = (detail: LabelDetail) =>
+    outside
+      ? `Outside Argo CD's allow sync windows (next: ${windowLabel(named[0] as SyncWindowRef, detail)})${when}`
+      : `Argo CD ${windowsLabel(named, detail)} ${named.length > 1 ? "hold" : "holds"} the sync${when}`;
+  for (const detail of ["full", "brief"] as const) {
+    const text = say(detail);
+    if ([...text].length <= max) return text;
   }
-  const at = clockTime(state.until, now);
-  if (state.because === "deny" || state.windows.length === 1) return `Waiting for ${what} to ${verb} at ${at}`;
-  return `Waiting for an allow sync window to open (next: ${what.replace(/^sync window /, "")} at ${at})`;
+  return [...say("id")].slice(0, max).join("");
 }

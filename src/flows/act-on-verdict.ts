@@ -54,6 +54,12 @@ export class VerdictActor {
         }),
       failed: async (v, verdict) => this.act(v, { kind: "failed", reason: verdict.reason }),
       superseded: async (v, by) => this.superseded(v, by),
+      // Still in progress, waiting for something people should see (a sync window): one write;
+      // the verifier retries it later if it fails.
+      waiting: async (v, description) => {
+        const scope = await scopeOfRepo(this.services, v.repo, this.logFor(v));
+        await scope.gh.deployments.setStatus(v.deploymentId, "in_progress", description);
+      },
     };
   }
 

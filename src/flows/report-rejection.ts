@@ -2,8 +2,9 @@
 // when their repository is in the same installation as the manifests repository, otherwise one
 // issue per (service, reason) in the manifests repository, updated rather than duplicated.
 import { describeError, statusOf } from "../adapters/github/client.js";
+import type { DispatchSource } from "../core/dispatch.js";
 import type { Rejection } from "../core/plan-deploy.js";
-import { ERROR_LABEL, rejectionReport } from "../core/report-text.js";
+import { ERROR_LABEL, failureReport, rejectionReport, type RejectionReport } from "../core/report-text.js";
 import type { RepoScope } from "./repo-scope.js";
 import type { Services } from "./services.js";
 
@@ -24,8 +25,33 @@ export async function reportRejection(
     web: scope.webUrl,
   });
   scope.log.warn({ code: rejection.code, service: rejection.service }, `deploy refused: ${rejection.reason}`);
+  await deliverReport(services, scope, rejection.source, report);
+}
 
-  const { repository, sha } = rejection.source;
+/** An accepted event whose PR could not be made: its sender hears it the same way. */
+export async function reportFailure(
+  services: Services,
+  scope: RepoScope,
+  input: {
+    eventType: string;
+    deliveryId: string;
+    service: string;
+    source: DispatchSource;
+    reason: string;
+    retryAt?: string;
+  },
+): Promise<void> {
+  const report = failureReport({ manifestsRepo: scope.gh.fullName, ...input });
+  await deliverReport(services, scope, input.source, report);
+}
+
+async function deliverReport(
+  services: Services,
+  scope: RepoScope,
+  from: DispatchSource,
+  report: RejectionReport,
+): Promise<void> {
+  const { repository, sha } = from;
   if (repository && sha) {
     const [owner, repo] = repository.split("/") as [string, string];
     try {

@@ -8,12 +8,14 @@ import {
   permissionRefusal,
   planCommands,
   requirements,
+  type CommandPlan,
   type Facts,
   type Permission,
+  type Step,
   type Subject,
 } from "../core/command-plan.js";
 import { commandReply, parseErrorReply, refusalText, type CommandResult } from "../core/command-text.js";
-import type { ParsedComment } from "../core/commands.js";
+import type { Command, ParsedComment } from "../core/commands.js";
 import { parseFreezeIssue } from "../core/markers.js";
 import { signedState } from "./pr-state.js";
 import { FREEZE_LABEL, LABEL, REVERT_LABEL } from "../core/pr-text.js";
@@ -75,22 +77,7 @@ export async function runCommands(
   }
 
   const subject = await subjectOf(services, gh, target);
-  const needs = requirements(parsed.commands, subject, config);
-  const facts: Facts = { histories: {}, frozen: [], approver: {} };
-  if (WRITERS.includes(permission)) {
-    for (const env of needs.approverEnvs) facts.approver[env] = await isApprover(gh, config, env, user);
-    for (const { service, env } of needs.histories)
-      facts.histories[historyKey(service, env)] = await gh.deployments.history({ service, env });
-    if (needs.freezes)
-      facts.frozen = (await gh.issues.listOpen(FREEZE_LABEL)).flatMap((i) => parseFreezeIssue(i.body) ?? []);
-  }
-  const plan = planCommands({
-    commands: parsed.commands,
-    subject,
-    config,
-    commenter: { login: user, permission },
-    facts,
-  });
+  const { plan, facts } = await planWithFacts(gh, config, { login: user, permission }, parsed.commands, subject);
   if (plan.kind === "refuse") {
     log.info({ reason: plan.refusal.reason }, "commands refused");
     await gh.issues.react(input.commentId, "confused");
@@ -110,8 +97,39 @@ export async function runCommands(
 
   await gh.issues.react(input.commentId, "eyes");
   const run: CommandRun = { services, scope: { ...scope, log }, config, user, facts, commentUrl: input.commentUrl };
+  const results = await carryOut(run, plan.steps);
+  const ok = results.every((r) => r.ok);
+  await gh.issues.react(input.commentId, ok ? "rocket" : "confused");
+  await gh.issues.comment(target.number, commandReply(user, results));
+}
+
+/**
+ * Gathers the facts the commands need (approver membership, deployment histories, freezes) and
+ * plans them: the one decision on who may do what, shared by comments and the dashboard's boxes.
+ */
+export async function planWithFacts(
+  gh: GitHubRepo,
+  config: Config,
+  commenter: { login: string; permission: Permission },
+  commands: Command[],
+  subject: Subject,
+): Promise<{ plan: CommandPlan; facts: Facts }> {
+  const needs = requirements(commands, subject, config);
+  const facts: Facts = { histories: {}, frozen: [], approver: {} };
+  if (WRITERS.includes(commenter.permission)) {
+    for (const env of needs.approverEnvs) facts.approver[env] = await isApprover(gh, config, env, commenter.login);
+    for (const { service, env } of needs.histories)
+      facts.histories[historyKey(service, env)] = await gh.deployments.history({ service, env });
+    if (needs.freezes)
+      facts.frozen = (await gh.issues.listOpen(FREEZE_LABEL)).flatMap((i) => parseFreezeIssue(i.body) ?? []);
+  }
+  return { plan: planCommands({ commands, subject, config, commenter, facts }), facts };
+}
+
+/** Carries out planned steps in order; a refused or failed step is reported, and the rest still run. */
+export async function carryOut(run: CommandRun, steps: Step[]): Promise<CommandResult[]> {
   const results: CommandResult[] = [];
-  for (const step of plan.steps) {
+  for (const step of steps) {
     if ("refusal" in step) {
       results.push({ line: step.command.line, ok: false, text: refusalText(step.refusal) });
       continue;
@@ -119,13 +137,11 @@ export async function runCommands(
     try {
       results.push({ line: step.command.line, ...(await executeCommand(run, step.action, step.command)) });
     } catch (error) {
-      log.error({ err: describeError(error), verb: step.command.verb }, "command failed");
+      run.scope.log.error({ err: describeError(error), verb: step.command.verb }, "command failed");
       results.push({ line: step.command.line, ok: false, text: `Failed: ${describeError(error)}` });
     }
   }
-  const ok = results.every((r) => r.ok);
-  await gh.issues.react(input.commentId, ok ? "rocket" : "confused");
-  await gh.issues.comment(target.number, commandReply(user, results));
+  return results;
 }
 
 async function subjectOf(services: Services, gh: GitHubRepo, target: CommentTarget): Promise<Subject> {

@@ -6,6 +6,7 @@ import type { Workspaces } from "../adapters/workspaces.js";
 import type { Background } from "../runtime/background.js";
 import type { CorePool } from "../runtime/core-pool.js";
 import type { KeyedQueue } from "../runtime/keyed-queue.js";
+import type { Later } from "../runtime/later.js";
 import type { Metrics } from "../runtime/metrics.js";
 import type { OncePer, Quota } from "../runtime/once-per.js";
 import type { Verifier } from "../runtime/verifier.js";
@@ -28,6 +29,8 @@ export interface Services {
   answers: OncePer;
   /** Render checks of fork PRs, per author: anyone can open those. */
   forkRenders: Quota;
+  /** Accepted deploy events whose PR could not be made yet, tried again after a while. */
+  later: Later;
   /** Present when an Argo CD source is configured; without it merges are not verified. */
   verifier?: Verifier;
 }

@@ -2,6 +2,7 @@
 // conventions (conveyor_*_total for counters, *_seconds for durations).
 import type { IncomingMessage, ServerResponse } from "node:http";
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from "prom-client";
+import type { EnvMetrics } from "../core/dashboard/delivery-metrics.js";
 
 export class Metrics {
   readonly registry = new Registry();
@@ -93,6 +94,43 @@ export class Metrics {
     help: "Verifications being watched.",
     registers: [this.registry],
   });
+
+  // The dashboard's delivery metrics (the same figures as its charts), set each time a repository's
+  // dashboard is gathered; by repository, environment and window ("7d", "30d", "90d").
+  readonly deliveryDeployments = this.deliveryGauge("deployments", "Deployments in the window.");
+  readonly deliveryFailureRate = this.deliveryGauge("change_failure_rate", "Failed verifications / deployments.");
+  readonly deliveryLeadTime = this.deliveryGauge(
+    "lead_time_seconds",
+    "Median time from source commit to verified, where the source is known.",
+  );
+  readonly deliveryTimeToRestore = this.deliveryGauge(
+    "time_to_restore_seconds",
+    "Median time from a failed verification to its verified revert.",
+  );
+
+  private deliveryGauge(name: string, help: string) {
+    return new Gauge({
+      name: `conveyor_delivery_${name}`,
+      help,
+      labelNames: ["repo", "env", "window"] as const,
+      registers: [this.registry],
+    });
+  }
+
+  /** Sets one environment's delivery metrics; a figure without data is left out, not zero. */
+  setDelivery(repo: string, m: EnvMetrics): void {
+    const labels = { repo, env: m.env, window: `${m.windowDays}d` };
+    this.deliveryDeployments.set(labels, m.deployments);
+    const pairs: Array<[Gauge<"repo" | "env" | "window">, number | null]> = [
+      [this.deliveryFailureRate, m.changeFailureRate],
+      [this.deliveryLeadTime, m.leadTime],
+      [this.deliveryTimeToRestore, m.timeToRestore],
+    ];
+    for (const [gauge, value] of pairs) {
+      if (value === null) gauge.remove(labels);
+      else gauge.set(labels, value);
+    }
+  }
 
   constructor() {
     collectDefaultMetrics({ register: this.registry, prefix: "conveyor_" });

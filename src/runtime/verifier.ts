@@ -48,6 +48,8 @@ interface Tracked {
   changedAt: number;
   /** A sync window held the app at the last evaluation. */
   held: boolean;
+  /** The unparseable windows last warned about (once per verification, and when they change). */
+  invalidWindows?: string;
   /** The in_progress description last written by waiting(), or being written. */
   shown?: string;
   pending?: string;
@@ -205,7 +207,7 @@ export class Verifier {
       soakMs: v.policy.soakMs,
       history: tracked.history,
       degradedGraceMs: v.policy.degradedGraceMs,
-      syncWindow: this.windowsFor(v, app, nowMs),
+      syncWindow: this.windowsFor(tracked, app, nowMs),
     };
     const verdict = verdictFor(input);
     tracked.history.push(observe(input));
@@ -235,26 +237,30 @@ export class Verifier {
   }
 
   /**
-   * The app's sync windows, judged since the later of the merge and one sync timeout ago (a
-   * window that ended before that cannot move the deadline past now). Undefined when the source
+   * The app's sync windows, judged since the later of the merge and two sync timeouts ago (a
+   * window that ended before that cannot move the deadline past now; one that ended a little
+   * more than one timeout ago is still named when the deadline passes). Undefined when the source
    * cannot read AppProjects or does not have the app's.
    */
-  private windowsFor(v: Verification, app: Application, nowMs: number): SyncWindowState | undefined {
+  private windowsFor(tracked: Tracked, app: Application, nowMs: number): SyncWindowState | undefined {
+    const { v } = tracked;
     const project = this.options.source.projectFor?.(app);
     if (!project) return undefined;
-    const since = Math.max(Date.parse(v.startedAt), nowMs - v.policy.syncMs);
+    const since = Math.max(Date.parse(v.startedAt), nowMs - 2 * v.policy.syncMs);
     const state = syncWindowState({
       project,
       app,
       now: new Date(nowMs).toISOString(),
       since: Number.isNaN(since) ? undefined : new Date(since).toISOString(),
     });
-    if (state.invalid) {
+    const invalid = JSON.stringify(state.invalid ?? []);
+    if (state.invalid && invalid !== tracked.invalidWindows) {
       this.options.log.warn(
         { app: v.app.name, project: app.spec?.project || "default", invalid: state.invalid },
         "sync windows Argo CD cannot parse are ignored",
       );
     }
+    tracked.invalidWindows = invalid;
     return state;
   }
 

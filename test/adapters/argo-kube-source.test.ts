@@ -79,8 +79,8 @@ describe("KubeArgoSource against the simulated Argo CD", () => {
     expect(source.getApplication(KEY)?.status?.health?.status).toBe("Healthy");
     expect(source.getApplication({ namespace: "argocd", name: "cart-production" })).toBeDefined();
     expect(source.getApplication({ namespace: "argocd", name: "nope" })).toBeUndefined();
-    expect(source.stats()).toEqual({ watchConnections: 2, reconnects: 0, relists: 2 });
-    await eventually(() => sim.openWatches === 2, 2_000, "two server-side watches");
+    expect(source.stats()).toEqual({ watchConnections: 3, reconnects: 0, relists: 3 });
+    await eventually(() => sim.openWatches === 3, 2_000, "three server-side watches (apps, rollouts, projects)");
 
     await repo.setTag("cart", "staging", "1.1.0");
     const sha = await repo.commit("cart 1.1.0");
@@ -94,8 +94,8 @@ describe("KubeArgoSource against the simulated Argo CD", () => {
     expect(states).toContain("OutOfSync/Succeeded");
     expect(states.some((s) => s.endsWith("/Running"))).toBe(true);
     expect(source.getApplication(KEY)?.status?.sync?.revision).toBe(sha);
-    expect(source.stats().watchConnections).toBe(2);
-    expect(sim.openWatches).toBe(2);
+    expect(source.stats().watchConnections).toBe(3);
+    expect(sim.openWatches).toBe(3);
 
     await source.stop();
     expect(source.stats().watchConnections).toBe(0);
@@ -104,16 +104,16 @@ describe("KubeArgoSource against the simulated Argo CD", () => {
 
   it("reconnects after dropped watches and keeps delivering changes", async () => {
     const { repo, sim, source, seen } = await setup([STAGING], { cart: ["staging"] });
-    await eventually(() => sim.openWatches === 2, 2_000, "watches open");
-    expect(sim.dropWatches()).toBe(2);
-    await eventually(() => source.stats().reconnects >= 2 && sim.openWatches === 2, 4_000, "reconnect");
+    await eventually(() => sim.openWatches === 3, 2_000, "watches open");
+    expect(sim.dropWatches()).toBe(3);
+    await eventually(() => source.stats().reconnects >= 3 && sim.openWatches === 3, 4_000, "reconnect");
     sim.dropWatches({ graceful: true });
     await eventually(
-      () => source.stats().reconnects >= 4 && sim.openWatches === 2,
+      () => source.stats().reconnects >= 6 && sim.openWatches === 3,
       4_000,
       "reconnect after graceful end",
     );
-    expect(source.stats().watchConnections).toBe(2);
+    expect(source.stats().watchConnections).toBe(3);
 
     await repo.setTag("cart", "staging", "1.2.0");
     const sha = await repo.commit("cart 1.2.0");
@@ -124,8 +124,8 @@ describe("KubeArgoSource against the simulated Argo CD", () => {
   it("detects a stalled watch with the watchdog and catches up by re-listing", async () => {
     const { sim, source } = await setup([STAGING], { cart: ["staging"] }, { staleAfterMs: 300 });
     const relists = source.stats().relists;
-    await eventually(() => sim.openWatches === 2, 2_000, "watches open");
-    expect(sim.stallWatches()).toBe(2);
+    await eventually(() => sim.openWatches === 3, 2_000, "watches open");
+    expect(sim.stallWatches()).toBe(3);
     sim.setHealth("cart-staging", "Degraded", "pods crash");
     await delay(100);
     expect(source.getApplication(KEY)?.status?.health?.status).toBe("Healthy");
@@ -137,7 +137,7 @@ describe("KubeArgoSource against the simulated Argo CD", () => {
     expect(source.stats().relists).toBeGreaterThan(relists);
     expect(source.stats().reconnects).toBeGreaterThanOrEqual(1);
     await eventually(
-      () => sim.openWatches === 2 && source.stats().watchConnections === 2,
+      () => sim.openWatches === 3 && source.stats().watchConnections === 3,
       2_000,
       "one watch per kind again",
     );
@@ -146,7 +146,7 @@ describe("KubeArgoSource against the simulated Argo CD", () => {
   it("answers an expired resourceVersion (410) with a full re-list, then watches again", async () => {
     const { sim, source, seen } = await setup([STAGING], { cart: ["staging"] }, { staleAfterMs: 10_000 });
     const relists = source.stats().relists;
-    await eventually(() => sim.openWatches === 2, 2_000, "watches open");
+    await eventually(() => sim.openWatches === 3, 2_000, "watches open");
     sim.stallWatches();
     sim.setHealth("cart-staging", "Degraded", "pods crash");
     sim.compactHistory();
@@ -164,12 +164,12 @@ describe("KubeArgoSource against the simulated Argo CD", () => {
       { cart: ["staging"] },
       { relistIntervalMs: 200, staleAfterMs: 10_000 },
     );
-    await eventually(() => sim.openWatches === 2, 2_000, "watches open");
+    await eventually(() => sim.openWatches === 3, 2_000, "watches open");
     sim.stallWatches();
     sim.setHealth("cart-staging", "Degraded", "pods crash");
     await eventually(
       () => source.getApplication(KEY)?.status?.health?.status === "Degraded",
-      4_000,
+      10_000,
       "periodic re-list",
     );
     expect(source.stats().relists).toBeGreaterThanOrEqual(3);
@@ -233,8 +233,8 @@ describe("KubeArgoSource against the simulated Argo CD", () => {
 
   it("works without Rollouts when they are not watched, and stops with nothing left open", async () => {
     const { sim, source } = await setup([STAGING], { cart: ["staging"] }, { rolloutNamespaces: "none" });
-    expect(source.stats().watchConnections).toBe(1);
-    await eventually(() => sim.openWatches === 1, 2_000, "one watch");
+    expect(source.stats().watchConnections).toBe(2);
+    await eventually(() => sim.openWatches === 2, 2_000, "apps and projects watched");
     await source.stop();
     await source.stop();
     await eventually(() => sim.openWatches === 0, 2_000, "closed");
@@ -254,8 +254,8 @@ describe("KubeArgoSource against the simulated Argo CD", () => {
   });
 });
 
-describe("KubeArgoSource against a cluster without Argo Rollouts", () => {
-  it("disables Rollout watching with one warning when Rollouts are not served", async () => {
+describe("KubeArgoSource against a cluster without Argo Rollouts or AppProjects", () => {
+  it("disables Rollout and AppProject watching with one warning each when they are not served", async () => {
     const store = new ObjectStore([
       {
         group: "argoproj.io",
@@ -288,10 +288,14 @@ describe("KubeArgoSource against a cluster without Argo Rollouts", () => {
     const source = new KubeArgoSource({ kubeConfig, namespace: "argocd", log });
     cleanups.push(() => source.stop());
     await source.start();
-    expect(warnings).toEqual(["argo source: cannot list Rollouts, verifying without them"]);
+    expect(warnings).toEqual([
+      "argo source: cannot list AppProjects, verifying without sync windows",
+      "argo source: cannot list Rollouts, verifying without them",
+    ]);
     expect(source.stats().watchConnections).toBe(1);
     const app = source.getApplication(KEY);
     expect(app?.status?.health?.status).toBe("Healthy");
     expect(app && source.rolloutsFor(app)).toEqual([]);
+    expect(app && source.projectFor(app)).toBeUndefined();
   });
 });

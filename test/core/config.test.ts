@@ -2,6 +2,7 @@ import { readFileSync } from "node:fs";
 import { describe, expect, it } from "vitest";
 import { applicationName, nextEnvironment, overlayDir, parseConfig, type Config } from "../../src/core/config.js";
 import { configJsonSchema } from "../../src/core/config-json-schema.js";
+import { expectConfigProblem } from "../helpers/config.js";
 
 function valid(raw: unknown): Config {
   const result = parseConfig(raw);
@@ -96,12 +97,7 @@ describe("invalid config names the key and the reason", () => {
     [{ unknownKey: true }, "(root)", "Unrecognized key"],
     ["just a string", "(root)", "object"],
   ])("%j -> %s", (raw, path, words) => {
-    const result = parseConfig(raw);
-    expect(result.ok).toBe(false);
-    if (result.ok) return;
-    const problem = result.problems.find((p) => p.path === path);
-    expect(problem, JSON.stringify(result.problems)).toBeDefined();
-    expect(problem?.message).toContain(words);
+    expectConfigProblem(raw, path, words);
   });
 });
 

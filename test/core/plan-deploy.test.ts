@@ -60,6 +60,25 @@ describe("resolveTarget", () => {
       resolveTarget(request("deploy", { service: "api", tag: "1", environment: "production" }), direct, known),
     ).toMatchObject({ kind: "target", target: { env: "production", branch: "conveyor/production/api" } });
   });
+  it("leaves an overlay released by blueGreen or canary alone: its images: entry would move every slot", () => {
+    const blueGreen = config({ services: { api: { strategy: { production: "blueGreen" } } } });
+    expect(resolveTarget(request("deploy-api", { tag: "1" }), blueGreen, known)).toMatchObject({ kind: "target" });
+    expect(resolveTarget(request("deploy-api", { tag: "1" }), blueGreen, known, "promotion")).toMatchObject({
+      kind: "target",
+    });
+    expect(
+      resolveTarget(
+        request("deploy", { service: "api", tag: "1", environment: "production" }),
+        blueGreen,
+        known,
+        "promotion",
+      ),
+    ).toMatchObject({
+      kind: "reject",
+      code: "unsupported-strategy",
+      reason: expect.stringContaining("api is released by strategy blueGreen in production"),
+    });
+  });
   it("refuses unknown services and lists the known ones", () => {
     expect(resolveTarget(request("deploy-web", { tag: "1" }), config(), known)).toMatchObject({
       kind: "reject",

@@ -351,13 +351,16 @@ describe("deploy/: RBAC", () => {
     return out.sort();
   }
 
-  it("grants exactly: watch + patch Applications in argocd, watch Rollouts, manage its own Leases", () => {
+  it("grants exactly: watch + patch Applications and watch AppProjects in argocd, watch Rollouts, manage its own Leases", () => {
     expect(grants(example)).toEqual(
       [
         "argocd argoproj.io/applications get",
         "argocd argoproj.io/applications list",
         "argocd argoproj.io/applications watch",
         "argocd argoproj.io/applications patch",
+        "argocd argoproj.io/appprojects get",
+        "argocd argoproj.io/appprojects list",
+        "argocd argoproj.io/appprojects watch",
         "cluster argoproj.io/rollouts get",
         "cluster argoproj.io/rollouts list",
         "cluster argoproj.io/rollouts watch",

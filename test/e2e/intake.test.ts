@@ -192,7 +192,8 @@ describe("deploy events become PRs", () => {
     expect(text).toMatch(/conveyor_promotions_total\{env="staging",result="opened"\} [1-9]/);
     expect(text).toMatch(/conveyor_promotions_total\{env="staging",result="rejected"\} [1-9]/);
     expect(text).toMatch(/conveyor_github_requests_total\{method="POST",status="201"\} [1-9]/);
-    expect(text).toContain("conveyor_argo_watch_connections 2");
+    // Applications, Rollouts and AppProjects (sync windows).
+    expect(text).toContain("conveyor_argo_watch_connections 3");
     expect(text).toContain("conveyor_process_resident_memory_bytes");
   });
 });

@@ -41,6 +41,8 @@ beforeEach(() => {
 });
 afterEach(() => w.cleanup());
 
+const outcomesOf = (world: FlowWorld) => new VerdictActor(world.services, recordingLog(world.logs)).outcomes();
+
 function verification(overrides: Partial<Verification> = {}): Verification {
   return {
     repo: { owner: OWNER, repo: REPO, installationId: INSTALLATION, cloneUrl: w.remote.url, defaultBranch: "main" },
@@ -472,6 +474,16 @@ describe("superseded", () => {
     const status = expectStatus(77, { owed: false });
     await actions.superseded(verification(), "c0ffee".repeat(6) + "abcd");
     expect(status.body).toMatchObject({ state: "inactive", description: "Superseded by c0ffeec0ffee" });
+    expect(w.gh.calls()).toEqual([`POST ${R}/deployments/77/statuses`]);
+  });
+});
+
+describe("waiting", () => {
+  it("says on the in_progress Deployment what the rollout waits for, without acting (1 call)", async () => {
+    const status = expectStatus(77, { owed: false });
+    const text = "Argo CD sync window 'release freeze' (deny) holds the sync until 14:00 UTC";
+    await outcomesOf(w).waiting?.(verification(), text);
+    expect(status.body).toMatchObject({ state: "in_progress", description: text });
     expect(w.gh.calls()).toEqual([`POST ${R}/deployments/77/statuses`]);
   });
 });

@@ -299,7 +299,7 @@ describe("what a deploy event may not change", () => {
 
     expect(outcome).toMatchObject({ kind: "reject", code: "unknown-service", service: "billing" });
     expect((outcome as { reason: string }).reason).toBe(
-      "service `billing` is not configured and has no overlay in this repository (known: order-service, payment-service, user-service)",
+      "service `billing` is not configured and has no overlay in this repository (known: cart-service, catalog-service, order-service, payment-service, user-service)",
     );
     expect(w.remote.branches()).toEqual(["main"]);
     expect(w.gh.calls()).toEqual([]);

@@ -597,21 +597,24 @@ describe("bad input changes nothing and tells the sender why", () => {
   });
 
   it("answers the webhook before the PR exists, and logs a failure of the PR work with the delivery id", async () => {
+    app = createTestApp({ retryDelaysMs: [] }); // no second attempt: this test is about the first
     mockInstallationToken(gh.scope, INSTALLATION);
     mockConfig(gh.scope, OWNER, REPO, undefined);
     gh.scope.post(`/repos/${OWNER}/${REPO}/pulls`).reply(500, { message: "Server Error" });
+    const report = expectIssueUpsert();
     await app.probot.receive({
       id: "answered-1",
       name: "repository_dispatch",
       payload: dispatchPayload(target, "deploy-order-service", { image: "ghcr.io/acme/order-service:1.5.0" }) as never,
     });
     // Answered: the branch and the PR are still to come.
-    expect(gh.scope.pendingMocks()).toEqual([`POST https://api.github.com:443/repos/${OWNER}/${REPO}/pulls`]);
+    expect(gh.scope.pendingMocks()).toContain(`POST https://api.github.com:443/repos/${OWNER}/${REPO}/pulls`);
     await app.settled();
     expect(remote.show(BRANCH, OVERLAY)).toContain('newTag: "1.5.0"');
     const failure = app.logs.find((l) => l.msg === "deploy failed");
     expect(failure).toMatchObject({ id: "answered-1", level: 50, repo: `${OWNER}/${REPO}`, service: "order-service" });
     expect(String(failure?.err)).toContain("Server Error");
+    expect(String(report.create?.body)).toContain("Server Error");
   });
 
   it("every log line about an event carries its delivery id, and no token appears in any", async () => {
@@ -623,5 +626,99 @@ describe("bad input changes nothing and tells the sender why", () => {
     expect(eventLines.length).toBeGreaterThan(0);
     for (const line of eventLines) expect(line.id).toBe("traced-1");
     expect(JSON.stringify(app.logs)).not.toContain("ghs_testinstallationtoken");
+  });
+});
+
+describe("an accepted event whose PR cannot be made", () => {
+  /** Waits until no retry is scheduled and nothing runs in the background. */
+  async function drained(test: TestApp) {
+    for (let i = 0; i < 400; i++) {
+      await test.settled();
+      if (test.services.later.size === 0 && test.services.background.size === 0) return;
+      await new Promise((resolve) => setTimeout(resolve, 10));
+    }
+    throw new Error("retries never drained");
+  }
+
+  it("is said to the sender once, kept, and made into its PR on a later attempt", async () => {
+    app = createTestApp({ retryDelaysMs: [20, 20] });
+    mockInstallationToken(gh.scope, INSTALLATION);
+    mockConfig(gh.scope, OWNER, REPO, undefined);
+    // GitHub fails twice on opening the PR (the push went through), then works.
+    gh.scope.post(`/repos/${OWNER}/${REPO}/pulls`).times(2).reply(502, { message: "Server Error" });
+    const report = expectIssueUpsert();
+    gh.scope.get(`/repos/${OWNER}/${REPO}/pulls`).query(true).times(2).reply(200, []);
+    const pr = expectNewPr(12);
+
+    await app.probot.receive({
+      id: "kept-delivery",
+      name: "repository_dispatch",
+      payload: dispatchPayload(target, "deploy-order-service", {
+        image: "ghcr.io/acme/order-service:1.5.0",
+      }) as never,
+    });
+    await drained(app);
+
+    expect(report.create?.title).toBe("Conveyor could not open the PR for a deploy of order-service");
+    expect(String(report.create?.body)).toContain("**What failed:**");
+    expect(String(report.create?.body)).toContain("The event is kept: Conveyor tries again at");
+    expect(String(report.create?.body)).toContain("kept-delivery");
+    expect(pr.create).toMatchObject({ head: BRANCH, title: "Deploy order-service 1.5.0 to staging" });
+    expect(remote.show(BRANCH, OVERLAY)).toContain('newTag: "1.5.0"');
+    expect(gh.calls().filter((c) => c === `POST /repos/${OWNER}/${REPO}/pulls`)).toHaveLength(3);
+  });
+
+  it("is given up after the last attempt, and the sender hears that too", async () => {
+    app = createTestApp({ retryDelaysMs: [20] });
+    mockInstallationToken(gh.scope, INSTALLATION);
+    mockConfig(gh.scope, OWNER, REPO, undefined);
+    gh.scope.post(`/repos/${OWNER}/${REPO}/pulls`).times(2).reply(502, { message: "Server Error" });
+    gh.scope.get(`/repos/${OWNER}/${REPO}/pulls`).query(true).reply(200, []);
+    const first = expectIssueUpsert();
+    // The second time, the issue the first report opened is there, and is updated.
+    const last: { update?: Record<string, unknown> } = {};
+    gh.scope
+      .get(`/repos/${OWNER}/${REPO}/issues`)
+      .query({ state: "open", labels: "conveyor:error", per_page: "100" })
+      .reply(200, () => [{ number: 99, title: first.create?.title, body: first.create?.body }]);
+    gh.scope.patch(`/repos/${OWNER}/${REPO}/issues/99`, (body) => ((last.update = body), true)).reply(200, {});
+
+    await app.probot.receive({
+      id: "lost-cause",
+      name: "repository_dispatch",
+      payload: dispatchPayload(target, "deploy-order-service", {
+        image: "ghcr.io/acme/order-service:1.5.0",
+      }) as never,
+    });
+    await drained(app);
+
+    expect(String(first.create?.body)).toContain("Conveyor tries again at");
+    expect(String(last.update?.body)).toContain("Conveyor gave up on this event after several attempts");
+    expect(app.logs.some((l) => l.msg === "could not make the PR; giving up")).toBe(true);
+  });
+
+  it("a create whose answer was lost finds the PR GitHub made and makes no second one", async () => {
+    mockInstallationToken(gh.scope, INSTALLATION);
+    mockConfig(gh.scope, OWNER, REPO, undefined);
+    gh.scope.post(`/repos/${OWNER}/${REPO}/pulls`).reply(422, {
+      message: "Validation Failed",
+      errors: [
+        { resource: "PullRequest", code: "custom", message: `A pull request already exists for ${OWNER}:${BRANCH}.` },
+      ],
+    });
+    gh.scope
+      .get(`/repos/${OWNER}/${REPO}/pulls`)
+      .query({ state: "open", head: `${OWNER}:${BRANCH}`, per_page: "5" })
+      .reply(200, [{ ...prResponse(12), labels: [{ name: "conveyor" }] }]);
+    let updated: Record<string, unknown> | undefined;
+    gh.scope.patch(`/repos/${OWNER}/${REPO}/pulls/12`, (body) => ((updated = body), true)).reply(200, {});
+    let labels: unknown;
+    gh.scope.post(`/repos/${OWNER}/${REPO}/issues/12/labels`, (body) => ((labels = body), true)).reply(200, []);
+
+    await dispatch("deploy-order-service", { image: "ghcr.io/acme/order-service:1.5.0" });
+
+    expect(updated).toMatchObject({ title: "Deploy order-service 1.5.0 to staging" });
+    expect(labels).toEqual({ labels: ["env/staging"] });
+    expect(app.logs.some((l) => String(l.msg).includes("could not make the PR"))).toBe(false);
   });
 });

@@ -20,6 +20,7 @@ import { OncePer, Quota } from "../../src/runtime/once-per.js";
 import { createManifestsRemote, type ManifestsRemote } from "../../sandbox/manifests-remote.js";
 import { mockGitHub, type GitHubMock } from "./github-mock.js";
 import { UnthrottledOctokit } from "./probot.js";
+import { Later } from "../../src/runtime/later.js";
 
 export const OWNER = "acme";
 export const REPO = "manifests";
@@ -82,6 +83,7 @@ export function flowWorld(options: { files?: Record<string, string>; renderer?: 
     signer: new Signer(MARKER_KEY),
     answers: new OncePer(3_600_000),
     forkRenders: new Quota(3_600_000, 20),
+    later: new Later(),
   };
   const logs: LogLine[] = [];
   const scope = repoScope(services, {

@@ -67,7 +67,15 @@ export function createTestApp(options: Omit<ConveyorOptions, "workspaceDir"> = {
   // Probot loads the app as soon as it can; the handle is there before the first event.
   void probot.load(
     createConveyor(
-      { signer: new Signer(TEST_MARKER_KEY), botLogin: "conveyor[bot]", cpu, ...options, workspaceDir },
+      {
+        signer: new Signer(TEST_MARKER_KEY),
+        botLogin: "conveyor[bot]",
+        cpu,
+        // No timer of one test may fire in the next: tests about retries ask for them.
+        retryDelaysMs: [],
+        ...options,
+        workspaceDir,
+      },
       (h) => (handle = h),
     ),
   );

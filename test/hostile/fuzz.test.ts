@@ -180,6 +180,7 @@ const REJECT_CODES = [
   "direct-deploy-refused",
   "older-version",
   "invalid-overlay",
+  "unsupported-strategy",
 ];
 
 function checkSource(source: DispatchSource): void {

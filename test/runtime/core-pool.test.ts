@@ -171,7 +171,8 @@ describe("CorePool", () => {
     expect(await cpu.run("readImages", OVERLAY)).toMatchObject({ ok: true }); // the worker is up
     expect(cpu.threads).toBe(1);
     const slow = cpu.run("analyzeOverlay", heavyRender(4_000));
-    const next = cpu.run("readImages", OVERLAY); // waits behind the slow job
+    // Waits behind the slow job; its own time runs on a new worker, which a loaded machine starts slowly.
+    const next = cpu.run("readImages", OVERLAY, { timeoutMs: 60_000 });
     await expect(slow).rejects.toThrow(
       "core job analyzeOverlay did not finish within 200 ms; its worker thread was stopped",
     );

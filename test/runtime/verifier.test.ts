@@ -3,7 +3,7 @@
 import { readFileSync } from "node:fs";
 import { describe, expect, it } from "vitest";
 import { parse } from "yaml";
-import type { Application } from "../../src/core/argo-types.js";
+import type { Application, AppProject } from "../../src/core/argo-types.js";
 import type { AppKey, ArgoSource } from "../../src/core/argo-source.js";
 import type { Verification } from "../../src/core/verification.js";
 import { Verifier } from "../../src/runtime/verifier.js";
@@ -41,6 +41,8 @@ class ScriptedSource implements ArgoSource {
   apps = new Map<string, Application>();
   listeners = new Set<(app: Application) => void>();
   refreshed: string[] = [];
+  /** The AppProjects by name (absent: the source cannot read them). */
+  projects?: Map<string, AppProject>;
   async start() {}
   async stop() {}
   onApplication(listener: (app: Application) => void) {
@@ -52,6 +54,9 @@ class ScriptedSource implements ArgoSource {
   }
   rolloutsFor() {
     return [];
+  }
+  projectFor(app: Application) {
+    return this.projects?.get(app.spec?.project || "default");
   }
   async refresh(key: AppKey) {
     this.refreshed.push(key.name);
@@ -69,6 +74,8 @@ function setup() {
   let now = Date.parse("2026-01-01T00:00:03Z");
   const source = new ScriptedSource();
   const outcomes: Array<[string, number, string]> = [];
+  const statuses: string[] = [];
+  const warnings: string[] = [];
   const verifier = new Verifier({
     source,
     now: () => now,
@@ -78,8 +85,9 @@ function setup() {
       verified: async (v) => void outcomes.push(["verified", v.deploymentId, ""]),
       failed: async (v, verdict) => void outcomes.push(["failed", v.deploymentId, verdict.reason]),
       superseded: async (v, by) => void outcomes.push(["superseded", v.deploymentId, by]),
+      waiting: async (_v, description) => void statuses.push(description),
     },
-    log: { info: () => undefined, warn: () => undefined, error: () => undefined },
+    log: { info: () => undefined, warn: (_obj, msg) => void warnings.push(String(msg)), error: () => undefined },
   });
   verifier.start();
   const track = (revision: string, deploymentId: number) => {
@@ -107,7 +115,7 @@ function setup() {
     if (app) source.set(app);
     await new Promise((resolve) => setTimeout(resolve, 5));
   };
-  return { source, verifier, outcomes, track, advance };
+  return { source, verifier, outcomes, statuses, warnings, track, advance };
 }
 
 describe("Verifier", () => {
@@ -152,6 +160,87 @@ describe("Verifier", () => {
     await t.advance(0);
     expect(t.outcomes).toEqual([["superseded", 1, LATER]]);
     expect(t.verifier.inFlight().map((v) => v.deploymentId)).toEqual([2]);
+    t.verifier.stop();
+  });
+});
+
+/** app-04 with the merged revision compared (OutOfSync) but not applied yet: auto-sync has not started. */
+function pendingAt(revision: string): Application {
+  const app = healthyAt("0000000000000000000000000000000000000000");
+  app.status!.sync = { status: "OutOfSync", revision };
+  return app;
+}
+
+/** app-04's project with a deny window over every app from 00:00 to 00:02 UTC on 1 January. */
+const newYearFreeze: AppProject = {
+  apiVersion: "argoproj.io/v1alpha1",
+  kind: "AppProject",
+  metadata: { name: "important-project", namespace: "argocd" },
+  spec: { syncWindows: [{ kind: "deny", schedule: "0 0 1 1 *", duration: "2m", applications: ["*"] }] },
+};
+
+describe("Verifier and Argo CD sync windows", () => {
+  it("without the project's windows, a sync that does not start within the sync timeout fails", async () => {
+    const t = setup();
+    t.track(REV, 1);
+    await t.advance(0, pendingAt(REV));
+    await t.advance(61_000, pendingAt(REV));
+    expect(t.outcomes).toEqual([["failed", 1, expect.stringContaining("auto-sync has not applied it")]]);
+    t.verifier.stop();
+  });
+
+  it("waits while a deny window holds the sync, says so once, and counts the deadline from its end", async () => {
+    const t = setup();
+    t.source.projects = new Map([["important-project", newYearFreeze]]);
+    t.track(REV, 1);
+    await t.advance(0, pendingAt(REV));
+    await t.advance(90_000, pendingAt(REV)); // 00:01:33, past merge + sync timeout
+    expect(t.outcomes).toEqual([]);
+    expect(t.statuses).toEqual(["Argo CD sync window #0 (deny, '0 0 1 1 *' for 2m) holds the sync until 00:02 UTC"]);
+    expect(t.source.refreshed).toEqual(["api-staging"]);
+
+    // The window ends: Argo CD is asked to look again, the Deployment says so, and the sync has
+    // a full timeout from 00:02.
+    await t.advance(30_000, pendingAt(REV)); // 00:02:03
+    expect(t.source.refreshed).toEqual(["api-staging", "api-staging"]);
+    expect(t.statuses).toEqual([
+      "Argo CD sync window #0 (deny, '0 0 1 1 *' for 2m) holds the sync until 00:02 UTC",
+      "Watching Argo CD application api-staging; the sync window has ended",
+    ]);
+    await t.advance(50_000, pendingAt(REV)); // 00:02:53
+    expect(t.outcomes).toEqual([]);
+    await t.advance(1_000, healthyAt(REV));
+    await t.advance(2_500, healthyAt(REV));
+    expect(t.outcomes).toEqual([["verified", 1, ""]]);
+    t.verifier.stop();
+  });
+
+  it("fails once the sync timeout has passed after the window, naming it", async () => {
+    const t = setup();
+    t.source.projects = new Map([["important-project", newYearFreeze]]);
+    t.track(REV, 1);
+    await t.advance(0, pendingAt(REV));
+    await t.advance(120_000, pendingAt(REV)); // 00:02:03
+    await t.advance(58_000, pendingAt(REV)); // 00:03:01
+    expect(t.outcomes).toEqual([
+      ["failed", 1, expect.stringContaining("1m1s after sync window #0 (deny, '0 0 1 1 *' for 2m) ended")],
+    ]);
+    t.verifier.stop();
+  });
+
+  it("warns once about windows Argo CD cannot parse, which hold nothing", async () => {
+    const t = setup();
+    const broken: AppProject = {
+      ...newYearFreeze,
+      spec: { syncWindows: [{ kind: "deny", schedule: "0 0 1 1 *", duration: "2 minutes", applications: ["*"] }] },
+    };
+    t.source.projects = new Map([["important-project", broken]]);
+    t.track(REV, 1);
+    await t.advance(0, pendingAt(REV));
+    await t.advance(1_000, pendingAt(REV));
+    await t.advance(1_000, pendingAt(REV));
+    expect(t.warnings).toEqual(["sync windows Argo CD cannot parse are ignored"]);
+    expect(t.statuses).toEqual([]);
     t.verifier.stop();
   });
 });

@@ -11,8 +11,10 @@ import { join } from "node:path";
 import { Octokit } from "@octokit/rest";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startForge, type Forge } from "../../sandbox/forge/index.js";
+import { WORKFLOW_TIMINGS } from "../../sandbox/forge/routes-actions.js";
 import {
   createAppJwt,
+  E2E_WORKFLOW,
   generateAppKeyPair,
   startWebhookReceiver,
   type WebhookReceiver,
@@ -321,12 +323,48 @@ describe("forge responses match GitHub's OpenAPI description", () => {
     );
     await op("reactions/list-for-issue-comment", app.reactions.listForIssueComment({ ...o, comment_id: commentId }));
 
+    // workflow dispatch and runs (E2E gates), in a repository of their own
+    WORKFLOW_TIMINGS.queuedMs = 20;
+    WORKFLOW_TIMINGS.runMs = 40;
+    await forge.createRepo("acme", "e2e");
+    await forge.seed("acme", "e2e", { ".github/workflows/e2e.yml": E2E_WORKFLOW }, "e2e workflow");
+    const e = { owner: "acme", repo: "e2e" };
+    const dispatch = (inputs: Record<string, string>, more: Record<string, unknown> = {}) =>
+      app.actions.createWorkflowDispatch({ ...e, workflow_id: "e2e.yml", ref: "main", inputs, ...more });
+    await op(
+      "actions/create-workflow-dispatch",
+      dispatch({ image: "ghcr.io/acme/web:1.0.0", correlation_id: "c-1" }),
+      204,
+    );
+    const details = await op(
+      "actions/create-workflow-dispatch",
+      dispatch({ image: "ghcr.io/acme/web:1.1.0-e2e-fail", correlation_id: "c-2" }, { return_run_details: true }),
+      200,
+    );
+    const failingRun = (details.data as { workflow_run_id: number }).workflow_run_id;
+    await op("actions/list-workflow-runs-for-repo", app.actions.listWorkflowRunsForRepo(e));
+    await op("actions/list-workflow-runs", app.actions.listWorkflowRuns({ ...e, workflow_id: "e2e.yml" }));
+    await op("actions/get-workflow-run", app.actions.getWorkflowRun({ ...e, run_id: failingRun }));
+    for (;;) {
+      const runs = (await app.actions.listWorkflowRunsForRepo(e)).data.workflow_runs;
+      if (runs.every((run) => run.status === "completed")) break;
+      await new Promise((resolve) => setTimeout(resolve, 20));
+    }
+
     // synchronize + reopened/edited payloads
     await forge.seed("acme", "ops", { "x.txt": "1\n" }, "x", { branch: "second" });
     const second = await app.pulls.create({ ...o, title: "Second", head: "second", base: "main" });
     await forge.seed("acme", "ops", { "x.txt": "2\n" }, "x2", { branch: "second" });
     await app.pulls.update({ ...o, pull_number: second.data.number, state: "closed" });
     await app.pulls.update({ ...o, pull_number: second.data.number, state: "open", body: "edited" });
+    await forge.idle();
+
+    // The app's webhook deliveries: listed (cursor pages), read with their payload, redelivered.
+    await op("repos/update", admin.repos.update({ ...o, allow_merge_commit: false, allow_squash_merge: true }));
+    const listed = await op("apps/list-webhook-deliveries", jwt.apps.listWebhookDeliveries({ per_page: 2 }));
+    const firstAttempt = (listed.data as Array<{ id: number }>)[0]!.id;
+    await op("apps/get-webhook-delivery", jwt.apps.getWebhookDelivery({ delivery_id: firstAttempt }));
+    await op("apps/redeliver-webhook-delivery", jwt.apps.redeliverWebhookDelivery({ delivery_id: firstAttempt }), 202);
     await forge.idle();
   }, 60_000);
 
@@ -352,7 +390,7 @@ describe("forge responses match GitHub's OpenAPI description", () => {
       const key =
         w.event === "repository_dispatch"
           ? "repository-dispatch-sample.collected"
-          : `${w.event.replace(/_/g, "-")}${typeof action === "string" ? `-${action}` : ""}`;
+          : `${w.event.replace(/_/g, "-")}${typeof action === "string" ? `-${action.replace(/_/g, "-")}` : ""}`;
       if (!byKey.has(key)) byKey.set(key, w.payload);
     }
     const errors: string[] = [];

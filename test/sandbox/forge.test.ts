@@ -362,6 +362,48 @@ describe("forge", () => {
     expect(Number(res.headers["x-ratelimit-remaining"])).toBeLessThan(5000);
   });
 
+  it("records every webhook attempt, failed ones too, and redelivers them with the same guid", async () => {
+    const jwt = client(forge.url, createAppJwt(APP_ID, keys.privateKeyPem));
+    const o = { owner: "acme", repo: "deploy" };
+    // The app is down: nothing listens at the webhook URL.
+    const down = createServer();
+    await new Promise<void>((ok) => down.listen(0, "127.0.0.1", () => ok()));
+    const deadUrl = `http://127.0.0.1:${(down.address() as AddressInfo).port}/hook`;
+    await new Promise<void>((ok) => down.close(() => ok()));
+    forge.setWebhook(deadUrl, SECRET);
+    await admin.repos.createDispatchEvent({ ...o, event_type: "while-down", client_payload: { n: 1 } });
+    await admin.repos.createDispatchEvent({ ...o, event_type: "while-down", client_payload: { n: 2 } });
+    await forge.idle();
+    forge.setWebhook(receiver.url, SECRET);
+    await admin.repos.createDispatchEvent({ ...o, event_type: "after", client_payload: { n: 3 } });
+    await forge.idle();
+
+    const page = await jwt.apps.listWebhookDeliveries({ per_page: 2 });
+    expect(page.data.map((d) => [d.event, d.action, d.status, d.status_code])).toEqual([
+      ["repository_dispatch", "after", "OK", 200],
+      ["repository_dispatch", "while-down", "failed to connect to host", 0],
+    ]);
+    expect(page.data[0]!.installation_id).toBe(installationId);
+    const next = /<([^>]+)>; rel="next"/.exec(String(page.headers.link))?.[1];
+    expect(next).toMatch(/cursor=v1_\d+/);
+    const older = await jwt.request(`GET ${next!.replace(forge.url, "")}`);
+    const failed = (older.data as Array<{ id: number; guid: string; action: string }>)[0]!;
+    expect(failed.action).toBe("while-down");
+
+    const detail = await jwt.apps.getWebhookDelivery({ delivery_id: failed.id });
+    expect(detail.data.request.payload).toMatchObject({ action: "while-down", client_payload: { n: 1 } });
+    expect(status(await app.apps.listWebhookDeliveries().catch((e: unknown) => e))).toBe(401);
+
+    const received = receiver.received.length;
+    expect((await jwt.apps.redeliverWebhookDelivery({ delivery_id: failed.id })).status).toBe(202);
+    await forge.idle();
+    expect(receiver.received.length).toBe(received + 1);
+    expect(receiver.received.at(-1)!.delivery).toBe(failed.guid);
+    const latest = (await jwt.apps.listWebhookDeliveries({ per_page: 1 })).data[0]!;
+    expect(latest).toMatchObject({ guid: failed.guid, redelivery: true, status: "OK" });
+    expect(latest.id).not.toBe(failed.id);
+  });
+
   it("applies the secondary rate limit with retry-after", async () => {
     const limited = await startForge({
       dataDir: join(dir, "limited"),

@@ -212,7 +212,7 @@ describe("Supervisor", () => {
 
   it("kills a process that is not ready in time, and rejects the start", async () => {
     const f = fake("hang", { restartDelayMs: 20 });
-    await expect(f.supervisor.start(500)).rejects.toThrow("timed out after 500 ms waiting for fake to be ready");
+    await expect(f.supervisor.start(2_000)).rejects.toThrow("timed out after 2000 ms waiting for fake to be ready");
     const pid = f.starts()[0] as number;
     expect(f.supervisor.pid).toBeUndefined();
     expect(() => process.kill(pid, 0)).toThrow(/ESRCH/);

@@ -1,8 +1,10 @@
 // ArgoSource over the Argo CD API server (ARGOCD_SERVER + ARGOCD_TOKEN), for setups where the bot
 // cannot read the cluster. Argo CD 3 keeps per-resource health out of the Application object, so
 // every app handed out has status.resources[].health filled in from its resource tree, and the
-// live Rollouts behind it are fetched through the API server too.
-import type { Application, HealthStatus, ResourceStatus, Rollout } from "../../core/argo-types.js";
+// live Rollouts behind it are fetched through the API server too. AppProjects (for their sync
+// windows) are read when an app of theirs is first handed out, and again at most every 30 s
+// while someone asks for them; a change to their windows re-announces their apps.
+import type { Application, AppProject, HealthStatus, ResourceStatus, Rollout } from "../../core/argo-types.js";
 import {
   DEFAULT_BACKOFF,
   DEFAULT_RELIST_MS,
@@ -18,7 +20,7 @@ import {
   type WatchEventType,
   type WatchSink,
 } from "./reflector.js";
-import { objectKey, rolloutRefs } from "./refs.js";
+import { objectKey, projectName, rolloutRefs } from "./refs.js";
 import type { AppKey, ArgoSource, ArgoSourceStats } from "../../core/argo-source.js";
 
 export interface ApiServerArgoSourceOptions {
@@ -33,6 +35,8 @@ export interface ApiServerArgoSourceOptions {
   backoff?: Backoff;
   log?: SourceLog;
   fetch?: typeof fetch;
+  /** How long a project read from the API server is used before it is read again (default 30 s). */
+  projectRefreshMs?: number;
 }
 
 /** An HTTP error from the Argo CD API, with its status as `code` (like client-node's ApiException). */
@@ -44,6 +48,18 @@ export class ArgoApiError extends Error {
     super(message);
     this.name = "ArgoApiError";
   }
+}
+
+const PROJECT_REFRESH_MS = 30_000;
+
+interface ProjectEntry {
+  project?: AppProject;
+  /** When it was last read (0: never); its sync windows, to notice a change. */
+  readAt: number;
+  windows?: string;
+  /** The last read's error, if it failed. */
+  error?: string;
+  loading?: Promise<void>;
 }
 
 interface TreeNode {
@@ -72,6 +88,7 @@ export class ApiServerArgoSource implements ArgoSource {
   private readonly enriched = new Map<string, Application>();
   private readonly rollouts = new Map<string, Rollout>();
   private readonly work = new Map<string, { next?: Application; done: Promise<void> }>();
+  private readonly projects = new Map<string, ProjectEntry>();
   private stopped = false;
   /** Aborts enrichment requests still in flight when stop() is called. */
   private readonly aborts = new AbortController();
@@ -121,6 +138,19 @@ export class ApiServerArgoSource implements ArgoSource {
   getApplication(key: AppKey): Application | undefined {
     const id = `${key.namespace}/${key.name}`;
     return this.enriched.get(id) ?? this.reflector.cache.get(id);
+  }
+
+  projectFor(app: Application): AppProject | undefined {
+    const name = projectName(app);
+    const entry = this.projects.get(name);
+    if (
+      !entry ||
+      (entry.loading === undefined &&
+        Date.now() - entry.readAt >= (this.options.projectRefreshMs ?? PROJECT_REFRESH_MS))
+    ) {
+      void this.loadProject(name);
+    }
+    return entry?.project;
   }
 
   rolloutsFor(app: Application): Rollout[] {
@@ -258,6 +288,8 @@ export class ApiServerArgoSource implements ArgoSource {
     entry.done = (async () => {
       let current: Application | undefined = app;
       while (current) {
+        // The first app of a project brings its sync windows along.
+        if (!this.projects.has(projectName(current))) await this.loadProject(projectName(current));
         const ready = await this.enrich(current);
         if (!this.stopped) this.hand(key, ready);
         current = entry.next;
@@ -266,6 +298,44 @@ export class ApiServerArgoSource implements ArgoSource {
       this.work.delete(key);
     })();
     this.work.set(key, entry);
+  }
+
+  /** Reads a project (once at a time); when its sync windows changed, its apps are handed out again. */
+  private loadProject(name: string): Promise<void> {
+    if (this.stopped) return Promise.resolve();
+    let entry = this.projects.get(name);
+    if (entry?.loading) return entry.loading;
+    if (!entry) {
+      entry = { readAt: 0 };
+      this.projects.set(name, entry);
+    }
+    const current = entry;
+    current.loading = (async () => {
+      try {
+        const path = `/api/v1/projects/${encodeURIComponent(name)}`;
+        current.project = await this.get<AppProject>(path, {}, this.aborts.signal);
+        current.error = undefined;
+      } catch (err) {
+        if (this.stopped) return;
+        // Missing or not readable (RBAC): no windows known; anything else keeps the last copy.
+        if (err instanceof ArgoApiError && (err.code === 404 || err.code === 403)) current.project = undefined;
+        // Said once, not at every read while it lasts.
+        const error = describe(err);
+        if (error !== current.error) {
+          this.log.warn({ project: name, err: error }, "argo source: cannot read AppProject, sync windows unknown");
+        }
+        current.error = error;
+      } finally {
+        current.readAt = Date.now();
+        current.loading = undefined;
+      }
+      const windows = JSON.stringify(current.project?.spec?.syncWindows ?? []);
+      const changed = current.windows !== undefined && windows !== current.windows;
+      current.windows = windows;
+      if (!changed || this.stopped) return;
+      for (const [key, app] of this.enriched) if (projectName(app) === name) this.hand(key, app);
+    })();
+    return current.loading;
   }
 
   private hand(key: string, app: Application): void {

@@ -1,7 +1,8 @@
 // ArgoSource over the Kubernetes API: list+watch of argoproj.io Applications (and Rollouts when
-// the cluster serves them), through a kubeconfig or the in-cluster service account.
+// the cluster serves them, and AppProjects for their sync windows when readable), through a
+// kubeconfig or the in-cluster service account.
 import { CustomObjectsApi, PatchStrategy, setHeaderOptions, Watch, type KubeConfig } from "@kubernetes/client-node";
-import type { Application, Rollout } from "../../core/argo-types.js";
+import type { Application, AppProject, Rollout } from "../../core/argo-types.js";
 import {
   DEFAULT_BACKOFF,
   DEFAULT_RELIST_MS,
@@ -16,7 +17,7 @@ import {
   type Transport,
   type WatchSink,
 } from "./reflector.js";
-import { objectKey, rolloutRefs, type KubeObject } from "./refs.js";
+import { objectKey, projectName, rolloutRefs, type KubeObject } from "./refs.js";
 import type { AppKey, ArgoSource, ArgoSourceStats } from "../../core/argo-source.js";
 
 export const REFRESH_ANNOTATION = "argocd.argoproj.io/refresh";
@@ -28,6 +29,8 @@ export interface KubeArgoSourceOptions {
   kubeConfig: KubeConfig;
   /** Namespace of the Application objects (usually argocd). */
   namespace: string;
+  /** Namespace of the AppProjects (Argo CD's own; default: `namespace`). */
+  projectNamespace?: string;
   /** Where to watch Rollouts: cluster-wide (default), these namespaces, or not at all. */
   rolloutNamespaces?: "all" | string[] | "none";
   relistIntervalMs?: number;
@@ -137,6 +140,8 @@ export class KubeArgoSource implements ArgoSource {
   private readonly listeners = new Set<(app: Application) => void>();
   private readonly apps: Reflector<Application>;
   private rollouts: Reflector<Rollout>[] = [];
+  /** AppProjects, for sync windows; undefined when they cannot be listed. */
+  private projects: Reflector<AppProject> | undefined;
   private readonly log: SourceLog;
 
   constructor(private readonly options: KubeArgoSourceOptions) {
@@ -148,10 +153,29 @@ export class KubeArgoSource implements ArgoSource {
     this.rollouts = namespaces.map((ns) =>
       this.reflector<Rollout>("rollouts", ns, (rollout) => this.rolloutChanged(rollout)),
     );
+    this.projects = this.reflector<AppProject>(
+      "appprojects",
+      options.projectNamespace ?? options.namespace,
+      (project) => this.projectChanged(project),
+      (project) => this.projectChanged(project),
+    );
   }
 
   async start(): Promise<void> {
     await this.apps.start();
+    if (this.projects) {
+      try {
+        await this.projects.start();
+      } catch (err) {
+        const code = errorCode(err);
+        if (code !== 404 && code !== 403) {
+          await this.apps.stop();
+          throw err;
+        }
+        this.log.warn({ code }, "argo source: cannot list AppProjects, verifying without sync windows");
+        this.projects = undefined;
+      }
+    }
     const started: Reflector<Rollout>[] = [];
     for (const reflector of this.rollouts) {
       try {
@@ -160,7 +184,7 @@ export class KubeArgoSource implements ArgoSource {
       } catch (err) {
         const code = errorCode(err);
         if (code !== 404 && code !== 403) {
-          await Promise.all([this.apps.stop(), ...started.map((r) => r.stop())]);
+          await Promise.all([this.apps.stop(), this.projects?.stop(), ...started.map((r) => r.stop())]);
           throw err;
         }
         this.log.warn({ code }, "argo source: cannot list Rollouts, verifying without them");
@@ -170,7 +194,7 @@ export class KubeArgoSource implements ArgoSource {
   }
 
   async stop(): Promise<void> {
-    await Promise.all([this.apps.stop(), ...this.rollouts.map((r) => r.stop())]);
+    await Promise.all([this.apps.stop(), this.projects?.stop(), ...this.rollouts.map((r) => r.stop())]);
   }
 
   onApplication(listener: (app: Application) => void): () => void {
@@ -180,6 +204,11 @@ export class KubeArgoSource implements ArgoSource {
 
   getApplication(key: AppKey): Application | undefined {
     return this.apps.cache.get(`${key.namespace}/${key.name}`);
+  }
+
+  projectFor(app: Application): AppProject | undefined {
+    const namespace = this.options.projectNamespace ?? this.options.namespace;
+    return this.projects?.cache.get(`${namespace}/${projectName(app)}`);
   }
 
   rolloutsFor(app: Application): Rollout[] {
@@ -218,6 +247,7 @@ export class KubeArgoSource implements ArgoSource {
     plural: string,
     namespace: string | undefined,
     onUpsert: (object: T) => void,
+    onDelete?: (object: T) => void,
   ): Reflector<T> {
     return new Reflector<T>({
       kind: namespace === undefined ? plural : `${plural} in ${namespace}`,
@@ -225,6 +255,7 @@ export class KubeArgoSource implements ArgoSource {
       keyOf: objectKey,
       versionOf: (o) => o.metadata?.resourceVersion,
       onUpsert,
+      ...(onDelete ? { onDelete } : {}),
       counters: this.counters,
       relistIntervalMs: this.options.relistIntervalMs ?? DEFAULT_RELIST_MS,
       staleAfterMs: this.options.staleAfterMs ?? DEFAULT_STALE_MS,
@@ -246,5 +277,11 @@ export class KubeArgoSource implements ArgoSource {
     for (const app of this.apps.cache.values()) {
       if (rolloutRefs(app).some((ref) => `${ref.namespace}/${ref.name}` === key)) this.emit(app);
     }
+  }
+
+  /** The windows of a project changed (or it went away): its apps are judged again. */
+  private projectChanged(project: AppProject): void {
+    const name = project.metadata?.name;
+    for (const app of this.apps.cache.values()) if (projectName(app) === name) this.emit(app);
   }
 }

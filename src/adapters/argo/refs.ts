@@ -9,10 +9,14 @@ export function objectKey(object: KubeObject): string {
   return `${object.metadata?.namespace ?? ""}/${object.metadata?.name ?? ""}`;
 }
 
-/** The destination namespace; argo-types leaves spec.destination out, the objects carry it. */
+/** The destination namespace. */
 export function destinationNamespace(app: Application): string | undefined {
-  const spec = app.spec as { destination?: { namespace?: string } } | undefined;
-  return spec?.destination?.namespace || undefined;
+  return app.spec?.destination?.namespace || undefined;
+}
+
+/** The AppProject an Application belongs to; Argo CD reads an empty one as "default". */
+export function projectName(app: Application): string {
+  return app.spec?.project || "default";
 }
 
 /** The Rollouts listed among the app's resources, each with the namespace it lives in. */

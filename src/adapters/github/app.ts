@@ -2,6 +2,7 @@
 // and a client for a repository of an installation (the verification loop, resuming after a
 // restart, reporting on a source repository).
 import { statusOf, type Octokit, type RepoRef } from "./client.js";
+import { AppDeliveries } from "./deliveries.js";
 import { GitHubRepo } from "./repo.js";
 
 export interface InstallationRepo {
@@ -13,6 +14,8 @@ export interface InstallationRepo {
 export class GitHubApp {
   private login?: Promise<string>;
   private readonly installationCache = new Map<string, { id: number | undefined; until: number }>();
+  /** The app's webhook deliveries, as GitHub recorded them. */
+  readonly deliveries: AppDeliveries;
 
   /**
    * `auth()` is the app's JWT client; `auth(id)` an installation's (Probot's `app.auth`). The bot
@@ -23,6 +26,7 @@ export class GitHubApp {
     botLogin?: string,
   ) {
     if (botLogin) this.login = Promise.resolve(botLogin);
+    this.deliveries = new AppDeliveries(() => this.auth());
   }
 
   /**

@@ -2,6 +2,7 @@
 // service, overlay and images a change carries (core/verification.ts owns its shape), and their
 // latest status is the verification's state.
 import type { DeploymentFact } from "../../core/command-plan.js";
+import type { DeploymentHistory, StatusEvent } from "../../core/dashboard/model.js";
 import { sourceFromRecord, type DispatchSource } from "../../core/source.js";
 import type { Octokit, RepoRef } from "./client.js";
 
@@ -162,6 +163,21 @@ export class Deployments {
     settled?: (id: number) => void;
   }): Promise<Array<DeploymentRecord & { status?: { state: string; description: string } }>> {
     const open: Array<DeploymentRecord & { status?: { state: string; description: string } }> = [];
+    for await (const d of this.createdSince(options.since)) {
+      const payload = payloadOf(d.payload);
+      if (payload.conveyor !== true || options.skip?.(d.id)) continue;
+      const latest = await this.latestStatus(d.id);
+      const record = recordOf(d, payload);
+      if (!latest) open.push(record);
+      else if (latest.state === "in_progress")
+        open.push({ ...record, status: { state: latest.state, description: latest.description ?? "" } });
+      else options.settled?.(d.id);
+    }
+    return open;
+  }
+
+  /** Deployments made since a time, newest first: 1 call per 100, paged back to `since`. */
+  private async *createdSince(since: number) {
     for (let page = 1; ; page++) {
       const { data } = await this.octokit.rest.repos.listDeployments({
         ...this.ref,
@@ -171,21 +187,11 @@ export class Deployments {
       });
       let older = false;
       for (const d of data) {
-        if (Date.parse(d.created_at) < options.since) {
-          older = true;
-          continue;
-        }
-        const payload = payloadOf(d.payload);
-        if (payload.conveyor !== true || options.skip?.(d.id)) continue;
-        const latest = await this.latestStatus(d.id);
-        const record = recordOf(d, payload);
-        if (!latest) open.push(record);
-        else if (latest.state === "in_progress")
-          open.push({ ...record, status: { state: latest.state, description: latest.description ?? "" } });
-        else options.settled?.(d.id);
+        if (Date.parse(d.created_at) < since) older = true;
+        else yield d;
       }
       // Newest first: a page that reaches back past `since`, or a short one, is the last.
-      if (older || data.length < 100) return open;
+      if (older || data.length < 100) return;
     }
   }
 
@@ -236,5 +242,61 @@ export class Deployments {
       entry.state = statuses[0]?.state ?? "pending";
     }
     return entries;
+  }
+
+  /**
+   * Conveyor's deployments made since a time, newest first, each with all its statuses (oldest
+   * first), for the dashboard: 1 call per 100 deployments (at most `max`), plus 1 per deployment
+   * whose statuses `settled` does not hold. Statuses of a deployment with a final verdict do not
+   * change, so the caller keeps them in `settled` and they are not asked for again.
+   */
+  async histories(options: {
+    since: number;
+    settled: Map<number, StatusEvent[]>;
+    max?: number;
+  }): Promise<DeploymentHistory[]> {
+    const out: DeploymentHistory[] = [];
+    const max = options.max ?? 1000;
+    for await (const d of this.createdSince(options.since)) {
+      const p = payloadOf(d.payload);
+      if (p.conveyor !== true || typeof p.service !== "string") continue;
+      let statuses = options.settled.get(d.id);
+      if (!statuses) {
+        const listed = await this.octokit.paginate(this.octokit.rest.repos.listDeploymentStatuses, {
+          ...this.ref,
+          deployment_id: d.id,
+          per_page: 100,
+        });
+        statuses = listed
+          .map((s) => ({ state: s.state, at: s.created_at, description: s.description ?? "" }))
+          .sort((a, b) => Date.parse(a.at) - Date.parse(b.at));
+        if (["success", "failure", "error", "inactive"].includes(statuses[statuses.length - 1]?.state ?? ""))
+          options.settled.set(d.id, statuses);
+      }
+      const source = payloadOf(p.source);
+      out.push({
+        id: d.id,
+        service: p.service,
+        env: d.environment,
+        image: nullableString(p.to),
+        from: nullableString(p.from),
+        pr: typeof p.pr === "number" ? p.pr : null,
+        revert: p.revert === true,
+        sha: d.sha,
+        createdAt: d.created_at,
+        ...(typeof source.repository === "string" &&
+        /^[A-Za-z0-9-]{1,39}\/[A-Za-z0-9._-]{1,100}$/.test(source.repository) &&
+        typeof source.sha === "string" &&
+        /^[0-9a-f]{40}$/.test(source.sha)
+          ? { source: { repository: source.repository, sha: source.sha } }
+          : {}),
+        ...(typeof source.committedAt === "string" && !Number.isNaN(Date.parse(source.committedAt))
+          ? { sourceCommittedAt: source.committedAt }
+          : {}),
+        statuses,
+      });
+      if (out.length >= max) break;
+    }
+    return out;
   }
 }

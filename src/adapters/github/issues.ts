@@ -8,6 +8,7 @@ export interface IssueSummary {
   number: number;
   title: string;
   body: string;
+  createdAt?: string;
 }
 
 export type Reaction = "eyes" | "rocket" | "+1" | "confused";
@@ -61,7 +62,12 @@ export class Issues {
     });
     return data
       .filter((issue) => !issue.pull_request)
-      .map((issue) => ({ number: issue.number, title: issue.title, body: issue.body ?? "" }));
+      .map((issue) => ({
+        number: issue.number,
+        title: issue.title,
+        body: issue.body ?? "",
+        createdAt: issue.created_at,
+      }));
   }
 
   /** The open issue with this label and marker, if any (1 call). */
@@ -101,6 +107,45 @@ export class Issues {
       labels: [input.label],
     });
     return { number: created.data.number, created: true };
+  }
+
+  /** The newest issue, open or closed, with this label and marker (1 call, the latest 100). */
+  async findAny(label: string, marker: string): Promise<(IssueSummary & { open: boolean }) | undefined> {
+    const tag = markerTag(marker);
+    const { data } = await this.octokit.rest.issues.listForRepo({
+      ...this.ref,
+      state: "all",
+      labels: label,
+      sort: "created",
+      direction: "desc",
+      per_page: 100,
+    });
+    const issue = data.find((i) => !i.pull_request && (i.body ?? "").includes(tag));
+    return issue
+      ? { number: issue.number, title: issue.title, body: issue.body ?? "", open: issue.state === "open" }
+      : undefined;
+  }
+
+  /** Opens an issue with one label (1 call). */
+  async create(input: { title: string; body: string; label: string }): Promise<number> {
+    const { data } = await this.octokit.rest.issues.create({
+      ...this.ref,
+      title: input.title,
+      body: input.body,
+      labels: [input.label],
+    });
+    return data.number;
+  }
+
+  /** Edits an issue's title and body, and reopens it when asked (1 call). */
+  async edit(issueNumber: number, input: { title: string; body: string; reopen?: boolean }): Promise<void> {
+    await this.octokit.rest.issues.update({
+      ...this.ref,
+      issue_number: issueNumber,
+      title: input.title,
+      body: input.body,
+      ...(input.reopen ? { state: "open" as const } : {}),
+    });
   }
 
   /** Closes the open issues with this label and marker (1 call, plus 2 per issue closed). */

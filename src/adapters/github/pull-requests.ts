@@ -83,7 +83,11 @@ export class PullRequests {
     return summarize(data);
   }
 
-  /** Opens a PR and labels it (2 calls: GitHub's create-PR endpoint takes no labels). */
+  /**
+   * Opens a PR and labels it (2 calls: GitHub's create-PR endpoint takes no labels). When GitHub
+   * says the branch already has an open PR (a create whose answer was lost and was retried, or
+   * another replica that got there first), that PR is the one: it gets this title and body.
+   */
   async create(input: {
     branch: string;
     base: string;
@@ -91,14 +95,26 @@ export class PullRequests {
     body: string;
     labels: string[];
   }): Promise<PullRequestSummary> {
-    const { data } = await this.octokit.rest.pulls.create({
-      ...this.ref,
-      head: input.branch,
-      base: input.base,
-      title: input.title,
-      body: input.body,
-      maintainer_can_modify: false,
-    });
+    let data: RawPr;
+    try {
+      ({ data } = await this.octokit.rest.pulls.create({
+        ...this.ref,
+        head: input.branch,
+        base: input.base,
+        title: input.title,
+        body: input.body,
+        maintainer_can_modify: false,
+      }));
+    } catch (error) {
+      const existing = statusOf(error) === 422 && /already exists/i.test(JSON.stringify(errorBody(error)));
+      const open = existing ? await this.findOpen(input.branch) : undefined;
+      if (!open) throw error;
+      await this.update(open.number, { title: input.title, body: input.body });
+      const missing = input.labels.filter((l) => !open.labels.includes(l));
+      if (missing.length)
+        await this.octokit.rest.issues.addLabels({ ...this.ref, issue_number: open.number, labels: missing });
+      return { ...open, labels: [...open.labels, ...missing] };
+    }
     if (input.labels.length)
       await this.octokit.rest.issues.addLabels({ ...this.ref, issue_number: data.number, labels: input.labels });
     return summarize({ ...data, labels: input.labels.map((name) => ({ name })) });
@@ -245,6 +261,10 @@ function allowedMethods(repo: RepoMergeSettings): AllowedMethods {
   if (typeof repo.allow_squash_merge === "boolean") allowed.squash = repo.allow_squash_merge;
   if (typeof repo.allow_rebase_merge === "boolean") allowed.rebase = repo.allow_rebase_merge;
   return allowed;
+}
+
+function errorBody(error: unknown): unknown {
+  return (error as { response?: { data?: unknown } }).response?.data;
 }
 
 /** GitHub's message in a REST error's body (or the error's own). */

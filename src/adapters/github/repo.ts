@@ -1,6 +1,6 @@
 // One repository as Conveyor sees it on GitHub: every call a flow makes goes through one of these
 // narrow parts, by concern. The README's "what each flow costs" table counts their calls.
-import { installationToken, webUrlOf, type Octokit, type RepoRef } from "./client.js";
+import { installationToken, statusOf, webUrlOf, type Octokit, type RepoRef } from "./client.js";
 import { Checks } from "./checks.js";
 import { readConfigFile } from "./config-file.js";
 import { Deployments } from "./deployments.js";
@@ -47,6 +47,18 @@ export class GitHubRepo {
   /** `.github/<file>` of this repository (or the organisation's `.github` repository). */
   readConfigFile(file: string): Promise<unknown> {
     return readConfigFile(this.octokit, this.ref, file);
+  }
+
+  /** When a commit of this repository was made (1 call); undefined when GitHub does not show it to this installation. */
+  async commitDate(sha: string): Promise<string | undefined> {
+    try {
+      const { data } = await this.octokit.rest.repos.getCommit({ ...this.ref, ref: sha });
+      return data.commit.committer?.date ?? data.commit.author?.date ?? undefined;
+    } catch (error) {
+      const status = statusOf(error);
+      if (status === 404 || status === 403 || status === 422) return undefined;
+      throw error;
+    }
   }
 
   /** The installation token, for git over HTTP (never logged). */

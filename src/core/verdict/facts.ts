@@ -219,7 +219,7 @@ function blocksTarget(
   return syncMatch === true || syncRevisions.length === 0;
 }
 
-const HEALTH_RANK: Record<string, number> = {
+export const HEALTH_RANK: Record<string, number> = {
   Healthy: 0,
   Suspended: 1,
   Progressing: 2,

@@ -101,7 +101,7 @@ export interface VerdictInput {
   degradedGraceMs: number;
   /**
    * Whether the app's AppProject sync windows hold its sync now (core/sync-windows.ts), asked
-   * with `since` = the later of startedAt and now - syncMs. Absent: no windows are known.
+   * with `since` = the later of startedAt and now - 2 × syncMs. Absent: no windows are known.
    */
   syncWindow?: SyncWindowState;
 }

@@ -198,7 +198,7 @@ describe("/promote that changes nothing", () => {
     const outcome = await promote(runAs(), action({ service: "search-service", image: "ghcr.io/acme/search:1.0.0" }));
     expect(outcome.ok).toBe(false);
     expect(outcome.text).toBe(
-      "Refused: service `search-service` is not configured and has no overlay in this repository (known: order-service, payment-service, user-service).",
+      "Refused: service `search-service` is not configured and has no overlay in this repository (known: cart-service, catalog-service, order-service, payment-service, user-service).",
     );
     expect(w.remote.branches()).toEqual(["main"]);
   });

@@ -192,12 +192,12 @@ describe("/status without a service", () => {
     w.gh.scope
       .get(`${R}/deployments`)
       .query({ task: "deploy", per_page: "50", environment: "staging" })
-      .times(3)
+      .times(5)
       .reply(200, staging.map(listed));
     w.gh.scope
       .get(`${R}/deployments`)
       .query({ task: "deploy", per_page: "50", environment: "production" })
-      .times(3)
+      .times(5)
       .reply(200, production.map(listed));
     for (const [id, state] of [
       [5, "success"],
@@ -212,8 +212,12 @@ describe("/status without a service", () => {
 
     const outcome = await status(runWith({ frozen: ["staging"] }), undefined);
 
-    expect(outcome.text).toBe("Status of 3 services. Frozen: staging.");
+    expect(outcome.text).toBe("Status of 5 services. Frozen: staging.");
     expect(rowsOf(outcome.details?.body)).toEqual([
+      "| cart-service | staging | - | - | - | frozen |",
+      "| cart-service | production | - | - | - | - |",
+      "| catalog-service | staging | - | - | - | frozen |",
+      "| catalog-service | production | - | - | - | - |",
       `| order-service | staging | \`ghcr.io/acme/order-service:1.5.0\` | verified | 2025-06-05T10:00:00Z ([#12](${PR_URL}/12)) | frozen |`,
       `| order-service | production | \`ghcr.io/acme/order-service:1.4.0\` | verified | 2025-06-08T10:00:00Z ([#11](${PR_URL}/11)) | - |`,
       `| payment-service | staging | \`ghcr.io/acme/payment-service:2.1.0\` | verifying | 2025-06-07T10:00:00Z ([#21](${PR_URL}/21)) | frozen, held |`,
@@ -230,19 +234,23 @@ describe("/status without a service", () => {
         .query((q) => q.task === "deploy" && q.per_page === "50")
         .times(times)
         .reply(200, []);
-    noDeployments(6);
+    noDeployments(10);
     expectHolds([]);
-    expect((await status(runWith(), undefined)).text).toBe("Status of 3 services.");
+    expect((await status(runWith(), undefined)).text).toBe("Status of 5 services.");
 
     const overlay = (
       w.remote.show("main", "services/user-service/overlays/staging/kustomization.yaml") as string
     ).replaceAll("user-service", "search-service");
     w.remote.commit("main", { "services/search-service/overlays/staging/kustomization.yaml": overlay }, "add search");
-    noDeployments(8);
+    noDeployments(12);
     expectHolds([]);
     const outcome = await status(runWith(), undefined);
-    expect(outcome.text).toBe("Status of 4 services.");
+    expect(outcome.text).toBe("Status of 6 services.");
     expect(rowsOf(outcome.details?.body).map((row) => row.split(" | ").slice(0, 2).join(" | "))).toEqual([
+      "| cart-service | staging",
+      "| cart-service | production",
+      "| catalog-service | staging",
+      "| catalog-service | production",
       "| order-service | staging",
       "| order-service | production",
       "| payment-service | staging",
@@ -252,5 +260,54 @@ describe("/status without a service", () => {
       "| user-service | staging",
       "| user-service | production",
     ]);
+  });
+});
+
+describe("/status of a service released by blue-green or canary", () => {
+  const strategies = ((r) => (r.ok ? r.config : undefined))(
+    parseConfig({
+      environments: [
+        { name: "staging", autoMerge: true },
+        { name: "production", strategy: "blueGreen" },
+      ],
+      services: { "catalog-service": { strategy: "canary" } },
+    }),
+  ) as Config;
+  const run = (): CommandRun => ({ ...runWith(), config: strategies });
+
+  it("shows the live slot and what the idle one keeps, read from the overlay's patch files", async () => {
+    expectHolds([]);
+    const before = await status(run(), "cart-service");
+    expect(before.details?.body).toContain(
+      "\n\n- cart-service in production (blueGreen): live: blue `ghcr.io/acme/cart-service:1.4.0`; idle: green `ghcr.io/acme/cart-service:1.3.0`",
+    );
+    expect(before.details?.body).not.toContain("cart-service in staging");
+
+    const file = "services/cart-service/overlays/production/service.yaml";
+    w.remote.commit(
+      "main",
+      { [file]: (w.remote.show("main", file) as string).replace("slot: blue", "slot: green") },
+      "switch",
+    );
+    expectHolds([]);
+    const after = await status(run(), "cart-service");
+    expect(after.details?.body).toContain("live: green `ghcr.io/acme/cart-service:1.3.0`; idle: blue");
+  });
+
+  it("shows what the canary runs beside stable, in every environment", async () => {
+    expectHolds([]);
+    const outcome = await status(run(), "catalog-service");
+    expect(outcome.details?.body).toContain(
+      "- catalog-service in staging (canary): stable `ghcr.io/acme/catalog-service:2.0.0`; canary idle (0 replicas)",
+    );
+    expect(outcome.details?.body).toContain("- catalog-service in production (canary): stable");
+  });
+
+  it("a service whose overlay lacks the layout says what is missing", async () => {
+    expectHolds([]);
+    const outcome = await status(run(), "order-service");
+    expect(outcome.details?.body).toContain(
+      "- order-service in production (blueGreen): services/order-service/overlays/production has no patch file for Service `order-service`",
+    );
   });
 });
