@@ -15,6 +15,7 @@ const say = (text: string) => {
 say("Starting a local GitHub (forge), a simulated Argo CD and Conveyor...");
 const world = await startWorld({
   leaderElection: true,
+  serviceRepos: true,
   onSupervisorLog: (line) => (json ? console.error(line) : console.log(`  [supervisor] ${line}`)),
 });
 const details = {
@@ -26,6 +27,7 @@ const details = {
   kubeconfig: world.kubeconfig,
   appUrl: world.appUrl,
   appPid: world.appPid(),
+  serviceRepos: Object.values(world.serviceRepos).map((r) => r.repository),
   dashboardUrl: world.dashboardUrl,
 };
 if (json) console.log(JSON.stringify(details));
@@ -34,6 +36,7 @@ else {
     `  GitHub API   ${details.apiUrl}   (tokens: admin ${details.tokens.admin}, reviewer ${details.tokens.reviewer}, outsider ${details.tokens.outsider})`,
   );
   say(`  manifests    ${details.gitUrl}`);
+  say(`  services     ${details.serviceRepos.join(", ")}   (each with a history of commits and merged PRs)`);
   say(
     `  Conveyor     ${details.appUrl}   (webhooks at ${details.webhookUrl}; pid ${details.appPid}, restarted if it crashes)`,
   );

@@ -9,7 +9,14 @@ export interface Narrator {
   (line: string): void;
 }
 
-type Pull = { number: number; title: string; html_url: string; head: { sha: string; ref: string }; merged?: boolean };
+type Pull = {
+  number: number;
+  title: string;
+  body?: string | null;
+  html_url: string;
+  head: { sha: string; ref: string };
+  merged?: boolean;
+};
 
 export async function runScenario(world: World, say: Narrator): Promise<void> {
   const started = Date.now();
@@ -21,15 +28,30 @@ export async function runScenario(world: World, say: Narrator): Promise<void> {
   const stopNarrating = narrateEvents(world, line);
 
   try {
-    line("CI of order-service finished: dispatching deploy-order-service {image: ghcr.io/acme/order-service:1.5.0}");
+    const service = world.serviceRepos["order-service"];
+    const source = (sha: string) =>
+      service
+        ? { repository: service.repository, sha, run_url: `${world.forge.webUrl}/${service.repository}/actions/runs/1` }
+        : undefined;
+    const tip = service?.commits[service.commits.length - 1]?.sha;
+    line(
+      `CI of order-service finished: dispatching deploy {image: ghcr.io/acme/order-service:1.5.0${tip ? `, source: ${service?.repository}@${tip.slice(0, 7)}` : ""}}`,
+    );
     await ci.rest.repos.createDispatchEvent({
       ...repo,
-      event_type: "deploy-order-service",
-      client_payload: { image: "ghcr.io/acme/order-service:1.5.0" },
+      event_type: "deploy",
+      client_payload: {
+        service: "order-service",
+        image: "ghcr.io/acme/order-service:1.5.0",
+        ...(tip ? { source: source(tip) } : {}),
+      },
     });
     await deploymentState(world, "staging", "order-service", "success", 60_000);
 
     const production = await pullRequest(world, "conveyor/production/order-service", 30_000);
+    const changes = (production.body ?? "").split("\n").filter((l) => l.startsWith("- [`"));
+    if (changes.length)
+      line(`the production PR lists the ${changes.length} commits since production's image, e.g. ${changes[0]}`);
     line(`production waits for a reviewer; people steer Conveyor from ${production.html_url}:`);
     await runChatOpsScenario(world, (text) => line(`  ${text}`));
     line(`reviewer approves and merges ${production.html_url}`);
@@ -47,11 +69,26 @@ export async function runScenario(world: World, say: Narrator): Promise<void> {
     });
     await deploymentState(world, "production", "order-service", "success", 60_000);
 
+    const bad = service
+      ? await world.forge.seed(
+          "acme",
+          "order-service",
+          { "src/client.ts": "v2\n" },
+          "Switch to the v2 payment client",
+          {
+            silent: true,
+          },
+        )
+      : undefined;
     line("CI of order-service finished again: dispatching a bad build, ghcr.io/acme/order-service:1.6.0-bad");
     await ci.rest.repos.createDispatchEvent({
       ...repo,
-      event_type: "deploy-order-service",
-      client_payload: { image: "ghcr.io/acme/order-service:1.6.0-bad" },
+      event_type: "deploy",
+      client_payload: {
+        service: "order-service",
+        image: "ghcr.io/acme/order-service:1.6.0-bad",
+        ...(bad ? { source: source(bad) } : {}),
+      },
     });
     await deploymentState(world, "staging", "order-service", "failure", 60_000);
     await deploymentState(
@@ -96,13 +133,15 @@ function describe(d: WebhookDelivery): string | undefined {
         ? `PR #${p.pull_request.number} merged by ${p.pull_request.merged_by?.login ?? p.sender.login}`
         : `PR #${p.pull_request.number} closed`;
     case "deployment_status.created":
-      return `deployment ${p.deployment.id} (${p.deployment.payload?.service} -> ${p.deployment.environment}): ${p.deployment_status.state} — ${p.deployment_status.description}`;
+      // The history recorded before the demo starts is not news.
+      if (p.sender?.login === "admin") return undefined;
+      return `${p.repository?.full_name === `${OWNER}/${REPO}` ? "deployment" : `${p.repository?.full_name} deployment`} ${p.deployment.id} (${p.deployment.payload?.service} -> ${p.deployment.environment}): ${p.deployment_status.state} — ${p.deployment_status.description}`;
     case "issue_comment.created":
       return p.comment.user.type === "Bot"
         ? `comment on #${p.issue.number}: ${String(p.comment.body).split("\n")[0]}`
         : undefined;
     case "check_run.completed":
-      return `check ${p.check_run.name} on ${String(p.check_run.head_sha).slice(0, 7)}: ${p.check_run.conclusion} — ${p.check_run.output?.title ?? ""}`;
+      return `check ${p.check_run.name} on ${p.repository?.full_name === `${OWNER}/${REPO}` ? "" : `${p.repository?.full_name}@`}${String(p.check_run.head_sha).slice(0, 7)}: ${p.check_run.conclusion} — ${p.check_run.output?.title ?? ""}`;
     case "issues.opened":
       return `issue #${p.issue.number} opened: "${p.issue.title}"`;
     default:
@@ -139,9 +178,12 @@ export async function deploymentState(
     const p = d.payload as {
       deployment?: { environment?: string; payload?: Record<string, unknown> };
       deployment_status?: { state?: string };
+      repository?: { full_name?: string };
     };
+    // The manifests repository's: service repositories have Deployments of their own.
     return (
       d.event === "deployment_status" &&
+      p.repository?.full_name === `${OWNER}/${REPO}` &&
       p.deployment?.environment === env &&
       p.deployment?.payload?.service === service &&
       p.deployment_status?.state === state &&

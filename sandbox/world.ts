@@ -12,6 +12,7 @@ import { startForge, type Forge } from "./forge/index.js";
 import { SEED_DIR } from "./manifests-remote.js";
 import { generateAppKeyPair } from "./forge/testing.js";
 import { startArgoSim, type ArgoSim, type ArgoSimApplication, type ArgoSimTimings } from "./argo/controller.js";
+import { recordDeployedSources, seedServiceRepos, type ServiceRepo } from "./service-repos.js";
 import { Supervisor } from "./supervisor.js";
 
 const SERVER_ENTRY = fileURLToPath(new URL("../src/server.ts", import.meta.url));
@@ -67,6 +68,8 @@ export interface WorldOptions {
   onSupervisorLog?: (line: string) => void;
   /** The manifests repository's merge settings (GitHub's default: every method allowed), set as an admin would. */
   mergeMethods?: { merge?: boolean; squash?: boolean; rebase?: boolean };
+  /** Seed the service repositories (acme/order-service, ...) with a history, and record 1.4.0 as built from it. */
+  serviceRepos?: boolean;
 }
 
 export interface World {
@@ -82,6 +85,8 @@ export interface World {
   signInUrl(user: string): string;
   tokens: { admin: string; reviewer: string; outsider: string };
   installationId: number;
+  /** The seeded service repositories (with `serviceRepos`), by service. */
+  serviceRepos: Record<string, ServiceRepo>;
   /** The current (or last) Conveyor process. */
   app: ChildProcess;
   /** Runs Conveyor like a Deployment: restarts it a second after a crash, backing off if it keeps crashing. */
@@ -135,6 +140,16 @@ export async function startWorld(options: WorldOptions = {}): Promise<World> {
     const files = { ...readTree(SEED_DIR), ".github/conveyor.yml": options.config ?? SANDBOX_CONFIG, ...options.files };
     await forge.seed(OWNER, REPO, files, "Seed manifests", { silent: true });
   }
+
+  const serviceRepos = options.serviceRepos ? await seedServiceRepos(forge, OWNER, SERVICES) : {};
+  if (options.serviceRepos)
+    await recordDeployedSources(
+      forge,
+      { owner: OWNER, repo: REPO },
+      serviceRepos,
+      ENVIRONMENTS,
+      (service) => `ghcr.io/${OWNER}/${service}:1.4.0`,
+    );
 
   const argo = await startArgoSim({
     repoPath: repo.path,
@@ -256,6 +271,7 @@ export async function startWorld(options: WorldOptions = {}): Promise<World> {
     signInUrl: (user) => `${appUrl}/dashboard/login?as=${encodeURIComponent(user)}`,
     tokens: { admin: forge.token("admin"), reviewer: forge.token("reviewer"), outsider: forge.token("outsider") },
     installationId,
+    serviceRepos,
     get app() {
       return supervisor.child as ChildProcess;
     },

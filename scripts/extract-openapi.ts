@@ -35,6 +35,7 @@ export const SERVED_OPERATIONS = [
   "repos/create-dispatch-event",
   "repos/get-collaborator-permission-level",
   "repos/get-commit",
+  "repos/list-commits",
   "repos/list-pull-requests-associated-with-commit",
   "repos/compare-commits",
   "repos/create-deployment",

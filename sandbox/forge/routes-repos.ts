@@ -230,6 +230,21 @@ export function registerRepoRoutes(r: Router): void {
   });
 
   // --- commits / compare -----------------------------------------------------
+  // A branch's (or commit's) history, newest first, paged.
+  r.on("GET", "/repos/:owner/:repo/commits", async (ctx) => {
+    const repo = ctx.repo("read");
+    const from = ctx.query.get("sha") ?? repo.defaultBranch;
+    const head = await repo.git.resolve(from);
+    if (!head) throw new HttpError(404, "Not Found");
+    const all = (await repo.git.commitsBetween(null, head, 10_000)).reverse();
+    const page = paginate(ctx, all);
+    const u = ctx.core.urls;
+    const commits = await Promise.all(
+      page.items.map(async (s) => shape.commit(u, ctx.core.store, repo, await repo.git.commit(s))),
+    );
+    return ok(commits, 200, page.headers);
+  });
+
   r.on("GET", "/repos/:owner/:repo/commits/:ref", async (ctx) => {
     const repo = ctx.repo("read");
     const sha = await resolveOr404(repo, ctx.params["ref"]!);
@@ -253,29 +268,35 @@ export function registerRepoRoutes(r: Router): void {
       ahead === 0 && behind === 0 ? "identical" : behind === 0 ? "ahead" : ahead === 0 ? "behind" : "diverged";
     const u = ctx.core.urls;
     const store = ctx.core.store;
+    // Oldest first: up to 250 without paging, as GitHub lists them; page/per_page page through all.
+    const all = await repo.git.commitsBetween(mergeBase, head, 10_000);
+    const paged = ctx.query.has("page") || ctx.query.has("per_page");
+    const listed = paged ? paginate(ctx, all) : { items: all.slice(0, 250), headers: undefined };
     const commits = await Promise.all(
-      (await repo.git.commitsBetween(mergeBase, head, 250)).map(async (s) =>
-        shape.commit(u, store, repo, await repo.git.commit(s)),
-      ),
+      listed.items.map(async (s) => shape.commit(u, store, repo, await repo.git.commit(s))),
     );
     const files = await repo.git.diff(mergeBase, head);
     const full = `${repo.owner.login}/${repo.name}`;
     const bh = ctx.params["basehead"]!;
-    return ok({
-      url: `${u.api}/repos/${full}/compare/${bh}`,
-      html_url: `${u.html}/${full}/compare/${bh}`,
-      permalink_url: `${u.html}/${full}/compare/${repo.owner.login}:${base.slice(0, 7)}...${repo.owner.login}:${head.slice(0, 7)}`,
-      diff_url: `${u.html}/${full}/compare/${bh}.diff`,
-      patch_url: `${u.html}/${full}/compare/${bh}.patch`,
-      base_commit: shape.commit(u, store, repo, await repo.git.commit(base)),
-      merge_base_commit: shape.commit(u, store, repo, await repo.git.commit(mergeBase)),
-      status,
-      ahead_by: ahead,
-      behind_by: behind,
-      total_commits: ahead,
-      commits,
-      files: files.map((f) => shape.file(u, repo, head, f)),
-    });
+    return ok(
+      {
+        url: `${u.api}/repos/${full}/compare/${bh}`,
+        html_url: `${u.html}/${full}/compare/${bh}`,
+        permalink_url: `${u.html}/${full}/compare/${repo.owner.login}:${base.slice(0, 7)}...${repo.owner.login}:${head.slice(0, 7)}`,
+        diff_url: `${u.html}/${full}/compare/${bh}.diff`,
+        patch_url: `${u.html}/${full}/compare/${bh}.patch`,
+        base_commit: shape.commit(u, store, repo, await repo.git.commit(base)),
+        merge_base_commit: shape.commit(u, store, repo, await repo.git.commit(mergeBase)),
+        status,
+        ahead_by: ahead,
+        behind_by: behind,
+        total_commits: ahead,
+        commits,
+        files: files.map((f) => shape.file(u, repo, head, f)),
+      },
+      200,
+      listed.headers,
+    );
   });
 
   // --- collaborators ---------------------------------------------------------

@@ -104,6 +104,16 @@ export interface Forge {
     message: string,
     opts?: { branch?: string; author?: string; silent?: boolean },
   ): Promise<string>;
+  /**
+   * A pull request merged by squash, as a history to read back: its branch commit, the squash
+   * commit `<title> (#<number>)` on the default branch, and the merged PR that GitHub associates
+   * with both. No webhooks. Returns the PR number and the squash commit.
+   */
+  seedMergedPull(
+    owner: string,
+    repo: string,
+    input: { title: string; branch: string; files: Record<string, string | null>; author?: string },
+  ): Promise<{ number: number; sha: string }>;
   /** Install the app on an account; returns the installation id. */
   installApp(owner: string): number;
   /** Add (or update) a user; returns its token. */
@@ -446,6 +456,67 @@ export async function startForge(opts: ForgeOptions): Promise<Forge> {
         if (!o.silent) await refsChanged(core, repo, [{ ref, before: parent ?? ZERO_SHA, after: sha }], author);
         return sha;
       });
+    },
+
+    async seedMergedPull(owner, name, input) {
+      const repo = repoOr(owner, name);
+      const author = store.users.get((input.author ?? "admin").toLowerCase());
+      if (!author) throw new Error(`forge: unknown user ${input.author}`);
+      const number = repo.nextNumber;
+      const headSha = await forge.seed(owner, name, input.files, input.title, {
+        branch: input.branch,
+        author: author.login,
+        silent: true,
+      });
+      const baseRef = `refs/heads/${repo.defaultBranch}`;
+      const sha = await withRepoLock(repo, async () => {
+        const baseSha = (await repo.git.refs()).get(baseRef) ?? null;
+        const tree = await repo.git.writeTree(baseSha, input.files);
+        const squash = await repo.git.commitTree(
+          tree,
+          baseSha ? [baseSha] : [],
+          `${input.title} (#${number})`,
+          identityOf(author),
+        );
+        await repo.git.updateRef(baseRef, squash, baseSha ?? ZERO_SHA);
+        const t = now();
+        repo.nextNumber++;
+        repo.issues.set(number, {
+          number,
+          id: store.nextId(),
+          title: input.title,
+          body: null,
+          user: author,
+          viaApp: false,
+          state: "closed",
+          stateReason: null,
+          labels: [],
+          assignees: [],
+          createdAt: t,
+          updatedAt: t,
+          closedAt: t,
+          closedBy: author,
+          locked: false,
+          pull: {
+            id: store.nextId(),
+            headRef: input.branch,
+            headSha,
+            baseRef: repo.defaultBranch,
+            baseSha: baseSha ?? squash,
+            draft: false,
+            merged: true,
+            mergedAt: t,
+            mergedBy: author,
+            mergeCommitSha: squash,
+            landedCommits: [squash],
+            maintainerCanModify: true,
+            requestedReviewers: [],
+            reviews: [],
+          },
+        });
+        return squash;
+      });
+      return { number, sha };
     },
 
     installApp(owner) {

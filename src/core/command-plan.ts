@@ -4,6 +4,7 @@
 // facts `requirements` asks for, calls `planCommands`, and executes the steps it returns.
 import { findEnvironment, type Config } from "./config.js";
 import type { Command } from "./commands.js";
+import type { DispatchSource } from "./source.js";
 
 /** What the comment was written on. */
 export type Subject =
@@ -13,7 +14,14 @@ export type Subject =
       open: boolean;
       merged: boolean;
       /** Set when Conveyor opened this PR (its branch and state marker). */
-      conveyor?: { service: string; env: string; kind: "deploy" | "revert"; to: string; from: string | null };
+      conveyor?: {
+        service: string;
+        env: string;
+        kind: "deploy" | "revert";
+        to: string;
+        from: string | null;
+        source?: DispatchSource;
+      };
     }
   | { kind: "freeze-issue"; number: number; env: string }
   /** The issue Conveyor opens when a rollout failed: that image is held for (service, env). */
@@ -35,18 +43,31 @@ export interface DeploymentFact {
   /** Latest status: success (verified), failure, in_progress, ... */
   state: string;
   createdAt: string;
+  /** Where the image `to` came from, as the Deployment recorded it. */
+  source?: DispatchSource;
 }
 
 export type Permission = "admin" | "maintain" | "write" | "triage" | "read" | "none";
 
 export type Action =
-  | { kind: "promote"; service: string; env: string; image: string; force: boolean; evidence?: string }
+  | {
+      kind: "promote";
+      service: string;
+      env: string;
+      image: string;
+      force: boolean;
+      evidence?: string;
+      /** Where the image came from: the verified Deployment's record, else the PR's own. */
+      source?: DispatchSource;
+    }
   | {
       kind: "revert";
       service: string;
       env: string;
       deployment: DeploymentFact;
       target: string | null;
+      /** Where the image gone back to came from, when a Deployment of it recorded that. */
+      targetSource?: DispatchSource;
       originalPr?: number;
     }
   | { kind: "hold-pr"; pr: number }
@@ -236,6 +257,7 @@ function planOne(
           env: command.env,
           image: change.image,
           force: command.force,
+          ...sourceOf(pr.conveyor?.source),
         });
       const verified = (facts.histories[historyKey(change.service, previous)] ?? []).find(
         (d) => d.to === change.image && d.state === "success",
@@ -248,6 +270,7 @@ function planOne(
           image: change.image,
           force: command.force,
           evidence: `Verified in **${previous}** (deployment ${verified.id}${verified.pr ? `, #${verified.pr}` : ""}); promoted by /promote from @${commenter.login}.`,
+          ...sourceOf(verified.source ?? pr.conveyor?.source),
         });
       }
       if (command.force) {
@@ -266,6 +289,7 @@ function planOne(
           image: change.image,
           force: true,
           evidence: `Not verified in **${previous}**: forced by @${commenter.login} with /promote ${command.env} --force.`,
+          ...sourceOf(pr.conveyor?.source),
         });
       }
       return refuse(
@@ -298,6 +322,7 @@ function planOne(
           env,
           deployment: { ...current, from: target.to, base: target.sha },
           target: target.to,
+          ...(target.source ? { targetSource: target.source } : {}),
         });
       }
       if (!pr || !change)
@@ -315,12 +340,14 @@ function planOne(
         return refuse(
           `${env} has moved on since (it runs \`${history[0]?.to ?? "?"}\`); use /rollback ${change.service} ${env} [<image>]`,
         );
+      const restored = history.find((d) => d.to !== null && d.to === deployment.from && d.source)?.source;
       return act({
         kind: "revert",
         service: change.service,
         env,
         deployment,
         target: deployment.from,
+        ...(restored ? { targetSource: restored } : {}),
         originalPr: deployment.pr ?? pr.number,
       });
     }
@@ -392,3 +419,5 @@ export function approverCheck(
     });
   return { direct, teams };
 }
+
+const sourceOf = (source: DispatchSource | undefined) => (source ? { source } : {});

@@ -6,10 +6,17 @@
 import { parseImageRef, type ImageRef } from "./image-ref.js";
 import { isValidName, quote } from "./names.js";
 
+/**
+ * Where an image came from: the service repository and commit it was built from, the CI run that
+ * built it and its digest. A deploy event sends it; Conveyor carries it in its PR markers and
+ * Deployment payloads, so every later PR (promotion, revert, command) says the same.
+ */
 export interface DispatchSource {
   repository?: string;
   sha?: string;
   runUrl?: string;
+  /** The image's digest, when the event or the image reference names one. */
+  digest?: string;
 }
 
 export interface DeployRequest {
@@ -149,7 +156,11 @@ export function parseDispatch(eventType: unknown, payload: unknown): DispatchInt
   return { kind: "deploy", request };
 }
 
-function parseSource(value: unknown): { ok: true; value: DispatchSource } | { ok: false; reason: string } {
+/**
+ * A source as sent (client_payload.source) or as Conveyor recorded it (a PR marker, a Deployment
+ * payload): every field is checked again, because any of those places can be edited by others.
+ */
+export function parseSource(value: unknown): { ok: true; value: DispatchSource } | { ok: false; reason: string } {
   if (value === undefined || value === null) return { ok: true, value: {} };
   if (!isRecord(value)) return { ok: false, reason: "client_payload.source must be an object" };
   const source: DispatchSource = {};
@@ -169,6 +180,11 @@ function parseSource(value: unknown): { ok: true; value: DispatchSource } | { ok
     if (typeof runUrl !== "string" || runUrl.length > 500 || !isHttpUrl(runUrl))
       return { ok: false, reason: `source.run_url ${quote(runUrl)} is not an http(s) URL` };
     source.runUrl = runUrl;
+  }
+  if (value.digest !== undefined) {
+    if (typeof value.digest !== "string" || !DIGEST.test(value.digest))
+      return { ok: false, reason: `source.digest ${quote(value.digest)} is not a sha256 digest` };
+    source.digest = value.digest;
   }
   return { ok: true, value: source };
 }

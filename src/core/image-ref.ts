@@ -6,6 +6,7 @@
  * Every failure carries a short reason that quotes the offending part, because these reasons end
  * up verbatim in PR comments and CLI errors.
  */
+import semver from "semver";
 
 export interface ImageRef {
   /** Registry host (with port), present only when the first path component looks like a host. */
@@ -200,62 +201,20 @@ export function formatImageRef(ref: { name: string; tag?: string; digest?: strin
   return `${ref.name}${ref.tag !== undefined ? `:${ref.tag}` : ""}${ref.digest !== undefined ? `@${ref.digest}` : ""}`;
 }
 
-interface Semver {
-  core: [string, string, string];
-  prerelease: string[];
-}
-
-const NUMERIC = "0|[1-9][0-9]*";
-const PRERELEASE_ID = `(?:${NUMERIC}|[0-9]*[a-zA-Z-][0-9a-zA-Z-]*)`;
-const SEMVER = new RegExp(
-  `^[vV]?(${NUMERIC})\\.(${NUMERIC})\\.(${NUMERIC})` +
-    `(?:-(${PRERELEASE_ID}(?:\\.${PRERELEASE_ID})*))?` +
-    `(?:\\+[0-9a-zA-Z-]+(?:\\.[0-9a-zA-Z-]+)*)?$`,
-);
-
-function parseSemver(version: string): Semver | undefined {
-  const match = SEMVER.exec(version);
-  if (!match) return undefined;
-  return {
-    core: [match[1] ?? "0", match[2] ?? "0", match[3] ?? "0"],
-    prerelease: match[4] === undefined ? [] : match[4].split("."),
-  };
-}
-
-/** Compare digit strings without leading zeros, of any length. */
-function compareNumeric(a: string, b: string): number {
-  if (a.length !== b.length) return a.length < b.length ? -1 : 1;
-  return a < b ? -1 : a > b ? 1 : 0;
-}
-
 /**
- * Semver 2.0 precedence: -1, 0 or 1; undefined when either side is not semver. A leading "v" is
- * allowed because most image tags carry one. Build metadata does not affect precedence.
+ * Semver 2.0 precedence, by the `semver` package: -1, 0 or 1; undefined when either side is not a
+ * strict semver version (numbers past 2^53 included). A leading "v" is allowed because most image
+ * tags carry one. Build metadata does not affect precedence.
  */
 export function compareSemver(a: string, b: string): number | undefined {
-  const left = parseSemver(a);
-  const right = parseSemver(b);
+  const left = semverOf(a);
+  const right = semverOf(b);
   if (!left || !right) return undefined;
-  for (let i = 0; i < 3; i++) {
-    const diff = compareNumeric(left.core[i] ?? "0", right.core[i] ?? "0");
-    if (diff !== 0) return diff;
-  }
-  // A version without prerelease ranks above any prerelease of the same core.
-  if (left.prerelease.length === 0 || right.prerelease.length === 0) {
-    return Math.sign(right.prerelease.length - left.prerelease.length);
-  }
-  const length = Math.min(left.prerelease.length, right.prerelease.length);
-  for (let i = 0; i < length; i++) {
-    const x = left.prerelease[i] ?? "";
-    const y = right.prerelease[i] ?? "";
-    const xNumeric = /^[0-9]+$/.test(x);
-    const yNumeric = /^[0-9]+$/.test(y);
-    let diff: number;
-    if (xNumeric && yNumeric) diff = compareNumeric(x, y);
-    else if (xNumeric) diff = -1;
-    else if (yNumeric) diff = 1;
-    else diff = x < y ? -1 : x > y ? 1 : 0;
-    if (diff !== 0) return diff;
-  }
-  return Math.sign(left.prerelease.length - right.prerelease.length);
+  return semver.compare(left, right);
+}
+
+function semverOf(tag: string): semver.SemVer | undefined {
+  // One leading "v" (or "V"); the package would also take "=" and whitespace, which tags cannot hold.
+  if (!/^[vV]?[0-9]/.test(tag)) return undefined;
+  return semver.parse(tag.replace(/^[vV]/, "")) ?? undefined;
 }

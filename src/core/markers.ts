@@ -1,6 +1,8 @@
 // The text protocol Conveyor keeps in GitHub: hidden markers that let it find its own issues and
 // read its own PRs back, and the texts of the issues that hold or freeze an environment. Whatever
 // writes one of these and whatever parses it back live here, side by side, so they cannot drift.
+import { hasSource, sourceFromRecord, sourceRecord, type DispatchSource } from "./source.js";
+
 const NAME = "[a-z0-9._-]+";
 
 /** A marker as it sits in an issue or PR body: an HTML comment, invisible when rendered. */
@@ -35,6 +37,8 @@ export interface PrState {
   env: string;
   from: string | null;
   to: string;
+  /** Where the image `to` came from, when known: carried on to its Deployment and promotions. */
+  source?: DispatchSource;
   /** The commit Conveyor pushed as the PR's head. */
   head?: string;
   /** Signature of `stateSigningText` for this state. */
@@ -43,9 +47,10 @@ export interface PrState {
 
 /** The exact text a PR state's signature covers: the repository, what moves, and the head. */
 export function stateSigningText(repo: string, state: PrState): string {
-  return ["conveyor-pr-state/v1", repo, state.service, state.env, state.from ?? "", state.to, state.head ?? ""].join(
-    "\n",
-  );
+  const lines = ["conveyor-pr-state/v1", repo, state.service, state.env, state.from ?? "", state.to, state.head ?? ""];
+  // Only when there is one, so markers signed before sources were kept still verify.
+  if (hasSource(state.source)) lines.push(`source ${JSON.stringify(sourceRecord(state.source))}`);
+  return lines.join("\n");
 }
 
 export function stateMarker(state: {
@@ -53,6 +58,7 @@ export function stateMarker(state: {
   env: string;
   from: string | null | undefined;
   to: string;
+  source?: DispatchSource;
   head?: string;
   sig?: string;
 }): string {
@@ -62,6 +68,7 @@ export function stateMarker(state: {
     from: state.from ?? null,
     to: state.to,
   };
+  if (hasSource(state.source)) value.source = sourceRecord(state.source);
   if (state.head !== undefined) value.head = state.head;
   if (state.sig !== undefined) value.sig = state.sig;
   return markerTag(`conveyor:${JSON.stringify(value)}`);
@@ -74,11 +81,13 @@ export function parseStateMarker(body: string | null | undefined): PrState | und
   try {
     const value = JSON.parse(match[1] as string) as Record<string, unknown>;
     if (typeof value.service === "string" && typeof value.env === "string" && typeof value.to === "string") {
+      const source = sourceFromRecord(value.source);
       return {
         service: value.service,
         env: value.env,
         from: typeof value.from === "string" ? value.from : null,
         to: value.to,
+        ...(source ? { source } : {}),
         ...(typeof value.head === "string" ? { head: value.head } : {}),
         ...(typeof value.sig === "string" ? { sig: value.sig } : {}),
       };

@@ -7,6 +7,7 @@ import { compareSemver, formatImageRef } from "./image-ref.js";
 import { quote } from "./names.js";
 import { branchFor, deployPrText, type ImageMove } from "./pr-text.js";
 import { readImages, setImages } from "./set-image.js";
+import { withDigest } from "./source.js";
 import { strategyKindFor } from "./strategy.js";
 import type { ImageChange } from "./image-spec.js";
 
@@ -91,6 +92,8 @@ export interface DeployState {
   openPr?: { number: number };
   /** Lines for the PR body that say why this change is safe (e.g. where it was verified). */
   evidence?: string[];
+  /** The GitHub server's web address, for links in the PR body. */
+  web?: string;
 }
 
 export type DeployPlan =
@@ -175,9 +178,9 @@ export function planDeploy(state: DeployState): DeployPlan {
     from: current,
     to: next.image,
     file: target.overlayFile,
-    source: request.source,
+    source: withDigest(request.source, next.digest),
   };
-  const text = deployPrText(move, config, state.evidence);
+  const text = deployPrText(move, config, { evidence: state.evidence, web: state.web });
   return {
     kind: "change",
     target,
@@ -247,13 +250,13 @@ function matchImage(images: ImageEntry[], configured: string | undefined, reques
 function desiredImage(
   repository: string,
   request: DeployRequest,
-): { image: string; tag?: string; change: Omit<ImageChange, "name"> } {
+): { image: string; tag?: string; digest?: string; change: Omit<ImageChange, "name"> } {
   const tag = request.image?.tag ?? request.tag;
   const digest = request.image?.digest ?? request.digest;
   const change: Omit<ImageChange, "name"> = {};
   if (tag !== undefined) change.newTag = tag;
   if (digest !== undefined) change.digest = digest;
-  return { image: formatImageRef({ name: repository, tag, digest }), tag, change };
+  return { image: formatImageRef({ name: repository, tag, digest }), tag, digest, change };
 }
 
 function imageOf(entry: ImageEntry | undefined, fallbackName: string): string | undefined {

@@ -40,34 +40,50 @@ export function parseBranch(branch: string): { kind: "deploy" | "revert"; env: s
     : undefined;
 }
 
-export function describeSource(source: DispatchSource): string {
-  if (!source.repository && !source.sha && !source.runUrl) return "a deploy event with no source details";
+/**
+ * Where a deploy came from, for a PR body or an issue. `web` is the web address of the GitHub
+ * server Conveyor talks to (github.com or an Enterprise Server): links point there, and without
+ * it nothing is linked.
+ */
+export function describeSource(source: DispatchSource, web?: string): string {
+  if (!source.repository && !source.sha && !source.runUrl && !source.digest)
+    return "a deploy event with no source details";
+  const link = (text: string, path: string) => (web ? `[${text}](${web}/${path})` : text);
   const parts: string[] = [];
   if (source.repository) {
-    const repo = `[${source.repository}](https://github.com/${source.repository})`;
+    const repo = link(source.repository, source.repository);
     parts.push(
       source.sha
-        ? `${repo} at [\`${source.sha.slice(0, 12)}\`](https://github.com/${source.repository}/commit/${source.sha})`
+        ? `${repo} at ${link(`\`${source.sha.slice(0, 12)}\``, `${source.repository}/commit/${source.sha}`)}`
         : repo,
     );
   } else if (source.sha) {
     parts.push(`commit \`${source.sha.slice(0, 12)}\``);
   }
-  // A link only to GitHub itself: anyone who can dispatch chooses this URL.
+  // A link only to the GitHub server itself: anyone who can dispatch chooses this URL.
   if (source.runUrl)
     parts.push(
-      /^https:\/\/github\.com\//.test(source.runUrl)
-        ? `[CI run](${source.runUrl})`
-        : `CI run ${quote(source.runUrl, 200)}`,
+      web && source.runUrl.startsWith(`${web}/`) ? `[CI run](${source.runUrl})` : `CI run ${quote(source.runUrl, 200)}`,
     );
+  if (source.digest) parts.push(`digest \`${source.digest.slice(0, 19)}…\``);
   return parts.join(", ");
+}
+
+export interface PrTextOptions {
+  /** Lines for the body that say why this change is safe (e.g. where it was verified). */
+  evidence?: string[];
+  /** The GitHub server's web address, for links (see describeSource). */
+  web?: string;
+  /** The changelog section (core/changelog.ts), when one was made. */
+  changelog?: string;
 }
 
 export function deployPrText(
   move: ImageMove,
   config: Config,
-  evidence: string[] = [],
+  options: PrTextOptions = {},
 ): { commitMessage: string; title: string; body: string; labels: string[] } {
+  const evidence = options.evidence ?? [];
   const env = config.environments.find((e) => e.name === move.env);
   const next = nextEnvironment(config, move.env);
   const tagOrDigest = move.to.slice(move.to.lastIndexOf("/") + 1);
@@ -78,6 +94,7 @@ export function deployPrText(
       ? `Source: ${move.source.repository}${move.source.sha ? `@${move.source.sha}` : ""}`
       : undefined,
     move.source.runUrl ? `Run: ${move.source.runUrl}` : undefined,
+    move.source.digest ? `Digest: ${move.source.digest}` : undefined,
   ].filter((line): line is string => line !== undefined);
   const commitMessage = [
     `deploy(${move.service}/${move.env}): ${move.from ?? "(none)"} -> ${move.to}`,
@@ -103,7 +120,8 @@ export function deployPrText(
     `| after | \`${move.to}\` |`,
     "",
     `File: \`${move.file}\``,
-    `Requested by: ${describeSource(move.source)}`,
+    `Requested by: ${describeSource(move.source, options.web)}`,
+    ...(options.changelog ? ["", options.changelog] : []),
     ...(evidence.length ? ["", "### Evidence", ...evidence.map((line) => `- ${line}`)] : []),
     "",
     "### What happens next",

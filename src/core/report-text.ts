@@ -24,6 +24,8 @@ export function rejectionReport(input: {
   reason: string;
   source: DispatchSource;
   deliveryId: string;
+  /** The GitHub server's web address, for links to the source. */
+  web?: string;
 }): RejectionReport {
   const subject = input.service ?? "an unknown service";
   return {
@@ -35,7 +37,7 @@ export function rejectionReport(input: {
       "",
       `**Reason:** ${input.reason}`,
       "",
-      `Sent by: ${describeSource(input.source)}`,
+      `Sent by: ${describeSource(input.source, input.web)}`,
       `Delivery: ${quote(input.deliveryId, 80)}`,
       "",
       "Fix the event (or `.github/conveyor.yml`) and send it again. This issue is updated, not duplicated, when the same problem happens again.",

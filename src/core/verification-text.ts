@@ -1,5 +1,6 @@
 // Words for the verification loop: PR comments, Deployment descriptions, revert PRs.
-import { formatDuration } from "./pr-text.js";
+import { describeSource, formatDuration } from "./pr-text.js";
+import type { DispatchSource } from "./source.js";
 
 export function verificationStartedComment(input: {
   service: string;
@@ -92,6 +93,9 @@ export function revertPrText(input: {
   method: "revert" | "reset-image";
   /** Set when a person asked for the revert (`/rollback`) rather than a failed rollout. */
   requestedBy?: string;
+  /** Where the image gone back to came from, when known; `web` is the GitHub server's address. */
+  source?: DispatchSource;
+  web?: string;
 }): { title: string; body: string; commitMessage: string } {
   const back = input.from ?? "the previous overlay";
   const after = input.originalPr !== undefined ? ` after #${input.originalPr}` : "";
@@ -111,6 +115,7 @@ export function revertPrText(input: {
       `| ${input.requestedBy ? "now" : "failed"} | ${input.to ? `\`${input.to}\`` : "_(unknown)_"} |`,
       `| back to | ${input.from ? `\`${input.from}\`` : "_(previous overlay)_"} |`,
       "",
+      ...(input.source ? [`Back to the image built from: ${describeSource(input.source, input.web)}`, ""] : []),
       input.method === "revert"
         ? "This is a revert of the overlay change."
         : "The overlay changed again since, so a plain revert would conflict; this sets the previous verified image instead.",

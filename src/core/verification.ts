@@ -3,6 +3,7 @@
 // reads it back from its GitHub Deployment), and the Deployment's payload is its durable record.
 import type { AppKey } from "./argo-source.js";
 import { applicationName, type Config, type EnvironmentConfig } from "./config.js";
+import { hasSource, sourceFromRecord, sourceRecord, type DispatchSource } from "./source.js";
 
 export interface VerificationPolicy {
   soakMs: number;
@@ -25,6 +26,8 @@ export interface Verification {
   pr?: { number: number; author?: string; labels: string[] };
   from?: string;
   to?: string;
+  /** Where the image `to` came from (the deploy event, carried through PRs and Deployments). */
+  source?: DispatchSource;
   file: string;
   startedAt: string;
   policy: VerificationPolicy;
@@ -39,6 +42,8 @@ export interface ChangeRecord {
   base?: string;
   from?: string;
   to?: string;
+  /** Where the image `to` came from, when the PR that made the change said so. */
+  source?: DispatchSource;
   pr?: number;
   /** Set when this record re-verifies an earlier, failed Deployment. */
   retryOf?: number;
@@ -76,6 +81,7 @@ export function deploymentFor(
       file: change.file,
       base: change.base ?? null,
       revert: change.revert ?? false,
+      ...(hasSource(change.source) ? { source: sourceRecord(change.source) } : {}),
       ...(change.retryOf !== undefined ? { retryOf: change.retryOf } : {}),
     },
   };
@@ -108,6 +114,7 @@ export function verificationOf(input: {
     pr: input.pr,
     from: change.from,
     to: change.to,
+    ...(hasSource(change.source) ? { source: change.source } : {}),
     file: change.file,
     startedAt: input.startedAt,
     policy: policyOf(input.env),
@@ -123,6 +130,7 @@ export function changeFromDeployment(d: {
   const p = d.payload;
   if (p.conveyor !== true || typeof p.service !== "string" || typeof p.file !== "string") return undefined;
   const text = (value: unknown) => (typeof value === "string" ? value : undefined);
+  const source = sourceFromRecord(p.source);
   return {
     service: p.service,
     env: d.environment,
@@ -133,6 +141,7 @@ export function changeFromDeployment(d: {
     to: text(p.to),
     pr: typeof p.pr === "number" ? p.pr : undefined,
     revert: p.revert === true,
+    ...(source ? { source } : {}),
     application: text(p.application),
   };
 }

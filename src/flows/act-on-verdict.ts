@@ -4,7 +4,7 @@
 // made, each step safe to repeat (an existing PR, issue or comment is found, not made again);
 // the final Deployment status comes last. A step that fails is retried with backoff, and a
 // restart finds the owed verdict on the Deployment and carries on (resume-verifications).
-import { nextEnvironment } from "../core/config.js";
+import { nextEnvironment, type Config } from "../core/config.js";
 import { parseFreezeIssue, markerTag } from "../core/markers.js";
 import { owedDescription, verdictCommentMarker, type Owed } from "../core/owed.js";
 import { planFailed, planSuperseded, planVerified } from "../core/plan-outcome.js";
@@ -16,6 +16,7 @@ import { describeError } from "../adapters/github/client.js";
 import { readConfig } from "./load-config.js";
 import { proposeDeploy } from "./propose-deploy.js";
 import { proposeRevert } from "./propose-revert.js";
+import { reportToSource } from "./report-to-source.js";
 import { scopeOfRepo, type RepoScope } from "./repo-scope.js";
 import type { Log, Services } from "./services.js";
 
@@ -111,6 +112,10 @@ export class VerdictActor {
           const scope = await scopeOfRepo(this.services, v.repo, log);
           const plan = planSuperseded(by);
           await scope.gh.deployments.setStatus(v.deploymentId, plan.status.state, plan.status.description);
+          if (v.source) {
+            const config = await readConfig(scope.gh);
+            if (config) await reportVerdict(this.services, scope, v, config, "superseded", `by ${by.slice(0, 12)}`);
+          }
           return;
         } catch (error) {
           const wait = this.retryDelayMs(attempt);
@@ -161,7 +166,7 @@ async function actOnVerified(
     // Safe to repeat: an open PR already proposing the image is found, not opened again.
     const outcome = await proposeDeploy(services, scope, {
       config,
-      request: { service: v.service, environment: plan.next.env, image: plan.next.image, source: {} },
+      request: { service: v.service, environment: plan.next.env, image: plan.next.image, source: v.source ?? {} },
       mode: "promotion",
       evidence: [plan.next.evidence],
     });
@@ -195,8 +200,30 @@ async function actOnVerified(
       }),
     );
   }
+  if (config) await reportVerdict(services, scope, v, config, "verified");
   // Last: the final status says the work is done.
   await gh.deployments.setStatus(v.deploymentId, plan.status.state, plan.status.description);
+}
+
+/** The service repository hears how its commit fared here (when it is in this installation). */
+async function reportVerdict(
+  services: Services,
+  scope: RepoScope,
+  v: Verification,
+  config: Config,
+  stage: "verified" | "failed" | "superseded",
+  reason?: string,
+): Promise<void> {
+  await reportToSource(services, scope, {
+    config,
+    service: v.service,
+    env: v.env,
+    image: v.to ?? "",
+    source: v.source,
+    stage,
+    pr: v.pr?.number,
+    reason,
+  });
 }
 
 async function actOnFailed(services: Services, scope: RepoScope, v: Verification, reason: string): Promise<void> {
@@ -205,6 +232,8 @@ async function actOnFailed(services: Services, scope: RepoScope, v: Verification
   const plan = planFailed({ v, config, reason });
   let revert: { pr?: number; note?: string } = { note: plan.revert.kind === "note" ? plan.revert.note : undefined };
   if (plan.revert.kind === "revert") {
+    // Where the image gone back to came from, as its own Deployment recorded it (1 call).
+    const source = v.from && !v.from.includes(", ") ? await gh.deployments.sourceOf(v.service, v.from) : undefined;
     // Safe to repeat: an open revert PR that already restores the overlay is found, not opened again.
     const outcome = await proposeRevert(services, scope, {
       service: v.service,
@@ -217,6 +246,7 @@ async function actOnFailed(services: Services, scope: RepoScope, v: Verification
       reason: plan.revert.reason,
       originalPr: v.pr?.number,
       deploymentId: v.deploymentId,
+      ...(source ? { source } : {}),
     });
     revert =
       "headSha" in outcome
@@ -242,6 +272,7 @@ async function actOnFailed(services: Services, scope: RepoScope, v: Verification
       }),
     );
   }
+  if (config) await reportVerdict(services, scope, v, config, "failed", reason);
   // Last: the final status says the work is done.
   await gh.deployments.setStatus(v.deploymentId, plan.status.state, plan.status.description);
 }

@@ -6,6 +6,7 @@ import { prTrust } from "./pr-state.js";
 import { publishEdit, type EditPlan } from "./publish-edit.js";
 import type { RepoScope } from "./repo-scope.js";
 import type { Services } from "./services.js";
+import type { DispatchSource } from "../core/source.js";
 
 export interface RevertRequest {
   service: string;
@@ -21,6 +22,8 @@ export interface RevertRequest {
   deploymentId: number;
   /** A person asked for it (`/rollback`), rather than a failed rollout. */
   requestedBy?: string;
+  /** Where the image gone back to (`from`) came from, when a Deployment of it recorded that. */
+  source?: DispatchSource;
 }
 
 export type RevertOutcome =
@@ -64,7 +67,7 @@ export async function proposeRevert(
           result: { kind: "noop", reason: `revert PR #${open.number} already restores this overlay`, pr: open.number },
         };
       }
-      const text = revertPrText({ ...request, method: plan.method });
+      const text = revertPrText({ ...request, method: plan.method, web: scope.webUrl });
       return {
         kind: "edit",
         edit: {
@@ -85,6 +88,7 @@ export async function proposeRevert(
               env: request.env,
               from: request.to ?? null,
               to: request.from ?? "(previous overlay)",
+              ...(request.source ? { source: request.source } : {}),
             },
           },
         },

@@ -12,6 +12,8 @@ export interface RepoScope {
   defaultBranch: string;
   /** The repository's web address, for links in replies. */
   htmlUrl: string;
+  /** The GitHub server's web address (github.com or an Enterprise Server), for links elsewhere. */
+  webUrl: string;
   log: Log;
 }
 
@@ -27,13 +29,15 @@ export function repoScope(
   },
 ): RepoScope {
   const { gh } = input;
+  const htmlUrl = input.htmlUrl ?? input.cloneUrl.replace(/\.git$/, "");
   return {
     gh,
     workspace: services.workspaces.get(gh.fullName, input.cloneUrl).useToken(() => gh.token()),
     installationId: input.installationId,
     cloneUrl: input.cloneUrl,
     defaultBranch: input.defaultBranch,
-    htmlUrl: input.htmlUrl ?? input.cloneUrl.replace(/\.git$/, ""),
+    htmlUrl,
+    webUrl: gh.webUrl,
     log: input.log,
   };
 }

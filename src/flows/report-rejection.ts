@@ -22,6 +22,7 @@ export async function reportRejection(
     reason: rejection.reason,
     source: rejection.source,
     deliveryId: input.deliveryId,
+    web: scope.webUrl,
   });
   scope.log.warn({ code: rejection.code, service: rejection.service }, `deploy refused: ${rejection.reason}`);
   await deliverReport(services, scope, rejection.source, report);

@@ -153,11 +153,26 @@ async function subjectOf(services: Services, gh: GitHubRepo, target: CommentTarg
     target.author === (await services.github.botLogin()) ? signedState(services, gh.fullName, target.body) : undefined;
   const kind = target.labels.includes(REVERT_LABEL) ? "revert" : "deploy";
   if (target.labels.includes(LABEL) && marker) {
-    subject.conveyor = { service: marker.service, env: marker.env, kind, to: marker.to, from: marker.from };
+    subject.conveyor = {
+      service: marker.service,
+      env: marker.env,
+      kind,
+      to: marker.to,
+      from: marker.from,
+      ...(marker.source ? { source: marker.source } : {}),
+    };
   } else if (target.merged) {
     // A person's merged change: the Deployment Conveyor recorded for it says what it changed.
     const [d] = await gh.deployments.history({ pr: target.number }, { statusLimit: 1 });
-    if (d?.to) subject.conveyor = { service: d.service, env: d.env, kind, to: d.to, from: d.from };
+    if (d?.to)
+      subject.conveyor = {
+        service: d.service,
+        env: d.env,
+        kind,
+        to: d.to,
+        from: d.from,
+        ...(d.source ? { source: d.source } : {}),
+      };
   }
   return subject;
 }

@@ -4,6 +4,7 @@
 import type { Config, EnvironmentConfig } from "../core/config.js";
 import { deploymentFor, verificationOf, type ChangeRecord, type Verification } from "../core/verification.js";
 import { verificationStartedComment } from "../core/verification-text.js";
+import { reportToSource } from "./report-to-source.js";
 import type { RepoScope } from "./repo-scope.js";
 import type { Services } from "./services.js";
 
@@ -44,6 +45,15 @@ export async function startVerification(
       }),
     );
   }
+  await reportToSource(services, scope, {
+    config,
+    service: change.service,
+    env: env.name,
+    image: change.to ?? "",
+    source: change.source,
+    stage: "verifying",
+    pr: change.pr,
+  });
   // Another replica may lead the watch loop: the Deployment is the record it resumes from.
   const verifier = services.verifier;
   if (verifier?.running) {

@@ -8,6 +8,7 @@ import { formatImageRef } from "../core/image-ref.js";
 import { REVERT_LABEL } from "../core/pr-text.js";
 import { humanOf, type ChangeRecord } from "../core/verification.js";
 import type { CorePool } from "../runtime/core-pool.js";
+import { prTrust } from "./pr-state.js";
 import type { RepoScope } from "./repo-scope.js";
 import type { Services } from "./services.js";
 import { startVerification } from "./start-verification.js";
@@ -46,10 +47,20 @@ export async function verifyPush(services: Services, scope: RepoScope, config: C
       continue;
     }
     const revert = pr?.labels.includes(REVERT_LABEL) ?? false;
+    // Where the image came from, as Conveyor's own PR said: only a signed marker whose head is
+    // what was merged, and that moved this very image.
+    const trust = pr ? prTrust(services, gh.fullName, pr) : undefined;
+    const source =
+      trust?.kind === "trusted" &&
+      trust.state.service === change.service &&
+      trust.state.env === change.env &&
+      trust.state.to === change.to
+        ? trust.state.source
+        : undefined;
     await startVerification(services, scope, {
       config,
       env,
-      change: { ...change, pr: pr?.number, revert },
+      change: { ...change, pr: pr?.number, revert, ...(source ? { source } : {}) },
       pr: pr ? { number: pr.number, author: humanOf(pr.author, push.sender), labels: pr.labels } : undefined,
       announce: true,
     });

@@ -119,7 +119,11 @@ describe("compareSemver", () => {
     ["1.0.0-rc.1", "1.0.0", -1],
     ["1.0.0+build.1", "1.0.0+build.2", 0],
     ["1.0.0-rc.1+x", "1.0.0-rc.1", 0],
-    ["99999999999999999999.0.0", "99999999999999999998.0.0", 1],
+    // Past 2^53 the semver package calls a number invalid: no order rather than a wrong one.
+    ["99999999999999999999.0.0", "99999999999999999998.0.0", undefined],
+    ["V2.0.0", "v1.0.0", 1],
+    ["=1.0.0", "1.0.0", undefined],
+    [" 1.0.0", "1.0.0", undefined],
     ["1.2", "1.2.0", undefined],
     ["latest", "1.0.0", undefined],
     ["1.0.0", "01.0.0", undefined],

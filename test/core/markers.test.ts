@@ -13,6 +13,7 @@ import {
   parseHoldIssue,
   parseStateMarker,
   stateMarker,
+  stateSigningText,
   type Hold,
   type PrState,
 } from "../../src/core/markers.js";
@@ -65,6 +66,39 @@ describe("PR state marker", () => {
     ["no body at all (undefined)", undefined],
   ])("absent: %s", (_title, body) => {
     expect(parseStateMarker(body)).toBeUndefined();
+  });
+});
+
+describe("PR state marker: the image's source", () => {
+  const SOURCE = {
+    repository: "acme/api",
+    sha: "a".repeat(40),
+    runUrl: "https://github.com/acme/api/actions/runs/1",
+    digest: `sha256:${"b".repeat(64)}`,
+  };
+  const move = { service: "api", env: "staging", from: `${API}:1.4.0`, to: `${API}:1.5.0` };
+
+  it("is kept in the marker and read back", () => {
+    const marker = stateMarker({ ...move, source: SOURCE, head: "c".repeat(40) });
+    expect(marker).toContain(`"source":{"repository":"acme/api","sha":"${"a".repeat(40)}","run_url":`);
+    expect(parseStateMarker(`body\n\n${marker}`)).toEqual({ ...move, source: SOURCE, head: "c".repeat(40) });
+  });
+
+  it("is covered by the signature, and a marker without one signs as before sources were kept", () => {
+    const without = stateSigningText("acme/manifests", { ...move, head: "c" });
+    expect(without).toBe(
+      ["conveyor-pr-state/v1", "acme/manifests", "api", "staging", `${API}:1.4.0`, `${API}:1.5.0`, "c"].join("\n"),
+    );
+    expect(stateSigningText("acme/manifests", { ...move, head: "c", source: SOURCE })).not.toBe(without);
+    expect(stateSigningText("acme/manifests", { ...move, head: "c", source: {} })).toBe(without);
+  });
+
+  it("an invalid source in an edited marker is dropped, not believed", () => {
+    const marker = stateMarker({ ...move, head: "c".repeat(40) }).replace(
+      '"to"',
+      '"source":{"repository":"acme/api","sha":"not-a-sha"},"to"',
+    );
+    expect(parseStateMarker(marker)).toEqual({ ...move, head: "c".repeat(40) });
   });
 });
 

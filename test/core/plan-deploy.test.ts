@@ -95,7 +95,7 @@ describe("resolveTarget", () => {
 });
 
 describe("planDeploy", () => {
-  const base = { target, config: config(), onDefault: OVERLAY };
+  const base = { target, config: config(), onDefault: OVERLAY, web: "https://github.com" };
 
   it("a new image: rebuild the branch from the default branch, only the tag changes, golden PR text", () => {
     const plan = planDeploy({

@@ -29,6 +29,8 @@ const GUARDED = config({
 const api = (tag: string) => `ghcr.io/acme/api:${tag}`;
 const SHA = "8d3c1f0a9b7e6d5c4b3a29180f7e6d5c4b3a2918";
 const RUN = "https://github.com/acme/api/actions/runs/4242";
+const WEB = "https://github.com";
+const GHES = "https://ghe.example.com";
 const file = (env: string) => `services/api/overlays/${env}/kustomization.yaml`;
 
 const cases: Array<{
@@ -115,7 +117,7 @@ const cases: Array<{
 
 describe("deployPrText golden files", () => {
   it.each(cases.map((c) => [c.name, c.what, c] as const))("%s: %s", (name, _what, c) => {
-    const text = deployPrText(c.move, c.config, c.evidence);
+    const text = deployPrText(c.move, c.config, { evidence: c.evidence, web: WEB });
     expect(text.title).toBe(c.title);
     expect(text.labels).toEqual(["conveyor", `env/${c.move.env}`]);
     golden(`${name}.title.txt`, `${text.title}\n`);
@@ -172,7 +174,7 @@ describe("deployPrText: what the body promises about merging and what follows", 
 
   it("has no Evidence section without evidence", () => {
     expect(deployPrText(cases[0]!.move, GUARDED).body).not.toContain("### Evidence");
-    expect(deployPrText(cases[0]!.move, GUARDED, []).body).not.toContain("### Evidence");
+    expect(deployPrText(cases[0]!.move, GUARDED, { evidence: [] }).body).not.toContain("### Evidence");
   });
 });
 
@@ -187,7 +189,27 @@ describe("describeSource: where a deploy came from", () => {
     ["commit only", { sha: SHA }, `commit \`${SHA.slice(0, 12)}\``],
     ["run only", { runUrl: RUN }, `[CI run](${RUN})`],
     ["nothing", {}, "a deploy event with no source details"],
+    [
+      "a digest",
+      { repository: "acme/api", digest: `sha256:${"4e".repeat(32)}` },
+      "[acme/api](https://github.com/acme/api), digest `sha256:4e4e4e4e4e4e…`",
+    ],
   ])("%s", (_title, source, expected) => {
-    expect(describeSource(source)).toBe(expected);
+    expect(describeSource(source, WEB)).toBe(expected);
+  });
+
+  it("links the GitHub Enterprise Server Conveyor talks to, and a run there only", () => {
+    const run = `${GHES}/acme/api/actions/runs/7`;
+    expect(describeSource({ repository: "acme/api", sha: SHA, runUrl: run }, GHES)).toBe(
+      `[acme/api](${GHES}/acme/api) at [\`${SHA.slice(0, 12)}\`](${GHES}/acme/api/commit/${SHA}), [CI run](${run})`,
+    );
+    // A run on github.com is not a link when Conveyor talks to another server.
+    expect(describeSource({ runUrl: RUN }, GHES)).toBe(`CI run \`${RUN}\``);
+  });
+
+  it("links nothing without the server's address", () => {
+    expect(describeSource({ repository: "acme/api", sha: SHA, runUrl: RUN })).toBe(
+      `acme/api at \`${SHA.slice(0, 12)}\`, CI run \`${RUN}\``,
+    );
   });
 });

@@ -135,6 +135,22 @@ function expectComment(number: number) {
   return seen;
 }
 
+/** Where the image gone back to came from: Conveyor's Deployments of it (the newest 100). */
+function expectSourceLookup(deployments: Array<{ id: number; payload: Record<string, unknown> }> = []) {
+  w.gh.scope
+    .get(`${R}/deployments`)
+    .query({ task: "deploy", per_page: "100" })
+    .reply(
+      200,
+      deployments.map((d) => ({
+        ...d,
+        sha: "a".repeat(40),
+        environment: "staging",
+        created_at: "2026-01-01T09:00:00Z",
+      })),
+    );
+}
+
 function expectHoldIssue(existing: Array<{ number: number; title: string; body: string }> = []) {
   const seen: { create?: Record<string, unknown>; update?: Record<string, unknown> } = {};
   w.gh.scope.get(`${R}/issues`).query({ state: "open", labels: "conveyor:hold", per_page: "100" }).reply(200, existing);
@@ -147,6 +163,37 @@ function expectHoldIssue(existing: Array<{ number: number; title: string; body: 
 }
 
 describe("verified", () => {
+  it("the promotion PR carries the source the verified Deployment recorded, and says why it lists no commits", async () => {
+    const source = {
+      repository: "acme/order-service",
+      sha: "d".repeat(40),
+      runUrl: "https://github.com/acme/order-service/actions/runs/8",
+    };
+    mockConfig(w.gh.scope, OWNER, REPO, undefined);
+    expectFreezes();
+    expectStatus(77);
+    // Where production's image came from: no Deployment recorded it.
+    expectSourceLookup();
+    const pr = expectNewPr(31);
+    expectComment(12);
+
+    // acme/order-service is not in this installation: nothing is written there.
+    w.gh.scope.get("/repos/acme/order-service/installation").reply(404, { message: "Not Found" });
+
+    await actions.verified(verification({ source }), verified());
+
+    expect(pr.create?.body).toContain(
+      `Requested by: [acme/order-service](https://github.com/acme/order-service) at [\`${"d".repeat(12)}\`](https://github.com/acme/order-service/commit/${"d".repeat(40)}), [CI run](${source.runUrl})`,
+    );
+    expect(pr.create?.body).toContain(
+      "### Changes\nNo commit list: Conveyor has no source commit for `order-service:1.4.0`, which production runs now",
+    );
+    // Signed into the marker, so the production Deployment records it in turn.
+    expect(pr.create?.body).toContain(
+      `"source":{"repository":"acme/order-service","sha":"${"d".repeat(40)}","run_url":"${source.runUrl}"}`,
+    );
+  });
+
   it("marks the Deployment successful, opens the promotion PR with the evidence, and names it on the PR", async () => {
     mockConfig(w.gh.scope, OWNER, REPO, undefined);
     expectFreezes();
@@ -273,11 +320,37 @@ describe("failed", () => {
   it("fails the Deployment, opens the revert PR, holds the image and tells the author, naming the revert PR", async () => {
     mockConfig(w.gh.scope, OWNER, REPO, undefined);
     const status = expectStatus(77);
+    expectSourceLookup([
+      {
+        id: 5,
+        payload: {
+          conveyor: true,
+          service: "other",
+          to: OLD,
+          source: { repository: "acme/other", sha: "b".repeat(40) },
+        },
+      },
+      {
+        id: 4,
+        payload: {
+          conveyor: true,
+          service: "order-service",
+          to: OLD,
+          source: { repository: "acme/order-service", sha: "c".repeat(40) },
+        },
+      },
+    ]);
     const revert = expectNewPr(32);
     const hold = expectHoldIssue();
     const comment = expectComment(12);
 
     await actions.failed(verification(), failed());
+
+    // The revert PR says where the image it goes back to came from, as its Deployment recorded it.
+    expect(revert.create?.body).toContain(
+      `Back to the image built from: [acme/order-service](https://github.com/acme/order-service) at [\`${"c".repeat(12)}\`](https://github.com/acme/order-service/commit/${"c".repeat(40)})`,
+    );
+    expect(revert.create?.body).toContain(`"source":{"repository":"acme/order-service","sha":"${"c".repeat(40)}"}`);
 
     expect(status.body).toMatchObject({ state: "failure", description: REASON });
     expect(revert.create).toMatchObject({
@@ -328,6 +401,7 @@ describe("failed", () => {
         body: "held image: `ghcr.io/acme/order-service:1.4.9`\n\n<!-- conveyor:hold:order-service:staging -->",
       },
     ]);
+    expectSourceLookup();
     expectComment(12);
 
     await actions.failed(verification(), failed());
@@ -355,6 +429,7 @@ describe("failed", () => {
     w.remote.commit("main", { [STAGING]: w.remote.show(base, STAGING) as string }, "manual revert");
     mockConfig(w.gh.scope, OWNER, REPO, undefined);
     expectStatus(77);
+    expectSourceLookup();
     expectHoldIssue();
     const comment = expectComment(12);
 

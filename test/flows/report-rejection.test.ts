@@ -155,7 +155,7 @@ describe("otherwise: an issue in the manifests repository", () => {
     await report(rejection(), "delivery-7");
     const { title, body } = created.body as { title: string; body: string };
 
-    w.gh.scope.get(`${SOURCE}/installation`).reply(404, { message: "Not Found" });
+    // Where the source repository is installed is remembered for a minute: not asked again.
     expectErrorIssues([{ number: 41, title, body }]);
     await report(rejection(), "delivery-7");
 

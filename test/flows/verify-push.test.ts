@@ -8,6 +8,7 @@ import type { AppKey, ArgoSource } from "../../src/core/argo-source.js";
 import { parseConfig, type Config } from "../../src/core/config.js";
 import { verifyPush } from "../../src/flows/verify-push.js";
 import { Verifier } from "../../src/runtime/verifier.js";
+import { signedMarker } from "../helpers/markers.js";
 import { flowWorld, R, type FlowWorld } from "../helpers/flow-world.js";
 
 const STAGING = "services/order-service/overlays/staging/kustomization.yaml";
@@ -279,6 +280,58 @@ describe("verifyPush", () => {
       `POST ${R}/deployments`,
       `POST ${R}/deployments/731/statuses`,
     ]);
+  });
+
+  it("Conveyor's PR named the image's source in its signed marker: the Deployment and the verification keep it", async () => {
+    const v = runningVerifier();
+    const { before, after } = push(bump(STAGING, "1.5.0"), "Merge pull request #12");
+    const source = {
+      repository: "acme/order-service",
+      sha: "a".repeat(40),
+      runUrl: "https://github.com/acme/order-service/actions/runs/3",
+    };
+    const move = { service: "order-service", env: "staging", from: "ghcr.io/acme/order-service:1.4.0", source };
+    const created: Array<Record<string, unknown>> = [];
+    const pr = (to: string) => ({
+      ...mergedPr(12, { author: "conveyor[bot]", type: "Bot", labels: ["conveyor", "env/staging"] }),
+      body: `Conveyor deploys.\n\n${signedMarker({ ...move, to }, "f".repeat(40))}`,
+    });
+    expectPrFor(after, [pr("ghcr.io/acme/order-service:1.5.0")]);
+    expectDeployment(751, created);
+    // The service repository is not in this installation: it hears nothing.
+    w.gh.scope.get("/repos/acme/order-service/installation").reply(404, { message: "Not Found" });
+    expectComments(12, []);
+
+    await verifyPush(w.services, w.scope, config, { before, after, sender: "bob" });
+
+    expect(created[0]?.payload).toMatchObject({
+      source: { repository: "acme/order-service", sha: "a".repeat(40), run_url: source.runUrl },
+    });
+    expect(v.inFlight()[0]?.source).toEqual(source);
+  });
+
+  it("a source is not believed from a marker that does not verify, or that moved another image", async () => {
+    runningVerifier();
+    const source = { repository: "acme/evil", sha: "b".repeat(40) };
+    const move = { service: "order-service", env: "staging", from: "ghcr.io/acme/order-service:1.4.0", source };
+    const signed = signedMarker({ ...move, to: "ghcr.io/acme/order-service:1.5.0" }, "f".repeat(40));
+    for (const [i, body] of [
+      // Edited after signing: the source swapped.
+      signed.replace("acme/evil", "acme/order-service"),
+      // Signed, but for another image than the one the push brought.
+      signedMarker({ ...move, to: "ghcr.io/acme/order-service:9.9.9" }, "f".repeat(40)),
+    ].entries()) {
+      const overlay = (w.remote.show("main", STAGING) as string).replace(/newTag: "[^"]*"/, `newTag: "1.5.${i + 1}"`);
+      const { before, after } = push({ [STAGING]: overlay }, "Merge pull request #12");
+      const created: Array<Record<string, unknown>> = [];
+      expectPrFor(after, [
+        { ...mergedPr(12, { author: "conveyor[bot]", type: "Bot", labels: ["conveyor", "env/staging"] }), body },
+      ]);
+      expectDeployment(760 + i, created);
+      expectComments(12, []);
+      await verifyPush(w.services, w.scope, config, { before, after, sender: "bob" });
+      expect(created[0]?.payload).not.toHaveProperty("source");
+    }
   });
 
   it("a revert PR's merge is recorded with revert: true", async () => {

@@ -63,6 +63,112 @@ function expectNewPr(number: number) {
   return seen;
 }
 
+const OLD_SHA = "0".repeat(39) + "1";
+const MID_SHA = "c".repeat(40);
+
+/**
+ * The service repository's history as GitHub tells it: staging's image was built from OLD_SHA
+ * (its Deployment says so), and the compare of OLD_SHA...SHA.
+ */
+function expectHistory(status: "ahead" | "behind") {
+  const seen = { compared: false };
+  gh.scope
+    .get(`/repos/${OWNER}/${REPO}/deployments`)
+    .query({ task: "deploy", per_page: "100" })
+    .reply(200, [
+      {
+        id: 9,
+        sha: "e".repeat(40),
+        environment: "staging",
+        created_at: "2026-01-01T00:00:00Z",
+        payload: {
+          conveyor: true,
+          service: "order-service",
+          to: "ghcr.io/acme/order-service:1.4.0",
+          source: { repository: "acme/order-service", sha: OLD_SHA },
+        },
+      },
+    ]);
+  gh.scope.get("/repos/acme/order-service/installation").reply(200, { id: INSTALLATION });
+  const commit = (sha: string, message: string, login?: string) => ({
+    sha,
+    commit: { message, author: { name: "Mona Lisa", email: "m@example.com", date: "2026-01-01T00:00:00Z" } },
+    author: login ? { login } : null,
+  });
+  gh.scope.get(`/repos/acme/order-service/compare/${OLD_SHA}...${SHA}`).reply(200, () => {
+    seen.compared = true;
+    return status === "ahead"
+      ? {
+          status,
+          ahead_by: 2,
+          behind_by: 0,
+          commits: [commit(MID_SHA, "Add totals\n\nA body @nobody reads"), commit(SHA, "Fix rounding (#7)", "hubot")],
+        }
+      : { status, ahead_by: 0, behind_by: 3, commits: [] };
+  });
+  if (status === "ahead") {
+    gh.scope
+      .get(`/repos/acme/order-service/commits/${MID_SHA}/pulls`)
+      .query(true)
+      .reply(200, [])
+      .get(`/repos/acme/order-service/commits/${SHA}/pulls`)
+      .query(true)
+      .reply(200, [{ number: 7, title: "Fix rounding", merge_commit_sha: SHA, merged_at: "2026-01-01T00:00:00Z" }]);
+  }
+  return seen;
+}
+
+/** The service repository's view: its commit's Deployment for staging and the check run. */
+function expectSourceView() {
+  const seen: {
+    deployment?: Record<string, unknown>;
+    status?: Record<string, unknown>;
+    check?: Record<string, unknown>;
+  } = {};
+  const svc = "/repos/acme/order-service";
+  gh.scope
+    .get(`${svc}/deployments`)
+    .query({ sha: SHA, environment: "staging", task: "deploy", per_page: "100" })
+    .reply(200, [])
+    .post(`${svc}/deployments`, (b) => ((seen.deployment = b), true))
+    .reply(201, { id: 501, sha: SHA, environment: "staging", created_at: "2026-01-01T00:00:00Z", url: "u" })
+    .post(`${svc}/deployments/501/statuses`, (b) => ((seen.status = b), true))
+    .reply(201, {})
+    .get(`${svc}/deployments`)
+    .query({ sha: SHA, per_page: "100" })
+    .reply(200, () => [
+      {
+        id: 501,
+        sha: SHA,
+        environment: "staging",
+        created_at: "2026-01-01T00:00:00Z",
+        url: "u",
+        payload: { conveyor: true, service: "order-service" },
+      },
+    ])
+    .get(`${svc}/deployments/501/statuses`)
+    .query({ per_page: "1" })
+    .reply(200, () => [{ ...seen.status, created_at: "2026-01-01T00:00:01Z" }])
+    .get(`${svc}/commits/${SHA}/check-runs`)
+    .query({ check_name: "conveyor/environments", filter: "latest", per_page: "10" })
+    .reply(200, { total_count: 0, check_runs: [] })
+    .post(`${svc}/check-runs`, (b) => ((seen.check = b), true))
+    .reply(201, { id: 9 });
+  return seen;
+}
+
+/** The refusal reported as a failed check run on the sender's commit (same installation). */
+function expectSourceCheckRun(options: { installationKnown?: boolean } = {}) {
+  const seen: { check?: Record<string, unknown> } = {};
+  // Asked once a minute at most: a deploy that already read the source repository knows it.
+  if (!options.installationKnown)
+    gh.scope.get("/repos/acme/order-service/installation").reply(200, { id: INSTALLATION });
+  gh.scope
+    .post("/repos/acme/order-service/check-runs", (body) => ((seen.check = body), true))
+    .reply(201, { id: 1, html_url: "https://github.com/acme/order-service/runs/1" });
+  return seen;
+}
+
 function expectIssueUpsert(existing: Array<{ number: number; body: string; title: string }> = []) {
   const seen: { create?: Record<string, unknown>; update?: Record<string, unknown> } = {};
   gh.scope
@@ -128,13 +234,57 @@ describe("deploy {service, tag|digest|image, environment, source}", () => {
       run_url: "https://github.com/acme/order-service/actions/runs/1",
     };
 
+    const commits = expectHistory("ahead");
+    const view = expectSourceView();
+
     await dispatch("deploy", { service: "order-service", tag: "1.6.0-rc.1", source });
+    expect(commits.compared).toBe(true);
+    // The service repository sees its commit on its way to staging: a Deployment with the PR
+    // open, linking it, and the environments check run.
+    expect(view.deployment).toMatchObject({ ref: SHA, environment: "staging", production_environment: false });
+    expect(view.status).toMatchObject({
+      state: "pending",
+      description: "PR open acme/manifests#5",
+      log_url: "https://github.com/acme/manifests/pull/5",
+    });
+    expect(view.check).toMatchObject({ head_sha: SHA, name: "conveyor/environments", status: "in_progress" });
+    expect((view.check?.output as { summary: string }).summary).toContain(
+      "| staging | 🟡 PR open — PR open acme/manifests#5 | [PR](https://github.com/acme/manifests/pull/5) |",
+    );
     expect(remote.show(BRANCH, OVERLAY)).toContain('newTag: "1.6.0-rc.1" # deployed by Conveyor');
+    // The changelog: the service repository's commits since staging's image, newest first, with
+    // the merged PR each came from and its author's login (no @).
+    expect(pr.create?.body).toContain(
+      [
+        "### Changes",
+        `acme/order-service [\`${OLD_SHA.slice(0, 7)}\`](https://github.com/acme/order-service/commit/${OLD_SHA}) → [\`${SHA.slice(0, 7)}\`](https://github.com/acme/order-service/commit/${SHA}): 2 commits ([compare](https://github.com/acme/order-service/compare/${OLD_SHA}...${SHA})).`,
+        "",
+        `- [\`${SHA.slice(0, 7)}\`](https://github.com/acme/order-service/commit/${SHA}) Fix rounding (#\u200b7) (hubot) — [#7](https://github.com/acme/order-service/pull/7) Fix rounding`,
+        `- [\`${MID_SHA.slice(0, 7)}\`](https://github.com/acme/order-service/commit/${MID_SHA}) Add totals (Mona Lisa)`,
+      ].join("\n"),
+    );
     expect(pr.create?.body).toContain(
       `[acme/order-service](https://github.com/acme/order-service) at [\`${SHA.slice(0, 12)}\`]`,
     );
     expect(pr.create?.body).toContain("[CI run](https://github.com/acme/order-service/actions/runs/1)");
     expect(remote.git("log", "-1", "--format=%B", BRANCH)).toContain(`Source: acme/order-service@${SHA}`);
+  });
+
+  it("refuses a build whose commit is behind the one staging runs, like an older version, on the sender's commit", async () => {
+    mockInstallationToken(gh.scope, INSTALLATION);
+    mockConfig(gh.scope, OWNER, REPO, undefined);
+    expectHistory("behind");
+    const report = expectSourceCheckRun({ installationKnown: true });
+
+    await dispatch("deploy", {
+      service: "order-service",
+      tag: "1.6.0",
+      source: { repository: "acme/order-service", sha: SHA },
+    });
+    expect((report.check?.output as { summary: string }).summary).toContain(
+      `which is behind by 3 commits the commit of ghcr.io/acme/order-service:1.4.0 in staging (${OLD_SHA.slice(0, 12)})`,
+    );
+    expect(remote.branches()).toEqual(["main"]);
   });
 
   it("sets a digest in place of the tag", async () => {
@@ -376,19 +526,20 @@ describe("bad input changes nothing and tells the sender why", () => {
   it("reports as a failed check run on the sender's commit when it is in the same installation", async () => {
     mockInstallationToken(gh.scope, INSTALLATION);
     mockConfig(gh.scope, OWNER, REPO, undefined);
-    gh.scope.get("/repos/acme/order-service/installation").reply(200, { id: INSTALLATION });
-    let check: Record<string, unknown> | undefined;
-    gh.scope
-      .post("/repos/acme/order-service/check-runs", (body) => ((check = body), true))
-      .reply(201, { id: 1, html_url: "https://github.com/acme/order-service/runs/1" });
+    const report = expectSourceCheckRun();
 
     await dispatch("deploy", {
       service: "order-service",
       image: "ghcr.io/acme/payment-service:1.5.0",
       source: { repository: "acme/order-service", sha: SHA },
     });
-    expect(check).toMatchObject({ head_sha: SHA, name: "conveyor/deploy", status: "completed", conclusion: "failure" });
-    expect((check?.output as { summary: string }).summary).toContain("is not this service's image");
+    expect(report.check).toMatchObject({
+      head_sha: SHA,
+      name: "conveyor/deploy",
+      status: "completed",
+      conclusion: "failure",
+    });
+    expect((report.check?.output as { summary: string }).summary).toContain("is not this service's image");
     expect(remote.branches()).toEqual(["main"]);
   });
 

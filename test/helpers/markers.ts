@@ -5,7 +5,7 @@ import { stateMarker, stateSigningText, type PrState } from "../../src/core/mark
 import { TEST_MARKER_KEY } from "./probot.js";
 
 export function signedMarker(
-  move: Pick<PrState, "service" | "env" | "from" | "to">,
+  move: Pick<PrState, "service" | "env" | "from" | "to" | "source">,
   head: string,
   repo = "acme/manifests",
 ): string {

@@ -143,6 +143,7 @@ const dispatchSource = fc.record(
     sha: fc.oneof(commitSha, anyString(3)),
     run_url: runUrl,
     runUrl,
+    digest: fc.oneof(fc.constant(`sha256:${"ab".repeat(32)}`), anyString(3)),
   },
   { requiredKeys: [] },
 );
@@ -271,8 +272,8 @@ describe("parseDispatch on hostile payloads", () => {
         ).toBe(false);
         const move = { service: "api", env: "staging", from: undefined, to: "ghcr.io/acme/api:1.2.3", file: "f" };
         const { commitMessage } = deployPrText({ ...move, source: intent.request.source }, config);
-        // The subject, a blank line, and at most one Source: and one Run: line.
-        expect(commitMessage.split("\n").length).toBeLessThanOrEqual(4);
+        // The subject, a blank line, and at most one Source:, one Run: and one Digest: line.
+        expect(commitMessage.split("\n").length).toBeLessThanOrEqual(5);
       }),
       settings(1000),
     );
@@ -794,6 +795,15 @@ const prState: fc.Arbitrary<PrState> = fc.record(
     env: validName,
     from: fc.option(validImageRef, { nil: null }),
     to: validImageRef,
+    source: fc.record(
+      {
+        repository: fc.constantFrom("acme/api", "a-b/c.d_e"),
+        sha: commitSha,
+        runUrl: fc.constantFrom("https://github.com/acme/api/actions/runs/1", "http://ci.example.com/run?a=1&b=2"),
+        digest: fc.constant(`sha256:${"0f".repeat(32)}`),
+      },
+      { requiredKeys: ["repository"] },
+    ),
     head: commitSha,
     sig: fc.base64String({ minLength: 4, maxLength: 88 }),
   },

@@ -238,6 +238,32 @@ describe("forge responses match GitHub's OpenAPI description", () => {
       app.repos.listPullRequestsAssociatedWithCommit({ ...o, commit_sha: merged }),
     );
 
+    // A service repository's history: a squash-merged PR, the history, a paged compare.
+    const squashed = await forge.seedMergedPull("acme", "ops", {
+      title: "Fix rounding",
+      branch: "fix-rounding",
+      files: { "src/total.txt": "rounded\n" },
+      author: "reviewer",
+    });
+    const associated = await op(
+      "repos/list-pull-requests-associated-with-commit",
+      app.repos.listPullRequestsAssociatedWithCommit({ ...o, commit_sha: squashed.sha }),
+    );
+    expect((associated.data as Array<{ number: number; title: string }>).map((p) => [p.number, p.title])).toEqual([
+      [squashed.number, "Fix rounding"],
+    ]);
+    const history = await op("repos/list-commits", app.repos.listCommits({ ...o, per_page: 2 }));
+    expect((history.data as Array<{ sha: string; commit: { message: string } }>)[0]).toMatchObject({
+      sha: squashed.sha,
+      commit: { message: `Fix rounding (#${squashed.number})` },
+    });
+    expect((await app.repos.listCommits({ ...o, per_page: 2 })).headers.link).toContain('rel="next"');
+    const paged = await op(
+      "repos/compare-commits",
+      app.repos.compareCommitsWithBasehead({ ...o, basehead: `${main}...${squashed.sha}`, per_page: 1, page: 2 }),
+    );
+    expect((paged.data as { commits: unknown[]; ahead_by: number }).commits).toHaveLength(1);
+
     const dep = await op(
       "repos/create-deployment",
       app.repos.createDeployment({

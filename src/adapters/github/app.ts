@@ -13,6 +13,7 @@ export interface InstallationRepo {
 
 export class GitHubApp {
   private login?: Promise<string>;
+  private readonly installationCache = new Map<string, { id: number | undefined; until: number }>();
   /** The app's webhook deliveries, as GitHub recorded them. */
   readonly deliveries: AppDeliveries;
 
@@ -67,8 +68,21 @@ export class GitHubApp {
     }));
   }
 
-  /** The installation that covers a repository, or undefined when the app is not installed there. */
+  /**
+   * The installation that covers a repository, or undefined when the app is not installed there.
+   * Remembered for a minute: one deploy asks about its source repository several times.
+   */
   async installationOf(ref: RepoRef): Promise<number | undefined> {
+    const key = `${ref.owner}/${ref.repo}`.toLowerCase();
+    const known = this.installationCache.get(key);
+    if (known && known.until > Date.now()) return known.id;
+    const id = await this.lookUpInstallation(ref);
+    if (this.installationCache.size > 1_000) this.installationCache.clear();
+    this.installationCache.set(key, { id, until: Date.now() + 60_000 });
+    return id;
+  }
+
+  private async lookUpInstallation(ref: RepoRef): Promise<number | undefined> {
     const octokit = await this.auth();
     try {
       const { data } = await octokit.rest.apps.getRepoInstallation({ owner: ref.owner, repo: ref.repo });

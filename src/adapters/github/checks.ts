@@ -52,6 +52,30 @@ export class Checks {
     return data.html_url ?? "";
   }
 
+  /**
+   * One check run of this name on a commit, created or updated in place (2 calls): never a
+   * second one. Completed with `conclusion`, or in progress without one.
+   */
+  async upsert(
+    headSha: string,
+    input: { name: string; title: string; summary: string; conclusion?: "success" | "failure" | "neutral" },
+  ): Promise<void> {
+    const { data } = await this.octokit.rest.checks.listForRef({
+      ...this.ref,
+      ref: headSha,
+      check_name: input.name,
+      filter: "latest",
+      per_page: 10,
+    });
+    const output = { title: input.title.slice(0, 255), summary: input.summary.slice(0, 65_000) };
+    const state = input.conclusion
+      ? { status: "completed" as const, conclusion: input.conclusion }
+      : { status: "in_progress" as const };
+    const existing = data.check_runs.find((r) => r.name === input.name);
+    if (existing) await this.octokit.rest.checks.update({ ...this.ref, check_run_id: existing.id, ...state, output });
+    else await this.octokit.rest.checks.create({ ...this.ref, head_sha: headSha, name: input.name, ...state, output });
+  }
+
   /** Every check run and commit status on a commit (2 calls). */
   async onCommit(sha: string): Promise<CommitChecks> {
     const [runs, combined] = await Promise.all([

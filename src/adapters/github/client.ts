@@ -30,3 +30,19 @@ export async function installationToken(octokit: Octokit): Promise<string | unde
   registerSecret(auth.token);
   return auth.token;
 }
+
+/**
+ * The web address of the GitHub server an Octokit talks to: https://github.com for
+ * api.github.com, `https://host` for an Enterprise Server's `https://host/api/v3`.
+ */
+export function webUrlOf(octokit: Octokit): string {
+  const base = ((octokit.request.endpoint.DEFAULTS as { baseUrl?: string }).baseUrl ?? "").replace(/\/+$/, "");
+  if (base === "" || base === "https://api.github.com") return "https://github.com";
+  if (base.endsWith("/api/v3")) return base.slice(0, -"/api/v3".length);
+  try {
+    const url = new URL(base);
+    return url.hostname.startsWith("api.") ? `${url.protocol}//${url.host.slice(4)}` : url.origin;
+  } catch {
+    return "https://github.com";
+  }
+}

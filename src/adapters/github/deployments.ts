@@ -3,6 +3,7 @@
 // latest status is the verification's state.
 import type { DeploymentFact } from "../../core/command-plan.js";
 import type { DeploymentHistory, StatusEvent } from "../../core/dashboard/model.js";
+import { sourceFromRecord, type DispatchSource } from "../../core/source.js";
 import type { Octokit, RepoRef } from "./client.js";
 
 export interface DeploymentRecord {
@@ -19,6 +20,18 @@ export type DeploymentState = "in_progress" | "success" | "failure" | "error" | 
 const nullableString = (value: unknown) => (typeof value === "string" ? value : null);
 const payloadOf = (payload: unknown) =>
   (typeof payload === "object" && payload ? payload : {}) as Record<string, unknown>;
+
+const recordOf = (
+  d: { id: number; sha: string; environment: string; created_at: string; url: string },
+  payload: Record<string, unknown>,
+): DeploymentRecord => ({
+  id: d.id,
+  sha: d.sha,
+  environment: d.environment,
+  createdAt: d.created_at,
+  payload,
+  url: d.url,
+});
 
 export class Deployments {
   constructor(
@@ -88,6 +101,57 @@ export class Deployments {
       .filter((d) => d.payload.conveyor === true);
   }
 
+  /** A Deployment's latest status (1 call). */
+  private async latestStatus(id: number) {
+    const { data } = await this.octokit.rest.repos.listDeploymentStatuses({
+      ...this.ref,
+      deployment_id: id,
+      per_page: 1,
+    });
+    return data[0];
+  }
+
+  /**
+   * Conveyor's Deployments of a commit, every environment, with their latest status: 1 call plus
+   * 1 per Deployment (a service repository's view of where its commit runs).
+   */
+  async ofCommitWithStatus(
+    sha: string,
+  ): Promise<Array<DeploymentRecord & { state: string; description: string; logUrl?: string; updatedAt: string }>> {
+    const { data } = await this.octokit.rest.repos.listDeployments({ ...this.ref, sha, per_page: 100 });
+    const out: Array<DeploymentRecord & { state: string; description: string; logUrl?: string; updatedAt: string }> =
+      [];
+    for (const d of data) {
+      const payload = payloadOf(d.payload);
+      if (payload.conveyor !== true) continue;
+      const latest = await this.latestStatus(d.id);
+      out.push({
+        ...recordOf(d, payload),
+        state: latest?.state ?? "pending",
+        description: latest?.description ?? "",
+        ...(latest?.log_url ? { logUrl: latest.log_url } : {}),
+        updatedAt: latest?.created_at ?? d.created_at,
+      });
+    }
+    return out;
+  }
+
+  /**
+   * Where an image of a service came from, as the newest of Conveyor's Deployments of that image
+   * (in any environment) recorded it: 1 call, the latest 100 Deployments. Undefined when none
+   * did (an image set by hand, or deployed before sources were kept).
+   */
+  async sourceOf(service: string, image: string): Promise<DispatchSource | undefined> {
+    const { data } = await this.octokit.rest.repos.listDeployments({ ...this.ref, task: "deploy", per_page: 100 });
+    for (const d of data) {
+      const p = payloadOf(d.payload);
+      if (p.conveyor !== true || p.service !== service || p.to !== image) continue;
+      const source = sourceFromRecord(p.source);
+      if (source) return source;
+    }
+    return undefined;
+  }
+
   /**
    * Conveyor's deployments since a time whose latest status is in_progress, or that have no
    * status at all (made just before a crash): 1 call per 100 deployments, paged back to `since`,
@@ -102,20 +166,8 @@ export class Deployments {
     for await (const d of this.createdSince(options.since)) {
       const payload = payloadOf(d.payload);
       if (payload.conveyor !== true || options.skip?.(d.id)) continue;
-      const { data: statuses } = await this.octokit.rest.repos.listDeploymentStatuses({
-        ...this.ref,
-        deployment_id: d.id,
-        per_page: 1,
-      });
-      const latest = statuses[0];
-      const record = {
-        id: d.id,
-        sha: d.sha,
-        environment: d.environment,
-        createdAt: d.created_at,
-        payload,
-        url: d.url,
-      };
+      const latest = await this.latestStatus(d.id);
+      const record = recordOf(d, payload);
       if (!latest) open.push(record);
       else if (latest.state === "in_progress")
         open.push({ ...record, status: { state: latest.state, description: latest.description ?? "" } });
@@ -163,6 +215,7 @@ export class Deployments {
       if (p.conveyor !== true || typeof p.service !== "string") continue;
       if (filter.service && p.service !== filter.service) continue;
       if (filter.pr !== undefined && p.pr !== filter.pr) continue;
+      const source = sourceFromRecord(p.source);
       entries.push({
         id: d.id,
         sha: d.sha,
@@ -176,6 +229,7 @@ export class Deployments {
         revert: p.revert === true,
         state: "unknown",
         createdAt: d.created_at,
+        ...(source ? { source } : {}),
       });
       if (entries.length >= (options.statusLimit ?? 10)) break;
     }

@@ -1,9 +1,10 @@
 // One repository as Conveyor sees it on GitHub: every call a flow makes goes through one of these
 // narrow parts, by concern. The README's "what each flow costs" table counts their calls.
-import { installationToken, statusOf, type Octokit, type RepoRef } from "./client.js";
+import { installationToken, statusOf, webUrlOf, type Octokit, type RepoRef } from "./client.js";
 import { Checks } from "./checks.js";
 import { readConfigFile } from "./config-file.js";
 import { Deployments } from "./deployments.js";
+import { History } from "./history.js";
 import { Issues } from "./issues.js";
 import { Permissions } from "./permissions.js";
 import { PullRequests } from "./pull-requests.js";
@@ -14,6 +15,8 @@ export class GitHubRepo {
   readonly checks: Checks;
   readonly deployments: Deployments;
   readonly permissions: Permissions;
+  /** Read-only history (compare, a commit's PR): used on service repositories. */
+  readonly history: History;
 
   constructor(
     private readonly octokit: Octokit,
@@ -24,6 +27,12 @@ export class GitHubRepo {
     this.checks = new Checks(octokit, ref);
     this.deployments = new Deployments(octokit, ref);
     this.permissions = new Permissions(octokit, ref);
+    this.history = new History(octokit, ref);
+  }
+
+  /** The GitHub server's web address (github.com or an Enterprise Server), for links. */
+  get webUrl(): string {
+    return webUrlOf(this.octokit);
   }
 
   get fullName(): string {

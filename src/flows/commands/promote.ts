@@ -9,7 +9,7 @@ export async function promote(run: CommandRun, action: Extract<Action, { kind: "
   if (!image.ok) return { ok: false, text: `Failed: ${image.reason}` };
   const outcome = await proposeDeploy(run.services, run.scope, {
     config: run.config,
-    request: { service: action.service, environment: action.env, image: image.value, source: {} },
+    request: { service: action.service, environment: action.env, image: image.value, source: action.source ?? {} },
     mode: "promotion",
     evidence: action.evidence ? [action.evidence] : [],
   });

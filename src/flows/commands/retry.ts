@@ -79,6 +79,7 @@ export async function retryVerification(
       base: failed.base ?? undefined,
       from: failed.from ?? undefined,
       to: failed.to ?? undefined,
+      ...(failed.source ? { source: failed.source } : {}),
       pr: failed.pr ?? undefined,
       retryOf: failed.id,
       revert: failed.revert,

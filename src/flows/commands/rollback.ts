@@ -23,6 +23,7 @@ export async function rollback(
     requestedBy: run.user,
     originalPr: action.originalPr,
     deploymentId: d.id,
+    ...(action.targetSource ? { source: action.targetSource } : {}),
   });
   if ("headSha" in outcome) {
     return {
