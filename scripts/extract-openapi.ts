@@ -24,6 +24,8 @@ export const SERVED_OPERATIONS = [
   "apps/get-repo-installation",
   "apps/create-installation-access-token",
   "apps/list-repos-accessible-to-installation",
+  "apps/list-installations-for-authenticated-user",
+  "apps/list-installation-repos-for-authenticated-user",
   "apps/list-webhook-deliveries",
   "apps/get-webhook-delivery",
   "apps/redeliver-webhook-delivery",

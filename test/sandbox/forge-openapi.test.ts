@@ -160,6 +160,12 @@ describe("forge responses match GitHub's OpenAPI description", () => {
     const o = { owner: "acme", repo: "ops" };
 
     await op("users/get-authenticated", admin.users.getAuthenticated());
+    // A person's view (the dashboard's sign-in): installations and repositories they can read.
+    await op("apps/list-installations-for-authenticated-user", reviewer.apps.listInstallationsForAuthenticatedUser());
+    await op(
+      "apps/list-installation-repos-for-authenticated-user",
+      reviewer.apps.listInstallationReposForAuthenticatedUser({ installation_id: installation }),
+    );
     await op("repos/get", app.repos.get(o));
     await op("repos/get", app.repos.get({ owner: "acme", repo: "missing" }), 404);
     await op("repos/get-branch", app.repos.getBranch({ ...o, branch: "main" }));
