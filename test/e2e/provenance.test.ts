@@ -51,7 +51,14 @@ describe("provenance: source chain, changelog, commit order, the service reposit
     expect(since.length).toBeGreaterThanOrEqual(2);
 
     await dispatch("1.5.0", s1);
-    const first = await deploymentState(world, "staging", "order-service", "success", 120_000);
+    const first = await deploymentState(
+      world,
+      "staging",
+      "order-service",
+      "success",
+      120_000,
+      (p) => p.to === `${IMAGE}:1.5.0`,
+    );
     // The Deployment keeps the source the deploy PR named.
     expect(first).toMatchObject({ to: `${IMAGE}:1.5.0`, source: { repository: service.repository, sha: s1 } });
 

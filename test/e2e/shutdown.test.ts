@@ -12,6 +12,8 @@ beforeAll(async () => {
   world = await startWorld({
     config: "environments:\n  - name: staging\n  - name: production\n",
     leaderElection: true,
+    // The dashboard issue's writes share the write throttle; this test counts the deploy PRs' own.
+    appEnv: { CONVEYOR_DASHBOARD_ISSUE: "false" },
   });
   ci = new Octokit({ baseUrl: world.forge.url, auth: world.tokens.admin });
 }, 60_000);
@@ -58,7 +60,13 @@ describe("SIGTERM", () => {
 
     const code = await world.stopApp();
     expect(code).toBe(0);
-    expect(await openBranches()).toEqual(SERVICES.map((s) => `conveyor/staging/${s}`).sort());
+    const trouble = world
+      .appLog()
+      .split("\n")
+      .filter((line) => /"level":(40|50)/.test(line))
+      .slice(-10)
+      .join("\n");
+    expect(await openBranches(), trouble).toEqual(SERVICES.map((s) => `conveyor/staging/${s}`).sort());
     expect(holder()).toBe("");
     expect(world.appLog()).toMatch(
       /"inFlight":[1-9].*stopping: Lease released; finishing work for events already answered/,
