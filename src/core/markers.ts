@@ -35,6 +35,8 @@ export interface PrState {
   env: string;
   from: string | null;
   to: string;
+  /** A blue-green PR's step: "idle" puts the image on the idle slot, "switch" switches to it. */
+  step?: "idle" | "switch";
   /** The commit Conveyor pushed as the PR's head. */
   head?: string;
   /** Signature of `stateSigningText` for this state. */
@@ -43,9 +45,10 @@ export interface PrState {
 
 /** The exact text a PR state's signature covers: the repository, what moves, and the head. */
 export function stateSigningText(repo: string, state: PrState): string {
-  return ["conveyor-pr-state/v1", repo, state.service, state.env, state.from ?? "", state.to, state.head ?? ""].join(
-    "\n",
-  );
+  const fields = ["conveyor-pr-state/v1", repo, state.service, state.env, state.from ?? "", state.to, state.head ?? ""];
+  // Signed only when present, so markers written before steps existed still verify.
+  if (state.step !== undefined) fields.push(`step:${state.step}`);
+  return fields.join("\n");
 }
 
 export function stateMarker(state: {
@@ -53,6 +56,7 @@ export function stateMarker(state: {
   env: string;
   from: string | null | undefined;
   to: string;
+  step?: PrState["step"];
   head?: string;
   sig?: string;
 }): string {
@@ -62,6 +66,7 @@ export function stateMarker(state: {
     from: state.from ?? null,
     to: state.to,
   };
+  if (state.step !== undefined) value.step = state.step;
   if (state.head !== undefined) value.head = state.head;
   if (state.sig !== undefined) value.sig = state.sig;
   return markerTag(`conveyor:${JSON.stringify(value)}`);
@@ -79,6 +84,7 @@ export function parseStateMarker(body: string | null | undefined): PrState | und
         env: value.env,
         from: typeof value.from === "string" ? value.from : null,
         to: value.to,
+        ...(value.step === "idle" || value.step === "switch" ? { step: value.step } : {}),
         ...(typeof value.head === "string" ? { head: value.head } : {}),
         ...(typeof value.sig === "string" ? { sig: value.sig } : {}),
       };

@@ -3,6 +3,8 @@
 // reads it back from its GitHub Deployment), and the Deployment's payload is its durable record.
 import type { AppKey } from "./argo-source.js";
 import { applicationName, type Config, type EnvironmentConfig } from "./config.js";
+import type { SlotStep } from "./plan-blue-green.js";
+import { isValidName } from "./names.js";
 
 export interface VerificationPolicy {
   soakMs: number;
@@ -26,6 +28,8 @@ export interface Verification {
   from?: string;
   to?: string;
   file: string;
+  /** A blue-green change: the slot it moved, whose Deployment alone is judged. */
+  slot?: SlotStep;
   startedAt: string;
   policy: VerificationPolicy;
 }
@@ -44,6 +48,8 @@ export interface ChangeRecord {
   retryOf?: number;
   /** The change undoes a failed one (a revert PR's merge): never promoted. */
   revert?: boolean;
+  /** A blue-green change: the slot it moved. */
+  slot?: SlotStep;
 }
 
 export function policyOf(env: EnvironmentConfig): VerificationPolicy {
@@ -76,6 +82,7 @@ export function deploymentFor(
       file: change.file,
       base: change.base ?? null,
       revert: change.revert ?? false,
+      ...(change.slot ? { slot: change.slot } : {}),
       ...(change.retryOf !== undefined ? { retryOf: change.retryOf } : {}),
     },
   };
@@ -109,6 +116,7 @@ export function verificationOf(input: {
     from: change.from,
     to: change.to,
     file: change.file,
+    ...(change.slot ? { slot: change.slot } : {}),
     startedAt: input.startedAt,
     policy: policyOf(input.env),
   };
@@ -134,7 +142,17 @@ export function changeFromDeployment(d: {
     pr: typeof p.pr === "number" ? p.pr : undefined,
     revert: p.revert === true,
     application: text(p.application),
+    ...slotOf(p.slot),
   };
+}
+
+/** A recorded slot step, believed only in its exact shape. */
+function slotOf(value: unknown): { slot?: SlotStep } {
+  if (typeof value !== "object" || value === null) return {};
+  const { kind, slot, deployment } = value as Record<string, unknown>;
+  if ((kind !== "idle" && kind !== "live") || (slot !== "blue" && slot !== "green")) return {};
+  if (typeof deployment !== "string" || !isValidName(deployment)) return {};
+  return { slot: { kind, slot, deployment } };
 }
 
 /** The person to tell about a change: its author, or whoever merged (pushed) a bot's PR. */

@@ -14,7 +14,7 @@ import { failedComment, verifiedComment } from "../core/verification-text.js";
 import type { VerificationOutcomes } from "../runtime/verifier.js";
 import { describeError } from "../adapters/github/client.js";
 import { readConfig } from "./load-config.js";
-import { proposeDeploy } from "./propose-deploy.js";
+import { proposeDeploy, proposeSwitch, type ProposeOutcome } from "./propose-deploy.js";
 import { proposeRevert } from "./propose-revert.js";
 import { scopeOfRepo, type RepoScope } from "./repo-scope.js";
 import type { Log, Services } from "./services.js";
@@ -155,8 +155,18 @@ async function actOnVerified(
     }
   }
   const plan = planVerified({ v, config, frozen });
-  let next: { env: string; pr?: number; note?: string } | undefined;
+  let next: { env: string; pr?: number; note?: string; slot?: string } | undefined;
   if (plan.next?.kind === "note") next = { env: plan.next.env, note: plan.next.note };
+  if (plan.next?.kind === "switch" && config) {
+    // Safe to repeat: a switch already made, or proposed by the open PR, is found, not made again.
+    const outcome = await proposeSwitch(services, scope, {
+      config,
+      service: v.service,
+      env: v.env,
+      to: plan.next.slot,
+    });
+    next = { env: v.env, slot: plan.next.slot, ...prOrNote(outcome) };
+  }
   if (plan.next?.kind === "promote" && config) {
     // Safe to repeat: an open PR already proposing the image is found, not opened again.
     const outcome = await proposeDeploy(services, scope, {
@@ -166,14 +176,7 @@ async function actOnVerified(
       evidence: [plan.next.evidence],
     });
     // Merging, where policy allows, follows from the PR's own pull_request event.
-    next =
-      outcome.kind === "reject"
-        ? { env: plan.next.env, note: outcome.reason }
-        : outcome.kind === "noop"
-          ? outcome.pr !== undefined
-            ? { env: plan.next.env, pr: outcome.pr }
-            : { env: plan.next.env, note: outcome.reason }
-          : { env: plan.next.env, pr: outcome.pr };
+    next = { env: plan.next.env, ...prOrNote(outcome) };
   }
   if (plan.commentOn !== undefined) {
     await commentOnce(
@@ -197,6 +200,13 @@ async function actOnVerified(
   }
   // Last: the final status says the work is done.
   await gh.deployments.setStatus(v.deploymentId, plan.status.state, plan.status.description);
+}
+
+/** The PR a proposal opened or found, else why there is none. */
+function prOrNote(outcome: ProposeOutcome): { pr: number } | { note: string } {
+  if (outcome.kind === "reject") return { note: outcome.reason };
+  if (outcome.kind === "noop") return outcome.pr !== undefined ? { pr: outcome.pr } : { note: outcome.reason };
+  return { pr: outcome.pr };
 }
 
 async function actOnFailed(services: Services, scope: RepoScope, v: Verification, reason: string): Promise<void> {

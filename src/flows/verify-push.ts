@@ -2,7 +2,9 @@
 // changed gets a GitHub Deployment and is verified in Argo CD. Pushes that touch no overlay do
 // nothing.
 import type { GitWorkspace } from "../adapters/git-workspace.js";
-import { findEnvironment, type Config } from "../core/config.js";
+import { findEnvironment, overlayDir, type Config } from "../core/config.js";
+import { slotStepOf } from "../core/plan-blue-green.js";
+import { strategyFor, strategyKindFor } from "../core/strategy.js";
 import { overlayOwner } from "../core/discover.js";
 import { formatImageRef } from "../core/image-ref.js";
 import { REVERT_LABEL } from "../core/pr-text.js";
@@ -10,6 +12,7 @@ import { humanOf, type ChangeRecord } from "../core/verification.js";
 import type { CorePool } from "../runtime/core-pool.js";
 import type { RepoScope } from "./repo-scope.js";
 import type { Services } from "./services.js";
+import { blueGreenLayoutAt } from "./overlay-patches.js";
 import { startVerification } from "./start-verification.js";
 
 export interface Push {
@@ -67,18 +70,38 @@ async function changedOverlays(
   const files = await workspace.changedFiles(before, after);
   const owners = new Map<string, { service: string; env: string; file: string }>();
   for (const file of files) {
-    const owner = overlayOwner(file, config);
+    const owner = overlayOwner(file, config) ?? slotFileOwner(file, config);
     if (owner) owners.set(`${owner.service}/${owner.env}`, { ...owner, file });
   }
   return Promise.all(
-    [...owners.values()].map(async (o) => ({
-      ...o,
-      revision: after,
-      base: before,
-      from: await imageIn(workspace, cpu, before, o.file),
-      to: await imageIn(workspace, cpu, after, o.file),
-    })),
+    [...owners.values()].map(async (o) => {
+      const strategy = strategyFor(config, o.service, o.env);
+      const env = findEnvironment(config, o.env);
+      if (strategy.kind === "blueGreen" && env) {
+        // The slot the change moved, its image before and after: read from the slots' patch files.
+        const dir = overlayDir(config, o.service, env);
+        const was = await blueGreenLayoutAt(workspace, before, dir, strategy);
+        const now = await blueGreenLayoutAt(workspace, after, dir, strategy);
+        const moved = now.ok ? slotStepOf(strategy, was.ok ? was.value : undefined, now.value) : undefined;
+        if (moved) return { ...o, revision: after, base: before, from: moved.from, to: moved.to, slot: moved.step };
+      }
+      return {
+        ...o,
+        revision: after,
+        base: before,
+        from: await imageIn(workspace, cpu, before, o.file),
+        to: await imageIn(workspace, cpu, after, o.file),
+      };
+    }),
   );
+}
+
+/** A blue-green overlay's patch file (a slot, the Service): owned like its kustomization.yaml. */
+function slotFileOwner(file: string, config: Config): { service: string; env: string } | undefined {
+  const slash = file.lastIndexOf("/");
+  if (slash < 0 || !/\.ya?ml$/.test(file)) return undefined;
+  const owner = overlayOwner(`${file.slice(0, slash)}/kustomization.yaml`, config);
+  return owner && strategyKindFor(config, owner.service, owner.env) === "blueGreen" ? owner : undefined;
 }
 
 /**
