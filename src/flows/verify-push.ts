@@ -4,8 +4,8 @@
 import type { GitWorkspace } from "../adapters/git-workspace.js";
 import { findEnvironment, overlayDir, type Config } from "../core/config.js";
 import { slotStepOf } from "../core/plan-blue-green.js";
-import { strategyFor, strategyKindFor } from "../core/strategy.js";
-import { overlayOwner } from "../core/discover.js";
+import { strategyFor } from "../core/strategy.js";
+import { overlayFileOwner } from "../core/discover.js";
 import { formatImageRef } from "../core/image-ref.js";
 import { REVERT_LABEL } from "../core/pr-text.js";
 import { humanOf, type ChangeRecord } from "../core/verification.js";
@@ -70,7 +70,7 @@ async function changedOverlays(
   const files = await workspace.changedFiles(before, after);
   const owners = new Map<string, { service: string; env: string; file: string }>();
   for (const file of files) {
-    const owner = overlayOwner(file, config) ?? slotFileOwner(file, config);
+    const owner = overlayFileOwner(file, config);
     if (owner) owners.set(`${owner.service}/${owner.env}`, { ...owner, file });
   }
   return Promise.all(
@@ -94,14 +94,6 @@ async function changedOverlays(
       };
     }),
   );
-}
-
-/** A blue-green overlay's patch file (a slot, the Service): owned like its kustomization.yaml. */
-function slotFileOwner(file: string, config: Config): { service: string; env: string } | undefined {
-  const slash = file.lastIndexOf("/");
-  if (slash < 0 || !/\.ya?ml$/.test(file)) return undefined;
-  const owner = overlayOwner(`${file.slice(0, slash)}/kustomization.yaml`, config);
-  return owner && strategyKindFor(config, owner.service, owner.env) === "blueGreen" ? owner : undefined;
 }
 
 /**
