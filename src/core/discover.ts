@@ -1,5 +1,6 @@
 // Services are discovered from the repository's layout: every file that matches an environment's
 // overlay template (by default services/<service>/overlays/<env>/kustomization.yaml) names one.
+import { strategyKindFor } from "./strategy.js";
 import type { Config } from "./config.js";
 import { isValidName } from "./names.js";
 
@@ -57,4 +58,17 @@ export function overlayOwner(file: string, config: Config): { service: string; e
       return { service, env: env.name };
   }
   return undefined;
+}
+
+/**
+ * The owner of a file Conveyor may change in an overlay: its kustomization.yaml, or (released
+ * blue-green) one of the patch files beside it, where the slots' images and the live slot are set.
+ */
+export function overlayFileOwner(file: string, config: Config): { service: string; env: string } | undefined {
+  const own = overlayOwner(file, config);
+  if (own) return own;
+  const slash = file.lastIndexOf("/");
+  if (slash < 0 || !/\.ya?ml$/.test(file)) return undefined;
+  const owner = overlayOwner(`${file.slice(0, slash)}/kustomization.yaml`, config);
+  return owner && strategyKindFor(config, owner.service, owner.env) === "blueGreen" ? owner : undefined;
 }

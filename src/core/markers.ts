@@ -39,6 +39,8 @@ export interface PrState {
   to: string;
   /** Where the image `to` came from, when known: carried on to its Deployment and promotions. */
   source?: DispatchSource;
+  /** A blue-green PR's step: "idle" puts the image on the idle slot, "switch" switches to it. */
+  step?: "idle" | "switch";
   /** The commit Conveyor pushed as the PR's head. */
   head?: string;
   /** Signature of `stateSigningText` for this state. */
@@ -50,6 +52,8 @@ export function stateSigningText(repo: string, state: PrState): string {
   const lines = ["conveyor-pr-state/v1", repo, state.service, state.env, state.from ?? "", state.to, state.head ?? ""];
   // Only when there is one, so markers signed before sources were kept still verify.
   if (hasSource(state.source)) lines.push(`source ${JSON.stringify(sourceRecord(state.source))}`);
+  // Signed only when present, so markers written before steps existed still verify.
+  if (state.step !== undefined) lines.push(`step:${state.step}`);
   return lines.join("\n");
 }
 
@@ -59,6 +63,7 @@ export function stateMarker(state: {
   from: string | null | undefined;
   to: string;
   source?: DispatchSource;
+  step?: PrState["step"];
   head?: string;
   sig?: string;
 }): string {
@@ -69,6 +74,7 @@ export function stateMarker(state: {
     to: state.to,
   };
   if (hasSource(state.source)) value.source = sourceRecord(state.source);
+  if (state.step !== undefined) value.step = state.step;
   if (state.head !== undefined) value.head = state.head;
   if (state.sig !== undefined) value.sig = state.sig;
   return markerTag(`conveyor:${JSON.stringify(value)}`);
@@ -88,6 +94,7 @@ export function parseStateMarker(body: string | null | undefined): PrState | und
         from: typeof value.from === "string" ? value.from : null,
         to: value.to,
         ...(source ? { source } : {}),
+        ...(value.step === "idle" || value.step === "switch" ? { step: value.step } : {}),
         ...(typeof value.head === "string" ? { head: value.head } : {}),
         ...(typeof value.sig === "string" ? { sig: value.sig } : {}),
       };

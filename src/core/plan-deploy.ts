@@ -17,6 +17,8 @@ export interface DeployTarget {
   /** Repository-relative path of the overlay's kustomization.yaml. */
   overlayFile: string;
   branch: string;
+  /** Set when the release is blue-green: the slots' patch files move, not the images: entry. */
+  strategy?: "blueGreen";
 }
 
 export type Rejection = { kind: "reject"; code: RejectCode; reason: string; service?: string; source: DispatchSource };
@@ -61,13 +63,14 @@ export function resolveTarget(
       `deploys go to ${first.name} first; ${env.name} is reached by promotion (set directDeploy: true on ${env.name} in .github/conveyor.yml to allow this)`,
     );
   }
-  // Until blue-green and canary releases open their own PRs, an overlay with a strategy is left
-  // alone: setting its images: entry would put the new image on every slot and track at once.
+  // Until canary releases open their own PRs, an overlay released by canary is left alone:
+  // setting its images: entry would put the new image on both tracks at once. Blue-green
+  // releases go through core/plan-blue-green.ts (the target says so).
   const strategy = strategyKindFor(config, request.service, env.name);
-  if (strategy !== "image")
+  if (strategy === "canary")
     return reject(
       "unsupported-strategy",
-      `${request.service} is released by strategy ${strategy} in ${env.name} (.github/conveyor.yml); this version of Conveyor does not open ${strategy} PRs yet, so nothing was changed (set the slot's or track's image in its patch file by a PR of your own)`,
+      `${request.service} is released by strategy ${strategy} in ${env.name} (.github/conveyor.yml); this version of Conveyor does not open ${strategy} PRs yet, so nothing was changed (set the track's image in its patch file by a PR of your own)`,
     );
   return {
     kind: "target",
@@ -76,6 +79,7 @@ export function resolveTarget(
       env: env.name,
       overlayFile: `${overlayDir(config, request.service, env)}/kustomization.yaml`,
       branch: branchFor(env.name, request.service),
+      ...(strategy === "blueGreen" ? { strategy } : {}),
     },
   };
 }

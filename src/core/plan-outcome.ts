@@ -6,6 +6,7 @@ import { nextEnvironment, type Config } from "./config.js";
 import { parseImageRef, type ImageRef } from "./image-ref.js";
 import { holdIssueText, holdMarker } from "./markers.js";
 import { REVERT_LABEL } from "./pr-text.js";
+import type { Slot } from "./strategy.js";
 import type { Verification } from "./verification.js";
 
 export interface DeploymentStatusStep {
@@ -17,7 +18,9 @@ export type NextStep =
   /** Open (or update) the PR that takes the verified image to the next environment. */
   | { kind: "promote"; env: string; image: ImageRef; evidence: string }
   /** No promotion, and why: said in the verified comment. */
-  | { kind: "note"; env: string; note: string };
+  | { kind: "note"; env: string; note: string }
+  /** A blue-green release's idle slot is verified: PR 2 switches the Service to it (same env). */
+  | { kind: "switch"; env: string; slot: Slot };
 
 export interface VerifiedPlan {
   kind: "verified";
@@ -44,6 +47,7 @@ export interface SupersededPlan {
   status: DeploymentStatusStep;
 }
 
+const idleSlot = (v: Verification) => v.slot?.kind === "idle";
 const isRevert = (v: Verification) => v.pr?.labels.includes(REVERT_LABEL) ?? false;
 
 export function planSuperseded(by: string): SupersededPlan {
@@ -57,16 +61,21 @@ export function planSuperseded(by: string): SupersededPlan {
 export function planFailed(input: { v: Verification; config: Config | undefined; reason: string }): FailedPlan {
   const { v, config } = input;
   // A failed revert is not reverted: that would put back the image that failed first.
-  const revert: RevertStep = isRevert(v)
+  const revert: RevertStep = idleSlot(v)
     ? {
         kind: "note",
-        note: "This was a revert, and Conveyor does not revert a revert: a person has to decide what runs here now.",
+        note: `The new image is on the idle slot (${v.slot?.slot}) only, which serves no traffic: nothing is switched to it and nothing needs reverting.`,
       }
-    : !config
-      ? { kind: "note", note: "No revert PR was opened: the config could not be read." }
-      : config.rollback.auto
-        ? { kind: "revert", reason: input.reason }
-        : { kind: "note", note: "No revert PR was opened (rollback.auto is off)." };
+    : isRevert(v)
+      ? {
+          kind: "note",
+          note: "This was a revert, and Conveyor does not revert a revert: a person has to decide what runs here now.",
+        }
+      : !config
+        ? { kind: "note", note: "No revert PR was opened: the config could not be read." }
+        : config.rollback.auto
+          ? { kind: "revert", reason: input.reason }
+          : { kind: "note", note: "No revert PR was opened (rollback.auto is off)." };
   // A failed revert holds nothing: there is no newer image to wait for.
   const hold =
     v.to && !isRevert(v)
@@ -99,6 +108,10 @@ export function planVerified(input: {
     status: { state: "success", description: "Synced, healthy and stable" },
     ...(v.pr ? { commentOn: v.pr.number } : {}),
   };
+  if (idleSlot(v) && v.slot) {
+    plan.next = { kind: "switch", env: v.env, slot: v.slot.slot };
+    return plan;
+  }
   const next = config ? nextEnvironment(config, v.env) : undefined;
   if (next) plan.next = nextStep(v, next.name, input.frozen);
   return plan;

@@ -2,7 +2,7 @@
 // on what Conveyor's own promotion PRs may touch. Judged on the rendered output, not on the
 // kustomization text, so an image set in a base, a component or a patch is checked the same way.
 import type { Config, EnvironmentConfig } from "./config.js";
-import { overlayOwner } from "./discover.js";
+import { overlayFileOwner } from "./discover.js";
 import { parseImageRef } from "./image-ref.js";
 import type { RenderedImage } from "./render-report.js";
 
@@ -97,7 +97,7 @@ export function evaluatePolicy(input: PolicyInput): PolicyViolation[] {
     }
   }
   if (input.promotion) {
-    const strays = input.promotion.changedFiles.filter((file) => !overlayOwner(file, input.config));
+    const strays = input.promotion.changedFiles.filter((file) => !overlayFileOwner(file, input.config));
     for (const file of strays) {
       violations.push({
         rule: "promotion-scope",

@@ -28,7 +28,8 @@ export function verifiedComment(input: {
   app: string;
   image?: string;
   timeline: Timeline;
-  next?: { env: string; pr?: number; note?: string };
+  /** `slot`: the next step is the switch to that slot (blue-green), not a promotion. */
+  next?: { env: string; pr?: number; note?: string; slot?: string };
 }): string {
   const t = input.timeline;
   const rows = [
@@ -38,9 +39,13 @@ export function verifiedComment(input: {
     ["stable (verified)", t.verified],
   ].filter((row): row is [string, string] => row[1] !== undefined);
   const nextLine = input.next
-    ? input.next.pr !== undefined
-      ? `Next: promotion to **${input.next.env}** in #${input.next.pr}.`
-      : `Next: ${input.next.note ?? `no promotion to ${input.next.env}`}.`
+    ? input.next.slot !== undefined
+      ? input.next.pr !== undefined
+        ? `Next: the switch to the ${input.next.slot} slot in #${input.next.pr}.`
+        : `Next: no switch to the ${input.next.slot} slot: ${input.next.note ?? "nothing to switch"}.`
+      : input.next.pr !== undefined
+        ? `Next: promotion to **${input.next.env}** in #${input.next.pr}.`
+        : `Next: ${input.next.note ?? `no promotion to ${input.next.env}`}.`
     : `${input.env} is the last environment.`;
   return [
     `✅ **Verified**: ${input.service}${input.image ? ` \`${input.image}\`` : ""} is synced, healthy and stable in **${input.env}** (Argo CD \`${input.app}\`).`,

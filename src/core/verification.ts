@@ -4,6 +4,8 @@
 import type { AppKey } from "./argo-source.js";
 import { applicationName, type Config, type EnvironmentConfig } from "./config.js";
 import { hasSource, sourceFromRecord, sourceRecord, type DispatchSource } from "./source.js";
+import type { SlotStep } from "./plan-blue-green.js";
+import { isValidName } from "./names.js";
 
 export interface VerificationPolicy {
   soakMs: number;
@@ -29,6 +31,8 @@ export interface Verification {
   /** Where the image `to` came from (the deploy event, carried through PRs and Deployments). */
   source?: DispatchSource;
   file: string;
+  /** A blue-green change: the slot it moved, whose Deployment alone is judged. */
+  slot?: SlotStep;
   startedAt: string;
   policy: VerificationPolicy;
 }
@@ -49,6 +53,8 @@ export interface ChangeRecord {
   retryOf?: number;
   /** The change undoes a failed one (a revert PR's merge): never promoted. */
   revert?: boolean;
+  /** A blue-green change: the slot it moved. */
+  slot?: SlotStep;
 }
 
 export function policyOf(env: EnvironmentConfig): VerificationPolicy {
@@ -82,6 +88,7 @@ export function deploymentFor(
       base: change.base ?? null,
       revert: change.revert ?? false,
       ...(hasSource(change.source) ? { source: sourceRecord(change.source) } : {}),
+      ...(change.slot ? { slot: change.slot } : {}),
       ...(change.retryOf !== undefined ? { retryOf: change.retryOf } : {}),
     },
   };
@@ -116,6 +123,7 @@ export function verificationOf(input: {
     to: change.to,
     ...(hasSource(change.source) ? { source: change.source } : {}),
     file: change.file,
+    ...(change.slot ? { slot: change.slot } : {}),
     startedAt: input.startedAt,
     policy: policyOf(input.env),
   };
@@ -143,7 +151,17 @@ export function changeFromDeployment(d: {
     revert: p.revert === true,
     ...(source ? { source } : {}),
     application: text(p.application),
+    ...slotOf(p.slot),
   };
+}
+
+/** A recorded slot step, believed only in its exact shape. */
+function slotOf(value: unknown): { slot?: SlotStep } {
+  if (typeof value !== "object" || value === null) return {};
+  const { kind, slot, deployment } = value as Record<string, unknown>;
+  if ((kind !== "idle" && kind !== "live") || (slot !== "blue" && slot !== "green")) return {};
+  if (typeof deployment !== "string" || !isValidName(deployment)) return {};
+  return { slot: { kind, slot, deployment } };
 }
 
 /** The person to tell about a change: its author, or whoever merged (pushed) a bot's PR. */

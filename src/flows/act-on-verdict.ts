@@ -14,7 +14,7 @@ import { failedComment, verifiedComment } from "../core/verification-text.js";
 import type { VerificationOutcomes } from "../runtime/verifier.js";
 import { describeError } from "../adapters/github/client.js";
 import { readConfig } from "./load-config.js";
-import { proposeDeploy } from "./propose-deploy.js";
+import { proposeDeploy, proposeSwitch, type ProposeOutcome } from "./propose-deploy.js";
 import { proposeRevert } from "./propose-revert.js";
 import { reportToSource } from "./report-to-source.js";
 import { scopeOfRepo, type RepoScope } from "./repo-scope.js";
@@ -160,8 +160,19 @@ async function actOnVerified(
     }
   }
   const plan = planVerified({ v, config, frozen });
-  let next: { env: string; pr?: number; note?: string } | undefined;
+  let next: { env: string; pr?: number; note?: string; slot?: string } | undefined;
   if (plan.next?.kind === "note") next = { env: plan.next.env, note: plan.next.note };
+  if (plan.next?.kind === "switch" && config) {
+    // Safe to repeat: a switch already made, or proposed by the open PR, is found, not made again.
+    const outcome = await proposeSwitch(services, scope, {
+      config,
+      service: v.service,
+      env: v.env,
+      to: plan.next.slot,
+      source: v.source,
+    });
+    next = { env: v.env, slot: plan.next.slot, ...prOrNote(outcome) };
+  }
   if (plan.next?.kind === "promote" && config) {
     // Safe to repeat: an open PR already proposing the image is found, not opened again.
     const outcome = await proposeDeploy(services, scope, {
@@ -171,14 +182,7 @@ async function actOnVerified(
       evidence: [plan.next.evidence],
     });
     // Merging, where policy allows, follows from the PR's own pull_request event.
-    next =
-      outcome.kind === "reject"
-        ? { env: plan.next.env, note: outcome.reason }
-        : outcome.kind === "noop"
-          ? outcome.pr !== undefined
-            ? { env: plan.next.env, pr: outcome.pr }
-            : { env: plan.next.env, note: outcome.reason }
-          : { env: plan.next.env, pr: outcome.pr };
+    next = { env: plan.next.env, ...prOrNote(outcome) };
   }
   if (plan.commentOn !== undefined) {
     await commentOnce(
@@ -224,6 +228,13 @@ async function reportVerdict(
     pr: v.pr?.number,
     reason,
   });
+}
+
+/** The PR a proposal opened or found, else why there is none. */
+function prOrNote(outcome: ProposeOutcome): { pr: number } | { note: string } {
+  if (outcome.kind === "reject") return { note: outcome.reason };
+  if (outcome.kind === "noop") return outcome.pr !== undefined ? { pr: outcome.pr } : { note: outcome.reason };
+  return { pr: outcome.pr };
 }
 
 async function actOnFailed(services: Services, scope: RepoScope, v: Verification, reason: string): Promise<void> {

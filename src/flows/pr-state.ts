@@ -5,7 +5,7 @@ import { parseStateMarker, stateMarker, stateSigningText, type PrState } from ".
 import type { MarkerTrust } from "../core/conveyor-pr.js";
 import type { Services } from "./services.js";
 
-export type Move = Pick<PrState, "service" | "env" | "from" | "to" | "source">;
+export type Move = Pick<PrState, "service" | "env" | "from" | "to" | "source" | "step">;
 
 /** The signed marker for a PR whose head Conveyor just pushed. */
 export function signedStateMarker(services: Services, repo: string, move: Move, head: string): string {

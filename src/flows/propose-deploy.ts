@@ -1,13 +1,17 @@
 // Puts an image into an environment's overlay by PR: deploy events, promotions and commands all
 // come here. What to change is core/plan-deploy.ts; getting it onto GitHub is publish-edit.
-import type { Config } from "../core/config.js";
+import { findEnvironment, overlayDir, type Config } from "../core/config.js";
+import { planBlueGreenRelease, planBlueGreenSwitch, type SlotPr } from "../core/plan-blue-green.js";
+import { strategyFor, type Slot } from "../core/strategy.js";
+import { blueGreenLayoutAt } from "./overlay-patches.js";
 import type { DeployRequest, DispatchSource } from "../core/dispatch.js";
 import { discoverServices } from "../core/discover.js";
 import { behindReason } from "../core/changelog.js";
-import { deployPrText, envLabel, LABEL } from "../core/pr-text.js";
+import { branchFor, deployPrText, envLabel, LABEL } from "../core/pr-text.js";
 import { resolveTarget, type DeployTarget, type Rejection } from "../core/plan-deploy.js";
+import type { PullRequestSummary } from "../adapters/github/pull-requests.js";
 import { prTrust } from "./pr-state.js";
-import { publishEdit, type EditPlan } from "./publish-edit.js";
+import { publishEdit, type Edit, type EditPlan } from "./publish-edit.js";
 import { renderSummaryForPr } from "./render-changes.js";
 import type { RepoScope } from "./repo-scope.js";
 import type { Services } from "./services.js";
@@ -85,6 +89,15 @@ async function propose(services: Services, scope: RepoScope, input: ProposeInput
       const { target } = resolved;
       const branchSha = await view.branchSha(target.branch);
       const openPr = branchSha ? await view.openPr(target.branch) : undefined;
+      if (target.strategy === "blueGreen") {
+        const slotPlan = await planSlots(workspace, view.defaultSha, config, target, { release: request });
+        if (slotPlan.kind !== "change") return { kind: "stop", result: slotPlan };
+        const proposed = alreadyProposed(services, scope, openPr, branchSha, slotPlan, target);
+        if (proposed) return { kind: "stop", result: proposed };
+        planned = { target, image: slotPlan.to };
+        const edit = slotEdit(slotPlan, target, branchSha, view.defaultSha, openPr?.number, request.source);
+        return { kind: "edit", edit };
+      }
       // Build on the bot branch only while its head is the commit Conveyor signed for; a branch
       // someone else pushed to is re-planned from the default branch (and the push replaces it).
       const trustedOpen =
@@ -222,6 +235,126 @@ async function propose(services: Services, scope: RepoScope, input: ProposeInput
     `${published.kind} deploy PR`,
   );
   return { ...published, ...done };
+}
+
+/**
+ * PR 2 of a blue-green release: the Service switched to `to`, once that slot was verified. Safe
+ * to repeat: a switch already made (or proposed by the open PR) is a noop.
+ */
+export async function proposeSwitch(
+  services: Services,
+  scope: RepoScope,
+  input: { config: Config; service: string; env: string; to: Slot; source?: DispatchSource },
+): Promise<ProposeOutcome> {
+  const { config } = input;
+  const env = findEnvironment(config, input.env);
+  const target: DeployTarget = {
+    service: input.service,
+    env: input.env,
+    overlayFile: env ? `${overlayDir(config, input.service, env)}/kustomization.yaml` : "",
+    branch: branchFor(input.env, input.service),
+    strategy: "blueGreen",
+  };
+  let planned: { target: DeployTarget; image: string } | undefined;
+  const published = await publishEdit<Stopped>(services, scope, {
+    service: input.service,
+    what: `the switch of ${input.service} in ${input.env}`,
+    plan: async (view): Promise<EditPlan<Stopped>> => {
+      const branchSha = await view.branchSha(target.branch);
+      const openPr = branchSha ? await view.openPr(target.branch) : undefined;
+      const slotPlan = await planSlots(scope.workspace, view.defaultSha, config, target, { switchTo: input.to });
+      if (slotPlan.kind !== "change") return { kind: "stop", result: slotPlan };
+      const proposed = alreadyProposed(services, scope, openPr, branchSha, slotPlan, target);
+      if (proposed) return { kind: "stop", result: proposed };
+      planned = { target, image: slotPlan.to };
+      const edit = slotEdit(slotPlan, target, branchSha, view.defaultSha, openPr?.number, input.source);
+      return { kind: "edit", edit };
+    },
+  });
+  if (!("headSha" in published)) return published;
+  const done = planned as NonNullable<typeof planned>;
+  scope.log.info({ pr: published.pr, env: input.env, slot: input.to }, `${published.kind} switch PR`);
+  return { ...published, ...done };
+}
+
+/** The open PR, when Conveyor signed it for this very step and image (a repeated event). */
+function alreadyProposed(
+  services: Services,
+  scope: RepoScope,
+  openPr: PullRequestSummary | undefined,
+  branchSha: string | undefined,
+  plan: SlotPr,
+  target: DeployTarget,
+): Stopped | undefined {
+  if (!openPr || openPr.headSha !== branchSha) return undefined;
+  const trust = prTrust(services, scope.gh.fullName, openPr);
+  if (trust.kind !== "trusted" || trust.state.step !== plan.step || trust.state.to !== plan.to) return undefined;
+  return { kind: "noop", reason: `PR #${openPr.number} already proposes this`, target, pr: openPr.number };
+}
+
+/** A blue-green step planned over the overlay's slots on the default branch. */
+async function planSlots(
+  workspace: RepoScope["workspace"],
+  defaultSha: string,
+  config: Config,
+  target: DeployTarget,
+  want: { release: DeployRequest } | { switchTo: Slot },
+): Promise<SlotPr | Stopped> {
+  const strategy = strategyFor(config, target.service, target.env);
+  const env = findEnvironment(config, target.env);
+  if (strategy.kind !== "blueGreen" || !env)
+    return { kind: "noop", reason: `${target.service} is not released blue-green in ${target.env}`, target };
+  const layout = await blueGreenLayoutAt(workspace, defaultSha, overlayDir(config, target.service, env), strategy);
+  const reject = (code: Rejection["code"], reason: string): Rejection => ({
+    kind: "reject",
+    code,
+    reason,
+    service: target.service,
+    source: "release" in want ? want.release.source : {},
+  });
+  if (!layout.ok) return reject("invalid-overlay", layout.reason);
+  const common = { config, strategy, layout: layout.value, service: target.service, env: target.env };
+  const plan =
+    "release" in want
+      ? planBlueGreenRelease({ ...common, request: want.release })
+      : planBlueGreenSwitch({ ...common, to: want.switchTo });
+  if (plan.kind === "reject") return reject(plan.code, plan.reason);
+  if (plan.kind === "noop") return { ...plan, target };
+  return plan;
+}
+
+/** The edit of one slot step: built from the default branch, replacing what the branch held. */
+function slotEdit(
+  plan: SlotPr,
+  target: DeployTarget,
+  branchSha: string | undefined,
+  defaultSha: string,
+  existing: number | undefined,
+  source: DispatchSource | undefined,
+): Edit {
+  return {
+    branch: target.branch,
+    branchSha,
+    parent: defaultSha,
+    file: plan.file,
+    text: plan.text,
+    message: plan.commitMessage,
+    pr: {
+      existing,
+      title: plan.title,
+      state: {
+        service: target.service,
+        env: target.env,
+        from: plan.from ?? null,
+        to: plan.to,
+        step: plan.step,
+        ...(source ? { source } : {}),
+      },
+      labels: plan.labels,
+      updateComment: existing !== undefined ? `Updated: ${plan.title}.` : undefined,
+      body: () => plan.body,
+    },
+  };
 }
 
 async function ensureLabels(scope: RepoScope, pr: number, has: string[], target: DeployTarget): Promise<void> {

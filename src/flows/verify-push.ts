@@ -2,8 +2,10 @@
 // changed gets a GitHub Deployment and is verified in Argo CD. Pushes that touch no overlay do
 // nothing.
 import type { GitWorkspace } from "../adapters/git-workspace.js";
-import { findEnvironment, type Config } from "../core/config.js";
-import { overlayOwner } from "../core/discover.js";
+import { findEnvironment, overlayDir, type Config } from "../core/config.js";
+import { slotStepOf } from "../core/plan-blue-green.js";
+import { strategyFor } from "../core/strategy.js";
+import { overlayFileOwner } from "../core/discover.js";
 import { formatImageRef } from "../core/image-ref.js";
 import { REVERT_LABEL } from "../core/pr-text.js";
 import { humanOf, type ChangeRecord } from "../core/verification.js";
@@ -11,6 +13,7 @@ import type { CorePool } from "../runtime/core-pool.js";
 import { prTrust } from "./pr-state.js";
 import type { RepoScope } from "./repo-scope.js";
 import type { Services } from "./services.js";
+import { blueGreenLayoutAt } from "./overlay-patches.js";
 import { startVerification } from "./start-verification.js";
 
 export interface Push {
@@ -78,17 +81,29 @@ async function changedOverlays(
   const files = await workspace.changedFiles(before, after);
   const owners = new Map<string, { service: string; env: string; file: string }>();
   for (const file of files) {
-    const owner = overlayOwner(file, config);
+    const owner = overlayFileOwner(file, config);
     if (owner) owners.set(`${owner.service}/${owner.env}`, { ...owner, file });
   }
   return Promise.all(
-    [...owners.values()].map(async (o) => ({
-      ...o,
-      revision: after,
-      base: before,
-      from: await imageIn(workspace, cpu, before, o.file),
-      to: await imageIn(workspace, cpu, after, o.file),
-    })),
+    [...owners.values()].map(async (o) => {
+      const strategy = strategyFor(config, o.service, o.env);
+      const env = findEnvironment(config, o.env);
+      if (strategy.kind === "blueGreen" && env) {
+        // The slot the change moved, its image before and after: read from the slots' patch files.
+        const dir = overlayDir(config, o.service, env);
+        const was = await blueGreenLayoutAt(workspace, before, dir, strategy);
+        const now = await blueGreenLayoutAt(workspace, after, dir, strategy);
+        const moved = now.ok ? slotStepOf(strategy, was.ok ? was.value : undefined, now.value) : undefined;
+        if (moved) return { ...o, revision: after, base: before, from: moved.from, to: moved.to, slot: moved.step };
+      }
+      return {
+        ...o,
+        revision: after,
+        base: before,
+        from: await imageIn(workspace, cpu, before, o.file),
+        to: await imageIn(workspace, cpu, after, o.file),
+      };
+    }),
   );
 }
 

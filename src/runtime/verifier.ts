@@ -6,7 +6,14 @@
 // starts at once instead of at Argo CD's next periodic refresh.
 import type { Application } from "../core/argo-types.js";
 import { syncWindowState, type SyncWindowState } from "../core/sync-windows.js";
-import { observe, verdictFor, type Observation, type Verdict, type VerdictInput } from "../core/verdict/index.js";
+import {
+  focusOnResources,
+  observe,
+  verdictFor,
+  type Observation,
+  type Verdict,
+  type VerdictInput,
+} from "../core/verdict/index.js";
 import type { ArgoSource } from "../core/argo-source.js";
 import type { Verification } from "../core/verification.js";
 
@@ -195,9 +202,14 @@ export class Verifier {
     }
     await this.resolveAncestry(tracked, app);
     const rollouts = this.options.source.rolloutsFor(app);
+    // A blue-green change is judged by the slot it moved: the other slot and the Service are
+    // healthy whatever the new image does, and the app's own health would hide a failed slot.
+    const judged = v.slot
+      ? focusOnResources(app, [{ kind: "Deployment", name: v.slot.deployment, group: "apps" }])
+      : app;
     const isAncestor = (a: string, d: string) => (a === d ? true : tracked.ancestry.get(`${a}..${d}`));
     const input: VerdictInput = {
-      app,
+      app: judged,
       rollouts,
       target: { revision: v.revision },
       isAncestor,

@@ -60,23 +60,27 @@ describe("resolveTarget", () => {
       resolveTarget(request("deploy", { service: "api", tag: "1", environment: "production" }), direct, known),
     ).toMatchObject({ kind: "target", target: { env: "production", branch: "conveyor/production/api" } });
   });
-  it("leaves an overlay released by blueGreen or canary alone: its images: entry would move every slot", () => {
+  it("marks a blue-green target and leaves an overlay released by canary alone: its images: entry would move both tracks", () => {
     const blueGreen = config({ services: { api: { strategy: { production: "blueGreen" } } } });
-    expect(resolveTarget(request("deploy-api", { tag: "1" }), blueGreen, known)).toMatchObject({ kind: "target" });
-    expect(resolveTarget(request("deploy-api", { tag: "1" }), blueGreen, known, "promotion")).toMatchObject({
+    const prod = request("deploy", { service: "api", tag: "1", environment: "production" });
+    expect(resolveTarget(request("deploy-api", { tag: "1" }), blueGreen, known)).toEqual({
       kind: "target",
+      target: {
+        service: "api",
+        env: "staging",
+        overlayFile: "services/api/overlays/staging/kustomization.yaml",
+        branch: "conveyor/staging/api",
+      },
     });
-    expect(
-      resolveTarget(
-        request("deploy", { service: "api", tag: "1", environment: "production" }),
-        blueGreen,
-        known,
-        "promotion",
-      ),
-    ).toMatchObject({
+    expect(resolveTarget(prod, blueGreen, known, "promotion")).toMatchObject({
+      kind: "target",
+      target: { env: "production", strategy: "blueGreen" },
+    });
+    const canary = config({ services: { api: { strategy: { production: "canary" } } } });
+    expect(resolveTarget(prod, canary, known, "promotion")).toMatchObject({
       kind: "reject",
       code: "unsupported-strategy",
-      reason: expect.stringContaining("api is released by strategy blueGreen in production"),
+      reason: expect.stringContaining("api is released by strategy canary in production"),
     });
   });
   it("refuses unknown services and lists the known ones", () => {

@@ -333,3 +333,29 @@ describe("planSuperseded", () => {
     });
   });
 });
+
+describe("a blue-green release's verdicts", () => {
+  const idle = { kind: "idle", slot: "green", deployment: "api-green" } as const;
+  it("a verified idle slot is switched to in the same environment, not promoted", () => {
+    expect(planVerified({ v: verification({ slot: idle }), config: DEFAULT, frozen: {} }).next).toEqual({
+      kind: "switch",
+      env: "staging",
+      slot: "green",
+    });
+  });
+  it("a verified switch (the live slot moved) promotes as usual", () => {
+    const live = { ...idle, kind: "live" } as const;
+    expect(planVerified({ v: verification({ slot: live }), config: DEFAULT, frozen: {} }).next).toMatchObject({
+      kind: "promote",
+      env: "production",
+    });
+  });
+  it("a failed idle slot is held and never reverted: it serves no traffic", () => {
+    const plan = planFailed({ v: verification({ slot: idle }), config: DEFAULT, reason: "Degraded" });
+    expect(plan.revert).toEqual({
+      kind: "note",
+      note: "The new image is on the idle slot (green) only, which serves no traffic: nothing is switched to it and nothing needs reverting.",
+    });
+    expect(plan.hold?.body).toContain(`held image: \`${IMAGE}\``);
+  });
+});

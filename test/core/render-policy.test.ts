@@ -165,6 +165,24 @@ describe("promotion PRs touch only overlay files", () => {
     ]);
   });
 
+  it("a blue-green overlay's patch files (slots, Service) are overlay files; its base is not", () => {
+    const bg = config({ services: { "order-service": { strategy: "blueGreen" } } });
+    const found = evaluatePolicy({
+      config: bg,
+      overlays: [],
+      promotion: {
+        changedFiles: [
+          `${STAGING}/slot-green.yaml`,
+          `${STAGING}/service.yaml`,
+          "services/order-service/base/service.yaml",
+        ],
+      },
+    });
+    expect(found.map((v) => v.message)).toEqual([
+      "this promotion PR changes `services/order-service/base/service.yaml`, which is not an overlay file; a promotion may change overlays only",
+    ]);
+  });
+
   it("a person's PR is not held to it", () => {
     expect(evaluatePolicy({ config: c, overlays: [] })).toEqual([]);
   });

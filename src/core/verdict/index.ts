@@ -17,3 +17,4 @@ export { observe } from "./facts.js";
 export { FLAP_TRANSITIONS } from "./timeline.js";
 export { formatDuration } from "./wording.js";
 export { verdictFor } from "./verdict-for.js";
+export { focusOnResources, type FocusResource } from "./resource-health.js";

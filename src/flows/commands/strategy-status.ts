@@ -5,8 +5,8 @@ import { describeSlots, readBlueGreenLayout } from "../../core/blue-green.js";
 import { describeCanary, readCanaryLayout } from "../../core/canary.js";
 import { overlayDir, type Config } from "../../core/config.js";
 import { strategyFor } from "../../core/strategy.js";
-import { patchFilePaths, type PatchFile } from "../../core/strategy-layout.js";
 import type { GitWorkspace } from "../../adapters/git-workspace.js";
+import { overlayPatches } from "../overlay-patches.js";
 
 export async function strategyLines(
   workspace: GitWorkspace,
@@ -21,12 +21,7 @@ export async function strategyLines(
       const strategy = strategyFor(config, service, env.name);
       if (strategy.kind === "image") continue;
       const dir = overlayDir(config, service, env);
-      const kustomization = await workspace.readFile(head, `${dir}/kustomization.yaml`);
-      const files: PatchFile[] = [];
-      for (const path of kustomization === undefined ? [] : patchFilePaths(dir, kustomization)) {
-        const text = await workspace.readFile(head, path);
-        if (text !== undefined) files.push({ path, text });
-      }
+      const files = await overlayPatches(workspace, head, dir);
       const what =
         strategy.kind === "blueGreen"
           ? ((read) => (read.ok ? describeSlots(read.value) : read.reason))(readBlueGreenLayout(strategy, dir, files))
