@@ -173,3 +173,12 @@ export function gateFailedComment(input: {
     `No promotion${input.next ? ` to **${input.next}**` : ""}.${input.holdIssue !== undefined ? ` The image is held (#${input.holdIssue}).` : ""} \`/retry\` here verifies the change again and re-runs the gates; \`/unhold\` (approvers) overrides the gate and opens the promotion.`,
   ].join("\n");
 }
+
+/** The hidden mark of a hold made because a gate failed: which Deployment's gates. */
+export const gateHoldMarker = (deploymentId: number) => `conveyor:gate-hold:${deploymentId}`;
+
+/** The Deployment whose failed gate a hold issue's body records, if any (verified against GitHub before use). */
+export function parseGateHold(body: string): number | undefined {
+  const found = /<!-- conveyor:gate-hold:(\d{1,15}) -->/.exec(body);
+  return found ? Number(found[1]) : undefined;
+}

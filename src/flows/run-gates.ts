@@ -10,12 +10,13 @@ import { findEnvironment, type Config } from "../core/config.js";
 import {
   gateFailedComment,
   gateFailedDescription,
+  gateHoldMarker,
   gatesVerdict,
   planGateDispatch,
   type GateDispatch,
   type GateRun,
 } from "../core/gates.js";
-import { holdIssueText, holdMarker } from "../core/markers.js";
+import { holdIssueText, holdMarker, markerTag } from "../core/markers.js";
 import { owedDescription, type Owed } from "../core/owed.js";
 import { HOLD_LABEL } from "../core/pr-text.js";
 import type { Verification } from "../core/verification.js";
@@ -115,6 +116,12 @@ export async function runGates(
   return { kind: "waiting" };
 }
 
+/** The failed rollout's hold text, and which Deployment's gate failed (so `/unhold` can override it). */
+function gateHoldText(v: Verification, reason: string, image: string): { title: string; body: string } {
+  const text = holdIssueText({ service: v.service, env: v.env, reason: `its E2E gate did not pass: ${reason}`, image });
+  return { ...text, body: `${text.body}\n\n${markerTag(gateHoldMarker(v.deploymentId))}` };
+}
+
 /** No promotion: the image is held, the verified PR is told, and the Deployment fails last. */
 async function failGates(
   services: Services,
@@ -128,12 +135,7 @@ async function failGates(
     ? await gh.issues.upsert({
         label: HOLD_LABEL,
         marker: holdMarker(v.service, v.env),
-        ...holdIssueText({
-          service: v.service,
-          env: v.env,
-          reason: `its E2E gate did not pass: ${reason}`,
-          image: v.to,
-        }),
+        ...gateHoldText(v, reason, v.to),
       })
     : undefined;
   if (v.pr)
