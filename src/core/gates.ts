@@ -170,7 +170,7 @@ export function gateFailedComment(input: {
   return [
     `❌ **E2E gate failed**: ${input.service} \`${input.image}\` is verified in **${input.env}**, but ${input.reason.replace(/[\r\n]+/g, " ")}.`,
     "",
-    `No promotion${input.next ? ` to **${input.next}**` : ""}.${input.holdIssue !== undefined ? ` The image is held (#${input.holdIssue}).` : ""} \`/retry\` here verifies the change again and re-runs the gates; \`/unhold\` (approvers) overrides the gate and opens the promotion.`,
+    `No promotion${input.next ? ` to **${input.next}**` : ""}.${input.holdIssue !== undefined ? ` The image is held (#${input.holdIssue}): \`/unhold\` there (approvers) overrides the gate and opens the promotion.` : ""} \`/retry\` here verifies the change again and re-runs the gates.`,
   ].join("\n");
 }
 

@@ -208,7 +208,7 @@ describe("staging verified, with a gate", () => {
       [
         `❌ **E2E gate failed**: order-service \`${NEW}\` is verified in **staging**, but ${reason}.`,
         "",
-        "No promotion to **production**. The image is held (#90). `/retry` here verifies the change again and re-runs the gates; `/unhold` (approvers) overrides the gate and opens the promotion.",
+        "No promotion to **production**. The image is held (#90): `/unhold` there (approvers) overrides the gate and opens the promotion. `/retry` here verifies the change again and re-runs the gates.",
         "",
         "<!-- conveyor:verdict:77 -->",
       ].join("\n"),
