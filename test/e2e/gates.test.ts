@@ -7,29 +7,12 @@ import { Octokit } from "@octokit/rest";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startWorld, OWNER, REPO, SANDBOX_CONFIG, type World } from "../../sandbox/world.js";
 import { deploymentState, pullRequest } from "../../sandbox/scenario.js";
+import { E2E_WORKFLOW } from "../../sandbox/forge/testing.js";
 
 let world: World;
 let ci: Octokit;
 const repo = { owner: OWNER, repo: REPO };
 const IMAGE = "ghcr.io/acme/order-service";
-const WORKFLOW = [
-  "name: E2E",
-  "run-name: E2E of ${{ inputs.image }} [${{ inputs.correlation_id }}]",
-  "on:",
-  "  workflow_dispatch:",
-  "    inputs:",
-  "      image: { required: true }",
-  "      environment: { required: true }",
-  "      service: { required: true }",
-  "      manifests_commit: { required: true }",
-  "      correlation_id: { required: true }",
-  "jobs:",
-  "  e2e:",
-  "    runs-on: ubuntu-latest",
-  "    steps:",
-  "      - run: ./e2e.sh",
-  "",
-].join("\n");
 const CONFIG = SANDBOX_CONFIG.replace(
   "    autoMerge: true\n",
   "    autoMerge: true\n    gates:\n      - workflow: e2e.yml\n        timeout: 2m\n",
@@ -38,9 +21,15 @@ const CONFIG = SANDBOX_CONFIG.replace(
 beforeAll(async () => {
   expect(CONFIG).toContain("gates:");
   world = await startWorld({ config: CONFIG, serviceRepos: true });
-  await world.forge.seed(OWNER, "order-service", { ".github/workflows/e2e.yml": WORKFLOW }, "Add the E2E workflow", {
-    silent: true,
-  });
+  await world.forge.seed(
+    OWNER,
+    "order-service",
+    { ".github/workflows/e2e.yml": E2E_WORKFLOW },
+    "Add the E2E workflow",
+    {
+      silent: true,
+    },
+  );
   ci = new Octokit({ baseUrl: world.forge.url, auth: world.tokens.admin });
 }, 120_000);
 
@@ -118,5 +107,38 @@ describe("an E2E gate on staging", () => {
     // Production's PR still proposes the image that passed, never the one that failed its gate.
     const production = await pullRequest(world, "conveyor/production/order-service", 5_000);
     expect(production.title).toBe("Deploy order-service 1.5.0 to production");
+  });
+
+  it("/retry verifies again and re-runs the gate; /unhold on the hold issue overrides the failed gate and production's PR takes the image", async () => {
+    const { data: merged } = await ci.rest.pulls.list({
+      ...repo,
+      state: "closed",
+      head: `${OWNER}:conveyor/staging/order-service`,
+    });
+    const stagingPr = merged.find((pr) => pr.title === "Deploy order-service 1.6.0-e2e-fail to staging");
+    const number = stagingPr?.number ?? 0;
+    const runsOf = async () => (await gateRuns()).filter((r) => r.display_title.includes("1.6.0-e2e-fail"));
+    expect(await runsOf()).toHaveLength(1);
+
+    await ci.rest.issues.createComment({ ...repo, issue_number: number, body: "/retry" });
+    await deploymentState(world, "staging", "order-service", "failure", 120_000);
+    const runs = await runsOf();
+    expect(runs).toHaveLength(2);
+    // A new verification, a new Deployment: the gate's run has a correlation id of its own.
+    expect(new Set(runs.map((r) => /\[(conveyor-[^\]]+)\]/.exec(r.display_title)?.[1])).size).toBe(2);
+
+    const { data: holds } = await ci.rest.issues.listForRepo({ ...repo, state: "open", labels: "conveyor:hold" });
+    const hold = holds.find((issue) => issue.title === "Conveyor: order-service is held in staging");
+    expect(hold?.body).toContain(`held image: \`${IMAGE}:1.6.0-e2e-fail\``);
+    await ci.rest.issues.createComment({ ...repo, issue_number: hold?.number ?? 0, body: "/unhold" });
+    const deadline = Date.now() + 60_000;
+    let production = await pullRequest(world, "conveyor/production/order-service", 5_000);
+    while (production.title !== "Deploy order-service 1.6.0-e2e-fail to production" && Date.now() < deadline) {
+      await new Promise((resolve) => setTimeout(resolve, 250));
+      production = await pullRequest(world, "conveyor/production/order-service", 5_000);
+    }
+    expect(production.title).toBe("Deploy order-service 1.6.0-e2e-fail to production");
+    expect(production.body).toContain("its E2E gate failed (E2E gate failed: e2e.yml ended failure");
+    expect(production.body).toContain("and @admin overrode it with /unhold.");
   });
 });
