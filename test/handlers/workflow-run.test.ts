@@ -1,6 +1,7 @@
 // workflow_run -> a finished run that names an E2E gate this process waits for nudges that gate
 // (its flow then reads the run from GitHub). Through Probot, with GitHub's example payloads: only
 // `completed`, only the gate's own repository, only a whole correlation id counts.
+import { createHmac } from "node:crypto";
 import { beforeEach, describe, expect, it, vi } from "vitest";
 import { GateWaits } from "../../src/runtime/gate-waits.js";
 import { mockGitHub } from "../helpers/github-mock.js";
@@ -29,13 +30,31 @@ beforeEach(async () => {
   return () => waits.stop();
 });
 
-function workflowRun(action: "completed" | "requested", title: string, repo = "order-service") {
+function runPayload(action: "completed" | "requested", title: string, repo = "order-service") {
   const payload = withRepo(
     example("workflow_run", (p) => p.action === action),
     { owner: "acme", repo, cloneUrl: "file:///nonexistent", installationId: 4242 },
   );
   Object.assign(payload.workflow_run as object, { display_title: title });
-  return app.probot.receive({ id: `run-${++delivery}`, name: "workflow_run", payload: payload as never });
+  return payload;
+}
+
+function workflowRun(action: "completed" | "requested", title: string, repo = "order-service") {
+  return app.probot.receive({
+    id: `run-${++delivery}`,
+    name: "workflow_run",
+    payload: runPayload(action, title, repo) as never,
+  });
+}
+
+/** As GitHub delivers it: the raw body, signed with the webhook secret (Probot's default here). */
+function signedDelivery(body: string, secret = "development") {
+  return app.probot.webhooks.verifyAndReceive({
+    id: `run-${++delivery}`,
+    name: "workflow_run",
+    payload: body,
+    signature: `sha256=${createHmac("sha256", secret).update(body).digest("hex")}`,
+  });
 }
 
 describe("workflow_run", () => {
@@ -55,5 +74,13 @@ describe("workflow_run", () => {
   ] as const)("%s: nothing", async (_, action, title, repo) => {
     await workflowRun(action, title, repo);
     expect(fired).toEqual([]);
+  });
+
+  it("signed with the webhook secret, it nudges; signed with another key, it is refused and nudges nothing", async () => {
+    const body = JSON.stringify(runPayload("completed", "E2E [conveyor-staging-77-1]"));
+    await expect(signedDelivery(body, "not-the-secret")).rejects.toThrow(/signature does not match/);
+    expect(fired).toEqual([]);
+    await signedDelivery(body);
+    expect(fired).toEqual([77]);
   });
 });
