@@ -58,7 +58,8 @@ describe("a crash between answering deploy events and making their PRs", () => {
         const all = await ci.paginate(ci.rest.pulls.list, { ...repo, state: "all", per_page: 100 });
         return all.length >= SERVICES.length ? all : undefined;
       },
-      240_000,
+      // Writes are spaced a second apart and each PR takes a few; a loaded machine takes longer.
+      450_000,
       "30 PRs",
     );
     // Settle: nothing more may arrive (a duplicate would come from a late replay or redelivery).
@@ -77,5 +78,5 @@ describe("a crash between answering deploy events and making their PRs", () => {
     const redelivered = world.forge.events.filter((d) => d.event === "repository_dispatch" && d.redelivery);
     expect(failed.length).toBeGreaterThan(0);
     expect(new Set(redelivered.map((d) => d.id))).toEqual(new Set(failed.map((d) => d.id)));
-  }, 400_000);
+  }, 600_000);
 });
