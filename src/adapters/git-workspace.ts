@@ -5,7 +5,7 @@
 // The installation token travels only in an environment variable holding an http.extraHeader,
 // never in a URL or an argument, so git's own error text cannot echo it; errors are redacted
 // again on the way out all the same.
-import { mkdir, rename, rm, writeFile } from "node:fs/promises";
+import { mkdir, readdir, rename, rm, writeFile } from "node:fs/promises";
 import { existsSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join, resolve } from "node:path";
@@ -49,6 +49,10 @@ const TREES_KEPT = 8;
 const MADE_KEPT = 1_000;
 const BLOBS_KEPT_BYTES = 32 * 1024 * 1024;
 const BLOB_KEPT_MAX = 256 * 1024;
+/** Packs in the clone before they are rolled up into fewer. */
+const PACKS_KEPT = 16;
+/** Every fetch keeps what it brings as one pack (see fetch()). */
+const FETCH_CONFIG = ["-c", "fetch.unpackLimit=1"];
 /** Refs per `git push`. */
 const PUSH_BATCH = 50;
 
@@ -109,7 +113,23 @@ export class GitWorkspace {
       await this.run(["config", "gc.auto", "0"]);
     }
     this.ready = true;
-    await this.run(["fetch", "--prune", "--no-tags", "--quiet", "origin"], { network: true });
+    await this.fetch(["--prune", "origin"]);
+  }
+
+  /**
+   * `git fetch`, in the ref turn's task. What it brings appears all at once: git would otherwise
+   * unpack a small fetch (under 100 objects) into loose objects one by one, the commit first and
+   * its trees after, and a reader at that moment would find the commit (hasCommits says yes)
+   * whose trees are not there yet (`ls-tree`: "Could not read <tree>"). Kept as a pack, the
+   * objects become visible together when git renames its index into place. Packs are rolled up
+   * from time to time (with the loose objects of commits made here), so lookups stay quick.
+   */
+  private async fetch(args: string[]): Promise<void> {
+    await this.run(["fetch", "--no-tags", "--quiet", ...args], { network: true });
+    const packs = await readdir(join(this.options.dir, "objects", "pack")).catch(() => []);
+    if (packs.filter((name) => name.endsWith(".pack")).length >= PACKS_KEPT)
+      // New packs are written before old ones go; git's readers look again when one is gone.
+      await this.run(["repack", "-d", "-q", "--geometric=2"]).catch(() => undefined);
   }
 
   /** Fetches and pushes write local refs; they take turns so git never finds a ref locked. */
@@ -142,13 +162,11 @@ export class GitWorkspace {
       const sha = heads.get(branch);
       if (!sha) return undefined;
       if (!(await this.hasCommits([sha]))) {
-        await this.exclusive(() =>
-          this.run(["fetch", "--no-tags", "--quiet", "origin", `+refs/heads/${branch}:refs/remotes/origin/${branch}`], {
-            network: true,
-          }),
-        );
+        await this.exclusive(() => this.fetch(["origin", `+refs/heads/${branch}:refs/remotes/origin/${branch}`]));
         if (!(await this.hasCommits([sha]))) return this.remoteBranch(branch);
-      } else if ((await this.remoteBranch(branch)) !== sha) await this.trackRef(branch, sha);
+      } else if ((await this.remoteBranch(branch)) !== sha)
+        // In the fetches' and pushes' turn: a fetch under way leases the ref and would find it moved.
+        await this.exclusive(() => this.trackRef(branch, sha));
       return sha;
     };
   }
@@ -157,7 +175,8 @@ export class GitWorkspace {
   private async trackRef(branch: string, sha: string): Promise<void> {
     if (!PLAIN_BRANCH.test(branch) || branch.includes("..")) return;
     const path = join(this.options.dir, "refs", "remotes", "origin", branch);
-    const temp = `${path}.${process.pid}.${Math.random().toString(36).slice(2)}.tmp`;
+    // Written aside, outside refs/ (git would list a file there as a broken ref), then renamed.
+    const temp = join(this.options.dir, `conveyor-ref-${process.pid}-${Math.random().toString(36).slice(2)}.tmp`);
     try {
       await mkdir(dirname(path), { recursive: true });
       await writeFile(temp, `${sha}\n`);
@@ -587,7 +606,10 @@ export class GitWorkspace {
     opts: { input?: string; network?: boolean; cwd?: string; env?: Record<string, string> } = {},
   ): Promise<{ code: number | null; stdout: Buffer; stderr: string }> {
     const env = await this.gitEnv(opts);
-    const argv = args[0] === "init" ? args : ["--git-dir", this.options.dir, ...args];
+    const argv =
+      args[0] === "init"
+        ? args
+        : ["--git-dir", this.options.dir, ...(args[0] === "fetch" ? FETCH_CONFIG : []), ...args];
     return new Promise((resolve, reject) => {
       const child = spawn("git", argv, { env, cwd: opts.cwd, stdio: ["pipe", "pipe", "pipe"] });
       const chunks: Buffer[] = [];
@@ -626,11 +648,7 @@ export class GitWorkspace {
 
   /** Fetches a pull request's head (forks' commits are only reachable through refs/pull/N/head). */
   async fetchPullHead(number: number): Promise<void> {
-    await this.exclusive(() =>
-      this.run(["fetch", "--no-tags", "--quiet", "origin", `+refs/pull/${number}/head:refs/remotes/pull/${number}`], {
-        network: true,
-      }),
-    );
+    await this.exclusive(() => this.fetch(["origin", `+refs/pull/${number}/head:refs/remotes/pull/${number}`]));
   }
 
   /**

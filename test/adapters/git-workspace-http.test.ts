@@ -1,11 +1,12 @@
 // The clone over HTTP (the local forge runs git's own http-backend): where branches are is read
 // with one request and only branches read are fetched; pushes send a pack made here, with the
 // same leases and per-ref answers as `git push`; the token shows up nowhere.
-import { mkdtempSync } from "node:fs";
+import { execFileSync } from "node:child_process";
+import { mkdtempSync, readdirSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
-import { GitWorkspace } from "../../src/adapters/git-workspace.js";
+import { GitWorkspace, type TreeEntry } from "../../src/adapters/git-workspace.js";
 import { startForge, type Forge } from "../../sandbox/forge/index.js";
 
 const OVERLAY = "services/order-service/overlays/staging/kustomization.yaml";
@@ -22,9 +23,12 @@ afterAll(() => forge?.close());
 type Spawn = (args: string[]) => Promise<unknown>;
 type SpawnSpy = { mock: { calls: Array<Parameters<Spawn>> } };
 
+const remoteDirs = new Map<string, string>();
+const remoteDir = (name: string) => remoteDirs.get(name) as string;
+
 async function repo(): Promise<{ name: string; ws: GitWorkspace; spawned: SpawnSpy }> {
   const name = `manifests-${++repoCount}`;
-  await forge.createRepo("acme", name);
+  remoteDirs.set(name, (await forge.createRepo("acme", name)).path);
   await forge.seed("acme", name, { [OVERLAY]: "newTag: 1\n", "README.md": "hi\n" }, "seed", { silent: true });
   const ws = new GitWorkspace({
     dir: join(mkdtempSync(join(tmpdir(), "ws-")), "clone"),
@@ -106,6 +110,94 @@ describe("GitWorkspace over HTTP", () => {
     expect(
       forge.requests.some((r) => r.kind === "git" && r.path.endsWith("/git-receive-pack") && r.status === 200),
     ).toBe(true);
+  });
+
+  it("a commit it says it has is whole even while a fetch is bringing it", async () => {
+    // git unpacked a small fetch into loose objects, the commit before its trees: a deploy that
+    // asked at that moment got the commit and `ls-tree` failed ("Could not read <tree>").
+    const { name, ws } = await repo();
+    await ws.sync();
+    for (let round = 0; round < 5; round++) {
+      const files: Record<string, string> = {};
+      for (let d = 0; d < 20; d++) for (let f = 0; f < 3; f++) files[`r${round}/d${d}/f${f}.yaml`] = `${d} ${f}\n`;
+      const main = await forge.seed("acme", name, files, "many files", { silent: true });
+      let fetched = false;
+      const fetching = ws
+        .remoteBranches()
+        .then((branches) => branches("main"))
+        .finally(() => (fetched = true));
+      // Another event asks again and again while the fetch runs, and reads the commit at once.
+      let seen: TreeEntry[] | undefined;
+      while (!fetched && !seen) if (await ws.hasCommits([main])) seen = await ws.treeEntries(main);
+      expect(await fetching).toBe(main);
+      for (const entries of [seen, await ws.treeEntries(main)])
+        if (entries) expect(entries.filter((e) => e.path.startsWith(`r${round}/`))).toHaveLength(60);
+    }
+  });
+
+  it("records a branch it already has the commit of without upsetting a fetch under way", async () => {
+    const { name, ws } = await repo();
+    const main = (await (await ws.remoteBranches())("main")) as string;
+    for (let round = 0; round < 5; round++) {
+      const files: Record<string, string> = {};
+      for (let d = 0; d < 40; d++) files[`r${round}/d${d}.yaml`] = `${d}\n`;
+      await forge.seed("acme", name, files, "many files", { silent: true });
+      // A branch at a commit the clone has: recorded without a fetch, while a full fetch runs.
+      execFileSync("git", ["--git-dir", remoteDir(name), "update-ref", `refs/heads/same-${round}`, main]);
+      const syncing = ws.sync();
+      const branches = await ws.remoteBranches();
+      expect(await branches(`same-${round}`)).toBe(main);
+      await syncing;
+    }
+  });
+
+  it("commits of different files at once, while the default branch moves, all land whole", async () => {
+    const { name, ws, spawned } = await repo();
+    const services = ["a", "b", "c", "d", "e"];
+    const overlay = (s: string) => `services/${s}/overlays/staging/kustomization.yaml`;
+    await forge.seed("acme", name, Object.fromEntries(services.map((s) => [overlay(s), "newTag: 0\n"])), "seed", {
+      silent: true,
+    });
+    const made = new Map<string, string>();
+    await Promise.all(
+      services.map(async (s) => {
+        for (let round = 1; round <= 5; round++) {
+          const branches = await ws.remoteBranches();
+          const main = (await branches("main")) as string;
+          const branch = `conveyor/staging/${s}`;
+          const commit = await ws.commitFile({
+            parent: main,
+            path: overlay(s),
+            text: `newTag: ${round}\n`,
+            message: `${s} ${round}`,
+          });
+          expect(await ws.pushBranch(branch, commit, await branches(branch))).toBe(true);
+          made.set(s, commit);
+          // Someone merges meanwhile; the render check of the PR fetches everything.
+          await forge.seed("acme", name, { [`bump-${s}-${round}.txt`]: "x\n" }, "bump", { silent: true });
+          await ws.sync();
+          expect(await ws.changedFiles(main, commit)).toEqual([overlay(s)]);
+          expect((await ws.treeEntries(commit)).find((e) => e.path === overlay(s))).toBeDefined();
+          expect(await ws.readFile(commit, overlay(s))).toBe(`newTag: ${round}\n`);
+        }
+      }),
+    );
+    // What landed is whole: a fresh clone reads every branch's file.
+    const fresh = new GitWorkspace({
+      dir: join(mkdtempSync(join(tmpdir(), "ws-")), "clone"),
+      remoteUrl: forge.gitUrl("acme", name),
+      token: async () => token,
+    });
+    await fresh.sync();
+    for (const s of services) {
+      expect(await fresh.remoteBranch(`conveyor/staging/${s}`)).toBe(made.get(s));
+      expect(await fresh.readFile(made.get(s) as string, overlay(s))).toBe("newTag: 5\n");
+    }
+    // Fetches keep packs, rolled up as they pile up: far fewer than the fetches made.
+    const packs = readdirSync(join(ws.dir, "objects", "pack")).filter((f) => f.endsWith(".pack"));
+    expect(packs.length).toBeLessThan(16);
+    expect(gitCalls(spawned, "fetch")).toBeGreaterThan(16);
+    expect(gitCalls(spawned, "repack")).toBeGreaterThan(0);
   });
 
   it("never shows the token when the remote cannot be reached or refuses it", async () => {
