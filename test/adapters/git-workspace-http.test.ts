@@ -152,7 +152,7 @@ describe("GitWorkspace over HTTP", () => {
   });
 
   it("commits of different files at once, while the default branch moves, all land whole", async () => {
-    const { name, ws, spawned } = await repo();
+    const { name, ws } = await repo();
     const services = ["a", "b", "c", "d", "e"];
     const overlay = (s: string) => `services/${s}/overlays/staging/kustomization.yaml`;
     await forge.seed("acme", name, Object.fromEntries(services.map((s) => [overlay(s), "newTag: 0\n"])), "seed", {
@@ -193,11 +193,24 @@ describe("GitWorkspace over HTTP", () => {
       expect(await fresh.remoteBranch(`conveyor/staging/${s}`)).toBe(made.get(s));
       expect(await fresh.readFile(made.get(s) as string, overlay(s))).toBe("newTag: 5\n");
     }
-    // Fetches keep packs, rolled up as they pile up: far fewer than the fetches made.
+  });
+
+  it("rolls up the packs its fetches keep, and still reads what it made and has not pushed", async () => {
+    const { name, ws, spawned } = await repo();
+    const first = (await (await ws.remoteBranches())("main")) as string;
+    const unpushed = await ws.commitFile({ parent: first, path: "mine.txt", text: "mine\n", message: "mine" });
+    let main = first;
+    for (let round = 0; round < 20; round++) {
+      main = await forge.seed("acme", name, { [`f${round}.txt`]: `${round}\n` }, "bump", { silent: true });
+      expect(await (await ws.remoteBranches())("main")).toBe(main);
+    }
     const packs = readdirSync(join(ws.dir, "objects", "pack")).filter((f) => f.endsWith(".pack"));
-    expect(packs.length).toBeLessThan(16);
-    expect(gitCalls(spawned, "fetch")).toBeGreaterThan(16);
+    expect(gitCalls(spawned, "fetch")).toBe(21);
     expect(gitCalls(spawned, "repack")).toBeGreaterThan(0);
+    expect(packs.length).toBeLessThan(16);
+    expect(await ws.readFile(main, "f19.txt")).toBe("19\n");
+    expect(await ws.readFile(unpushed, "mine.txt")).toBe("mine\n");
+    expect(await ws.pushBranch("conveyor/mine", unpushed, undefined)).toBe(true);
   });
 
   it("never shows the token when the remote cannot be reached or refuses it", async () => {
