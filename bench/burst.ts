@@ -4,6 +4,7 @@
 import type { ForgeRequest } from "../sandbox/forge/index.js";
 import {
   cpuSeconds,
+  cpuSecondsOfTree,
   deadline,
   load1m,
   log,
@@ -17,6 +18,7 @@ import {
 import { imageOf, serviceName } from "./lib/repo.js";
 import {
   appLogFindings,
+  closeWorld,
   BENCH_CONFIG,
   conveyorRevision,
   dispatch,
@@ -102,7 +104,7 @@ export async function benchBurst(params: BurstParams = DEFAULT_BURST, quick = fa
   let ciRetries = 0;
   let status: "complete" | "deadline" = "complete";
   let failure: string | undefined;
-  const cpuAtStart = { app: cpuSeconds(world.app.pid ?? 0), bench: cpuSeconds("self") };
+  const cpuAtStart = { app: cpuSecondsOfTree(world.app.pid ?? 0), bench: cpuSeconds("self") };
   const startIndex = world.forge.requests.length;
   const startEvents = world.forge.events.length;
   let t0 = 0;
@@ -185,7 +187,7 @@ export async function benchBurst(params: BurstParams = DEFAULT_BURST, quick = fa
     clearInterval(watcher);
     // Who used the two cores: Conveyor (with its git and kubectl) against this process (the forge,
     // its git http-backend, the simulated Argo CD, the bookkeeping).
-    const cpu = { app: cpuSeconds(world.app.pid ?? 0), bench: cpuSeconds("self") };
+    const cpu = { app: cpuSecondsOfTree(world.app.pid ?? 0), bench: cpuSeconds("self") };
     // Deliveries not yet made when the run ended (the forge delivers one at a time per repository).
     const queuedAtEnd = world.forge.events
       .slice(startEvents)
@@ -291,6 +293,10 @@ export async function benchBurst(params: BurstParams = DEFAULT_BURST, quick = fa
           cpu.app !== undefined && cpuAtStart.app !== undefined
             ? Math.round((cpu.app - cpuAtStart.app) * 10) / 10
             : null,
+        cpuSecondsConveyorPerPr:
+          cpu.app !== undefined && cpuAtStart.app !== undefined
+            ? Math.round(((cpu.app - cpuAtStart.app) / Math.max(1, openedAt.size)) * 1000) / 1000
+            : null,
         cpuSecondsForgeAndBench:
           cpu.bench !== undefined && cpuAtStart.bench !== undefined
             ? Math.round((cpu.bench - cpuAtStart.bench) * 10) / 10
@@ -338,14 +344,26 @@ export async function benchBurst(params: BurstParams = DEFAULT_BURST, quick = fa
           "CPU seconds: Conveyor with its git and kubectl / the forge and the rest",
           `${f.cpuSecondsConveyor ?? "?"} / ${f.cpuSecondsForgeAndBench ?? "?"}`,
         ],
+        [
+          "CPU seconds per PR, with its render check (Conveyor and its children)",
+          f.cpuSecondsConveyorPerPr ?? "?",
+          f.cpuSecondsConveyorPerPr !== null && f.cpuSecondsConveyorPerPr <= 0.2
+            ? "target <= 0.2: met"
+            : "target <= 0.2: MISSED",
+        ],
+        [
+          "first dispatch -> last write / rate-limit floor",
+          `${f.totalOverFloor}x`,
+          f.totalOverFloor <= 1.3 ? "target <= 1.3x: met" : "target <= 1.3x: MISSED",
+        ],
+        ["1-min load average at start / end", `${host.loadAverage1m} / ${load1m()}`],
       ]),
     );
     if (!ok) throw new Error(`burst did not meet its checks (status ${status}); see ${file}`);
     return result;
   } finally {
     clearInterval(watcher);
-    // Bounded: a close that hangs (queued webhook deliveries to a stopped app) must not hold the run.
-    await Promise.race([world.close(), sleep(30_000)]);
+    await closeWorld(world);
   }
 }
 

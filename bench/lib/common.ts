@@ -1,6 +1,6 @@
 // Shared pieces of the benchmarks: machine description, percentiles, git, result files, tables.
 import { execFile } from "node:child_process";
-import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { mkdirSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { availableParallelism, cpus, loadavg, totalmem } from "node:os";
 import { fileURLToPath } from "node:url";
 import { join } from "node:path";
@@ -134,4 +134,44 @@ export function cpuSeconds(pid: number | "self"): number | undefined {
   } catch {
     return undefined;
   }
+}
+
+/**
+ * CPU seconds of a process and all its descendants: its own, those it has waited for, and those
+ * still running (a long-lived `git cat-file` would otherwise not count until it exits).
+ */
+export function cpuSecondsOfTree(pid: number): number | undefined {
+  const stats = new Map<number, { ppid: number; own: number; waited: number }>();
+  let entries: string[];
+  try {
+    entries = readdirSync("/proc").filter((e) => /^\d+$/.test(e));
+  } catch {
+    return undefined;
+  }
+  for (const entry of entries) {
+    try {
+      const stat = readFileSync(`/proc/${entry}/stat`, "utf8");
+      const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+      stats.set(Number(entry), {
+        ppid: Number(fields[1]),
+        own: Number(fields[11]) + Number(fields[12]),
+        waited: Number(fields[13]) + Number(fields[14]),
+      });
+    } catch {
+      // Gone meanwhile.
+    }
+  }
+  const root = stats.get(pid);
+  if (!root) return undefined;
+  let ticks = root.own + root.waited;
+  const pending = [pid];
+  while (pending.length) {
+    const parent = pending.pop() as number;
+    for (const [child, s] of stats)
+      if (s.ppid === parent) {
+        ticks += s.own + s.waited;
+        pending.push(child);
+      }
+  }
+  return Math.round((ticks / 100) * 10) / 10;
 }

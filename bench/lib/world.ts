@@ -25,13 +25,30 @@ export async function startGeneratedWorld(
     logLevel: "info",
     ...options,
     // The 30 s rescan for in-progress Deployments is background work, not part of any flow measured here.
-    appEnv: { CONVEYOR_RESCAN_MS: "3600000", ...options.appEnv },
+    appEnv: {
+      CONVEYOR_RESCAN_MS: "3600000",
+      // "--import ./bench/lib/cpu-profile.mjs": Conveyor writes a CPU profile when it stops.
+      ...(process.env.BENCH_APP_NODE_OPTIONS
+        ? { NODE_OPTIONS: process.env.BENCH_APP_NODE_OPTIONS, BENCH_PROFILE_DIR: process.env.BENCH_PROFILE_DIR ?? "" }
+        : {}),
+      ...options.appEnv,
+    },
     seedRepo: async (path) => {
       generated = await generateRepo(path, spec);
     },
   });
   const g = generated as NonNullable<typeof generated>;
   return { world, head: g.head, tags: g.tags, generateMs: g.ms };
+}
+
+/**
+ * Closes the world; a profiled Conveyor (BENCH_APP_NODE_OPTIONS) is first stopped with SIGTERM so
+ * it exits on its own and writes its profile. Bounded: a close that hangs (queued webhook
+ * deliveries to a stopped app) must not hold the run.
+ */
+export async function closeWorld(world: World): Promise<void> {
+  if (process.env.BENCH_APP_NODE_OPTIONS) await Promise.race([world.stopApp(), sleep(20_000)]);
+  await Promise.race([world.close(), sleep(30_000)]);
 }
 
 /** Records when each forge request finished (the forge keeps no timestamps); returns a lookup. */
@@ -81,8 +98,12 @@ export async function settled(world: World, headSha: string, timeoutMs = 120_000
   await quiescent(world, 1500, timeoutMs);
 }
 
-export function prOpened(branch: string) {
+/** The PR for `branch` opened; with `world`, only one opened from now on (a branch may be reused). */
+export function prOpened(branch: string, world?: World) {
+  const before = world ? world.forge.events.length : 0;
+  const earlier = new Set(world?.forge.events.slice(0, before));
   return (d: WebhookDelivery) =>
+    !earlier.has(d) &&
     d.event === "pull_request" &&
     d.action === "opened" &&
     (d.payload as { pull_request?: { head?: { ref?: string } } }).pull_request?.head?.ref === branch;
@@ -105,6 +126,7 @@ export async function dispatch(
   token: string,
   service: string,
   image: string,
+  environment?: string,
 ): Promise<{ status: number; retryAfter: number | undefined }> {
   const res = await fetch(`${world.forge.url}/repos/${OWNER}/${REPO}/dispatches`, {
     method: "POST",
@@ -113,7 +135,7 @@ export async function dispatch(
       "content-type": "application/json",
       accept: "application/vnd.github+json",
     },
-    body: JSON.stringify({ event_type: "deploy", client_payload: { service, image } }),
+    body: JSON.stringify({ event_type: "deploy", client_payload: { service, image, environment } }),
   });
   await res.arrayBuffer();
   const retry = res.headers.get("retry-after");

@@ -5,12 +5,25 @@
 // The installation token travels only in an environment variable holding an http.extraHeader,
 // never in a URL or an argument, so git's own error text cannot echo it; errors are redacted
 // again on the way out all the same.
-import { mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
+import { mkdir, readdir, rename, rm, writeFile } from "node:fs/promises";
 import { existsSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join, resolve } from "node:path";
 import { spawn } from "node:child_process";
-import { simpleGit, type SimpleGit } from "simple-git";
+import { GitBatch } from "./git-batch.js";
+import { receivePack, remoteHeads, usable, ZERO_ID } from "./git-http.js";
+import {
+  commitObject,
+  commitTree,
+  gitObject,
+  isTreeMode,
+  packObjects,
+  parseTree,
+  treeObject,
+  writeLooseObject,
+  type GitObject,
+  type TreeItem,
+} from "./git-objects.js";
 import { redact } from "./redact.js";
 
 export interface WorkspaceOptions {
@@ -31,9 +44,15 @@ export interface CommitRequest {
   message: string;
 }
 
-const TREES_KEPT = 4;
+const TREES_KEPT = 8;
+/** Commits made here whose objects are kept until they are pushed. */
+const MADE_KEPT = 1_000;
 const BLOBS_KEPT_BYTES = 32 * 1024 * 1024;
 const BLOB_KEPT_MAX = 256 * 1024;
+/** Packs in the clone before they are rolled up into fewer. */
+const PACKS_KEPT = 16;
+/** Every fetch keeps what it brings as one pack (see fetch()). */
+const FETCH_CONFIG = ["-c", "fetch.unpackLimit=1"];
 /** Refs per `git push`. */
 const PUSH_BATCH = 50;
 
@@ -49,8 +68,7 @@ const DEFAULT_AUTHOR = { name: "conveyor[bot]", email: "conveyor[bot]@users.nore
 
 export class GitWorkspace {
   private ready = false;
-  private fetching?: Promise<void>;
-  private nextFetch?: Promise<void>;
+  private readonly fetches = new Shared(() => this.exclusive(() => this.fetchNow()));
   private refTurn: Promise<unknown> = Promise.resolve();
   private readonly pushes: PendingPush[] = [];
   private pushTurn?: Promise<void>;
@@ -58,6 +76,12 @@ export class GitWorkspace {
   private readonly trees = new Map<string, CommitTree>();
   private readonly blobs = new Map<string, Buffer>();
   private blobBytes = 0;
+  private batchReader?: GitBatch;
+  /** Objects of commits made here and not pushed yet: a push over HTTP sends exactly these. */
+  private readonly made = new Map<string, { parent: string; objects: GitObject[] }>();
+  /** What each commit made here changed: its tree can be derived from its parent's. */
+  private readonly recipes = new Map<string, { parent: string; file: TreeEntry; dirs: Array<[string, string]> }>();
+  private readonly heads = new Shared(async () => remoteHeads(this.options.remoteUrl, await this.authorization()));
 
   constructor(private readonly options: WorkspaceOptions) {}
 
@@ -77,19 +101,7 @@ export class GitWorkspace {
    * burst of events costs two fetches, not one each.
    */
   sync(): Promise<void> {
-    if (!this.fetching) {
-      this.fetching = this.exclusive(() => this.fetchNow()).finally(() => {
-        this.fetching = undefined;
-      });
-      return this.fetching;
-    }
-    this.nextFetch ??= this.fetching
-      .catch(() => undefined)
-      .then(() => {
-        this.nextFetch = undefined;
-        return this.sync();
-      });
-    return this.nextFetch;
+    return this.fetches.run();
   }
 
   private async fetchNow(): Promise<void> {
@@ -101,7 +113,23 @@ export class GitWorkspace {
       await this.run(["config", "gc.auto", "0"]);
     }
     this.ready = true;
-    await this.run(["fetch", "--prune", "--no-tags", "--quiet", "origin"], { network: true });
+    await this.fetch(["--prune", "origin"]);
+  }
+
+  /**
+   * `git fetch`, in the ref turn's task. What it brings appears all at once: git would otherwise
+   * unpack a small fetch (under 100 objects) into loose objects one by one, the commit first and
+   * its trees after, and a reader at that moment would find the commit (hasCommits says yes)
+   * whose trees are not there yet (`ls-tree`: "Could not read <tree>"). Kept as a pack, the
+   * objects become visible together when git renames its index into place. Packs are rolled up
+   * from time to time (with the loose objects of commits made here), so lookups stay quick.
+   */
+  private async fetch(args: string[]): Promise<void> {
+    await this.run(["fetch", "--no-tags", "--quiet", ...args], { network: true });
+    const packs = await readdir(join(this.options.dir, "objects", "pack")).catch(() => []);
+    if (packs.filter((name) => name.endsWith(".pack")).length >= PACKS_KEPT)
+      // New packs are written before old ones go; git's readers look again when one is gone.
+      await this.run(["repack", "-d", "-q", "--geometric=2"]).catch(() => undefined);
   }
 
   /** Fetches and pushes write local refs; they take turns so git never finds a ref locked. */
@@ -113,27 +141,103 @@ export class GitWorkspace {
 
   /** Sha of a remote branch as last fetched, or undefined when it does not exist. */
   async remoteBranch(branch: string): Promise<string | undefined> {
-    try {
-      return (
-        (await this.run(["rev-parse", "--verify", "--quiet", `refs/remotes/origin/${branch}^{commit}`])).trim() ||
-        undefined
-      );
-    } catch {
-      return undefined;
+    if (!existsSync(join(this.options.dir, "HEAD"))) return undefined;
+    if (!PLAIN_BRANCH.test(branch) || branch.includes("..")) return undefined;
+    return (await this.batch().read(`refs/remotes/origin/${branch}^{commit}`))?.id;
+  }
+
+  /**
+   * Where the remote's branches are now, for an edit about to be made: over HTTP, one request for
+   * the remote's refs, and a fetch of just the branch read when its commit is not in the clone
+   * (a branch nobody reads is never fetched). Elsewhere, a full sync. Callers at the same time
+   * share requests, as they share fetches.
+   */
+  async remoteBranches(): Promise<(branch: string) => Promise<string | undefined>> {
+    if (!usable(this.options.remoteUrl) || !existsSync(join(this.options.dir, "HEAD"))) {
+      await this.sync();
+      return (branch) => this.remoteBranch(branch);
     }
+    const heads = await this.heads.run();
+    return async (branch) => {
+      const sha = heads.get(branch);
+      if (!sha) return undefined;
+      if (!(await this.hasCommits([sha]))) {
+        await this.exclusive(() => this.fetch(["origin", `+refs/heads/${branch}:refs/remotes/origin/${branch}`]));
+        if (!(await this.hasCommits([sha]))) return this.remoteBranch(branch);
+      } else if ((await this.remoteBranch(branch)) !== sha)
+        // In the fetches' and pushes' turn: a fetch under way leases the ref and would find it moved.
+        await this.exclusive(() => this.trackRef(branch, sha));
+      return sha;
+    };
+  }
+
+  /** Points the clone's record of a remote branch at a commit it has (the files ref store git uses). */
+  private async trackRef(branch: string, sha: string): Promise<void> {
+    if (!PLAIN_BRANCH.test(branch) || branch.includes("..")) return;
+    const path = join(this.options.dir, "refs", "remotes", "origin", branch);
+    // Written aside, outside refs/ (git would list a file there as a broken ref), then renamed.
+    const temp = join(this.options.dir, `conveyor-ref-${process.pid}-${Math.random().toString(36).slice(2)}.tmp`);
+    try {
+      await mkdir(dirname(path), { recursive: true });
+      await writeFile(temp, `${sha}\n`);
+      await rename(temp, path);
+    } catch {
+      // Only a record: the next fetch writes it again.
+      await rmQuiet(temp);
+    }
+  }
+
+  /** The clone's long-lived object reader. */
+  private batch(): GitBatch {
+    this.batchReader ??= new GitBatch(this.options.dir, this.baseEnv());
+    return this.batchReader;
+  }
+
+  /** Stops the workspace's long-lived git process (it starts again when needed). */
+  close(): void {
+    this.batchReader?.close();
   }
 
   /** A file's text at a commit; undefined when missing. Refuses paths that pass through a symlink. */
   async readFile(commit: string, path: string): Promise<string | undefined> {
     const cached = this.trees.get(commit);
-    const entries = cached
-      ? ancestors(path).flatMap((p) => cached.byPath.get(p) ?? [])
-      : await this.lsTree(commit, ancestors(path));
-    if (entries.some((e) => e.mode === "120000"))
-      throw new Error(`${path} passes through a symbolic link; Conveyor does not follow links`);
-    const file = entries.find((e) => e.path === path);
-    if (!file || file.type !== "blob") return undefined;
+    let file: { mode: string; sha: string; type: string } | undefined;
+    if (cached) {
+      const entries = ancestors(path).flatMap((p) => cached.byPath.get(p) ?? []);
+      if (entries.some((e) => e.mode === "120000")) throw symlinkError(path);
+      file = entries.find((e) => e.path === path);
+    } else {
+      const walked = await this.walk(commit, path);
+      if (walked.some((level) => level.entry?.mode === "120000")) throw symlinkError(path);
+      const last = walked[walked.length - 1]?.entry;
+      file = last && { mode: last.mode, sha: last.id, type: isTreeMode(last.mode) ? "tree" : "blob" };
+    }
+    if (!file || file.type !== "blob" || file.mode === "160000") return undefined;
     return (await this.readBlobs([file.sha])).get(file.sha);
+  }
+
+  /**
+   * The trees from a commit's root down to `path`, read through the long-lived reader: per path
+   * component, the tree that holds it and its entry there (undefined from the first one missing).
+   */
+  private async walk(commit: string, path: string): Promise<Array<{ tree: TreeItem[]; entry?: TreeItem }>> {
+    const head = await this.batch().read(`${commit}^{commit}`);
+    if (!head) throw new Error(`git: ${commit} is not a commit in the clone`);
+    const levels: Array<{ tree: TreeItem[]; entry?: TreeItem }> = [];
+    let treeId: string | undefined = commitTree(head.body);
+    for (const name of path.split("/")) {
+      const tree: TreeItem[] = treeId ? await this.readTree(treeId) : [];
+      const entry = tree.find((e) => e.name === name);
+      levels.push({ tree, entry });
+      treeId = entry && isTreeMode(entry.mode) ? entry.id : undefined;
+    }
+    return levels;
+  }
+
+  private async readTree(id: string): Promise<TreeItem[]> {
+    const object = await this.batch().read(id);
+    if (!object || object.type !== "tree") throw new Error(`git: tree ${id} is missing from the clone`);
+    return parseTree(object.body);
   }
 
   /** Files under a directory at a commit. */
@@ -156,8 +260,17 @@ export class GitWorkspace {
   private async tree(commit: string): Promise<CommitTree> {
     const full = /^[0-9a-f]{40}$/.test(commit);
     const cached = full ? this.trees.get(commit) : undefined;
-    if (cached) return cached;
-    const root = (await this.run(["rev-parse", "--verify", `${commit}^{tree}`])).trim();
+    if (cached) {
+      // Most recently used last: the oldest is dropped first.
+      this.trees.delete(commit);
+      this.trees.set(commit, cached);
+      return cached;
+    }
+    const derived = await this.derivedTree(commit);
+    if (derived) return this.keepTree(commit, derived);
+    const head = await this.batch().read(`${commit}^{commit}`);
+    if (!head) throw new Error(`git: ${commit} is not a commit in the clone`);
+    const root = commitTree(head.body);
     const entries = parseLsTree(await this.run(["ls-tree", "-r", "-t", "-z", "--full-tree", commit]));
     const files = entries.filter((e) => e.type !== "tree");
     const tree: CommitTree = {
@@ -168,11 +281,31 @@ export class GitWorkspace {
         ...entries.filter((e) => e.type === "tree").map((e): [string, string] => [e.path, e.sha]),
       ]),
     };
-    if (full) {
-      if (this.trees.size >= TREES_KEPT) this.trees.delete(this.trees.keys().next().value as string);
-      this.trees.set(commit, tree);
-    }
+    return full ? this.keepTree(commit, tree) : tree;
+  }
+
+  private keepTree(commit: string, tree: CommitTree): CommitTree {
+    if (this.trees.size >= TREES_KEPT) this.trees.delete(this.trees.keys().next().value as string);
+    this.trees.set(commit, tree);
     return tree;
+  }
+
+  /**
+   * The tree of a one-file commit made here, from its parent's (the render check of a PR Conveyor
+   * opened reads the whole tree of its head): the same listing `ls-tree` would give, without it.
+   */
+  private async derivedTree(commit: string): Promise<CommitTree | undefined> {
+    const made = this.recipes.get(commit);
+    if (!made) return undefined;
+    const parent = await this.tree(made.parent);
+    const before = parent.byPath.get(made.file.path);
+    // A new file would need its place in git's order: ls-tree gives it.
+    if (!before || before.type !== "blob") return undefined;
+    const byPath = new Map(parent.byPath);
+    byPath.set(made.file.path, made.file);
+    const dirs = new Map(parent.dirs);
+    for (const [path, id] of made.dirs) dirs.set(path, id);
+    return { files: parent.files.map((e) => (e === before ? made.file : e)), byPath, dirs };
   }
 
   /** Blob texts by object id, all read by one `git cat-file --batch`. */
@@ -189,23 +322,9 @@ export class GitWorkspace {
       else missing.push(id);
     }
     if (missing.length === 0) return out;
-    const result = await this.spawnGit(["cat-file", "--batch"], { input: `${missing.join("\n")}\n` });
-    if (result.code !== 0) throw new Error(`git cat-file failed: ${result.stderr}`);
-    const raw = result.stdout;
-    let at = 0;
-    while (at < raw.length) {
-      const eol = raw.indexOf(10, at);
-      const [id, type, size] = raw.subarray(at, eol).toString("utf8").split(" ") as [
-        string,
-        string,
-        string | undefined,
-      ];
-      at = eol + 1;
-      if (type === "missing" || size === undefined) continue;
-      const length = Number(size);
-      if (type === "blob") out.set(id, this.remember(id, Buffer.from(raw.subarray(at, at + length))));
-      at += length + 1;
-    }
+    const reader = this.batch();
+    const found = await Promise.all(missing.filter((id) => /^[0-9a-f]{40}$/.test(id)).map((id) => reader.read(id)));
+    for (const object of found) if (object?.type === "blob") out.set(object.id, this.remember(object.id, object.body));
     return out;
   }
 
@@ -224,10 +343,10 @@ export class GitWorkspace {
   /** Whether every one of these commits is in the clone (one git process). */
   async hasCommits(shas: string[]): Promise<boolean> {
     if (!existsSync(join(this.options.dir, "HEAD"))) return false;
-    const result = await this.spawnGit(["cat-file", "--batch-check"], {
-      input: `${shas.map((s) => `${s}^{commit}`).join("\n")}\n`,
-    });
-    return result.code === 0 && !/ missing$/m.test(result.stdout.toString("utf8"));
+    if (!shas.every((s) => /^[0-9a-f]{40}$/.test(s))) return false;
+    const reader = this.batch();
+    const found = await Promise.all(shas.map((s) => reader.read(`${s}^{commit}`)));
+    return found.every(Boolean);
   }
 
   /**
@@ -236,6 +355,8 @@ export class GitWorkspace {
    * directly. Unknown commits and other errors count as "no".
    */
   async isAncestor(ancestor: string, descendant: string): Promise<boolean> {
+    if (ancestor === descendant && /^[0-9a-f]{40}$/.test(ancestor)) return await this.hasCommits([ancestor]);
+    if (await this.isParent(ancestor, descendant)) return true;
     const env = await this.gitEnv({});
     const code = await new Promise<number | null>((resolveCode) => {
       const child = spawn("git", ["--git-dir", this.options.dir, "merge-base", "--is-ancestor", ancestor, descendant], {
@@ -250,37 +371,95 @@ export class GitWorkspace {
 
   /** Files changed between two commits. */
   async changedFiles(from: string, to: string): Promise<string[]> {
-    const out = await this.run(["diff", "--name-only", "-z", "--no-renames", from, to]);
-    return out.split("\0").filter(Boolean);
+    const [a, b] = await Promise.all([this.batch().read(`${from}^{commit}`), this.batch().read(`${to}^{commit}`)]);
+    if (!a || !b) {
+      const out = await this.run(["diff", "--name-only", "-z", "--no-renames", from, to]);
+      return out.split("\0").filter(Boolean);
+    }
+    const changed: string[] = [];
+    await this.diffTrees(commitTree(a.body), commitTree(b.body), "", changed);
+    return changed;
   }
 
-  /** Writes one file on top of `parent` and returns the new commit's sha; touches no working tree. */
-  async commitFile(request: CommitRequest): Promise<string> {
-    const scratch = await mkdtemp(join(tmpdir(), "conveyor-index-"));
-    try {
-      const blobFile = join(scratch, "blob");
-      await writeFile(blobFile, request.text);
-      const blob = (await this.run(["hash-object", "-w", "--no-filters", blobFile])).trim();
-      const env = { GIT_INDEX_FILE: join(scratch, "index") };
-      const existing = (await this.lsTree(request.parent, [request.path])).find((e) => e.path === request.path);
-      await this.run(["read-tree", request.parent], { env });
-      await this.run(
-        ["update-index", "--add", "--cacheinfo", `${existing?.mode ?? "100644"},${blob},${request.path}`],
-        { env },
-      );
-      const tree = (await this.run(["write-tree"], { env })).trim();
-      const author = this.options.author ?? DEFAULT_AUTHOR;
-      const identity = {
-        GIT_AUTHOR_NAME: author.name,
-        GIT_AUTHOR_EMAIL: author.email,
-        GIT_COMMITTER_NAME: author.name,
-        GIT_COMMITTER_EMAIL: author.email,
-      };
-      const parent = (await this.run(["rev-parse", "--verify", `${request.parent}^{commit}`])).trim();
-      return (await this.run(["commit-tree", tree, "-p", parent, "-m", request.message], { env: identity })).trim();
-    } finally {
-      await rm(scratch, { recursive: true, force: true });
+  /**
+   * `git diff --name-only --no-renames` of two trees, read through the long-lived reader: equal
+   * subtrees (same id) are skipped whole, so a one-file change reads only the trees on its path.
+   */
+  private async diffTrees(a: string | undefined, b: string | undefined, prefix: string, out: string[]): Promise<void> {
+    const [left, right] = await Promise.all([a ? this.readTree(a) : [], b ? this.readTree(b) : []]);
+    const byName = new Map<string, { a?: TreeItem; b?: TreeItem }>();
+    for (const item of left) byName.set(item.name, { a: item });
+    for (const item of right) byName.set(item.name, { ...byName.get(item.name), b: item });
+    // git's order: a directory sorts as its name followed by "/".
+    const key = (name: string, e: { a?: TreeItem; b?: TreeItem }) =>
+      [e.a, e.b].some((i) => i && isTreeMode(i.mode)) ? `${name}/` : name;
+    const names = [...byName.entries()].sort(([n1, e1], [n2, e2]) =>
+      Buffer.compare(Buffer.from(key(n1, e1)), Buffer.from(key(n2, e2))),
+    );
+    for (const [name, e] of names) {
+      if (e.a && e.b && e.a.id === e.b.id && e.a.mode === e.b.mode) continue;
+      const path = `${prefix}${name}`;
+      const aTree = e.a && isTreeMode(e.a.mode) ? e.a.id : undefined;
+      const bTree = e.b && isTreeMode(e.b.mode) ? e.b.id : undefined;
+      const aFile = e.a && !aTree;
+      const bFile = e.b && !bTree;
+      // A file replaced by a directory (or the other way) is a deletion and an addition.
+      if (aFile || bFile) out.push(path);
+      if (aTree || bTree) await this.diffTrees(aTree, bTree, `${path}/`, out);
     }
+  }
+
+  /**
+   * Writes one file on top of `parent` and returns the new commit's sha; touches no working tree.
+   * The blob, the trees on the file's path and the commit are made in this process and written
+   * as loose objects: no index, no git process.
+   */
+  async commitFile(request: CommitRequest): Promise<string> {
+    const parent = await this.batch().read(`${request.parent}^{commit}`);
+    if (!parent) throw new Error(`git commit-tree failed: ${request.parent} is not a commit in the clone`);
+    const names = request.path.split("/");
+    if (names.some((n) => n === "" || n === "." || n === ".." || n === ".git"))
+      throw new Error(`git update-index failed: invalid path '${request.path}'`);
+    const levels = await this.walk(parent.id, request.path);
+    const made: GitObject[] = [];
+    const blob = gitObject("blob", Buffer.from(request.text, "utf8"));
+    made.push(blob);
+    const child0: TreeItem = {
+      mode: levels[levels.length - 1]?.entry?.mode ?? "100644",
+      name: names[names.length - 1] as string,
+      id: blob.id,
+    };
+    let child = child0;
+    for (let i = levels.length - 1; i >= 0; i--) {
+      const { tree, entry } = levels[i] as { tree: TreeItem[]; entry?: TreeItem };
+      if (i < levels.length - 1 && entry && !isTreeMode(entry.mode))
+        throw new Error(`git update-index failed: '${names.slice(0, i + 1).join("/")}' is a file, not a directory`);
+      const items = tree.filter((e) => e.name !== child.name);
+      items.push(child);
+      const object = treeObject(items);
+      made.push(object);
+      if (i > 0) child = { mode: "040000", name: names[i - 1] as string, id: object.id };
+    }
+    const root = made[made.length - 1] as GitObject;
+    const commit = commitObject({
+      tree: root.id,
+      parents: [parent.id],
+      author: this.options.author ?? DEFAULT_AUTHOR,
+      message: request.message,
+    });
+    made.push(commit);
+    for (const object of made) await writeLooseObject(this.options.dir, object);
+    if (this.made.size >= MADE_KEPT) this.made.delete(this.made.keys().next().value as string);
+    this.made.set(commit.id, { parent: parent.id, objects: made });
+    if (this.recipes.size >= MADE_KEPT) this.recipes.delete(this.recipes.keys().next().value as string);
+    // Trees were made from the file's directory up to the root: made[1] is the directory's.
+    const dirPaths = names.slice(0, -1).map((_, i) => names.slice(0, i + 1).join("/"));
+    this.recipes.set(commit.id, {
+      parent: parent.id,
+      file: { mode: child0.mode, type: "blob", sha: blob.id, path: request.path },
+      dirs: [".", ...dirPaths].map((path, i): [string, string] => [path, (made[made.length - 2 - i] as GitObject).id]),
+    });
+    return commit.id;
   }
 
   /**
@@ -308,6 +487,28 @@ export class GitWorkspace {
       this.pushes.splice(this.pushes.indexOf(p), 1);
     }
     if (this.pushes.length) this.pushTurn ??= this.exclusive(() => this.pushPending());
+    const objects = this.objectsToPush(batch.map((p) => p.commit));
+    if (objects && usable(this.options.remoteUrl)) {
+      try {
+        const results = await receivePack(
+          this.options.remoteUrl,
+          batch.map((p) => ({ ref: `refs/heads/${p.branch}`, old: p.expected ?? ZERO_ID, new: p.commit })),
+          packObjects(objects),
+          await this.authorization(),
+        );
+        for (const p of batch) {
+          const ok = results.get(`refs/heads/${p.branch}`)?.ok === true;
+          if (ok) {
+            this.made.delete(p.commit);
+            await this.trackRef(p.branch, p.commit);
+          }
+          p.resolve(ok);
+        }
+        return;
+      } catch {
+        // The remote refused the pack (an object it lacks): git works out what to send.
+      }
+    }
     try {
       const result = await this.spawnGit(
         [
@@ -331,6 +532,7 @@ export class GitWorkspace {
       if (result.code !== 0 && reported.size === 0) throw new Error(`git push failed: ${result.stderr}`);
       for (const p of batch) {
         if (accepted.has(p.branch)) await this.run(["update-ref", `refs/remotes/origin/${p.branch}`, p.commit]);
+        if (accepted.has(p.branch)) this.made.delete(p.commit);
         p.resolve(accepted.has(p.branch));
       }
     } catch (error) {
@@ -338,29 +540,59 @@ export class GitWorkspace {
     }
   }
 
-  private async lsTree(commit: string, paths: string[]): Promise<TreeEntry[]> {
-    return parseLsTree(await this.run(["ls-tree", "-z", "--full-tree", commit, "--", ...paths]));
+  /**
+   * Every object the remote may lack for these commits: those made here and not pushed yet,
+   * their unpushed parents' too. Undefined when a commit was not made here (git push then).
+   */
+  private objectsToPush(commits: string[]): GitObject[] | undefined {
+    const out = new Map<string, GitObject>();
+    for (const commit of commits) {
+      let at: string | undefined = commit;
+      if (!this.made.has(commit)) return undefined;
+      while (at && this.made.has(at)) {
+        const entry = this.made.get(at) as { parent: string; objects: GitObject[] };
+        for (const object of entry.objects) out.set(object.id, object);
+        at = entry.parent;
+      }
+    }
+    return [...out.values()];
+  }
+
+  /** The header git sends with the installation token (never put in a URL or an argument). */
+  private async authorization(): Promise<string | undefined> {
+    const token = await this.options.token?.();
+    return token ? `Basic ${Buffer.from(`x-access-token:${token}`).toString("base64")}` : undefined;
+  }
+
+  /** Whether `parent` is one of `commit`'s parents (read from the commit; no process). */
+  private async isParent(parent: string, commit: string): Promise<boolean> {
+    if (!/^[0-9a-f]{40}$/.test(parent) || !/^[0-9a-f]{40}$/.test(commit)) return false;
+    const object = await this.batch().read(`${commit}^{commit}`);
+    if (!object) return false;
+    const header = object.body.toString("latin1", 0, object.body.indexOf("\n\n"));
+    return header.split("\n").includes(`parent ${parent}`);
   }
 
   /** A minimal environment: nothing from the caller's shell (editors, pagers, askpass) reaches git. */
-  private async gitEnv(opts: { env?: Record<string, string>; network?: boolean }): Promise<Record<string, string>> {
-    const env: Record<string, string> = {
+  private baseEnv(): Record<string, string> {
+    return {
       PATH: process.env.PATH ?? "/usr/bin:/bin",
       HOME: process.env.HOME ?? tmpdir(),
       GIT_TERMINAL_PROMPT: "0",
       LC_ALL: "C",
-      ...opts.env,
     };
+  }
+
+  private async gitEnv(opts: { env?: Record<string, string>; network?: boolean }): Promise<Record<string, string>> {
+    const env: Record<string, string> = { ...this.baseEnv(), ...opts.env };
     if (opts.network) {
-      const token = await this.options.token?.();
-      if (token) {
-        const basic = Buffer.from(`x-access-token:${token}`).toString("base64");
+      const authorization = await this.authorization();
+      if (authorization)
         Object.assign(env, {
           GIT_CONFIG_COUNT: "1",
           GIT_CONFIG_KEY_0: "http.extraHeader",
-          GIT_CONFIG_VALUE_0: `Authorization: Basic ${basic}`,
+          GIT_CONFIG_VALUE_0: `Authorization: ${authorization}`,
         });
-      }
     }
     return env;
   }
@@ -371,17 +603,23 @@ export class GitWorkspace {
    */
   private async spawnGit(
     args: string[],
-    opts: { input?: string; network?: boolean } = {},
+    opts: { input?: string; network?: boolean; cwd?: string; env?: Record<string, string> } = {},
   ): Promise<{ code: number | null; stdout: Buffer; stderr: string }> {
     const env = await this.gitEnv(opts);
+    const argv =
+      args[0] === "init"
+        ? args
+        : ["--git-dir", this.options.dir, ...(args[0] === "fetch" ? FETCH_CONFIG : []), ...args];
     return new Promise((resolve, reject) => {
-      const child = spawn("git", ["--git-dir", this.options.dir, ...args], { env, stdio: ["pipe", "pipe", "pipe"] });
+      const child = spawn("git", argv, { env, cwd: opts.cwd, stdio: ["pipe", "pipe", "pipe"] });
       const chunks: Buffer[] = [];
       let stderr = "";
       child.stdout.on("data", (chunk: Buffer) => chunks.push(chunk));
       child.stderr.on("data", (chunk: Buffer) => (stderr += chunk.toString()));
       child.on("error", (error) => reject(new Error(`git ${args[0]} failed: ${redact(error.message)}`)));
       child.on("close", (code) => resolve({ code, stdout: Buffer.concat(chunks), stderr: redact(stderr) }));
+      // A git that has what it needs may exit before reading its input.
+      child.stdin.on("error", () => undefined);
       child.stdin.end(opts.input ?? "");
     });
   }
@@ -390,20 +628,17 @@ export class GitWorkspace {
     args: string[],
     opts: { cwd?: string; env?: Record<string, string>; network?: boolean } = {},
   ): Promise<string> {
-    const env = await this.gitEnv(opts);
-    const cwd = opts.cwd ?? this.options.dir;
-    try {
-      // A client per call: simple-git keeps env on the instance, and calls may overlap.
-      // GIT_CONFIG_COUNT is allowed because this file alone sets it, to the auth header above.
-      const git: SimpleGit = simpleGit({ baseDir: cwd, unsafe: { allowUnsafeConfigEnvCount: true } }).env(env);
-      return await git.raw(args[0] === "init" ? args : ["--git-dir", this.options.dir, ...args]);
-    } catch (error) {
-      throw new Error(`git ${args[0]} failed: ${redact(error instanceof Error ? error.message : String(error))}`);
-    }
+    const result = await this.spawnGit(args, { ...opts, cwd: opts.cwd ?? this.options.dir });
+    if (result.code !== 0)
+      throw new Error(`git ${args[0]} failed: ${result.stderr.trim() || `exit ${String(result.code)}`}`);
+    return result.stdout.toString("utf8");
   }
 
   /** The best common ancestor of two commits: what a pull request's diff is taken against. */
   async mergeBase(a: string, b: string): Promise<string | undefined> {
+    // The common case, a commit made on top of the other (every PR Conveyor opens): no process.
+    if (await this.isParent(a, b)) return a;
+    if (await this.isParent(b, a)) return b;
     try {
       return (await this.run(["merge-base", a, b])).trim() || undefined;
     } catch {
@@ -413,11 +648,7 @@ export class GitWorkspace {
 
   /** Fetches a pull request's head (forks' commits are only reachable through refs/pull/N/head). */
   async fetchPullHead(number: number): Promise<void> {
-    await this.exclusive(() =>
-      this.run(["fetch", "--no-tags", "--quiet", "origin", `+refs/pull/${number}/head:refs/remotes/pull/${number}`], {
-        network: true,
-      }),
-    );
+    await this.exclusive(() => this.fetch(["origin", `+refs/pull/${number}/head:refs/remotes/pull/${number}`]));
   }
 
   /**
@@ -446,6 +677,33 @@ export class GitWorkspace {
   }
 }
 
+/**
+ * A request that callers at the same time share: each gets one that started after it asked, so a
+ * burst of callers costs two requests, not one each.
+ */
+class Shared<T> {
+  private current?: Promise<T>;
+  private next?: Promise<T>;
+
+  constructor(private readonly task: () => Promise<T>) {}
+
+  run(): Promise<T> {
+    if (!this.current) {
+      this.current = this.task().finally(() => {
+        this.current = undefined;
+      });
+      return this.current;
+    }
+    this.next ??= this.current
+      .catch(() => undefined)
+      .then(() => {
+        this.next = undefined;
+        return this.run();
+      });
+    return this.next;
+  }
+}
+
 interface CommitTree {
   /** Blobs (files, symbolic links) and commits (submodules). */
   files: TreeEntry[];
@@ -471,6 +729,14 @@ function parseLsTree(out: string): TreeEntry[] {
       return { mode, type, sha, path: line.slice(tab + 1) };
     });
 }
+
+/** Branch names read through the long-lived reader: what git allows, less what a revision could mean. */
+const PLAIN_BRANCH = /^[A-Za-z0-9._/-]+$/;
+
+const rmQuiet = (path: string) => rm(path, { force: true }).catch(() => undefined);
+
+const symlinkError = (path: string) =>
+  new Error(`${path} passes through a symbolic link; Conveyor does not follow links`);
 
 /** "a/b/c.yaml" -> ["a", "a/b", "a/b/c.yaml"]: every path that must not be a symlink. */
 function ancestors(path: string): string[] {

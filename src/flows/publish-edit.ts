@@ -55,12 +55,13 @@ export function publishEdit<T>(
     serviceKey(gh.fullName, input.service),
     async () => {
       for (let attempt = 1; attempt <= PUSH_ATTEMPTS; attempt++) {
-        await workspace.sync();
-        const defaultSha = await workspace.remoteBranch(scope.defaultBranch);
+        // Where the remote's branches are now; only the branches read are fetched.
+        const remoteBranch = await workspace.remoteBranches();
+        const defaultSha = await remoteBranch(scope.defaultBranch);
         if (!defaultSha) throw new Error(`default branch ${scope.defaultBranch} not found in ${gh.fullName}`);
         const view: EditView = {
           defaultSha,
-          branchSha: (branch) => workspace.remoteBranch(branch),
+          branchSha: remoteBranch,
           openPr: (branch) => gh.pulls.findOpen(branch),
         };
         const plan = await input.plan(view);

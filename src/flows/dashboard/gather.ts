@@ -172,8 +172,8 @@ export class DashboardData {
     // repository) has one, and a service repository's events must not make it clone that.
     if (!existsSync(join(scope.workspace.dir, "HEAD"))) return Object.keys(config.services);
     try {
-      await scope.workspace.sync();
-      const head = await scope.workspace.remoteBranch(repo.defaultBranch);
+      // Where the default branch is (over HTTP, one request; fetched only when it moved).
+      const head = await (await scope.workspace.remoteBranches())(repo.defaultBranch);
       return head ? [...discoverServices(await scope.workspace.listFiles(head, "."), config)].sort() : [];
     } catch (error) {
       // Without the clone, the services Deployments and config name still show.
