@@ -28,6 +28,8 @@ export interface CommitRequest {
   parent: string;
   path: string;
   text: string;
+  /** Further files the same commit writes (a strategy step may edit two patch files at once). */
+  more?: Array<{ path: string; text: string }>;
   message: string;
 }
 
@@ -254,20 +256,24 @@ export class GitWorkspace {
     return out.split("\0").filter(Boolean);
   }
 
-  /** Writes one file on top of `parent` and returns the new commit's sha; touches no working tree. */
+  /** Writes files on top of `parent` and returns the new commit's sha; touches no working tree. */
   async commitFile(request: CommitRequest): Promise<string> {
     const scratch = await mkdtemp(join(tmpdir(), "conveyor-index-"));
     try {
-      const blobFile = join(scratch, "blob");
-      await writeFile(blobFile, request.text);
-      const blob = (await this.run(["hash-object", "-w", "--no-filters", blobFile])).trim();
+      const files = [{ path: request.path, text: request.text }, ...(request.more ?? [])];
       const env = { GIT_INDEX_FILE: join(scratch, "index") };
-      const existing = (await this.lsTree(request.parent, [request.path])).find((e) => e.path === request.path);
-      await this.run(["read-tree", request.parent], { env });
-      await this.run(
-        ["update-index", "--add", "--cacheinfo", `${existing?.mode ?? "100644"},${blob},${request.path}`],
-        { env },
+      const existing = await this.lsTree(
+        request.parent,
+        files.map((f) => f.path),
       );
+      await this.run(["read-tree", request.parent], { env });
+      for (const [index, file] of files.entries()) {
+        const blobFile = join(scratch, `blob-${index}`);
+        await writeFile(blobFile, file.text);
+        const blob = (await this.run(["hash-object", "-w", "--no-filters", blobFile])).trim();
+        const mode = existing.find((e) => e.path === file.path)?.mode ?? "100644";
+        await this.run(["update-index", "--add", "--cacheinfo", `${mode},${blob},${file.path}`], { env });
+      }
       const tree = (await this.run(["write-tree"], { env })).trim();
       const author = this.options.author ?? DEFAULT_AUTHOR;
       const identity = {
