@@ -9,7 +9,7 @@ import { blueGreenLayoutAt, canaryLayoutAt } from "./overlay-patches.js";
 import type { DeployRequest, DispatchSource } from "../core/dispatch.js";
 import { discoverServices } from "../core/discover.js";
 import { behindReason } from "../core/changelog.js";
-import { branchFor, deployPrText, envLabel, LABEL } from "../core/pr-text.js";
+import { branchFor, deployPrText, envLabel, LABEL, revertBranchFor } from "../core/pr-text.js";
 import { resolveTarget, type DeployTarget, type Rejection } from "../core/plan-deploy.js";
 import type { PullRequestSummary } from "../adapters/github/pull-requests.js";
 import { prTrust } from "./pr-state.js";
@@ -92,6 +92,21 @@ async function propose(services: Services, scope: RepoScope, input: ProposeInput
       const branchSha = await view.branchSha(target.branch);
       const openPr = branchSha ? await view.openPr(target.branch) : undefined;
       if (target.strategy !== undefined) {
+        // A blue-green switch back touches only the Service: merged after a new image reached the
+        // slot it switches to, it would serve that image untested. So no release while it is open.
+        const revertBranch = revertBranchFor(target.env, target.service);
+        const rollback = (await view.branchSha(revertBranch)) ? await view.openPr(revertBranch) : undefined;
+        if (rollback)
+          return {
+            kind: "stop",
+            result: {
+              kind: "reject",
+              code: "rollback-in-progress",
+              reason: `the rollback of ${target.service} in ${target.env} (#${rollback.number}) is still open; deploy once it is merged or closed`,
+              service: target.service,
+              source: request.source,
+            },
+          };
         const stepPlan = await planStep(workspace, view.defaultSha, config, target, { release: request });
         if (stepPlan.kind !== "change") return { kind: "stop", result: stepPlan };
         const proposed = alreadyProposed(services, scope, openPr, branchSha, stepPlan, target);

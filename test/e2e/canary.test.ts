@@ -7,6 +7,7 @@
 import { Octokit } from "@octokit/rest";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startWorld, OWNER, REPO, SANDBOX_CONFIG, type World } from "../../sandbox/world.js";
+import { manifestsReader } from "../helpers/e2e.js";
 import { pullRequest } from "../../sandbox/scenario.js";
 import { command } from "../../sandbox/scenario-chatops.js";
 
@@ -29,16 +30,8 @@ afterAll(async () => {
   await world?.close();
 });
 
-function file(path: string, ref = "main") {
-  return ci.rest.repos
-    .getContent({ ...repo, path, ref })
-    .then(({ data }) => Buffer.from((data as { content: string }).content, "base64").toString());
-}
-
-async function mergedPrs(branch: string) {
-  const { data } = await ci.rest.pulls.list({ ...repo, state: "closed", head: `${OWNER}:${branch}` });
-  return data.filter((pr) => pr.merged_at).map((pr) => pr.title);
-}
+const file = (path: string, ref = "main") => manifestsReader(ci, repo).file(path, ref);
+const mergedPrs = (branch: string) => manifestsReader(ci, repo).mergedPrs(branch);
 
 /** The staging Deployment of catalog-service that moved `track` to `to` reached `state` (seen or awaited). */
 async function trackState(track: string, to: string, state: string) {

@@ -233,4 +233,15 @@ describe("rolling back a switched blue-green release", () => {
     });
     expect(w.remote.head(REVERT_BRANCH)).toBeUndefined();
   });
+
+  it("no release while the switch back is open: merged later, it would serve the new image untested", async () => {
+    w.remote.commit(REVERT_BRANCH, { [SERVICE]: "switched back\n" }, "the open switch back");
+    openPr(w, bodies, REVERT_BRANCH, 40, [...LABELS, "conveyor:revert"]);
+    expect(await deploy("1.6.0")).toMatchObject({
+      kind: "reject",
+      code: "rollback-in-progress",
+      reason: "the rollback of cart-service in staging (#40) is still open; deploy once it is merged or closed",
+    });
+    expect(w.remote.head(BRANCH)).toBeUndefined();
+  });
 });

@@ -51,6 +51,18 @@ const LABELS = ["conveyor", "env/staging"];
 const expectNewPr = (number: number, labels = LABELS) => newPr(w, bodies, number, labels);
 const expectOpenPr = (number?: number) => openPr(w, bodies, BRANCH, number, LABELS);
 
+/** The revert of `to` back to `from` in staging, as a failed rollout or /rollback asks for it. */
+const revert = (at: { file: string; revision: string; base: string; to: string; requestedBy?: string }) =>
+  proposeRevert(w.services, w.scope, {
+    service: "catalog-service",
+    env: "staging",
+    ...at,
+    from: `${IMAGE}:2.0.0`,
+    reason: at.requestedBy ? "`/rollback`" : "Degraded",
+    deploymentId: 90,
+    config: config(),
+  });
+
 const changed = (branch: string) => w.remote.git("diff", "--name-only", "main", branch).trim().split("\n");
 
 /** PR 1 merged: the canary runs `tag` on one replica. */
@@ -144,17 +156,11 @@ describe("a canary release", () => {
     const base = w.remote.head("main") as string;
     canaryRuns("2.1.0-bad");
     const pr = expectNewPr(33, ["conveyor", "env/staging", "conveyor:revert"]);
-    const outcome = await proposeRevert(w.services, w.scope, {
-      service: "catalog-service",
-      env: "staging",
+    const outcome = await revert({
       file: CANARY,
       revision: w.remote.head("main") as string,
       base,
-      from: `${IMAGE}:2.0.0`,
       to: `${IMAGE}:2.1.0-bad`,
-      reason: "Degraded",
-      deploymentId: 90,
-      config: config(),
     });
 
     expect(outcome).toMatchObject({ kind: "opened", pr: 33 });
@@ -168,5 +174,27 @@ describe("a canary release", () => {
       to: `${IMAGE}:2.0.0`,
       step: "canary",
     });
+  });
+});
+
+describe("rolling back after stable took the image", () => {
+  it("sets stable's image back in its patch file only; the idle canary is left alone", async () => {
+    const base = w.remote.head("main") as string;
+    canaryRuns("2.1.0");
+    const revision = w.remote.commit(
+      "main",
+      {
+        [STABLE]: (w.remote.show("main", STABLE) as string).replace(`${IMAGE}:2.0.0 #`, `${IMAGE}:2.1.0 #`),
+        [CANARY]: (w.remote.show("main", CANARY) as string).replace("replicas: 1 #", "replicas: 0 #"),
+      },
+      "merge PR 2",
+    );
+    const pr = expectNewPr(34, [...LABELS, "conveyor:revert"]);
+    const outcome = await revert({ file: STABLE, revision, base, to: `${IMAGE}:2.1.0`, requestedBy: "alice" });
+
+    expect(outcome).toMatchObject({ kind: "opened", pr: 34 });
+    expect(changed(REVERT_BRANCH)).toEqual([STABLE]);
+    expect(w.remote.show(REVERT_BRANCH, STABLE)).toBe(w.remote.show(base, STABLE));
+    expect(parseStateMarker(pr.create?.body as string)).toMatchObject({ to: `${IMAGE}:2.0.0`, step: "stable" });
   });
 });
