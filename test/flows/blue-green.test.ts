@@ -10,7 +10,10 @@ import { parseStateMarker } from "../../src/core/markers.js";
 import { proposeDeploy, proposeSwitch } from "../../src/flows/propose-deploy.js";
 import { signedStateMarker } from "../../src/flows/pr-state.js";
 import { proposeRevert } from "../../src/flows/propose-revert.js";
-import { flowWorld, OWNER, R, REPO, type FlowWorld } from "../helpers/flow-world.js";
+import type { Evidence } from "../../src/core/verdict/types.js";
+import { VerdictActor } from "../../src/flows/act-on-verdict.js";
+import { flowWorld, INSTALLATION, OWNER, R, recordingLog, REPO, type FlowWorld } from "../helpers/flow-world.js";
+import { mockConfig } from "../helpers/github-mock.js";
 import { expectNewPr as newPr, expectOpenPr as openPr } from "../helpers/pr-mocks.js";
 
 const IMAGE = "ghcr.io/acme/cart-service";
@@ -243,5 +246,42 @@ describe("rolling back a switched blue-green release", () => {
       reason: "the rollback of cart-service in staging (#40) is still open; deploy once it is merged or closed",
     });
     expect(w.remote.head(BRANCH)).toBeUndefined();
+  });
+
+  it("a switched release that goes bad is reverted automatically by the switch back, and its image held", async () => {
+    const at = switched();
+    const actor = new VerdictActor(w.services, recordingLog(w.logs), { retryDelayMs: () => 5 }).outcomes();
+    mockConfig(w.gh.scope, OWNER, REPO, "services:\n  cart-service:\n    strategy: blueGreen\n");
+    w.gh.scope.post(`${R}/deployments/51/statuses`).times(2).reply(201, {});
+    w.gh.scope.get(`${R}/deployments`).query({ task: "deploy", per_page: "100" }).reply(200, []);
+    const revert = newPr(w, bodies, 42, [...LABELS, "conveyor:revert"]);
+    w.gh.scope.get(`${R}/issues`).query({ state: "open", labels: "conveyor:hold", per_page: "100" }).reply(200, []);
+    w.gh.scope.post(`${R}/issues`).reply(201, { number: 90 });
+    w.gh.scope.get(`${R}/issues/22/comments`).query({ per_page: "100" }).reply(200, []);
+    w.gh.scope.post(`${R}/issues/22/comments`).reply(201, { id: 1, html_url: "c" });
+
+    await actor.failed(
+      {
+        repo: { owner: OWNER, repo: REPO, installationId: INSTALLATION, cloneUrl: w.remote.url, defaultBranch: "main" },
+        service: "cart-service",
+        env: "staging",
+        app: { namespace: "argocd", name: "cart-service-staging" },
+        ...at,
+        deploymentId: 51,
+        pr: { number: 22, labels: LABELS },
+        from: `${IMAGE}:1.4.0`,
+        to: `${IMAGE}:1.5.0`,
+        file: SERVICE,
+        slot: { kind: "live", slot: "green", deployment: "cart-service-green" },
+        startedAt: "2026-01-01T10:00:00.000Z",
+        policy: { soakMs: 1, syncMs: 1, healthMs: 1, suspendedMs: 1, degradedGraceMs: 1 },
+      },
+      { kind: "failed", code: "degraded", reason: "Degraded", evidence: {} as Evidence },
+    );
+    await w.services.background.idle();
+
+    expect(w.remote.git("diff", "--name-only", "main", REVERT_BRANCH).trim()).toBe(SERVICE);
+    expect(w.remote.show(REVERT_BRANCH, SERVICE)).toBe(w.remote.show(at.base, SERVICE));
+    expect(revert.create?.body).toContain("switches the Service back to the slot that kept the previous image");
   });
 });
