@@ -3,7 +3,7 @@
 // connection details when ready, for scripts. Conveyor is restarted when it crashes, as a
 // Deployment would: kill `appPid` and it is back a second later (said on stderr with --json).
 import { runScenario } from "./scenario.js";
-import { OWNER, REPO, startWorld } from "./world.js";
+import { DEMO_CONFIG, OWNER, REPO, startWorld } from "./world.js";
 
 const args = new Set(process.argv.slice(2));
 const json = args.has("--json");
@@ -14,6 +14,7 @@ const say = (text: string) => {
 
 say("Starting a local GitHub (forge), a simulated Argo CD and Conveyor...");
 const world = await startWorld({
+  config: DEMO_CONFIG,
   leaderElection: true,
   serviceRepos: true,
   onSupervisorLog: (line) => (json ? console.error(line) : console.log(`  [supervisor] ${line}`)),

@@ -101,11 +101,41 @@ export async function runScenario(world: World, say: Narrator): Promise<void> {
     );
     const app = world.argo.get("order-service-staging") as { status?: { health?: { status?: string } } } | undefined;
     line(`staging is back on ghcr.io/acme/order-service:1.5.0 and Argo CD says ${app?.status?.health?.status ?? "?"}`);
+    await blueGreenRelease(world, line);
     line(`done in ${((Date.now() - started) / 1000).toFixed(1)} s`);
     line(`all of it at a glance: ${world.dashboardUrl} (sign in as reviewer: ${world.signInUrl("reviewer")})`);
   } finally {
     stopNarrating();
   }
+}
+
+/**
+ * cart-service is released blue-green (with the demo's config): the new image goes to the idle
+ * slot, that slot is verified, then the Service switches to it; the old slot keeps its image.
+ */
+async function blueGreenRelease(world: World, line: (text: string) => void): Promise<void> {
+  const ci = new Octokit({ baseUrl: world.forge.url, auth: world.tokens.admin });
+  const read = async (path: string) => {
+    const { data } = await ci.rest.repos.getContent({ owner: OWNER, repo: REPO, path });
+    return Buffer.from((data as { content: string }).content, "base64").toString();
+  };
+  const dir = "services/cart-service/overlays/staging";
+  const live = () => read(`${dir}/service.yaml`).then((text) => /slot:\s*(\w+)/.exec(text)?.[1] ?? "?");
+  line(`cart-service is released blue-green: staging's Service selects the ${await live()} slot`);
+  line("CI of cart-service finished: dispatching deploy {image: ghcr.io/acme/cart-service:1.5.0}");
+  await ci.rest.repos.createDispatchEvent({
+    owner: OWNER,
+    repo: REPO,
+    event_type: "deploy-cart-service",
+    client_payload: { image: "ghcr.io/acme/cart-service:1.5.0" },
+  });
+  const idle = await deploymentState(world, "staging", "cart-service", "success", 60_000);
+  const slot = (idle.slot as { slot?: string } | undefined)?.slot ?? "?";
+  line(`the idle ${slot} slot runs 1.5.0 and is healthy; now the switch`);
+  await deploymentState(world, "staging", "cart-service", "success", 60_000);
+  const old = slot === "green" ? "blue" : "green";
+  const kept = /image:\s*(\S+)/.exec(await read(`${dir}/slot-${old}.yaml`))?.[1] ?? "?";
+  line(`staging's Service now selects ${await live()}; ${old} keeps ${kept} for an instant switch back`);
 }
 
 /** Prints what Conveyor does, as GitHub would show it: PRs, merges, deployments, comments. */

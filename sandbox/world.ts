@@ -41,6 +41,12 @@ rollback:
   autoMerge: true
 `;
 
+/** The demo's config: the sandbox's, with cart-service released blue-green. */
+export const DEMO_CONFIG = `${SANDBOX_CONFIG}services:
+  cart-service:
+    strategy: blueGreen
+`;
+
 export interface WorldOptions {
   /** Extra or replacement files for the seeded manifests repo (path -> text). */
   files?: Record<string, string>;

@@ -27,8 +27,10 @@ import { handlePullRequest } from "./handlers/pull-request.js";
 import { handlePush } from "./handlers/push.js";
 import { handleRepositoryDispatch } from "./handlers/repository-dispatch.js";
 import { handleStatus } from "./handlers/status.js";
+import { handleWorkflowRun } from "./handlers/workflow-run.js";
 import { Background } from "./runtime/background.js";
 import { CorePool } from "./runtime/core-pool.js";
+import { GateWaits } from "./runtime/gate-waits.js";
 import { healthHandler } from "./runtime/health.js";
 import { LocalDeliveryMemory, type DeliveryMemory } from "./runtime/delivery-memory.js";
 import { KeyedQueue } from "./runtime/keyed-queue.js";
@@ -82,6 +84,8 @@ export interface ConveyorOptions {
   shutdownGraceMs?: number;
   /** Keep each manifests repository's dashboard issue current (server: on unless CONVEYOR_DASHBOARD_ISSUE=false). */
   dashboardIssue?: boolean;
+  /** How often an E2E gate's run is read while no webhook says it finished (default 2 min). */
+  gatePollMs?: number;
   /** Minimum time between two edits of one dashboard issue (default 10 s). */
   dashboardIntervalMs?: number;
 }
@@ -124,6 +128,11 @@ export function createConveyor(options: ConveyorOptions = {}, onReady?: (handle:
     // Carries out verdicts until they are done: from the verification loop, and from Deployments
     // that say a verdict is still owed (after a restart).
     const actor = new VerdictActor(services, app.log);
+    // E2E gates being waited for are acted on again when their runs finish (or time out).
+    services.gateWaits = new GateWaits(
+      ({ v, owed }) => void actor.act(v, owed, { recorded: true }),
+      options.gatePollMs,
+    );
     // The dashboard: gathered from GitHub for the web page and the dashboard issue, which is
     // brought up to date (debounced) after each event and verdict in its repository.
     const dashboard = new DashboardData(services, app.log.child({ name: "dashboard" }));
@@ -179,6 +188,9 @@ export function createConveyor(options: ConveyorOptions = {}, onReady?: (handle:
       (context: Parameters<typeof handleCheckCompleted>[0]) => handleCheckCompleted(context, services),
     );
     route("status", "status", (context: Parameters<typeof handleStatus>[0]) => handleStatus(context, services));
+    route("workflow_run", "workflow_run.completed", (context: Parameters<typeof handleWorkflowRun>[0]) =>
+      handleWorkflowRun(context, services),
+    );
     route("issues", "issues.edited", (context: Parameters<typeof handleIssueEdited>[0]) =>
       handleIssueEdited(context, services, { data: dashboard, issue: dashboardIssue }),
     );
@@ -280,6 +292,7 @@ export function createConveyor(options: ConveyorOptions = {}, onReady?: (handle:
         if (rescan) clearInterval(rescan);
         if (replayTimer) clearInterval(replayTimer);
         services.later.stop();
+        services.gateWaits?.stop();
         // Leadership first, so another replica takes over the watch at once; then the work of
         // events already answered (deploy PRs, render checks), for as long as the platform allows.
         services.verifier?.stop();

@@ -201,6 +201,7 @@ export const APP_PERMISSIONS: Record<string, string> = {
   checks: "write",
   statuses: "write",
   deployments: "write",
+  actions: "write",
 };
 
 export const APP_EVENTS = [
@@ -213,6 +214,7 @@ export const APP_EVENTS = [
   "deployment",
   "deployment_status",
   "check_run",
+  "workflow_run",
 ];
 
 export function installation(u: Urls, inst: Installation, a: AppInfo): Json {

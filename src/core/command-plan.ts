@@ -42,6 +42,8 @@ export interface DeploymentFact {
   revert?: boolean;
   /** Latest status: success (verified), failure, in_progress, ... */
   state: string;
+  /** The latest status's description, when it has one. */
+  description?: string;
   createdAt: string;
   /** Where the image `to` came from, as the Deployment recorded it. */
   source?: DispatchSource;

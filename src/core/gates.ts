@@ -99,10 +99,86 @@ export function gateEvidence(gate: GateConfig, env: string, run: GateRun): strin
   return `E2E gate \`${gate.workflow}\` passed in ${env}: ${run.conclusion ?? "?"}, ${link}`;
 }
 
-/** Finds Conveyor's run among a workflow's runs: its title carries the correlation id (run-name). */
-export function findGateRun<T extends { display_title?: string; name?: string | null }>(
+/** The correlation ids a run's title carries, whole (`...-77-1` is not found in `...-77-10`). */
+export function correlationIdsIn(title: string): string[] {
+  return [...title.matchAll(/(?<![\w-])conveyor-[a-z0-9._-]+?-\d+-\d+(?![\w-])/g)].map((m) => m[0]);
+}
+
+/**
+ * Finds Conveyor's run among a workflow's runs (newest first): its title carries the correlation
+ * id (run-name). A run created before the gate was started (`notBefore`) is not it.
+ */
+export function findGateRun<T extends { display_title?: string; created_at?: string }>(
   runs: T[],
   correlation: string,
+  notBefore?: string,
 ): T | undefined {
-  return runs.find((run) => (run.display_title ?? "").includes(correlation));
+  const earliest = notBefore ? Date.parse(notBefore) - CLOCK_SKEW_MS : -Infinity;
+  return runs.find(
+    (run) =>
+      correlationIdsIn(run.display_title ?? "").includes(correlation) && !(Date.parse(run.created_at ?? "") < earliest),
+  );
+}
+
+/** GitHub's clock and Conveyor's may disagree by this much. */
+const CLOCK_SKEW_MS = 60_000;
+
+/** All of an environment's gates, judged together at `now`. */
+export type GatesVerdict =
+  | { kind: "passed"; evidence: string[] }
+  | { kind: "failed"; reason: string; run?: GateRun }
+  | { kind: "waiting"; deadline: string };
+
+/**
+ * The gates pass when every run passed; the first that failed or timed out fails them all (its
+ * reason is what people read); else they wait until the earliest deadline still ahead.
+ */
+export function gatesVerdict(
+  gates: GateConfig[],
+  runs: Array<GateRun | undefined>,
+  env: string,
+  startedAt: string,
+  now: string,
+): GatesVerdict {
+  const evidence: string[] = [];
+  const deadlines: string[] = [];
+  for (const [index, gate] of gates.entries()) {
+    const outcome = gateOutcome(gate, runs[index], startedAt, now);
+    if (outcome.kind === "failed" || outcome.kind === "timed-out")
+      return { kind: "failed", reason: outcome.reason, ...(outcome.run ? { run: outcome.run } : {}) };
+    if (outcome.kind === "passed") evidence.push(gateEvidence(gate, env, outcome.run));
+    else deadlines.push(outcome.deadline);
+  }
+  if (deadlines.length === 0) return { kind: "passed", evidence };
+  return { kind: "waiting", deadline: deadlines.sort()[0] as string };
+}
+
+/** The final Deployment status of a verified change whose gate failed: parsed back by /unhold. */
+const GATE_FAILED = "E2E gate failed: ";
+export const gateFailedDescription = (reason: string) => `${GATE_FAILED}${reason}`.slice(0, 140);
+export const isGateFailure = (description: string | undefined) => description?.startsWith(GATE_FAILED) ?? false;
+
+/** What the verified PR is told when a gate failed. */
+export function gateFailedComment(input: {
+  service: string;
+  env: string;
+  image: string;
+  reason: string;
+  holdIssue?: number;
+  next?: string;
+}): string {
+  return [
+    `❌ **E2E gate failed**: ${input.service} \`${input.image}\` is verified in **${input.env}**, but ${input.reason.replace(/[\r\n]+/g, " ")}.`,
+    "",
+    `No promotion${input.next ? ` to **${input.next}**` : ""}.${input.holdIssue !== undefined ? ` The image is held (#${input.holdIssue}): \`/unhold\` there (approvers) overrides the gate and opens the promotion.` : ""} \`/retry\` here verifies the change again and re-runs the gates.`,
+  ].join("\n");
+}
+
+/** The hidden mark of a hold made because a gate failed: which Deployment's gates. */
+export const gateHoldMarker = (deploymentId: number) => `conveyor:gate-hold:${deploymentId}`;
+
+/** The Deployment whose failed gate a hold issue's body records, if any (verified against GitHub before use). */
+export function parseGateHold(body: string): number | undefined {
+  const found = /<!-- conveyor:gate-hold:(\d{1,15}) -->/.exec(body);
+  return found ? Number(found[1]) : undefined;
 }

@@ -5,18 +5,20 @@
 // the final Deployment status comes last. A step that fails is retried with backoff, and a
 // restart finds the owed verdict on the Deployment and carries on (resume-verifications).
 import { nextEnvironment, type Config } from "../core/config.js";
-import { parseFreezeIssue, markerTag } from "../core/markers.js";
-import { owedDescription, verdictCommentMarker, type Owed } from "../core/owed.js";
+import { parseFreezeIssue } from "../core/markers.js";
+import { owedDescription, type Owed } from "../core/owed.js";
 import { planFailed, planSuperseded, planVerified } from "../core/plan-outcome.js";
 import { FREEZE_LABEL, HOLD_LABEL } from "../core/pr-text.js";
 import type { Verification } from "../core/verification.js";
 import { failedComment, verifiedComment } from "../core/verification-text.js";
 import type { VerificationOutcomes } from "../runtime/verifier.js";
 import { describeError } from "../adapters/github/client.js";
+import { commentOnce } from "./comment-once.js";
 import { readConfig } from "./load-config.js";
 import { proposeDeploy, proposeStable, proposeSwitch, type ProposeOutcome } from "./propose-deploy.js";
 import { proposeRevert } from "./propose-revert.js";
 import { reportToSource } from "./report-to-source.js";
+import { runGates } from "./run-gates.js";
 import { scopeOfRepo, type RepoScope } from "./repo-scope.js";
 import type { Log, Services } from "./services.js";
 
@@ -136,13 +138,6 @@ export class VerdictActor {
   }
 }
 
-/** Comments on a PR once per verdict: a retried step finds its own comment and says nothing twice. */
-async function commentOnce(scope: RepoScope, pr: number, deploymentId: number, body: string): Promise<void> {
-  const marker = verdictCommentMarker(deploymentId);
-  if (await scope.gh.issues.hasComment(pr, marker)) return;
-  await scope.gh.issues.comment(pr, `${body}\n\n${markerTag(marker)}`);
-}
-
 async function actOnVerified(
   services: Services,
   scope: RepoScope,
@@ -174,12 +169,16 @@ async function actOnVerified(
     next = { env: v.env, ...(step.kind === "switch" ? { slot: step.slot } : { stable: true }), ...prOrNote(outcome) };
   }
   if (plan.next?.kind === "promote" && config) {
+    // This environment's E2E gates first: started, waited for (the work ends here and is taken up
+    // again when their runs finish), or failed (held and said; no promotion).
+    const gates = await runGates(services, scope, { v, config, owed, next: plan.next.env });
+    if (gates.kind !== "passed") return;
     // Safe to repeat: an open PR already proposing the image is found, not opened again.
     const outcome = await proposeDeploy(services, scope, {
       config,
       request: { service: v.service, environment: plan.next.env, image: plan.next.image, source: v.source ?? {} },
       mode: "promotion",
-      evidence: [plan.next.evidence],
+      evidence: [plan.next.evidence, ...gates.evidence],
     });
     // Merging, where policy allows, follows from the PR's own pull_request event.
     next = { env: plan.next.env, ...prOrNote(outcome) };

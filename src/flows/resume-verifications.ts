@@ -37,7 +37,7 @@ export class VerificationResumer {
         // narrows it to the environments' own deadlines below.
         const open = await gh.deployments.inProgress({
           since: Date.now() - MIN_LOOKBACK_MS * 7,
-          skip: (id) => this.settled.has(id) || verifier.isTracking(id) || (this.actor?.isActing(id) ?? false),
+          skip: (id) => this.settled.has(id) || verifier.isTracking(id) || this.busy(id),
           settled: (id) => this.settled.add(id),
         });
         if (open.length === 0) continue;
@@ -47,7 +47,7 @@ export class VerificationResumer {
         for (const d of open) {
           const change = changeFromDeployment(d);
           const env = change ? findEnvironment(config, change.env) : undefined;
-          if (!change || !env || verifier.isTracking(d.id) || this.actor?.isActing(d.id)) continue;
+          if (!change || !env || verifier.isTracking(d.id) || this.busy(d.id)) continue;
           const owed = parseOwed(d.status?.description);
           // Older than any environment's deadlines and not owing a verdict: nothing left to judge.
           if (!owed && Date.parse(d.createdAt) < horizon) continue;
@@ -86,6 +86,11 @@ export class VerificationResumer {
     }
     if (resumed) this.log.info({ resumed }, "resumed in-progress verifications from GitHub Deployments");
     return resumed;
+  }
+
+  /** Acted on in this process now, or its E2E gates already waited for here. */
+  private busy(id: number): boolean {
+    return (this.actor?.isActing(id) ?? false) || (this.services.gateWaits?.has(id) ?? false);
   }
 }
 

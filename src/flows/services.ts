@@ -10,6 +10,9 @@ import type { Later } from "../runtime/later.js";
 import type { Metrics } from "../runtime/metrics.js";
 import type { OncePer, Quota } from "../runtime/once-per.js";
 import type { Verifier } from "../runtime/verifier.js";
+import type { GateWaits } from "../runtime/gate-waits.js";
+import type { Owed } from "../core/owed.js";
+import type { Verification } from "../core/verification.js";
 
 export interface Services {
   /** The app's own GitHub client: installations, and a client per installation. */
@@ -33,6 +36,8 @@ export interface Services {
   later: Later;
   /** Present when an Argo CD source is configured; without it merges are not verified. */
   verifier?: Verifier;
+  /** E2E gates being waited for (with a verifier): looked at again on a webhook, a poll or the deadline. */
+  gateWaits?: GateWaits<{ v: Verification; owed: Extract<Owed, { kind: "verified" }> }>;
 }
 
 export interface Log {

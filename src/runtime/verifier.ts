@@ -5,7 +5,7 @@
 // the Deployment (once per hold), and when it ends Argo CD is asked to refresh, so that auto-sync
 // starts at once instead of at Argo CD's next periodic refresh.
 import type { Application } from "../core/argo-types.js";
-import { syncWindowState, type SyncWindowState } from "../core/sync-windows.js";
+import { syncWindowState, type SyncWindowRef, type SyncWindowState } from "../core/sync-windows.js";
 import {
   focusOnResources,
   observe,
@@ -55,6 +55,11 @@ interface Tracked {
   changedAt: number;
   /** A sync window held the app at the last evaluation. */
   held: boolean;
+  /**
+   * The last time windows were seen holding the app, and which: a window removed from the
+   * AppProject before it ended leaves no trace in the project, yet the sync timeout counts from it.
+   */
+  lastHeld?: { at: number; windows: SyncWindowRef[] };
   /** The unparseable windows last warned about (once per verification, and when they change). */
   invalidWindows?: string;
   /** The in_progress description last written by waiting(), or being written. */
@@ -273,6 +278,13 @@ export class Verifier {
       );
     }
     tracked.invalidWindows = invalid;
+    if (state.denied) {
+      tracked.lastHeld = { at: nowMs, windows: state.windows };
+      return state;
+    }
+    const seen = tracked.lastHeld;
+    if (seen && seen.at > since && (!state.lastDenial || Date.parse(state.lastDenial.endedAt) < seen.at))
+      return { ...state, lastDenial: { endedAt: new Date(seen.at).toISOString(), windows: seen.windows } };
     return state;
   }
 

@@ -80,12 +80,12 @@ describe("KubeArgoSource against the simulated Argo CD", () => {
     expect(source.getApplication({ namespace: "argocd", name: "cart-production" })).toBeDefined();
     expect(source.getApplication({ namespace: "argocd", name: "nope" })).toBeUndefined();
     expect(source.stats()).toEqual({ watchConnections: 3, reconnects: 0, relists: 3 });
-    await eventually(() => sim.openWatches === 3, 2_000, "three server-side watches (apps, rollouts, projects)");
+    await eventually(() => sim.openWatches === 3, 15_000, "three server-side watches (apps, rollouts, projects)");
 
     await repo.setTag("cart", "staging", "1.1.0");
     const sha = await repo.commit("cart 1.1.0");
     await sim.notifyPush();
-    const done = await eventually(() => seen.find(deployedAt(sha)), 8_000, "Healthy at the new revision");
+    const done = await eventually(() => seen.find(deployedAt(sha)), 15_000, "Healthy at the new revision");
     expect(done.status?.summary?.images).toEqual(["ghcr.io/acme/cart:1.1.0"]);
     // The app went through the sync: OutOfSync, an operation Running, then Healthy.
     const states = seen
@@ -99,18 +99,18 @@ describe("KubeArgoSource against the simulated Argo CD", () => {
 
     await source.stop();
     expect(source.stats().watchConnections).toBe(0);
-    await eventually(() => sim.openWatches === 0, 2_000, "server-side watches closed");
+    await eventually(() => sim.openWatches === 0, 15_000, "server-side watches closed");
   });
 
   it("reconnects after dropped watches and keeps delivering changes", async () => {
     const { repo, sim, source, seen } = await setup([STAGING], { cart: ["staging"] });
-    await eventually(() => sim.openWatches === 3, 2_000, "watches open");
+    await eventually(() => sim.openWatches === 3, 15_000, "watches open");
     expect(sim.dropWatches()).toBe(3);
-    await eventually(() => source.stats().reconnects >= 3 && sim.openWatches === 3, 4_000, "reconnect");
+    await eventually(() => source.stats().reconnects >= 3 && sim.openWatches === 3, 15_000, "reconnect");
     sim.dropWatches({ graceful: true });
     await eventually(
       () => source.stats().reconnects >= 6 && sim.openWatches === 3,
-      4_000,
+      15_000,
       "reconnect after graceful end",
     );
     expect(source.stats().watchConnections).toBe(3);
@@ -118,27 +118,27 @@ describe("KubeArgoSource against the simulated Argo CD", () => {
     await repo.setTag("cart", "staging", "1.2.0");
     const sha = await repo.commit("cart 1.2.0");
     await sim.notifyPush();
-    await eventually(() => seen.find(deployedAt(sha)), 8_000, "change after reconnect");
+    await eventually(() => seen.find(deployedAt(sha)), 15_000, "change after reconnect");
   });
 
   it("detects a stalled watch with the watchdog and catches up by re-listing", async () => {
-    const { sim, source } = await setup([STAGING], { cart: ["staging"] }, { staleAfterMs: 300 });
+    const { sim, source } = await setup([STAGING], { cart: ["staging"] }, { staleAfterMs: 2_000 });
     const relists = source.stats().relists;
-    await eventually(() => sim.openWatches === 3, 2_000, "watches open");
+    await eventually(() => sim.openWatches === 3, 15_000, "watches open");
     expect(sim.stallWatches()).toBe(3);
     sim.setHealth("cart-staging", "Degraded", "pods crash");
     await delay(100);
     expect(source.getApplication(KEY)?.status?.health?.status).toBe("Healthy");
     await eventually(
       () => source.getApplication(KEY)?.status?.health?.status === "Degraded",
-      4_000,
+      15_000,
       "stale watch replaced",
     );
     expect(source.stats().relists).toBeGreaterThan(relists);
     expect(source.stats().reconnects).toBeGreaterThanOrEqual(1);
     await eventually(
       () => sim.openWatches === 3 && source.stats().watchConnections === 3,
-      2_000,
+      15_000,
       "one watch per kind again",
     );
   });
@@ -146,16 +146,20 @@ describe("KubeArgoSource against the simulated Argo CD", () => {
   it("answers an expired resourceVersion (410) with a full re-list, then watches again", async () => {
     const { sim, source, seen } = await setup([STAGING], { cart: ["staging"] }, { staleAfterMs: 10_000 });
     const relists = source.stats().relists;
-    await eventually(() => sim.openWatches === 3, 2_000, "watches open");
+    await eventually(() => sim.openWatches === 3, 15_000, "watches open");
     sim.stallWatches();
     sim.setHealth("cart-staging", "Degraded", "pods crash");
     sim.compactHistory();
     sim.dropWatches();
-    await eventually(() => source.getApplication(KEY)?.status?.health?.status === "Degraded", 4_000, "re-listed state");
+    await eventually(
+      () => source.getApplication(KEY)?.status?.health?.status === "Degraded",
+      15_000,
+      "re-listed state",
+    );
     expect(source.stats().relists).toBeGreaterThanOrEqual(relists + 1);
     expect(seen.at(-1)?.status?.health?.status).toBe("Degraded");
     sim.setHealth("cart-staging", "Healthy");
-    await eventually(() => source.getApplication(KEY)?.status?.health?.status === "Healthy", 4_000, "watching again");
+    await eventually(() => source.getApplication(KEY)?.status?.health?.status === "Healthy", 15_000, "watching again");
   });
 
   it("re-lists periodically and emits what changed", async () => {
@@ -164,12 +168,12 @@ describe("KubeArgoSource against the simulated Argo CD", () => {
       { cart: ["staging"] },
       { relistIntervalMs: 200, staleAfterMs: 10_000 },
     );
-    await eventually(() => sim.openWatches === 3, 2_000, "watches open");
+    await eventually(() => sim.openWatches === 3, 15_000, "watches open");
     sim.stallWatches();
     sim.setHealth("cart-staging", "Degraded", "pods crash");
     await eventually(
       () => source.getApplication(KEY)?.status?.health?.status === "Degraded",
-      10_000,
+      15_000,
       "periodic re-list",
     );
     expect(source.stats().relists).toBeGreaterThanOrEqual(3);
@@ -180,14 +184,14 @@ describe("KubeArgoSource against the simulated Argo CD", () => {
     await source.refresh(KEY);
     const annotated = await eventually(
       () => seen.find((a) => a.metadata?.annotations?.["argocd.argoproj.io/refresh"] === "normal"),
-      4_000,
+      15_000,
       "annotation",
     );
     expect(annotated.metadata?.name).toBe("cart-staging");
     await sim.waitFor("cart-staging", (a) => a.metadata.annotations?.["argocd.argoproj.io/refresh"] === undefined);
     await eventually(
       () => source.getApplication(KEY)?.metadata?.annotations?.["argocd.argoproj.io/refresh"] === undefined,
-      4_000,
+      15_000,
       "annotation cleared",
     );
     await expect(source.refresh({ namespace: "argocd", name: "nope" })).rejects.toMatchObject({ code: 404 });
@@ -225,7 +229,7 @@ describe("KubeArgoSource against the simulated Argo CD", () => {
           live.status.currentPodHash !== rollout?.status?.currentPodHash
         );
       },
-      8_000,
+      15_000,
       "new Rollout Healthy",
     );
     expect(source.rolloutsFor({ metadata: { name: "x", namespace: "argocd" } })).toEqual([]);
@@ -234,10 +238,10 @@ describe("KubeArgoSource against the simulated Argo CD", () => {
   it("works without Rollouts when they are not watched, and stops with nothing left open", async () => {
     const { sim, source } = await setup([STAGING], { cart: ["staging"] }, { rolloutNamespaces: "none" });
     expect(source.stats().watchConnections).toBe(2);
-    await eventually(() => sim.openWatches === 2, 2_000, "apps and projects watched");
+    await eventually(() => sim.openWatches === 2, 15_000, "apps and projects watched");
     await source.stop();
     await source.stop();
-    await eventually(() => sim.openWatches === 0, 2_000, "closed");
+    await eventually(() => sim.openWatches === 0, 15_000, "closed");
   });
 
   it("rejects start() when the server refuses the credentials", async () => {

@@ -1,6 +1,8 @@
 // End to end: an Argo CD sync window that denies syncing is a wait, not a failure. The real
 // Conveyor process, the local forge and the simulated Argo CD, with staging's sync timeout (5 s)
-// much shorter than the window (20 s): without windows the rollout would fail and be reverted.
+// much shorter than the window: without windows the rollout would fail and be reverted. The window
+// is lifted by editing the AppProject once Conveyor has said it waits for it, so how long the
+// machine takes to merge the PR never decides what the test sees.
 import { Octokit } from "@octokit/rest";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { SANDBOX_CONFIG, startWorld, OWNER, REPO, type World } from "../../sandbox/world.js";
@@ -12,7 +14,8 @@ const repo = { owner: OWNER, repo: REPO };
 beforeAll(async () => {
   const config = SANDBOX_CONFIG.replace("timeouts: { sync: 30s", "timeouts: { sync: 5s");
   expect(config).not.toBe(SANDBOX_CONFIG);
-  world = await startWorld({ config });
+  // Argo CD looks at windows again on its periodic reconcile (180 s by default; 2 s here).
+  world = await startWorld({ config, argoTimings: { reconcileIntervalMs: 2_000 } });
   ci = new Octokit({ baseUrl: world.forge.url, auth: world.tokens.admin });
 }, 60_000);
 
@@ -38,14 +41,19 @@ async function until<T>(find: () => T | undefined, timeoutMs: number, what: stri
   for (;;) {
     const found = find();
     if (found !== undefined) return found;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    if (Date.now() > deadline) {
+      const seen = statuses().map(
+        (s) => `${s.deployment.id} ${s.deployment_status.state}: ${s.deployment_status.description}`,
+      );
+      throw new Error(`timed out waiting for ${what}; statuses so far:\n${seen.join("\n")}`);
+    }
     await new Promise((resolve) => setTimeout(resolve, 100));
   }
 }
 
 describe("Argo CD sync windows", () => {
-  it("a sync window denying sync for 20 s: the rollout waits and is verified, no revert", async () => {
-    const { endsAt } = world.argo.denySyncFor(20_000, { applications: ["*-staging"] });
+  it("a sync window denying sync: the rollout waits, and is verified once the window is gone; no revert", async () => {
+    world.argo.denySyncFor(600_000, { applications: ["*-staging"] });
     await ci.rest.repos.createDispatchEvent({
       ...repo,
       event_type: "deploy-order-service",
@@ -55,7 +63,7 @@ describe("Argo CD sync windows", () => {
     // The PR merges, and the Deployment says what it waits for: which window, until when.
     const held = await until(
       () => statuses().find((s) => s.deployment_status.description?.includes("sync window")),
-      60_000,
+      150_000,
       "an in_progress status naming the sync window",
     );
     expect(held.deployment_status.state).toBe("in_progress");
@@ -69,21 +77,33 @@ describe("Argo CD sync windows", () => {
       head: `${OWNER}:conveyor/staging/order-service`,
     });
     expect(merged[0]?.merged_at).toBeTruthy();
-    expect(world.argo.syncPrevented("order-service-staging")).toBe(true);
+    await until(
+      () => (world.argo.syncPrevented("order-service-staging") ? true : undefined),
+      30_000,
+      "Argo CD keeping the sync from starting",
+    );
+    // Still waiting well past the sync timeout (5 s): the window is a wait, not a failure.
+    await new Promise((resolve) => setTimeout(resolve, 8_000));
+    expect(statuses().map((s) => s.deployment_status.state)).not.toContain("failure");
+    expect(world.argo.get("order-service-staging")?.status.summary?.images).not.toContain(
+      "ghcr.io/acme/order-service:1.5.0",
+    );
 
-    // The window ends; Argo CD syncs; the rollout is verified.
+    // The window is removed from the AppProject; Argo CD syncs; the rollout is verified.
+    const lifted = Date.now();
+    world.argo.setSyncWindows("default", []);
     const verified = await until(
       () => statuses().find((s) => s.deployment.id === held.deployment.id && s.deployment_status.state === "success"),
-      90_000,
+      150_000,
       "the Deployment verified",
     );
     expect(verified.deployment.payload.to).toBe("ghcr.io/acme/order-service:1.5.0");
     const app = world.argo.get("order-service-staging");
     expect(app?.status.sync?.status).toBe("Synced");
     expect(app?.status.summary?.images).toContain("ghcr.io/acme/order-service:1.5.0");
-    // Argo CD did not sync before the window ended (its times have whole seconds).
+    // Argo CD did not sync before the window was lifted (its times have whole seconds).
     const syncedAt = Date.parse(app?.status.operationState?.startedAt ?? "");
-    expect(syncedAt).toBeGreaterThanOrEqual(Math.floor(endsAt.getTime() / 1000) * 1000);
+    expect(syncedAt).toBeGreaterThanOrEqual(Math.floor(lifted / 1000) * 1000);
 
     // Never failed, never reverted.
     expect(statuses().map((s) => s.deployment_status.state)).not.toContain("failure");
@@ -95,5 +115,5 @@ describe("Argo CD sync windows", () => {
     expect(reverts).toEqual([]);
     const { data: holds } = await ci.rest.issues.listForRepo({ ...repo, labels: "conveyor:hold", state: "all" });
     expect(holds).toEqual([]);
-  }, 180_000);
+  }, 400_000);
 });

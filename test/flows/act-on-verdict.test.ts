@@ -7,8 +7,18 @@ import type { Evidence, Verdict } from "../../src/core/verdict/types.js";
 import type { Verification } from "../../src/core/verification.js";
 import { VerdictActor } from "../../src/flows/act-on-verdict.js";
 import type { VerificationOutcomes } from "../../src/runtime/verifier.js";
-import { flowWorld, INSTALLATION, OWNER, R, REPO, recordingLog, type FlowWorld } from "../helpers/flow-world.js";
+import {
+  flowWorld,
+  mergeStagingChange,
+  OWNER,
+  R,
+  REPO,
+  recordingLog,
+  stagingVerification,
+  type FlowWorld,
+} from "../helpers/flow-world.js";
 import { mockConfig } from "../helpers/github-mock.js";
+import { expectNewPr, expectVerdictComment } from "../helpers/verdict-mocks.js";
 
 const STAGING = "services/order-service/overlays/staging/kustomization.yaml";
 const PRODUCTION = "services/order-service/overlays/production/kustomization.yaml";
@@ -32,34 +42,14 @@ beforeEach(() => {
     failed: async (v, verdict) => (await outcomes.failed(v, verdict), done()),
     superseded: async (v, by) => (await outcomes.superseded(v, by), done()),
   };
-  base = w.remote.head("main") as string;
-  revision = w.remote.commit(
-    "main",
-    { [STAGING]: (w.remote.show("main", STAGING) as string).replace('newTag: "1.4.0"', 'newTag: "1.5.0"') },
-    "Merge pull request #12 from acme/conveyor/staging/order-service",
-  );
+  ({ base, revision } = mergeStagingChange(w));
 });
 afterEach(() => w.cleanup());
 
 const outcomesOf = (world: FlowWorld) => new VerdictActor(world.services, recordingLog(world.logs)).outcomes();
 
 function verification(overrides: Partial<Verification> = {}): Verification {
-  return {
-    repo: { owner: OWNER, repo: REPO, installationId: INSTALLATION, cloneUrl: w.remote.url, defaultBranch: "main" },
-    service: "order-service",
-    env: "staging",
-    app: { namespace: "argocd", name: "order-service-staging" },
-    revision,
-    base,
-    deploymentId: 77,
-    pr: { number: 12, author: "alice", labels: ["conveyor", "env/staging"] },
-    from: OLD,
-    to: NEW,
-    file: STAGING,
-    startedAt: "2026-01-01T10:00:00.000Z",
-    policy: { soakMs: 120_000, syncMs: 600_000, healthMs: 900_000, suspendedMs: 3_600_000, degradedGraceMs: 60_000 },
-    ...overrides,
-  };
+  return stagingVerification(w, { revision, base }, overrides);
 }
 
 function evidence(extra: Partial<Evidence> = {}): Evidence {
@@ -116,25 +106,6 @@ function expectStatus(id: number, options: { owed?: boolean } = {}) {
   return seen;
 }
 
-function expectNewPr(number: number) {
-  const seen: { create?: Record<string, string>; labels?: unknown } = {};
-  w.gh.scope
-    .post(`${R}/pulls`, (b) => ((seen.create = b), true))
-    .reply(201, { number, html_url: `https://github.com/acme/manifests/pull/${number}`, head: { sha: "x" } });
-  w.gh.scope.post(`${R}/issues/${number}/labels`, (b) => ((seen.labels = b), true)).reply(200, []);
-  return seen;
-}
-
-/** A comment on the PR, after checking that this verdict has not commented there already. */
-function expectComment(number: number) {
-  const seen: { body?: string } = {};
-  w.gh.scope.get(`${R}/issues/${number}/comments`).query({ per_page: "100" }).reply(200, []);
-  w.gh.scope
-    .post(`${R}/issues/${number}/comments`, (b: { body: string }) => ((seen.body = b.body), true))
-    .reply(201, { id: 1, html_url: "c" });
-  return seen;
-}
-
 /** Where the image gone back to came from: Conveyor's Deployments of it (the newest 100). */
 function expectSourceLookup(deployments: Array<{ id: number; payload: Record<string, unknown> }> = []) {
   w.gh.scope
@@ -174,8 +145,8 @@ describe("verified", () => {
     expectStatus(77);
     // Where production's image came from: no Deployment recorded it.
     expectSourceLookup();
-    const pr = expectNewPr(31);
-    expectComment(12);
+    const pr = expectNewPr(w, 31);
+    expectVerdictComment(w, 12);
 
     // acme/order-service is not in this installation: nothing is written there.
     w.gh.scope.get("/repos/acme/order-service/installation").reply(404, { message: "Not Found" });
@@ -198,8 +169,8 @@ describe("verified", () => {
     mockConfig(w.gh.scope, OWNER, REPO, undefined);
     expectFreezes();
     const status = expectStatus(77);
-    const pr = expectNewPr(31);
-    const comment = expectComment(12);
+    const pr = expectNewPr(w, 31);
+    const comment = expectVerdictComment(w, 12);
 
     await actions.verified(verification(), verified());
 
@@ -254,7 +225,7 @@ describe("verified", () => {
       { number: 41, body: "**production** is frozen\n\n<!-- conveyor:freeze:production -->" },
     ]);
     const status = expectStatus(77);
-    const comment = expectComment(12);
+    const comment = expectVerdictComment(w, 12);
 
     await actions.verified(verification(), verified());
 
@@ -267,7 +238,7 @@ describe("verified", () => {
     mockConfig(w.gh.scope, OWNER, REPO, undefined);
     expectFreezes();
     expectStatus(77);
-    const comment = expectComment(33);
+    const comment = expectVerdictComment(w, 33);
 
     await actions.verified(
       verification({
@@ -285,7 +256,7 @@ describe("verified", () => {
   it("verified in the last environment: no promotion, no freeze lookup, the comment says it was the last", async () => {
     mockConfig(w.gh.scope, OWNER, REPO, undefined);
     const status = expectStatus(78);
-    const comment = expectComment(12);
+    const comment = expectVerdictComment(w, 12);
 
     await actions.verified(
       verification({
@@ -308,7 +279,7 @@ describe("verified", () => {
     mockConfig(w.gh.scope, OWNER, REPO, "environments:\n  - name: staging\n  - name: production\n");
     expectFreezes();
     expectStatus(77);
-    const pr = expectNewPr(35);
+    const pr = expectNewPr(w, 35);
 
     await actions.verified(verification({ pr: undefined }), verified());
 
@@ -340,9 +311,9 @@ describe("failed", () => {
         },
       },
     ]);
-    const revert = expectNewPr(32);
+    const revert = expectNewPr(w, 32);
     const hold = expectHoldIssue();
-    const comment = expectComment(12);
+    const comment = expectVerdictComment(w, 12);
 
     await actions.failed(verification(), failed());
 
@@ -393,7 +364,7 @@ describe("failed", () => {
   it("a second failure of the same service and environment updates the hold issue instead of opening another", async () => {
     mockConfig(w.gh.scope, OWNER, REPO, undefined);
     expectStatus(77);
-    expectNewPr(32);
+    expectNewPr(w, 32);
     const hold = expectHoldIssue([
       {
         number: 55,
@@ -402,7 +373,7 @@ describe("failed", () => {
       },
     ]);
     expectSourceLookup();
-    expectComment(12);
+    expectVerdictComment(w, 12);
 
     await actions.failed(verification(), failed());
 
@@ -413,7 +384,7 @@ describe("failed", () => {
     mockConfig(w.gh.scope, OWNER, REPO, "rollback:\n  auto: false\n");
     const status = expectStatus(77);
     const hold = expectHoldIssue();
-    const comment = expectComment(12);
+    const comment = expectVerdictComment(w, 12);
 
     await actions.failed(verification(), failed());
 
@@ -431,7 +402,7 @@ describe("failed", () => {
     expectStatus(77);
     expectSourceLookup();
     expectHoldIssue();
-    const comment = expectComment(12);
+    const comment = expectVerdictComment(w, 12);
 
     await actions.failed(verification(), failed());
 
@@ -447,7 +418,7 @@ describe("failed", () => {
     const undo = w.remote.commit("main", { [STAGING]: w.remote.show(base, STAGING) as string }, "Revert #12");
     mockConfig(w.gh.scope, OWNER, REPO, undefined);
     expectStatus(79);
-    const comment = expectComment(33);
+    const comment = expectVerdictComment(w, 33);
     try {
       await actions.failed(
         verification({
@@ -501,8 +472,8 @@ describe("nothing decided is lost", () => {
     expectFreezes();
     // After the first failed push the branch exists: the retries find it (no open PR yet).
     w.gh.scope.get(`${R}/pulls`).query(true).times(2).reply(200, []);
-    const pr = expectNewPr(31);
-    const comment = expectComment(12);
+    const pr = expectNewPr(w, 31);
+    const comment = expectVerdictComment(w, 12);
 
     await actions.verified(verification(), verified());
 

@@ -7,6 +7,9 @@ import type { Application } from "../../src/core/argo-types.js";
 import type { AppKey, ArgoSource } from "../../src/core/argo-source.js";
 import { VerificationResumer } from "../../src/flows/resume-verifications.js";
 import { Verifier } from "../../src/runtime/verifier.js";
+import { GateWaits } from "../../src/runtime/gate-waits.js";
+import type { Owed } from "../../src/core/owed.js";
+import type { VerdictActor } from "../../src/flows/act-on-verdict.js";
 import { flowWorld, INSTALLATION, R, recordingLog, type FlowWorld } from "../helpers/flow-world.js";
 
 const OTHER_INSTALLATION = 5151;
@@ -292,6 +295,37 @@ describe("VerificationResumer", () => {
     w.gh.scope.get(`/repos/acme/.github/contents/.github%2Fconveyor.yml`).reply(404, { message: "Not Found" });
     expect(await resumer.resume()).toBe(0);
     expect(verifier.inFlight()).toEqual([]);
+  });
+
+  it("E2E gates recorded as running are handed to the actor to read their runs back; gates waited for here are skipped", async () => {
+    const acted: Array<{ id: number; owed: Owed; recorded?: boolean }> = [];
+    const actor = {
+      isActing: () => false,
+      act: async (v: { deploymentId: number }, owed: Owed, options?: { recorded?: boolean }) =>
+        void acted.push({ id: v.deploymentId, owed, recorded: options?.recorded }),
+    } as unknown as VerdictActor;
+    w.services.gateWaits = new GateWaits(() => undefined, 3_600_000);
+    w.services.gateWaits.wait({
+      key: 42,
+      runs: [{ correlationId: "conveyor-staging-42-1", repository: "acme/order-service" }],
+      deadline: new Date(Date.now() + 600_000).toISOString(),
+      entry: {} as never,
+    });
+    const gated = new VerificationResumer(w.services, recordingLog(w.logs), actor);
+    const since = new Date(Date.now() - 300_000).toISOString();
+    expectScan([deployment(41), deployment(42)]);
+    w.gh.scope
+      .get(`${R}/deployments/41/statuses`)
+      .query({ per_page: "1" })
+      .reply(200, [{ state: "in_progress", description: `Verdict: verified; E2E gates since ${since}` }]);
+    w.gh.scope.get(`/repos/acme/manifests/contents/.github%2Fconveyor.yml`).reply(404, { message: "Not Found" });
+    w.gh.scope.get(`/repos/acme/.github/contents/.github%2Fconveyor.yml`).reply(404, { message: "Not Found" });
+
+    expect(await gated.resume()).toBe(1);
+
+    expect(acted).toEqual([{ id: 41, owed: { kind: "verified", gates: { since } }, recorded: true }]);
+    expect(verifier.inFlight()).toEqual([]);
+    w.services.gateWaits.stop();
   });
 
   it("without an Argo CD source there is nothing to resume: no call", async () => {

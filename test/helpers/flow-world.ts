@@ -21,6 +21,7 @@ import { createManifestsRemote, type ManifestsRemote } from "../../sandbox/manif
 import { mockGitHub, type GitHubMock } from "./github-mock.js";
 import { UnthrottledOctokit } from "./probot.js";
 import { Later } from "../../src/runtime/later.js";
+import type { Verification } from "../../src/core/verification.js";
 
 export const OWNER = "acme";
 export const REPO = "manifests";
@@ -106,4 +107,42 @@ export function flowWorld(options: { files?: Record<string, string>; renderer?: 
       rmSync(workspaceDir, { recursive: true, force: true });
     },
   };
+}
+
+/**
+ * order-service 1.4.0 -> 1.5.0 merged in staging by PR #12 (Deployment 77): the verification the
+ * verdict flows act on, over the world's remote at `commits`.
+ */
+export function stagingVerification(
+  world: FlowWorld,
+  commits: { revision: string; base: string },
+  overrides: Partial<Verification> = {},
+): Verification {
+  return {
+    repo: { owner: OWNER, repo: REPO, installationId: INSTALLATION, cloneUrl: world.remote.url, defaultBranch: "main" },
+    service: "order-service",
+    env: "staging",
+    app: { namespace: "argocd", name: "order-service-staging" },
+    ...commits,
+    deploymentId: 77,
+    pr: { number: 12, author: "alice", labels: ["conveyor", "env/staging"] },
+    from: "ghcr.io/acme/order-service:1.4.0",
+    to: "ghcr.io/acme/order-service:1.5.0",
+    file: "services/order-service/overlays/staging/kustomization.yaml",
+    startedAt: "2026-01-01T10:00:00.000Z",
+    policy: { soakMs: 120_000, syncMs: 600_000, healthMs: 900_000, suspendedMs: 3_600_000, degradedGraceMs: 60_000 },
+    ...overrides,
+  };
+}
+
+/** Merges order-service 1.4.0 -> 1.5.0 in staging (PR #12) on the world's remote: main before, and the merge. */
+export function mergeStagingChange(world: FlowWorld): { base: string; revision: string } {
+  const file = "services/order-service/overlays/staging/kustomization.yaml";
+  const base = world.remote.head("main") as string;
+  const revision = world.remote.commit(
+    "main",
+    { [file]: (world.remote.show("main", file) as string).replace('newTag: "1.4.0"', 'newTag: "1.5.0"') },
+    "Merge pull request #12 from acme/conveyor/staging/order-service",
+  );
+  return { base, revision };
 }

@@ -228,6 +228,41 @@ describe("Verifier and Argo CD sync windows", () => {
     t.verifier.stop();
   });
 
+  it("a window removed from the project early: the sync still has a full timeout from when it was seen holding", async () => {
+    const t = setup();
+    t.source.projects = new Map([["important-project", newYearFreeze]]);
+    t.track(REV, 1);
+    await t.advance(0, pendingAt(REV));
+    await t.advance(70_000, pendingAt(REV)); // 00:01:13, held, past merge + sync timeout
+    expect(t.statuses).toEqual(["Argo CD sync window #0 (deny, '0 0 1 1 *' for 2m) holds the sync until 00:02 UTC"]);
+    // An operator lifts the freeze: the window is gone from the AppProject, as if it never was.
+    t.source.projects = new Map([["important-project", { ...newYearFreeze, spec: { syncWindows: [] } }]]);
+    await t.advance(1_000, pendingAt(REV));
+    expect(t.source.refreshed).toEqual(["api-staging", "api-staging"]);
+    await t.advance(50_000, pendingAt(REV));
+    expect(t.outcomes).toEqual([]);
+    await t.advance(1_000, healthyAt(REV));
+    await t.advance(2_500, healthyAt(REV));
+    expect(t.outcomes).toEqual([["verified", 1, ""]]);
+    t.verifier.stop();
+  });
+
+  it("a window removed early and a sync that still never starts: fails a timeout later, naming the window", async () => {
+    const t = setup();
+    t.source.projects = new Map([["important-project", newYearFreeze]]);
+    t.track(REV, 1);
+    await t.advance(0, pendingAt(REV));
+    await t.advance(70_000, pendingAt(REV));
+    t.source.projects = new Map([["important-project", { ...newYearFreeze, spec: { syncWindows: [] } }]]);
+    await t.advance(30_000, pendingAt(REV));
+    expect(t.outcomes).toEqual([]);
+    await t.advance(32_000, pendingAt(REV));
+    expect(t.outcomes).toEqual([
+      ["failed", 1, expect.stringContaining("after sync window #0 (deny, '0 0 1 1 *' for 2m) ended")],
+    ]);
+    t.verifier.stop();
+  });
+
   it("warns once about windows Argo CD cannot parse, which hold nothing", async () => {
     const t = setup();
     const broken: AppProject = {

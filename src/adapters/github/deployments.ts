@@ -240,6 +240,7 @@ export class Deployments {
         per_page: 1,
       });
       entry.state = statuses[0]?.state ?? "pending";
+      if (statuses[0]?.description) entry.description = statuses[0].description;
     }
     return entries;
   }

@@ -150,10 +150,15 @@ export class Issues {
 
   /** Closes the open issues with this label and marker (1 call, plus 2 per issue closed). */
   async close(input: { label: string; marker: string; comment: string }): Promise<number> {
+    return (await this.closeAll(input)).length;
+  }
+
+  /** As `close`, returning the issues it closed (what their bodies said). */
+  async closeAll(input: { label: string; marker: string; comment: string }): Promise<IssueSummary[]> {
     const tag = markerTag(input.marker);
     const open = (await this.listOpen(input.label)).filter((issue) => issue.body.includes(tag));
     for (const issue of open) await this.closeOne(issue.number, input.comment);
-    return open.length;
+    return open;
   }
 
   /** Comments on an issue, then closes it as completed (2 calls). */

@@ -8,6 +8,7 @@ import { History } from "./history.js";
 import { Issues } from "./issues.js";
 import { Permissions } from "./permissions.js";
 import { PullRequests } from "./pull-requests.js";
+import { Workflows } from "./workflows.js";
 
 export class GitHubRepo {
   readonly pulls: PullRequests;
@@ -17,6 +18,8 @@ export class GitHubRepo {
   readonly permissions: Permissions;
   /** Read-only history (compare, a commit's PR): used on service repositories. */
   readonly history: History;
+  /** GitHub Actions runs: E2E gates, on the repository that holds the workflow. */
+  readonly workflows: Workflows;
 
   constructor(
     private readonly octokit: Octokit,
@@ -28,6 +31,7 @@ export class GitHubRepo {
     this.deployments = new Deployments(octokit, ref);
     this.permissions = new Permissions(octokit, ref);
     this.history = new History(octokit, ref);
+    this.workflows = new Workflows(octokit, ref);
   }
 
   /** The GitHub server's web address (github.com or an Enterprise Server), for links. */

@@ -10,6 +10,7 @@ interface RunFields {
   conclusion: string | null;
   html_url: string;
   display_title?: string;
+  created_at?: string;
 }
 
 const toGateRun = (run: RunFields): GateRun => ({
@@ -46,15 +47,15 @@ export class Workflows {
     return toGateRun(data);
   }
 
-  /** The gate's run among the workflow's recent dispatched runs, by its correlation id. */
-  async findRun(workflow: string, correlationId: string): Promise<GateRun | undefined> {
+  /** The gate's run among the workflow's recent dispatched runs, by its correlation id, made since `notBefore`. */
+  async findRun(workflow: string, correlationId: string, notBefore?: string): Promise<GateRun | undefined> {
     const { data } = await this.octokit.rest.actions.listWorkflowRuns({
       ...this.ref,
       workflow_id: workflow,
       event: "workflow_dispatch",
       per_page: 50,
     });
-    const run = findGateRun(data.workflow_runs, correlationId);
+    const run = findGateRun(data.workflow_runs, correlationId, notBefore);
     return run ? toGateRun(run) : undefined;
   }
 }

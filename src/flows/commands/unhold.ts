@@ -5,6 +5,7 @@ import { freezeMarker, holdMarker } from "../../core/markers.js";
 import { branchFor, FREEZE_LABEL, HOLD_LABEL } from "../../core/pr-text.js";
 import { mergeIfReady, mergeWaiting } from "../try-auto-merge.js";
 import { prLink, type CommandOutcome, type CommandRun } from "./execute.js";
+import { overrideGate } from "./override-gate.js";
 
 export async function unholdPr(
   run: CommandRun,
@@ -12,35 +13,39 @@ export async function unholdPr(
 ): Promise<CommandOutcome> {
   const { gh } = run.scope;
   const removed = await gh.issues.removeLabel(action.pr, HOLD_LABEL);
-  const lifted =
+  const closed =
     action.service && action.env
-      ? await gh.issues.close({
+      ? await gh.issues.closeAll({
           label: HOLD_LABEL,
           marker: holdMarker(action.service, action.env),
           comment: `Lifted by @${run.user} with \`/unhold\` on #${action.pr}.`,
         })
-      : 0;
+      : [];
+  const lifted = closed.length;
   const merge = await mergeNow(run, action.pr);
+  const override =
+    action.service && action.env ? await overrideGate(run, action.service, action.env, closed) : undefined;
   const what =
     [removed ? `removed \`${HOLD_LABEL}\`` : "", lifted ? `lifted the hold on ${action.service} in ${action.env}` : ""]
       .filter(Boolean)
       .join(" and ") || "nothing was holding this pull request";
-  return { ok: true, text: `Resumed: ${what}.${merge ? ` ${merge}` : ""}` };
+  return { ok: true, text: `Resumed: ${what}.${merge ? ` ${merge}` : ""}${override ? ` ${override}` : ""}` };
 }
 
 export async function unholdImage(run: CommandRun, service: string, env: string): Promise<CommandOutcome> {
   const { gh } = run.scope;
-  const lifted = await gh.issues.close({
+  const closed = await gh.issues.closeAll({
     label: HOLD_LABEL,
     marker: holdMarker(service, env),
     comment: `Lifted by @${run.user} with \`/unhold\`.`,
   });
   const open = await gh.pulls.findOpen(branchFor(env, service));
   const merge = open ? await mergeNow(run, open.number) : undefined;
-  const what = lifted ? `lifted the hold on ${service} in **${env}**` : `${service} was not held in **${env}**`;
+  const override = await overrideGate(run, service, env, closed);
+  const what = closed.length ? `lifted the hold on ${service} in **${env}**` : `${service} was not held in **${env}**`;
   return {
     ok: true,
-    text: `Resumed: ${what}.${open ? ` Its open deploy PR is ${prLink(run, open.number)}.${merge ? ` ${merge}` : ""}` : ""}`,
+    text: `Resumed: ${what}.${open ? ` Its open deploy PR is ${prLink(run, open.number)}.${merge ? ` ${merge}` : ""}` : ""}${override ? ` ${override}` : ""}`,
   };
 }
 
