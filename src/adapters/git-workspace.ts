@@ -5,7 +5,7 @@
 // The installation token travels only in an environment variable holding an http.extraHeader,
 // never in a URL or an argument, so git's own error text cannot echo it; errors are redacted
 // again on the way out all the same.
-import { mkdir, readdir, rename, rm, writeFile } from "node:fs/promises";
+import { mkdir, mkdtemp, readdir, rename, rm, writeFile } from "node:fs/promises";
 import { existsSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join, resolve } from "node:path";
@@ -41,6 +41,8 @@ export interface CommitRequest {
   parent: string;
   path: string;
   text: string;
+  /** Further files the same commit writes (a strategy step may edit two patch files at once). */
+  more?: Array<{ path: string; text: string }>;
   message: string;
 }
 
@@ -410,11 +412,46 @@ export class GitWorkspace {
   }
 
   /**
-   * Writes one file on top of `parent` and returns the new commit's sha; touches no working tree.
+   * Several files in one commit (a strategy step's two patch files), through a scratch index: rare
+   * enough that the git processes do not matter; its objects go out with `git push`.
+   */
+  private async commitFiles(request: CommitRequest): Promise<string> {
+    const scratch = await mkdtemp(join(tmpdir(), "conveyor-index-"));
+    try {
+      const files = [{ path: request.path, text: request.text }, ...(request.more ?? [])];
+      const env = { GIT_INDEX_FILE: join(scratch, "index") };
+      await this.run(["read-tree", request.parent], { env });
+      for (const [index, file] of files.entries()) {
+        const blobFile = join(scratch, `blob-${index}`);
+        await writeFile(blobFile, file.text);
+        const blob = (await this.run(["hash-object", "-w", "--no-filters", blobFile])).trim();
+        // An existing file keeps its mode (an executable stays one).
+        const mode = (await this.walk(request.parent, file.path)).at(-1)?.entry?.mode ?? "100644";
+        await this.run(["update-index", "--add", "--cacheinfo", `${mode},${blob},${file.path}`], { env });
+      }
+      const tree = (await this.run(["write-tree"], { env })).trim();
+      const author = this.options.author ?? DEFAULT_AUTHOR;
+      const identity = {
+        GIT_AUTHOR_NAME: author.name,
+        GIT_AUTHOR_EMAIL: author.email,
+        GIT_COMMITTER_NAME: author.name,
+        GIT_COMMITTER_EMAIL: author.email,
+      };
+      const parent = (await this.run(["rev-parse", "--verify", `${request.parent}^{commit}`])).trim();
+      return (await this.run(["commit-tree", tree, "-p", parent, "-m", request.message], { env: identity })).trim();
+    } finally {
+      await rm(scratch, { recursive: true, force: true });
+    }
+  }
+
+  /**
+   * Writes a file (or several: see commitFiles) on top of `parent` and returns the new commit's
+   * sha; touches no working tree.
    * The blob, the trees on the file's path and the commit are made in this process and written
    * as loose objects: no index, no git process.
    */
   async commitFile(request: CommitRequest): Promise<string> {
+    if (request.more?.length) return this.commitFiles(request);
     const parent = await this.batch().read(`${request.parent}^{commit}`);
     if (!parent) throw new Error(`git commit-tree failed: ${request.parent} is not a commit in the clone`);
     const names = request.path.split("/");

@@ -62,7 +62,8 @@ export function overlayOwner(file: string, config: Config): { service: string; e
 
 /**
  * The owner of a file Conveyor may change in an overlay: its kustomization.yaml, or (released
- * blue-green) one of the patch files beside it, where the slots' images and the live slot are set.
+ * blue-green or canary) one of the patch files beside it, where the slots' images and the live
+ * slot, or the canary's and stable's images, are set.
  */
 export function overlayFileOwner(file: string, config: Config): { service: string; env: string } | undefined {
   const own = overlayOwner(file, config);
@@ -70,5 +71,5 @@ export function overlayFileOwner(file: string, config: Config): { service: strin
   const slash = file.lastIndexOf("/");
   if (slash < 0 || !/\.ya?ml$/.test(file)) return undefined;
   const owner = overlayOwner(`${file.slice(0, slash)}/kustomization.yaml`, config);
-  return owner && strategyKindFor(config, owner.service, owner.env) === "blueGreen" ? owner : undefined;
+  return owner && strategyKindFor(config, owner.service, owner.env) !== "image" ? owner : undefined;
 }

@@ -40,7 +40,8 @@ export type RejectCode =
   | "direct-deploy-refused"
   | "older-version"
   | "invalid-overlay"
-  | "unsupported-strategy";
+  | "unsupported-strategy"
+  | "rollback-in-progress";
 
 export type DispatchIntent =
   | { kind: "ignore"; reason: string }

@@ -32,6 +32,9 @@ function lastMatch(pattern: RegExp, body: string): RegExpExecArray | undefined {
 // a signature over both (made by the flow that writes it: core does no cryptography). A marker
 // that does not verify, or a head that moved, means the PR is no longer only Conveyor's.
 
+export const PR_STEPS = ["idle", "switch", "canary", "stable"] as const;
+export type PrStep = (typeof PR_STEPS)[number];
+
 export interface PrState {
   service: string;
   env: string;
@@ -39,8 +42,12 @@ export interface PrState {
   to: string;
   /** Where the image `to` came from, when known: carried on to its Deployment and promotions. */
   source?: DispatchSource;
-  /** A blue-green PR's step: "idle" puts the image on the idle slot, "switch" switches to it. */
-  step?: "idle" | "switch";
+  /**
+   * A strategy PR's step. Blue-green: "idle" puts the image on the idle slot, "switch" switches
+   * the Service (also back, for a rollback). Canary: "canary" starts the canary with the image,
+   * "stable" gives it to the stable Deployment (a canary's revert is "canary" too).
+   */
+  step?: PrStep;
   /** The commit Conveyor pushed as the PR's head. */
   head?: string;
   /** Signature of `stateSigningText` for this state. */
@@ -94,7 +101,7 @@ export function parseStateMarker(body: string | null | undefined): PrState | und
         from: typeof value.from === "string" ? value.from : null,
         to: value.to,
         ...(source ? { source } : {}),
-        ...(value.step === "idle" || value.step === "switch" ? { step: value.step } : {}),
+        ...(PR_STEPS.includes(value.step as PrStep) ? { step: value.step as PrStep } : {}),
         ...(typeof value.head === "string" ? { head: value.head } : {}),
         ...(typeof value.sig === "string" ? { sig: value.sig } : {}),
       };

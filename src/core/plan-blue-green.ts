@@ -2,11 +2,11 @@
 // PR 2 switches the Service to it once that slot is verified. Which step a merged change was is
 // read back from the overlay before and after it (`slotStepOf`), so the verifier judges the one
 // Deployment the change moved and the verdict knows whether a switch or a promotion follows.
-import { otherSlot, planSlotDeploy, planSlotSwitch, type BlueGreenLayout } from "./blue-green.js";
+import { otherSlot, planSlotDeploy, planSlotSwitch, type BlueGreenLayout, type FileEdit } from "./blue-green.js";
+import type { PrStep } from "./markers.js";
 import type { Config } from "./config.js";
 import type { DeployRequest } from "./dispatch.js";
-import { compareSemver, formatImageRef, parseImageRef } from "./image-ref.js";
-import { quote } from "./names.js";
+import { releaseImage, shortTag } from "./release-image.js";
 import { envLabel, LABEL } from "./pr-text.js";
 import type { BlueGreenStrategy, Slot } from "./strategy.js";
 
@@ -43,12 +43,11 @@ export function slotStepOf(
   return undefined;
 }
 
-export interface SlotPr {
+/** A step of a strategy release as a PR: the files it edits (only the bytes that must change). */
+export interface StepPr {
   kind: "change";
-  step: "idle" | "switch";
-  slot: Slot;
-  file: string;
-  text: string;
+  step: PrStep;
+  edits: FileEdit[];
   from: string | undefined;
   to: string;
   commitMessage: string;
@@ -57,11 +56,14 @@ export interface SlotPr {
   labels: string[];
 }
 
-type Stop =
+export interface SlotPr extends StepPr {
+  step: "idle" | "switch";
+  slot: Slot;
+}
+
+export type Stop =
   | { kind: "noop"; reason: string }
   | { kind: "reject"; code: "image-mismatch" | "older-version" | "invalid-overlay"; reason: string };
-
-const tagOf = (image: string | undefined) => (image ? parseImageRef(image) : undefined);
 
 /** PR 1 of a release of `request`'s image (or PR 2 when the idle slot already runs it). */
 export function planBlueGreenRelease(input: {
@@ -72,37 +74,16 @@ export function planBlueGreenRelease(input: {
   env: string;
   request: Pick<DeployRequest, "image" | "tag" | "digest">;
 }): SlotPr | Stop {
-  const { layout, request } = input;
+  const { layout } = input;
   const liveImage = layout.slots[layout.live].image;
-  const live = tagOf(liveImage);
-  const repository = input.config.services[input.service]?.image ?? (live?.ok ? live.value.name : undefined);
-  const wanted = request.image?.name;
-  if (repository === undefined && wanted === undefined)
-    return {
-      kind: "reject",
-      code: "image-mismatch",
-      reason: `the slots of ${input.service} have no image; send the full image`,
-    };
-  if (repository !== undefined && wanted !== undefined && wanted !== repository)
-    return {
-      kind: "reject",
-      code: "image-mismatch",
-      reason: `image ${quote(wanted)} is not this service's image; ${input.service} deploys ${quote(repository)}`,
-    };
-  const tag = request.image?.tag ?? request.tag;
-  const image = formatImageRef({
-    name: (repository ?? wanted) as string,
-    tag,
-    digest: request.image?.digest ?? request.digest,
+  const chosen = releaseImage({
+    ...input,
+    serving: liveImage,
+    servingWhere: `the live slot (${layout.live})`,
+    noImage: `the slots of ${input.service} have no image`,
   });
-  const liveTag = live?.ok ? live.value.tag : undefined;
-  const order = tag !== undefined && liveTag !== undefined ? compareSemver(tag, liveTag) : undefined;
-  if (order !== undefined && order < 0)
-    return {
-      kind: "reject",
-      code: "older-version",
-      reason: `${image} is older than ${liveImage} on the live slot (${layout.live}); an older version never replaces a newer one (send a rollback instead)`,
-    };
+  if (!chosen.ok) return { kind: "reject", code: chosen.code, reason: chosen.reason };
+  const { image } = chosen;
   const plan = planSlotDeploy(input.strategy, layout, image);
   if (plan.kind === "noop") return plan;
   if (plan.kind === "reject") return { kind: "reject", code: "invalid-overlay", reason: plan.reason };
@@ -112,12 +93,11 @@ export function planBlueGreenRelease(input: {
     kind: "change",
     step: "idle",
     slot: plan.slot,
-    file: plan.edit.path,
-    text: plan.edit.text,
+    edits: [plan.edit],
     from: plan.from,
     to: plan.to,
     commitMessage: `deploy(${input.service}/${input.env}): ${plan.slot} slot ${plan.from ?? "(none)"} -> ${plan.to}`,
-    title: `Deploy ${input.service} ${image.slice(image.lastIndexOf("/") + 1).replace(/^[^:@]*[:@]/, "")} to the idle slot (${plan.slot}) in ${input.env}`,
+    title: `Deploy ${input.service} ${shortTag(image)} to the idle slot (${plan.slot}) in ${input.env}`,
     body: [
       `Conveyor deploys **${input.service}** to the idle slot (**${plan.slot}**) of **${input.env}**, released blue-green. The live slot (${layout.live}) keeps serving \`${liveImage ?? "(no image)"}\`.`,
       "",
@@ -158,7 +138,7 @@ function switchPr(
   input: { config: Config; strategy: BlueGreenStrategy; service: string; env: string },
   layout: BlueGreenLayout,
   to: Slot,
-  edit: { path: string; text: string },
+  edit: FileEdit,
 ): SlotPr {
   const image = layout.slots[to].image as string;
   const from = layout.slots[layout.live].image;
@@ -167,8 +147,7 @@ function switchPr(
     kind: "change",
     step: "switch",
     slot: to,
-    file: edit.path,
-    text: edit.text,
+    edits: [edit],
     from,
     to: image,
     commitMessage: `switch(${input.service}/${input.env}): ${layout.live} -> ${to} (${image})`,
@@ -192,4 +171,35 @@ function switchPr(
     ].join("\n"),
     labels: [LABEL, envLabel(input.env)],
   };
+}
+
+/**
+ * The rollback of a switched release: the Service back to the other slot, which kept the image
+ * to go back to. Only when the live slot runs the image rolled back and the other slot still
+ * holds `backTo` (when known); anything else is said, not guessed.
+ */
+export function planSwitchBack(
+  strategy: BlueGreenStrategy,
+  layout: BlueGreenLayout,
+  rolledBack: string | undefined,
+  backTo: string | undefined,
+): { kind: "change"; edit: FileEdit; slot: Slot; image: string } | { kind: "noop" | "impossible"; reason: string } {
+  const other = otherSlot(layout.live);
+  const live = layout.slots[layout.live].image;
+  const kept = layout.slots[other].image;
+  if (rolledBack !== undefined && live !== rolledBack)
+    return layout.slots[other].image === rolledBack
+      ? {
+          kind: "noop",
+          reason: `${rolledBack} is only on the idle slot (${other}), which serves no traffic; the live slot (${layout.live}) runs ${live ?? "no image"}`,
+        }
+      : { kind: "noop", reason: `the live slot (${layout.live}) runs ${live ?? "no image"}, not ${rolledBack}` };
+  if (kept === undefined || (backTo !== undefined && kept !== backTo))
+    return {
+      kind: "impossible",
+      reason: `the ${other} slot holds ${kept ?? "no image"}${backTo !== undefined ? `, not ${backTo}` : ""}, so switching back would not restore it; deploy the image you want instead`,
+    };
+  const plan = planSlotSwitch(strategy, layout, other);
+  if (plan.kind !== "switch") return { kind: "impossible", reason: plan.reason };
+  return { kind: "change", edit: plan.edit, slot: other, image: kept };
 }

@@ -18,7 +18,7 @@ export interface DeployTarget {
   overlayFile: string;
   branch: string;
   /** Set when the release is blue-green: the slots' patch files move, not the images: entry. */
-  strategy?: "blueGreen";
+  strategy?: "blueGreen" | "canary";
 }
 
 export type Rejection = { kind: "reject"; code: RejectCode; reason: string; service?: string; source: DispatchSource };
@@ -63,15 +63,10 @@ export function resolveTarget(
       `deploys go to ${first.name} first; ${env.name} is reached by promotion (set directDeploy: true on ${env.name} in .github/conveyor.yml to allow this)`,
     );
   }
-  // Until canary releases open their own PRs, an overlay released by canary is left alone:
-  // setting its images: entry would put the new image on both tracks at once. Blue-green
-  // releases go through core/plan-blue-green.ts (the target says so).
+  // Blue-green and canary releases move their Deployments' patch files, never the images: entry
+  // (which would put the image on both slots or tracks at once): core/plan-blue-green.ts and
+  // core/plan-canary.ts plan them, the target says which.
   const strategy = strategyKindFor(config, request.service, env.name);
-  if (strategy === "canary")
-    return reject(
-      "unsupported-strategy",
-      `${request.service} is released by strategy ${strategy} in ${env.name} (.github/conveyor.yml); this version of Conveyor does not open ${strategy} PRs yet, so nothing was changed (set the track's image in its patch file by a PR of your own)`,
-    );
   return {
     kind: "target",
     target: {
@@ -79,7 +74,7 @@ export function resolveTarget(
       env: env.name,
       overlayFile: `${overlayDir(config, request.service, env)}/kustomization.yaml`,
       branch: branchFor(env.name, request.service),
-      ...(strategy === "blueGreen" ? { strategy } : {}),
+      ...(strategy !== "image" ? { strategy } : {}),
     },
   };
 }

@@ -20,7 +20,9 @@ export type NextStep =
   /** No promotion, and why: said in the verified comment. */
   | { kind: "note"; env: string; note: string }
   /** A blue-green release's idle slot is verified: PR 2 switches the Service to it (same env). */
-  | { kind: "switch"; env: string; slot: Slot };
+  | { kind: "switch"; env: string; slot: Slot }
+  /** A canary release's canary is verified: PR 2 gives stable its image (same env). */
+  | { kind: "stable"; env: string; image: string };
 
 export interface VerifiedPlan {
   kind: "verified";
@@ -112,6 +114,12 @@ export function planVerified(input: {
     plan.next = { kind: "switch", env: v.env, slot: v.slot.slot };
     return plan;
   }
+  if (v.track?.kind === "canary" && v.to !== undefined && !isRevert(v)) {
+    plan.next = { kind: "stable", env: v.env, image: v.to };
+    return plan;
+  }
+  // The canary back to idle (a revert, a scale-down): what serves did not change, nothing follows.
+  if (v.track?.kind === "idle") return plan;
   const next = config ? nextEnvironment(config, v.env) : undefined;
   if (next) plan.next = nextStep(v, next.name, input.frozen);
   return plan;

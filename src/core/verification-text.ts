@@ -28,8 +28,11 @@ export function verifiedComment(input: {
   app: string;
   image?: string;
   timeline: Timeline;
-  /** `slot`: the next step is the switch to that slot (blue-green), not a promotion. */
-  next?: { env: string; pr?: number; note?: string; slot?: string };
+  /**
+   * `slot`: the next step is the switch to that slot (blue-green); `stable`: the stable
+   * Deployment takes the canary's image (canary); otherwise a promotion.
+   */
+  next?: { env: string; pr?: number; note?: string; slot?: string; stable?: boolean };
 }): string {
   const t = input.timeline;
   const rows = [
@@ -39,13 +42,17 @@ export function verifiedComment(input: {
     ["stable (verified)", t.verified],
   ].filter((row): row is [string, string] => row[1] !== undefined);
   const nextLine = input.next
-    ? input.next.slot !== undefined
+    ? input.next.stable
       ? input.next.pr !== undefined
-        ? `Next: the switch to the ${input.next.slot} slot in #${input.next.pr}.`
-        : `Next: no switch to the ${input.next.slot} slot: ${input.next.note ?? "nothing to switch"}.`
-      : input.next.pr !== undefined
-        ? `Next: promotion to **${input.next.env}** in #${input.next.pr}.`
-        : `Next: ${input.next.note ?? `no promotion to ${input.next.env}`}.`
+        ? `Next: the stable Deployment takes the image in #${input.next.pr}.`
+        : `Next: the stable Deployment does not take it: ${input.next.note ?? "nothing to change"}.`
+      : input.next.slot !== undefined
+        ? input.next.pr !== undefined
+          ? `Next: the switch to the ${input.next.slot} slot in #${input.next.pr}.`
+          : `Next: no switch to the ${input.next.slot} slot: ${input.next.note ?? "nothing to switch"}.`
+        : input.next.pr !== undefined
+          ? `Next: promotion to **${input.next.env}** in #${input.next.pr}.`
+          : `Next: ${input.next.note ?? `no promotion to ${input.next.env}`}.`
     : `${input.env} is the last environment.`;
   return [
     `✅ **Verified**: ${input.service}${input.image ? ` \`${input.image}\`` : ""} is synced, healthy and stable in **${input.env}** (Argo CD \`${input.app}\`).`,
@@ -87,6 +94,19 @@ export function failedComment(input: {
   ].join("\n");
 }
 
+export type RevertMethod = "revert" | "reset-image" | "switch-back" | "canary" | "stable";
+
+const REVERT_METHOD_TEXT: Record<RevertMethod, string> = {
+  revert: "This is a revert of the overlay change.",
+  "reset-image":
+    "The overlay changed again since, so a plain revert would conflict; this sets the previous verified image instead.",
+  "switch-back":
+    "Released blue-green: this switches the Service back to the slot that kept the previous image (only the selector changes); no image changes.",
+  canary:
+    "Released by canary: the canary goes back to the stable image and its idle replica count; the stable Deployment is not touched.",
+  stable: "Released by canary: the stable Deployment goes back to the previous image.",
+};
+
 export function revertPrText(input: {
   service: string;
   env: string;
@@ -95,7 +115,12 @@ export function revertPrText(input: {
   reason: string;
   originalPr?: number;
   deploymentId: number;
-  method: "revert" | "reset-image";
+  /**
+   * How the overlay goes back: a revert of the change, the previous image set again, the
+   * Service switched back to the slot that kept the old image (blue-green), the canary back to
+   * stable's image and its idle count, or stable back to the earlier image (canary).
+   */
+  method: RevertMethod;
   /** Set when a person asked for the revert (`/rollback`) rather than a failed rollout. */
   requestedBy?: string;
   /** Where the image gone back to came from, when known; `web` is the GitHub server's address. */
@@ -121,9 +146,7 @@ export function revertPrText(input: {
       `| back to | ${input.from ? `\`${input.from}\`` : "_(previous overlay)_"} |`,
       "",
       ...(input.source ? [`Back to the image built from: ${describeSource(input.source, input.web)}`, ""] : []),
-      input.method === "revert"
-        ? "This is a revert of the overlay change."
-        : "The overlay changed again since, so a plain revert would conflict; this sets the previous verified image instead.",
+      REVERT_METHOD_TEXT[input.method],
       "The revert is verified in Argo CD like any other change.",
     ].join("\n"),
   };

@@ -5,6 +5,7 @@ import type { AppKey } from "./argo-source.js";
 import { applicationName, type Config, type EnvironmentConfig } from "./config.js";
 import { hasSource, sourceFromRecord, sourceRecord, type DispatchSource } from "./source.js";
 import type { SlotStep } from "./plan-blue-green.js";
+import { trackStepFrom, type TrackStep } from "./plan-canary.js";
 import { isValidName } from "./names.js";
 
 export interface VerificationPolicy {
@@ -33,6 +34,8 @@ export interface Verification {
   file: string;
   /** A blue-green change: the slot it moved, whose Deployment alone is judged. */
   slot?: SlotStep;
+  /** A canary change: the track it moved (canary, stable), whose Deployment alone is judged. */
+  track?: TrackStep;
   startedAt: string;
   policy: VerificationPolicy;
 }
@@ -55,6 +58,8 @@ export interface ChangeRecord {
   revert?: boolean;
   /** A blue-green change: the slot it moved. */
   slot?: SlotStep;
+  /** A canary change: the track it moved. */
+  track?: TrackStep;
 }
 
 export function policyOf(env: EnvironmentConfig): VerificationPolicy {
@@ -89,6 +94,7 @@ export function deploymentFor(
       revert: change.revert ?? false,
       ...(hasSource(change.source) ? { source: sourceRecord(change.source) } : {}),
       ...(change.slot ? { slot: change.slot } : {}),
+      ...(change.track ? { track: change.track } : {}),
       ...(change.retryOf !== undefined ? { retryOf: change.retryOf } : {}),
     },
   };
@@ -124,6 +130,7 @@ export function verificationOf(input: {
     ...(hasSource(change.source) ? { source: change.source } : {}),
     file: change.file,
     ...(change.slot ? { slot: change.slot } : {}),
+    ...(change.track ? { track: change.track } : {}),
     startedAt: input.startedAt,
     policy: policyOf(input.env),
   };
@@ -152,6 +159,7 @@ export function changeFromDeployment(d: {
     ...(source ? { source } : {}),
     application: text(p.application),
     ...slotOf(p.slot),
+    ...((track) => (track ? { track } : {}))(trackStepFrom(p.track)),
   };
 }
 

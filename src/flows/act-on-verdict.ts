@@ -15,7 +15,7 @@ import type { VerificationOutcomes } from "../runtime/verifier.js";
 import { describeError } from "../adapters/github/client.js";
 import { commentOnce } from "./comment-once.js";
 import { readConfig } from "./load-config.js";
-import { proposeDeploy, proposeSwitch, type ProposeOutcome } from "./propose-deploy.js";
+import { proposeDeploy, proposeStable, proposeSwitch, type ProposeOutcome } from "./propose-deploy.js";
 import { proposeRevert } from "./propose-revert.js";
 import { reportToSource } from "./report-to-source.js";
 import { runGates } from "./run-gates.js";
@@ -155,18 +155,18 @@ async function actOnVerified(
     }
   }
   const plan = planVerified({ v, config, frozen });
-  let next: { env: string; pr?: number; note?: string; slot?: string } | undefined;
+  let next: { env: string; pr?: number; note?: string; slot?: string; stable?: boolean } | undefined;
   if (plan.next?.kind === "note") next = { env: plan.next.env, note: plan.next.note };
-  if (plan.next?.kind === "switch" && config) {
-    // Safe to repeat: a switch already made, or proposed by the open PR, is found, not made again.
-    const outcome = await proposeSwitch(services, scope, {
-      config,
-      service: v.service,
-      env: v.env,
-      to: plan.next.slot,
-      source: v.source,
-    });
-    next = { env: v.env, slot: plan.next.slot, ...prOrNote(outcome) };
+  if ((plan.next?.kind === "switch" || plan.next?.kind === "stable") && config) {
+    // The release's second step, same environment (blue-green's switch, canary's stable). Safe
+    // to repeat: a step already made, or proposed by the open PR, is found, not made again.
+    const step = plan.next;
+    const common = { config, service: v.service, env: v.env, source: v.source };
+    const outcome =
+      step.kind === "switch"
+        ? await proposeSwitch(services, scope, { ...common, to: step.slot })
+        : await proposeStable(services, scope, { ...common, image: step.image });
+    next = { env: v.env, ...(step.kind === "switch" ? { slot: step.slot } : { stable: true }), ...prOrNote(outcome) };
   }
   if (plan.next?.kind === "promote" && config) {
     // This environment's E2E gates first: started, waited for (the work ends here and is taken up
@@ -257,6 +257,8 @@ async function actOnFailed(services: Services, scope: RepoScope, v: Verification
       originalPr: v.pr?.number,
       deploymentId: v.deploymentId,
       ...(source ? { source } : {}),
+      // Blue-green goes back by switching back, canary by putting the canary back: see proposeRevert.
+      config,
     });
     revert =
       "headSha" in outcome

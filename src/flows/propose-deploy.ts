@@ -1,13 +1,15 @@
 // Puts an image into an environment's overlay by PR: deploy events, promotions and commands all
 // come here. What to change is core/plan-deploy.ts; getting it onto GitHub is publish-edit.
 import { findEnvironment, overlayDir, type Config } from "../core/config.js";
-import { planBlueGreenRelease, planBlueGreenSwitch, type SlotPr } from "../core/plan-blue-green.js";
-import { strategyFor, type Slot } from "../core/strategy.js";
-import { blueGreenLayoutAt } from "./overlay-patches.js";
+import { planBlueGreenRelease, planBlueGreenSwitch, type StepPr, type Stop } from "../core/plan-blue-green.js";
+import { planCanaryPromotion, planCanaryRelease } from "../core/plan-canary.js";
+import { strategyFor, strategyKindFor, type Slot } from "../core/strategy.js";
+import type { FileEdit } from "../core/blue-green.js";
+import { blueGreenLayoutAt, canaryLayoutAt } from "./overlay-patches.js";
 import type { DeployRequest, DispatchSource } from "../core/dispatch.js";
 import { discoverServices } from "../core/discover.js";
 import { behindReason } from "../core/changelog.js";
-import { branchFor, deployPrText, envLabel, LABEL } from "../core/pr-text.js";
+import { branchFor, deployPrText, envLabel, LABEL, revertBranchFor } from "../core/pr-text.js";
 import { resolveTarget, type DeployTarget, type Rejection } from "../core/plan-deploy.js";
 import type { PullRequestSummary } from "../adapters/github/pull-requests.js";
 import { prTrust } from "./pr-state.js";
@@ -89,13 +91,28 @@ async function propose(services: Services, scope: RepoScope, input: ProposeInput
       const { target } = resolved;
       const branchSha = await view.branchSha(target.branch);
       const openPr = branchSha ? await view.openPr(target.branch) : undefined;
-      if (target.strategy === "blueGreen") {
-        const slotPlan = await planSlots(workspace, view.defaultSha, config, target, { release: request });
-        if (slotPlan.kind !== "change") return { kind: "stop", result: slotPlan };
-        const proposed = alreadyProposed(services, scope, openPr, branchSha, slotPlan, target);
+      if (target.strategy !== undefined) {
+        // A blue-green switch back touches only the Service: merged after a new image reached the
+        // slot it switches to, it would serve that image untested. So no release while it is open.
+        const revertBranch = revertBranchFor(target.env, target.service);
+        const rollback = (await view.branchSha(revertBranch)) ? await view.openPr(revertBranch) : undefined;
+        if (rollback)
+          return {
+            kind: "stop",
+            result: {
+              kind: "reject",
+              code: "rollback-in-progress",
+              reason: `the rollback of ${target.service} in ${target.env} (#${rollback.number}) is still open; deploy once it is merged or closed`,
+              service: target.service,
+              source: request.source,
+            },
+          };
+        const stepPlan = await planStep(workspace, view.defaultSha, config, target, { release: request });
+        if (stepPlan.kind !== "change") return { kind: "stop", result: stepPlan };
+        const proposed = alreadyProposed(services, scope, openPr, branchSha, stepPlan, target);
         if (proposed) return { kind: "stop", result: proposed };
-        planned = { target, image: slotPlan.to };
-        const edit = slotEdit(slotPlan, target, branchSha, view.defaultSha, openPr?.number, request.source);
+        planned = { target, image: stepPlan.to };
+        const edit = stepEdit(stepPlan, target, branchSha, view.defaultSha, openPr?.number, request.source);
         return { kind: "edit", edit };
       }
       // Build on the bot branch only while its head is the commit Conveyor signed for; a branch
@@ -241,39 +258,63 @@ async function propose(services: Services, scope: RepoScope, input: ProposeInput
  * PR 2 of a blue-green release: the Service switched to `to`, once that slot was verified. Safe
  * to repeat: a switch already made (or proposed by the open PR) is a noop.
  */
-export async function proposeSwitch(
+export function proposeSwitch(
   services: Services,
   scope: RepoScope,
   input: { config: Config; service: string; env: string; to: Slot; source?: DispatchSource },
 ): Promise<ProposeOutcome> {
+  return proposeStep(services, scope, { ...input, want: { switchTo: input.to } });
+}
+
+/**
+ * PR 2 of a canary release: the stable Deployment takes `image` and the canary goes idle, once
+ * the canary was verified. Safe to repeat like proposeSwitch.
+ */
+export function proposeStable(
+  services: Services,
+  scope: RepoScope,
+  input: { config: Config; service: string; env: string; image: string; source?: DispatchSource },
+): Promise<ProposeOutcome> {
+  return proposeStep(services, scope, { ...input, want: { stable: input.image } });
+}
+
+type Want = { release: DeployRequest } | { switchTo: Slot } | { stable: string };
+
+/** The second step of a strategy release, in the environment its first step was verified in. */
+async function proposeStep(
+  services: Services,
+  scope: RepoScope,
+  input: { config: Config; service: string; env: string; want: Want; source?: DispatchSource },
+): Promise<ProposeOutcome> {
   const { config } = input;
   const env = findEnvironment(config, input.env);
+  const strategy = strategyKindFor(config, input.service, input.env);
   const target: DeployTarget = {
     service: input.service,
     env: input.env,
     overlayFile: env ? `${overlayDir(config, input.service, env)}/kustomization.yaml` : "",
     branch: branchFor(input.env, input.service),
-    strategy: "blueGreen",
+    ...(strategy !== "image" ? { strategy } : {}),
   };
   let planned: { target: DeployTarget; image: string } | undefined;
   const published = await publishEdit<Stopped>(services, scope, {
     service: input.service,
-    what: `the switch of ${input.service} in ${input.env}`,
+    what: `the next step of ${input.service} in ${input.env}`,
     plan: async (view): Promise<EditPlan<Stopped>> => {
       const branchSha = await view.branchSha(target.branch);
       const openPr = branchSha ? await view.openPr(target.branch) : undefined;
-      const slotPlan = await planSlots(scope.workspace, view.defaultSha, config, target, { switchTo: input.to });
-      if (slotPlan.kind !== "change") return { kind: "stop", result: slotPlan };
-      const proposed = alreadyProposed(services, scope, openPr, branchSha, slotPlan, target);
+      const stepPlan = await planStep(scope.workspace, view.defaultSha, config, target, input.want);
+      if (stepPlan.kind !== "change") return { kind: "stop", result: stepPlan };
+      const proposed = alreadyProposed(services, scope, openPr, branchSha, stepPlan, target);
       if (proposed) return { kind: "stop", result: proposed };
-      planned = { target, image: slotPlan.to };
-      const edit = slotEdit(slotPlan, target, branchSha, view.defaultSha, openPr?.number, input.source);
+      planned = { target, image: stepPlan.to };
+      const edit = stepEdit(stepPlan, target, branchSha, view.defaultSha, openPr?.number, input.source);
       return { kind: "edit", edit };
     },
   });
   if (!("headSha" in published)) return published;
   const done = planned as NonNullable<typeof planned>;
-  scope.log.info({ pr: published.pr, env: input.env, slot: input.to }, `${published.kind} switch PR`);
+  scope.log.info({ pr: published.pr, env: input.env, want: input.want }, `${published.kind} ${strategy} step PR`);
   return { ...published, ...done };
 }
 
@@ -283,7 +324,7 @@ function alreadyProposed(
   scope: RepoScope,
   openPr: PullRequestSummary | undefined,
   branchSha: string | undefined,
-  plan: SlotPr,
+  plan: StepPr,
   target: DeployTarget,
 ): Stopped | undefined {
   if (!openPr || openPr.headSha !== branchSha) return undefined;
@@ -292,19 +333,16 @@ function alreadyProposed(
   return { kind: "noop", reason: `PR #${openPr.number} already proposes this`, target, pr: openPr.number };
 }
 
-/** A blue-green step planned over the overlay's slots on the default branch. */
-async function planSlots(
+/** A blue-green or canary step planned over the overlay's patch files on the default branch. */
+async function planStep(
   workspace: RepoScope["workspace"],
   defaultSha: string,
   config: Config,
   target: DeployTarget,
-  want: { release: DeployRequest } | { switchTo: Slot },
-): Promise<SlotPr | Stopped> {
+  want: Want,
+): Promise<StepPr | Stopped> {
   const strategy = strategyFor(config, target.service, target.env);
   const env = findEnvironment(config, target.env);
-  if (strategy.kind !== "blueGreen" || !env)
-    return { kind: "noop", reason: `${target.service} is not released blue-green in ${target.env}`, target };
-  const layout = await blueGreenLayoutAt(workspace, defaultSha, overlayDir(config, target.service, env), strategy);
   const reject = (code: Rejection["code"], reason: string): Rejection => ({
     kind: "reject",
     code,
@@ -312,20 +350,41 @@ async function planSlots(
     service: target.service,
     source: "release" in want ? want.release.source : {},
   });
-  if (!layout.ok) return reject("invalid-overlay", layout.reason);
-  const common = { config, strategy, layout: layout.value, service: target.service, env: target.env };
-  const plan =
-    "release" in want
-      ? planBlueGreenRelease({ ...common, request: want.release })
-      : planBlueGreenSwitch({ ...common, to: want.switchTo });
-  if (plan.kind === "reject") return reject(plan.code, plan.reason);
-  if (plan.kind === "noop") return { ...plan, target };
-  return plan;
+  const stop = (plan: StepPr | Stop): StepPr | Stopped =>
+    plan.kind === "reject" ? reject(plan.code, plan.reason) : plan.kind === "noop" ? { ...plan, target } : plan;
+  if (!env) return { kind: "noop", reason: `there is no environment ${target.env}`, target };
+  const dir = overlayDir(config, target.service, env);
+  const common = { config, service: target.service, env: target.env };
+  if (strategy.kind === "blueGreen" && !("stable" in want)) {
+    const layout = await blueGreenLayoutAt(workspace, defaultSha, dir, strategy);
+    if (!layout.ok) return reject("invalid-overlay", layout.reason);
+    const input = { ...common, strategy, layout: layout.value };
+    return stop(
+      "release" in want
+        ? planBlueGreenRelease({ ...input, request: want.release })
+        : planBlueGreenSwitch({ ...input, to: want.switchTo }),
+    );
+  }
+  if (strategy.kind === "canary" && !("switchTo" in want)) {
+    const layout = await canaryLayoutAt(workspace, defaultSha, dir, strategy);
+    if (!layout.ok) return reject("invalid-overlay", layout.reason);
+    const input = { ...common, strategy, layout: layout.value };
+    return stop(
+      "release" in want
+        ? planCanaryRelease({ ...input, request: want.release })
+        : planCanaryPromotion({ ...input, image: want.stable }),
+    );
+  }
+  return {
+    kind: "noop",
+    reason: `${target.service} is released by ${strategy.kind} in ${target.env}, which has no such step`,
+    target,
+  };
 }
 
-/** The edit of one slot step: built from the default branch, replacing what the branch held. */
-function slotEdit(
-  plan: SlotPr,
+/** The edit of one strategy step: built from the default branch, replacing what the branch held. */
+function stepEdit(
+  plan: StepPr,
   target: DeployTarget,
   branchSha: string | undefined,
   defaultSha: string,
@@ -336,8 +395,9 @@ function slotEdit(
     branch: target.branch,
     branchSha,
     parent: defaultSha,
-    file: plan.file,
-    text: plan.text,
+    file: (plan.edits[0] as FileEdit).path,
+    text: (plan.edits[0] as FileEdit).text,
+    more: plan.edits.slice(1),
     message: plan.commitMessage,
     pr: {
       existing,

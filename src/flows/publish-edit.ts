@@ -1,4 +1,4 @@
-// Commit one file onto a bot branch and open or update its PR: the one way deploys, promotions
+// Commit a file (or a few) onto a bot branch and open or update its PR: the one way deploys, promotions
 // and reverts reach GitHub. It runs in the service's turn of the repository queue, so this process
 // never races itself on a branch; a push another writer beat is fetched again and re-planned, a
 // bounded number of times.
@@ -19,6 +19,8 @@ export interface Edit {
   parent: string;
   file: string;
   text: string;
+  /** Further files the commit writes (a canary's PR 2 edits both Deployments' patch files). */
+  more?: Array<{ path: string; text: string }>;
   message: string;
   pr: {
     /** The PR to update; without one, a new PR is opened. */
@@ -72,6 +74,7 @@ export function publishEdit<T>(
           parent: edit.parent,
           path: edit.file,
           text: edit.text,
+          ...(edit.more?.length ? { more: edit.more } : {}),
           message: edit.message,
         });
         if (!(await workspace.pushBranch(edit.branch, commit, edit.branchSha))) {

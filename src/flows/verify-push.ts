@@ -2,9 +2,7 @@
 // changed gets a GitHub Deployment and is verified in Argo CD. Pushes that touch no overlay do
 // nothing.
 import type { GitWorkspace } from "../adapters/git-workspace.js";
-import { findEnvironment, overlayDir, type Config } from "../core/config.js";
-import { slotStepOf } from "../core/plan-blue-green.js";
-import { strategyFor } from "../core/strategy.js";
+import { findEnvironment, type Config } from "../core/config.js";
 import { overlayFileOwner } from "../core/discover.js";
 import { formatImageRef } from "../core/image-ref.js";
 import { REVERT_LABEL } from "../core/pr-text.js";
@@ -13,7 +11,7 @@ import type { CorePool } from "../runtime/core-pool.js";
 import { prTrust } from "./pr-state.js";
 import type { RepoScope } from "./repo-scope.js";
 import type { Services } from "./services.js";
-import { blueGreenLayoutAt } from "./overlay-patches.js";
+import { strategyStepBetween } from "./overlay-patches.js";
 import { startVerification } from "./start-verification.js";
 
 export interface Push {
@@ -86,16 +84,10 @@ async function changedOverlays(
   }
   return Promise.all(
     [...owners.values()].map(async (o) => {
-      const strategy = strategyFor(config, o.service, o.env);
-      const env = findEnvironment(config, o.env);
-      if (strategy.kind === "blueGreen" && env) {
-        // The slot the change moved, its image before and after: read from the slots' patch files.
-        const dir = overlayDir(config, o.service, env);
-        const was = await blueGreenLayoutAt(workspace, before, dir, strategy);
-        const now = await blueGreenLayoutAt(workspace, after, dir, strategy);
-        const moved = now.ok ? slotStepOf(strategy, was.ok ? was.value : undefined, now.value) : undefined;
-        if (moved) return { ...o, revision: after, base: before, from: moved.from, to: moved.to, slot: moved.step };
-      }
+      // Released blue-green or by canary: the slot or track the change moved, read from the
+      // Deployments' patch files, with its image before and after.
+      const moved = await strategyStepBetween(workspace, config, o, before, after);
+      if (moved) return { ...o, revision: after, base: before, ...moved };
       return {
         ...o,
         revision: after,

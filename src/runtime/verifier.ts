@@ -209,9 +209,9 @@ export class Verifier {
     const rollouts = this.options.source.rolloutsFor(app);
     // A blue-green change is judged by the slot it moved: the other slot and the Service are
     // healthy whatever the new image does, and the app's own health would hide a failed slot.
-    const judged = v.slot
-      ? focusOnResources(app, [{ kind: "Deployment", name: v.slot.deployment, group: "apps" }])
-      : app;
+    // A canary change likewise by the track it moved (the canary, or stable once it took the image).
+    const moved = (v.slot ?? v.track)?.deployment;
+    const judged = moved ? focusOnResources(app, [{ kind: "Deployment", name: moved, group: "apps" }]) : app;
     const isAncestor = (a: string, d: string) => (a === d ? true : tracked.ancestry.get(`${a}..${d}`));
     const input: VerdictInput = {
       app: judged,

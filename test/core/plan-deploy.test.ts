@@ -60,7 +60,7 @@ describe("resolveTarget", () => {
       resolveTarget(request("deploy", { service: "api", tag: "1", environment: "production" }), direct, known),
     ).toMatchObject({ kind: "target", target: { env: "production", branch: "conveyor/production/api" } });
   });
-  it("marks a blue-green target and leaves an overlay released by canary alone: its images: entry would move both tracks", () => {
+  it("marks blue-green and canary targets: their patch files move, never the images: entry", () => {
     const blueGreen = config({ services: { api: { strategy: { production: "blueGreen" } } } });
     const prod = request("deploy", { service: "api", tag: "1", environment: "production" });
     expect(resolveTarget(request("deploy-api", { tag: "1" }), blueGreen, known)).toEqual({
@@ -78,9 +78,8 @@ describe("resolveTarget", () => {
     });
     const canary = config({ services: { api: { strategy: { production: "canary" } } } });
     expect(resolveTarget(prod, canary, known, "promotion")).toMatchObject({
-      kind: "reject",
-      code: "unsupported-strategy",
-      reason: expect.stringContaining("api is released by strategy canary in production"),
+      kind: "target",
+      target: { env: "production", strategy: "canary" },
     });
   });
   it("refuses unknown services and lists the known ones", () => {

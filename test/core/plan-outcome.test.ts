@@ -359,3 +359,30 @@ describe("a blue-green release's verdicts", () => {
     expect(plan.hold?.body).toContain(`held image: \`${IMAGE}\``);
   });
 });
+
+describe("a canary release's verdicts", () => {
+  const canary = { kind: "canary", deployment: "api-canary" } as const;
+  it("a verified canary gives stable its image in the same environment, not promoted yet", () => {
+    expect(planVerified({ v: verification({ track: canary }), config: DEFAULT, frozen: {} }).next).toEqual({
+      kind: "stable",
+      env: "staging",
+      image: IMAGE,
+    });
+  });
+  it("a verified stable promotes to the next environment", () => {
+    const stable = { kind: "stable", deployment: "api-stable" } as const;
+    expect(planVerified({ v: verification({ track: stable }), config: DEFAULT, frozen: {} }).next).toMatchObject({
+      kind: "promote",
+      env: "production",
+    });
+  });
+  it("a canary back to idle (a revert, a scale-down) is followed by nothing", () => {
+    const idle = { kind: "idle", deployment: "api-canary" } as const;
+    expect(planVerified({ v: verification({ track: idle }), config: DEFAULT, frozen: {} }).next).toBeUndefined();
+  });
+  it("a failed canary is reverted and its image held", () => {
+    const plan = planFailed({ v: verification({ track: canary }), config: DEFAULT, reason: "Degraded" });
+    expect(plan.revert).toEqual({ kind: "revert", reason: "Degraded" });
+    expect(plan.hold?.body).toContain(`held image: \`${IMAGE}\``);
+  });
+});

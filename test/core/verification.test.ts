@@ -256,6 +256,25 @@ describe("changeFromDeployment: a Deployment read back after a restart", () => {
     });
   });
 
+  it("keeps a canary change's track, so a restarted replica judges the same Deployment", () => {
+    const track = { kind: "canary", deployment: "api-canary" } as const;
+    const record = deploymentFor(DEFAULT, change({ track }));
+    const back = changeFromDeployment({
+      sha: REVISION,
+      environment: "staging",
+      payload: throughGitHub(record.payload),
+    });
+    expect(back?.track).toEqual(track);
+    const env = findEnvironment(DEFAULT, "staging");
+    if (!back || !env) throw new Error("not read back");
+    const repo = { owner: "acme", repo: "manifests", installationId: 7, cloneUrl: "x", defaultBranch: "main" };
+    const resumed = verificationOf({ config: DEFAULT, env, repo, change: back, deploymentId: 1, startedAt: REVISION });
+    expect(resumed.track).toEqual(track);
+    // A hand-made track is believed only in its exact shape.
+    const forged = { ...record.payload, track: { kind: "stable", deployment: "../x" } };
+    expect(changeFromDeployment({ sha: REVISION, environment: "staging", payload: forged })?.track).toBeUndefined();
+  });
+
   it.each<[string, Record<string, unknown>]>([
     ["an empty payload (a Deployment someone else made)", {}],
     ["another tool's payload", { service: "api", file: "k.yaml", to: `${API}:1.5.0` }],

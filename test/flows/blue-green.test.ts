@@ -2,17 +2,24 @@
 // opens PR 1 (the new image on the idle slot's patch file, nothing else), and once that slot is
 // verified proposeSwitch opens PR 2 (the Service's selector, nothing else). Real git seeded from
 // fixtures/manifests-repo (cart-service: blue live with 1.4.0, green idle with 1.3.0), strict mocks.
+// A rollback of a switched release is the switch back (proposeRevert), never an image change.
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { parseConfig, type Config } from "../../src/core/config.js";
 import { parseImageRef } from "../../src/core/image-ref.js";
 import { parseStateMarker } from "../../src/core/markers.js";
 import { proposeDeploy, proposeSwitch } from "../../src/flows/propose-deploy.js";
 import { signedStateMarker } from "../../src/flows/pr-state.js";
-import { BOT, flowWorld, OWNER, R, REPO, type FlowWorld } from "../helpers/flow-world.js";
+import { proposeRevert } from "../../src/flows/propose-revert.js";
+import type { Evidence } from "../../src/core/verdict/types.js";
+import { VerdictActor } from "../../src/flows/act-on-verdict.js";
+import { flowWorld, INSTALLATION, OWNER, R, recordingLog, REPO, type FlowWorld } from "../helpers/flow-world.js";
+import { mockConfig } from "../helpers/github-mock.js";
+import { expectNewPr as newPr, expectOpenPr as openPr } from "../helpers/pr-mocks.js";
 
 const IMAGE = "ghcr.io/acme/cart-service";
 const DIR = "services/cart-service/overlays/staging";
 const GREEN = `${DIR}/slot-green.yaml`;
+const BLUE = `${DIR}/slot-blue.yaml`;
 const SERVICE = `${DIR}/service.yaml`;
 const BRANCH = "conveyor/staging/cart-service";
 
@@ -40,40 +47,9 @@ function deploy(tag: string) {
   });
 }
 
-function expectNewPr(number: number) {
-  const seen: { create?: Record<string, unknown> } = {};
-  w.gh.scope
-    .post(`${R}/pulls`, (body) => {
-      seen.create = body;
-      bodies.set(number, body.body as string);
-      return true;
-    })
-    .reply(201, { number, html_url: `https://github.com/${OWNER}/${REPO}/pull/${number}`, head: { sha: "x" } });
-  w.gh.scope.post(`${R}/issues/${number}/labels`, { labels: ["conveyor", "env/staging"] }).reply(200, []);
-  return seen;
-}
-
-function expectOpenPr(number?: number) {
-  w.gh.scope
-    .get(`${R}/pulls`)
-    .query({ state: "open", head: `${OWNER}:${BRANCH}`, per_page: "5" })
-    .reply(
-      200,
-      number === undefined
-        ? []
-        : [
-            {
-              number,
-              state: "open",
-              html_url: `https://github.com/${OWNER}/${REPO}/pull/${number}`,
-              head: { sha: w.remote.head(BRANCH), ref: BRANCH, repo: { full_name: `${OWNER}/${REPO}` } },
-              user: { login: BOT, type: "Bot" },
-              body: bodies.get(number) ?? "",
-              labels: [{ name: "conveyor" }, { name: "env/staging" }],
-            },
-          ],
-    );
-}
+const LABELS = ["conveyor", "env/staging"];
+const expectNewPr = (number: number, labels = LABELS) => newPr(w, bodies, number, labels);
+const expectOpenPr = (number?: number) => openPr(w, bodies, BRANCH, number, LABELS);
 
 /** The files a branch changes against main, with the changed lines. */
 const diff = (branch: string) => w.remote.git("diff", "--unified=0", "main", branch);
@@ -180,5 +156,132 @@ describe("a blue-green release", () => {
       }),
     ).toMatchObject({ kind: "noop", reason: "blue is already the live slot" });
     expect(w.remote.head(BRANCH)).toBeUndefined();
+  });
+});
+
+describe("rolling back a switched blue-green release", () => {
+  /** PR 1 and PR 2 merged: green runs 1.5.0 and serves; blue kept 1.4.0. */
+  function switched(): { base: string; revision: string } {
+    const base = w.remote.head("main") as string;
+    w.remote.commit(
+      "main",
+      { [GREEN]: (w.remote.show("main", GREEN) as string).replace(`${IMAGE}:1.3.0`, `${IMAGE}:1.5.0`) },
+      "merge PR 1",
+    );
+    const revision = w.remote.commit(
+      "main",
+      { [SERVICE]: (w.remote.show("main", SERVICE) as string).replace("slot: blue #", "slot: green #") },
+      "merge PR 2",
+    );
+    return { base, revision };
+  }
+  const REVERT_BRANCH = "conveyor/revert/staging/cart-service";
+  const rollback = (at: { base: string; revision: string }, to = `${IMAGE}:1.5.0`) =>
+    proposeRevert(w.services, w.scope, {
+      service: "cart-service",
+      env: "staging",
+      file: SERVICE,
+      ...at,
+      from: `${IMAGE}:1.4.0`,
+      to,
+      reason: "`/rollback`",
+      requestedBy: "alice",
+      deploymentId: 41,
+      config: config(),
+    });
+
+  it("is the switch back: only the Service selector's slot value changes, no image", async () => {
+    const at = switched();
+    const seen: { create?: Record<string, unknown> } = {};
+    w.gh.scope
+      .post(`${R}/pulls`, (body) => ((seen.create = body), true))
+      .reply(201, { number: 40, html_url: `https://github.com/${OWNER}/${REPO}/pull/40`, head: { sha: "x" } });
+    w.gh.scope.post(`${R}/issues/40/labels`, { labels: ["conveyor", "env/staging", "conveyor:revert"] }).reply(200, []);
+
+    expect(await rollback(at)).toMatchObject({ kind: "opened", pr: 40 });
+    expect(w.remote.git("diff", "--name-only", "main", REVERT_BRANCH).trim()).toBe(SERVICE);
+    expect(w.remote.git("diff", "--unified=0", "main", REVERT_BRANCH)).toContain(
+      `-    slot: green # the live slot\n+    slot: blue # the live slot\n`,
+    );
+    expect(w.remote.show(REVERT_BRANCH, GREEN)).toBe(w.remote.show("main", GREEN));
+    const body = seen.create?.body as string;
+    expect(body).toContain("switches the Service back to the slot that kept the previous image");
+    expect(parseStateMarker(body)).toMatchObject({ from: `${IMAGE}:1.5.0`, to: `${IMAGE}:1.4.0`, step: "switch" });
+  });
+
+  it("an image only on the idle slot serves no traffic: nothing to switch back", async () => {
+    const base = w.remote.head("main") as string;
+    const revision = w.remote.commit(
+      "main",
+      { [GREEN]: (w.remote.show("main", GREEN) as string).replace(`${IMAGE}:1.3.0`, `${IMAGE}:1.5.0`) },
+      "merge PR 1",
+    );
+    expect(await rollback({ base, revision })).toMatchObject({
+      kind: "noop",
+      reason: expect.stringContaining("is only on the idle slot (green), which serves no traffic"),
+    });
+    expect(w.remote.head(REVERT_BRANCH)).toBeUndefined();
+  });
+
+  it("refuses to switch back to a slot that no longer holds the image to go back to", async () => {
+    const at = switched();
+    w.remote.commit(
+      "main",
+      { [BLUE]: (w.remote.show("main", BLUE) as string).replace(`${IMAGE}:1.4.0`, `${IMAGE}:1.6.0`) },
+      "someone's own change to blue",
+    );
+    expect(await rollback(at)).toMatchObject({
+      kind: "impossible",
+      reason: expect.stringContaining(`the blue slot holds ${IMAGE}:1.6.0, not ${IMAGE}:1.4.0`),
+    });
+    expect(w.remote.head(REVERT_BRANCH)).toBeUndefined();
+  });
+
+  it("no release while the switch back is open: merged later, it would serve the new image untested", async () => {
+    w.remote.commit(REVERT_BRANCH, { [SERVICE]: "switched back\n" }, "the open switch back");
+    openPr(w, bodies, REVERT_BRANCH, 40, [...LABELS, "conveyor:revert"]);
+    expect(await deploy("1.6.0")).toMatchObject({
+      kind: "reject",
+      code: "rollback-in-progress",
+      reason: "the rollback of cart-service in staging (#40) is still open; deploy once it is merged or closed",
+    });
+    expect(w.remote.head(BRANCH)).toBeUndefined();
+  });
+
+  it("a switched release that goes bad is reverted automatically by the switch back, and its image held", async () => {
+    const at = switched();
+    const actor = new VerdictActor(w.services, recordingLog(w.logs), { retryDelayMs: () => 5 }).outcomes();
+    mockConfig(w.gh.scope, OWNER, REPO, "services:\n  cart-service:\n    strategy: blueGreen\n");
+    w.gh.scope.post(`${R}/deployments/51/statuses`).times(2).reply(201, {});
+    w.gh.scope.get(`${R}/deployments`).query({ task: "deploy", per_page: "100" }).reply(200, []);
+    const revert = newPr(w, bodies, 42, [...LABELS, "conveyor:revert"]);
+    w.gh.scope.get(`${R}/issues`).query({ state: "open", labels: "conveyor:hold", per_page: "100" }).reply(200, []);
+    w.gh.scope.post(`${R}/issues`).reply(201, { number: 90 });
+    w.gh.scope.get(`${R}/issues/22/comments`).query({ per_page: "100" }).reply(200, []);
+    w.gh.scope.post(`${R}/issues/22/comments`).reply(201, { id: 1, html_url: "c" });
+
+    await actor.failed(
+      {
+        repo: { owner: OWNER, repo: REPO, installationId: INSTALLATION, cloneUrl: w.remote.url, defaultBranch: "main" },
+        service: "cart-service",
+        env: "staging",
+        app: { namespace: "argocd", name: "cart-service-staging" },
+        ...at,
+        deploymentId: 51,
+        pr: { number: 22, labels: LABELS },
+        from: `${IMAGE}:1.4.0`,
+        to: `${IMAGE}:1.5.0`,
+        file: SERVICE,
+        slot: { kind: "live", slot: "green", deployment: "cart-service-green" },
+        startedAt: "2026-01-01T10:00:00.000Z",
+        policy: { soakMs: 1, syncMs: 1, healthMs: 1, suspendedMs: 1, degradedGraceMs: 1 },
+      },
+      { kind: "failed", code: "degraded", reason: "Degraded", evidence: {} as Evidence },
+    );
+    await w.services.background.idle();
+
+    expect(w.remote.git("diff", "--name-only", "main", REVERT_BRANCH).trim()).toBe(SERVICE);
+    expect(w.remote.show(REVERT_BRANCH, SERVICE)).toBe(w.remote.show(at.base, SERVICE));
+    expect(revert.create?.body).toContain("switches the Service back to the slot that kept the previous image");
   });
 });

@@ -3,6 +3,7 @@
 import { readdirSync, readFileSync, statSync } from "node:fs";
 import { join, relative } from "node:path";
 import { fileURLToPath } from "node:url";
+import type { Octokit } from "@octokit/rest";
 
 const TEMPLATE = fileURLToPath(new URL("../../fixtures/manifests-repo/services/order-service/", import.meta.url));
 
@@ -38,4 +39,18 @@ export function generatedServices(names: string[]): Record<string, string> {
   };
   walk(TEMPLATE);
   return files;
+}
+
+/** What the manifests repository of the local forge holds: a file's text, the merged PRs of a branch. */
+export function manifestsReader(ci: Octokit, repo: { owner: string; repo: string }) {
+  return {
+    file: (path: string, ref = "main") =>
+      ci.rest.repos
+        .getContent({ ...repo, path, ref })
+        .then(({ data }) => Buffer.from((data as { content: string }).content, "base64").toString()),
+    mergedPrs: async (branch: string) => {
+      const { data } = await ci.rest.pulls.list({ ...repo, state: "closed", head: `${repo.owner}:${branch}` });
+      return data.filter((pr) => pr.merged_at).map((pr) => pr.title);
+    },
+  };
 }

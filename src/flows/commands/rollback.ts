@@ -1,4 +1,4 @@
-// `/rollback`: open a revert PR for a deployed change.
+// `/rollback`: open a revert PR for a deployed change (a blue-green service's is the switch back).
 import type { Action } from "../../core/command-plan.js";
 import type { Command } from "../../core/commands.js";
 import { proposeRevert } from "../propose-revert.js";
@@ -24,6 +24,7 @@ export async function rollback(
     originalPr: action.originalPr,
     deploymentId: d.id,
     ...(action.targetSource ? { source: action.targetSource } : {}),
+    config: run.config,
   });
   if ("headSha" in outcome) {
     return {
