@@ -46,7 +46,19 @@ export async function proposeDeploy(
   scope: RepoScope,
   input: ProposeInput,
 ): Promise<ProposeOutcome> {
-  const outcome = await propose(services, scope, input);
+  // Accepted, its PR being made: the service repository hears it without holding up the queue.
+  const outcome = await propose(services, scope, input, ({ target, image }) =>
+    services.background.start("source-view", scope.log, () =>
+      reportToSource(services, scope, {
+        config: input.config,
+        service: input.request.service,
+        env: target.env,
+        image,
+        source: input.request.source,
+        stage: "queued",
+      }),
+    ),
+  );
   if (outcome.kind === "opened" || outcome.kind === "updated") {
     const report = { config: input.config, service: input.request.service, env: outcome.target.env, pr: outcome.pr };
     await reportToSource(services, scope, {
@@ -73,7 +85,12 @@ export async function proposeDeploy(
   return outcome;
 }
 
-async function propose(services: Services, scope: RepoScope, input: ProposeInput): Promise<ProposeOutcome> {
+async function propose(
+  services: Services,
+  scope: RepoScope,
+  input: ProposeInput,
+  accepted: (planned: { target: DeployTarget; image: string }) => void,
+): Promise<ProposeOutcome> {
   const { workspace } = scope;
   const { config, request } = input;
   let planned:
@@ -82,6 +99,7 @@ async function propose(services: Services, scope: RepoScope, input: ProposeInput
   const published = await publishEdit<Stopped>(services, scope, {
     service: request.service,
     what: request.service,
+    onEdit: () => planned && accepted(planned),
     plan: async (view): Promise<EditPlan<Stopped>> => {
       const known = discoverServices(await workspace.listFiles(view.defaultSha, "."), config);
       const resolved = resolveTarget(request, config, known, input.mode);
