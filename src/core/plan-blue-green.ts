@@ -51,6 +51,8 @@ export interface SlotPr {
   text: string;
   from: string | undefined;
   to: string;
+  /** The image the live slot serves now (what the environment runs before this step). */
+  live: string | undefined;
   commitMessage: string;
   title: string;
   body: string;
@@ -116,6 +118,7 @@ export function planBlueGreenRelease(input: {
     text: plan.edit.text,
     from: plan.from,
     to: plan.to,
+    live: liveImage,
     commitMessage: `deploy(${input.service}/${input.env}): ${plan.slot} slot ${plan.from ?? "(none)"} -> ${plan.to}`,
     title: `Deploy ${input.service} ${image.slice(image.lastIndexOf("/") + 1).replace(/^[^:@]*[:@]/, "")} to the idle slot (${plan.slot}) in ${input.env}`,
     body: [
@@ -171,6 +174,7 @@ function switchPr(
     text: edit.text,
     from,
     to: image,
+    live: from,
     commitMessage: `switch(${input.service}/${input.env}): ${layout.live} -> ${to} (${image})`,
     title: `Switch ${input.service} to ${to} in ${input.env}`,
     body: [

@@ -7,7 +7,7 @@ import { blueGreenLayoutAt } from "./overlay-patches.js";
 import type { DeployRequest, DispatchSource } from "../core/dispatch.js";
 import { discoverServices } from "../core/discover.js";
 import { behindReason } from "../core/changelog.js";
-import { branchFor, deployPrText, envLabel, LABEL } from "../core/pr-text.js";
+import { branchFor, deployPrText, envLabel, LABEL, withSourceLines } from "../core/pr-text.js";
 import { resolveTarget, type DeployTarget, type Rejection } from "../core/plan-deploy.js";
 import type { PullRequestSummary } from "../adapters/github/pull-requests.js";
 import { prTrust } from "./pr-state.js";
@@ -113,7 +113,8 @@ async function propose(
         const proposed = alreadyProposed(services, scope, openPr, branchSha, slotPlan, target);
         if (proposed) return { kind: "stop", result: proposed };
         planned = { target, image: slotPlan.to };
-        const edit = slotEdit(slotPlan, target, branchSha, view.defaultSha, openPr?.number, request.source);
+        const body = slotBody(services, scope, slotPlan, target, request.source);
+        const edit = slotEdit(slotPlan, target, branchSha, view.defaultSha, openPr?.number, request.source, body);
         return { kind: "edit", edit };
       }
       // Build on the bot branch only while its head is the commit Conveyor signed for; a branch
@@ -285,7 +286,8 @@ export async function proposeSwitch(
       const proposed = alreadyProposed(services, scope, openPr, branchSha, slotPlan, target);
       if (proposed) return { kind: "stop", result: proposed };
       planned = { target, image: slotPlan.to };
-      const edit = slotEdit(slotPlan, target, branchSha, view.defaultSha, openPr?.number, input.source);
+      const body = slotBody(services, scope, slotPlan, target, input.source);
+      const edit = slotEdit(slotPlan, target, branchSha, view.defaultSha, openPr?.number, input.source, body);
       return { kind: "edit", edit };
     },
   });
@@ -349,6 +351,7 @@ function slotEdit(
   defaultSha: string,
   existing: number | undefined,
   source: DispatchSource | undefined,
+  body: () => Promise<string>,
 ): Edit {
   return {
     branch: target.branch,
@@ -370,8 +373,29 @@ function slotEdit(
       },
       labels: plan.labels,
       updateComment: existing !== undefined ? `Updated: ${plan.title}.` : undefined,
-      body: () => plan.body,
+      body,
     },
+  };
+}
+
+/**
+ * A slot PR's body says where its image came from, as a deploy PR does; PR 1 also lists the
+ * source commits since the image the live slot serves (the changelog of the release).
+ */
+function slotBody(
+  services: Services,
+  scope: RepoScope,
+  plan: SlotPr,
+  target: DeployTarget,
+  source: DispatchSource | undefined,
+): () => Promise<string> {
+  return async () => {
+    if (!source) return plan.body;
+    const move = { service: target.service, env: target.env, from: plan.live, to: plan.to };
+    const provenance =
+      plan.step === "idle" ? await compareImages(services, scope, { ...move, toSource: source }) : undefined;
+    const changelog = provenance ? await changelogFor(scope, provenance, move) : undefined;
+    return withSourceLines(plan.body, source, { web: scope.webUrl, changelog });
   };
 }
 
