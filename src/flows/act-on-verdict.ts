@@ -218,7 +218,8 @@ async function actOnVerified(
       }),
     );
   }
-  if (config) {
+  // An idle blue-green slot serves nothing yet: the commit is active there once the switch is.
+  if (config && v.slot?.kind !== "idle") {
     await reportVerdict(services, scope, v, config, "verified");
     await supersedeOlder(services, scope, v, config);
   }

@@ -652,6 +652,33 @@ describe("the service repository's view (acme/order-service in the installation)
     );
   });
 
+  it("an idle blue-green slot verified: the switch PR is opened, and the commit is not yet active there", async () => {
+    const CART = "services/cart-service/overlays/staging";
+    mockConfig(w.gh.scope, OWNER, REPO, "services:\n  cart-service:\n    strategy: blueGreen\n");
+    expectFreezes();
+    expectStatus(79);
+    const pr = expectNewPr(40);
+    expectComment(12);
+
+    await actions.verified(
+      verification({
+        service: "cart-service",
+        deploymentId: 79,
+        app: { namespace: "argocd", name: "cart-service-staging" },
+        file: `${CART}/slot-green.yaml`,
+        from: "ghcr.io/acme/cart-service:1.3.0",
+        to: "ghcr.io/acme/cart-service:1.4.0",
+        slot: { kind: "idle", slot: "green", deployment: "cart-service-green" },
+        source: { repository: "acme/cart-service", sha: NEW_SHA },
+      }),
+      verified(),
+    );
+
+    expect(pr.create?.title).toBe("Switch cart-service to green in staging");
+    expect(pr.create?.body).toContain("Requested by: [acme/cart-service]");
+    expect(w.gh.calls().filter((c) => c.includes("/repos/acme/cart-service"))).toEqual([]);
+  });
+
   it("the next environment frozen: the commit is queued there, saying why", async () => {
     mockConfig(w.gh.scope, OWNER, REPO, undefined);
     expectFreezes([{ number: 41, body: "**production** is frozen\n\n<!-- conveyor:freeze:production -->" }]);
