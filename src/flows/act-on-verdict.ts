@@ -251,10 +251,11 @@ async function reportVerdict(
 /**
  * The commit whose image this change replaced is no longer active here: its service repository
  * hears it (superseded). Where that image came from is what its own Deployment recorded (1 call).
- * A blue-green change is skipped: the old slot keeps its image, and the switch is what replaces it.
+ * For blue-green this is the switch: the slot switched away from still holds the image (to switch
+ * back to), but it no longer serves.
  */
 async function supersedeOlder(services: Services, scope: RepoScope, v: Verification, config: Config): Promise<void> {
-  if (v.slot || !v.from || v.from.includes(", ") || v.from === v.to) return;
+  if (!v.from || v.from.includes(", ") || v.from === v.to) return;
   const older = await scope.gh.deployments.sourceOf(v.service, v.from);
   if (!older?.sha || (older.sha === v.source?.sha && older.repository === v.source.repository)) return;
   await reportToSource(services, scope, {
