@@ -19,7 +19,14 @@ export interface SourceDeployment {
 export interface SourceViewSeen {
   create?: Record<string, unknown>;
   status?: Record<string, unknown>;
-  check?: { name: string; status: string; conclusion?: string; output: { title: string; summary: string } };
+  /** The check run as made (with head_sha and name) or as updated (status and output only). */
+  check?: {
+    head_sha?: string;
+    name?: string;
+    status: string;
+    conclusion?: string;
+    output: { title: string; summary: string };
+  };
 }
 
 /** acme/order-service is in the manifests repository's installation (asked once: it is cached). */
@@ -31,7 +38,13 @@ export function expectSourceView(
   scope: nock.Scope,
   sha: string,
   existing: SourceDeployment[],
-  write?: { deploymentId: number; env: string; create?: boolean },
+  write?: {
+    deploymentId: number;
+    env: string;
+    create?: boolean;
+    /** The commit's check run, made by an earlier stage: updated in place. */
+    checkRun?: number;
+  },
 ): SourceViewSeen {
   const seen: SourceViewSeen = {};
   const deployment = (id: number, environment: string, service = "order-service") => ({
@@ -72,7 +85,13 @@ export function expectSourceView(
       .post(`${SOURCE}/deployments`, (b) => ((seen.create = b), true))
       .reply(201, deployment(write.deploymentId, write.env));
   scope.post(`${SOURCE}/deployments/${write.deploymentId}/statuses`, (b) => ((seen.status = b), true)).reply(201, {});
-  scope.get(`${SOURCE}/commits/${sha}/check-runs`).query(true).reply(200, { total_count: 0, check_runs: [] });
-  scope.post(`${SOURCE}/check-runs`, (b) => ((seen.check = b as SourceViewSeen["check"]), true)).reply(201, { id: 1 });
+  const runs = write.checkRun !== undefined ? [{ id: write.checkRun, name: "conveyor/environments" }] : [];
+  scope
+    .get(`${SOURCE}/commits/${sha}/check-runs`)
+    .query(true)
+    .reply(200, { total_count: runs.length, check_runs: runs });
+  const check = (b: object) => ((seen.check = b as SourceViewSeen["check"]), true);
+  if (write.checkRun !== undefined) scope.patch(`${SOURCE}/check-runs/${write.checkRun}`, check).reply(200, {});
+  else scope.post(`${SOURCE}/check-runs`, check).reply(201, { id: 1 });
   return seen;
 }
