@@ -160,10 +160,13 @@ export function registerDeploymentRoutes(r: Router): void {
       throw validationFailed([{ resource: "DeploymentStatus", field: "state", code: "invalid" }]);
     const s = addStatus(ctx, d, state, ctx.body);
     if (typeof ctx.body["environment"] === "string") d.environment = s.environment = ctx.body["environment"];
-    // auto_inactive (default true): earlier deployments to the environment become inactive.
+    // auto_inactive (default true): GitHub marks earlier successful deployments to the same
+    // environment inactive, only non-transient, non-production ones (Conveyor sends false and
+    // marks what a newer commit supersedes itself, production included).
     if (state === "success" && ctx.body["auto_inactive"] !== false) {
       for (const other of repo.deployments) {
         if (other === d || other.environment !== d.environment || other.transientEnvironment) continue;
+        if (other.productionEnvironment) continue;
         const last = other.statuses[other.statuses.length - 1];
         if (last && last.state === "success") addStatus(ctx, other, "inactive", {});
       }

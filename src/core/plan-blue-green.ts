@@ -50,6 +50,8 @@ export interface StepPr {
   edits: FileEdit[];
   from: string | undefined;
   to: string;
+  /** The image the live slot serves now (what the environment runs before this step). */
+  live: string | undefined;
   commitMessage: string;
   title: string;
   body: string;
@@ -96,6 +98,7 @@ export function planBlueGreenRelease(input: {
     edits: [plan.edit],
     from: plan.from,
     to: plan.to,
+    live: liveImage,
     commitMessage: `deploy(${input.service}/${input.env}): ${plan.slot} slot ${plan.from ?? "(none)"} -> ${plan.to}`,
     title: `Deploy ${input.service} ${shortTag(image)} to the idle slot (${plan.slot}) in ${input.env}`,
     body: [
@@ -150,6 +153,7 @@ function switchPr(
     edits: [edit],
     from,
     to: image,
+    live: from,
     commitMessage: `switch(${input.service}/${input.env}): ${layout.live} -> ${to} (${image})`,
     title: `Switch ${input.service} to ${to} in ${input.env}`,
     body: [

@@ -69,6 +69,23 @@ export function describeSource(source: DispatchSource, web?: string): string {
   return parts.join(", ");
 }
 
+/**
+ * A blue-green slot PR's body with what a deploy PR says of its image: where it came from and,
+ * when known, the changelog; placed after the table and file, before what happens next.
+ */
+export function withSourceLines(
+  body: string,
+  source: DispatchSource,
+  options: { web?: string; changelog?: string } = {},
+): string {
+  const lines = [
+    `Requested by: ${describeSource(source, options.web)}`,
+    ...(options.changelog ? ["", options.changelog] : []),
+  ].join("\n");
+  const at = body.indexOf("\n\n### What happens next");
+  return at === -1 ? `${body}\n\n${lines}` : `${body.slice(0, at)}\n${lines}${body.slice(at)}`;
+}
+
 export interface PrTextOptions {
   /** Lines for the body that say why this change is safe (e.g. where it was verified). */
   evidence?: string[];

@@ -116,7 +116,8 @@ export class VerdictActor {
           await scope.gh.deployments.setStatus(v.deploymentId, plan.status.state, plan.status.description);
           if (v.source) {
             const config = await readConfig(scope.gh);
-            if (config) await reportVerdict(this.services, scope, v, config, "superseded", `by ${by.slice(0, 12)}`);
+            if (config)
+              await reportVerdict(this.services, scope, v, config, "superseded", { reason: `by ${by.slice(0, 12)}` });
           }
           return;
         } catch (error) {
@@ -156,7 +157,20 @@ async function actOnVerified(
   }
   const plan = planVerified({ v, config, frozen });
   let next: { env: string; pr?: number; note?: string; slot?: string; stable?: boolean } | undefined;
-  if (plan.next?.kind === "note") next = { env: plan.next.env, note: plan.next.note };
+  if (plan.next?.kind === "note") {
+    next = { env: plan.next.env, note: plan.next.note };
+    // Frozen: the commit waits for that environment, and its service repository sees why.
+    if (config && frozen[plan.next.env] !== undefined)
+      await reportToSource(services, scope, {
+        config,
+        service: v.service,
+        env: plan.next.env,
+        image: v.to ?? "",
+        source: v.source,
+        stage: "queued",
+        reason: plan.next.note,
+      });
+  }
   if ((plan.next?.kind === "switch" || plan.next?.kind === "stable") && config) {
     // The release's second step, same environment (blue-green's switch, canary's stable). Safe
     // to repeat: a step already made, or proposed by the open PR, is found, not made again.
@@ -203,7 +217,11 @@ async function actOnVerified(
       }),
     );
   }
-  if (config) await reportVerdict(services, scope, v, config, "verified");
+  // An idle blue-green slot serves nothing yet: the commit is active there once the switch is.
+  if (config && v.slot?.kind !== "idle") {
+    await reportVerdict(services, scope, v, config, "verified");
+    await supersedeOlder(services, scope, v, config);
+  }
   // Last: the final status says the work is done.
   await gh.deployments.setStatus(v.deploymentId, plan.status.state, plan.status.description);
 }
@@ -214,8 +232,8 @@ async function reportVerdict(
   scope: RepoScope,
   v: Verification,
   config: Config,
-  stage: "verified" | "failed" | "superseded",
-  reason?: string,
+  stage: "verified" | "failed" | "reverted" | "superseded",
+  about: { reason?: string; pr?: number } = {},
 ): Promise<void> {
   await reportToSource(services, scope, {
     config,
@@ -224,8 +242,30 @@ async function reportVerdict(
     image: v.to ?? "",
     source: v.source,
     stage,
+    pr: about.pr ?? v.pr?.number,
+    reason: about.reason,
+  });
+}
+
+/**
+ * The commit whose image this change replaced is no longer active here: its service repository
+ * hears it (superseded). Where that image came from is what its own Deployment recorded (1 call).
+ * For blue-green this is the switch: the slot switched away from still holds the image (to switch
+ * back to), but it no longer serves.
+ */
+async function supersedeOlder(services: Services, scope: RepoScope, v: Verification, config: Config): Promise<void> {
+  if (!v.from || v.from.includes(", ") || v.from === v.to) return;
+  const older = await scope.gh.deployments.sourceOf(v.service, v.from);
+  if (!older?.sha || (older.sha === v.source?.sha && older.repository === v.source.repository)) return;
+  await reportToSource(services, scope, {
+    config,
+    service: v.service,
+    env: v.env,
+    image: v.from,
+    source: older,
+    stage: "superseded",
     pr: v.pr?.number,
-    reason,
+    reason: `by ${v.to ?? "a newer image"}`,
   });
 }
 
@@ -284,7 +324,12 @@ async function actOnFailed(services: Services, scope: RepoScope, v: Verification
       }),
     );
   }
-  if (config) await reportVerdict(services, scope, v, config, "failed", reason);
+  // A revert PR is what the service repository hears of, linked; else the failure alone.
+  if (config)
+    await reportVerdict(services, scope, v, config, revert.pr !== undefined ? "reverted" : "failed", {
+      reason,
+      ...(revert.pr !== undefined ? { pr: revert.pr } : {}),
+    });
   // Last: the final status says the work is done.
   await gh.deployments.setStatus(v.deploymentId, plan.status.state, plan.status.description);
 }

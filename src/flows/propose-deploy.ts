@@ -9,7 +9,7 @@ import { blueGreenLayoutAt, canaryLayoutAt } from "./overlay-patches.js";
 import type { DeployRequest, DispatchSource } from "../core/dispatch.js";
 import { discoverServices } from "../core/discover.js";
 import { behindReason } from "../core/changelog.js";
-import { branchFor, deployPrText, envLabel, LABEL, revertBranchFor } from "../core/pr-text.js";
+import { branchFor, deployPrText, envLabel, LABEL, revertBranchFor, withSourceLines } from "../core/pr-text.js";
 import { resolveTarget, type DeployTarget, type Rejection } from "../core/plan-deploy.js";
 import type { PullRequestSummary } from "../adapters/github/pull-requests.js";
 import { prTrust } from "./pr-state.js";
@@ -48,7 +48,19 @@ export async function proposeDeploy(
   scope: RepoScope,
   input: ProposeInput,
 ): Promise<ProposeOutcome> {
-  const outcome = await propose(services, scope, input);
+  // Accepted, its PR being made: the service repository hears it without holding up the queue.
+  const outcome = await propose(services, scope, input, ({ target, image }) =>
+    services.background.start("source-view", scope.log, () =>
+      reportToSource(services, scope, {
+        config: input.config,
+        service: input.request.service,
+        env: target.env,
+        image,
+        source: input.request.source,
+        stage: "queued",
+      }),
+    ),
+  );
   if (outcome.kind === "opened" || outcome.kind === "updated") {
     const report = { config: input.config, service: input.request.service, env: outcome.target.env, pr: outcome.pr };
     await reportToSource(services, scope, {
@@ -75,7 +87,12 @@ export async function proposeDeploy(
   return outcome;
 }
 
-async function propose(services: Services, scope: RepoScope, input: ProposeInput): Promise<ProposeOutcome> {
+async function propose(
+  services: Services,
+  scope: RepoScope,
+  input: ProposeInput,
+  accepted: (planned: { target: DeployTarget; image: string }) => void,
+): Promise<ProposeOutcome> {
   const { workspace } = scope;
   const { config, request } = input;
   let planned:
@@ -84,6 +101,7 @@ async function propose(services: Services, scope: RepoScope, input: ProposeInput
   const published = await publishEdit<Stopped>(services, scope, {
     service: request.service,
     what: request.service,
+    onEdit: () => planned && accepted(planned),
     plan: async (view): Promise<EditPlan<Stopped>> => {
       const known = discoverServices(await workspace.listFiles(view.defaultSha, "."), config);
       const resolved = resolveTarget(request, config, known, input.mode);
@@ -112,7 +130,8 @@ async function propose(services: Services, scope: RepoScope, input: ProposeInput
         const proposed = alreadyProposed(services, scope, openPr, branchSha, stepPlan, target);
         if (proposed) return { kind: "stop", result: proposed };
         planned = { target, image: stepPlan.to };
-        const edit = stepEdit(stepPlan, target, branchSha, view.defaultSha, openPr?.number, request.source);
+        const body = stepBody(services, scope, stepPlan, target, request.source);
+        const edit = stepEdit(stepPlan, target, branchSha, view.defaultSha, openPr?.number, request.source, body);
         return { kind: "edit", edit };
       }
       // Build on the bot branch only while its head is the commit Conveyor signed for; a branch
@@ -308,7 +327,8 @@ async function proposeStep(
       const proposed = alreadyProposed(services, scope, openPr, branchSha, stepPlan, target);
       if (proposed) return { kind: "stop", result: proposed };
       planned = { target, image: stepPlan.to };
-      const edit = stepEdit(stepPlan, target, branchSha, view.defaultSha, openPr?.number, input.source);
+      const body = stepBody(services, scope, stepPlan, target, input.source);
+      const edit = stepEdit(stepPlan, target, branchSha, view.defaultSha, openPr?.number, input.source, body);
       return { kind: "edit", edit };
     },
   });
@@ -390,6 +410,7 @@ function stepEdit(
   defaultSha: string,
   existing: number | undefined,
   source: DispatchSource | undefined,
+  body: () => Promise<string>,
 ): Edit {
   return {
     branch: target.branch,
@@ -412,8 +433,32 @@ function stepEdit(
       },
       labels: plan.labels,
       updateComment: existing !== undefined ? `Updated: ${plan.title}.` : undefined,
-      body: () => plan.body,
+      body,
     },
+  };
+}
+
+/**
+ * A strategy step's PR body says where its image came from, as a deploy PR does; PR 1 (the idle
+ * slot or the canary) also lists the source commits since the image served now (the release's
+ * changelog).
+ */
+function stepBody(
+  services: Services,
+  scope: RepoScope,
+  plan: StepPr,
+  target: DeployTarget,
+  source: DispatchSource | undefined,
+): () => Promise<string> {
+  return async () => {
+    if (!source) return plan.body;
+    const move = { service: target.service, env: target.env, from: plan.live, to: plan.to };
+    const provenance =
+      plan.step === "idle" || plan.step === "canary"
+        ? await compareImages(services, scope, { ...move, toSource: source })
+        : undefined;
+    const changelog = provenance ? await changelogFor(scope, provenance, move) : undefined;
+    return withSourceLines(plan.body, source, { web: scope.webUrl, changelog });
   };
 }
 

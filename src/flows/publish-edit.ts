@@ -50,7 +50,13 @@ export interface EditView {
 export function publishEdit<T>(
   services: Services,
   scope: RepoScope,
-  input: { service: string; what: string; plan: (view: EditView) => Promise<EditPlan<T>> },
+  input: {
+    service: string;
+    what: string;
+    plan: (view: EditView) => Promise<EditPlan<T>>;
+    /** Told once, when a plan first decides to edit (before the commit is made). */
+    onEdit?: () => void;
+  },
 ): Promise<T | Published> {
   const { gh, workspace } = scope;
   return services.queue.run(
@@ -68,6 +74,7 @@ export function publishEdit<T>(
         };
         const plan = await input.plan(view);
         if (plan.kind === "stop") return plan.result;
+        if (attempt === 1) input.onEdit?.();
 
         const { edit } = plan;
         const commit = await workspace.commitFile({

@@ -24,6 +24,16 @@ export async function startVerification(
 ): Promise<{ deploymentId: number; app: string }> {
   const { gh } = scope;
   const { change, config, env } = input;
+  // The service repository sees the merge, then the watch (a /retry only the watch, again).
+  const report = {
+    config,
+    service: change.service,
+    env: env.name,
+    image: change.to ?? "",
+    source: change.source,
+    pr: change.pr,
+  };
+  if (change.retryOf === undefined) await reportToSource(services, scope, { ...report, stage: "merged" });
   const record = deploymentFor(config, change);
   const app = record.payload.application as string;
   const deployment = await gh.deployments.create({ sha: change.revision, ...record });
@@ -45,15 +55,7 @@ export async function startVerification(
       }),
     );
   }
-  await reportToSource(services, scope, {
-    config,
-    service: change.service,
-    env: env.name,
-    image: change.to ?? "",
-    source: change.source,
-    stage: "verifying",
-    pr: change.pr,
-  });
+  await reportToSource(services, scope, { ...report, stage: "verifying", retry: change.retryOf !== undefined });
   // Another replica may lead the watch loop: the Deployment is the record it resumes from.
   const verifier = services.verifier;
   if (verifier?.running) {

@@ -27,6 +27,19 @@ afterAll(async () => {
   await world?.close();
 });
 
+/** A commit's Deployment statuses in one environment of its service repository, oldest first. */
+async function history(sha: string, env: string, repository = source): Promise<Array<[string, string]>> {
+  const { data } = await ci.rest.repos.listDeployments({ ...repository, sha, environment: env });
+  const deployment = data[0];
+  if (!deployment) return [];
+  const { data: statuses } = await ci.rest.repos.listDeploymentStatuses({
+    ...repository,
+    deployment_id: deployment.id,
+    per_page: 100,
+  });
+  return statuses.reverse().map((s) => [s.state, s.description ?? ""]);
+}
+
 const dispatch = (tag: string, sha: string) =>
   ci.rest.repos.createDispatchEvent({
     ...repo,
@@ -125,6 +138,22 @@ describe("provenance: source chain, changelog, commit order, the service reposit
       return s.staging === "success" && s.production === "success";
     }, 60_000);
     expect(await states()).toEqual({ staging: "success", production: "success" });
+    // Every stage, once each, in order, in both environments.
+    const staging = await history(s2, "staging");
+    expect(staging.map(([state]) => state)).toEqual(["queued", "pending", "in_progress", "in_progress", "success"]);
+    expect(staging[2]?.[1]).toMatch(/^Merged in acme\/manifests#\d+; verifying next$/);
+    expect(staging[3]?.[1]).toMatch(/^Verifying in staging acme\/manifests#\d+$/);
+    const inProduction = await history(s2, "production");
+    expect(inProduction.map(([state]) => state)).toEqual([
+      "queued",
+      "pending",
+      "in_progress",
+      "in_progress",
+      "success",
+    ]);
+    expect(inProduction[1]?.[1]).toBe(`PR open acme/manifests#${production.number}`);
+    // s1 was active in staging until s2 was verified there: superseded, naming what replaced it.
+    expect((await history(s1, "staging")).at(-1)).toEqual(["inactive", `Superseded: by ${IMAGE}:1.5.1`]);
     // s1 was on its way to production until 1.5.1 took its place in the PR: superseded there.
     expect((await states(s1)).production).toBe("inactive");
     const { data: checks } = await ci.rest.checks.listForRef({
@@ -136,4 +165,48 @@ describe("provenance: source chain, changelog, commit order, the service reposit
     expect(checks.check_runs[0]).toMatchObject({ status: "completed", conclusion: "success" });
     expect(checks.check_runs[0]?.output.summary).toMatch(/\| staging \| ✅ active/);
   }, 900_000);
+
+  it("a failed rollout: the commit's staging Deployment fails, naming the revert PR", async () => {
+    const users = world.serviceRepos["user-service"] as ServiceRepo;
+    const sha = (users.commits[users.commits.length - 1] as { sha: string }).sha;
+    await ci.rest.repos.createDispatchEvent({
+      ...repo,
+      event_type: "deploy",
+      client_payload: {
+        service: "user-service",
+        image: "ghcr.io/acme/user-service:2.0.0-bad",
+        source: { repository: users.repository, sha },
+      },
+    });
+    await deploymentState(
+      world,
+      "staging",
+      "user-service",
+      "failure",
+      120_000,
+      (d) => d.to === "ghcr.io/acme/user-service:2.0.0-bad",
+    );
+    const { data: reverts } = await ci.rest.pulls.list({
+      ...repo,
+      state: "all",
+      head: `${OWNER}:conveyor/revert/staging/user-service`,
+    });
+    const revert = reverts[0]?.number;
+    expect(revert).toBeDefined();
+    const where = { owner: OWNER, repo: "user-service" };
+    let last: [string, string] | undefined;
+    await waitFor(async () => {
+      last = (await history(sha, "staging", where)).at(-1);
+      return last?.[0] === "failure";
+    }, 60_000);
+    expect(last?.[1]).toMatch(new RegExp(`^Failed in staging; reverted by acme/manifests#${revert}: `));
+    const { data: checks } = await ci.rest.checks.listForRef({
+      ...where,
+      ref: sha,
+      check_name: "conveyor/environments",
+    });
+    expect(checks.check_runs).toHaveLength(1);
+    expect(checks.check_runs[0]).toMatchObject({ status: "completed", conclusion: "failure" });
+    expect(checks.check_runs[0]?.output.summary).toMatch(/\| staging \| ↩️ reverted — Failed in staging; reverted by/);
+  }, 600_000);
 });

@@ -18,7 +18,8 @@ import {
   type FlowWorld,
 } from "../helpers/flow-world.js";
 import { mockConfig } from "../helpers/github-mock.js";
-import { expectNewPr, expectVerdictComment } from "../helpers/verdict-mocks.js";
+import { expectDeploymentsOfImage, expectNewPr, expectVerdictComment } from "../helpers/verdict-mocks.js";
+import { expectSourceInstalled, expectSourceView } from "../helpers/source-view-mock.js";
 
 const STAGING = "services/order-service/overlays/staging/kustomization.yaml";
 const PRODUCTION = "services/order-service/overlays/production/kustomization.yaml";
@@ -106,21 +107,9 @@ function expectStatus(id: number, options: { owed?: boolean } = {}) {
   return seen;
 }
 
-/** Where the image gone back to came from: Conveyor's Deployments of it (the newest 100). */
-function expectSourceLookup(deployments: Array<{ id: number; payload: Record<string, unknown> }> = []) {
-  w.gh.scope
-    .get(`${R}/deployments`)
-    .query({ task: "deploy", per_page: "100" })
-    .reply(
-      200,
-      deployments.map((d) => ({
-        ...d,
-        sha: "a".repeat(40),
-        environment: "staging",
-        created_at: "2026-01-01T09:00:00Z",
-      })),
-    );
-}
+const expectSourceLookup = (deployments: Array<{ id: number; payload: Record<string, unknown> }> = []) =>
+  expectDeploymentsOfImage(w, deployments);
+const expectReplacedLookup = expectSourceLookup;
 
 function expectHoldIssue(existing: Array<{ number: number; title: string; body: string }> = []) {
   const seen: { create?: Record<string, unknown>; update?: Record<string, unknown> } = {};
@@ -150,6 +139,7 @@ describe("verified", () => {
 
     // acme/order-service is not in this installation: nothing is written there.
     w.gh.scope.get("/repos/acme/order-service/installation").reply(404, { message: "Not Found" });
+    expectReplacedLookup();
 
     await actions.verified(verification({ source }), verified());
 
@@ -171,6 +161,7 @@ describe("verified", () => {
     const status = expectStatus(77);
     const pr = expectNewPr(w, 31);
     const comment = expectVerdictComment(w, 12);
+    expectReplacedLookup();
 
     await actions.verified(verification(), verified());
 
@@ -226,6 +217,7 @@ describe("verified", () => {
     ]);
     const status = expectStatus(77);
     const comment = expectVerdictComment(w, 12);
+    expectReplacedLookup();
 
     await actions.verified(verification(), verified());
 
@@ -239,6 +231,7 @@ describe("verified", () => {
     expectFreezes();
     expectStatus(77);
     const comment = expectVerdictComment(w, 33);
+    expectReplacedLookup();
 
     await actions.verified(
       verification({
@@ -257,6 +250,7 @@ describe("verified", () => {
     mockConfig(w.gh.scope, OWNER, REPO, undefined);
     const status = expectStatus(78);
     const comment = expectVerdictComment(w, 12);
+    expectReplacedLookup();
 
     await actions.verified(
       verification({
@@ -271,7 +265,7 @@ describe("verified", () => {
     expect(status.body).toMatchObject({ state: "success", description: "Synced, healthy and stable" });
     expect(comment.body).toContain("is synced, healthy and stable in **production**");
     expect(comment.body?.endsWith("production is the last environment.\n\n<!-- conveyor:verdict:78 -->")).toBe(true);
-    expect(w.gh.calls()).toHaveLength(6);
+    expect(w.gh.calls()).toHaveLength(7);
     expect(w.remote.branches()).toEqual(["main"]);
   });
 
@@ -280,6 +274,7 @@ describe("verified", () => {
     expectFreezes();
     expectStatus(77);
     const pr = expectNewPr(w, 35);
+    expectReplacedLookup();
 
     await actions.verified(verification({ pr: undefined }), verified());
 
@@ -459,6 +454,222 @@ describe("waiting", () => {
   });
 });
 
+describe("the service repository's view (acme/order-service in the installation)", () => {
+  const NEW_SHA = "d".repeat(40);
+  const OLD_SHA = "c".repeat(40);
+  const source = { repository: "acme/order-service", sha: NEW_SHA };
+  // Its manifests PR, under the manifests repository's web address (here, the test remote's).
+  const PR_URL = (n: number) => `${w.remote.url.replace(/\.git$/, "")}/pull/${n}`;
+  const production = () =>
+    verification({
+      env: "production",
+      deploymentId: 78,
+      app: { namespace: "argocd", name: "order-service-production" },
+      file: PRODUCTION,
+      source,
+    });
+  /** The commit's staging Deployment, as the merge of #12 left it. */
+  const stagingVerifying = () => ({
+    id: 5,
+    environment: "staging",
+    state: "in_progress",
+    description: "Verifying in staging",
+    log_url: PR_URL(12),
+  });
+  /** Production's image before came from OLD_SHA, as its own Deployment recorded. */
+  const replaced = () =>
+    expectReplacedLookup([
+      {
+        id: 4,
+        payload: {
+          conveyor: true,
+          service: "order-service",
+          to: OLD,
+          source: { repository: "acme/order-service", sha: OLD_SHA },
+        },
+      },
+    ]);
+
+  it("verified: the commit is active there, and the commit whose image it replaced is superseded there", async () => {
+    mockConfig(w.gh.scope, OWNER, REPO, undefined);
+    const status = expectStatus(78);
+    expectVerdictComment(w, 12);
+    expectSourceInstalled(w.gh.scope);
+    const mine = expectSourceView(
+      w.gh.scope,
+      NEW_SHA,
+      [
+        {
+          id: 5,
+          environment: "staging",
+          state: "success",
+          description: "Verified in staging: synced, healthy and stable",
+        },
+        {
+          id: 6,
+          environment: "production",
+          state: "in_progress",
+          description: "Verifying in production",
+          log_url: PR_URL(12),
+        },
+      ],
+      { deploymentId: 6, env: "production" },
+    );
+    replaced();
+    const older = expectSourceView(
+      w.gh.scope,
+      OLD_SHA,
+      [
+        {
+          id: 3,
+          environment: "production",
+          state: "success",
+          description: "Verified in production: synced, healthy and stable",
+        },
+      ],
+      { deploymentId: 3, env: "production" },
+    );
+
+    await actions.verified(production(), verified());
+
+    expect(mine.status).toMatchObject({
+      state: "success",
+      description: "Verified in production: synced, healthy and stable",
+      log_url: PR_URL(12),
+    });
+    expect(mine.check).toMatchObject({ name: "conveyor/environments", status: "completed", conclusion: "success" });
+    expect(mine.check?.output.title).toBe("Active in staging, production");
+    expect(older.status).toMatchObject({
+      state: "inactive",
+      description: `Superseded: by ${NEW}`,
+      log_url: PR_URL(12),
+    });
+    expect(older.check?.output.summary).toContain(
+      "| production | ⚪ superseded — Superseded: by ghcr.io/acme/order-service:1.5.0 |",
+    );
+    // The service repository is told before the final status says the work is done.
+    expect(status.body).toMatchObject({ state: "success" });
+    expect(w.gh.calls().at(-1)).toBe(`POST ${R}/deployments/78/statuses`);
+  });
+
+  it("the same verdict acted on again (a restart) finds both stages written and writes nothing there", async () => {
+    mockConfig(w.gh.scope, OWNER, REPO, undefined);
+    expectStatus(78);
+    w.gh.scope
+      .get(`${R}/issues/12/comments`)
+      .query({ per_page: "100" })
+      .reply(200, [{ id: 5, body: "✅ **Verified** ...\n\n<!-- conveyor:verdict:78 -->" }]);
+    expectSourceInstalled(w.gh.scope);
+    expectSourceView(w.gh.scope, NEW_SHA, [
+      {
+        id: 6,
+        environment: "production",
+        state: "success",
+        description: "Verified in production: synced, healthy and stable",
+        log_url: PR_URL(12),
+      },
+    ]);
+    replaced();
+    expectSourceView(w.gh.scope, OLD_SHA, [
+      {
+        id: 3,
+        environment: "production",
+        state: "inactive",
+        description: `Superseded: by ${NEW}`,
+        log_url: PR_URL(12),
+      },
+    ]);
+
+    await actions.verified(production(), verified());
+
+    expect(w.gh.calls().filter((c) => c.startsWith("POST") && c.includes("order-service"))).toEqual([]);
+  });
+
+  it("failed and reverted: the commit's Deployment fails, naming and linking the revert PR", async () => {
+    mockConfig(w.gh.scope, OWNER, REPO, undefined);
+    expectStatus(77);
+    expectSourceLookup();
+    expectNewPr(w, 32);
+    expectHoldIssue();
+    expectVerdictComment(w, 12);
+    expectSourceInstalled(w.gh.scope);
+    const view = expectSourceView(w.gh.scope, NEW_SHA, [stagingVerifying()], { deploymentId: 5, env: "staging" });
+
+    await actions.failed(verification({ source }), failed());
+
+    expect(view.status).toMatchObject({ state: "failure", log_url: PR_URL(32) });
+    expect(view.status?.description).toBe(`Failed in staging; reverted by acme/manifests#32: ${REASON}`.slice(0, 140));
+    expect(view.check).toMatchObject({ status: "completed", conclusion: "failure" });
+    expect(view.check?.output.summary).toContain(
+      "| staging | ↩️ reverted — Failed in staging; reverted by acme/manifests#32",
+    );
+  });
+
+  it("an idle blue-green slot verified: the switch PR is opened, and the commit is not yet active there", async () => {
+    const CART = "services/cart-service/overlays/staging";
+    mockConfig(w.gh.scope, OWNER, REPO, "services:\n  cart-service:\n    strategy: blueGreen\n");
+    expectFreezes();
+    expectStatus(79);
+    const pr = expectNewPr(w, 40);
+    expectVerdictComment(w, 12);
+
+    await actions.verified(
+      verification({
+        service: "cart-service",
+        deploymentId: 79,
+        app: { namespace: "argocd", name: "cart-service-staging" },
+        file: `${CART}/slot-green.yaml`,
+        from: "ghcr.io/acme/cart-service:1.3.0",
+        to: "ghcr.io/acme/cart-service:1.4.0",
+        slot: { kind: "idle", slot: "green", deployment: "cart-service-green" },
+        source: { repository: "acme/cart-service", sha: NEW_SHA },
+      }),
+      verified(),
+    );
+
+    expect(pr.create?.title).toBe("Switch cart-service to green in staging");
+    expect(pr.create?.body).toContain("Requested by: [acme/cart-service]");
+    expect(w.gh.calls().filter((c) => c.includes("/repos/acme/cart-service"))).toEqual([]);
+  });
+
+  it("the next environment frozen: the commit is queued there, saying why", async () => {
+    mockConfig(w.gh.scope, OWNER, REPO, undefined);
+    expectFreezes([{ number: 41, body: "**production** is frozen\n\n<!-- conveyor:freeze:production -->" }]);
+    expectStatus(77);
+    expectSourceInstalled(w.gh.scope);
+    const queued = expectSourceView(w.gh.scope, NEW_SHA, [stagingVerifying()], {
+      deploymentId: 8,
+      env: "production",
+      create: true,
+    });
+    expectVerdictComment(w, 12);
+    expectSourceView(
+      w.gh.scope,
+      NEW_SHA,
+      [{ id: 8, environment: "production", state: "queued", description: "Queued for production" }, stagingVerifying()],
+      { deploymentId: 5, env: "staging" },
+    );
+    expectReplacedLookup();
+
+    await actions.verified(verification({ source }), verified());
+
+    expect(queued.create).toMatchObject({
+      ref: NEW_SHA,
+      environment: "production",
+      production_environment: true,
+      payload: { conveyor: true, service: "order-service", image: NEW, manifests: "acme/manifests" },
+    });
+    expect(queued.status).toEqual({
+      state: "queued",
+      description: "Queued for production: production is frozen (#41); no promotion until /unhold production",
+      auto_inactive: false,
+    });
+    expect(queued.check?.output.summary).toContain(
+      "| production | ⏳ queued — Queued for production: production is frozen",
+    );
+  });
+});
+
 describe("nothing decided is lost", () => {
   it("GitHub failing to open the promotion PR twice: retried until it works, one PR, one comment, final status last", async () => {
     mockConfig(w.gh.scope, OWNER, REPO, undefined);
@@ -474,6 +685,7 @@ describe("nothing decided is lost", () => {
     w.gh.scope.get(`${R}/pulls`).query(true).times(2).reply(200, []);
     const pr = expectNewPr(w, 31);
     const comment = expectVerdictComment(w, 12);
+    expectReplacedLookup();
 
     await actions.verified(verification(), verified());
 
@@ -491,6 +703,7 @@ describe("nothing decided is lost", () => {
       .get(`${R}/issues/12/comments`)
       .query({ per_page: "100" })
       .reply(200, [{ id: 5, body: "✅ **Verified** ...\n\n<!-- conveyor:verdict:77 -->" }]);
+    expectReplacedLookup();
 
     await actions.verified(verification(), verified());
 

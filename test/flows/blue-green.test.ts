@@ -54,6 +54,58 @@ const expectOpenPr = (number?: number) => openPr(w, bodies, BRANCH, number, LABE
 /** The files a branch changes against main, with the changed lines. */
 const diff = (branch: string) => w.remote.git("diff", "--unified=0", "main", branch);
 
+describe("slot PRs say where their image came from", () => {
+  const source = { repository: "acme/cart-service", sha: "e".repeat(40) };
+  const requested = `Requested by: [acme/cart-service](https://github.com/acme/cart-service) at [\`${"e".repeat(12)}\`](https://github.com/acme/cart-service/commit/${"e".repeat(40)})`;
+  /** acme/cart-service is not in this installation: its view is not written, its history not read. */
+  const notInstalled = () =>
+    w.gh.scope.get("/repos/acme/cart-service/installation").reply(404, { message: "Not Found" });
+
+  it("PR 1 carries the source and the changelog since the image the live slot serves", async () => {
+    // Where the live slot's image came from: no Deployment recorded it.
+    w.gh.scope.get(`${R}/deployments`).query({ task: "deploy", per_page: "100" }).reply(200, []);
+    notInstalled();
+    const pr = expectNewPr(21);
+    const image = parseImageRef(`${IMAGE}:1.5.0`);
+    if (!image.ok) throw new Error(image.reason);
+
+    await proposeDeploy(w.services, w.scope, {
+      config: config(),
+      mode: "dispatch",
+      request: { service: "cart-service", image: image.value, source },
+    });
+    await w.services.background.idle();
+
+    const body = pr.create?.body as string;
+    expect(body).toContain(`File: \`${GREEN}\` (only the image changes)\n${requested}\n\n### Changes\n`);
+    // Measured from what staging runs (the live slot's 1.4.0), not the idle slot's old 1.3.0.
+    expect(body).toContain(
+      "No commit list: Conveyor has no source commit for `cart-service:1.4.0`, which staging runs now",
+    );
+    expect(body.indexOf("### Changes")).toBeLessThan(body.indexOf("### What happens next"));
+  });
+
+  it("PR 2 carries the source, without a changelog (PR 1 had it)", async () => {
+    w.remote.commit(
+      "main",
+      { [GREEN]: (w.remote.show("main", GREEN) as string).replace(`${IMAGE}:1.3.0`, `${IMAGE}:1.5.0`) },
+      "merge PR 1",
+    );
+    const pr = expectNewPr(22);
+    await proposeSwitch(w.services, w.scope, {
+      config: config(),
+      service: "cart-service",
+      env: "staging",
+      to: "green",
+      source,
+    });
+
+    const body = pr.create?.body as string;
+    expect(body).toContain(`switching back is the rollback.\n${requested}\n\n### What happens next`);
+    expect(body).not.toContain("### Changes");
+  });
+});
+
 describe("a blue-green release", () => {
   it("PR 1 puts the new image on the idle slot's patch file only, byte for byte", async () => {
     const pr = expectNewPr(21);

@@ -23,7 +23,7 @@ import {
   type FlowWorld,
 } from "../helpers/flow-world.js";
 import { mockConfig } from "../helpers/github-mock.js";
-import { expectNewPr, expectVerdictComment } from "../helpers/verdict-mocks.js";
+import { expectDeploymentsOfImage, expectNewPr, expectVerdictComment } from "../helpers/verdict-mocks.js";
 
 const OLD = "ghcr.io/acme/order-service:1.4.0";
 const NEW = "ghcr.io/acme/order-service:1.5.0";
@@ -174,6 +174,7 @@ describe("staging verified, with a gate", () => {
     expectRun("completed", "success");
     const pr = expectNewPr(w, 31);
     const comment = expectVerdictComment(w, 12);
+    expectDeploymentsOfImage(w); // the replaced image's commit, superseded: none recorded here
     const final = expectStatuses(1);
     expect(w.services.gateWaits?.nudge("conveyor-staging-77-1", "acme/order-service")).toBe(true);
     await idle();
@@ -271,6 +272,7 @@ describe("after a restart (the Deployment says the gates run since a time)", () 
     ]);
     const pr = expectNewPr(w, 31);
     expectVerdictComment(w, 12);
+    expectDeploymentsOfImage(w);
     const final = expectStatuses(1);
 
     await actor.act(verification(), resumed(minutesAgo(5)), { recorded: true });

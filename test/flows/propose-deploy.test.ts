@@ -9,6 +9,7 @@ import { parseImageRef } from "../../src/core/image-ref.js";
 import { proposeDeploy, type ProposeInput } from "../../src/flows/propose-deploy.js";
 import { signedStateMarker } from "../../src/flows/pr-state.js";
 import { BOT, flowWorld, OWNER, R, REPO, type FlowWorld } from "../helpers/flow-world.js";
+import { expectSourceInstalled, expectSourceView } from "../helpers/source-view-mock.js";
 
 const IMAGE = "ghcr.io/acme/order-service";
 const STAGING_FILE = "services/order-service/overlays/staging/kustomization.yaml";
@@ -219,6 +220,45 @@ describe("a deploy event", () => {
     // The branch sits on today's main, so the PR merges without a conflict.
     expect(w.remote.git("rev-parse", `${STAGING}~1`).trim()).toBe(w.remote.head("main"));
     expect(w.remote.show(STAGING, STAGING_FILE)).toBe(hotfix.replace('newTag: "1.4.1"', 'newTag: "1.6.0"'));
+  });
+});
+
+describe("the service repository's view (acme/order-service in the installation)", () => {
+  const SHA = "d".repeat(40);
+  const source = { repository: "acme/order-service", sha: SHA };
+
+  it("queued once the deploy is accepted and its PR is being made, then PR open, linking the PR", async () => {
+    // Where staging's image came from: no Deployment recorded it, so no changelog range.
+    w.gh.scope.get(`${R}/deployments`).query({ task: "deploy", per_page: "100" }).reply(200, []);
+    expectNewPr(12);
+    expectSourceInstalled(w.gh.scope);
+    const queued = expectSourceView(w.gh.scope, SHA, [], { deploymentId: 9, env: "staging", create: true });
+    const open = expectSourceView(
+      w.gh.scope,
+      SHA,
+      [{ id: 9, environment: "staging", state: "queued", description: "Queued for staging" }],
+      { deploymentId: 9, env: "staging" },
+    );
+
+    await propose({ request: request(`${IMAGE}:1.5.0`, { source }) });
+    await w.services.background.idle();
+
+    expect(queued.create).toMatchObject({ ref: SHA, environment: "staging", production_environment: false });
+    expect(queued.status).toEqual({ state: "queued", description: "Queued for staging", auto_inactive: false });
+    expect(open.status).toEqual({
+      state: "pending",
+      description: "PR open acme/manifests#12",
+      log_url: "https://github.com/acme/manifests/pull/12",
+      auto_inactive: false,
+    });
+    expect(open.check?.output.summary).toContain("| staging | 🟡 PR open — PR open acme/manifests#12 |");
+  });
+
+  it("a refused deploy is not queued: the service repository hears nothing of it here", async () => {
+    const outcome = await propose({ request: request(`${IMAGE}:1.3.0`, { source }) });
+    await w.services.background.idle();
+    expect(outcome.kind).toBe("reject");
+    expect(w.gh.calls()).toEqual([]);
   });
 });
 

@@ -9,6 +9,7 @@ import type { ChangeRecord } from "../../src/core/verification.js";
 import { startVerification, type StartInput } from "../../src/flows/start-verification.js";
 import { Verifier } from "../../src/runtime/verifier.js";
 import { flowWorld, INSTALLATION, R, type FlowWorld } from "../helpers/flow-world.js";
+import { expectSourceInstalled, expectSourceView } from "../helpers/source-view-mock.js";
 
 const REV = "a1".repeat(20);
 const BASE = "b2".repeat(20);
@@ -281,5 +282,99 @@ describe("startVerification", () => {
     await expect(startVerification(w.services, w.scope, input())).rejects.toThrow(/Validation Failed/);
     expect(w.gh.calls()).toEqual([`POST ${R}/deployments`]);
     expect(v.inFlight()).toEqual([]);
+  });
+});
+
+describe("the service repository's view (acme/order-service in the installation)", () => {
+  const SHA = "d".repeat(40);
+  const source = { repository: "acme/order-service", sha: SHA };
+  const PR_URL = "https://github.com/acme/manifests/pull/12";
+
+  it("the merge, then the watch: two stages on the commit's staging Deployment, linking the manifests PR", async () => {
+    expectSourceInstalled(w.gh.scope);
+    const merged = expectSourceView(
+      w.gh.scope,
+      SHA,
+      [{ id: 7, environment: "staging", state: "pending", description: "PR open acme/manifests#12", log_url: PR_URL }],
+      { deploymentId: 7, env: "staging" },
+    );
+    expectDeployment(510);
+    expectComment(12);
+    const verifying = expectSourceView(
+      w.gh.scope,
+      SHA,
+      [
+        {
+          id: 7,
+          environment: "staging",
+          state: "in_progress",
+          description: "Merged in acme/manifests#12; verifying next",
+          log_url: PR_URL,
+        },
+      ],
+      { deploymentId: 7, env: "staging" },
+    );
+
+    await startVerification(w.services, w.scope, input({ change: { source } }));
+
+    expect(merged.status).toEqual({
+      state: "in_progress",
+      description: "Merged in acme/manifests#12; verifying next",
+      log_url: PR_URL,
+      auto_inactive: false,
+    });
+    expect(merged.check?.output.summary).toContain("| staging | 🔀 merged — Merged in acme/manifests#12");
+    expect(verifying.status).toEqual({
+      state: "in_progress",
+      description: "Verifying in staging acme/manifests#12",
+      log_url: PR_URL,
+      auto_inactive: false,
+    });
+    expect(verifying.check).toMatchObject({ name: "conveyor/environments", status: "in_progress" });
+    expect(verifying.check?.output.summary).toContain("| staging | 🔄 verifying — Verifying in staging");
+  });
+
+  it("a push seen again after its stages were written (another replica) writes neither again", async () => {
+    expectSourceInstalled(w.gh.scope);
+    const written = [
+      {
+        id: 7,
+        environment: "staging",
+        state: "in_progress",
+        description: "Verifying in staging acme/manifests#12",
+        log_url: PR_URL,
+      },
+    ];
+    expectSourceView(w.gh.scope, SHA, written);
+    expectDeployment(511);
+    expectComment(12);
+    expectSourceView(w.gh.scope, SHA, written);
+
+    await startVerification(w.services, w.scope, input({ change: { source } }));
+
+    expect(w.gh.calls().filter((c) => c.startsWith("POST") && c.includes("order-service"))).toEqual([]);
+  });
+
+  it("a /retry after a failure: verifying again, without a second merge", async () => {
+    expectSourceInstalled(w.gh.scope);
+    expectDeployment(512);
+    const again = expectSourceView(
+      w.gh.scope,
+      SHA,
+      [
+        {
+          id: 7,
+          environment: "staging",
+          state: "failure",
+          description: "Failed in staging: Degraded",
+          log_url: PR_URL,
+        },
+      ],
+      { deploymentId: 7, env: "staging" },
+    );
+
+    await startVerification(w.services, w.scope, input({ change: { source, retryOf: 501 }, announce: false }));
+
+    expect(again.status).toMatchObject({ state: "in_progress", description: "Verifying in staging acme/manifests#12" });
   });
 });

@@ -4,6 +4,7 @@ import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { createManifestsRemote, type ManifestsRemote } from "../../sandbox/manifests-remote.js";
 import { mockConfig, mockGitHub, mockInstallationToken, type GitHubMock } from "../helpers/github-mock.js";
 import { createTestApp, type TestApp } from "../helpers/probot.js";
+import { expectSourceView as expectSourceViewOf } from "../helpers/source-view-mock.js";
 import { dispatchPayload, type RepoTarget } from "../helpers/payloads.js";
 
 const OWNER = "acme";
@@ -118,43 +119,19 @@ function expectHistory(status: "ahead" | "behind") {
   return seen;
 }
 
-/** The service repository's view: its commit's Deployment for staging and the check run. */
+/**
+ * The service repository's view: its commit's Deployment for staging, made queued while the PR is
+ * being made, then PR open on it; one check run, made then updated.
+ */
 function expectSourceView() {
-  const seen: {
-    deployment?: Record<string, unknown>;
-    status?: Record<string, unknown>;
-    check?: Record<string, unknown>;
-  } = {};
-  const svc = "/repos/acme/order-service";
-  gh.scope
-    .get(`${svc}/deployments`)
-    .query({ sha: SHA, environment: "staging", task: "deploy", per_page: "100" })
-    .reply(200, [])
-    .post(`${svc}/deployments`, (b) => ((seen.deployment = b), true))
-    .reply(201, { id: 501, sha: SHA, environment: "staging", created_at: "2026-01-01T00:00:00Z", url: "u" })
-    .post(`${svc}/deployments/501/statuses`, (b) => ((seen.status = b), true))
-    .reply(201, {})
-    .get(`${svc}/deployments`)
-    .query({ sha: SHA, per_page: "100" })
-    .reply(200, () => [
-      {
-        id: 501,
-        sha: SHA,
-        environment: "staging",
-        created_at: "2026-01-01T00:00:00Z",
-        url: "u",
-        payload: { conveyor: true, service: "order-service" },
-      },
-    ])
-    .get(`${svc}/deployments/501/statuses`)
-    .query({ per_page: "1" })
-    .reply(200, () => [{ ...seen.status, created_at: "2026-01-01T00:00:01Z" }])
-    .get(`${svc}/commits/${SHA}/check-runs`)
-    .query({ check_name: "conveyor/environments", filter: "latest", per_page: "10" })
-    .reply(200, { total_count: 0, check_runs: [] })
-    .post(`${svc}/check-runs`, (b) => ((seen.check = b), true))
-    .reply(201, { id: 9 });
-  return seen;
+  const queued = expectSourceViewOf(gh.scope, SHA, [], { deploymentId: 501, env: "staging", create: true });
+  const open = expectSourceViewOf(
+    gh.scope,
+    SHA,
+    [{ id: 501, environment: "staging", state: "queued", description: "Queued for staging" }],
+    { deploymentId: 501, env: "staging", checkRun: 1 },
+  );
+  return { queued, open };
 }
 
 /** The refusal reported as a failed check run on the sender's commit (same installation). */
@@ -241,14 +218,16 @@ describe("deploy {service, tag|digest|image, environment, source}", () => {
     expect(commits.compared).toBe(true);
     // The service repository sees its commit on its way to staging: a Deployment with the PR
     // open, linking it, and the environments check run.
-    expect(view.deployment).toMatchObject({ ref: SHA, environment: "staging", production_environment: false });
-    expect(view.status).toMatchObject({
+    expect(view.queued.create).toMatchObject({ ref: SHA, environment: "staging", production_environment: false });
+    expect(view.queued.status).toMatchObject({ state: "queued", description: "Queued for staging" });
+    expect(view.queued.check).toMatchObject({ head_sha: SHA, name: "conveyor/environments", status: "in_progress" });
+    expect(view.open.status).toMatchObject({
       state: "pending",
       description: "PR open acme/manifests#5",
       log_url: "https://github.com/acme/manifests/pull/5",
     });
-    expect(view.check).toMatchObject({ head_sha: SHA, name: "conveyor/environments", status: "in_progress" });
-    expect((view.check?.output as { summary: string }).summary).toContain(
+    expect(view.open.check).toMatchObject({ status: "in_progress" });
+    expect(view.open.check?.output.summary).toContain(
       "| staging | 🟡 PR open — PR open acme/manifests#5 | [PR](https://github.com/acme/manifests/pull/5) |",
     );
     expect(remote.show(BRANCH, OVERLAY)).toContain('newTag: "1.6.0-rc.1" # deployed by Conveyor');

@@ -480,6 +480,42 @@ describe("forge", () => {
     }
   });
 
+  it("auto_inactive as GitHub does: a success makes earlier successful non-production deployments inactive; false, or production, does not", async () => {
+    const o = { owner: "acme", repo: "deploy" };
+    const sha = (await app.repos.getBranch({ ...o, branch: "main" })).data.commit.sha;
+    const make = async (environment: string, production: boolean) =>
+      (
+        await app.repos.createDeployment({
+          ...o,
+          ref: sha,
+          environment,
+          production_environment: production,
+          required_contexts: [],
+          auto_merge: false,
+        })
+      ).data as { id: number };
+    const latest = async (id: number) =>
+      (await app.repos.listDeploymentStatuses({ ...o, deployment_id: id, per_page: 1 })).data[0]?.state;
+    const succeed = (id: number, auto_inactive?: boolean) =>
+      app.repos.createDeploymentStatus({ ...o, deployment_id: id, state: "success", auto_inactive });
+
+    const [qa1, qa2, qa3] = [await make("qa", false), await make("qa", false), await make("qa", false)];
+    await succeed(qa1.id);
+    await succeed(qa2.id, false);
+    expect([await latest(qa1.id), await latest(qa2.id)]).toEqual(["success", "success"]);
+    await succeed(qa3.id);
+    expect([await latest(qa1.id), await latest(qa2.id), await latest(qa3.id)]).toEqual([
+      "inactive",
+      "inactive",
+      "success",
+    ]);
+
+    const [prod1, prod2] = [await make("prod", true), await make("prod", true)];
+    await succeed(prod1.id);
+    await succeed(prod2.id);
+    expect(await latest(prod1.id)).toBe("success");
+  });
+
   it("answers GitHub-style 404s", async () => {
     const res = await fetch(`${forge.url}/repos/acme/nope`, {
       headers: { authorization: `token ${forge.token("admin")}` },
