@@ -8,8 +8,9 @@ import type { DeployRequest } from "../../src/core/dispatch.js";
 import { parseImageRef } from "../../src/core/image-ref.js";
 import { proposeDeploy, type ProposeInput } from "../../src/flows/propose-deploy.js";
 import { signedStateMarker } from "../../src/flows/pr-state.js";
-import { BOT, flowWorld, OWNER, R, REPO, type FlowWorld } from "../helpers/flow-world.js";
+import { flowWorld, OWNER, R, REPO, type FlowWorld } from "../helpers/flow-world.js";
 import { expectSourceInstalled, expectSourceView } from "../helpers/source-view-mock.js";
+import { expectOpenPr as openPr } from "../helpers/pr-mocks.js";
 
 const IMAGE = "ghcr.io/acme/order-service";
 const STAGING_FILE = "services/order-service/overlays/staging/kustomization.yaml";
@@ -75,25 +76,7 @@ function expectUpdate(number: number, comment = true) {
 
 /** Mocks `pulls.list` for the bot branch: the open PR from it (at the branch's head), or none. */
 function expectOpenPr(branch: string, number?: number, labels = ["conveyor", "env/staging"]) {
-  w.gh.scope
-    .get(`${R}/pulls`)
-    .query({ state: "open", head: `${OWNER}:${branch}`, per_page: "5" })
-    .reply(
-      200,
-      number === undefined
-        ? []
-        : [
-            {
-              number,
-              state: "open",
-              html_url: `https://github.com/${OWNER}/${REPO}/pull/${number}`,
-              head: { sha: w.remote.head(branch), ref: branch, repo: { full_name: `${OWNER}/${REPO}` } },
-              user: { login: BOT, type: "Bot" },
-              body: bodies.get(number) ?? "",
-              labels: labels.map((name) => ({ name })),
-            },
-          ],
-    );
+  openPr(w, bodies, branch, number, labels);
 }
 
 /** The marker Conveyor signs for what a PR moves and the head it pushed. */
