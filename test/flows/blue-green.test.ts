@@ -4,10 +4,8 @@
 // fixtures/manifests-repo (cart-service: blue live with 1.4.0, green idle with 1.3.0), strict mocks.
 // A rollback of a switched release is the switch back (proposeRevert), never an image change.
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { parseConfig, type Config } from "../../src/core/config.js";
-import { parseImageRef } from "../../src/core/image-ref.js";
 import { parseStateMarker } from "../../src/core/markers.js";
-import { proposeDeploy, proposeSwitch } from "../../src/flows/propose-deploy.js";
+import { proposeSwitch } from "../../src/flows/propose-deploy.js";
 import { signedStateMarker } from "../../src/flows/pr-state.js";
 import { proposeRevert } from "../../src/flows/propose-revert.js";
 import type { Evidence } from "../../src/core/verdict/types.js";
@@ -15,6 +13,7 @@ import { VerdictActor } from "../../src/flows/act-on-verdict.js";
 import { flowWorld, INSTALLATION, OWNER, R, recordingLog, REPO, type FlowWorld } from "../helpers/flow-world.js";
 import { mockConfig } from "../helpers/github-mock.js";
 import { expectNewPr as newPr, expectOpenPr as openPr } from "../helpers/pr-mocks.js";
+import { deployEvent, strategyConfig } from "../helpers/strategy-flow.js";
 
 const IMAGE = "ghcr.io/acme/cart-service";
 const DIR = "services/cart-service/overlays/staging";
@@ -31,21 +30,9 @@ beforeEach(() => {
 });
 afterEach(() => w.cleanup());
 
-function config(): Config {
-  const result = parseConfig({ services: { "cart-service": { strategy: "blueGreen" } } });
-  if (!result.ok) throw new Error(JSON.stringify(result.problems));
-  return result.config;
-}
+const config = () => strategyConfig("cart-service", "blueGreen");
 
-function deploy(tag: string) {
-  const image = parseImageRef(`${IMAGE}:${tag}`);
-  if (!image.ok) throw new Error(image.reason);
-  return proposeDeploy(w.services, w.scope, {
-    config: config(),
-    mode: "dispatch",
-    request: { service: "cart-service", image: image.value, source: {} },
-  });
-}
+const deploy = (tag: string) => deployEvent(w, config(), "cart-service", `${IMAGE}:${tag}`);
 
 const LABELS = ["conveyor", "env/staging"];
 const expectNewPr = (number: number, labels = LABELS) => newPr(w, bodies, number, labels);
@@ -66,14 +53,8 @@ describe("slot PRs say where their image came from", () => {
     w.gh.scope.get(`${R}/deployments`).query({ task: "deploy", per_page: "100" }).reply(200, []);
     notInstalled();
     const pr = expectNewPr(21);
-    const image = parseImageRef(`${IMAGE}:1.5.0`);
-    if (!image.ok) throw new Error(image.reason);
 
-    await proposeDeploy(w.services, w.scope, {
-      config: config(),
-      mode: "dispatch",
-      request: { service: "cart-service", image: image.value, source },
-    });
+    await deployEvent(w, config(), "cart-service", `${IMAGE}:1.5.0`, source);
     await w.services.background.idle();
 
     const body = pr.create?.body as string;

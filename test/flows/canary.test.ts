@@ -4,14 +4,13 @@
 // (the canary back to stable's image and its idle count; stable untouched). Real git seeded from
 // fixtures/manifests-repo (catalog-service: stable 2.0.0, canary idle on 0 replicas), strict mocks.
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { parseConfig, type Config } from "../../src/core/config.js";
-import { parseImageRef } from "../../src/core/image-ref.js";
 import { parseStateMarker } from "../../src/core/markers.js";
-import { proposeDeploy, proposeStable } from "../../src/flows/propose-deploy.js";
+import { proposeStable } from "../../src/flows/propose-deploy.js";
 import { proposeRevert } from "../../src/flows/propose-revert.js";
 import { signedStateMarker } from "../../src/flows/pr-state.js";
 import { flowWorld, OWNER, REPO, type FlowWorld } from "../helpers/flow-world.js";
 import { expectNewPr as newPr, expectOpenPr as openPr } from "../helpers/pr-mocks.js";
+import { deployEvent, strategyConfig } from "../helpers/strategy-flow.js";
 
 const IMAGE = "ghcr.io/acme/catalog-service";
 const DIR = "services/catalog-service/overlays/staging";
@@ -28,21 +27,9 @@ beforeEach(() => {
 });
 afterEach(() => w.cleanup());
 
-function config(): Config {
-  const result = parseConfig({ services: { "catalog-service": { strategy: "canary" } } });
-  if (!result.ok) throw new Error(JSON.stringify(result.problems));
-  return result.config;
-}
+const config = () => strategyConfig("catalog-service", "canary");
 
-function deploy(tag: string) {
-  const image = parseImageRef(`${IMAGE}:${tag}`);
-  if (!image.ok) throw new Error(image.reason);
-  return proposeDeploy(w.services, w.scope, {
-    config: config(),
-    mode: "dispatch",
-    request: { service: "catalog-service", image: image.value, source: {} },
-  });
-}
+const deploy = (tag: string) => deployEvent(w, config(), "catalog-service", `${IMAGE}:${tag}`);
 
 const stable = (image: string) =>
   proposeStable(w.services, w.scope, { config: config(), service: "catalog-service", env: "staging", image });
