@@ -5,6 +5,8 @@
 import { findEnvironment, type Config } from "./config.js";
 import type { Command } from "./commands.js";
 import type { DispatchSource } from "./source.js";
+import type { SlotStep } from "./plan-blue-green.js";
+import type { TrackStep } from "./plan-canary.js";
 
 /** What the comment was written on. */
 export type Subject =
@@ -47,6 +49,9 @@ export interface DeploymentFact {
   createdAt: string;
   /** Where the image `to` came from, as the Deployment recorded it. */
   source?: DispatchSource;
+  /** A release strategy's step (blue-green slot, canary track), judged by its Deployment alone. */
+  slot?: SlotStep;
+  track?: TrackStep;
 }
 
 export type Permission = "admin" | "maintain" | "write" | "triage" | "read" | "none";

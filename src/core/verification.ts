@@ -158,9 +158,14 @@ export function changeFromDeployment(d: {
     revert: p.revert === true,
     ...(source ? { source } : {}),
     application: text(p.application),
-    ...slotOf(p.slot),
-    ...((track) => (track ? { track } : {}))(trackStepFrom(p.track)),
+    ...strategyStepOf(p),
   };
+}
+
+/** The strategy step a Deployment's payload recorded (slot or track), believed only in its exact shape. */
+export function strategyStepOf(p: Record<string, unknown>): { slot?: SlotStep; track?: TrackStep } {
+  const track = trackStepFrom(p.track);
+  return { ...slotOf(p.slot), ...(track ? { track } : {}) };
 }
 
 /** A recorded slot step, believed only in its exact shape. */

@@ -5,6 +5,7 @@ import type { DeploymentFact } from "../../core/command-plan.js";
 import type { DeploymentHistory, StatusEvent } from "../../core/dashboard/model.js";
 import { sourceFromRecord, type DispatchSource } from "../../core/source.js";
 import type { Octokit, RepoRef } from "./client.js";
+import { strategyStepOf } from "../../core/verification.js";
 
 export interface DeploymentRecord {
   id: number;
@@ -230,6 +231,7 @@ export class Deployments {
         state: "unknown",
         createdAt: d.created_at,
         ...(source ? { source } : {}),
+        ...strategyStepOf(p),
       });
       if (entries.length >= (options.statusLimit ?? 10)) break;
     }

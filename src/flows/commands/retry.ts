@@ -83,6 +83,9 @@ export async function retryVerification(
       pr: failed.pr ?? undefined,
       retryOf: failed.id,
       revert: failed.revert,
+      // A strategy step is judged by its own Deployment again, and goes on to its next step.
+      ...(failed.slot ? { slot: failed.slot } : {}),
+      ...(failed.track ? { track: failed.track } : {}),
     },
     pr: failed.pr ? { number: failed.pr, author: run.user, labels: failed.revert ? [REVERT_LABEL] : [] } : undefined,
     announce: false,

@@ -338,6 +338,25 @@ describe("/retry on a merged PR whose verification failed", () => {
     expect(v.inFlight()[0]?.pr?.labels).toEqual(["conveyor:revert"]);
   });
 
+  it("a failed idle blue-green slot, retried, is judged by that slot again (and switched to, not promoted, when good)", async () => {
+    const v = startedVerifier();
+    let payload: Record<string, unknown> | undefined;
+    w.gh.scope
+      .post(`${R}/deployments`, (b: { payload: Record<string, unknown> }) => ((payload = b.payload), true))
+      .reply(201, { id: 603, sha: FAILED.sha, environment: "staging", created_at: "2025-06-02T10:00:00Z", url: "u" });
+    w.gh.scope.post(`${R}/deployments/603/statuses`).reply(201, { id: 1, state: "in_progress" });
+    const slot = { kind: "idle" as const, slot: "green" as const, deployment: "order-service-green" };
+
+    const outcome = await retryVerification(runWith({ ...w.services, verifier: v }), "order-service", "staging", {
+      ...FAILED,
+      slot,
+    });
+
+    expect(outcome.ok).toBe(true);
+    expect(payload).toMatchObject({ retryOf: 501, slot });
+    expect(v.inFlight()[0]?.slot).toEqual(slot);
+  });
+
   // Regression (found in review, fixed): the same "no Argo CD source is configured" answer is given when the failed Deployment
   // does not record its overlay file (a Deployment from an older Conveyor), though a source is
   // configured: the person is sent to fix the wrong thing.
