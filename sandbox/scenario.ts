@@ -191,8 +191,8 @@ export async function pullRequest(world: World, branch: string, timeoutMs: numbe
 }
 
 /**
- * Waits for the next deployment status (one not delivered yet) of a service in an environment;
- * returns the deployment's payload.
+ * Waits for the next deployment status (one not delivered yet, and not a redelivery of an old
+ * one) of a service in an environment; returns the deployment's payload.
  */
 export async function deploymentState(
   world: World,
@@ -204,7 +204,9 @@ export async function deploymentState(
 ): Promise<Record<string, unknown>> {
   const earlier = new Set(world.forge.events);
   const delivery = await world.forge.waitForEvent((d) => {
-    if (earlier.has(d)) return false;
+    // A redelivery re-sends an old status (e.g. the seeded history's, which reached no app before
+    // it started): not a new one.
+    if (earlier.has(d) || d.redelivery) return false;
     const p = d.payload as {
       deployment?: { environment?: string; payload?: Record<string, unknown> };
       deployment_status?: { state?: string };
