@@ -40,7 +40,6 @@ export type RejectCode =
   | "direct-deploy-refused"
   | "older-version"
   | "invalid-overlay"
-  | "unsupported-strategy"
   | "rollback-in-progress";
 
 export type DispatchIntent =

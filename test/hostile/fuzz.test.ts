@@ -180,7 +180,7 @@ const REJECT_CODES = [
   "direct-deploy-refused",
   "older-version",
   "invalid-overlay",
-  "unsupported-strategy",
+  "rollback-in-progress",
 ];
 
 function checkSource(source: DispatchSource): void {
