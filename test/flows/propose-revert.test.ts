@@ -5,6 +5,7 @@ import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { signedStateMarker } from "../../src/flows/pr-state.js";
 import { proposeRevert, type RevertRequest } from "../../src/flows/propose-revert.js";
 import { BOT, flowWorld, OWNER, R, REPO, type FlowWorld } from "../helpers/flow-world.js";
+import { expectNewPr as newPr } from "../helpers/pr-mocks.js";
 
 const IMAGE = "ghcr.io/acme/order-service";
 const FILE = "services/order-service/overlays/staging/kustomization.yaml";
@@ -49,18 +50,7 @@ function request(extra: Partial<RevertRequest> = {}): RevertRequest {
 
 const revert = (extra: Partial<RevertRequest> = {}) => proposeRevert(w.services, w.scope, request(extra));
 
-function expectNewPr(number: number) {
-  const seen: { create?: Record<string, unknown>; labels?: Record<string, unknown> } = {};
-  w.gh.scope
-    .post(`${R}/pulls`, (body) => {
-      seen.create = body;
-      bodies.set(number, body.body as string);
-      return true;
-    })
-    .reply(201, { number, html_url: `https://github.com/${OWNER}/${REPO}/pull/${number}`, head: { sha: "x" } });
-  w.gh.scope.post(`${R}/issues/${number}/labels`, (body) => ((seen.labels = body), true)).reply(200, []);
-  return seen;
-}
+const expectNewPr = (number: number) => newPr(w, bodies, number, ["conveyor", "env/staging", "conveyor:revert"]);
 
 function expectOpenRevertPr(number: number) {
   w.gh.scope

@@ -5,7 +5,7 @@ import { BOT, OWNER, R, REPO, type FlowWorld } from "./flow-world.js";
 
 /** Mocks `pulls.create` + `issues.addLabels` (exactly `labels`); returns what create was sent. */
 export function expectNewPr(w: FlowWorld, bodies: Map<number, string>, number: number, labels: string[]) {
-  const seen: { create?: Record<string, unknown> } = {};
+  const seen: { create?: Record<string, unknown>; labels?: Record<string, unknown> } = {};
   w.gh.scope
     .post(`${R}/pulls`, (body) => {
       seen.create = body;
@@ -13,7 +13,12 @@ export function expectNewPr(w: FlowWorld, bodies: Map<number, string>, number: n
       return true;
     })
     .reply(201, { number, html_url: `https://github.com/${OWNER}/${REPO}/pull/${number}`, head: { sha: "x" } });
-  w.gh.scope.post(`${R}/issues/${number}/labels`, { labels }).reply(200, []);
+  w.gh.scope
+    .post(`${R}/issues/${number}/labels`, (body) => {
+      seen.labels = body;
+      return JSON.stringify(body) === JSON.stringify({ labels });
+    })
+    .reply(200, []);
   return seen;
 }
 
