@@ -26,7 +26,7 @@ export const STRATEGY_SERVICES = ["cart-service", "catalog-service"] as const;
 export const ENVIRONMENTS = ["staging", "production"] as const;
 
 /** Config with timings compressed so the whole story fits in a minute. */
-export const SANDBOX_CONFIG = `# Conveyor config for the sandbox: timings compressed so the demo ends within a minute.
+export const SANDBOX_CONFIG = `# Conveyor config for the sandbox: timings compressed so the demo ends in about two minutes.
 environments:
   - name: staging
     autoMerge: true
