@@ -5,7 +5,7 @@
 // The installation token travels only in an environment variable holding an http.extraHeader,
 // never in a URL or an argument, so git's own error text cannot echo it; errors are redacted
 // again on the way out all the same.
-import { mkdir, mkdtemp, readdir, rename, rm, writeFile } from "node:fs/promises";
+import { mkdir, readdir, rename, rm, writeFile } from "node:fs/promises";
 import { existsSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join, resolve } from "node:path";
@@ -412,36 +412,64 @@ export class GitWorkspace {
   }
 
   /**
-   * Several files in one commit (a strategy step's two patch files), through a scratch index: rare
-   * enough that the git processes do not matter; its objects go out with `git push`.
+   * Several files in one commit (a strategy step's two patch files), made in this process like a
+   * one-file commit: the blobs, every tree on their paths (each rebuilt once), and the commit.
    */
   private async commitFiles(request: CommitRequest): Promise<string> {
-    const scratch = await mkdtemp(join(tmpdir(), "conveyor-index-"));
-    try {
-      const files = [{ path: request.path, text: request.text }, ...(request.more ?? [])];
-      const env = { GIT_INDEX_FILE: join(scratch, "index") };
-      await this.run(["read-tree", request.parent], { env });
-      for (const [index, file] of files.entries()) {
-        const blobFile = join(scratch, `blob-${index}`);
-        await writeFile(blobFile, file.text);
-        const blob = (await this.run(["hash-object", "-w", "--no-filters", blobFile])).trim();
-        // An existing file keeps its mode (an executable stays one).
-        const mode = (await this.walk(request.parent, file.path)).at(-1)?.entry?.mode ?? "100644";
-        await this.run(["update-index", "--add", "--cacheinfo", `${mode},${blob},${file.path}`], { env });
-      }
-      const tree = (await this.run(["write-tree"], { env })).trim();
-      const author = this.options.author ?? DEFAULT_AUTHOR;
-      const identity = {
-        GIT_AUTHOR_NAME: author.name,
-        GIT_AUTHOR_EMAIL: author.email,
-        GIT_COMMITTER_NAME: author.name,
-        GIT_COMMITTER_EMAIL: author.email,
-      };
-      const parent = (await this.run(["rev-parse", "--verify", `${request.parent}^{commit}`])).trim();
-      return (await this.run(["commit-tree", tree, "-p", parent, "-m", request.message], { env: identity })).trim();
-    } finally {
-      await rm(scratch, { recursive: true, force: true });
+    const parent = await this.batch().read(`${request.parent}^{commit}`);
+    if (!parent) throw new Error(`git commit-tree failed: ${request.parent} is not a commit in the clone`);
+    const made: GitObject[] = [];
+    const changes = [{ path: request.path, text: request.text }, ...(request.more ?? [])].map((file) => {
+      const names = file.path.split("/");
+      if (names.some((n) => n === "" || n === "." || n === ".." || n === ".git"))
+        throw new Error(`git update-index failed: invalid path '${file.path}'`);
+      const blob = gitObject("blob", Buffer.from(file.text, "utf8"));
+      made.push(blob);
+      return { names, blob: blob.id };
+    });
+    const root = await this.rebuildTree(commitTree(parent.body), changes, "", made);
+    const commit = commitObject({
+      tree: root,
+      parents: [parent.id],
+      author: this.options.author ?? DEFAULT_AUTHOR,
+      message: request.message,
+    });
+    made.push(commit);
+    for (const object of made) await writeLooseObject(this.options.dir, object);
+    if (this.made.size >= MADE_KEPT) this.made.delete(this.made.keys().next().value as string);
+    this.made.set(commit.id, { parent: parent.id, objects: made });
+    return commit.id;
+  }
+
+  /** A tree with `changes` (paths below it, each to a blob) applied; new trees go into `made`. */
+  private async rebuildTree(
+    id: string | undefined,
+    changes: Array<{ names: string[]; blob: string }>,
+    at: string,
+    made: GitObject[],
+  ): Promise<string> {
+    const items = id ? [...(await this.readTree(id))] : [];
+    const below = new Map<string, Array<{ names: string[]; blob: string }>>();
+    for (const change of changes) {
+      const [name, ...rest] = change.names as [string, ...string[]];
+      const existing = items.find((e) => e.name === name);
+      if (rest.length === 0) {
+        if (existing && isTreeMode(existing.mode))
+          throw new Error(`git update-index failed: '${at}${name}' is a directory, not a file`);
+        const item = { mode: existing?.mode ?? "100644", name, id: change.blob };
+        items.splice(existing ? items.indexOf(existing) : items.length, existing ? 1 : 0, item);
+      } else below.set(name, [...(below.get(name) ?? []), { names: rest, blob: change.blob }]);
     }
+    for (const [name, sub] of below) {
+      const existing = items.find((e) => e.name === name);
+      if (existing && !isTreeMode(existing.mode))
+        throw new Error(`git update-index failed: '${at}${name}' is a file, not a directory`);
+      const item = { mode: "040000", name, id: await this.rebuildTree(existing?.id, sub, `${at}${name}/`, made) };
+      items.splice(existing ? items.indexOf(existing) : items.length, existing ? 1 : 0, item);
+    }
+    const tree = treeObject(items);
+    made.push(tree);
+    return tree.id;
   }
 
   /**

@@ -76,6 +76,47 @@ describe("GitWorkspace", () => {
     expect(await ws.isAncestor(main, commit)).toBe(true);
   });
 
+  it("commits several files at once (a strategy step), in new and existing directories, as git would", async () => {
+    remote = createManifestsRemote();
+    const ws = workspace(remote.url);
+    await ws.sync();
+    const main = (await ws.remoteBranch("main")) as string;
+    const other = "services/order-service/overlays/production/kustomization.yaml";
+    const added = "services/order-service/overlays/staging/patches/new.yaml";
+    const commit = await ws.commitFile({
+      parent: main,
+      path: OVERLAY,
+      text: "one\n",
+      more: [
+        { path: other, text: "two\n" },
+        { path: added, text: "three\n" },
+      ],
+      message: "step",
+    });
+    expect((await ws.changedFiles(main, commit)).sort()).toEqual([OVERLAY, added, other].sort());
+    expect(await ws.readFile(commit, other)).toBe("two\n");
+    expect(await ws.readFile(commit, added)).toBe("three\n");
+    expect(await ws.pushBranch("conveyor/staging/order-service", commit, undefined)).toBe(true);
+    // git itself reads the same tree and finds every object sound.
+    remote.git("-C", remote.bare, "fsck", "--strict", "--no-dangling");
+    expect(
+      remote
+        .git("-C", remote.bare, "diff", "--name-only", main, "conveyor/staging/order-service")
+        .trim()
+        .split("\n")
+        .sort(),
+    ).toEqual([OVERLAY, added, other].sort());
+    await expect(
+      ws.commitFile({
+        parent: main,
+        path: OVERLAY,
+        text: "x",
+        more: [{ path: `${OVERLAY}/inside`, text: "y" }],
+        message: "m",
+      }),
+    ).rejects.toThrow("is a file, not a directory");
+  });
+
   it("a push that lost a race reports false and leaves the remote branch alone", async () => {
     remote = createManifestsRemote();
     const ws = workspace(remote.url);
