@@ -428,16 +428,16 @@ export class GitWorkspace {
       return { names, blob: blob.id };
     });
     const root = await this.rebuildTree(commitTree(parent.body), changes, "", made);
-    const commit = commitObject({
-      tree: root,
-      parents: [parent.id],
-      author: this.options.author ?? DEFAULT_AUTHOR,
-      message: request.message,
-    });
+    return this.writeCommit(parent.id, root, request.message, made);
+  }
+
+  /** The commit of `tree` on `parent`: written with the objects made for it, kept until pushed. */
+  private async writeCommit(parent: string, tree: string, message: string, made: GitObject[]): Promise<string> {
+    const commit = commitObject({ tree, parents: [parent], author: this.options.author ?? DEFAULT_AUTHOR, message });
     made.push(commit);
     for (const object of made) await writeLooseObject(this.options.dir, object);
     if (this.made.size >= MADE_KEPT) this.made.delete(this.made.keys().next().value as string);
-    this.made.set(commit.id, { parent: parent.id, objects: made });
+    this.made.set(commit.id, { parent, objects: made });
     return commit.id;
   }
 
@@ -506,25 +506,17 @@ export class GitWorkspace {
       if (i > 0) child = { mode: "040000", name: names[i - 1] as string, id: object.id };
     }
     const root = made[made.length - 1] as GitObject;
-    const commit = commitObject({
-      tree: root.id,
-      parents: [parent.id],
-      author: this.options.author ?? DEFAULT_AUTHOR,
-      message: request.message,
-    });
-    made.push(commit);
-    for (const object of made) await writeLooseObject(this.options.dir, object);
-    if (this.made.size >= MADE_KEPT) this.made.delete(this.made.keys().next().value as string);
-    this.made.set(commit.id, { parent: parent.id, objects: made });
+    const commit = await this.writeCommit(parent.id, root.id, request.message, made);
     if (this.recipes.size >= MADE_KEPT) this.recipes.delete(this.recipes.keys().next().value as string);
-    // Trees were made from the file's directory up to the root: made[1] is the directory's.
+    // Trees were made from the file's directory up to the root (then the commit): made[1] is the
+    // directory's.
     const dirPaths = names.slice(0, -1).map((_, i) => names.slice(0, i + 1).join("/"));
-    this.recipes.set(commit.id, {
+    this.recipes.set(commit, {
       parent: parent.id,
       file: { mode: child0.mode, type: "blob", sha: blob.id, path: request.path },
       dirs: [".", ...dirPaths].map((path, i): [string, string] => [path, (made[made.length - 2 - i] as GitObject).id]),
     });
-    return commit.id;
+    return commit;
   }
 
   /**
