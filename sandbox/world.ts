@@ -16,6 +16,8 @@ import { recordDeployedSources, seedServiceRepos, type ServiceRepo } from "./ser
 import { Supervisor } from "./supervisor.js";
 
 const SERVER_ENTRY = fileURLToPath(new URL("../src/server.ts", import.meta.url));
+/** The compiled server (`npm run build`), what the image runs. */
+const BUILT_ENTRY = fileURLToPath(new URL("../dist/server.js", import.meta.url));
 const ROOT = fileURLToPath(new URL("../", import.meta.url));
 
 export const OWNER = "acme";
@@ -76,6 +78,12 @@ export interface WorldOptions {
   mergeMethods?: { merge?: boolean; squash?: boolean; rebase?: boolean };
   /** Seed the service repositories (acme/order-service, ...) with a history, and record 1.4.0 as built from it. */
   serviceRepos?: boolean;
+  /**
+   * Run the compiled server (`dist/server.js`, from `npm run build`) with plain node, as the image
+   * does, instead of the TypeScript sources through tsx. The benchmarks do, so they measure what
+   * ships and not the transpiler's hooks and source maps.
+   */
+  built?: boolean;
 }
 
 export interface World {
@@ -221,7 +229,7 @@ export async function startWorld(options: WorldOptions = {}): Promise<World> {
   const supervisor = new Supervisor({
     name: "Conveyor",
     command: process.execPath,
-    args: ["--import", "tsx", SERVER_ENTRY],
+    args: options.built ? [BUILT_ENTRY] : ["--import", "tsx", SERVER_ENTRY],
     cwd: ROOT,
     env: appEnv,
     stdio: options.appOutput === "inherit" ? "inherit" : "pipe",

@@ -23,6 +23,7 @@ export async function startGeneratedWorld(
   const world = await startWorld({
     applications: [],
     logLevel: "info",
+    built: process.env.BENCH_APP === "built",
     ...options,
     // The 30 s rescan for in-progress Deployments is background work, not part of any flow measured here.
     appEnv: {
@@ -82,7 +83,19 @@ export async function quiescent(world: World, quietMs: number, timeoutMs: number
       await world.forge.idle();
       if (world.forge.requests.length === seen) return;
     }
-    if (Date.now() > stop) throw new Error(`the app did not go quiet within ${timeoutMs} ms`);
+    if (Date.now() > stop) {
+      // Say what kept it busy: the last 10 s of requests, by caller, method and path.
+      const recent = new Map<string, number>();
+      const since10s = performance.now() - 10_000;
+      for (const r of world.forge.requests.filter((r) => r.startedAt >= since10s)) {
+        const key = `${r.actor ?? "anonymous"} ${r.method} ${r.path.replace(/\/\d+(?=\/|$)/g, "/{n}")}`;
+        recent.set(key, (recent.get(key) ?? 0) + 1);
+      }
+      const busy = [...recent].sort((a, b) => b[1] - a[1]).slice(0, 8);
+      throw new Error(
+        `the app did not go quiet within ${timeoutMs} ms; requests in the last 10 s: ${busy.map(([k, n]) => `${n}x ${k}`).join(", ") || "none"}`,
+      );
+    }
   }
 }
 
@@ -110,14 +123,18 @@ export function prOpened(branch: string, world?: World) {
 }
 
 /** Conveyor's source state: the commit and the files under src/ that differ from it. */
-export async function conveyorRevision(): Promise<{ commit: string; dirty: string[] }> {
+export async function conveyorRevision(): Promise<{ commit: string; dirty: string[]; app: string }> {
   const root = new URL("../../", import.meta.url).pathname;
   const commit = (await run("git", ["-C", root, "rev-parse", "HEAD"])).stdout.trim();
   const dirty = (await run("git", ["-C", root, "status", "--porcelain", "--", "src", "package.json"])).stdout
     .split("\n")
     .filter(Boolean)
     .map((l) => l.trim());
-  return { commit, dirty };
+  return {
+    commit,
+    dirty,
+    app: process.env.BENCH_APP === "built" ? "dist/ (npm run build), plain node" : "src/ through tsx",
+  };
 }
 
 /** POST /repos/{owner}/{repo}/dispatches as a CI token; returns the status. */

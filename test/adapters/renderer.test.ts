@@ -335,6 +335,8 @@ describe("a render has no network and no git", () => {
       expect(result.yaml).not.toContain("ghp_canaryvalue0123456789");
       expect(env.GIT_ALLOW_PROTOCOL).toBe("");
       expect(env.HTTPS_PROXY).toBe("http://127.0.0.1:9");
+      // Go's collector is off for a short render, but never without a ceiling on its heap.
+      expect(env).toMatchObject({ GOGC: "off", GOMEMLIMIT: "256MiB" });
       // The home is deleted once the render is done.
       expect(existsSync(home)).toBe(false);
     } finally {
