@@ -66,8 +66,9 @@ const REFERENCES_KEPT = 50_000;
 const REFERENCES_KEPT_CHARS = 64 * 1024 * 1024;
 let referencesChars = 0;
 
-function readReferences(dir: string, text: string): { local: string[]; remote: string[] } {
-  if (checkYamlText(text) !== undefined) return { local: [], remote: [] };
+/** kustomizationReferences without its cache, for callers that remember results by blob id. */
+export function readReferences(dir: string, text: string): { local: string[]; remote: string[] } {
+  if (checkYamlSize(text) !== undefined || checkYamlText(text) !== undefined) return { local: [], remote: [] };
   let doc: unknown;
   try {
     const parsed = parseDocument(text, UNTRUSTED_PARSE_OPTIONS);
@@ -105,10 +106,45 @@ function isRemote(entry: string): boolean {
   );
 }
 
+/** What one kustomization refers to (kustomizationReferences). */
+export type KustomizationRefs = { local: string[]; remote: string[] };
+
+/**
+ * One side of a change as the overlay search reads it: the files that may be overlays'
+ * kustomization files, and what the kustomization of a directory refers to (undefined where the
+ * directory has none). Built from texts (TreeSnapshot) or from references parsed earlier and
+ * remembered by blob id, so a big repository's kustomizations are not parsed for every check.
+ */
+export interface ReferenceView {
+  files: readonly string[];
+  /** Every directory that has a kustomization. */
+  directories: () => Iterable<string>;
+  references: (dir: string) => KustomizationRefs | undefined;
+}
+
+/** A view of a snapshot's texts, each parsed when first read. */
+export function textView(tree: TreeSnapshot): ReferenceView {
+  return {
+    files: tree.files,
+    directories: () => tree.kustomizations.keys(),
+    references: (dir) => {
+      const text = tree.kustomizations.get(dir);
+      return text === undefined ? undefined : kustomizationReferences(dir, text);
+    },
+  };
+}
+
 /** The kustomization directories `dir` reads, itself first, following references transitively. */
 export function dependencyClosure(
   dir: string,
   kustomizations: Map<string, string>,
+): { dirs: string[]; remote: string[] } {
+  return closureOf(dir, textView({ files: [], kustomizations }).references);
+}
+
+function closureOf(
+  dir: string,
+  references: (dir: string) => KustomizationRefs | undefined,
 ): { dirs: string[]; remote: string[] } {
   const dirs: string[] = [];
   const remote = new Set<string>();
@@ -120,18 +156,60 @@ export function dependencyClosure(
     const current = pending[next] as string;
     if (seen.has(current)) continue;
     seen.add(current);
-    const text = kustomizations.get(current);
-    if (text === undefined) continue;
+    const refs = references(current);
+    if (refs === undefined) continue;
     dirs.push(current);
-    const refs = kustomizationReferences(current, text);
     for (const url of refs.remote) remote.add(url);
     // A reference to a file (deployment.yaml) is inside `current`; only kustomization dirs recurse.
-    for (const ref of refs.local) if (kustomizations.has(ref) && !seen.has(ref)) pending.push(ref);
+    for (const ref of refs.local) if (!seen.has(ref) && references(ref) !== undefined) pending.push(ref);
   }
   return { dirs, remote: [...remote] };
 }
 
-const inside = (file: string, dir: string) => dir === "." || file.startsWith(`${dir}/`);
+/** The kustomization directories a changed file lies in (the root's included). */
+function touchedKustomizations(changedFiles: string[], tree: ReferenceView): Set<string> {
+  const touched = new Set<string>();
+  for (const file of changedFiles) {
+    for (let dir = posix.dirname(file); ; dir = posix.dirname(dir)) {
+      if (tree.references(dir) !== undefined) touched.add(dir);
+      if (dir === "." || dir === "/") break;
+    }
+  }
+  return touched;
+}
+
+/** `dirs` and every kustomization directory that reads one of them, directly or through others. */
+function readersOf(dirs: Set<string>, tree: ReferenceView): Set<string> {
+  const found = new Set(dirs);
+  if (dirs.size === 0) return found;
+  const readers = readerIndex(tree);
+  const pending = [...dirs];
+  for (let next = 0; next < pending.length; next++)
+    for (const reader of readers.get(pending[next] as string) ?? [])
+      if (!found.has(reader)) {
+        found.add(reader);
+        pending.push(reader);
+      }
+  return found;
+}
+
+/** Who reads each kustomization directory; kept per view, as a view stands for one commit. */
+const readerIndexes = new WeakMap<ReferenceView, Map<string, string[]>>();
+
+function readerIndex(tree: ReferenceView): Map<string, string[]> {
+  const known = readerIndexes.get(tree);
+  if (known) return known;
+  const readers = new Map<string, string[]>();
+  for (const dir of tree.directories())
+    for (const ref of tree.references(dir)?.local ?? [])
+      if (ref !== dir && tree.references(ref) !== undefined) {
+        const list = readers.get(ref);
+        if (list) list.push(dir);
+        else readers.set(ref, [dir]);
+      }
+  readerIndexes.set(tree, readers);
+  return readers;
+}
 
 export function affectedOverlays(input: {
   config: Config;
@@ -139,18 +217,33 @@ export function affectedOverlays(input: {
   before: TreeSnapshot;
   after: TreeSnapshot;
 }): AffectedOverlay[] {
+  return overlaysAffected({ ...input, before: textView(input.before), after: textView(input.after) });
+}
+
+/** affectedOverlays over views: the same answer, with the kustomizations read however the caller keeps them. */
+export function overlaysAffected(input: {
+  config: Config;
+  changedFiles: string[];
+  before: ReferenceView;
+  after: ReferenceView;
+}): AffectedOverlay[] {
   const byDir = new Map<string, AffectedOverlay>();
   const sides = [
     ["before", input.before],
     ["after", input.after],
   ] as const;
   for (const [side, tree] of sides) {
-    for (const file of tree.files) {
+    const files = new Set(tree.files);
+    const hitDirs = touchedKustomizations(input.changedFiles, tree);
+    // The overlays that read a touched directory, and those already affected on the other side.
+    const candidates = new Set([...readersOf(hitDirs, tree), ...byDir.keys()]);
+    for (const dir of [...candidates].sort()) {
+      const file = `${dir}/kustomization.yaml`;
+      if (!files.has(file)) continue;
       const owner = overlayOwner(file, input.config);
       if (!owner) continue;
-      const dir = posix.dirname(file);
-      const { dirs, remote } = dependencyClosure(dir, tree.kustomizations);
-      const hit = dirs.filter((d) => input.changedFiles.some((f) => inside(f, d)));
+      const { dirs, remote } = closureOf(dir, tree.references);
+      const hit = dirs.filter((d) => hitDirs.has(d));
       // A file inside the overlay directory changed on either side also counts on the other side.
       if (hit.length === 0 && !byDir.has(dir)) continue;
       const entry = byDir.get(dir) ?? { dir, ...owner, because: [], closure: {}, remote: [] };
@@ -166,7 +259,7 @@ export function affectedOverlays(input: {
   // An overlay first seen on the "after" side that also existed before needs its before-closure.
   for (const entry of byDir.values()) {
     if (entry.closure.before === undefined && input.before.files.includes(`${entry.dir}/kustomization.yaml`)) {
-      entry.closure.before = dependencyClosure(entry.dir, input.before.kustomizations).dirs;
+      entry.closure.before = closureOf(entry.dir, input.before.references).dirs;
     }
     entry.because.sort((a, b) => (a === "the overlay" ? -1 : b === "the overlay" ? 1 : a.localeCompare(b)));
   }

@@ -1,54 +1,29 @@
-// What the conveyor/render check renders for a change, decided from the kustomization texts of
-// both commits: the overlays the change affects (affected-overlays.ts) and, for each of them and
-// each side, the references kustomize must not follow (kustomization-references.ts). Every
-// kustomization of both commits may be read here, so it is one call over plain data that can run
-// off the main thread (runtime/core-pool.ts).
-import { affectedOverlays, type AffectedOverlay, type TreeSnapshot } from "./affected-overlays.js";
-import type { Config } from "./config.js";
+// The YAML behind the conveyor/render check's scope, read off the main thread (runtime/core-pool.ts):
+// what each kustomization refers to, and what the affected overlays' kustomizations must not
+// fetch (kustomization-references.ts). Which overlays a change affects is then decided from the
+// references alone (affected-overlays.ts overlaysAffected), which parses nothing; the flow
+// remembers references by blob id, so a check reads only the kustomizations it has not seen.
+import { readReferences, type KustomizationRefs } from "./affected-overlays.js";
 import { checkReferences, type ReferenceProblem } from "./kustomization-references.js";
 
-/** One side of the change, with the path of each directory's kustomization file. */
-export interface KustomizationSnapshot extends TreeSnapshot {
-  /** The kustomization file of each directory ("kustomization.yaml", "Kustomization", ...). */
-  paths: Map<string, string>;
+export interface KustomizationText {
+  dir: string;
+  text: string;
 }
 
-export interface RenderScopeInput {
-  config: Config;
-  changedFiles: string[];
-  before: KustomizationSnapshot;
-  after: KustomizationSnapshot;
+/** What each kustomization refers to, in order (readReferences). */
+export function kustomizationRefs(items: KustomizationText[]): KustomizationRefs[] {
+  return items.map(({ dir, text }) => readReferences(dir, text));
 }
 
-export interface RenderScope {
-  affected: AffectedOverlay[];
-  /** By overlay directory: what its kustomizations on each side refer to that is not rendered. */
-  refused: Map<string, { before: ReferenceProblem[]; after: ReferenceProblem[] }>;
+export interface ReferenceCheckBatch {
+  /** config.render.allowRemote */
+  allowRemote: string[];
+  /** Each kustomization with the path of its file ("kustomization.yaml", "Kustomization", ...). */
+  items: Array<KustomizationText & { file: string }>;
 }
 
-export function renderScope(input: RenderScopeInput): RenderScope {
-  const affected = affectedOverlays(input);
-  const allowRemote = input.config.render.allowRemote;
-  // A base shared by many overlays is checked once per side, not once per overlay.
-  const checked = { before: new Map<string, ReferenceProblem[]>(), after: new Map<string, ReferenceProblem[]>() };
-  const problemsIn = (side: "before" | "after", dir: string): ReferenceProblem[] => {
-    const known = checked[side].get(dir);
-    if (known) return known;
-    const snapshot = input[side];
-    const text = snapshot.kustomizations.get(dir);
-    const file = snapshot.paths.get(dir);
-    const found = text === undefined || file === undefined ? [] : checkReferences({ dir, file, text, allowRemote });
-    checked[side].set(dir, found);
-    return found;
-  };
-  const refused = new Map(
-    affected.map((overlay) => [
-      overlay.dir,
-      {
-        before: (overlay.closure.before ?? []).flatMap((dir) => problemsIn("before", dir)),
-        after: (overlay.closure.after ?? []).flatMap((dir) => problemsIn("after", dir)),
-      },
-    ]),
-  );
-  return { affected, refused };
+/** For each kustomization, in order, the references kustomize must not follow (checkReferences). */
+export function referenceProblems(input: ReferenceCheckBatch): ReferenceProblem[][] {
+  return input.items.map((item) => checkReferences({ ...item, allowRemote: input.allowRemote }));
 }

@@ -8,9 +8,15 @@ import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { Config } from "../core/config.js";
-import { KUSTOMIZATION_FILES, type AffectedOverlay } from "../core/affected-overlays.js";
+import {
+  KUSTOMIZATION_FILES,
+  overlaysAffected,
+  type AffectedOverlay,
+  type KustomizationRefs,
+  type ReferenceView,
+} from "../core/affected-overlays.js";
+import type { ReferenceProblem } from "../core/kustomization-references.js";
 import { overlaySummary, type OverlayAnalysis, type RenderSide } from "../core/render-report.js";
-import type { KustomizationSnapshot } from "../core/render-scope.js";
 import type { GitWorkspace } from "../adapters/git-workspace.js";
 import type { Renderer, RendererInfo, RenderResult } from "../adapters/renderer.js";
 import { referenceRefusal } from "../core/kustomization-references.js";
@@ -48,8 +54,10 @@ export type RenderChanges =
 export async function renderChanges(input: RenderChangesInput): Promise<RenderChanges> {
   const { workspace, base, head, renderer, cpu } = input;
   const changedFiles = await workspace.changedFiles(base, head);
-  const [before, after] = await Promise.all([snapshot(workspace, base), snapshot(workspace, head)]);
-  const { affected, refused } = await cpu.run("renderScope", { config: input.config, changedFiles, before, after });
+  const [before, after] = await Promise.all([kustomizationsAt(workspace, base), kustomizationsAt(workspace, head)]);
+  const [beforeView, afterView] = (await viewsOf(workspace, cpu, [before, after])) as [ReferenceView, ReferenceView];
+  const affected = overlaysAffected({ config: input.config, changedFiles, before: beforeView, after: afterView });
+  const refused = await refusals(workspace, cpu, input.config, affected, { before, after });
   const located = await renderer.locate();
   if (!located.found) return { kind: "no-renderer", reason: located.reason, affected, changedFiles };
   if (affected.length === 0)
@@ -144,31 +152,120 @@ export async function renderChanges(input: RenderChangesInput): Promise<RenderCh
   }
 }
 
+/** A commit's kustomization files: their paths, and each directory's file and blob id. */
+interface Kustomizations {
+  files: string[];
+  dirs: Map<string, { path: string; sha: string }>;
+  /** Once every kustomization's references are known: the view the overlay search reads. */
+  view?: ReferenceView;
+}
+
 /**
- * Files of a commit, and the text of its kustomization files, read from git. Symbolic links and
- * submodules are not read: they are never exported for the renderer either.
+ * The kustomization files of a commit, from its tree listing. Symbolic links and submodules are
+ * not read: they are never exported for the renderer either. The last few commits are kept:
+ * a burst of PRs against one main reads main's once.
  */
-async function snapshot(workspace: GitWorkspace, commit: string): Promise<KustomizationSnapshot> {
-  const entries = await workspace.treeEntries(commit);
-  const wanted = entries.filter(
-    (e) =>
-      e.type === "blob" &&
-      e.mode !== "120000" &&
-      KUSTOMIZATION_FILES.includes(e.path.slice(e.path.lastIndexOf("/") + 1)),
-  );
-  const texts = await workspace.readBlobs([...new Set(wanted.map((e) => e.sha))]);
-  const kustomizations = new Map<string, string>();
-  const paths = new Map<string, string>();
-  for (const e of wanted) {
+async function kustomizationsAt(workspace: GitWorkspace, commit: string): Promise<Kustomizations> {
+  const key = `${workspace.dir}\0${commit}`;
+  const known = commitsSeen.get(key);
+  if (known) return known;
+  const files: string[] = [];
+  const dirs = new Map<string, { path: string; sha: string }>();
+  for (const e of await workspace.treeEntries(commit)) {
+    if (e.type !== "blob" || e.mode === "120000") continue;
     const slash = e.path.lastIndexOf("/");
-    const text = texts.get(e.sha);
-    const dir = slash < 0 ? "." : e.path.slice(0, slash);
-    if (text !== undefined) {
-      kustomizations.set(dir, text);
-      paths.set(dir, e.path);
-    }
+    if (!KUSTOMIZATION_FILES.includes(e.path.slice(slash + 1))) continue;
+    files.push(e.path);
+    dirs.set(slash < 0 ? "." : e.path.slice(0, slash), { path: e.path, sha: e.sha });
   }
-  return { files: entries.map((e) => e.path), kustomizations, paths };
+  const found = { files, dirs };
+  if (/^[0-9a-f]{40}$/.test(commit)) {
+    commitsSeen.set(key, found);
+    if (commitsSeen.size > COMMITS_KEPT) commitsSeen.delete(commitsSeen.keys().next().value as string);
+  }
+  return found;
+}
+
+const commitsSeen = new Map<string, Kustomizations>();
+const COMMITS_KEPT = 16;
+
+/**
+ * What kustomizations refer to, by directory and blob id. A check reads every kustomization of
+ * both commits, nearly all of them seen by the check before: only new ones are read and parsed
+ * (in the core pool). By blob id, then directory; bounded (forgotten all at once when full).
+ */
+const referencesSeen = new Map<string, Map<string, KustomizationRefs>>();
+let referencesKept = 0;
+const REFERENCES_KEPT = 100_000;
+const seenRefs = (dir: string, sha: string) => referencesSeen.get(sha)?.get(dir);
+
+/** The overlay search's view of each side, with every kustomization's references read. */
+async function viewsOf(workspace: GitWorkspace, cpu: CorePool, sides: Kustomizations[]): Promise<ReferenceView[]> {
+  const missing = new Map<string, { dir: string; sha: string }>();
+  for (const side of sides)
+    if (!side.view)
+      for (const [dir, { sha }] of side.dirs)
+        if (seenRefs(dir, sha) === undefined) missing.set(`${sha}\0${dir}`, { dir, sha });
+  if (missing.size > 0) {
+    const texts = await workspace.readBlobs([...new Set([...missing.values()].map((m) => m.sha))]);
+    const items = [...missing.values()].filter((m) => texts.has(m.sha));
+    const refs = await cpu.run(
+      "kustomizationRefs",
+      items.map((m) => ({ dir: m.dir, text: texts.get(m.sha) as string })),
+    );
+    if (referencesKept + items.length > REFERENCES_KEPT) {
+      referencesSeen.clear();
+      referencesKept = 0;
+    }
+    items.forEach((m, i) => {
+      let bySha = referencesSeen.get(m.sha);
+      if (!bySha) referencesSeen.set(m.sha, (bySha = new Map()));
+      bySha.set(m.dir, refs[i] as KustomizationRefs);
+      referencesKept++;
+    });
+  }
+  return sides.map((side) => {
+    if (side.view) return side.view;
+    const byDir = new Map<string, KustomizationRefs>();
+    for (const [dir, { sha }] of side.dirs) {
+      const refs = seenRefs(dir, sha);
+      if (refs) byDir.set(dir, refs);
+    }
+    side.view = { files: side.files, directories: () => byDir.keys(), references: (dir) => byDir.get(dir) };
+    return side.view;
+  });
+}
+
+/**
+ * By affected overlay and side: what its kustomizations refer to that is not rendered. Each
+ * directory of a side is checked once, however many overlays read it.
+ */
+async function refusals(
+  workspace: GitWorkspace,
+  cpu: CorePool,
+  config: Config,
+  affected: AffectedOverlay[],
+  sides: { before: Kustomizations; after: Kustomizations },
+): Promise<Map<string, { before: ReferenceProblem[]; after: ReferenceProblem[] }>> {
+  const wanted = new Map<string, { side: "before" | "after"; dir: string; path: string; sha: string }>();
+  for (const overlay of affected)
+    for (const side of ["before", "after"] as const)
+      for (const dir of overlay.closure[side] ?? []) {
+        const found = sides[side].dirs.get(dir);
+        if (found) wanted.set(`${side}\0${dir}`, { side, dir, ...found });
+      }
+  const texts = await workspace.readBlobs([...new Set([...wanted.values()].map((w) => w.sha))]);
+  const checked = [...wanted.entries()].filter(([, w]) => texts.has(w.sha));
+  const problems = await cpu.run("referenceProblems", {
+    allowRemote: [...config.render.allowRemote],
+    items: checked.map(([, w]) => ({ dir: w.dir, file: w.path, text: texts.get(w.sha) as string })),
+  });
+  const byKey = new Map(checked.map(([key], i) => [key, problems[i] ?? []]));
+  const of = (side: "before" | "after", dirs: string[] | undefined) =>
+    (dirs ?? []).flatMap((dir) => byKey.get(`${side}\0${dir}`) ?? []);
+  return new Map(
+    affected.map((o) => [o.dir, { before: of("before", o.closure.before), after: of("after", o.closure.after) }]),
+  );
 }
 
 async function mapLimited<T, R>(items: T[], limit: number, task: (item: T) => Promise<R>): Promise<R[]> {

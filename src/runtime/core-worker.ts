@@ -7,14 +7,16 @@ import { isMainThread, parentPort, workerData, type MessagePort } from "node:wor
 import { planDeploy } from "../core/plan-deploy.js";
 import { planRevert } from "../core/plan-revert.js";
 import { analyzeOverlay } from "../core/render-report.js";
-import { renderScope } from "../core/render-scope.js";
+import { kustomizationRefs, referenceProblems } from "../core/render-scope.js";
 import { readImages } from "../core/set-image.js";
 
 export const coreJobs = {
   /** A render's output before and after, analysed (render-changes.ts). */
   analyzeOverlay,
-  /** The overlays a change affects and what their kustomizations must not fetch (render-changes.ts). */
-  renderScope,
+  /** What kustomizations refer to, for finding the overlays a change affects (render-changes.ts). */
+  kustomizationRefs,
+  /** What the affected overlays' kustomizations must not fetch (render-changes.ts). */
+  referenceProblems,
   /** What a deploy event changes in an overlay (propose-deploy.ts). */
   planDeploy,
   /** The images an overlay sets (verify-push.ts). */

@@ -162,6 +162,24 @@ describe("which overlays a change affects", () => {
     expect(affected[1]?.remote).toEqual(["https://github.com/acme/shared//netpol?ref=v1"]);
   });
 
+  it("a change reached only through a cycle of kustomizations still finds the overlays that read it", () => {
+    const cyclic = tree({
+      "components/probes/kustomization.yaml": "kind: Component\ncomponents:\n  - ../checks\n",
+      "components/checks/kustomization.yaml": "kind: Component\ncomponents:\n  - ../probes\n",
+      "components/checks/liveness.yaml": "",
+    });
+    const affected = affectedOverlays({
+      config,
+      changedFiles: ["components/checks/liveness.yaml"],
+      before: cyclic,
+      after: cyclic,
+    });
+    expect(affected.map((o) => [o.dir, o.because])).toEqual([
+      ["services/order-service/overlays/staging", ["components/checks"]],
+      ["services/user-service/overlays/staging", ["components/checks"]],
+    ]);
+  });
+
   it("files outside every overlay's closure affect nothing", () => {
     expect(dirsOf(["README.md", "services/payment-service/notes.txt"])).toEqual([]);
   });

@@ -5,7 +5,6 @@ import { afterAll, describe, expect, it } from "vitest";
 import { parseConfig, type Config } from "../../src/core/config.js";
 import { parseDispatch } from "../../src/core/dispatch.js";
 import type { OverlayRender } from "../../src/core/render-report.js";
-import type { KustomizationSnapshot } from "../../src/core/render-scope.js";
 import { CorePool, type CoreJobInput, type CoreJobName } from "../../src/runtime/core-pool.js";
 import { coreJobs } from "../../src/runtime/core-worker.js";
 
@@ -23,18 +22,6 @@ images:
   - name: ghcr.io/acme/api # the api
     newTag: "1.4.0"
 `;
-
-function snapshot(files: Record<string, string>): KustomizationSnapshot {
-  const kustomizations = new Map<string, string>();
-  const paths = new Map<string, string>();
-  for (const [path, text] of Object.entries(files)) {
-    if (!path.endsWith("/kustomization.yaml")) continue;
-    const dir = path.slice(0, path.lastIndexOf("/"));
-    kustomizations.set(dir, text);
-    paths.set(dir, path);
-  }
-  return { files: Object.keys(files), kustomizations, paths };
-}
 
 /** kustomize output of `count` small ConfigMaps: linear work for the parser, about a second per 4,000. */
 function manyConfigMaps(count: number): string {
@@ -70,18 +57,12 @@ describe("CorePool", () => {
     const cpu = pool();
     const deploy = parseDispatch("deploy-api", { image: "ghcr.io/acme/api:1.5.0" });
     if (deploy.kind !== "deploy") throw new Error("bad dispatch");
-    const before = snapshot({
-      "services/api/base/kustomization.yaml": "resources:\n  - deployment.yaml\n",
-      "services/api/base/deployment.yaml": "",
-      "services/api/overlays/staging/kustomization.yaml": OVERLAY,
-      "services/api/overlays/production/kustomization.yaml": OVERLAY,
-    });
-    const after = snapshot({
-      "services/api/base/kustomization.yaml":
-        "resources:\n  - deployment.yaml\n  - https://github.com/acme/shared//netpol?ref=v1\n  - ../../../../../outside\n",
-      "services/api/base/deployment.yaml": "",
-      "services/api/overlays/staging/kustomization.yaml": OVERLAY,
-      "services/api/overlays/production/kustomization.yaml": OVERLAY,
+    const BASE = "resources:\n  - deployment.yaml\n";
+    const HOSTILE_BASE = `${BASE}  - https://github.com/acme/shared//netpol?ref=v1\n  - ../../../../../outside\n`;
+    const baseFile = (text: string) => ({
+      dir: "services/api/base",
+      file: "services/api/base/kustomization.yaml",
+      text,
     });
     const cases: { [N in CoreJobName]: CoreJobInput<N> } = {
       readImages: OVERLAY,
@@ -121,12 +102,11 @@ describe("CorePool", () => {
         ms: { before: 12, after: 15 },
         cached: false,
       },
-      renderScope: {
-        config: config({ render: { allowRemote: ["github.com/acme/"] } }),
-        changedFiles: ["services/api/base/kustomization.yaml"],
-        before,
-        after,
-      },
+      kustomizationRefs: [
+        { dir: "services/api/base", text: HOSTILE_BASE },
+        { dir: "services/api/overlays/staging", text: OVERLAY },
+      ],
+      referenceProblems: { allowRemote: ["github.com/acme/"], items: [baseFile(BASE), baseFile(HOSTILE_BASE)] },
     };
     for (const name of Object.keys(cases) as CoreJobName[]) {
       const input = cases[name];
@@ -139,13 +119,16 @@ describe("CorePool", () => {
       supersedes: "ghcr.io/acme/api:1.4.5",
     });
     expect(await cpu.run("planRevert", cases.planRevert)).toMatchObject({ kind: "revert", method: "reset-image" });
-    const scope = await cpu.run("renderScope", cases.renderScope);
-    expect(scope.affected.map((o) => o.dir)).toEqual([
-      "services/api/overlays/production",
-      "services/api/overlays/staging",
+    expect(await cpu.run("kustomizationRefs", cases.kustomizationRefs)).toEqual([
+      {
+        local: ["services/api/base/deployment.yaml"],
+        remote: ["https://github.com/acme/shared//netpol?ref=v1"],
+      },
+      { local: ["services/api/base"], remote: [] },
     ]);
-    expect(scope.refused.get("services/api/overlays/staging")?.after.length).toBeGreaterThan(0);
-    expect(scope.refused.get("services/api/overlays/staging")?.before).toEqual([]);
+    const [plain, hostile] = await cpu.run("referenceProblems", cases.referenceProblems);
+    expect(plain).toEqual([]);
+    expect(hostile?.length).toBeGreaterThan(0);
     expect(cpu.threads).toBeLessThanOrEqual(2);
   });
 
