@@ -52,15 +52,32 @@ export function emitRepoEvent(
 }
 
 /** Mergeability and diff statistics of a pull request (computed with git). */
+/** A pull's figures depend only on the two commits (and whether it is open): kept per repository. */
+const statsSeen = new WeakMap<Repo, Map<string, shape.PullStats>>();
+
 export async function pullStats(repo: Repo, issue: Issue): Promise<shape.PullStats> {
   const p = issue.pull!;
   const baseTip = (await repo.git.resolve(p.baseRef)) ?? p.baseSha;
+  const open = !p.merged && issue.state === "open";
+  const key = `${baseTip} ${p.headSha} ${open}`;
+  let seen = statsSeen.get(repo);
+  if (!seen) statsSeen.set(repo, (seen = new Map()));
+  const known = seen.get(key);
+  if (known) return { ...known };
+  const stats = await computePullStats(repo, p.headSha, baseTip, open);
+  if (seen.size >= 2000) seen.clear();
+  seen.set(key, stats);
+  return { ...stats };
+}
+
+async function computePullStats(repo: Repo, headSha: string, baseTip: string, open: boolean): Promise<shape.PullStats> {
+  const p = { headSha };
   const mergeBase = (await repo.git.mergeBase(baseTip, p.headSha)) ?? baseTip;
   const files = await repo.git.diff(mergeBase, p.headSha, false);
   const commits = await repo.git.countCommits(`${mergeBase}..${p.headSha}`);
   let mergeable: boolean | null = null;
   let mergeableState = "unknown";
-  if (!p.merged && issue.state === "open") {
+  if (open) {
     const merge = await repo.git.mergeTree(baseTip, p.headSha);
     mergeable = "tree" in merge;
     mergeableState = mergeable ? "clean" : "dirty";

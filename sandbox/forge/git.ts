@@ -4,7 +4,8 @@
  * before they ever reach a path or an argument list.
  */
 import { spawn } from "node:child_process";
-import { rm } from "node:fs/promises";
+import { readFile, rm } from "node:fs/promises";
+import { join } from "node:path";
 
 export const ZERO_SHA = "0000000000000000000000000000000000000000";
 
@@ -136,7 +137,36 @@ export interface TreeEntry {
 
 /** Operations on one bare repository. */
 export class BareRepo {
+  /** Objects never change: commits seen once need no second `rev-parse`. */
+  private readonly commits = new Set<string>();
+  /** Nor do a commit's entries and blobs: kept (bounded) for the contents API's repeated reads. */
+  private readonly entries = new Map<string, TreeEntry | null>();
+  private readonly blobs = new Map<string, Buffer>();
+  private blobBytes = 0;
+
   constructor(readonly dir: string) {}
+
+  /**
+   * Where a branch points, read as git reads it (the loose ref file, else packed-refs) without
+   * starting git; undefined when it is neither, or not a plain object id (git then decides).
+   * Refs are written by renaming a lock file into place, so a read sees the old or the new id.
+   */
+  private async branchTip(branch: string): Promise<string | undefined> {
+    const ref = `refs/heads/${branch}`;
+    try {
+      const loose = (await readFile(join(this.dir, ref), "utf8")).trim();
+      return SHA_RE.test(loose) ? loose : undefined;
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== "ENOENT") return undefined;
+    }
+    try {
+      const packed = await readFile(join(this.dir, "packed-refs"), "utf8");
+      for (const line of packed.split("\n")) if (line.endsWith(` ${ref}`)) return line.slice(0, 40);
+    } catch {
+      // no packed refs
+    }
+    return undefined;
+  }
 
   private git(args: string[], opts: { input?: Buffer | string; env?: Record<string, string>; ok?: number[] } = {}) {
     return runGit(["--git-dir", this.dir, ...args], opts);
@@ -168,12 +198,23 @@ export class BareRepo {
   /** Resolve a revision to a commit sha, or null. */
   async resolve(rev: string): Promise<string | null> {
     if (!isValidRevision(rev)) return null;
+    if (this.commits.has(rev)) return rev;
+    // refs/heads/<branch>, or a name that is first looked up as a branch.
+    const branch = rev.startsWith("refs/heads/") ? rev.slice("refs/heads/".length) : rev.startsWith("refs/") ? "" : rev;
+    if (branch && isValidBranch(branch)) {
+      const tip = await this.branchTip(branch);
+      if (tip !== undefined && this.commits.has(tip)) return tip;
+    }
     const candidates = isSha(rev) || rev.startsWith("refs/") ? [rev] : [`refs/heads/${rev}`, `refs/tags/${rev}`, rev];
     for (const c of candidates) {
       const r = await this.git(["rev-parse", "--verify", "--quiet", "--end-of-options", `${c}^{commit}`], {
         ok: [1, 128],
       });
-      if (r.code === 0) return r.stdout.toString("utf8").trim();
+      if (r.code === 0) {
+        const sha = r.stdout.toString("utf8").trim();
+        this.commits.add(sha);
+        return sha;
+      }
     }
     return null;
   }
@@ -323,11 +364,18 @@ export class BareRepo {
       const tree = await this.text(["rev-parse", `${commit}^{tree}`]);
       return { mode: "040000", type: "tree", sha: tree, size: null, path: "" };
     }
+    const key = `${commit}:${path}`;
+    const known = isSha(commit) ? this.entries.get(key) : undefined;
+    if (known !== undefined) return known;
     const out = (await this.git(["ls-tree", "-z", "-l", "--full-tree", commit, "--", path])).stdout.toString("utf8");
     const rec = out.split("\0").find(Boolean);
-    if (!rec) return null;
-    const e = parseLsTree(rec);
-    return e && e.path === path ? e : null;
+    const e = rec ? parseLsTree(rec) : null;
+    const found = e && e.path === path ? e : null;
+    if (isSha(commit)) {
+      if (this.entries.size >= 10_000) this.entries.clear();
+      this.entries.set(key, found);
+    }
+    return found;
   }
 
   async listTree(commit: string, path: string): Promise<TreeEntry[]> {
@@ -342,7 +390,18 @@ export class BareRepo {
   }
 
   async blob(sha: string): Promise<Buffer> {
-    return (await this.git(["cat-file", "blob", sha])).stdout;
+    const known = this.blobs.get(sha);
+    if (known) return known;
+    const data = (await this.git(["cat-file", "blob", sha])).stdout;
+    if (isSha(sha) && data.length <= 1024 * 1024) {
+      if (this.blobBytes + data.length > 32 * 1024 * 1024) {
+        this.blobs.clear();
+        this.blobBytes = 0;
+      }
+      this.blobs.set(sha, data);
+      this.blobBytes += data.length;
+    }
+    return data;
   }
 
   /** File changes from `base` to `head` (base null: against the empty tree). */
