@@ -7,6 +7,7 @@ import type { Application, AppProject } from "../../src/core/argo-types.js";
 import type { AppKey, ArgoSource } from "../../src/core/argo-source.js";
 import type { Verification } from "../../src/core/verification.js";
 import { Verifier } from "../../src/runtime/verifier.js";
+import { eventually } from "../helpers/argo-sim-repo.js";
 
 const REV = "1111111111111111111111111111111111111111";
 const LATER = "2222222222222222222222222222222222222222";
@@ -277,5 +278,62 @@ describe("Verifier and Argo CD sync windows", () => {
     expect(t.warnings).toEqual(["sync windows Argo CD cannot parse are ignored"]);
     expect(t.statuses).toEqual([]);
     t.verifier.stop();
+  });
+
+  it("the clock's sweep judges every verification in flight, however many, and none after stop()", async () => {
+    // No Application event after the first: only the periodic sweep can see the soak end, for
+    // more verifications than it judges at once.
+    const source = new ScriptedSource();
+    const names = Array.from({ length: 130 }, (_, i) => `svc-${i}-staging`);
+    for (const name of names) {
+      const app = healthyAt(REV);
+      app.metadata = { ...app.metadata, name };
+      source.apps.set(name, app);
+    }
+    let now = Date.parse("2026-01-01T00:00:03Z");
+    const verified: string[] = [];
+    const verifier = new Verifier({
+      source,
+      now: () => now,
+      tickMs: 10,
+      isAncestor: async () => false,
+      outcomes: {
+        verified: async (v) => void verified.push(v.app.name),
+        failed: async () => undefined,
+        superseded: async () => undefined,
+      },
+      log: { info: () => undefined, warn: () => undefined, error: () => undefined },
+    });
+    verifier.start();
+    const track = (name: string, deploymentId: number) =>
+      verifier.track({
+        repo: {
+          owner: "acme",
+          repo: "manifests",
+          installationId: 1,
+          cloneUrl: "file:///dev/null",
+          defaultBranch: "main",
+        },
+        service: name.replace(/-staging$/, ""),
+        env: "staging",
+        app: { namespace: "argocd", name },
+        revision: REV,
+        deploymentId,
+        file: `services/${name}/overlays/staging/kustomization.yaml`,
+        startedAt: "2026-01-01T00:00:00Z",
+        policy: { soakMs: 2_000, syncMs: 60_000, healthMs: 60_000, suspendedMs: 60_000, degradedGraceMs: 1_000 },
+      });
+    names.slice(0, 120).forEach((name, i) => track(name, i + 1));
+    await eventually(() => verifier.inFlight().length === 120, 30_000, "all tracked");
+    expect(verified).toEqual([]); // healthy, but not for the soak yet
+    now += 3_000;
+    await eventually(() => verified.length === 120, 30_000, "all verified by the sweep");
+    expect(new Set(verified)).toEqual(new Set(names.slice(0, 120)));
+
+    verifier.stop();
+    names.slice(120).forEach((name, i) => track(name, 200 + i));
+    now += 3_000;
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    expect(verified).toHaveLength(120); // the ten tracked after stop() are judged once, when tracked
   });
 });

@@ -60,24 +60,39 @@ function isRecord(value: unknown): value is Record<string, unknown> {
   return typeof value === "object" && value !== null && !Array.isArray(value);
 }
 
+type Keep = (value: unknown) => unknown;
+
 /**
- * A value of an unexpected type (a string where an object belongs) is kept as it came: the
- * readers already cope with such input, and trimming must not change what they conclude.
+ * Turns a shape into the function that applies it (once, here, not at every object: the list of
+ * 10,000 Applications passes through it). A value of an unexpected type (a string where an
+ * object belongs) is kept as it came: the readers already cope with such input, and trimming
+ * must not change what they conclude.
  */
-function pick(value: unknown, shape: Shape): unknown {
-  if (shape === true) return value;
-  if (Array.isArray(shape)) return Array.isArray(value) ? value.map((item) => pick(item, shape[0] as Shape)) : value;
-  if (!isRecord(value)) return value;
-  const kept: Record<string, unknown> = {};
-  for (const [key, inner] of Object.entries(shape as { readonly [key: string]: Shape })) {
-    if (Object.hasOwn(value, key) && value[key] !== undefined) kept[key] = pick(value[key], inner);
+function compile(shape: Shape): Keep {
+  if (shape === true) return (value) => value;
+  if (Array.isArray(shape)) {
+    const item = compile(shape[0] as Shape);
+    return (value) => (Array.isArray(value) ? value.map((v) => item(v)) : value);
   }
-  return kept;
+  const fields = Object.entries(shape as { readonly [key: string]: Shape }).map(
+    ([key, inner]) => [key, compile(inner)] as const,
+  );
+  return (value) => {
+    if (!isRecord(value)) return value;
+    const kept: Record<string, unknown> = {};
+    for (const [key, keep] of fields) {
+      const inner = value[key];
+      if (inner !== undefined && Object.hasOwn(value, key)) kept[key] = keep(inner);
+    }
+    return kept;
+  };
 }
+
+const keepApplication = compile(APPLICATION);
 
 /** The Application as the sources keep it (a new object; the input is left as it is). */
 export function trimApplication<T extends object>(app: T): T {
-  const kept = pick(app, APPLICATION) as T & { metadata?: { annotations?: Record<string, unknown> } };
+  const kept = keepApplication(app) as T & { metadata?: { annotations?: Record<string, unknown> } };
   const annotations = kept.metadata?.annotations;
   if (isRecord(annotations) && Object.hasOwn(annotations, LAST_APPLIED)) {
     const { [LAST_APPLIED]: _dropped, ...rest } = annotations;
