@@ -38,6 +38,21 @@ function healthyAt(revision: string, health = "Healthy"): Application {
   return app;
 }
 
+/** A change of `service` in staging (app `<service>-staging`), soak 2 s. */
+function verificationOf(service: string, revision: string, deploymentId: number): Verification {
+  return {
+    repo: { owner: "acme", repo: "manifests", installationId: 1, cloneUrl: "file:///dev/null", defaultBranch: "main" },
+    service,
+    env: "staging",
+    app: { namespace: "argocd", name: `${service}-staging` },
+    revision,
+    deploymentId,
+    file: `services/${service}/overlays/staging/kustomization.yaml`,
+    startedAt: "2026-01-01T00:00:00Z",
+    policy: { soakMs: 2_000, syncMs: 60_000, healthMs: 60_000, suspendedMs: 60_000, degradedGraceMs: 1_000 },
+  };
+}
+
 class ScriptedSource implements ArgoSource {
   apps = new Map<string, Application>();
   listeners = new Set<(app: Application) => void>();
@@ -91,26 +106,8 @@ function setup() {
     log: { info: () => undefined, warn: (_obj, msg) => void warnings.push(String(msg)), error: () => undefined },
   });
   verifier.start();
-  const track = (revision: string, deploymentId: number) => {
-    const v: Verification = {
-      repo: {
-        owner: "acme",
-        repo: "manifests",
-        installationId: 1,
-        cloneUrl: "file:///dev/null",
-        defaultBranch: "main",
-      },
-      service: "api",
-      env: "staging",
-      app: { namespace: "argocd", name: "api-staging" },
-      revision,
-      deploymentId,
-      file: "services/api/overlays/staging/kustomization.yaml",
-      startedAt: "2026-01-01T00:00:00Z",
-      policy: { soakMs: 2_000, syncMs: 60_000, healthMs: 60_000, suspendedMs: 60_000, degradedGraceMs: 1_000 },
-    };
-    verifier.track(v);
-  };
+  const track = (revision: string, deploymentId: number) =>
+    verifier.track(verificationOf("api", revision, deploymentId));
   const advance = async (ms: number, app?: Application) => {
     now += ms;
     if (app) source.set(app);
@@ -306,23 +303,7 @@ describe("Verifier and Argo CD sync windows", () => {
     });
     verifier.start();
     const track = (name: string, deploymentId: number) =>
-      verifier.track({
-        repo: {
-          owner: "acme",
-          repo: "manifests",
-          installationId: 1,
-          cloneUrl: "file:///dev/null",
-          defaultBranch: "main",
-        },
-        service: name.replace(/-staging$/, ""),
-        env: "staging",
-        app: { namespace: "argocd", name },
-        revision: REV,
-        deploymentId,
-        file: `services/${name}/overlays/staging/kustomization.yaml`,
-        startedAt: "2026-01-01T00:00:00Z",
-        policy: { soakMs: 2_000, syncMs: 60_000, healthMs: 60_000, suspendedMs: 60_000, degradedGraceMs: 1_000 },
-      });
+      verifier.track(verificationOf(name.replace(/-staging$/, ""), REV, deploymentId));
     names.slice(0, 120).forEach((name, i) => track(name, i + 1));
     await eventually(() => verifier.inFlight().length === 120, 30_000, "all tracked");
     expect(verified).toEqual([]); // healthy, but not for the soak yet
