@@ -1,16 +1,15 @@
-// Benchmark 3: the verifier at scale. 2,000 Argo CD Applications served by the simulated Argo CD
-// (in a child process), 500 verifications in flight, the real KubeArgoSource and Verifier in this
-// process: time from the sim's state change (Synced + Healthy at the new revision) to the
-// verifier's decision, this process's peak RSS, and the number of open watch connections.
+// Benchmark 3: the verifier at scale. 10,000 Argo CD Applications served by the simulated Argo CD
+// (a child process), 2,000 verifications in flight, the real KubeArgoSource and Verifier in
+// another child process run as the image runs them (watch-verifier.mjs): time from the sim's
+// state change (Synced + Healthy at the new revision) to the verifier's decision, the verifier
+// process's peak RSS, the initial list time, and the number of open watch connections.
 import { fork, type ChildProcess } from "node:child_process";
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { KubeConfig } from "@kubernetes/client-node";
-import { KubeArgoSource } from "../src/adapters/argo/kube-source.js";
+import type { ArgoSourceStats } from "../src/core/argo-source.js";
 import type { Verification } from "../src/core/verification.js";
-import { Verifier } from "../src/runtime/verifier.js";
 import { deadline, load1m, log, machine, run, sleep, summary, table, writeResult } from "./lib/common.js";
 import { commitOverlays, generateRepo, overlayDir, serviceName } from "./lib/repo.js";
 import { conveyorRevision } from "./lib/world.js";
@@ -43,6 +42,45 @@ export const QUICK_WATCH: WatchParams = {
 };
 
 const SIM_ENTRY = fileURLToPath(new URL("./watch-sim.ts", import.meta.url));
+const VERIFIER_ENTRY = fileURLToPath(new URL("./watch-verifier.mjs", import.meta.url));
+
+interface VerifierStats {
+  sourceStats: ArgoSourceStats;
+  outcomes: { verified: number; failed: number; superseded: number };
+  errors: number;
+  errorSample: string[];
+  rssMiB: number;
+  peakRssMiB: number;
+  heapUsedMiB: number;
+}
+
+type FromVerifier =
+  | { type: "listed"; listMs: number; rssBeforeSourceMiB: number }
+  | { type: "tracking" }
+  | { type: "decision"; name: string; kind: string; at: number; verifierLatencyMs: number }
+  | ({ type: "stats" } & VerifierStats);
+
+/** Waits for messages of a type from a child process. */
+function messages<M extends { type: string }>(child: ChildProcess, onMessage: (m: M) => void) {
+  const waiters: Array<{ type: string; resolve: (m: M) => void }> = [];
+  child.on("message", (m: M) => {
+    onMessage(m);
+    for (const w of waiters.splice(0))
+      if (w.type === m.type) w.resolve(m);
+      else waiters.push(w);
+  });
+  return <T extends M["type"]>(type: T) =>
+    new Promise<Extract<M, { type: T }>>((resolve) => waiters.push({ type, resolve: resolve as (m: M) => void }));
+}
+
+/** Asks a child to close, then kills it if it has not exited after 5 s. */
+async function closeChild(child: ChildProcess | undefined): Promise<void> {
+  if (!child || child.exitCode !== null || child.signalCode !== null) return;
+  const exited = new Promise((resolve) => child.once("exit", resolve));
+  child.send({ type: "close" });
+  await Promise.race([exited, sleep(5000)]);
+  if (child.exitCode === null && child.signalCode === null) child.kill("SIGKILL");
+}
 
 type FromSim =
   | { type: "ready" }
@@ -57,10 +95,7 @@ export async function benchWatch(params: WatchParams = DEFAULT_WATCH, quick = fa
   const repoPath = join(dir, "manifests.git");
   const kubeconfig = join(dir, "kubeconfig");
   let child: ChildProcess | undefined;
-  let source: KubeArgoSource | undefined;
-  let verifier: Verifier | undefined;
-  const rssSamples: number[] = [];
-  const sampler = setInterval(() => rssSamples.push(process.memoryUsage().rss), 100);
+  let verifierChild: ChildProcess | undefined;
   try {
     await run("git", ["init", "--bare", "--quiet", "--initial-branch=main", repoPath]);
     const { head: base } = await generateRepo(repoPath, {
@@ -73,8 +108,6 @@ export async function benchWatch(params: WatchParams = DEFAULT_WATCH, quick = fa
     log(`watch: ${applications.length} Applications; starting the simulated Argo CD in a child process`);
 
     const healthyAt = new Map<string, number>();
-    let stats: { openWatches: number; rssMiB: number } | undefined;
-    const waiters: Array<{ type: string; resolve: () => void }> = [];
     const sim = fork(
       SIM_ENTRY,
       [
@@ -89,98 +122,75 @@ export async function benchWatch(params: WatchParams = DEFAULT_WATCH, quick = fa
       { execArgv: ["--import", "tsx"], stdio: ["ignore", "inherit", "inherit", "ipc"] },
     );
     child = sim;
-    sim.on("message", (m: FromSim) => {
+    const fromSim = messages<FromSim>(sim, (m) => {
       if (m.type === "healthy") healthyAt.set(m.name, m.at);
-      if (m.type === "stats") stats = m;
-      for (const w of waiters.splice(0))
-        if (w.type === m.type) w.resolve();
-        else waiters.push(w);
     });
-    const next = (type: string) => new Promise<void>((resolve) => waiters.push({ type, resolve }));
     const ask = async () => {
-      const got = next("stats");
+      const got = fromSim("stats");
       sim.send({ type: "stats" });
-      await got;
-      return stats as { openWatches: number; rssMiB: number };
+      return got;
     };
-    await deadline(next("ready"), 600_000, "argo sim start");
-    const rssBeforeMiB = Math.round(process.memoryUsage().rss / 1048576);
+    await deadline(fromSim("ready"), 600_000, "argo sim start");
 
-    const kubeConfig = new KubeConfig();
-    kubeConfig.loadFromFile(kubeconfig);
-    source = new KubeArgoSource({ kubeConfig, namespace: "argocd" });
-    const listStart = performance.now();
-    await source.start();
-    const listMs = Math.round(performance.now() - listStart);
-    log(`watch: KubeArgoSource listed ${applications.length} Applications in ${listMs} ms`);
-
+    // The verifier process: compiled, plain node (as the image runs it) unless --source.
+    // BENCH_WATCH_PROFILE_DIR=<dir> writes its CPU profile there when it exits.
+    const profileDir = process.env.BENCH_WATCH_PROFILE_DIR;
+    const fromSource = process.env.BENCH_APP === "source";
     const decisions: Array<{ name: string; kind: string; at: number; verifierLatencyMs: number }> = [];
-    const outcomes = { verified: 0, failed: 0, superseded: 0 };
-    const errors: string[] = [];
-    const ancestry = new Map<string, Promise<boolean>>();
-    verifier = new Verifier({
-      source,
-      tickMs: params.tickMs,
-      outcomes: {
-        verified: async () => void outcomes.verified++,
-        failed: async () => void outcomes.failed++,
-        superseded: async () => void outcomes.superseded++,
-      },
-      isAncestor: (_v, ancestor, descendant) => {
-        const key = `${ancestor}..${descendant}`;
-        let known = ancestry.get(key);
-        if (!known) {
-          known = run("git", ["--git-dir", repoPath, "merge-base", "--is-ancestor", ancestor, descendant]).then(
-            () => true,
-            () => false,
-          );
-          ancestry.set(key, known);
-        }
-        return known;
-      },
-      log: {
-        info: () => undefined,
-        warn: (o) => void errors.push(JSON.stringify(o)),
-        error: (o) => void errors.push(JSON.stringify(o)),
-      },
-      onDecision: (v, verdict, latencyMs) =>
-        decisions.push({ name: v.app.name, kind: verdict.kind, at: Date.now(), verifierLatencyMs: latencyMs }),
+    verifierChild = fork(VERIFIER_ENTRY, [JSON.stringify({ kubeconfig, repoPath, tickMs: params.tickMs })], {
+      execArgv: [
+        ...(fromSource ? ["--import", "tsx"] : []),
+        ...(profileDir ? ["--cpu-prof", `--cpu-prof-dir=${profileDir}`] : []),
+      ],
+      env: { ...process.env, BENCH_APP: fromSource ? "source" : "built" },
+      stdio: ["ignore", "inherit", "inherit", "ipc"],
     });
-    verifier.start();
+    const verifierProcess = verifierChild;
+    const fromVerifier = messages<FromVerifier>(verifierProcess, (m) => {
+      if (m.type === "decision")
+        decisions.push({ name: m.name, kind: m.kind, at: m.at, verifierLatencyMs: m.verifierLatencyMs });
+    });
+    const askVerifier = async () => {
+      const got = fromVerifier("stats");
+      verifierProcess.send({ type: "stats" });
+      return got;
+    };
+    const { listMs, rssBeforeSourceMiB } = await deadline(fromVerifier("listed"), 600_000, "verifier's initial list");
+    log(`watch: KubeArgoSource listed ${applications.length} Applications in ${listMs} ms`);
 
     // One merge that changes the overlays of `inFlight` services in their first environment.
     const env = params.envs[0] as string;
     const changed = Array.from({ length: params.inFlight }, (_, i) => ({ service: serviceName(i), env, tag: "9.0.0" }));
     const target = await commitOverlays(repoPath, changed, `Deploy ${params.inFlight} services\n`);
     const names = changed.map((c) => `${c.service}-${c.env}`);
-    const tracking = next("tracking");
+    const tracking = fromSim("tracking");
     sim.send({ type: "track", revision: target, names });
     await tracking;
     const startedAt = new Date().toISOString();
     const policy = { soakMs: 0, syncMs: 600_000, healthMs: 600_000, suspendedMs: 600_000, degradedGraceMs: 1_000 };
     const t0 = performance.now();
-    changed.forEach((c, i) => {
-      const v: Verification = {
-        repo: {
-          owner: "acme",
-          repo: "manifests",
-          installationId: 1,
-          cloneUrl: `file://${repoPath}`,
-          defaultBranch: "main",
-        },
-        service: c.service,
-        env: c.env,
-        app: { namespace: "argocd", name: `${c.service}-${c.env}` },
-        revision: target,
-        base,
-        deploymentId: i + 1,
-        file: `${overlayDir(c.service, c.env)}/kustomization.yaml`,
-        startedAt,
-        policy,
-        to: `ghcr.io/acme/${c.service}:9.0.0`,
-      };
-      (verifier as Verifier).track(v);
-    });
+    const verifications = changed.map((c, i): Verification => ({
+      repo: {
+        owner: "acme",
+        repo: "manifests",
+        installationId: 1,
+        cloneUrl: `file://${repoPath}`,
+        defaultBranch: "main",
+      },
+      service: c.service,
+      env: c.env,
+      app: { namespace: "argocd", name: `${c.service}-${c.env}` },
+      revision: target,
+      base,
+      deploymentId: i + 1,
+      file: `${overlayDir(c.service, c.env)}/kustomization.yaml`,
+      startedAt,
+      policy,
+      to: `ghcr.io/acme/${c.service}:9.0.0`,
+    }));
+    const verifying = fromVerifier("tracking");
+    verifierProcess.send({ type: "track", verifications });
+    await verifying;
     sim.send({ type: "notify" });
     log(`watch: ${params.inFlight} verifications in flight at ${target.slice(0, 7)}`);
     let peakWatches = 0;
@@ -196,6 +206,7 @@ export async function benchWatch(params: WatchParams = DEFAULT_WATCH, quick = fa
     );
     const allDecidedS = Math.round((performance.now() - t0) / 100) / 10;
     const final = await ask();
+    const verifierStats = await askVerifier();
     const latencies: number[] = [];
     let unmatched = 0;
     for (const d of decisions) {
@@ -203,8 +214,7 @@ export async function benchWatch(params: WatchParams = DEFAULT_WATCH, quick = fa
       if (at === undefined) unmatched++;
       else latencies.push(d.at - at);
     }
-    const sourceStats = source.stats();
-    const peakRssMiB = Math.round(Math.max(...rssSamples) / 1048576);
+    const sourceStats = verifierStats.sourceStats;
     const result = {
       benchmark: "watch",
       machine: { ...host, loadAverage1mAtEnd: load1m() },
@@ -213,27 +223,28 @@ export async function benchWatch(params: WatchParams = DEFAULT_WATCH, quick = fa
         ...params,
         applications: applications.length,
         soakMs: 0,
+        verifierProcess: fromSource ? "src/ through tsx" : "dist/ (npm run build), plain node",
         rssMeasured:
-          "in-process: this Node process runs KubeArgoSource + Verifier (+ the benchmark's bookkeeping); the simulated Argo CD runs in a child process",
+          "the verifier's own child process (KubeArgoSource + Verifier + a recording stub for outcomes); peak = the kernel's VmHWM; the simulated Argo CD and the benchmark run in other processes",
       },
       figures: {
         initialListMs: listMs,
         decisions: decisions.length,
-        verdicts: outcomes,
+        verdicts: verifierStats.outcomes,
         unmatchedDecisions: unmatched,
         stateChangeToDecisionMs: summary(latencies),
         verifierReportedLatencyMs: summary(decisions.map((d) => d.verifierLatencyMs)),
         mergeToAllDecidedS: allDecidedS,
-        peakRssMiB,
-        rssBeforeSourceMiB: rssBeforeMiB,
-        rssAtEndMiB: Math.round(process.memoryUsage().rss / 1048576),
-        heapUsedAtEndMiB: Math.round(process.memoryUsage().heapUsed / 1048576),
+        peakRssMiB: verifierStats.peakRssMiB,
+        rssBeforeSourceMiB,
+        rssAtEndMiB: verifierStats.rssMiB,
+        heapUsedAtEndMiB: verifierStats.heapUsedMiB,
         simRssMiB: final.rssMiB,
         openWatchesAtEnd: final.openWatches,
         peakOpenWatches: peakWatches,
         sourceStats,
-        verifierErrors: errors.length,
-        verifierErrorSample: errors.slice(0, 3),
+        verifierErrors: verifierStats.errors,
+        verifierErrorSample: verifierStats.errorSample,
       },
     };
     const f = result.figures;
@@ -280,15 +291,8 @@ export async function benchWatch(params: WatchParams = DEFAULT_WATCH, quick = fa
     );
     return result;
   } finally {
-    clearInterval(sampler);
-    verifier?.stop();
-    await source?.stop().catch(() => undefined);
-    if (child && child.exitCode === null) {
-      const exited = new Promise((resolve) => child?.once("exit", resolve));
-      child.send({ type: "close" });
-      await Promise.race([exited, sleep(5000)]);
-      if (child.exitCode === null) child.kill("SIGKILL");
-    }
+    await closeChild(verifierChild);
+    await closeChild(child);
     await rm(dir, { recursive: true, force: true });
   }
 }

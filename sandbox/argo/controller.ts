@@ -51,6 +51,7 @@ export class ArgoSim {
   private readonly refresher: Refresher;
   private readonly autoSync: AutoSync;
   private readonly operations: SyncOperations;
+  private readonly repo: RepoServer;
   private readonly apps = new Map<string, AppRuntime>();
   private readonly listeners = new Map<ArgoSimEvent, Set<(value: never) => void>>();
   url = "";
@@ -69,13 +70,14 @@ export class ArgoSim {
     });
     this.scheduler = new Scheduler((error) => this.reportError(error));
     this.status = new AppStatusWriter(this.store, this.namespace, this.scheduler, () => this.refresher.head);
+    this.repo = new RepoServer(options.repoPath, options.applications.length);
     const ctx: SimContext = {
       namespace: this.namespace,
       branch: this.branch,
       timings: this.timings,
       store: this.store,
       scheduler: this.scheduler,
-      repo: new RepoServer(options.repoPath),
+      repo: this.repo,
       status: this.status,
       canSync: (rt, manual) => this.windowsAllow(rt, manual),
     };
@@ -120,6 +122,7 @@ export class ArgoSim {
   async close(): Promise<void> {
     this.scheduler.close();
     for (const rt of this.apps.values()) if (rt.autoSyncTimer) clearTimeout(rt.autoSyncTimer);
+    this.repo.close();
     await this.server.close();
   }
 

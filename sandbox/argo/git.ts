@@ -1,44 +1,59 @@
-import { execFile } from "node:child_process";
 import { posix } from "node:path";
 import { parse } from "yaml";
+import { GitBatch, type BatchObject } from "../../src/adapters/git-batch.js";
 import { isObject } from "./json.js";
 import { patchPaths, patchWorkload, type PatchWorkload } from "./patch-workloads.js";
 
-function git(gitDir: string, args: string[]): Promise<string> {
-  return new Promise((resolve, reject) => {
-    execFile("git", [`--git-dir=${gitDir}`, ...args], { maxBuffer: 16 * 1024 * 1024 }, (err, stdout, stderr) => {
-      if (err) reject(new Error(`git ${args.join(" ")}: ${stderr.trim() || err.message}`));
-      else resolve(stdout);
-    });
-  });
+/**
+ * Reads the manifests repo through one long-lived `git cat-file --batch` (see GitBatch): a render
+ * asks a few questions, and at 10,000 Applications a git process per question would be the cost.
+ */
+export class GitReader {
+  private readonly batch: GitBatch;
+  private closed = false;
+
+  constructor(gitDir: string) {
+    const env = Object.fromEntries(
+      Object.entries(process.env).filter((entry): entry is [string, string] => entry[1] !== undefined),
+    );
+    this.batch = new GitBatch(gitDir, env);
+  }
+
+  /** The id of the object a name (`<rev>^{commit}`, `<rev>:<path>`) stands for; undefined when none (or unreadable). */
+  async id(name: string): Promise<string | undefined> {
+    return (await this.read(name))?.id;
+  }
+
+  /** The text of the blob a name stands for; undefined when there is none. */
+  async text(name: string): Promise<string | undefined> {
+    const object = await this.read(name);
+    return object?.type === "blob" ? object.body.toString("utf8") : undefined;
+  }
+
+  /** Stops the git process; nothing is read afterwards. */
+  close(): void {
+    this.closed = true;
+    this.batch.close();
+  }
+
+  private async read(name: string): Promise<BatchObject | undefined> {
+    if (this.closed) return undefined;
+    try {
+      return await this.batch.read(name);
+    } catch {
+      return undefined;
+    }
+  }
 }
 
 /** The commit a branch points at, or undefined when the branch does not exist (yet). */
-export async function resolveBranch(gitDir: string, branch: string): Promise<string | undefined> {
-  try {
-    return (
-      (await git(gitDir, ["rev-parse", "--verify", "--quiet", `refs/heads/${branch}^{commit}`])).trim() || undefined
-    );
-  } catch {
-    return undefined;
-  }
+export function resolveBranch(git: GitReader, branch: string): Promise<string | undefined> {
+  return git.id(`refs/heads/${branch}^{commit}`);
 }
 
 /** Resolves any revision (sha, branch, tag) to a commit sha. */
-export async function resolveRevision(gitDir: string, revision: string): Promise<string | undefined> {
-  try {
-    return (await git(gitDir, ["rev-parse", "--verify", "--quiet", `${revision}^{commit}`])).trim() || undefined;
-  } catch {
-    return undefined;
-  }
-}
-
-async function objectId(gitDir: string, sha: string, path: string): Promise<string | undefined> {
-  try {
-    return (await git(gitDir, ["rev-parse", "--verify", "--quiet", `${sha}:${path}`])).trim() || undefined;
-  } catch {
-    return undefined;
-  }
+export function resolveRevision(git: GitReader, revision: string): Promise<string | undefined> {
+  return git.id(`${revision}^{commit}`);
 }
 
 export interface KustomizeImage {
@@ -71,19 +86,21 @@ export function renderImage(image: KustomizeImage): { ref: string; tag: string }
   return { ref: `${name}:${tag}`, tag };
 }
 
-/** Reads `<path>/kustomization.yaml` at `sha` and works out the images it deploys. */
-export async function renderTarget(gitDir: string, sha: string, path: string): Promise<RenderedTarget> {
-  const dir = posix.normalize(path).replace(/\/+$/, "");
-  const treeId = await objectId(gitDir, sha, dir);
-  if (!treeId) throw new ComparisonError(`${dir}: app path does not exist`);
+/** What an overlay directory says, which depends on nothing but the directory's tree. */
+export interface Overlay {
+  images: string[];
+  tags: string[];
+  workloads: PatchWorkload[];
+  /** Local resources (normalized paths), whose trees count in the fingerprint. */
+  resources: string[];
+}
+
+/** Reads `kustomization.yaml` (and the patch files it lists) in the tree of overlay directory `dir`. */
+export async function readOverlay(git: GitReader, treeId: string, dir: string): Promise<Overlay> {
   let text: string | undefined;
   for (const file of ["kustomization.yaml", "kustomization.yml", "Kustomization"]) {
-    try {
-      text = await git(gitDir, ["show", `${sha}:${dir}/${file}`]);
-      break;
-    } catch {
-      // try the next file name kustomize accepts
-    }
+    text = await git.text(`${treeId}:${file}`);
+    if (text !== undefined) break; // else try the next file name kustomize accepts
   }
   if (text === undefined) throw new ComparisonError(`${dir}: kustomization.yaml not found`);
   let doc: unknown;
@@ -112,18 +129,46 @@ export async function renderTarget(gitDir: string, sha: string, path: string): P
   }
   const workloads: PatchWorkload[] = [];
   for (const patch of patchPaths(dir, doc)) {
-    const workload = await git(gitDir, ["show", `${sha}:${patch}`]).then(patchWorkload, () => undefined);
+    // patchPaths keeps files inside `dir` only, so the overlay's tree holds them.
+    const patchText = await git.text(`${treeId}:${patch.slice(dir.length + 1)}`);
+    const workload = patchText === undefined ? undefined : patchWorkload(patchText);
     if (!workload) continue;
     workloads.push(workload);
     images.push(...workload.images);
     tags.push(...workload.tags);
   }
-  const parts = [treeId];
-  const resources = isObject(doc) && Array.isArray(doc.resources) ? doc.resources : [];
-  for (const resource of resources) {
+  const resources: string[] = [];
+  for (const resource of isObject(doc) && Array.isArray(doc.resources) ? doc.resources : []) {
     if (typeof resource !== "string" || /^[a-z]+:\/\//.test(resource)) continue;
-    const id = await objectId(gitDir, sha, posix.normalize(posix.join(dir, resource)));
+    resources.push(posix.normalize(posix.join(dir, resource)));
+  }
+  return { images, tags, workloads, resources };
+}
+
+/**
+ * Works out the images `<path>/kustomization.yaml` deploys at `sha`. `overlay` reads the overlay
+ * directory's tree (the repo-server passes a cached readOverlay: a tree's content never changes).
+ */
+export async function renderTarget(
+  git: GitReader,
+  sha: string,
+  path: string,
+  overlay: (treeId: string, dir: string) => Promise<Overlay> = (treeId, dir) => readOverlay(git, treeId, dir),
+): Promise<RenderedTarget> {
+  const dir = posix.normalize(path).replace(/\/+$/, "");
+  const treeId = await git.id(`${sha}:${dir}`);
+  if (!treeId) throw new ComparisonError(`${dir}: app path does not exist`);
+  const { images, tags, workloads, resources } = await overlay(treeId, dir);
+  const parts = [treeId];
+  for (const resource of resources) {
+    const id = await git.id(`${sha}:${resource}`);
     if (id) parts.push(id);
   }
-  return { revision: sha, fingerprint: parts.join("+"), images, tags, ...(workloads.length ? { workloads } : {}) };
+  return {
+    revision: sha,
+    fingerprint: parts.join("+"),
+    images: [...images],
+    tags: [...tags],
+    ...(workloads.length ? { workloads: [...workloads] } : {}),
+  };
 }

@@ -1,7 +1,7 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
 import { parse as parseYaml } from "yaml";
-import { isObject, type Json, type JsonObject } from "./json.js";
+import { clone, isObject, type Json, type JsonObject } from "./json.js";
 import { applyJsonPatch, applyMergePatch, PatchError } from "./patch.js";
 import { parseFieldSelector, parseLabelSelector } from "./selectors.js";
 import { metadataOf, StoreError, type ObjectStore, type ResourceType, type StoredEvent } from "./store.js";
@@ -229,7 +229,8 @@ export class KubeApiServer {
 
   private list(type: ResourceType, namespace: string | undefined, params: URLSearchParams): JsonObject {
     const matches = this.filter(type, namespace, params);
-    let items = this.store.list(type.plural, namespace).filter(matches);
+    // Only the page is copied: a paged list of 10,000 objects must not copy all of them for each page.
+    let items = this.store.view(type.plural, namespace).filter(matches);
     let listRevision = this.store.resourceVersion;
     const token = params.get("continue");
     if (token) {
@@ -267,7 +268,7 @@ export class KubeApiServer {
       metadata.remainingItemCount = items.length - limit;
       items = items.slice(0, limit);
     }
-    return { apiVersion: `${type.group}/${type.version}`, kind: type.listKind, metadata, items };
+    return { apiVersion: `${type.group}/${type.version}`, kind: type.listKind, metadata, items: items.map(clone) };
   }
 
   private watch(res: ServerResponse, type: ResourceType, namespace: string | undefined, params: URLSearchParams): void {

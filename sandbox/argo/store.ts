@@ -90,11 +90,19 @@ export class ObjectStore {
   }
 
   list(plural: string, namespace?: string): JsonObject[] {
+    return this.view(plural, namespace).map(clone);
+  }
+
+  /**
+   * The stored objects themselves, in key order, for choosing what to copy (a page of a list):
+   * read them, never change or keep them.
+   */
+  view(plural: string, namespace?: string): readonly JsonObject[] {
     const prefix = namespace === undefined ? `${plural}/` : `${plural}/${namespace}/`;
     return [...this.objects.entries()]
       .filter(([k]) => k.startsWith(prefix))
       .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
-      .map(([, v]) => clone(v));
+      .map(([, v]) => v);
   }
 
   create(plural: string, input: JsonObject, source: WriteSource): JsonObject {

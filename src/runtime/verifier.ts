@@ -74,12 +74,15 @@ interface Tracked {
 const SHA = /^[0-9a-f]{40}$/;
 const MAX_HISTORY = 500;
 const STATUS_RETRY_MS = 30_000;
+/** Verifications judged in one go by the periodic sweep before Argo CD's events get their turn. */
+const SWEEP_SLICE = 50;
 
 export class Verifier {
   private readonly tracked = new Map<string, Tracked>();
   private timer: NodeJS.Timeout | undefined;
   private unsubscribe: (() => void) | undefined;
   private readonly now: () => number;
+  private sweeping = false;
 
   constructor(private readonly options: VerifierOptions) {
     this.now = options.now ?? Date.now;
@@ -92,7 +95,7 @@ export class Verifier {
 
   start(): void {
     this.unsubscribe = this.options.source.onApplication((app) => this.onApplication(app));
-    this.timer = setInterval(() => this.evaluateAll(), this.options.tickMs ?? 1_000);
+    this.timer = setInterval(() => void this.evaluateAll(), this.options.tickMs ?? 1_000);
     this.timer.unref();
   }
 
@@ -154,8 +157,28 @@ export class Verifier {
     }
   }
 
-  private evaluateAll(): void {
-    for (const tracked of this.tracked.values()) if (!tracked.done) void this.evaluate(tracked);
+  /**
+   * Judges every verification in flight again (deadlines and soak move with the clock), a slice
+   * at a time: with 2,000 in flight, one uninterrupted sweep would keep the Application events
+   * that arrive meanwhile waiting for all of it. A sweep still running when the next tick comes
+   * is not started twice.
+   */
+  private async evaluateAll(): Promise<void> {
+    if (this.sweeping) return;
+    this.sweeping = true;
+    try {
+      let slice = 0;
+      for (const tracked of [...this.tracked.values()]) {
+        if (!this.running) return;
+        if (tracked.done) continue;
+        void this.evaluate(tracked);
+        if (++slice < SWEEP_SLICE) continue;
+        slice = 0;
+        await new Promise((resolve) => setImmediate(resolve));
+      }
+    } finally {
+      this.sweeping = false;
+    }
   }
 
   private async evaluate(tracked: Tracked): Promise<void> {

@@ -94,6 +94,14 @@ describe("KubeArgoSource against the simulated Argo CD", () => {
     expect(states).toContain("OutOfSync/Succeeded");
     expect(states.some((s) => s.endsWith("/Running"))).toBe(true);
     expect(source.getApplication(KEY)?.status?.sync?.revision).toBe(sha);
+    // Kept as listed and as watched: only what the verdict reads (trim.ts), not the history or the source.
+    const stored = sim.get("cart-staging") as { spec?: object; status?: object } | undefined;
+    expect(stored?.status).toHaveProperty("history");
+    expect(stored?.spec).toHaveProperty("source");
+    for (const kept of [source.getApplication(KEY), done]) {
+      expect(kept?.status).not.toHaveProperty("history");
+      expect(kept?.spec).not.toHaveProperty("source");
+    }
     expect(source.stats().watchConnections).toBe(3);
     expect(sim.openWatches).toBe(3);
 

@@ -7,6 +7,7 @@ import type { Application, AppProject } from "../../src/core/argo-types.js";
 import type { AppKey, ArgoSource } from "../../src/core/argo-source.js";
 import type { Verification } from "../../src/core/verification.js";
 import { Verifier } from "../../src/runtime/verifier.js";
+import { eventually } from "../helpers/argo-sim-repo.js";
 
 const REV = "1111111111111111111111111111111111111111";
 const LATER = "2222222222222222222222222222222222222222";
@@ -35,6 +36,21 @@ function healthyAt(revision: string, health = "Healthy"): Application {
     message: health === "Degraded" ? 'Deployment "api" exceeded its progress deadline' : undefined,
   };
   return app;
+}
+
+/** A change of `service` in staging (app `<service>-staging`), soak 2 s. */
+function verificationOf(service: string, revision: string, deploymentId: number): Verification {
+  return {
+    repo: { owner: "acme", repo: "manifests", installationId: 1, cloneUrl: "file:///dev/null", defaultBranch: "main" },
+    service,
+    env: "staging",
+    app: { namespace: "argocd", name: `${service}-staging` },
+    revision,
+    deploymentId,
+    file: `services/${service}/overlays/staging/kustomization.yaml`,
+    startedAt: "2026-01-01T00:00:00Z",
+    policy: { soakMs: 2_000, syncMs: 60_000, healthMs: 60_000, suspendedMs: 60_000, degradedGraceMs: 1_000 },
+  };
 }
 
 class ScriptedSource implements ArgoSource {
@@ -90,26 +106,8 @@ function setup() {
     log: { info: () => undefined, warn: (_obj, msg) => void warnings.push(String(msg)), error: () => undefined },
   });
   verifier.start();
-  const track = (revision: string, deploymentId: number) => {
-    const v: Verification = {
-      repo: {
-        owner: "acme",
-        repo: "manifests",
-        installationId: 1,
-        cloneUrl: "file:///dev/null",
-        defaultBranch: "main",
-      },
-      service: "api",
-      env: "staging",
-      app: { namespace: "argocd", name: "api-staging" },
-      revision,
-      deploymentId,
-      file: "services/api/overlays/staging/kustomization.yaml",
-      startedAt: "2026-01-01T00:00:00Z",
-      policy: { soakMs: 2_000, syncMs: 60_000, healthMs: 60_000, suspendedMs: 60_000, degradedGraceMs: 1_000 },
-    };
-    verifier.track(v);
-  };
+  const track = (revision: string, deploymentId: number) =>
+    verifier.track(verificationOf("api", revision, deploymentId));
   const advance = async (ms: number, app?: Application) => {
     now += ms;
     if (app) source.set(app);
@@ -277,5 +275,46 @@ describe("Verifier and Argo CD sync windows", () => {
     expect(t.warnings).toEqual(["sync windows Argo CD cannot parse are ignored"]);
     expect(t.statuses).toEqual([]);
     t.verifier.stop();
+  });
+
+  it("the clock's sweep judges every verification in flight, however many, and none after stop()", async () => {
+    // No Application event after the first: only the periodic sweep can see the soak end, for
+    // more verifications than it judges at once.
+    const source = new ScriptedSource();
+    const names = Array.from({ length: 130 }, (_, i) => `svc-${i}-staging`);
+    for (const name of names) {
+      const app = healthyAt(REV);
+      app.metadata = { ...app.metadata, name };
+      source.apps.set(name, app);
+    }
+    let now = Date.parse("2026-01-01T00:00:03Z");
+    const verified: string[] = [];
+    const verifier = new Verifier({
+      source,
+      now: () => now,
+      tickMs: 10,
+      isAncestor: async () => false,
+      outcomes: {
+        verified: async (v) => void verified.push(v.app.name),
+        failed: async () => undefined,
+        superseded: async () => undefined,
+      },
+      log: { info: () => undefined, warn: () => undefined, error: () => undefined },
+    });
+    verifier.start();
+    const track = (name: string, deploymentId: number) =>
+      verifier.track(verificationOf(name.replace(/-staging$/, ""), REV, deploymentId));
+    names.slice(0, 120).forEach((name, i) => track(name, i + 1));
+    await eventually(() => verifier.inFlight().length === 120, 30_000, "all tracked");
+    expect(verified).toEqual([]); // healthy, but not for the soak yet
+    now += 3_000;
+    await eventually(() => verified.length === 120, 30_000, "all verified by the sweep");
+    expect(new Set(verified)).toEqual(new Set(names.slice(0, 120)));
+
+    verifier.stop();
+    names.slice(120).forEach((name, i) => track(name, 200 + i));
+    now += 3_000;
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    expect(verified).toHaveLength(120); // the ten tracked after stop() are judged once, when tracked
   });
 });

@@ -18,6 +18,7 @@ import {
   type WatchSink,
 } from "./reflector.js";
 import { objectKey, projectName, rolloutRefs, type KubeObject } from "./refs.js";
+import { trimApplication } from "./trim.js";
 import type { AppKey, ArgoSource, ArgoSourceStats } from "../../core/argo-source.js";
 
 export const REFRESH_ANNOTATION = "argocd.argoproj.io/refresh";
@@ -55,13 +56,17 @@ function errorCode(err: unknown): number | undefined {
   return undefined;
 }
 
-/** One kube list+watch endpoint (a plural, cluster-wide or in one namespace). */
+/**
+ * One kube list+watch endpoint (a plural, cluster-wide or in one namespace). `keep` cuts each
+ * object down as it arrives, page by page, before anything holds on to it.
+ */
 class KubeTransport<T extends KubeObject> implements Transport<T> {
   constructor(
     private readonly kubeConfig: KubeConfig,
     private readonly api: CustomObjectsApi,
     private readonly plural: string,
     private readonly namespace: string | undefined,
+    private readonly keep: (object: T) => T,
   ) {}
 
   async list(): Promise<ListResult<T>> {
@@ -75,7 +80,7 @@ class KubeTransport<T extends KubeObject> implements Transport<T> {
           ? await this.api.listClusterCustomObject(base)
           : await this.api.listNamespacedCustomObject({ ...base, namespace: this.namespace })
       ) as { items?: T[]; metadata?: { resourceVersion?: string; continue?: string } };
-      items.push(...(page.items ?? []));
+      for (const item of page.items ?? []) items.push(this.keep(item));
       resourceVersion = page.metadata?.resourceVersion;
       token = page.metadata?.continue || undefined;
     } while (token);
@@ -114,7 +119,7 @@ class KubeTransport<T extends KubeObject> implements Transport<T> {
         if (type === "BOOKMARK") {
           sink.bookmark((object as KubeObject | undefined)?.metadata?.resourceVersion);
         } else if (type === "ADDED" || type === "MODIFIED" || type === "DELETED") {
-          sink.event(type, object as T);
+          sink.event(type, this.keep(object as T));
         } else if (type === "ERROR") {
           const status = (object ?? {}) as KubeStatus;
           failure =
@@ -147,7 +152,9 @@ export class KubeArgoSource implements ArgoSource {
   constructor(private readonly options: KubeArgoSourceOptions) {
     this.api = options.kubeConfig.makeApiClient(CustomObjectsApi);
     this.log = options.log ?? silentLog;
-    this.apps = this.reflector<Application>("applications", options.namespace, (app) => this.emit(app));
+    this.apps = this.reflector<Application>("applications", options.namespace, (app) => this.emit(app), {
+      keep: trimApplication,
+    });
     const where = options.rolloutNamespaces ?? "all";
     const namespaces = where === "none" ? [] : where === "all" ? [undefined] : where;
     this.rollouts = namespaces.map((ns) =>
@@ -157,7 +164,7 @@ export class KubeArgoSource implements ArgoSource {
       "appprojects",
       options.projectNamespace ?? options.namespace,
       (project) => this.projectChanged(project),
-      (project) => this.projectChanged(project),
+      { onDelete: (project) => this.projectChanged(project) },
     );
   }
 
@@ -247,11 +254,11 @@ export class KubeArgoSource implements ArgoSource {
     plural: string,
     namespace: string | undefined,
     onUpsert: (object: T) => void,
-    onDelete?: (object: T) => void,
+    { onDelete, keep = (object) => object }: { onDelete?: (object: T) => void; keep?: (object: T) => T } = {},
   ): Reflector<T> {
     return new Reflector<T>({
       kind: namespace === undefined ? plural : `${plural} in ${namespace}`,
-      transport: new KubeTransport<T>(this.options.kubeConfig, this.api, plural, namespace),
+      transport: new KubeTransport<T>(this.options.kubeConfig, this.api, plural, namespace, keep),
       keyOf: objectKey,
       versionOf: (o) => o.metadata?.resourceVersion,
       onUpsert,

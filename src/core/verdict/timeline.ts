@@ -26,9 +26,24 @@ interface Sample {
   observation: Observation;
 }
 
+/**
+ * The time of each observation, read once: the same history is judged again at every tick and
+ * event (up to 500 observations for each of thousands of verifications). The string is kept
+ * with it, so an observation whose time was changed is read again.
+ */
+const observedAt = new WeakMap<Observation, { iso: string; at: number | undefined }>();
+
+function atOf(observation: Observation): number | undefined {
+  const known = observedAt.get(observation);
+  if (known && known.iso === observation.at) return known.at;
+  const at = time(observation.at);
+  observedAt.set(observation, { iso: observation.at, at });
+  return at;
+}
+
 export function timelineOf(history: Observation[], current: Observation, now: number): Sample[] {
   const past = history
-    .map((observation) => ({ at: time(observation.at), iso: observation.at, observation }))
+    .map((observation) => ({ at: atOf(observation), iso: observation.at, observation }))
     .filter((s): s is Sample => s.at !== undefined && s.at < now)
     .sort((a, b) => a.at - b.at);
   return [...past, { at: now, iso: current.at, observation: current }];
