@@ -254,6 +254,17 @@ export class GitWorkspace {
     return (await this.tree(commit)).files;
   }
 
+  /** The entries of these paths at a commit, where they are files (from the cached listing). */
+  async entriesAt(commit: string, paths: string[]): Promise<Map<string, TreeEntry>> {
+    const { byPath } = await this.tree(commit);
+    const found = new Map<string, TreeEntry>();
+    for (const path of paths) {
+      const entry = byPath.get(path);
+      if (entry) found.set(path, entry);
+    }
+    return found;
+  }
+
   /** Tree id of every directory at a commit ("." is the root): a content key for render caches. */
   async directoryTrees(commit: string): Promise<ReadonlyMap<string, string>> {
     return (await this.tree(commit)).dirs;
@@ -308,6 +319,31 @@ export class GitWorkspace {
     const dirs = new Map(parent.dirs);
     for (const [path, id] of made.dirs) dirs.set(path, id);
     return { files: parent.files.map((e) => (e === before ? made.file : e)), byPath, dirs };
+  }
+
+  /**
+   * The files at or under `paths` at a commit, read from their trees: a render reads a few
+   * directories of a tree that may hold thousands of files.
+   */
+  private async entriesUnder(commit: string, paths: string[]): Promise<TreeEntry[]> {
+    const tree = await this.tree(commit);
+    const found = new Map<string, TreeEntry>();
+    const walk = async (dir: string, id: string): Promise<void> => {
+      for (const item of await this.readTree(id)) {
+        const path = `${dir}/${item.name}`;
+        if (isTreeMode(item.mode)) await walk(path, item.id);
+        else found.set(path, { mode: item.mode, type: item.mode === "160000" ? "commit" : "blob", sha: item.id, path });
+      }
+    };
+    for (const path of paths) {
+      const id = tree.dirs.get(path);
+      if (id !== undefined) await walk(path, id);
+      else {
+        const file = tree.byPath.get(path);
+        if (file) found.set(path, file);
+      }
+    }
+    return [...found.values()];
   }
 
   /** Blob texts by object id, all read by one `git cat-file --batch`. */
@@ -715,8 +751,8 @@ export class GitWorkspace {
    * files outside the tree. Returns the paths that were left out.
    */
   async exportTree(commit: string, target: string, only?: string[]): Promise<string[]> {
-    const wanted = (path: string) => !only || only.some((p) => p === "." || path === p || path.startsWith(`${p}/`));
-    const entries = (await this.treeEntries(commit)).filter((e) => wanted(e.path));
+    const entries =
+      only && !only.includes(".") ? await this.entriesUnder(commit, only) : await this.treeEntries(commit);
     const skipped = entries.filter((e) => e.type !== "blob" || e.mode === "120000").map((e) => e.path);
     const files = entries.filter((e) => e.type === "blob" && e.mode !== "120000");
     const contents = await this.readObjects([...new Set(files.map((f) => f.sha))]);

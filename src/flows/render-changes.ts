@@ -54,7 +54,8 @@ export type RenderChanges =
 export async function renderChanges(input: RenderChangesInput): Promise<RenderChanges> {
   const { workspace, base, head, renderer, cpu } = input;
   const changedFiles = await workspace.changedFiles(base, head);
-  const [before, after] = await Promise.all([kustomizationsAt(workspace, base), kustomizationsAt(workspace, head)]);
+  const before = await kustomizationsAt(workspace, base);
+  const after = await kustomizationsAt(workspace, head, { from: before, changedFiles });
   const [beforeView, afterView] = (await viewsOf(workspace, cpu, [before, after])) as [ReferenceView, ReferenceView];
   const affected = overlaysAffected({ config: input.config, changedFiles, before: beforeView, after: afterView });
   const refused = await refusals(workspace, cpu, input.config, affected, { before, after });
@@ -156,34 +157,76 @@ export async function renderChanges(input: RenderChangesInput): Promise<RenderCh
 interface Kustomizations {
   files: string[];
   dirs: Map<string, { path: string; sha: string }>;
-  /** Once every kustomization's references are known: the view the overlay search reads. */
+  /** What each directory's kustomization refers to, once read (viewsOf). */
+  refs?: Map<string, KustomizationRefs>;
+  /** Directories whose references `refs` does not hold yet (all of them when `refs` is unset). */
+  unread?: string[];
   view?: ReferenceView;
 }
+
+const isKustomizationFile = (path: string) => KUSTOMIZATION_FILES.includes(path.slice(path.lastIndexOf("/") + 1));
+const dirOf = (path: string) => (path.includes("/") ? path.slice(0, path.lastIndexOf("/")) : ".");
 
 /**
  * The kustomization files of a commit, from its tree listing. Symbolic links and submodules are
  * not read: they are never exported for the renderer either. The last few commits are kept:
- * a burst of PRs against one main reads main's once.
+ * a burst of PRs against one main reads main's once. With `from` (the commit the change is
+ * measured against, and the files changed since), only the changed files are looked up.
  */
-async function kustomizationsAt(workspace: GitWorkspace, commit: string): Promise<Kustomizations> {
+async function kustomizationsAt(
+  workspace: GitWorkspace,
+  commit: string,
+  derive?: { from: Kustomizations; changedFiles: string[] },
+): Promise<Kustomizations> {
   const key = `${workspace.dir}\0${commit}`;
   const known = commitsSeen.get(key);
   if (known) return known;
-  const files: string[] = [];
-  const dirs = new Map<string, { path: string; sha: string }>();
-  for (const e of await workspace.treeEntries(commit)) {
-    if (e.type !== "blob" || e.mode === "120000") continue;
-    const slash = e.path.lastIndexOf("/");
-    if (!KUSTOMIZATION_FILES.includes(e.path.slice(slash + 1))) continue;
-    files.push(e.path);
-    dirs.set(slash < 0 ? "." : e.path.slice(0, slash), { path: e.path, sha: e.sha });
-  }
-  const found = { files, dirs };
+  const found = derive?.from.refs
+    ? await derived(workspace, commit, derive.from, derive.changedFiles)
+    : await listed(workspace, commit);
   if (/^[0-9a-f]{40}$/.test(commit)) {
     commitsSeen.set(key, found);
     if (commitsSeen.size > COMMITS_KEPT) commitsSeen.delete(commitsSeen.keys().next().value as string);
   }
   return found;
+}
+
+async function listed(workspace: GitWorkspace, commit: string): Promise<Kustomizations> {
+  const files: string[] = [];
+  const dirs = new Map<string, { path: string; sha: string }>();
+  for (const e of await workspace.treeEntries(commit)) {
+    if (e.type !== "blob" || e.mode === "120000" || !isKustomizationFile(e.path)) continue;
+    files.push(e.path);
+    dirs.set(dirOf(e.path), { path: e.path, sha: e.sha });
+  }
+  return { files, dirs };
+}
+
+async function derived(
+  workspace: GitWorkspace,
+  commit: string,
+  from: Kustomizations,
+  changedFiles: string[],
+): Promise<Kustomizations> {
+  const changed = changedFiles.filter(isKustomizationFile);
+  if (changed.length === 0) return { files: from.files, dirs: from.dirs, refs: from.refs, unread: [] };
+  const now = await workspace.entriesAt(commit, changed);
+  const files = new Set(from.files);
+  const dirs = new Map(from.dirs);
+  const refs = new Map(from.refs);
+  const unread: string[] = [];
+  for (const path of changed) {
+    const dir = dirOf(path);
+    files.delete(path);
+    refs.delete(dir);
+    if (dirs.get(dir)?.path === path) dirs.delete(dir);
+    const entry = now.get(path);
+    if (!entry || entry.type !== "blob" || entry.mode === "120000") continue;
+    files.add(path);
+    dirs.set(dir, { path, sha: entry.sha });
+    unread.push(dir);
+  }
+  return { files: [...files], dirs, refs, unread };
 }
 
 const commitsSeen = new Map<string, Kustomizations>();
@@ -202,10 +245,19 @@ const seenRefs = (dir: string, sha: string) => referencesSeen.get(sha)?.get(dir)
 /** The overlay search's view of each side, with every kustomization's references read. */
 async function viewsOf(workspace: GitWorkspace, cpu: CorePool, sides: Kustomizations[]): Promise<ReferenceView[]> {
   const missing = new Map<string, { dir: string; sha: string }>();
-  for (const side of sides)
-    if (!side.view)
-      for (const [dir, { sha }] of side.dirs)
-        if (seenRefs(dir, sha) === undefined) missing.set(`${sha}\0${dir}`, { dir, sha });
+  for (const side of sides) {
+    if (side.view) continue;
+    const refs = (side.refs ??= new Map());
+    const unread = side.unread ?? [...side.dirs.keys()];
+    for (const dir of unread) {
+      const sha = side.dirs.get(dir)?.sha;
+      if (sha === undefined) continue;
+      const known = seenRefs(dir, sha);
+      if (known) refs.set(dir, known);
+      else missing.set(`${sha}\0${dir}`, { dir, sha });
+    }
+    side.unread = unread;
+  }
   if (missing.size > 0) {
     const texts = await workspace.readBlobs([...new Set([...missing.values()].map((m) => m.sha))]);
     const items = [...missing.values()].filter((m) => texts.has(m.sha));
@@ -226,12 +278,14 @@ async function viewsOf(workspace: GitWorkspace, cpu: CorePool, sides: Kustomizat
   }
   return sides.map((side) => {
     if (side.view) return side.view;
-    const byDir = new Map<string, KustomizationRefs>();
-    for (const [dir, { sha }] of side.dirs) {
-      const refs = seenRefs(dir, sha);
-      if (refs) byDir.set(dir, refs);
+    const refs = side.refs as Map<string, KustomizationRefs>;
+    for (const dir of side.unread ?? []) {
+      const sha = side.dirs.get(dir)?.sha;
+      const known = sha === undefined ? undefined : seenRefs(dir, sha);
+      if (known) refs.set(dir, known);
     }
-    side.view = { files: side.files, directories: () => byDir.keys(), references: (dir) => byDir.get(dir) };
+    side.unread = [];
+    side.view = { files: side.files, directories: () => refs.keys(), references: (dir) => refs.get(dir) };
     return side.view;
   });
 }

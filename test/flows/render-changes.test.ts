@@ -66,6 +66,63 @@ describe("renderChanges", () => {
     expect(failure?.error).toContain(reason);
   });
 
+  it("changes checked one after another against one base are each judged on their own files", async () => {
+    const base = w.remote.head("main") as string;
+    const BASE = "services/order-service/base/kustomization.yaml";
+    const PRODUCTION = STAGING.replace("staging", "production");
+    const branch = (name: string, files: Record<string, string | null>) => {
+      w.remote.git("branch", name, base);
+      return w.remote.commit(name, files, name);
+    };
+    const bump = branch("bump", {
+      [STAGING]: (w.remote.show("main", STAGING) as string).replace('newTag: "1.4.0"', 'newTag: "1.5.0"'),
+    });
+    const hostile = branch("hostile", {
+      [BASE]: (w.remote.show("main", BASE) as string).replace(
+        "resources:\n",
+        "resources:\n  - http://127.0.0.1:18081/cm.yaml\n",
+      ),
+    });
+    const removed = branch("removed", { [PRODUCTION]: null });
+    const component = branch("component", {
+      [BASE]: `${w.remote.show("main", BASE) as string}components:\n  - ../../../components/extra\n`,
+      "components/extra/kustomization.yaml":
+        "apiVersion: kustomize.config.k8s.io/v1alpha1\nkind: Component\ncommonAnnotations:\n  team: payments\n",
+    });
+    await w.scope.workspace.sync();
+    const dirs = (r: Awaited<ReturnType<typeof render>>) => (r.kind === "rendered" ? r.affected : []);
+
+    const first = await render({ base, head: bump });
+    expect(dirs(first).map((o) => o.dir)).toEqual(["services/order-service/overlays/staging"]);
+    // The base's kustomization changed: both overlays read it, and its new reference is refused.
+    const second = await render({ base, head: hostile });
+    expect(dirs(second).map((o) => [o.dir, o.because])).toEqual([
+      ["services/order-service/overlays/production", ["services/order-service/base"]],
+      ["services/order-service/overlays/staging", ["services/order-service/base"]],
+    ]);
+    if (second.kind !== "rendered") return;
+    for (const overlay of second.overlays) {
+      expect(overlay.failure?.side).toBe("head");
+      expect(overlay.failure?.error).toContain("Not rendered");
+      expect(overlay.failure?.error).toContain("http://127.0.0.1:18081/cm.yaml");
+    }
+    // A deleted overlay: no closure on the head side; the staging overlay, untouched, is not checked.
+    const third = await render({ base, head: removed });
+    expect(dirs(third).map((o) => [o.dir, o.closure.after])).toEqual([
+      ["services/order-service/overlays/production", undefined],
+    ]);
+    // The base now reads a new component: it is part of what the overlays read on the head side,
+    // so it is written out for the render, and the render succeeds.
+    const fourth = await render({ base, head: component });
+    expect(dirs(fourth).map((o) => o.closure.after?.includes("components/extra"))).toEqual([true, true]);
+    if (fourth.kind !== "rendered") return;
+    expect(fourth.overlays.map((o) => o.failure)).toEqual([undefined, undefined]);
+    // And the first change again: nothing of the others leaked into it.
+    expect(dirs(await render({ base, head: bump })).map((o) => o.dir)).toEqual([
+      "services/order-service/overlays/staging",
+    ]);
+  });
+
   it("a change whose renders used up their budget is reported as not rendered", async () => {
     const result = await render(await changeOnBranch((t) => t.replace("count: 1", "count: 2")), { budgetMs: 0 });
     expect(result.kind).toBe("rendered");
