@@ -300,6 +300,7 @@ async function measureSeed(params: DispatchParams) {
     logLevel: "info",
     config: SEED_CONFIG,
     appEnv: { CONVEYOR_RESCAN_MS: "3600000" },
+    built: process.env.BENCH_APP === "built",
   });
   try {
     const overlays = SERVICES.flatMap((service) => ENVIRONMENTS.map((env) => ({ service, env })));

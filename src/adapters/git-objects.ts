@@ -116,7 +116,10 @@ export async function writeLooseObject(gitDir: string, object: GitObject): Promi
     madeDirs.add(dir);
   }
   const temp = join(dir, `tmp_obj_${randomBytes(6).toString("hex")}`);
-  const bytes = deflateSync(Buffer.concat([Buffer.from(`${object.type} ${object.body.length}\0`), object.body]));
+  // Level 1, git's own default for loose objects (core.looseCompression): they are short-lived.
+  const bytes = deflateSync(Buffer.concat([Buffer.from(`${object.type} ${object.body.length}\0`), object.body]), {
+    level: 1,
+  });
   try {
     await writeFile(temp, bytes, { mode: 0o444 }).catch(async (error: NodeJS.ErrnoException) => {
       // The directory went away since (a clone removed and made again): make it once more.
