@@ -181,7 +181,8 @@ async function kustomizationsAt(
   const key = `${workspace.dir}\0${commit}`;
   const known = commitsSeen.get(key);
   if (known) return known;
-  const found = derive?.from.refs
+  // Only from a base whose references are all read: another check may still be reading them.
+  const found = derive?.from.view
     ? await derived(workspace, commit, derive.from, derive.changedFiles)
     : await listed(workspace, commit);
   if (/^[0-9a-f]{40}$/.test(commit)) {

@@ -1,5 +1,6 @@
 // render-changes: what a change renders to, with the real kustomize on a real repository, and
 // what it refuses to render (anything outside the repository) and when it stops (its budget).
+import { randomUUID } from "node:crypto";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { parseConfig, type Config } from "../../src/core/config.js";
 import { renderChanges } from "../../src/flows/render-changes.js";
@@ -121,6 +122,57 @@ describe("renderChanges", () => {
     expect(dirs(await render({ base, head: bump })).map((o) => o.dir)).toEqual([
       "services/order-service/overlays/staging",
     ]);
+  });
+
+  it("a change checked while another check of the same base is still reading it is judged whole", async () => {
+    // A base no check has read yet (references are remembered by content across checks).
+    const BASE = "services/order-service/base/kustomization.yaml";
+    const base = w.remote.commit(
+      "main",
+      { [BASE]: `# ${randomUUID()}\n${w.remote.show("main", BASE) as string}` },
+      "base",
+    );
+    const bump = (name: string, tag: string) => {
+      w.remote.git("branch", name, base);
+      const text = (w.remote.show("main", STAGING) as string).replace('newTag: "1.4.0"', `newTag: "${tag}"`);
+      return w.remote.commit(name, { [STAGING]: text }, name);
+    };
+    const [first, second] = [bump("first", "1.5.0"), bump("second", "1.6.0")];
+    await w.scope.workspace.sync();
+    // The first check's reading of the kustomizations is held until the second check has begun.
+    let release = () => {};
+    const held = new Promise<void>((resolve) => (release = resolve));
+    let hold = true;
+    const cpu = {
+      run: async (name: string, input: unknown) => {
+        if (name === "kustomizationRefs" && hold) {
+          hold = false;
+          await held;
+        }
+        return w.services.cpu.run(name as never, input as never);
+      },
+    } as unknown as typeof w.services.cpu;
+    const checks = [
+      renderChanges({ workspace: w.scope.workspace, config, base, head: first, renderer: w.services.renderer, cpu }),
+    ];
+    for (let waited = 0; hold; waited += 5) {
+      expect(waited, "the first check never read the kustomizations").toBeLessThan(30_000);
+      await new Promise((resolve) => setTimeout(resolve, 5));
+    }
+    checks.push(
+      renderChanges({ workspace: w.scope.workspace, config, base, head: second, renderer: w.services.renderer, cpu }),
+    );
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    release();
+    for (const result of await Promise.all(checks)) {
+      expect(result.kind === "rendered" && result.affected.map((o) => [o.dir, o.closure.after])).toEqual([
+        [
+          "services/order-service/overlays/staging",
+          ["services/order-service/overlays/staging", "services/order-service/base"],
+        ],
+      ]);
+      expect(result.kind === "rendered" && result.overlays.map((o) => o.failure)).toEqual([undefined]);
+    }
   });
 
   it("a change whose renders used up their budget is reported as not rendered", async () => {
