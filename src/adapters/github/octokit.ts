@@ -4,6 +4,13 @@ import Bottleneck from "bottleneck";
 import { ProbotOctokit } from "probot";
 
 const MAX_RETRIES = 5;
+/**
+ * A secondary limit says "wait, then send again": it refuses nothing for good. Writes queued behind
+ * one another (a burst of PRs, their labels and check runs) can each be refused several times
+ * in a row while the others take the window's turns, so they get more tries than other failures
+ * before the flow gives up and starts the whole change again later.
+ */
+const MAX_SECONDARY_RETRIES = 20;
 
 type RequestOptions = { method?: string; url?: string; request?: { retryCount?: number } };
 type ThrottleOptions = Record<string, unknown> & {
@@ -82,7 +89,7 @@ export function conveyorOctokit(tuning: OctokitTuning = {}, recorder: OctokitRec
       ) => {
         recorder.rateLimitWait("secondary");
         octokit.log.warn(`secondary rate limit hit on ${request.method} ${request.url}; retrying in ${retryAfter} s`);
-        return (request.request?.retryCount ?? 0) < MAX_RETRIES;
+        return (request.request?.retryCount ?? 0) < MAX_SECONDARY_RETRIES;
       },
     },
   }));
