@@ -308,6 +308,10 @@ describe("deploy/: the Conveyor Deployment", () => {
         expect(envOf(c, "POD_NAMESPACE").valueFrom?.fieldRef?.fieldPath).toBe("metadata.namespace");
         expect(c.resources?.requests).toMatchObject({ cpu: "100m", memory: "256Mi" });
         expect(c.resources?.limits?.memory).toBe("512Mi");
+        // The heap's ceiling leaves the limit room for the renders, which run beside it.
+        const heapMb = Number(/--max-old-space-size=(\d+)/.exec(envOf(c, "NODE_OPTIONS").value ?? "")?.[1]);
+        expect(heapMb).toBeGreaterThan(0);
+        expect(heapMb).toBeLessThanOrEqual(512 / 2);
         expect(deployment().spec?.template.spec?.serviceAccountName).toBe("conveyor");
       });
     });
