@@ -21,6 +21,7 @@ import {
   prOpened,
   quiescent,
   REPO,
+  runsBuilt,
   settled,
   startGeneratedWorld,
 } from "./lib/world.js";
@@ -300,7 +301,7 @@ async function measureSeed(params: DispatchParams) {
     logLevel: "info",
     config: SEED_CONFIG,
     appEnv: { CONVEYOR_RESCAN_MS: "3600000" },
-    built: process.env.BENCH_APP === "built",
+    built: runsBuilt(),
   });
   try {
     const overlays = SERVICES.flatMap((service) => ENVIRONMENTS.map((env) => ({ service, env })));

@@ -12,7 +12,7 @@ import type { ArgoSourceStats } from "../src/core/argo-source.js";
 import type { Verification } from "../src/core/verification.js";
 import { deadline, load1m, log, machine, run, sleep, summary, table, writeResult } from "./lib/common.js";
 import { commitOverlays, generateRepo, overlayDir, serviceName } from "./lib/repo.js";
-import { conveyorRevision } from "./lib/world.js";
+import { appLabel, conveyorRevision, runsBuilt } from "./lib/world.js";
 
 export interface WatchParams {
   services: number;
@@ -135,7 +135,7 @@ export async function benchWatch(params: WatchParams = DEFAULT_WATCH, quick = fa
     // The verifier process: compiled, plain node (as the image runs it) unless --source.
     // BENCH_WATCH_PROFILE_DIR=<dir> writes its CPU profile there when it exits.
     const profileDir = process.env.BENCH_WATCH_PROFILE_DIR;
-    const fromSource = process.env.BENCH_APP === "source";
+    const fromSource = !runsBuilt();
     const decisions: Array<{ name: string; kind: string; at: number; verifierLatencyMs: number }> = [];
     verifierChild = fork(VERIFIER_ENTRY, [JSON.stringify({ kubeconfig, repoPath, tickMs: params.tickMs })], {
       execArgv: [
@@ -223,7 +223,7 @@ export async function benchWatch(params: WatchParams = DEFAULT_WATCH, quick = fa
         ...params,
         applications: applications.length,
         soakMs: 0,
-        verifierProcess: fromSource ? "src/ through tsx" : "dist/ (npm run build), plain node",
+        verifierProcess: appLabel(),
         rssMeasured:
           "the verifier's own child process (KubeArgoSource + Verifier + a recording stub for outcomes); peak = the kernel's VmHWM; the simulated Argo CD and the benchmark run in other processes",
       },

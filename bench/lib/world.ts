@@ -15,6 +15,13 @@ export const BENCH_CONFIG = `environments:
     approvers: [reviewer]
 `;
 
+/**
+ * Whether Conveyor runs as the image runs it (compiled `dist/`, plain node: the default, set by
+ * run.ts after `npm run build`) or from `src/` through tsx (`--source`).
+ */
+export const runsBuilt = (): boolean => process.env.BENCH_APP !== "source";
+export const appLabel = (): string => (runsBuilt() ? "dist/ (npm run build), plain node" : "src/ through tsx");
+
 export async function startGeneratedWorld(
   spec: RepoSpec,
   options: WorldOptions = {},
@@ -23,7 +30,7 @@ export async function startGeneratedWorld(
   const world = await startWorld({
     applications: [],
     logLevel: "info",
-    built: process.env.BENCH_APP === "built",
+    built: runsBuilt(),
     ...options,
     // The 30 s rescan for in-progress Deployments is background work, not part of any flow measured here.
     appEnv: {
@@ -133,7 +140,7 @@ export async function conveyorRevision(): Promise<{ commit: string; dirty: strin
   return {
     commit,
     dirty,
-    app: process.env.BENCH_APP === "built" ? "dist/ (npm run build), plain node" : "src/ through tsx",
+    app: appLabel(),
   };
 }
 
