@@ -14,10 +14,11 @@
 // Whatever it prints on failure is redacted, and stripped of the throwaway paths, before it
 // leaves this file.
 import { spawn } from "node:child_process";
-import { lstat, mkdtemp, readdir, readFile, rm } from "node:fs/promises";
+import { lstat, mkdtemp, readdir, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { dirname, join, relative } from "node:path";
 import { CST, isAlias, isMap, isScalar, isSeq, Lexer, parseAllDocuments, Parser, visit, type Document } from "yaml";
+import { batchKustomization, entangled, MAX_BATCH, plainPath, splitBatch } from "../core/render-batch.js";
 import { redact } from "./redact.js";
 
 export interface RendererInfo {
@@ -47,6 +48,29 @@ export interface RenderOptions {
    * and with the tree check for addresses on this machine still applied.
    */
   remoteGit?: boolean;
+  /**
+   * The overlay may share a kustomize run with other overlays when renders queue up (its tree is
+   * trusted, and its kustomizations pass core/render-batch's batchableKustomization). Needs `root`.
+   */
+  batch?: boolean;
+}
+
+/** Kustomize runs at a time for renders that may share one. */
+const SHARED_RUNS = 2;
+
+/** A render, decided and ready to run. */
+interface Job {
+  info: RendererInfo;
+  dir: string;
+  root?: string;
+  remoteGit?: boolean;
+  isolation: { mode: Isolation };
+  timeoutMs: number;
+}
+
+interface Waiting {
+  job: Job;
+  resolve: (result: RenderResult) => void;
 }
 
 /**
@@ -605,6 +629,10 @@ export class Renderer {
   private isolated?: Promise<IsolationResolved>;
   private readonly cache = new Map<string, RenderResult>();
   private cachedChars = 0;
+  private running = 0;
+  private readonly waiting: Waiting[] = [];
+  /** Shared runs that answered, the overlays they answered for, and those rendered again alone. */
+  readonly batches = { runs: 0, members: 0, entangled: 0 };
 
   constructor(
     private readonly options: {
@@ -616,6 +644,8 @@ export class Renderer {
       maxOutputBytes?: number;
       /** Default: CONVEYOR_RENDER_ISOLATION, else "auto". */
       isolation?: IsolationSetting;
+      /** Kustomize runs at a time for renders that may be batched (2 by default). */
+      sharedRuns?: number;
     } = {},
   ) {}
 
@@ -664,57 +694,146 @@ export class Renderer {
     if ("error" in isolated && !options.remoteGit) return { ok: false, error: isolated.error, ms: 0, cached: false };
     const isolation: IsolationResolved = options.remoteGit || "error" in isolated ? { mode: "environment" } : isolated;
     const timeoutMs = options.timeoutMs ?? this.options.timeoutMs ?? DEFAULT_TIMEOUT_MS;
-    const maxOutputBytes = this.options.maxOutputBytes ?? MAX_OUTPUT_BYTES;
-    const started = performance.now();
     let result: RenderResult;
     const refused = isolation.mode === "environment" ? await this.refusal(options.root ?? dir, dir) : undefined;
+    const job: Job = {
+      info: located.info,
+      dir,
+      root: options.root,
+      remoteGit: options.remoteGit,
+      isolation,
+      timeoutMs,
+    };
     if (refused !== undefined) result = { ok: false, error: refused, ms: 0, cached: false };
-    else {
-      const target = options.root ? relative(options.root, dir) || "." : dir;
-      const [command, args] =
-        isolation.mode === "namespace"
-          ? ["unshare", inNamespace(located.info.command, [...located.info.args, target])]
-          : [located.info.command, [...located.info.args, target]];
-      let home = "";
-      const run = await withScratchHome((scratchHome) => {
-        home = scratchHome;
-        return exec(command, args, {
-          cwd: options.root,
-          timeoutMs,
-          maxOutputBytes,
-          env: renderEnvironment(pathOf(this.env), scratchHome, { remoteGit: options.remoteGit }),
-        });
-      });
-      const ms = Math.round(performance.now() - started);
-      if (run.timedOut)
-        result = {
-          ok: false,
-          error: `the render did not finish within ${duration(timeoutMs)} and was stopped`,
-          ms,
-          cached: false,
-          timedOut: true,
-        };
-      else if (run.code === "OUTPUT_TOO_LARGE")
-        result = {
-          ok: false,
-          error: `the render printed more than ${bytes(maxOutputBytes)}, the most Conveyor reads, and was stopped`,
-          ms,
-          cached: false,
-        };
-      else if (run.code !== 0)
-        result = {
-          ok: false,
-          error:
-            scrubRenderError(run.stderr || `exited with ${String(run.code)}`, options.root, [home]) ||
-            "the renderer failed without a message",
-          ms,
-          cached: false,
-        };
-      else result = { ok: true, yaml: run.stdout, ms, cached: false };
-    }
+    else if (options.batch && job.root !== undefined && !options.remoteGit && plainPath(relative(job.root, dir)))
+      result = await this.shared(job);
+    else result = await this.alone(job);
     // A timeout may be the machine, not the overlay: only deterministic outcomes are remembered.
     if (key !== undefined && !(!result.ok && result.timedOut)) this.remember(key, result);
     return result;
+  }
+
+  /** One kustomize run for one overlay. */
+  private async alone(job: Job): Promise<RenderResult> {
+    const { dir, root, timeoutMs } = job;
+    const maxOutputBytes = this.options.maxOutputBytes ?? MAX_OUTPUT_BYTES;
+    const started = performance.now();
+    const target = root ? relative(root, dir) || "." : dir;
+    let home = "";
+    const run = await withScratchHome((scratchHome) => {
+      home = scratchHome;
+      return exec(...this.commandLine(job, target), {
+        cwd: root,
+        timeoutMs,
+        maxOutputBytes,
+        env: renderEnvironment(pathOf(this.env), scratchHome, { remoteGit: job.remoteGit }),
+      });
+    });
+    const ms = Math.round(performance.now() - started);
+    if (run.timedOut)
+      return {
+        ok: false,
+        error: `the render did not finish within ${duration(timeoutMs)} and was stopped`,
+        ms,
+        cached: false,
+        timedOut: true,
+      };
+    if (run.code === "OUTPUT_TOO_LARGE")
+      return {
+        ok: false,
+        error: `the render printed more than ${bytes(maxOutputBytes)}, the most Conveyor reads, and was stopped`,
+        ms,
+        cached: false,
+      };
+    if (run.code !== 0)
+      return {
+        ok: false,
+        error:
+          scrubRenderError(run.stderr || `exited with ${String(run.code)}`, root, [home]) ||
+          "the renderer failed without a message",
+        ms,
+        cached: false,
+      };
+    return { ok: true, yaml: run.stdout, ms, cached: false };
+  }
+
+  private commandLine(job: Job, target: string): [string, string[]] {
+    const { command, args } = job.info;
+    return job.isolation.mode === "namespace"
+      ? ["unshare", inNamespace(command, [...args, target])]
+      : [command, [...args, target]];
+  }
+
+  /**
+   * A render that may share a kustomize run with others (see core/render-batch). At most
+   * `sharedRuns` such runs at a time: one that finds a run free goes alone, at once, so a single
+   * change waits for nothing; those that arrive while every run is busy wait, and go together.
+   */
+  private shared(job: Job): Promise<RenderResult> {
+    return new Promise((resolve) => {
+      this.waiting.push({ job, resolve });
+      this.drain();
+    });
+  }
+
+  private drain(): void {
+    const limit = this.options.sharedRuns ?? SHARED_RUNS;
+    while (this.running < limit && this.waiting.length > 0) {
+      // One member per tree (a resource's origin names its tree), all isolated alike.
+      const first = this.waiting[0] as Waiting;
+      const batch: Waiting[] = [];
+      const roots = new Set<string>();
+      for (const waiting of [...this.waiting]) {
+        if (batch.length >= MAX_BATCH) break;
+        const { job } = waiting;
+        if (roots.has(job.root as string) || job.isolation.mode !== first.job.isolation.mode) continue;
+        roots.add(job.root as string);
+        batch.push(waiting);
+        this.waiting.splice(this.waiting.indexOf(waiting), 1);
+      }
+      this.running++;
+      void this.together(batch).finally(() => {
+        this.running--;
+        this.drain();
+      });
+    }
+  }
+
+  /** Renders `batch` in one run; whatever that cannot answer exactly is rendered alone. */
+  private async together(batch: Waiting[]): Promise<void> {
+    const alone = (members: Waiting[]) =>
+      Promise.all(members.map(async (w) => w.resolve(await this.alone(w.job)))).then(() => undefined);
+    if (batch.length === 1) return alone(batch);
+    const scratch = await mkdtemp(join(tmpdir(), "conveyor-batch-"));
+    try {
+      const roots = batch.map((w) => relative(scratch, w.job.root as string));
+      let text: string;
+      try {
+        text = batchKustomization(batch.map((w) => relative(scratch, w.job.dir)));
+      } catch {
+        return await alone(batch);
+      }
+      await writeFile(join(scratch, "kustomization.yaml"), text);
+      const job: Job = {
+        ...(batch[0] as Waiting).job,
+        root: scratch,
+        timeoutMs: Math.min(...batch.map((w) => w.job.timeoutMs)),
+      };
+      const result = await this.alone({ ...job, dir: scratch });
+      const parts = result.ok ? splitBatch(result.yaml, roots) : undefined;
+      if (!parts) return await alone(batch);
+      const crossed = entangled(parts);
+      this.batches.runs++;
+      this.batches.members += batch.length;
+      batch.forEach((w, i) => {
+        if (!crossed[i]) w.resolve({ ok: true, yaml: parts[i] as string, ms: result.ms, cached: false });
+      });
+      const separate = batch.filter((_, i) => crossed[i]);
+      this.batches.entangled += separate.length;
+      await alone(separate);
+    } finally {
+      await rm(scratch, { recursive: true, force: true }).catch(() => undefined);
+    }
   }
 
   /** Without a namespace: why the tree must not be rendered, if it names a local address. */

@@ -255,6 +255,7 @@ async function propose(
                       head: commit,
                       renderer: services.renderer,
                       cpu: services.cpu,
+                      headTrusted: true,
                     })
                   : "";
               return rendered ? `${body}\n\n${rendered}` : body;

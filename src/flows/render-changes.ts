@@ -20,6 +20,7 @@ import { overlaySummary, type OverlayAnalysis, type RenderSide } from "../core/r
 import type { GitWorkspace } from "../adapters/git-workspace.js";
 import type { Renderer, RendererInfo, RenderResult } from "../adapters/renderer.js";
 import { referenceRefusal } from "../core/kustomization-references.js";
+import { batchableKustomization } from "../core/render-batch.js";
 import type { CorePool } from "../runtime/core-pool.js";
 
 const PARALLEL_RENDERS = 4;
@@ -38,6 +39,11 @@ export interface RenderChangesInput {
   timeoutMs?: number;
   /** All renders of one change together stop after this long (default 2 minutes). */
   budgetMs?: number;
+  /**
+   * The head is Conveyor's own commit (its branch in this repository): its renders, like the
+   * base's, may share a kustomize run with other changes' renders. A person's head never does.
+   */
+  headTrusted?: boolean;
 }
 
 export type RenderChanges =
@@ -92,7 +98,8 @@ export async function renderChanges(input: RenderChangesInput): Promise<RenderCh
       if (!closure) return { side: { kind: "absent" } };
       // Nothing that reaches out of the repository is rendered: not the network, not the host,
       // not another repository's clone. kustomize would follow such references as written.
-      const problems = refused.get(overlay.dir)?.[side] ?? [];
+      const facts = refused.get(overlay.dir);
+      const problems = facts?.[side] ?? [];
       if (problems.length) return { side: { kind: "failed", error: referenceRefusal(problems) } };
       const left = deadline - Date.now();
       if (left <= 0) {
@@ -110,6 +117,7 @@ export async function renderChanges(input: RenderChangesInput): Promise<RenderCh
         timeoutMs: Math.min(input.timeoutMs ?? DEFAULT_RENDER_TIMEOUT_MS, left),
         // Remote references left after the check are ones render.allowRemote trusts, pinned.
         remoteGit: overlay.remote.length > 0,
+        batch: (side === "before" || input.headTrusted === true) && facts?.batchable[side] === true,
       });
       return {
         side: result.ok ? { kind: "rendered", yaml: result.yaml } : { kind: "failed", error: result.error },
@@ -291,8 +299,15 @@ async function viewsOf(workspace: GitWorkspace, cpu: CorePool, sides: Kustomizat
   });
 }
 
+interface ClosureFacts {
+  before: ReferenceProblem[];
+  after: ReferenceProblem[];
+  batchable: { before: boolean; after: boolean };
+}
+
 /**
- * By affected overlay and side: what its kustomizations refer to that is not rendered. Each
+ * By affected overlay and side: what its kustomizations refer to that is not rendered, and
+ * whether its renders may share a kustomize run. Each
  * directory of a side is checked once, however many overlays read it.
  */
 async function refusals(
@@ -301,7 +316,7 @@ async function refusals(
   config: Config,
   affected: AffectedOverlay[],
   sides: { before: Kustomizations; after: Kustomizations },
-): Promise<Map<string, { before: ReferenceProblem[]; after: ReferenceProblem[] }>> {
+): Promise<Map<string, ClosureFacts>> {
   const wanted = new Map<string, { side: "before" | "after"; dir: string; path: string; sha: string }>();
   for (const overlay of affected)
     for (const side of ["before", "after"] as const)
@@ -318,8 +333,24 @@ async function refusals(
   const byKey = new Map(checked.map(([key], i) => [key, problems[i] ?? []]));
   const of = (side: "before" | "after", dirs: string[] | undefined) =>
     (dirs ?? []).flatMap((dir) => byKey.get(`${side}\0${dir}`) ?? []);
+  // Whether a side's kustomizations may share a kustomize run: each was read, and none reaches
+  // beyond its own resources in a combined build.
+  const batchable = (side: "before" | "after", dirs: string[] | undefined) => {
+    const read = (dirs ?? []).map((dir) => {
+      const found = wanted.get(`${side}\0${dir}`);
+      return found === undefined ? "" : texts.get(found.sha);
+    });
+    return read.every((text) => text !== undefined) && batchableKustomization(read as string[]);
+  };
   return new Map(
-    affected.map((o) => [o.dir, { before: of("before", o.closure.before), after: of("after", o.closure.after) }]),
+    affected.map((o) => [
+      o.dir,
+      {
+        before: of("before", o.closure.before),
+        after: of("after", o.closure.after),
+        batchable: { before: batchable("before", o.closure.before), after: batchable("after", o.closure.after) },
+      },
+    ]),
   );
 }
 

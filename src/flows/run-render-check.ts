@@ -97,6 +97,7 @@ export async function runRenderCheck(
       renderer: services.renderer,
       cpu: services.cpu,
       timeoutMs: options.timeoutMs,
+      headTrusted: ownBranch,
     });
     // A person's PR that touches no overlay gets no check run at all.
     if (result.affected.length === 0 && !ownBranch) return;

@@ -1,7 +1,7 @@
 // render-changes: what a change renders to, with the real kustomize on a real repository, and
 // what it refuses to render (anything outside the repository) and when it stops (its budget).
 import { randomUUID } from "node:crypto";
-import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 import { parseConfig, type Config } from "../../src/core/config.js";
 import { renderChanges } from "../../src/flows/render-changes.js";
 import { flowWorld, type FlowWorld } from "../helpers/flow-world.js";
@@ -21,7 +21,7 @@ async function changeOnBranch(edit: (text: string) => string) {
   return { base, head };
 }
 
-const render = (commits: { base: string; head: string }, extra: { budgetMs?: number } = {}) =>
+const render = (commits: { base: string; head: string }, extra: { budgetMs?: number; headTrusted?: boolean } = {}) =>
   renderChanges({
     workspace: w.scope.workspace,
     config,
@@ -180,5 +180,31 @@ describe("renderChanges", () => {
     expect(result.kind).toBe("rendered");
     if (result.kind !== "rendered") return;
     expect(result.overlays[0]?.failure?.error).toContain("not rendered: this change's renders used up their 0 s");
+  });
+
+  it("only trusted trees whose kustomizations stay within their own resources may share a kustomize run", async () => {
+    const calls = vi.spyOn(w.services.renderer, "render");
+    const sides = () =>
+      calls.mock.calls.map(([dir, options]) => `${/\/(base|head)\//.exec(dir)?.[1]}:${String(options?.batch)}`).sort();
+    const bump = await changeOnBranch((t) => t.replace('newTag: "1.4.0"', 'newTag: "1.5.0"'));
+    // A person's change: the base (the default branch) may, the head may not.
+    await render(bump);
+    expect(sides()).toEqual(["base:true", "head:false"]);
+    // Conveyor's own change: both may.
+    calls.mockClear();
+    await render(bump, { headTrusted: true });
+    expect(sides()).toEqual(["base:true", "head:true"]);
+    // Vars are resolved across a whole build: an overlay that declares them always renders alone.
+    calls.mockClear();
+    const withVars = w.remote.commit(
+      "change",
+      {
+        [STAGING]: `${w.remote.show("change", STAGING) as string}vars:\n  - name: SERVICE\n    objref: {kind: Service, name: order-service, apiVersion: v1}\n`,
+      },
+      "vars",
+    );
+    await w.scope.workspace.sync();
+    await render({ base: bump.base, head: withVars }, { headTrusted: true });
+    expect(sides()).toEqual(["base:true", "head:false"]);
   });
 });
