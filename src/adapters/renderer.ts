@@ -779,15 +779,21 @@ export class Renderer {
   private drain(): void {
     const limit = this.options.sharedRuns ?? SHARED_RUNS;
     while (this.running < limit && this.waiting.length > 0) {
-      // One member per tree (a resource's origin names its tree), all isolated alike.
+      // One member per tree (a resource's origin names its tree), and per overlay (the same
+      // overlay at two commits, a change's base and head, holds the same objects: kustomize
+      // refuses two of one name), all isolated alike.
       const first = this.waiting[0] as Waiting;
       const batch: Waiting[] = [];
       const roots = new Set<string>();
+      const overlays = new Set<string>();
       for (const waiting of [...this.waiting]) {
         if (batch.length >= MAX_BATCH) break;
         const { job } = waiting;
-        if (roots.has(job.root as string) || job.isolation.mode !== first.job.isolation.mode) continue;
+        const overlay = relative(job.root as string, job.dir);
+        if (roots.has(job.root as string) || overlays.has(overlay) || job.isolation.mode !== first.job.isolation.mode)
+          continue;
         roots.add(job.root as string);
+        overlays.add(overlay);
         batch.push(waiting);
         this.waiting.splice(this.waiting.indexOf(waiting), 1);
       }

@@ -1,6 +1,16 @@
 // Renders that queue up share a kustomize run (the real kustomize on this machine): each overlay
 // must come back exactly as it renders alone, or be rendered alone.
-import { cpSync, mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from "node:fs";
+import {
+  chmodSync,
+  cpSync,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  writeFileSync,
+} from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
@@ -151,10 +161,10 @@ data:
     // Alone, "shared" stays as written (nothing in the overlay is called that); in a combined
     // build kustomize points it at the other overlay's ConfigMap, named p-shared.
     const refers = {
-      dir: "o",
+      dir: "refers",
       root: tree({
-        "o/kustomization.yaml": "resources: [d.yaml]\n",
-        "o/d.yaml": `apiVersion: apps/v1
+        "refers/kustomization.yaml": "resources: [d.yaml]\n",
+        "refers/d.yaml": `apiVersion: apps/v1
 kind: Deployment
 metadata:
   name: d
@@ -168,10 +178,10 @@ spec:
       }),
     };
     const defines = {
-      dir: "o",
+      dir: "defines",
       root: tree({
-        "o/kustomization.yaml": "namePrefix: p-\nresources: [cm.yaml]\n",
-        "o/cm.yaml": "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: shared\ndata: {x: '2'}\n",
+        "defines/kustomization.yaml": "namePrefix: p-\nresources: [cm.yaml]\n",
+        "defines/cm.yaml": "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: shared\ndata: {x: '2'}\n",
       }),
     };
     const first = { dir: "o", root: tree({ "o/kustomization.yaml": "namespace: first\n" }) };
@@ -185,13 +195,13 @@ spec:
 
   it("give an overlay that fails its own error, and the others their renders", async () => {
     const good = (n: number) => ({
-      dir: "o",
+      dir: `good-${n}`,
       root: tree({
-        "o/kustomization.yaml": "resources: [cm.yaml]\n",
-        "o/cm.yaml": `apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: cm-${n}\n`,
+        [`good-${n}/kustomization.yaml`]: "resources: [cm.yaml]\n",
+        [`good-${n}/cm.yaml`]: `apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: cm-${n}\n`,
       }),
     });
-    const broken = { dir: "o", root: tree({ "o/kustomization.yaml": "resources: [missing.yaml]\n" }) };
+    const broken = { dir: "broken", root: tree({ "broken/kustomization.yaml": "resources: [missing.yaml]\n" }) };
     const members = [good(1), good(2), broken, good(3)];
     const expected = await alone(members);
     expect(expected[2]?.ok).toBe(false);
@@ -217,5 +227,30 @@ spec:
     expect(again.map(yamlOf)).toEqual((await alone(three.map((dir) => ({ root, dir })))).map(yamlOf));
     // Same tree: each waited for its own run.
     expect(one.batches.runs).toBe(0);
+  });
+
+  it("never put one overlay at two commits in a run (a change's base and head hold the same objects)", async () => {
+    // kubectl behind a script that counts the renders it is asked for.
+    const log = join(scratch, "runs.log");
+    const bin = join(scratch, "counting-kustomize");
+    writeFileSync(
+      bin,
+      `#!/bin/sh\nif [ "$1" = version ]; then exec kubectl version --client; fi\necho run >> ${log}\nshift\nexec kubectl kustomize "$@"\n`,
+    );
+    chmodSync(bin, 0o755);
+    const renderer = new Renderer({ sharedRuns: 1, env: { ...process.env, KUSTOMIZE_BIN: bin } });
+    const dir = "services/cart-service/overlays/staging";
+    const base = tree({}, SEED_DIR);
+    const head = tree({}, SEED_DIR);
+    const first = { dir: "o", root: tree({ "o/kustomization.yaml": "namespace: first\n" }) };
+    const results = await Promise.all(
+      [first, { root: base, dir }, { root: head, dir }].map((m) =>
+        renderer.render(join(m.root, m.dir), { root: m.root, batch: true }),
+      ),
+    );
+    expect(results.every((r) => r.ok)).toBe(true);
+    // One run each: none wasted on a shared run kustomize would refuse.
+    expect(existsSync(log) ? readFileSync(log, "utf8").trim().split("\n") : []).toHaveLength(3);
+    expect(renderer.batches.runs).toBe(0);
   });
 });
