@@ -47,22 +47,40 @@ export async function startRenderCheck(
   if (own) await check.start();
   const repo = target.gh.fullName;
   // Conveyor's own PRs render in slots of their own: people's PRs, however many or however slow,
-  // cannot keep a deploy from its check (and so from merging).
-  services.background.start("render", target.log, () =>
-    services.queue.run(
+  // cannot keep a deploy from its check (and so from merging). A slot is held while rendering,
+  // not while the result waits its turn to be written: in a burst, writes queue for seconds, and
+  // the renders of the checks behind may share kustomize runs meanwhile.
+  services.background.start("render", target.log, async () => {
+    const publish = await services.queue.run(
       `${repo}#render#${target.pr.number}`,
-      () => runRenderCheck(services, target, options, check),
+      () => renderCheck(services, target, options, check),
       own ? `${repo}#render-own` : `${repo}#render`,
-    ),
-  );
+    );
+    await publish();
+  });
 }
 
+/** Renders the PR and publishes its check run. */
 export async function runRenderCheck(
   services: Services,
   target: RenderTarget,
   options: RenderCheckOptions = {},
   check = new RenderCheckRun(target.gh, target.pr.headSha),
 ): Promise<void> {
+  const publish = await renderCheck(services, target, options, check);
+  await publish();
+}
+
+type Publish = () => Promise<void>;
+const nothing: Publish = () => Promise.resolve();
+
+/** Renders the PR; what it returns writes the check run's result. */
+async function renderCheck(
+  services: Services,
+  target: RenderTarget,
+  options: RenderCheckOptions,
+  check: RenderCheckRun,
+): Promise<Publish> {
   const { pr, gh, workspace } = target;
   const ownBranch = isOwnBranch(pr);
   // Conveyor's own PRs may merge automatically: the running check must exist before anything
@@ -71,16 +89,15 @@ export async function runRenderCheck(
   const log = target.log.child({ repo: gh.fullName, pr: pr.number });
   try {
     const config = await readConfig(gh);
-    if (!config) {
-      if (check.started)
-        await check.complete({
-          conclusion: "neutral",
-          title: "Configuration is invalid",
-          summary:
-            "`.github/conveyor.yml` is invalid (see the issue labelled `conveyor:config`), so overlays were not checked.",
-        });
-      return;
-    }
+    if (!config)
+      return check.started
+        ? published(check, {
+            conclusion: "neutral",
+            title: "Configuration is invalid",
+            summary:
+              "`.github/conveyor.yml` is invalid (see the issue labelled `conveyor:config`), so overlays were not checked.",
+          })
+        : nothing;
     // Reads only, so no turn in the repo's queue (a burst of deploy edits may be waiting there).
     // Conveyor's own PR commits are already in the clone: no fetch for those.
     if (!(await workspace.hasCommits([pr.headSha, pr.baseSha]))) {
@@ -100,17 +117,15 @@ export async function runRenderCheck(
       headTrusted: ownBranch,
     });
     // A person's PR that touches no overlay gets no check run at all.
-    if (result.affected.length === 0 && !ownBranch) return;
+    if (result.affected.length === 0 && !ownBranch) return nothing;
     if (!check.started) await check.start();
 
-    if (result.kind === "no-renderer") {
-      await check.complete({
+    if (result.kind === "no-renderer")
+      return published(check, {
         conclusion: "neutral",
         title: "No renderer available",
         summary: `Conveyor could not render ${result.affected.length} affected overlay(s): ${result.reason}.\n\n${INSTALL_HINT}`,
       });
-      return;
-    }
     const violations = evaluatePolicy({
       config,
       overlays: result.overlays
@@ -132,19 +147,35 @@ export async function runRenderCheck(
       },
       `${RENDER_CHECK}: ${report.title}`,
     );
-    await check.complete(report);
+    return published(check, report);
   } catch (error) {
-    // Never leave a running check behind: it would hold a Conveyor PR forever.
-    if (check.started)
-      await check
-        .complete({
-          conclusion: "failure",
-          title: "Conveyor could not render this pull request",
-          summary: describeError(error),
-        })
-        .catch(() => undefined);
+    await failed(check, error);
     throw error;
   }
+}
+
+/** Writes `report` as the check's result. */
+function published(check: RenderCheckRun, report: CheckReport): Publish {
+  return async () => {
+    try {
+      await check.complete(report);
+    } catch (error) {
+      await failed(check, error);
+      throw error;
+    }
+  };
+}
+
+/** Never leaves a running check behind: it would hold a Conveyor PR forever. */
+async function failed(check: RenderCheckRun, error: unknown): Promise<void> {
+  if (!check.started) return;
+  await check
+    .complete({
+      conclusion: "failure",
+      title: "Conveyor could not render this pull request",
+      summary: describeError(error),
+    })
+    .catch(() => undefined);
 }
 
 /** The check run of one render: created once, completed once. */
