@@ -71,7 +71,15 @@ interface Job {
 interface Waiting {
   job: Job;
   resolve: (result: RenderResult) => void;
+  since: number;
 }
+
+/** In a burst, how long a render may wait for others to share its kustomize run. */
+const LINGER_MS = 1_500;
+/** ... unless this many are waiting already. */
+const LINGER_ENOUGH = 8;
+/** A burst: more than one change's trees seen within this long. */
+const BUSY_WINDOW_MS = 3_000;
 
 /**
  * How a render is kept off the network. "namespace": in a network namespace of its own (Linux,
@@ -631,6 +639,8 @@ export class Renderer {
   private cachedChars = 0;
   private running = 0;
   private readonly waiting: Waiting[] = [];
+  private readonly arrivals: Array<{ at: number; root: string }> = [];
+  private lingerTimer?: NodeJS.Timeout;
   /** Shared runs that answered, the overlays they answered for, and those rendered again alone. */
   readonly batches = { runs: 0, members: 0, entangled: 0 };
 
@@ -646,6 +656,8 @@ export class Renderer {
       isolation?: IsolationSetting;
       /** Kustomize runs at a time for renders that may be batched (2 by default). */
       sharedRuns?: number;
+      /** In a burst, how long a render may wait for others to share its run (1.5 s by default; 0: never). */
+      lingerMs?: number;
     } = {},
   ) {}
 
@@ -766,19 +778,43 @@ export class Renderer {
 
   /**
    * A render that may share a kustomize run with others (see core/render-batch). At most
-   * `sharedRuns` such runs at a time: one that finds a run free goes alone, at once, so a single
-   * change waits for nothing; those that arrive while every run is busy wait, and go together.
+   * `sharedRuns` such runs at a time. While only one change renders, a render that finds a run
+   * free goes at once, alone: a single change waits for nothing. While several changes render
+   * (a burst), a render waits up to `lingerMs` for others to share its run, or until enough
+   * are waiting, and renders that find every run busy wait for one and go together.
    */
   private shared(job: Job): Promise<RenderResult> {
+    const now = Date.now();
+    this.arrivals.push({ at: now, root: job.root as string });
+    while ((this.arrivals[0]?.at ?? now) < now - BUSY_WINDOW_MS) this.arrivals.shift();
     return new Promise((resolve) => {
-      this.waiting.push({ job, resolve });
+      this.waiting.push({ job, resolve, since: now });
       this.drain();
     });
+  }
+
+  /** How long the oldest waiting render may still wait for company: 0 to go now. */
+  private lingering(): number {
+    const lingerMs = this.options.lingerMs ?? LINGER_MS;
+    const oldest = this.waiting[0];
+    if (!oldest || lingerMs <= 0 || this.waiting.length >= LINGER_ENOUGH) return 0;
+    // Several changes' trees (a change renders two, its base and head) seen lately: a burst.
+    const roots = new Set(this.arrivals.filter((a) => a.at >= Date.now() - BUSY_WINDOW_MS).map((a) => a.root));
+    if (roots.size <= 2) return 0;
+    return Math.max(0, oldest.since + lingerMs - Date.now());
   }
 
   private drain(): void {
     const limit = this.options.sharedRuns ?? SHARED_RUNS;
     while (this.running < limit && this.waiting.length > 0) {
+      const wait = this.lingering();
+      if (wait > 0) {
+        this.lingerTimer ??= setTimeout(() => {
+          this.lingerTimer = undefined;
+          this.drain();
+        }, wait);
+        return;
+      }
       // One member per tree (a resource's origin names its tree), and per overlay (the same
       // overlay at two commits, a change's base and head, holds the same objects: kustomize
       // refuses two of one name), all isolated alike.

@@ -50,7 +50,7 @@ async function alone(members: Member[]): Promise<RenderResult[]> {
  * once, the rest wait for it and go together.
  */
 async function together(members: Member[]): Promise<{ results: RenderResult[]; renderer: Renderer }> {
-  const renderer = new Renderer({ sharedRuns: 1 });
+  const renderer = new Renderer({ sharedRuns: 1, lingerMs: 0 });
   const results = await Promise.all(
     members.map((m) => renderer.render(join(m.root, m.dir), { root: m.root, batch: true })),
   );
@@ -252,5 +252,27 @@ spec:
     // One run each: none wasted on a shared run kustomize would refuse.
     expect(existsSync(log) ? readFileSync(log, "utf8").trim().split("\n") : []).toHaveLength(3);
     expect(renderer.batches.runs).toBe(0);
+  });
+
+  it("in a burst, wait briefly for other changes' renders and share a run with them", async () => {
+    // Three changes, each rendering its base and head (six trees): more than one change at a
+    // time is a burst, so the renders that find a run free still wait for company.
+    const overlays = ["cart-service", "user-service", "order-service"].map((s) => `services/${s}/overlays/staging`);
+    const members = overlays.flatMap((dir) => [
+      { root: tree({}, SEED_DIR), dir },
+      { root: tree({}, SEED_DIR), dir },
+    ]);
+    const expected = await alone(members);
+    const renderer = new Renderer({ sharedRuns: 2, lingerMs: 400 });
+    const results = await Promise.all(
+      members.map((m) => renderer.render(join(m.root, m.dir), { root: m.root, batch: true })),
+    );
+    expect(results.map(yamlOf)).toEqual(expected.map(yamlOf));
+    // The first two went at once (one change's worth of trees is no burst); the four others
+    // waited for each other, and at least three of them shared a run (which three went
+    // together depends on which two went first: one overlay is never in a run twice).
+    expect(renderer.batches.runs).toBeGreaterThanOrEqual(1);
+    expect(renderer.batches.members).toBeGreaterThanOrEqual(3);
+    expect(renderer.batches.entangled).toBe(0);
   });
 });

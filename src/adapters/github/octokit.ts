@@ -41,6 +41,25 @@ export interface OctokitRecorder {
 
 const ignore: OctokitRecorder = { request: () => undefined, rateLimitWait: () => undefined };
 
+/** A success response's body, as Octokit would give it (JSON parsed, text, or bytes). */
+async function bodyOf(body: unknown, contentType: unknown): Promise<unknown> {
+  if (!(body instanceof ReadableStream)) return body ?? "";
+  const type = typeof contentType === "string" ? contentType.toLowerCase() : "";
+  const mime = type.split(";")[0]?.trim() ?? "";
+  const response = new Response(body);
+  if (mime === "application/json" || mime === "application/scim+json") {
+    const text = await response.text();
+    try {
+      return JSON.parse(text) as unknown;
+    } catch {
+      return text;
+    }
+  }
+  if (!type || mime.startsWith("text/") || (/charset=utf-8/.test(type) && mime !== "application/octet-stream"))
+    return response.text();
+  return response.arrayBuffer();
+}
+
 export function conveyorOctokit(tuning: OctokitTuning = {}, recorder: OctokitRecorder = ignore) {
   // One limiter of each kind for every client this class makes (one per installation token),
   // keyed by installation as Octokit's own are; with REDIS_URL they live in Redis and replicas
@@ -61,6 +80,17 @@ export function conveyorOctokit(tuning: OctokitTuning = {}, recorder: OctokitRec
     return { ...groups };
   };
   return ProbotOctokit.plugin((octokit) => {
+    // Octokit parses every JSON response with a BigInt-aware parser (json-with-bigint) that, on
+    // Node 20, rewrites the whole text with a regular expression and then revives every value: a
+    // large share of Conveyor's CPU in a burst. GitHub's REST numbers are all safe integers, so
+    // JSON.parse gives the same objects. The body is read here; anything asked for as a stream,
+    // and anything not JSON, is left to Octokit's own handling.
+    octokit.hook.wrap("request", async (request, options) => {
+      if (options.request?.parseSuccessResponseBody === false) return request(options);
+      const response = await request({ ...options, request: { ...options.request, parseSuccessResponseBody: false } });
+      response.data = await bodyOf(response.data, response.headers["content-type"]);
+      return response;
+    });
     octokit.hook.after("request", (response, options) => {
       recorder.request(String(options.method), String(response.status));
     });

@@ -68,4 +68,36 @@ describe("conveyorOctokit", () => {
     expect(data.number).toBe(7);
     expect(performance.now() - started).toBeGreaterThanOrEqual(950);
   });
+
+  it("gives JSON, text and bytes back as Octokit does, and a stream to whoever asks for one", async () => {
+    gh = mockGitHub();
+    const pull = { number: 7, id: 2_147_483_648_123, title: "Deploy", labels: [{ name: "conveyor" }], draft: false };
+    gh.scope
+      .get("/repos/acme/manifests/pulls/7")
+      .reply(200, JSON.stringify(pull), { "content-type": "application/json; charset=utf-8" })
+      .get("/repos/acme/manifests/contents/a.txt")
+      .reply(200, "plain text", { "content-type": "text/plain; charset=utf-8" })
+      .get("/repos/acme/manifests/tarball/main")
+      .reply(200, Buffer.from([0, 1, 2, 255]), { "content-type": "application/octet-stream" })
+      .get("/repos/acme/manifests/zipball/main")
+      .reply(200, "streamed", { "content-type": "application/zip" })
+      .delete("/repos/acme/manifests/git/refs/heads/old")
+      .reply(204)
+      .get("/repos/acme/manifests/pulls/8")
+      .reply(200, "{not json", { "content-type": "application/json" });
+    const Octokit = conveyorOctokit({ writeIntervalMs: 1, notificationIntervalMs: 1 });
+    const octokit = new Octokit({ auth: "ghs_one" });
+    expect((await octokit.request("GET /repos/acme/manifests/pulls/7")).data).toEqual(pull);
+    expect((await octokit.request("GET /repos/acme/manifests/contents/a.txt")).data).toBe("plain text");
+    const bytes = (await octokit.request("GET /repos/acme/manifests/tarball/main")).data as ArrayBuffer;
+    expect([...new Uint8Array(bytes)]).toEqual([0, 1, 2, 255]);
+    const stream = (
+      await octokit.request("GET /repos/acme/manifests/zipball/main", { request: { parseSuccessResponseBody: false } })
+    ).data as unknown as ReadableStream;
+    expect(await new Response(stream).text()).toBe("streamed");
+    const deleted = await octokit.request("DELETE /repos/acme/manifests/git/refs/heads/old");
+    expect([deleted.status, deleted.data]).toEqual([204, ""]);
+    // What is not JSON after all is given as the text it is, as Octokit does.
+    expect((await octokit.request("GET /repos/acme/manifests/pulls/8")).data).toBe("{not json");
+  });
 });
