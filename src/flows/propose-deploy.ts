@@ -1,6 +1,7 @@
 // Puts an image into an environment's overlay by PR: deploy events, promotions and commands all
 // come here. What to change is core/plan-deploy.ts; getting it onto GitHub is publish-edit.
 import { findEnvironment, overlayDir, type Config } from "../core/config.js";
+import type { GitWorkspace } from "../adapters/git-workspace.js";
 import { planBlueGreenRelease, planBlueGreenSwitch, type StepPr, type Stop } from "../core/plan-blue-green.js";
 import { planCanaryPromotion, planCanaryRelease } from "../core/plan-canary.js";
 import { strategyFor, strategyKindFor, type Slot } from "../core/strategy.js";
@@ -42,6 +43,28 @@ export type ProposeOutcome =
     };
 
 type Stopped = Rejection | { kind: "noop"; reason: string; target?: DeployTarget; pr?: number };
+
+/**
+ * The services a commit's layout names. A burst of deploys reads the same main: its thousands of
+ * paths are matched once, not once per deploy. Keyed by what discovery reads of the config.
+ */
+async function servicesAt(workspace: GitWorkspace, commit: string, config: Config): Promise<Set<string>> {
+  const key = [
+    workspace.dir,
+    commit,
+    config.discover,
+    ...config.environments.map((e) => `${e.name}=${e.path}`),
+    "\0",
+    ...Object.keys(config.services),
+  ].join("\n");
+  const known = servicesSeen.get(key);
+  if (known) return known;
+  const found = discoverServices(await workspace.listFiles(commit, "."), config);
+  servicesSeen.set(key, found);
+  if (servicesSeen.size > 16) servicesSeen.delete(servicesSeen.keys().next().value as string);
+  return found;
+}
+const servicesSeen = new Map<string, Set<string>>();
 
 export async function proposeDeploy(
   services: Services,
@@ -103,7 +126,7 @@ async function propose(
     what: request.service,
     onEdit: () => planned && accepted(planned),
     plan: async (view): Promise<EditPlan<Stopped>> => {
-      const known = discoverServices(await workspace.listFiles(view.defaultSha, "."), config);
+      const known = await servicesAt(workspace, view.defaultSha, config);
       const resolved = resolveTarget(request, config, known, input.mode);
       if (resolved.kind === "reject") return { kind: "stop", result: resolved };
       const { target } = resolved;

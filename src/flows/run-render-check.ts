@@ -13,6 +13,13 @@ import type { Log, Services } from "./services.js";
 
 export const RENDER_CHECK = "conveyor/render";
 
+/**
+ * Conveyor's own PRs' checks rendering at a time, per repository. Their renders share kustomize
+ * runs (two at a time, in the renderer) and, in a burst, wait up to 1.5 s for each other: enough
+ * slots that a burst's checks are not held back by that wait. Reading their trees is light.
+ */
+const OWN_RENDER_SLOTS = 16;
+
 export const INSTALL_HINT =
   "Install `kustomize` (https://kubectl.docs.kubernetes.io/installation/kustomize/) or `kubectl` where Conveyor runs, or set `KUSTOMIZE_BIN` to a kustomize binary. The Docker image ships kustomize.";
 
@@ -55,6 +62,7 @@ export async function startRenderCheck(
       `${repo}#render#${target.pr.number}`,
       () => renderCheck(services, target, options, check),
       own ? `${repo}#render-own` : `${repo}#render`,
+      own ? OWN_RENDER_SLOTS : undefined,
     );
     await publish();
   });

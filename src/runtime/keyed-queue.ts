@@ -9,9 +9,10 @@ export class KeyedQueue {
 
   constructor(private readonly perGroup = 4) {}
 
-  run<T>(key: string, task: () => Promise<T>, group: string = key): Promise<T> {
+  /** `size`: how many of `group` at a time, where not `perGroup` (fixed by the group's first task). */
+  run<T>(key: string, task: () => Promise<T>, group: string = key, size?: number): Promise<T> {
     this.pending++;
-    const slotted = () => this.slots(group).use(task);
+    const slotted = () => this.slots(group, size).use(task);
     const previous = this.tails.get(key) ?? Promise.resolve();
     const next = previous.then(slotted, slotted);
     const tail = next.catch(() => undefined);
@@ -28,10 +29,10 @@ export class KeyedQueue {
     return this.pending;
   }
 
-  private slots(group: string): Slots {
+  private slots(group: string, size = this.perGroup): Slots {
     let slots = this.groups.get(group);
     if (!slots) {
-      slots = new Slots(this.perGroup, () => this.groups.delete(group));
+      slots = new Slots(size, () => this.groups.delete(group));
       this.groups.set(group, slots);
     }
     return slots;

@@ -62,6 +62,42 @@ describe("KeyedQueue", () => {
     expect(queue.depth).toBe(0);
   });
 
+  it("gives a group the size its first task asks for, and others the default", async () => {
+    const queue = new KeyedQueue(1);
+    let running = 0;
+    let peak = 0;
+    const blocked = gate();
+    const wide = Array.from({ length: 4 }, (_, i) =>
+      queue.run(
+        `acme/manifests#render#${i}`,
+        async () => {
+          peak = Math.max(peak, ++running);
+          await blocked.opened;
+          running--;
+        },
+        "acme/manifests#render-own",
+        3,
+      ),
+    );
+    let narrowStarted = 0;
+    const narrow = [0, 1].map((i) =>
+      queue.run(
+        `acme/manifests#pr#${i}`,
+        async () => {
+          narrowStarted++;
+          await blocked.opened;
+        },
+        "acme/manifests#render",
+      ),
+    );
+    await new Promise((resolve) => setTimeout(resolve, 10));
+    expect(peak).toBe(3);
+    expect(narrowStarted).toBe(1);
+    blocked.open();
+    await Promise.all([...wide, ...narrow]);
+    expect(peak).toBe(3);
+  });
+
   it("does not hold one repository's work behind another's", async () => {
     const queue = new KeyedQueue(1);
     const blocked = gate();
