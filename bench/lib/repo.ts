@@ -31,7 +31,7 @@ images:
 `;
 }
 
-function baseFiles(service: string): Record<string, string> {
+export function baseFiles(service: string): Record<string, string> {
   return {
     [`services/${service}/base/kustomization.yaml`]: `apiVersion: kustomize.config.k8s.io/v1beta1
 kind: Kustomization

@@ -41,23 +41,33 @@ export interface OctokitRecorder {
 
 const ignore: OctokitRecorder = { request: () => undefined, rateLimitWait: () => undefined };
 
-/** A success response's body, as Octokit would give it (JSON parsed, text, or bytes). */
-async function bodyOf(body: unknown, contentType: unknown): Promise<unknown> {
-  if (!(body instanceof ReadableStream)) return body ?? "";
-  const type = typeof contentType === "string" ? contentType.toLowerCase() : "";
-  const mime = type.split(";")[0]?.trim() ?? "";
-  const response = new Response(body);
-  if (mime === "application/json" || mime === "application/scim+json") {
-    const text = await response.text();
-    try {
-      return JSON.parse(text) as unknown;
-    } catch {
-      return text;
-    }
-  }
-  if (!type || mime.startsWith("text/") || (/charset=utf-8/.test(type) && mime !== "application/octet-stream"))
-    return response.text();
-  return response.arrayBuffer();
+/** Where jsonAsText keeps a response's own content type. */
+const JSON_TYPE = "x-conveyor-json-content-type";
+
+/**
+ * Octokit parses every JSON response with a BigInt-aware parser (json-with-bigint) that, on Node
+ * 20, rewrites the whole text with a regular expression and then revives every value: a large
+ * share of Conveyor's CPU in a burst. GitHub's REST numbers are all safe integers, so JSON.parse
+ * gives the same objects. This fetch hands a successful JSON response to Octokit as text (its
+ * type kept aside); the request hook below parses it. Errors keep their type: Octokit reads
+ * their message from the parsed body.
+ */
+function jsonAsText(fetch?: typeof globalThis.fetch): typeof globalThis.fetch {
+  return async (input, init) => {
+    const response = await (fetch ?? globalThis.fetch)(input, init);
+    const type = response.headers.get("content-type") ?? "";
+    const mime = type.split(";")[0]?.trim().toLowerCase();
+    if (response.status < 200 || response.status > 299 || response.status === 204 || response.status === 205)
+      return response;
+    if (mime !== "application/json" || response.body === null) return response;
+    const headers = new Headers(response.headers);
+    headers.set(JSON_TYPE, type);
+    headers.set("content-type", "text/plain; charset=utf-8");
+    const text = new Response(response.body, { status: response.status, statusText: response.statusText, headers });
+    // Pagination reads the page's address from the response.
+    Object.defineProperty(text, "url", { value: response.url });
+    return text;
+  };
 }
 
 export function conveyorOctokit(tuning: OctokitTuning = {}, recorder: OctokitRecorder = ignore) {
@@ -80,15 +90,20 @@ export function conveyorOctokit(tuning: OctokitTuning = {}, recorder: OctokitRec
     return { ...groups };
   };
   return ProbotOctokit.plugin((octokit) => {
-    // Octokit parses every JSON response with a BigInt-aware parser (json-with-bigint) that, on
-    // Node 20, rewrites the whole text with a regular expression and then revives every value: a
-    // large share of Conveyor's CPU in a burst. GitHub's REST numbers are all safe integers, so
-    // JSON.parse gives the same objects. The body is read here; anything asked for as a stream,
-    // and anything not JSON, is left to Octokit's own handling.
+    // The JSON that jsonAsText handed over as text, parsed, under its own type again.
     octokit.hook.wrap("request", async (request, options) => {
-      if (options.request?.parseSuccessResponseBody === false) return request(options);
-      const response = await request({ ...options, request: { ...options.request, parseSuccessResponseBody: false } });
-      response.data = await bodyOf(response.data, response.headers["content-type"]);
+      const response = await request(options);
+      const headers = response.headers as Record<string, string | undefined>;
+      const type = headers[JSON_TYPE];
+      if (type === undefined) return response;
+      delete headers[JSON_TYPE];
+      headers["content-type"] = type;
+      if (typeof response.data === "string")
+        try {
+          response.data = JSON.parse(response.data) as unknown;
+        } catch {
+          // Not JSON after all: the text, as Octokit gives it.
+        }
       return response;
     });
     octokit.hook.after("request", (response, options) => {
@@ -104,6 +119,10 @@ export function conveyorOctokit(tuning: OctokitTuning = {}, recorder: OctokitRec
     // A function, not an object: Probot passes its own throttle options (which give up on secondary
     // limits) with every instance, and only a function can put ours on top of them.
     ...options,
+    request: {
+      ...(options.request as Record<string, unknown> | undefined),
+      fetch: jsonAsText((options.request as { fetch?: typeof fetch } | undefined)?.fetch),
+    },
     throttle: {
       ...options.throttle,
       ...tuned(options.throttle),

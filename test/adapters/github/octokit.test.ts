@@ -84,10 +84,18 @@ describe("conveyorOctokit", () => {
       .delete("/repos/acme/manifests/git/refs/heads/old")
       .reply(204)
       .get("/repos/acme/manifests/pulls/8")
-      .reply(200, "{not json", { "content-type": "application/json" });
+      .reply(200, "{not json", { "content-type": "application/json" })
+      .get("/repos/acme/manifests/pulls/9")
+      .reply(422, { message: "Validation Failed", errors: [] }, { "content-type": "application/json" })
+      .get("/repos/acme/manifests/pulls/10")
+      .reply(200, '{"id":12345678901234567890}', { "content-type": "application/json" });
     const Octokit = conveyorOctokit({ writeIntervalMs: 1, notificationIntervalMs: 1 });
     const octokit = new Octokit({ auth: "ghs_one" });
-    expect((await octokit.request("GET /repos/acme/manifests/pulls/7")).data).toEqual(pull);
+    const got = await octokit.request("GET /repos/acme/manifests/pulls/7");
+    expect(got.data).toEqual(pull);
+    expect(got.headers["content-type"]).toBe("application/json; charset=utf-8");
+    // Pagination reads the page's address from the response.
+    expect(got.url).toBe("https://api.github.com/repos/acme/manifests/pulls/7");
     expect((await octokit.request("GET /repos/acme/manifests/contents/a.txt")).data).toBe("plain text");
     const bytes = (await octokit.request("GET /repos/acme/manifests/tarball/main")).data as ArrayBuffer;
     expect([...new Uint8Array(bytes)]).toEqual([0, 1, 2, 255]);
@@ -99,5 +107,15 @@ describe("conveyorOctokit", () => {
     expect([deleted.status, deleted.data]).toEqual([204, ""]);
     // What is not JSON after all is given as the text it is, as Octokit does.
     expect((await octokit.request("GET /repos/acme/manifests/pulls/8")).data).toBe("{not json");
+    // An error keeps its parsed body, which Octokit reads the message from.
+    await expect(octokit.request("GET /repos/acme/manifests/pulls/9")).rejects.toMatchObject({
+      status: 422,
+      message: expect.stringContaining("Validation Failed"),
+      response: { data: { message: "Validation Failed" } },
+    });
+    // Numbers come back as numbers, never BigInt, which JSON.stringify (every log line) refuses.
+    const big = (await octokit.request("GET /repos/acme/manifests/pulls/10")).data as { id: unknown };
+    expect(typeof big.id).toBe("number");
+    expect(() => JSON.stringify(big)).not.toThrow();
   });
 });
