@@ -314,11 +314,16 @@ export class GitWorkspace {
     const before = parent.byPath.get(made.file.path);
     // A new file would need its place in git's order: ls-tree gives it.
     if (!before || before.type !== "blob") return undefined;
-    const byPath = new Map(parent.byPath);
-    byPath.set(made.file.path, made.file);
-    const dirs = new Map(parent.dirs);
-    for (const [path, id] of made.dirs) dirs.set(path, id);
-    return { files: parent.files.map((e) => (e === before ? made.file : e)), byPath, dirs };
+    // The parent's listing with a few entries replaced, not a copy of its thousands: a burst of
+    // PRs reads each head's tree once.
+    let files: TreeEntry[] | undefined;
+    return {
+      get files() {
+        return (files ??= parent.files.map((e) => (e === before ? made.file : e)));
+      },
+      byPath: layered(parent.byPath, new Map([[made.file.path, made.file]])),
+      dirs: layered(parent.dirs, new Map(made.dirs)),
+    };
   }
 
   /**
@@ -799,10 +804,63 @@ class Shared<T> {
 
 interface CommitTree {
   /** Blobs (files, symbolic links) and commits (submodules). */
-  files: TreeEntry[];
-  byPath: Map<string, TreeEntry>;
+  readonly files: TreeEntry[];
+  byPath: ReadonlyMap<string, TreeEntry>;
   /** Tree id by directory path, "." for the root. */
-  dirs: Map<string, string>;
+  dirs: ReadonlyMap<string, string>;
+}
+
+/** Layers over a map before one is flattened into a copy: lookups stay a few steps. */
+const MAX_LAYERS = 8;
+
+/** `base` with `top`'s entries put over it (no key is removed), without copying `base`. */
+function layered<K, V>(base: ReadonlyMap<K, V>, top: ReadonlyMap<K, V>): ReadonlyMap<K, V> {
+  const depth = base instanceof Layered ? base.depth + 1 : 1;
+  if (depth > MAX_LAYERS) return new Map([...base, ...top]);
+  return new Layered(base, top, depth);
+}
+
+class Layered<K, V> implements ReadonlyMap<K, V> {
+  constructor(
+    private readonly base: ReadonlyMap<K, V>,
+    private readonly top: ReadonlyMap<K, V>,
+    readonly depth: number,
+  ) {}
+
+  get(key: K): V | undefined {
+    return this.top.has(key) ? this.top.get(key) : this.base.get(key);
+  }
+
+  has(key: K): boolean {
+    return this.top.has(key) || this.base.has(key);
+  }
+
+  get size(): number {
+    let added = 0;
+    for (const key of this.top.keys()) if (!this.base.has(key)) added++;
+    return this.base.size + added;
+  }
+
+  *entries(): MapIterator<[K, V]> {
+    for (const [key, value] of this.base) yield [key, this.top.has(key) ? (this.top.get(key) as V) : value];
+    for (const [key, value] of this.top) if (!this.base.has(key)) yield [key, value];
+  }
+
+  *keys(): MapIterator<K> {
+    for (const [key] of this.entries()) yield key;
+  }
+
+  *values(): MapIterator<V> {
+    for (const [, value] of this.entries()) yield value;
+  }
+
+  [Symbol.iterator](): MapIterator<[K, V]> {
+    return this.entries();
+  }
+
+  forEach(fn: (value: V, key: K, map: ReadonlyMap<K, V>) => void): void {
+    for (const [key, value] of this.entries()) fn(value, key, this);
+  }
 }
 
 export interface TreeEntry {

@@ -76,6 +76,23 @@ describe("GitWorkspace", () => {
     expect(await ws.isAncestor(main, commit)).toBe(true);
   });
 
+  it("lists a chain of its own commits exactly as git does", async () => {
+    remote = createManifestsRemote();
+    const ws = workspace(remote.url);
+    await ws.sync();
+    let commit = (await ws.remoteBranch("main")) as string;
+    const files = [OVERLAY, OVERLAY.replace("staging", "production"), OVERLAY.replace("order", "cart")];
+    // More commits than layers are kept over one listing, each on the one before.
+    for (let i = 0; i < 12; i++)
+      commit = await ws.commitFile({ parent: commit, path: files[i % 3] as string, text: `v${i}\n`, message: `${i}` });
+    // A second workspace on the same clone knows none of them: it asks git.
+    const fresh = new GitWorkspace({ dir: ws.dir, remoteUrl: remote.url, token: async () => "ghs_x" });
+    expect(await ws.treeEntries(commit)).toEqual(await fresh.treeEntries(commit));
+    expect([...(await ws.directoryTrees(commit))].sort()).toEqual([...(await fresh.directoryTrees(commit))].sort());
+    expect((await ws.directoryTrees(commit)).size).toBe((await fresh.directoryTrees(commit)).size);
+    expect(await ws.entriesAt(commit, files)).toEqual(await fresh.entriesAt(commit, files));
+  });
+
   it("commits several files at once (a strategy step), in new and existing directories, as git would", async () => {
     remote = createManifestsRemote();
     const ws = workspace(remote.url);
