@@ -4,21 +4,12 @@
 // goes alone and the N others together. Prints kustomize's CPU (this process's waited-for
 // children) per render, each way, and Conveyor's own CPU (this process) per render for the split.
 // Run: npx tsx bench/render-batch-cpu.ts   (bench/README.md, "Fourth pass")
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { Renderer } from "../src/adapters/renderer.js";
+import { selfCpuMs } from "./lib/common.js";
 import { baseFiles, overlayDir, overlayText, serviceName } from "./lib/repo.js";
-
-/** CPU milliseconds of this process and of its children that have exited. */
-function cpu(): { own: number; children: number } {
-  const stat = readFileSync("/proc/self/stat", "utf8");
-  const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
-  return {
-    own: (Number(fields[11]) + Number(fields[12])) * 10,
-    children: (Number(fields[13]) + Number(fields[14])) * 10,
-  };
-}
 
 const scratch = mkdtempSync(join(tmpdir(), "conveyor-bench-batch-"));
 let made = 0;
@@ -44,24 +35,24 @@ async function measure(n: number, rounds: number) {
   for (let round = 0; round < rounds; round++) {
     const members = Array.from({ length: n + 1 }, member);
     const single = new Renderer();
-    let before = cpu();
+    let before = selfCpuMs();
     for (const m of members.slice(1)) {
       const r = await single.render(join(m.root, m.dir), { root: m.root });
       if (!r.ok) throw new Error(r.error);
     }
-    alone += cpu().children - before.children;
+    alone += selfCpuMs().children - before.children;
     const renderer = new Renderer({ sharedRuns: 1, lingerMs: 0 });
     const first = members[0] as { root: string; dir: string };
     // The first render goes alone: measured apart and taken off.
-    before = cpu();
+    before = selfCpuMs();
     const lone = await new Renderer().render(join(first.root, first.dir), { root: first.root });
     if (!lone.ok) throw new Error(lone.error);
-    const loneCpu = cpu().children - before.children;
-    before = cpu();
+    const loneCpu = selfCpuMs().children - before.children;
+    before = selfCpuMs();
     const results = await Promise.all(
       members.map((m) => renderer.render(join(m.root, m.dir), { root: m.root, batch: true })),
     );
-    const after = cpu();
+    const after = selfCpuMs();
     if (results.some((r) => !r.ok) || renderer.batches.members !== n)
       throw new Error(`not shared: ${JSON.stringify(renderer.batches)}`);
     shared += after.children - before.children - loneCpu;

@@ -12,7 +12,7 @@ import { Renderer } from "../src/adapters/renderer.js";
 import { parseConfig, type Config } from "../src/core/config.js";
 import { renderChanges } from "../src/flows/render-changes.js";
 import { CorePool } from "../src/runtime/core-pool.js";
-import { run } from "./lib/common.js";
+import { run, selfCpuMs } from "./lib/common.js";
 import { generateRepo, overlayDir, overlayText, serviceName } from "./lib/repo.js";
 
 const ENVS = ["staging", "qa", "production"];
@@ -27,16 +27,6 @@ function threads(): Map<string, number> {
     out.set(task, (Number(fields[11]) + Number(fields[12])) * 10);
   }
   return out;
-}
-
-/** CPU milliseconds of this process and of its children that have exited. */
-function cpu(): { own: number; children: number } {
-  const stat = readFileSync("/proc/self/stat", "utf8");
-  const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
-  return {
-    own: (Number(fields[11]) + Number(fields[12])) * 10,
-    children: (Number(fields[13]) + Number(fields[14])) * 10,
-  };
 }
 
 const dir = mkdtempSync(join(tmpdir(), "bench-render-check-"));
@@ -65,9 +55,9 @@ try {
   const renderer = new Renderer();
   const check = (head: string) => renderChanges({ workspace, config, base: main, head, renderer, cpu: pool });
   await check(heads[0] as string);
-  const [threadsBefore, before, started] = [threads(), cpu(), performance.now()];
+  const [threadsBefore, before, started] = [threads(), selfCpuMs(), performance.now()];
   for (const head of heads.slice(1)) await check(head);
-  const [threadsAfter, after] = [threads(), cpu()];
+  const [threadsAfter, after] = [threads(), selfCpuMs()];
   const per = (ms: number) => Math.round(ms / checks);
   const shares = [...threadsAfter]
     .map(([task, ms]) => [task, per(ms - (threadsBefore.get(task) ?? 0))] as const)

@@ -124,6 +124,16 @@ export function log(line: string): void {
  * CPU seconds a process has used, with the children it has waited for (git, kubectl): user +
  * system, from /proc (Linux). Undefined where /proc is missing or the process is gone.
  */
+/** CPU milliseconds of this process, and of its children it has waited for (kubectl, git). */
+export function selfCpuMs(): { own: number; children: number } {
+  const stat = readFileSync("/proc/self/stat", "utf8");
+  const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+  return {
+    own: (Number(fields[11]) + Number(fields[12])) * 10,
+    children: (Number(fields[13]) + Number(fields[14])) * 10,
+  };
+}
+
 export function cpuSeconds(pid: number | "self"): number | undefined {
   try {
     const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
