@@ -78,6 +78,29 @@ export function failureReport(input: {
   };
 }
 
+/**
+ * An accepted event whose PR was made after all, on a later attempt: what its sender was told
+ * at the first failure is put right (the check run passes, the issue is closed).
+ */
+export function recoveredReport(input: {
+  manifestsRepo: string;
+  service: string;
+  deliveryId: string;
+  pr: string;
+  attempts: number;
+}): { marker: string; title: string; body: string; checkName: string } {
+  return {
+    marker: `conveyor:error:${input.service}:failed`,
+    title: `Conveyor opened the PR for a deploy of ${input.service} on attempt ${input.attempts}`,
+    checkName: "conveyor/deploy",
+    body: [
+      `The pull request for **${input.service}** in ${input.manifestsRepo} was made after all: ${input.pr}.`,
+      "",
+      `Delivery: ${quote(input.deliveryId, 80)}, attempt ${input.attempts}. Nothing to do.`,
+    ].join("\n"),
+  };
+}
+
 export function configReport(problems: ConfigProblem[]): { title: string; body: string } {
   return {
     title: "Conveyor: .github/conveyor.yml is invalid",

@@ -9,7 +9,7 @@ import type { Config } from "../core/config.js";
 import { loadConfig } from "./load-config.js";
 import { proposeDeploy } from "./propose-deploy.js";
 import { repoScope, type RepoScope } from "./repo-scope.js";
-import { reportFailure, reportRejection } from "./report-rejection.js";
+import { reportFailure, reportRecovered, reportRejection } from "./report-rejection.js";
 import type { Log, Services } from "./services.js";
 
 export interface DispatchDelivery {
@@ -75,6 +75,18 @@ function attempt(services: Services, scope: RepoScope, job: Job, failures: numbe
       if (outcome.kind === "reject") {
         if (!job.delivery.replay) await reportRejection(services, scope, { ...reportOf(job), rejection: outcome });
       } else if (outcome.kind === "noop") scope.log.info({}, `nothing to do: ${outcome.reason}`);
+      // Made after a failure the sender was told about (or after a restart, which may have
+      // followed one): what they were told is put right.
+      if ((outcome.kind === "opened" || outcome.kind === "updated") && (failures > 0 || job.delivery.replay))
+        await reportRecovered(services, scope, {
+          deliveryId: job.delivery.deliveryId,
+          service: job.request.service,
+          source: job.request.source,
+          pr: outcome.pr,
+          attempts: failures + 1,
+        }).catch((reportError: unknown) =>
+          scope.log.warn({ err: describeError(reportError) }, "telling the sender it worked failed"),
+        );
     } catch (error) {
       const reason = describeError(error);
       const delay = services.later.delayAfter(failures + 1);

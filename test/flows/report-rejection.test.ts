@@ -4,7 +4,7 @@
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { markerTag } from "../../src/core/markers.js";
 import type { Rejection } from "../../src/core/plan-deploy.js";
-import { reportRejection } from "../../src/flows/report-rejection.js";
+import { reportFailure, reportRecovered, reportRejection } from "../../src/flows/report-rejection.js";
 import { flowWorld, INSTALLATION, R, type FlowWorld } from "../helpers/flow-world.js";
 
 const SHA = "c".repeat(40);
@@ -173,5 +173,69 @@ describe("otherwise: an issue in the manifests repository", () => {
 
     expect(created.body?.title).toBe("Conveyor refused a deploy of order-service (image-mismatch)");
     expect(created.body?.body).toContain(markerTag("conveyor:error:order-service:image-mismatch"));
+  });
+});
+
+describe("an accepted event whose PR could not be made yet", () => {
+  const RUNS = `${SOURCE}/commits/${SHA}/check-runs`;
+  const QUERY = { check_name: "conveyor/deploy", filter: "latest", per_page: "10" };
+  const source = { repository: "acme/order-service", sha: SHA };
+  const failure = (retryAt?: string) =>
+    reportFailure(w.services, w.scope, {
+      eventType: "deploy",
+      deliveryId: "delivery-7",
+      service: "order-service",
+      source,
+      reason: "GitHub answered 502",
+      retryAt,
+    });
+
+  it("keeps the sender's check in progress while it is retried, and passes it once the PR is made", async () => {
+    w.gh.scope.get(`${SOURCE}/installation`).reply(200, { id: INSTALLATION });
+    const seen: { created?: Record<string, unknown>; updated?: Record<string, unknown> } = {};
+    w.gh.scope
+      .get(RUNS)
+      .query(QUERY)
+      .reply(200, { total_count: 0, check_runs: [] })
+      .post(`${SOURCE}/check-runs`, (body) => ((seen.created = body), true))
+      .reply(201, { id: 5 })
+      .get(RUNS)
+      .query(QUERY)
+      .reply(200, { total_count: 1, check_runs: [{ id: 5, name: "conveyor/deploy" }] })
+      .patch(`${SOURCE}/check-runs/5`, (body) => ((seen.updated = body), true))
+      .reply(200, { id: 5 });
+
+    await failure("2026-12-01T20:00:00.000Z");
+    // Late, not lost: in progress, not failed.
+    expect(seen.created).toMatchObject({ head_sha: SHA, name: "conveyor/deploy", status: "in_progress" });
+    expect(seen.created).not.toHaveProperty("conclusion");
+    expect((seen.created?.output as { summary: string }).summary).toContain(
+      "Conveyor tries again at 2026-12-01T20:00:00.000Z",
+    );
+
+    await reportRecovered(w.services, w.scope, {
+      deliveryId: "delivery-7",
+      service: "order-service",
+      source,
+      pr: 12,
+      attempts: 2,
+    });
+    // The same check run passes, naming the PR.
+    expect(seen.updated).toMatchObject({ status: "completed", conclusion: "success" });
+    expect((seen.updated?.output as { summary: string }).summary).toContain(`was made after all: acme/manifests#12`);
+  });
+
+  it("fails that check when Conveyor gives up", async () => {
+    w.gh.scope.get(`${SOURCE}/installation`).reply(200, { id: INSTALLATION });
+    let updated: Record<string, unknown> | undefined;
+    w.gh.scope
+      .get(RUNS)
+      .query(QUERY)
+      .reply(200, { total_count: 1, check_runs: [{ id: 5, name: "conveyor/deploy" }] })
+      .patch(`${SOURCE}/check-runs/5`, (body) => ((updated = body), true))
+      .reply(200, { id: 5 });
+    await failure(undefined);
+    expect(updated).toMatchObject({ status: "completed", conclusion: "failure" });
+    expect((updated?.output as { summary: string }).summary).toContain("Conveyor gave up on this event");
   });
 });

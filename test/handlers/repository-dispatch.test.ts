@@ -628,6 +628,15 @@ describe("an accepted event whose PR cannot be made", () => {
     const report = expectIssueUpsert();
     gh.scope.get(`/repos/${OWNER}/${REPO}/pulls`).query(true).times(2).reply(200, []);
     const pr = expectNewPr(12);
+    const closed: { comment?: Record<string, unknown>; update?: Record<string, unknown> } = {};
+    gh.scope
+      .get(`/repos/${OWNER}/${REPO}/issues`)
+      .query({ state: "open", labels: "conveyor:error", per_page: "100" })
+      .reply(200, () => [{ number: 99, title: report.create?.title, body: report.create?.body }])
+      .post(`/repos/${OWNER}/${REPO}/issues/99/comments`, (body) => ((closed.comment = body), true))
+      .reply(201, { id: 1 })
+      .patch(`/repos/${OWNER}/${REPO}/issues/99`, (body) => ((closed.update = body), true))
+      .reply(200, {});
 
     await app.probot.receive({
       id: "kept-delivery",
@@ -645,6 +654,9 @@ describe("an accepted event whose PR cannot be made", () => {
     expect(pr.create).toMatchObject({ head: BRANCH, title: "Deploy order-service 1.5.0 to staging" });
     expect(remote.show(BRANCH, OVERLAY)).toContain('newTag: "1.5.0"');
     expect(gh.calls().filter((c) => c === `POST /repos/${OWNER}/${REPO}/pulls`)).toHaveLength(3);
+    // Made after all: the issue that said it could not be is closed, saying so.
+    expect(closed.comment).toMatchObject({ body: expect.stringContaining(`was made after all: ${OWNER}/${REPO}#12`) });
+    expect(closed.update).toMatchObject({ state: "closed" });
   });
 
   it("is given up after the last attempt, and the sender hears that too", async () => {
