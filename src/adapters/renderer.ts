@@ -71,6 +71,7 @@ interface Job {
 interface Waiting {
   job: Job;
   resolve: (result: RenderResult) => void;
+  reject: (error: unknown) => void;
   since: number;
 }
 
@@ -787,8 +788,8 @@ export class Renderer {
     const now = Date.now();
     this.arrivals.push({ at: now, root: job.root as string });
     while ((this.arrivals[0]?.at ?? now) < now - BUSY_WINDOW_MS) this.arrivals.shift();
-    return new Promise((resolve) => {
-      this.waiting.push({ job, resolve, since: now });
+    return new Promise((resolve, reject) => {
+      this.waiting.push({ job, resolve, reject, since: now });
       this.drain();
     });
   }
@@ -834,17 +835,21 @@ export class Renderer {
         this.waiting.splice(this.waiting.indexOf(waiting), 1);
       }
       this.running++;
-      void this.together(batch).finally(() => {
-        this.running--;
-        this.drain();
-      });
+      this.together(batch)
+        // The scratch directory could not be made, say: every member still hears (settling one
+        // that has an answer already changes nothing).
+        .catch((error: unknown) => batch.forEach((w) => w.reject(error)))
+        .finally(() => {
+          this.running--;
+          this.drain();
+        });
     }
   }
 
   /** Renders `batch` in one run; whatever that cannot answer exactly is rendered alone. */
   private async together(batch: Waiting[]): Promise<void> {
     const alone = (members: Waiting[]) =>
-      Promise.all(members.map(async (w) => w.resolve(await this.alone(w.job)))).then(() => undefined);
+      Promise.all(members.map((w) => this.alone(w.job).then(w.resolve, w.reject))).then(() => undefined);
     if (batch.length === 1) return alone(batch);
     const scratch = await mkdtemp(join(tmpdir(), "conveyor-batch-"));
     try {

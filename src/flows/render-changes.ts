@@ -307,8 +307,8 @@ interface ClosureFacts {
 
 /**
  * By affected overlay and side: what its kustomizations refer to that is not rendered, and
- * whether its renders may share a kustomize run. Each
- * directory of a side is checked once, however many overlays read it.
+ * whether its renders may share a kustomize run. Each directory of a side is checked once,
+ * however many overlays read it.
  */
 async function refusals(
   workspace: GitWorkspace,
