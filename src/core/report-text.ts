@@ -49,6 +49,13 @@ export function rejectionReport(input: {
  * An accepted deploy event whose PR could not be made (pushes kept being refused, GitHub kept
  * failing): said to its sender like a refusal, with the promise that Conveyor keeps trying.
  */
+/**
+ * The check run that follows one service's deploy through its retries: updated in place, so it
+ * is named for the service (one commit may send deploys of several services, and a refusal of
+ * one must not be overwritten by another's retry).
+ */
+const failureCheckName = (service: string) => `conveyor/deploy (${service})`;
+
 export function failureReport(input: {
   manifestsRepo: string;
   eventType: string;
@@ -62,7 +69,7 @@ export function failureReport(input: {
   return {
     marker: `conveyor:error:${input.service}:failed`,
     title: `Conveyor could not open the PR for a deploy of ${input.service}`,
-    checkName: "conveyor/deploy",
+    checkName: failureCheckName(input.service),
     body: [
       `Conveyor accepted a ${quote(input.eventType, 80)} event for **${input.service}** in ${input.manifestsRepo}, but could not make its pull request.`,
       "",
@@ -92,7 +99,7 @@ export function recoveredReport(input: {
   return {
     marker: `conveyor:error:${input.service}:failed`,
     title: `Conveyor opened the PR for a deploy of ${input.service} on attempt ${input.attempts}`,
-    checkName: "conveyor/deploy",
+    checkName: failureCheckName(input.service),
     body: [
       `The pull request for **${input.service}** in ${input.manifestsRepo} was made after all: ${input.pr}.`,
       "",

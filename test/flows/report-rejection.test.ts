@@ -178,7 +178,8 @@ describe("otherwise: an issue in the manifests repository", () => {
 
 describe("an accepted event whose PR could not be made yet", () => {
   const RUNS = `${SOURCE}/commits/${SHA}/check-runs`;
-  const QUERY = { check_name: "conveyor/deploy", filter: "latest", per_page: "10" };
+  // Named for the service: a commit may send several services' deploys.
+  const QUERY = { check_name: "conveyor/deploy (order-service)", filter: "latest", per_page: "10" };
   const source = { repository: "acme/order-service", sha: SHA };
   const failure = (retryAt?: string) =>
     reportFailure(w.services, w.scope, {
@@ -201,13 +202,17 @@ describe("an accepted event whose PR could not be made yet", () => {
       .reply(201, { id: 5 })
       .get(RUNS)
       .query(QUERY)
-      .reply(200, { total_count: 1, check_runs: [{ id: 5, name: "conveyor/deploy" }] })
+      .reply(200, { total_count: 1, check_runs: [{ id: 5, name: "conveyor/deploy (order-service)" }] })
       .patch(`${SOURCE}/check-runs/5`, (body) => ((seen.updated = body), true))
       .reply(200, { id: 5 });
 
     await failure("2026-12-01T20:00:00.000Z");
     // Late, not lost: in progress, not failed.
-    expect(seen.created).toMatchObject({ head_sha: SHA, name: "conveyor/deploy", status: "in_progress" });
+    expect(seen.created).toMatchObject({
+      head_sha: SHA,
+      name: "conveyor/deploy (order-service)",
+      status: "in_progress",
+    });
     expect(seen.created).not.toHaveProperty("conclusion");
     expect((seen.created?.output as { summary: string }).summary).toContain(
       "Conveyor tries again at 2026-12-01T20:00:00.000Z",
@@ -231,7 +236,7 @@ describe("an accepted event whose PR could not be made yet", () => {
     w.gh.scope
       .get(RUNS)
       .query(QUERY)
-      .reply(200, { total_count: 1, check_runs: [{ id: 5, name: "conveyor/deploy" }] })
+      .reply(200, { total_count: 1, check_runs: [{ id: 5, name: "conveyor/deploy (order-service)" }] })
       .patch(`${SOURCE}/check-runs/5`, (body) => ((updated = body), true))
       .reply(200, { id: 5 });
     await failure(undefined);
