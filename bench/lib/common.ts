@@ -121,26 +121,34 @@ export function log(line: string): void {
 }
 
 /**
- * CPU seconds a process has used, with the children it has waited for (git, kubectl): user +
- * system, from /proc (Linux). Undefined where /proc is missing or the process is gone.
+ * A process's ppid and CPU clock ticks from /proc/<pid>/stat: its own (user + system) and those
+ * of the children it has waited for. Fields after the command name (which may hold spaces) start
+ * at field 3. Throws where /proc is missing or the process is gone.
  */
-/** CPU milliseconds of this process, and of its children it has waited for (kubectl, git). */
-export function selfCpuMs(): { own: number; children: number } {
-  const stat = readFileSync("/proc/self/stat", "utf8");
+function procStat(pid: number | "self"): { ppid: number; own: number; waited: number } {
+  const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
   const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
   return {
-    own: (Number(fields[11]) + Number(fields[12])) * 10,
-    children: (Number(fields[13]) + Number(fields[14])) * 10,
+    ppid: Number(fields[1]),
+    own: Number(fields[11]) + Number(fields[12]),
+    waited: Number(fields[13]) + Number(fields[14]),
   };
 }
 
+/** CPU milliseconds of this process, and of its children it has waited for (kubectl, git). */
+export function selfCpuMs(): { own: number; children: number } {
+  const { own, waited } = procStat("self");
+  return { own: own * 10, children: waited * 10 };
+}
+
+/**
+ * CPU seconds a process has used, with the children it has waited for (git, kubectl): user +
+ * system, from /proc (Linux). Undefined where /proc is missing or the process is gone.
+ */
 export function cpuSeconds(pid: number | "self"): number | undefined {
   try {
-    const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
-    // Fields after the command name (which may hold spaces) start at field 3.
-    const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
-    const ticks = [11, 12, 13, 14].reduce((sum, i) => sum + Number(fields[i]), 0);
-    return Math.round((ticks / 100) * 10) / 10;
+    const { own, waited } = procStat(pid);
+    return Math.round(((own + waited) / 100) * 10) / 10;
   } catch {
     return undefined;
   }
@@ -160,13 +168,7 @@ export function cpuSecondsOfTree(pid: number): number | undefined {
   }
   for (const entry of entries) {
     try {
-      const stat = readFileSync(`/proc/${entry}/stat`, "utf8");
-      const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
-      stats.set(Number(entry), {
-        ppid: Number(fields[1]),
-        own: Number(fields[11]) + Number(fields[12]),
-        waited: Number(fields[13]) + Number(fields[14]),
-      });
+      stats.set(Number(entry), procStat(Number(entry)));
     } catch {
       // Gone meanwhile.
     }

@@ -861,12 +861,12 @@ export class Renderer {
         return await alone(batch);
       }
       await writeFile(join(scratch, "kustomization.yaml"), text);
-      const job: Job = {
+      const result = await this.alone({
         ...(batch[0] as Waiting).job,
+        dir: scratch,
         root: scratch,
         timeoutMs: Math.min(...batch.map((w) => w.job.timeoutMs)),
-      };
-      const result = await this.alone({ ...job, dir: scratch });
+      });
       const parts = result.ok ? splitBatch(result.yaml, roots) : undefined;
       if (!parts) return await alone(batch);
       const crossed = entangled(parts);

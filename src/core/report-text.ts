@@ -46,16 +46,16 @@ export function rejectionReport(input: {
 }
 
 /**
- * An accepted deploy event whose PR could not be made (pushes kept being refused, GitHub kept
- * failing): said to its sender like a refusal, with the promise that Conveyor keeps trying.
- */
-/**
  * The check run that follows one service's deploy through its retries: updated in place, so it
  * is named for the service (one commit may send deploys of several services, and a refusal of
  * one must not be overwritten by another's retry).
  */
 const failureCheckName = (service: string) => `conveyor/deploy (${service})`;
 
+/**
+ * An accepted deploy event whose PR could not be made (pushes kept being refused, GitHub kept
+ * failing): said to its sender like a refusal, with the promise that Conveyor keeps trying.
+ */
 export function failureReport(input: {
   manifestsRepo: string;
   eventType: string;
@@ -95,7 +95,7 @@ export function recoveredReport(input: {
   deliveryId: string;
   pr: string;
   attempts: number;
-}): { marker: string; title: string; body: string; checkName: string } {
+}): RejectionReport {
   return {
     marker: `conveyor:error:${input.service}:failed`,
     title: `Conveyor opened the PR for a deploy of ${input.service} on attempt ${input.attempts}`,
