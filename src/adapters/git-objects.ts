@@ -28,10 +28,20 @@ export function gitObject(type: ObjectType, body: Buffer): GitObject {
   return { id, type, body };
 }
 
+/**
+ * Compares names as git orders them: by their UTF-8 bytes. For text without surrogates (every
+ * name below U+D800, or in U+E000..U+FFFF only on one side) JavaScript's comparison agrees, and
+ * costs no buffers.
+ */
+export function compareNames(a: string, b: string): number {
+  if (/[\ud800-\uffff]/.test(a) || /[\ud800-\uffff]/.test(b)) return Buffer.compare(Buffer.from(a), Buffer.from(b));
+  return a < b ? -1 : a > b ? 1 : 0;
+}
+
 /** A tree's bytes, its entries in git's order (a directory sorts as if its name ended in "/"). */
-export function treeObject(items: TreeItem[]): GitObject {
+export function treeObject(items: readonly TreeItem[]): GitObject {
   const key = (item: TreeItem) => (isTreeMode(item.mode) ? `${item.name}/` : item.name);
-  const sorted = [...items].sort((a, b) => Buffer.compare(Buffer.from(key(a)), Buffer.from(key(b))));
+  const sorted = [...items].sort((a, b) => compareNames(key(a), key(b)));
   const parts: Buffer[] = [];
   for (const item of sorted) {
     parts.push(

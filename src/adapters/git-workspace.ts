@@ -10,11 +10,12 @@ import { existsSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join, resolve } from "node:path";
 import { spawn } from "node:child_process";
-import { GitBatch } from "./git-batch.js";
+import { GitBatch, type BatchObject } from "./git-batch.js";
 import { receivePack, remoteHeads, usable, ZERO_ID } from "./git-http.js";
 import {
   commitObject,
   commitTree,
+  compareNames,
   gitObject,
   isTreeMode,
   packObjects,
@@ -24,6 +25,7 @@ import {
   type GitObject,
   type TreeItem,
 } from "./git-objects.js";
+import { LayeredMap } from "../core/layered-map.js";
 import { redact } from "./redact.js";
 
 export interface WorkspaceOptions {
@@ -47,6 +49,10 @@ export interface CommitRequest {
 }
 
 const TREES_KEPT = 8;
+/** Entries of parsed tree objects kept (a burst reads the same few trees on every path). */
+const PARSED_ENTRIES_KEPT = 200_000;
+/** Commit objects kept by id. */
+const COMMITS_KEPT = 4_096;
 /** Commits made here whose objects are kept until they are pushed. */
 const MADE_KEPT = 1_000;
 const BLOBS_KEPT_BYTES = 32 * 1024 * 1024;
@@ -79,6 +85,11 @@ export class GitWorkspace {
   private readonly blobs = new Map<string, Buffer>();
   private blobBytes = 0;
   private batchReader?: GitBatch;
+  /** Parsed tree objects by id (an id's tree never changes), least recently used dropped first. */
+  private readonly parsedTrees = new Map<string, readonly TreeItem[]>();
+  private parsedEntries = 0;
+  /** Commit objects read by full id: the root trees of diffs and edits. */
+  private readonly commits = new Map<string, BatchObject>();
   /** Objects of commits made here and not pushed yet: a push over HTTP sends exactly these. */
   private readonly made = new Map<string, { parent: string; objects: GitObject[] }>();
   /** What each commit made here changed: its tree can be derived from its parent's. */
@@ -222,13 +233,13 @@ export class GitWorkspace {
    * The trees from a commit's root down to `path`, read through the long-lived reader: per path
    * component, the tree that holds it and its entry there (undefined from the first one missing).
    */
-  private async walk(commit: string, path: string): Promise<Array<{ tree: TreeItem[]; entry?: TreeItem }>> {
-    const head = await this.batch().read(`${commit}^{commit}`);
+  private async walk(commit: string, path: string): Promise<Array<{ tree: readonly TreeItem[]; entry?: TreeItem }>> {
+    const head = await this.readCommit(commit);
     if (!head) throw new Error(`git: ${commit} is not a commit in the clone`);
-    const levels: Array<{ tree: TreeItem[]; entry?: TreeItem }> = [];
+    const levels: Array<{ tree: readonly TreeItem[]; entry?: TreeItem }> = [];
     let treeId: string | undefined = commitTree(head.body);
     for (const name of path.split("/")) {
-      const tree: TreeItem[] = treeId ? await this.readTree(treeId) : [];
+      const tree: readonly TreeItem[] = treeId ? await this.readTree(treeId) : [];
       const entry = tree.find((e) => e.name === name);
       levels.push({ tree, entry });
       treeId = entry && isTreeMode(entry.mode) ? entry.id : undefined;
@@ -236,10 +247,43 @@ export class GitWorkspace {
     return levels;
   }
 
-  private async readTree(id: string): Promise<TreeItem[]> {
+  /** A tree's entries, in git's order: shared with other readers, never to be changed. */
+  private async readTree(id: string): Promise<readonly TreeItem[]> {
+    const kept = this.parsedTrees.get(id);
+    if (kept) {
+      this.parsedTrees.delete(id);
+      this.parsedTrees.set(id, kept);
+      return kept;
+    }
     const object = await this.batch().read(id);
     if (!object || object.type !== "tree") throw new Error(`git: tree ${id} is missing from the clone`);
-    return parseTree(object.body);
+    const items = parseTree(object.body);
+    if (/^[0-9a-f]{40}$/.test(id) && items.length <= PARSED_ENTRIES_KEPT / 4 && !this.parsedTrees.has(id)) {
+      for (const [oldest, tree] of this.parsedTrees) {
+        if (this.parsedEntries + items.length <= PARSED_ENTRIES_KEPT) break;
+        this.parsedTrees.delete(oldest);
+        this.parsedEntries -= tree.length;
+      }
+      this.parsedTrees.set(id, items);
+      this.parsedEntries += items.length;
+    }
+    return items;
+  }
+
+  /**
+   * The commit a name stands for (`<name>^{commit}`), or undefined. Read by full id, it is kept:
+   * an id's commit never changes, and the clone never loses one it had.
+   */
+  private async readCommit(name: string): Promise<BatchObject | undefined> {
+    const full = /^[0-9a-f]{40}$/.test(name);
+    const kept = full ? this.commits.get(name) : undefined;
+    if (kept) return kept;
+    const object = await this.batch().read(`${name}^{commit}`);
+    if (object && full) {
+      if (this.commits.size >= COMMITS_KEPT) this.commits.delete(this.commits.keys().next().value as string);
+      this.commits.set(name, object);
+    }
+    return object;
   }
 
   /** Files under a directory at a commit. */
@@ -281,7 +325,7 @@ export class GitWorkspace {
     }
     const derived = await this.derivedTree(commit);
     if (derived) return this.keepTree(commit, derived);
-    const head = await this.batch().read(`${commit}^{commit}`);
+    const head = await this.readCommit(commit);
     if (!head) throw new Error(`git: ${commit} is not a commit in the clone`);
     const root = commitTree(head.body);
     const entries = parseLsTree(await this.run(["ls-tree", "-r", "-t", "-z", "--full-tree", commit]));
@@ -321,8 +365,8 @@ export class GitWorkspace {
       get files() {
         return (files ??= parent.files.map((e) => (e === before ? made.file : e)));
       },
-      byPath: layered(parent.byPath, new Map([[made.file.path, made.file]])),
-      dirs: layered(parent.dirs, new Map(made.dirs)),
+      byPath: new LayeredMap(parent.byPath, [[made.file.path, made.file]]),
+      dirs: new LayeredMap(parent.dirs, made.dirs),
     };
   }
 
@@ -387,8 +431,7 @@ export class GitWorkspace {
   async hasCommits(shas: string[]): Promise<boolean> {
     if (!existsSync(join(this.options.dir, "HEAD"))) return false;
     if (!shas.every((s) => /^[0-9a-f]{40}$/.test(s))) return false;
-    const reader = this.batch();
-    const found = await Promise.all(shas.map((s) => reader.read(`${s}^{commit}`)));
+    const found = await Promise.all(shas.map((s) => this.readCommit(s)));
     return found.every(Boolean);
   }
 
@@ -414,7 +457,7 @@ export class GitWorkspace {
 
   /** Files changed between two commits. */
   async changedFiles(from: string, to: string): Promise<string[]> {
-    const [a, b] = await Promise.all([this.batch().read(`${from}^{commit}`), this.batch().read(`${to}^{commit}`)]);
+    const [a, b] = await Promise.all([this.readCommit(from), this.readCommit(to)]);
     if (!a || !b) {
       const out = await this.run(["diff", "--name-only", "-z", "--no-renames", from, to]);
       return out.split("\0").filter(Boolean);
@@ -432,15 +475,19 @@ export class GitWorkspace {
     const [left, right] = await Promise.all([a ? this.readTree(a) : [], b ? this.readTree(b) : []]);
     const byName = new Map<string, { a?: TreeItem; b?: TreeItem }>();
     for (const item of left) byName.set(item.name, { a: item });
-    for (const item of right) byName.set(item.name, { ...byName.get(item.name), b: item });
+    for (const item of right) {
+      const a = byName.get(item.name)?.a;
+      // Unchanged entries (most of a tree) are dropped before sorting.
+      if (a && a.id === item.id && a.mode === item.mode) byName.delete(item.name);
+      else byName.set(item.name, { a, b: item });
+    }
     // git's order: a directory sorts as its name followed by "/".
     const key = (name: string, e: { a?: TreeItem; b?: TreeItem }) =>
       [e.a, e.b].some((i) => i && isTreeMode(i.mode)) ? `${name}/` : name;
-    const names = [...byName.entries()].sort(([n1, e1], [n2, e2]) =>
-      Buffer.compare(Buffer.from(key(n1, e1)), Buffer.from(key(n2, e2))),
-    );
-    for (const [name, e] of names) {
-      if (e.a && e.b && e.a.id === e.b.id && e.a.mode === e.b.mode) continue;
+    const names = [...byName.entries()]
+      .map(([name, e]) => ({ name, e, key: key(name, e) }))
+      .sort((x, y) => compareNames(x.key, y.key));
+    for (const { name, e } of names) {
       const path = `${prefix}${name}`;
       const aTree = e.a && isTreeMode(e.a.mode) ? e.a.id : undefined;
       const bTree = e.b && isTreeMode(e.b.mode) ? e.b.id : undefined;
@@ -457,7 +504,7 @@ export class GitWorkspace {
    * one-file commit: the blobs, every tree on their paths (each rebuilt once), and the commit.
    */
   private async commitFiles(request: CommitRequest): Promise<string> {
-    const parent = await this.batch().read(`${request.parent}^{commit}`);
+    const parent = await this.readCommit(request.parent);
     if (!parent) throw new Error(`git commit-tree failed: ${request.parent} is not a commit in the clone`);
     const made: GitObject[] = [];
     const changes = [{ path: request.path, text: request.text }, ...(request.more ?? [])].map((file) => {
@@ -521,7 +568,7 @@ export class GitWorkspace {
    */
   async commitFile(request: CommitRequest): Promise<string> {
     if (request.more?.length) return this.commitFiles(request);
-    const parent = await this.batch().read(`${request.parent}^{commit}`);
+    const parent = await this.readCommit(request.parent);
     if (!parent) throw new Error(`git commit-tree failed: ${request.parent} is not a commit in the clone`);
     const names = request.path.split("/");
     if (names.some((n) => n === "" || n === "." || n === ".." || n === ".git"))
@@ -537,7 +584,7 @@ export class GitWorkspace {
     };
     let child = child0;
     for (let i = levels.length - 1; i >= 0; i--) {
-      const { tree, entry } = levels[i] as { tree: TreeItem[]; entry?: TreeItem };
+      const { tree, entry } = levels[i] as { tree: readonly TreeItem[]; entry?: TreeItem };
       if (i < levels.length - 1 && entry && !isTreeMode(entry.mode))
         throw new Error(`git update-index failed: '${names.slice(0, i + 1).join("/")}' is a file, not a directory`);
       const items = tree.filter((e) => e.name !== child.name);
@@ -665,7 +712,7 @@ export class GitWorkspace {
   /** Whether `parent` is one of `commit`'s parents (read from the commit; no process). */
   private async isParent(parent: string, commit: string): Promise<boolean> {
     if (!/^[0-9a-f]{40}$/.test(parent) || !/^[0-9a-f]{40}$/.test(commit)) return false;
-    const object = await this.batch().read(`${commit}^{commit}`);
+    const object = await this.readCommit(commit);
     if (!object) return false;
     const header = object.body.toString("latin1", 0, object.body.indexOf("\n\n"));
     return header.split("\n").includes(`parent ${parent}`);
@@ -808,59 +855,6 @@ interface CommitTree {
   byPath: ReadonlyMap<string, TreeEntry>;
   /** Tree id by directory path, "." for the root. */
   dirs: ReadonlyMap<string, string>;
-}
-
-/** Layers over a map before one is flattened into a copy: lookups stay a few steps. */
-const MAX_LAYERS = 8;
-
-/** `base` with `top`'s entries put over it (no key is removed), without copying `base`. */
-function layered<K, V>(base: ReadonlyMap<K, V>, top: ReadonlyMap<K, V>): ReadonlyMap<K, V> {
-  const depth = base instanceof Layered ? base.depth + 1 : 1;
-  if (depth > MAX_LAYERS) return new Map([...base, ...top]);
-  return new Layered(base, top, depth);
-}
-
-class Layered<K, V> implements ReadonlyMap<K, V> {
-  constructor(
-    private readonly base: ReadonlyMap<K, V>,
-    private readonly top: ReadonlyMap<K, V>,
-    readonly depth: number,
-  ) {}
-
-  get(key: K): V | undefined {
-    return this.top.has(key) ? this.top.get(key) : this.base.get(key);
-  }
-
-  has(key: K): boolean {
-    return this.top.has(key) || this.base.has(key);
-  }
-
-  get size(): number {
-    let added = 0;
-    for (const key of this.top.keys()) if (!this.base.has(key)) added++;
-    return this.base.size + added;
-  }
-
-  *entries(): MapIterator<[K, V]> {
-    for (const [key, value] of this.base) yield [key, this.top.has(key) ? (this.top.get(key) as V) : value];
-    for (const [key, value] of this.top) if (!this.base.has(key)) yield [key, value];
-  }
-
-  *keys(): MapIterator<K> {
-    for (const [key] of this.entries()) yield key;
-  }
-
-  *values(): MapIterator<V> {
-    for (const [, value] of this.entries()) yield value;
-  }
-
-  [Symbol.iterator](): MapIterator<[K, V]> {
-    return this.entries();
-  }
-
-  forEach(fn: (value: V, key: K, map: ReadonlyMap<K, V>) => void): void {
-    for (const [key, value] of this.entries()) fn(value, key, this);
-  }
 }
 
 export interface TreeEntry {

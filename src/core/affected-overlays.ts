@@ -120,6 +120,12 @@ export interface ReferenceView {
   /** Every directory that has a kustomization. */
   directories: () => Iterable<string>;
   references: (dir: string) => KustomizationRefs | undefined;
+  /**
+   * The view this one was made from when only these directories' kustomizations changed (in
+   * content: every directory with a kustomization has one in both). What is worked out from a
+   * view's whole repository (who reads whom) is then taken from that view where it still holds.
+   */
+  derivedFrom?: { view: ReferenceView; dirs: readonly string[] };
 }
 
 /** A view of a snapshot's texts, each parsed when first read. */
@@ -199,6 +205,14 @@ const readerIndexes = new WeakMap<ReferenceView, Map<string, string[]>>();
 function readerIndex(tree: ReferenceView): Map<string, string[]> {
   const known = readerIndexes.get(tree);
   if (known) return known;
+  // A change that left what every changed kustomization refers to as it was (a new image tag)
+  // leaves who reads whom as it was too.
+  const from = tree.derivedFrom;
+  if (from && from.dirs.every((dir) => sameLocal(from.view.references(dir), tree.references(dir)))) {
+    const index = readerIndex(from.view);
+    readerIndexes.set(tree, index);
+    return index;
+  }
   const readers = new Map<string, string[]>();
   for (const dir of tree.directories())
     for (const ref of tree.references(dir)?.local ?? [])
@@ -209,6 +223,21 @@ function readerIndex(tree: ReferenceView): Map<string, string[]> {
       }
   readerIndexes.set(tree, readers);
   return readers;
+}
+
+const sameLocal = (a: KustomizationRefs | undefined, b: KustomizationRefs | undefined) =>
+  a !== undefined &&
+  b !== undefined &&
+  a.local.length === b.local.length &&
+  a.local.every((ref, i) => b.local[i] === ref);
+
+/** The file list of a view as a set; views made from one another share their list. */
+const fileSets = new WeakMap<readonly string[], Set<string>>();
+
+function fileSet(files: readonly string[]): Set<string> {
+  let set = fileSets.get(files);
+  if (!set) fileSets.set(files, (set = new Set(files)));
+  return set;
 }
 
 export function affectedOverlays(input: {
@@ -233,7 +262,7 @@ export function overlaysAffected(input: {
     ["after", input.after],
   ] as const;
   for (const [side, tree] of sides) {
-    const files = new Set(tree.files);
+    const files = fileSet(tree.files);
     const hitDirs = touchedKustomizations(input.changedFiles, tree);
     // The overlays that read a touched directory, and those already affected on the other side.
     const candidates = new Set([...readersOf(hitDirs, tree), ...byDir.keys()]);
@@ -258,7 +287,7 @@ export function overlaysAffected(input: {
   }
   // An overlay first seen on the "after" side that also existed before needs its before-closure.
   for (const entry of byDir.values()) {
-    if (entry.closure.before === undefined && input.before.files.includes(`${entry.dir}/kustomization.yaml`)) {
+    if (entry.closure.before === undefined && fileSet(input.before.files).has(`${entry.dir}/kustomization.yaml`)) {
       entry.closure.before = closureOf(entry.dir, input.before.references).dirs;
     }
     entry.because.sort((a, b) => (a === "the overlay" ? -1 : b === "the overlay" ? 1 : a.localeCompare(b)));

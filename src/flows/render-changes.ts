@@ -17,7 +17,8 @@ import {
 } from "../core/affected-overlays.js";
 import type { ReferenceProblem } from "../core/kustomization-references.js";
 import { overlaySummary, type OverlayAnalysis, type RenderSide } from "../core/render-report.js";
-import type { GitWorkspace } from "../adapters/git-workspace.js";
+import type { GitWorkspace, TreeEntry } from "../adapters/git-workspace.js";
+import { LayeredMap } from "../core/layered-map.js";
 import type { Renderer, RendererInfo, RenderResult } from "../adapters/renderer.js";
 import { referenceRefusal } from "../core/kustomization-references.js";
 import { batchableKustomization } from "../core/render-batch.js";
@@ -163,12 +164,17 @@ export async function renderChanges(input: RenderChangesInput): Promise<RenderCh
 
 /** A commit's kustomization files: their paths, and each directory's file and blob id. */
 interface Kustomizations {
-  files: string[];
-  dirs: Map<string, { path: string; sha: string }>;
+  files: readonly string[];
+  dirs: ReadonlyMap<string, { path: string; sha: string }>;
   /** What each directory's kustomization refers to, once read (viewsOf). */
-  refs?: Map<string, KustomizationRefs>;
+  refs?: Map<string, KustomizationRefs> | LayeredMap<string, KustomizationRefs>;
   /** Directories whose references `refs` does not hold yet (all of them when `refs` is unset). */
   unread?: string[];
+  /**
+   * Derived from another commit's with only the contents of these directories' kustomizations
+   * changed (no file added or removed): the overlay search starts from that commit's view.
+   */
+  from?: { kustomizations: Kustomizations; dirs: string[] };
   view?: ReferenceView;
 }
 
@@ -188,7 +194,12 @@ async function kustomizationsAt(
 ): Promise<Kustomizations> {
   const key = `${workspace.dir}\0${commit}`;
   const known = commitsSeen.get(key);
-  if (known) return known;
+  if (known) {
+    // Most recently used last: a burst's base, read by every check, outlives its many heads.
+    commitsSeen.delete(key);
+    commitsSeen.set(key, known);
+    return known;
+  }
   // Only from a base whose references are all read: another check may still be reading them.
   const found = derive?.from.view
     ? await derived(workspace, commit, derive.from, derive.changedFiles)
@@ -220,9 +231,27 @@ async function derived(
   const changed = changedFiles.filter(isKustomizationFile);
   if (changed.length === 0) return { files: from.files, dirs: from.dirs, refs: from.refs, unread: [] };
   const now = await workspace.entriesAt(commit, changed);
+  const plain = (entry: TreeEntry | undefined): entry is TreeEntry =>
+    entry !== undefined && entry.type === "blob" && entry.mode !== "120000";
+  // Only contents changed, the usual edit: the base's listing is shared, not copied.
+  if (changed.every((path) => from.dirs.get(dirOf(path))?.path === path && plain(now.get(path)))) {
+    const dirs = changed.map(dirOf);
+    const refs = new LayeredMap(from.refs ?? new Map<string, KustomizationRefs>());
+    for (const dir of dirs) refs.delete(dir);
+    return {
+      files: from.files,
+      dirs: new LayeredMap(
+        from.dirs,
+        changed.map((path) => [dirOf(path), { path, sha: (now.get(path) as TreeEntry).sha }] as const),
+      ),
+      refs,
+      unread: dirs,
+      from: { kustomizations: from, dirs },
+    };
+  }
   const files = new Set(from.files);
   const dirs = new Map(from.dirs);
-  const refs = new Map(from.refs);
+  const refs = new Map(from.refs ?? []);
   const unread: string[] = [];
   for (const path of changed) {
     const dir = dirOf(path);
@@ -294,7 +323,13 @@ async function viewsOf(workspace: GitWorkspace, cpu: CorePool, sides: Kustomizat
       if (known) refs.set(dir, known);
     }
     side.unread = [];
-    side.view = { files: side.files, directories: () => refs.keys(), references: (dir) => refs.get(dir) };
+    const from = side.from?.kustomizations.view;
+    side.view = {
+      files: side.files,
+      directories: () => refs.keys(),
+      references: (dir) => refs.get(dir),
+      ...(from && side.from ? { derivedFrom: { view: from, dirs: side.from.dirs } } : {}),
+    };
     return side.view;
   });
 }

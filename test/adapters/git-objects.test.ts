@@ -6,7 +6,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
 import { GitWorkspace } from "../../src/adapters/git-workspace.js";
-import { gitObject, packObjects, treeObject } from "../../src/adapters/git-objects.js";
+import { compareNames, gitObject, packObjects, treeObject } from "../../src/adapters/git-objects.js";
 import { createManifestsRemote, type ManifestsRemote } from "../../sandbox/manifests-remote.js";
 
 let remote: ManifestsRemote;
@@ -41,13 +41,24 @@ async function clone(extra: Record<string, string> = {}) {
 describe("commits built without an index", () => {
   it("match git's own trees, for a changed file, a new file in new directories, and names that sort around '/'", async () => {
     // "a-b" sorts before the directory "a" (compared as "a/"), and "a.txt" before it too.
-    const { ws, main } = await clone({ "sort/a-b": "x\n", "sort/a.txt": "y\n", "sort/a/inner.yaml": "z\n" });
+    // Names beyond ASCII sort by their UTF-8 bytes, which JavaScript's own order gets wrong for
+    // U+E000..U+FFFF against characters outside the basic plane.
+    const { ws, main } = await clone({
+      "sort/a-b": "x\n",
+      "sort/a.txt": "y\n",
+      "sort/a/inner.yaml": "z\n",
+      "uni/\ue000.yaml": "private\n",
+      "uni/\u{1f600}.yaml": "emoji\n",
+      "uni/z.yaml": "z\n",
+    });
     const cases: Array<[string, string]> = [
       ["services/order-service/overlays/staging/kustomization.yaml", "changed\n"],
       ["services/new-service/overlays/qa/kustomization.yaml", "new: yes\n"],
       ["sort/a/inner.yaml", "changed: yes\n"],
       ["sort/a/b", "beside\n"],
       ["top.yaml", "ünïcode\n"],
+      ["uni/é.yaml", "new\n"],
+      ["uni/\ue000.yaml", "changed\n"],
     ];
     for (const [path, text] of cases) {
       const commit = await ws.commitFile({ parent: main, path, text, message: `edit ${path}` });
@@ -133,6 +144,34 @@ describe("reading without a process per question", () => {
 });
 
 describe("objects and packs", () => {
+  it("orders names as git does, by their UTF-8 bytes", () => {
+    const alphabet = [
+      "a",
+      "b",
+      "/",
+      "-",
+      ".",
+      "é",
+      "\u00ff",
+      "\u0800",
+      "\ud7ff",
+      "\ue000",
+      "\uffee",
+      "\u{1f600}",
+      "\u{10000}",
+    ];
+    let seed = 11;
+    const next = () => (seed = (seed * 1_103_515_245 + 12_345) % 2 ** 31) / 2 ** 31;
+    const word = () =>
+      Array.from({ length: 1 + Math.floor(next() * 4) }, () => alphabet[Math.floor(next() * alphabet.length)]).join("");
+    for (let i = 0; i < 2_000; i++) {
+      const [a, b] = [word(), word()];
+      expect(Math.sign(compareNames(a, b)), `${a} vs ${b}`).toBe(
+        Math.sign(Buffer.compare(Buffer.from(a), Buffer.from(b))),
+      );
+    }
+  });
+
   it("hash like git and pack into something git index-pack accepts", () => {
     const dir = join(mkdtempSync(join(tmpdir(), "pack-")), "repo.git");
     execFileSync("git", ["init", "--bare", "--quiet", dir]);

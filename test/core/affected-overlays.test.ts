@@ -4,6 +4,9 @@ import {
   affectedOverlays,
   dependencyClosure,
   kustomizationReferences,
+  overlaysAffected,
+  textView,
+  type ReferenceView,
   type TreeSnapshot,
 } from "../../src/core/affected-overlays.js";
 import { MAX_YAML_BYTES, MAX_YAML_DEPTH } from "../../src/core/yaml-limits.js";
@@ -220,5 +223,39 @@ describe("which overlays a change affects", () => {
       "the overlay",
       "services/order-service/base",
     ]);
+  });
+
+  it("a head's view made from its base's, with only kustomizations' contents changed, finds what a fresh view finds", () => {
+    const before = tree();
+    const beforeView = textView(before);
+    const staging = "services/order-service/overlays/staging/kustomization.yaml";
+    const probes = "components/probes/kustomization.yaml";
+    const cases: Array<Record<string, string>> = [
+      // A new image tag: references unchanged.
+      {
+        [staging]: `${before.kustomizations.get("services/order-service/overlays/staging")}images:\n  - name: x\n    newTag: "2"\n`,
+      },
+      // The staging overlay stops reading the component, and the component changes too.
+      { [staging]: k("../../base"), [probes]: "kind: Component\npatches:\n  - path: other.yaml\n" },
+      // The production overlay starts reading the component, which changes.
+      {
+        "services/order-service/overlays/production/kustomization.yaml": `${k("../../base")}components:\n  - ../../../../components/probes\n`,
+        [probes]: "kind: Component\n",
+      },
+    ];
+    for (const change of cases) {
+      const after = tree(change);
+      const changedFiles = Object.keys(change);
+      // Both sides list the same files: the derived view shares the base's list, as render-changes does.
+      const derived: ReferenceView = {
+        ...textView({ files: before.files, kustomizations: after.kustomizations }),
+        derivedFrom: { view: beforeView, dirs: changedFiles.map((f) => f.slice(0, f.lastIndexOf("/"))) },
+      };
+      // The base's own answer first: what it works out is then at hand for the derived view.
+      overlaysAffected({ config, changedFiles: [], before: beforeView, after: beforeView });
+      expect(overlaysAffected({ config, changedFiles, before: beforeView, after: derived })).toEqual(
+        affectedOverlays({ config, changedFiles, before, after }),
+      );
+    }
   });
 });
