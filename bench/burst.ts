@@ -291,11 +291,15 @@ export async function benchBurst(params: BurstParams = DEFAULT_BURST, quick = fa
         p95OpenMs: Math.round(percentile(latencies, 95)),
         cpuSecondsConveyor:
           cpu.app !== undefined && cpuAtStart.app !== undefined
-            ? Math.round((cpu.app - cpuAtStart.app) * 10) / 10
+            ? Math.round((cpu.app.total - cpuAtStart.app.total) * 10) / 10
+            : null,
+        cpuSecondsConveyorNode:
+          cpu.app !== undefined && cpuAtStart.app !== undefined
+            ? Math.round((cpu.app.own - cpuAtStart.app.own) * 10) / 10
             : null,
         cpuSecondsConveyorPerPr:
           cpu.app !== undefined && cpuAtStart.app !== undefined
-            ? Math.round(((cpu.app - cpuAtStart.app) / Math.max(1, openedAt.size)) * 1000) / 1000
+            ? Math.round(((cpu.app.total - cpuAtStart.app.total) / Math.max(1, openedAt.size)) * 1000) / 1000
             : null,
         cpuSecondsForgeAndBench:
           cpu.bench !== undefined && cpuAtStart.bench !== undefined
@@ -343,6 +347,11 @@ export async function benchBurst(params: BurstParams = DEFAULT_BURST, quick = fa
         [
           "CPU seconds: Conveyor with its git and kubectl / the forge and the rest",
           `${f.cpuSecondsConveyor ?? "?"} / ${f.cpuSecondsForgeAndBench ?? "?"}`,
+          `Conveyor's Node process: ${f.cpuSecondsConveyorNode ?? "?"}, its children (git, kubectl): ${
+            f.cpuSecondsConveyor !== null && f.cpuSecondsConveyorNode !== null
+              ? Math.round((f.cpuSecondsConveyor - f.cpuSecondsConveyorNode) * 10) / 10
+              : "?"
+          }`,
         ],
         [
           "CPU seconds per PR, with its render check (Conveyor and its children)",

@@ -155,10 +155,12 @@ export function cpuSeconds(pid: number | "self"): number | undefined {
 }
 
 /**
- * CPU seconds of a process and all its descendants: its own, those it has waited for, and those
- * still running (a long-lived `git cat-file` would otherwise not count until it exits).
+ * CPU seconds of a process and all its descendants (`total`): its own, those it has waited for,
+ * and those still running (a long-lived `git cat-file` would otherwise not count until it
+ * exits); `own` is the process's alone (every thread of it: for Node, JavaScript, the garbage
+ * collector's helpers and libuv's pool), without its children.
  */
-export function cpuSecondsOfTree(pid: number): number | undefined {
+export function cpuSecondsOfTree(pid: number): { total: number; own: number } | undefined {
   const stats = new Map<number, { ppid: number; own: number; waited: number }>();
   let entries: string[];
   try {
@@ -185,5 +187,5 @@ export function cpuSecondsOfTree(pid: number): number | undefined {
         pending.push(child);
       }
   }
-  return Math.round((ticks / 100) * 10) / 10;
+  return { total: Math.round((ticks / 100) * 10) / 10, own: Math.round((root.own / 100) * 10) / 10 };
 }
