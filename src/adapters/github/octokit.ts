@@ -2,8 +2,16 @@
 // primary and secondary, are waited out and retried (never dropped), with the wait reported.
 import Bottleneck from "bottleneck";
 import { ProbotOctokit } from "probot";
+import { LightLimiter } from "./limiter.js";
+
+type LightGroup = InstanceType<typeof LightLimiter.Group>;
 
 const MAX_RETRIES = 5;
+/** Tries after the first for a server error or no answer, as Octokit's retry plugin makes. */
+const RETRIES = 3;
+const RETRY_BASE_MS = 1_000;
+/** Answers that say the request is wrong (a 403 may be a rate limit: the throttling's): not sent again. */
+const NOT_RETRIED = [400, 401, 403, 404, 410, 422, 451];
 /**
  * A secondary limit says "wait, then send again": it refuses nothing for good. Writes queued behind
  * one another (a burst of PRs, their labels and check runs) can each be refused several times
@@ -74,16 +82,12 @@ export function conveyorOctokit(tuning: OctokitTuning = {}, recorder: OctokitRec
   // One limiter of each kind for every client this class makes (one per installation token),
   // keyed by installation as Octokit's own are; with REDIS_URL they live in Redis and replicas
   // share them.
-  const groups: { write?: Bottleneck.Group; notifications?: Bottleneck.Group } = {};
+  const groups: { write?: Bottleneck.Group | LightGroup; notifications?: Bottleneck.Group | LightGroup } = {};
   const tuned = (throttle: ThrottleOptions | undefined) => {
     const make = (id: string, minTime: number) =>
-      new Bottleneck.Group({
-        id,
-        maxConcurrent: 1,
-        minTime,
-        timeout: 120_000,
-        ...(throttle?.connection ? { connection: throttle.connection } : {}),
-      });
+      throttle?.connection
+        ? new Bottleneck.Group({ id, maxConcurrent: 1, minTime, timeout: 120_000, connection: throttle.connection })
+        : new LightLimiter.Group({ maxConcurrent: 1, minTime });
     if (tuning.writeIntervalMs !== undefined) groups.write ??= make("conveyor-write", tuning.writeIntervalMs);
     if (tuning.notificationIntervalMs !== undefined)
       groups.notifications ??= make("conveyor-notifications", tuning.notificationIntervalMs);
@@ -114,17 +118,58 @@ export function conveyorOctokit(tuning: OctokitTuning = {}, recorder: OctokitRec
       recorder.request(String(options.method), String(status ?? "error"));
       throw error;
     });
+    // Octokit's retry plugin, minus its Bottleneck (one made per request): a server error, a 429
+    // the throttling gave up on, or a request that got no answer, is sent again up to RETRIES
+    // times, after 1, 4 and 9 s; other refusals (the request itself is wrong; a 403 rate limit is
+    // the throttling's) are not.
+    octokit.hook.wrap("request", async (request, options) => {
+      const wait = (attempt: number) => {
+        (options.request as { retryCount?: number }).retryCount = attempt + 1;
+        return new Promise((resolve) => setTimeout(resolve, (attempt + 1) ** 2 * RETRY_BASE_MS));
+      };
+      for (let attempt = 0; ; attempt++) {
+        try {
+          const response = await request(options);
+          // GitHub's GraphQL API answers a failure on its side with 200 and this message.
+          const errors = (response.data as { errors?: Array<{ message?: unknown }> } | undefined)?.errors;
+          if (
+            attempt < RETRIES &&
+            /Something went wrong while executing your query/.test(String(errors?.[0]?.message))
+          ) {
+            await wait(attempt);
+            continue;
+          }
+          return response;
+        } catch (error) {
+          const status = (error as { status?: number; request?: unknown }).status;
+          const fromRequest = (error as { request?: unknown }).request !== undefined;
+          if (
+            !fromRequest ||
+            status === undefined ||
+            status < 400 ||
+            NOT_RETRIED.includes(status) ||
+            attempt >= RETRIES
+          )
+            throw error;
+          await wait(attempt);
+        }
+      }
+    });
     return {};
   }).defaults((options: Record<string, unknown> & { throttle?: ThrottleOptions }) => ({
     // A function, not an object: Probot passes its own throttle options (which give up on secondary
     // limits) with every instance, and only a function can put ours on top of them.
     ...options,
+    // Its retries are the request hook's above.
+    retry: { enabled: false },
     request: {
       ...(options.request as Record<string, unknown> | undefined),
       fetch: jsonAsText((options.request as { fetch?: typeof fetch } | undefined)?.fetch),
     },
     throttle: {
       ...options.throttle,
+      // In one process, a lighter limiter than Bottleneck; shared through Redis, Bottleneck's.
+      ...(options.throttle?.connection ? {} : { Bottleneck: LightLimiter }),
       ...tuned(options.throttle),
       onRateLimit: (retryAfter: number, request: RequestOptions, octokit: { log: { warn(msg: string): void } }) => {
         recorder.rateLimitWait("primary");

@@ -1,6 +1,10 @@
 // Conveyor's Octokit: writes are spaced by the configured interval across every client the class
 // makes (one per installation token), and a secondary rate limit is waited out and retried.
-import { describe, expect, it } from "vitest";
+// The build of Bottleneck Octokit's throttling plugin loads.
+// @ts-expect-error: the package declares types for its main build only
+import BottleneckLight from "bottleneck/light.js";
+import { describe, expect, it, vi } from "vitest";
+import { LightLimiter } from "../../../src/adapters/github/limiter.js";
 import { conveyorOctokit } from "../../../src/adapters/github/octokit.js";
 import { mockGitHub, type GitHubMock } from "../../helpers/github-mock.js";
 
@@ -22,6 +26,9 @@ describe("conveyorOctokit", () => {
     const at = arrivals("/repos/acme/manifests/issues/1/labels", 4, 200, []);
     const Octokit = conveyorOctokit({ writeIntervalMs: 300 });
     const clients = [new Octokit({ auth: "ghs_one" }), new Octokit({ auth: "ghs_two" })];
+    // Without Redis, every limit is kept by the light limiter, not Bottleneck.
+    const light = vi.spyOn(LightLimiter.prototype, "schedule");
+    const bottleneck = vi.spyOn((BottleneckLight as { prototype: { schedule(): unknown } }).prototype, "schedule");
     const started = performance.now();
     await Promise.all(
       [0, 1, 2, 3].map((i) =>
@@ -32,6 +39,11 @@ describe("conveyorOctokit", () => {
     // asked for; one limiter per client would let them through in 300 ms. A busy machine only
     // delays arrivals, so this bound holds under load (gaps between arrivals would not).
     expect(Math.max(...at) - started).toBeGreaterThanOrEqual(870);
+    // Per write: the retry limiter, the write spacing and the global concurrency.
+    expect(light.mock.calls.length).toBeGreaterThanOrEqual(12);
+    expect(bottleneck).not.toHaveBeenCalled();
+    light.mockRestore();
+    bottleneck.mockRestore();
   });
 
   it("spaces writes that notify people (PRs, comments) by notificationIntervalMs", async () => {
@@ -67,6 +79,28 @@ describe("conveyorOctokit", () => {
     });
     expect(data.number).toBe(7);
     expect(performance.now() - started).toBeGreaterThanOrEqual(950);
+  });
+
+  it("sends a request again after a server error, not after a refusal, without a Bottleneck per request", async () => {
+    gh = mockGitHub();
+    gh.scope
+      .get("/repos/acme/manifests/pulls/1")
+      .reply(502, { message: "Server Error" })
+      .get("/repos/acme/manifests/pulls/1")
+      .reply(200, { number: 1 })
+      .get("/repos/acme/manifests/pulls/2")
+      .reply(404, { message: "Not Found" });
+    const bottleneck = vi.spyOn((BottleneckLight as { prototype: { schedule(): unknown } }).prototype, "schedule");
+    const Octokit = conveyorOctokit({ writeIntervalMs: 1, notificationIntervalMs: 1 });
+    const octokit = new Octokit({ auth: "ghs_one" });
+    const started = performance.now();
+    expect((await octokit.request("GET /repos/acme/manifests/pulls/1")).data).toEqual({ number: 1 });
+    // The first retry waits a second.
+    expect(performance.now() - started).toBeGreaterThanOrEqual(950);
+    // Asked once: the strict mock has no second answer for it.
+    await expect(octokit.request("GET /repos/acme/manifests/pulls/2")).rejects.toMatchObject({ status: 404 });
+    expect(bottleneck).not.toHaveBeenCalled();
+    bottleneck.mockRestore();
   });
 
   it("gives JSON, text and bytes back as Octokit does, and a stream to whoever asks for one", async () => {
