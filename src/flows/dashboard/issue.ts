@@ -40,6 +40,8 @@ export class DashboardIssue {
   private readonly timers = new Map<string, NodeJS.Timeout>();
   private readonly lastEdit = new Map<string, number>();
   private readonly pending = new Map<string, DashboardRepo>();
+  /** The write under way per repository: the next waits for it (a slow create must not be made twice). */
+  private readonly writing = new Map<string, Promise<void>>();
   private stopped = false;
 
   constructor(
@@ -69,9 +71,25 @@ export class DashboardIssue {
     this.timers.set(key, timer);
   }
 
-  /** Writes the issue now if it changed (2 calls when nothing changed, plus the gathering). */
-  async update(repo: DashboardRepo): Promise<void> {
+  /**
+   * Writes the issue now if it changed (2 calls when nothing changed, plus the gathering), after
+   * any write of the same repository's issue still under way: GitHub answering slowly, or
+   * failing and being retried, can make one take longer than the interval, and two at once
+   * would both find no issue and both make one.
+   */
+  update(repo: DashboardRepo): Promise<void> {
     const key = `${repo.ref.owner}/${repo.ref.repo}`.toLowerCase();
+    const previous = this.writing.get(key) ?? Promise.resolve();
+    const next = previous.catch(() => undefined).then(() => this.write(key, repo));
+    this.writing.set(key, next);
+    const forget = () => {
+      if (this.writing.get(key) === next) this.writing.delete(key);
+    };
+    next.then(forget, forget);
+    return next;
+  }
+
+  private async write(key: string, repo: DashboardRepo): Promise<void> {
     const gathered = await this.data.get(repo, { fresh: true });
     if (!gathered.ok || !gathered.config.dashboard.issue) return;
     // A repository without services or Deployments (a service repository) gets no dashboard.

@@ -16,7 +16,7 @@ const repo: DashboardRepo = {
 };
 const log = { debug: vi.fn(), info: vi.fn(), warn: vi.fn(), error: vi.fn(), child: () => log };
 
-function world(options: { config?: Partial<Config>; services?: string[] } = {}) {
+function world(options: { config?: Partial<Config>; services?: string[]; createMs?: number } = {}) {
   const config = { ...(parseConfig({}) as { ok: true; config: Config }).config, ...options.config };
   let input: DashboardInput = {
     repo: "acme/manifests",
@@ -35,6 +35,8 @@ function world(options: { config?: Partial<Config>; services?: string[] } = {}) 
     issues: {
       findAny: vi.fn(async () => (issue.number ? { ...issue } : undefined)),
       create: vi.fn(async (i: { title: string; body: string }) => {
+        // A slow GitHub (or one whose retries wait): the issue exists only once the call returns.
+        if (options.createMs) await new Promise((resolve) => setTimeout(resolve, options.createMs));
         Object.assign(issue, { number: 5, title: i.title, body: i.body, open: true });
         writes.push("create");
         return 5;
@@ -95,6 +97,17 @@ describe("DashboardIssue", () => {
     await vi.advanceTimersByTimeAsync(10_000);
     expect(w.writes).toEqual(["create", "reopen"]);
     expect(w.issue.open).toBe(true);
+  });
+
+  it("a write slower than the interval is not overlapped by the next: the issue is made once", async () => {
+    const w = world({ createMs: 15_000 });
+    w.dashboard.touch(repo);
+    await vi.advanceTimersByTimeAsync(2_000);
+    w.change(["order-service", "user-service"]);
+    w.dashboard.touch(repo);
+    await vi.advanceTimersByTimeAsync(60_000);
+    expect(w.writes).toEqual(["create", "edit"]);
+    expect(w.issue.body).toContain("| user-service |");
   });
 
   it("writes nothing with dashboard.issue: false, or for a repository without services", async () => {
