@@ -2,6 +2,7 @@
 // primary and secondary, are waited out and retried (never dropped), with the wait reported.
 import Bottleneck from "bottleneck";
 import { ProbotOctokit } from "probot";
+import { BufferedResponse, httpFetch } from "./http-fetch.js";
 import { LightLimiter } from "./limiter.js";
 
 type LightGroup = InstanceType<typeof LightLimiter.Group>;
@@ -60,17 +61,21 @@ const JSON_TYPE = "x-conveyor-json-content-type";
  * type kept aside); the request hook below parses it. Errors keep their type: Octokit reads
  * their message from the parsed body.
  */
-function jsonAsText(fetch?: typeof globalThis.fetch): typeof globalThis.fetch {
+function jsonAsText(fetch: typeof globalThis.fetch): typeof globalThis.fetch {
   return async (input, init) => {
-    const response = await (fetch ?? globalThis.fetch)(input, init);
+    const response = await fetch(input, init);
     const type = response.headers.get("content-type") ?? "";
     const mime = type.split(";")[0]?.trim().toLowerCase();
     if (response.status < 200 || response.status > 299 || response.status === 204 || response.status === 205)
       return response;
-    if (mime !== "application/json" || response.body === null) return response;
+    if (mime !== "application/json") return response;
+    const buffered = response instanceof BufferedResponse;
+    // (A buffered response's body is made on demand: not asked for here.)
+    if (!buffered && response.body === null) return response;
     const headers = new Headers(response.headers);
     headers.set(JSON_TYPE, type);
     headers.set("content-type", "text/plain; charset=utf-8");
+    if (buffered) return response.withHeaders(headers) as unknown as Response;
     const text = new Response(response.body, { status: response.status, statusText: response.statusText, headers });
     // Pagination reads the page's address from the response.
     Object.defineProperty(text, "url", { value: response.url });
@@ -82,6 +87,8 @@ export function conveyorOctokit(tuning: OctokitTuning = {}, recorder: OctokitRec
   // One limiter of each kind for every client this class makes (one per installation token),
   // keyed by installation as Octokit's own are; with REDIS_URL they live in Redis and replicas
   // share them.
+  // One set of keep-alive connections for every client the class makes.
+  const sharedFetch = httpFetch();
   const groups: { write?: Bottleneck.Group | LightGroup; notifications?: Bottleneck.Group | LightGroup } = {};
   const tuned = (throttle: ThrottleOptions | undefined) => {
     const make = (id: string, minTime: number) =>
@@ -164,7 +171,7 @@ export function conveyorOctokit(tuning: OctokitTuning = {}, recorder: OctokitRec
     retry: { enabled: false },
     request: {
       ...(options.request as Record<string, unknown> | undefined),
-      fetch: jsonAsText((options.request as { fetch?: typeof fetch } | undefined)?.fetch),
+      fetch: jsonAsText((options.request as { fetch?: typeof fetch } | undefined)?.fetch ?? sharedFetch),
     },
     throttle: {
       ...options.throttle,
