@@ -57,6 +57,11 @@ export interface RenderOptions {
 
 /** Kustomize runs at a time for renders that may share one. */
 const SHARED_RUNS = 2;
+/**
+ * ... in a burst: one, so renders gather while it runs. Two runs of four overlays each cost
+ * kubectl's start twice for what one run of eight does (see bench/README.md, "Fifth pass").
+ */
+const BURST_RUNS = 1;
 
 /** A render, decided and ready to run. */
 interface Job {
@@ -76,9 +81,9 @@ interface Waiting {
 }
 
 /** In a burst, how long a render may wait for others to share its kustomize run. */
-const LINGER_MS = 1_500;
-/** ... unless this many are waiting already. */
-const LINGER_ENOUGH = 8;
+const LINGER_MS = 3_000;
+/** ... unless this many are waiting already (a full run). */
+const LINGER_ENOUGH = MAX_BATCH;
 /** A burst: more than one change's trees seen within this long. */
 const BUSY_WINDOW_MS = 3_000;
 
@@ -655,9 +660,9 @@ export class Renderer {
       maxOutputBytes?: number;
       /** Default: CONVEYOR_RENDER_ISOLATION, else "auto". */
       isolation?: IsolationSetting;
-      /** Kustomize runs at a time for renders that may be batched (2 by default). */
+      /** Kustomize runs at a time for renders that may be batched (2 by default; 1 in a burst). */
       sharedRuns?: number;
-      /** In a burst, how long a render may wait for others to share its run (1.5 s by default; 0: never). */
+      /** In a burst, how long a render may wait for others to share its run (3 s by default; 0: never). */
       lingerMs?: number;
     } = {},
   ) {}
@@ -781,8 +786,9 @@ export class Renderer {
    * A render that may share a kustomize run with others (see core/render-batch). At most
    * `sharedRuns` such runs at a time. While only one change renders, a render that finds a run
    * free goes at once, alone: a single change waits for nothing. While several changes render
-   * (a burst), a render waits up to `lingerMs` for others to share its run, or until enough
-   * are waiting, and renders that find every run busy wait for one and go together.
+   * (a burst), one run goes at a time; a render waits up to `lingerMs` for others to share its
+   * run, or until a run's worth are waiting, and renders that find the run busy wait for it and
+   * go together.
    */
   private shared(job: Job): Promise<RenderResult> {
     const now = Date.now();
@@ -798,15 +804,19 @@ export class Renderer {
   private lingering(): number {
     const lingerMs = this.options.lingerMs ?? LINGER_MS;
     const oldest = this.waiting[0];
-    if (!oldest || lingerMs <= 0 || this.waiting.length >= LINGER_ENOUGH) return 0;
-    // Several changes' trees (a change renders two, its base and head) seen lately: a burst.
-    const roots = new Set(this.arrivals.filter((a) => a.at >= Date.now() - BUSY_WINDOW_MS).map((a) => a.root));
-    if (roots.size <= 2) return 0;
+    if (!oldest || lingerMs <= 0 || this.waiting.length >= LINGER_ENOUGH || !this.inBurst()) return 0;
     return Math.max(0, oldest.since + lingerMs - Date.now());
   }
 
+  /** Several changes' trees (a change renders two, its base and head) seen lately: a burst. */
+  private inBurst(): boolean {
+    const since = Date.now() - BUSY_WINDOW_MS;
+    return new Set(this.arrivals.filter((a) => a.at >= since).map((a) => a.root)).size > 2;
+  }
+
   private drain(): void {
-    const limit = this.options.sharedRuns ?? SHARED_RUNS;
+    const most = this.options.sharedRuns ?? SHARED_RUNS;
+    const limit = this.inBurst() ? Math.min(most, BURST_RUNS) : most;
     while (this.running < limit && this.waiting.length > 0) {
       const wait = this.lingering();
       if (wait > 0) {

@@ -263,11 +263,32 @@ spec:
       { root: tree({}, SEED_DIR), dir },
     ]);
     const expected = await alone(members);
-    const renderer = new Renderer({ sharedRuns: 2, lingerMs: 400 });
+    // kubectl behind a script that notes when each run starts and ends.
+    const log = join(scratch, "burst-runs.log");
+    const bin = join(scratch, "timed-kustomize");
+    writeFileSync(
+      bin,
+      `#!/bin/sh\nif [ "$1" = version ]; then exec kubectl version --client; fi\necho start >> ${log}\nshift\nkubectl kustomize "$@"\ncode=$?\necho end >> ${log}\nexit $code\n`,
+    );
+    chmodSync(bin, 0o755);
+    const renderer = new Renderer({ sharedRuns: 2, lingerMs: 400, env: { ...process.env, KUSTOMIZE_BIN: bin } });
     const results = await Promise.all(
       members.map((m) => renderer.render(join(m.root, m.dir), { root: m.root, batch: true })),
     );
     expect(results.map(yamlOf)).toEqual(expected.map(yamlOf));
+    // Once the burst is seen, one run at a time, so that renders gather while it runs: after
+    // the first two (alone, at once), no run starts before the one before it ended.
+    const events = readFileSync(log, "utf8").trim().split("\n");
+    let running = 0;
+    let ended = 0;
+    let most = 0;
+    for (const event of events) {
+      running += event === "start" ? 1 : -1;
+      if (event === "end") ended++;
+      else if (ended >= 2) most = Math.max(most, running);
+    }
+    expect(events.filter((e) => e === "start").length).toBeGreaterThan(2);
+    expect(most).toBe(1);
     // The first two went at once (one change's worth of trees is no burst); the four others
     // waited for each other, and at least three of them shared a run (which three went
     // together depends on which two went first: one overlay is never in a run twice).
