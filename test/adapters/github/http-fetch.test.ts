@@ -3,6 +3,7 @@
 // carrying the token to another origin), and failures must look like fetch's.
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
+import { brotliCompressSync, gzipSync } from "node:zlib";
 import nock from "nock";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { httpFetch } from "../../../src/adapters/github/http-fetch.js";
@@ -89,6 +90,22 @@ describe("httpFetch", () => {
     }
     // Four requests of ours on one kept-alive connection (and the built-in fetch's own).
     expect(connections()).toBeLessThanOrEqual(2);
+  });
+
+  it("asks for compressed answers and decompresses them as fetch does", async () => {
+    const text = JSON.stringify({ items: Array.from({ length: 200 }, (_, i) => ({ id: i, name: `pull ${i}` })) });
+    const { origin, seen } = await serve((req, res) => {
+      const wanted = String(req.headers["accept-encoding"] ?? "");
+      if (req.url === "/br" && wanted.includes("br"))
+        return res.writeHead(200, { "content-encoding": "br" }).end(brotliCompressSync(text));
+      if (wanted.includes("gzip")) return res.writeHead(200, { "content-encoding": "gzip" }).end(gzipSync(text));
+      res.writeHead(200).end(text);
+    });
+    expect(await (await fetch(`${origin}/gz`)).text()).toBe(text);
+    expect(await (await fetch(`${origin}/br`)).text()).toBe(text);
+    expect(seen.map((r) => r.headers["accept-encoding"])).toEqual(["gzip, br", "gzip, br"]);
+    const corrupt = await serve((_req, res) => res.writeHead(200, { "content-encoding": "gzip" }).end("not gzip"));
+    await expect(fetch(`${corrupt.origin}/x`)).rejects.toMatchObject({ name: "TypeError", message: "fetch failed" });
   });
 
   it("gives bytes as bytes and a stream to whoever asks for one", async () => {
