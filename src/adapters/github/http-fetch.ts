@@ -36,11 +36,8 @@ interface Answer {
   bytes: Buffer;
 }
 
-/** What Octokit reads from a fetch response, over bytes already received. */
+/** What Octokit reads from a fetch response (and no more), over bytes already received. */
 export class BufferedResponse {
-  readonly ok: boolean;
-  readonly redirected: boolean;
-  readonly type = "basic";
   private used = false;
 
   constructor(
@@ -49,14 +46,11 @@ export class BufferedResponse {
     readonly statusText: string,
     readonly headers: Headers,
     private readonly bytes: Buffer,
-    redirected: boolean,
-  ) {
-    this.ok = status >= 200 && status <= 299;
-    this.redirected = redirected;
-  }
+    readonly redirected: boolean,
+  ) {}
 
-  get bodyUsed(): boolean {
-    return this.used;
+  get ok(): boolean {
+    return this.status >= 200 && this.status <= 299;
   }
 
   /** A stream of the bytes, for whoever asks for one (null when there are none, as fetch gives). */
@@ -75,27 +69,14 @@ export class BufferedResponse {
     return this.take().toString("utf8");
   }
 
-  async json(): Promise<unknown> {
-    return JSON.parse(await this.text()) as unknown;
-  }
-
   async arrayBuffer(): Promise<ArrayBuffer> {
     const bytes = this.take();
     return bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength) as ArrayBuffer;
   }
 
-  async blob(): Promise<Blob> {
-    return new Blob([this.take()], { type: this.headers.get("content-type") ?? "" });
-  }
-
   /** The same answer under other headers (the bytes are shared, not copied). */
   withHeaders(headers: Headers): BufferedResponse {
     return new BufferedResponse(this.url, this.status, this.statusText, headers, this.bytes, this.redirected);
-  }
-
-  clone(): BufferedResponse {
-    if (this.used) throw new TypeError("Response.clone: Body has already been consumed.");
-    return new BufferedResponse(this.url, this.status, this.statusText, this.headers, this.bytes, this.redirected);
   }
 }
 
