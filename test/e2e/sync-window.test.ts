@@ -68,7 +68,7 @@ describe("Argo CD sync windows", () => {
     );
     expect(held.deployment_status.state).toBe("in_progress");
     expect(held.deployment_status.description).toMatch(
-      /^Argo CD sync window #0 \(deny, '\d+ \d+ \d+ \d+ \*' for \d+ms\) holds the sync until \d\d:\d\d(:\d\d)? UTC$/,
+      /^Argo CD sync window #0 \(deny, '\d+ \d+ \d+ \d+ \*' for \d+ms\) holds the sync until (\d{4}-\d\d-\d\d )?\d\d:\d\d(:\d\d)? UTC$/,
     );
     expect(held.deployment.payload.to).toBe("ghcr.io/acme/order-service:1.5.0");
     const { data: merged } = await ci.rest.pulls.list({
