@@ -1,7 +1,9 @@
 // Git's smart HTTP protocol (version 0), the two requests Conveyor makes from this process instead
 // of starting `git fetch` or `git push` (each of which starts three or four processes): reading
 // where the remote's branches are, and sending a pack of objects with leased ref updates. Other
-// transports, or a machine that needs a proxy for git, keep using git itself (see usable()).
+// transports, or a machine that needs a proxy for git, keep using git itself (see usable()). Both
+// go over kept connections (http-fetch.ts).
+import { httpFetch } from "./http-fetch.js";
 import { redact } from "./redact.js";
 
 export const ZERO_ID = "0".repeat(40);
@@ -57,10 +59,13 @@ function pktLines(data: Buffer): string[] {
 
 const base = (remoteUrl: string) => remoteUrl.replace(/\/+$/, "");
 
+/** Kept connections to the remote, as Octokit's requests have (see http-fetch.ts). */
+const send = httpFetch();
+
 async function request(url: string, init: RequestInit & { what: string }): Promise<Buffer> {
   let res: Response;
   try {
-    res = await fetch(url, { ...init, redirect: "manual", signal: AbortSignal.timeout(120_000) });
+    res = await send(url, { ...init, redirect: "manual", signal: AbortSignal.timeout(120_000) });
   } catch (error) {
     throw new Error(`${init.what} failed: ${redact(error instanceof Error ? error.message : String(error))}`);
   }

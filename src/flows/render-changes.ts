@@ -61,9 +61,12 @@ export type RenderChanges =
 export async function renderChanges(input: RenderChangesInput): Promise<RenderChanges> {
   const { workspace, base, head, renderer, cpu } = input;
   const changedFiles = await workspace.changedFiles(base, head);
+  // The base's view first: the head's is then derived from it (only the changed kustomizations
+  // read), also while another check is still reading the base.
   const before = await kustomizationsAt(workspace, base);
+  const [beforeView] = (await viewsOf(workspace, cpu, [before])) as [ReferenceView];
   const after = await kustomizationsAt(workspace, head, { from: before, changedFiles });
-  const [beforeView, afterView] = (await viewsOf(workspace, cpu, [before, after])) as [ReferenceView, ReferenceView];
+  const [afterView] = (await viewsOf(workspace, cpu, [after])) as [ReferenceView];
   const affected = overlaysAffected({ config: input.config, changedFiles, before: beforeView, after: afterView });
   const refused = await refusals(workspace, cpu, input.config, affected, { before, after });
   const located = await renderer.locate();
@@ -279,10 +282,40 @@ const referencesSeen = new Map<string, Map<string, KustomizationRefs>>();
 let referencesKept = 0;
 const REFERENCES_KEPT = 100_000;
 const seenRefs = (dir: string, sha: string) => referencesSeen.get(sha)?.get(dir);
+/**
+ * Reads under way, by blob id and directory: checks that start together (a burst's, all against
+ * one base) wait for the same read instead of each parsing the base's every kustomization.
+ */
+const referencesReading = new Map<string, Promise<void>>();
+
+/** Reads and parses these kustomizations (in the core pool) into referencesSeen. */
+async function readReferences(
+  workspace: GitWorkspace,
+  cpu: CorePool,
+  missing: Array<{ dir: string; sha: string }>,
+): Promise<void> {
+  const texts = await workspace.readBlobs([...new Set(missing.map((m) => m.sha))]);
+  const items = missing.filter((m) => texts.has(m.sha));
+  const refs = await cpu.run(
+    "kustomizationRefs",
+    items.map((m) => ({ dir: m.dir, text: texts.get(m.sha) as string })),
+  );
+  if (referencesKept + items.length > REFERENCES_KEPT) {
+    referencesSeen.clear();
+    referencesKept = 0;
+  }
+  items.forEach((m, i) => {
+    let bySha = referencesSeen.get(m.sha);
+    if (!bySha) referencesSeen.set(m.sha, (bySha = new Map()));
+    bySha.set(m.dir, refs[i] as KustomizationRefs);
+    referencesKept++;
+  });
+}
 
 /** The overlay search's view of each side, with every kustomization's references read. */
 async function viewsOf(workspace: GitWorkspace, cpu: CorePool, sides: Kustomizations[]): Promise<ReferenceView[]> {
   const missing = new Map<string, { dir: string; sha: string }>();
+  const reading = new Set<Promise<void>>();
   for (const side of sides) {
     if (side.view) continue;
     const refs = (side.refs ??= new Map());
@@ -291,29 +324,25 @@ async function viewsOf(workspace: GitWorkspace, cpu: CorePool, sides: Kustomizat
       const sha = side.dirs.get(dir)?.sha;
       if (sha === undefined) continue;
       const known = seenRefs(dir, sha);
+      const key = `${sha}\0${dir}`;
+      const elsewhere = known ? undefined : referencesReading.get(key);
       if (known) refs.set(dir, known);
-      else missing.set(`${sha}\0${dir}`, { dir, sha });
+      else if (elsewhere) reading.add(elsewhere);
+      else missing.set(key, { dir, sha });
     }
     side.unread = unread;
   }
   if (missing.size > 0) {
-    const texts = await workspace.readBlobs([...new Set([...missing.values()].map((m) => m.sha))]);
-    const items = [...missing.values()].filter((m) => texts.has(m.sha));
-    const refs = await cpu.run(
-      "kustomizationRefs",
-      items.map((m) => ({ dir: m.dir, text: texts.get(m.sha) as string })),
-    );
-    if (referencesKept + items.length > REFERENCES_KEPT) {
-      referencesSeen.clear();
-      referencesKept = 0;
-    }
-    items.forEach((m, i) => {
-      let bySha = referencesSeen.get(m.sha);
-      if (!bySha) referencesSeen.set(m.sha, (bySha = new Map()));
-      bySha.set(m.dir, refs[i] as KustomizationRefs);
-      referencesKept++;
-    });
+    const read = readReferences(workspace, cpu, [...missing.values()]);
+    for (const key of missing.keys()) referencesReading.set(key, read);
+    void read
+      .catch(() => undefined)
+      .finally(() => {
+        for (const key of missing.keys()) if (referencesReading.get(key) === read) referencesReading.delete(key);
+      });
+    reading.add(read);
   }
+  await Promise.all(reading);
   return sides.map((side) => {
     if (side.view) return side.view;
     const refs = side.refs as Map<string, KustomizationRefs>;

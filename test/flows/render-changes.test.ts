@@ -175,6 +175,43 @@ describe("renderChanges", () => {
     }
   });
 
+  it("checks that start together against one base parse each kustomization once", async () => {
+    const BASE = "services/order-service/base/kustomization.yaml";
+    const base = w.remote.commit(
+      "main",
+      { [BASE]: `# ${randomUUID()}\n${w.remote.show("main", BASE) as string}` },
+      "base",
+    );
+    // Tags no other test used: references are remembered by content across checks.
+    const tags = ["1.5.0", "1.6.0", "1.7.0"].map((release) => `${release}-${randomUUID().slice(0, 8)}`);
+    const heads = tags.map((tag, i) => {
+      w.remote.git("branch", `together-${i}`, base);
+      const text = (w.remote.show("main", STAGING) as string).replace('newTag: "1.4.0"', `newTag: "${tag}"`);
+      return w.remote.commit(`together-${i}`, { [STAGING]: text }, `together-${i}`);
+    });
+    await w.scope.workspace.sync();
+    const parsed: string[] = [];
+    const cpu = {
+      run: (name: string, input: unknown) => {
+        if (name === "kustomizationRefs")
+          for (const item of input as Array<{ dir: string; text: string }>) parsed.push(`${item.dir}\n${item.text}`);
+        return w.services.cpu.run(name as never, input as never);
+      },
+    } as unknown as typeof w.services.cpu;
+    const results = await Promise.all(
+      heads.map((head) =>
+        renderChanges({ workspace: w.scope.workspace, config, base, head, renderer: w.services.renderer, cpu }),
+      ),
+    );
+    for (const result of results)
+      expect(result.kind === "rendered" && result.overlays.map((o) => [o.dir, o.failure])).toEqual([
+        ["services/order-service/overlays/staging", undefined],
+      ]);
+    // The base's kustomizations (those no earlier check read), and each head's changed one: none twice.
+    for (const tag of tags) expect(parsed.filter((p) => p.includes(tag))).toHaveLength(1);
+    expect(parsed.length - new Set(parsed).size).toBe(0);
+  });
+
   it("a change whose renders used up their budget is reported as not rendered", async () => {
     const result = await render(await changeOnBranch((t) => t.replace("count: 1", "count: 2")), { budgetMs: 0 });
     expect(result.kind).toBe("rendered");

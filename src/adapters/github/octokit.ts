@@ -2,7 +2,7 @@
 // primary and secondary, are waited out and retried (never dropped), with the wait reported.
 import Bottleneck from "bottleneck";
 import { ProbotOctokit } from "probot";
-import { BufferedResponse, httpFetch } from "./http-fetch.js";
+import { BufferedResponse, httpFetch } from "../http-fetch.js";
 import { LightLimiter } from "./limiter.js";
 
 type LightGroup = InstanceType<typeof LightLimiter.Group>;

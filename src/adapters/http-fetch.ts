@@ -1,6 +1,7 @@
-// The fetch Octokit sends GitHub requests with: node:http(s) on keep-alive connections instead of
-// Node's built-in fetch (undici), whose web streams and per-request machinery cost more CPU than
-// the request itself in a burst. It does what Octokit's fetch wrapper needs and no more:
+// The fetch Conveyor sends GitHub requests (Octokit) and git over HTTP (git-http.ts) with:
+// node:http(s) on keep-alive connections instead of Node's built-in fetch (undici), whose web
+// streams and per-request machinery cost more CPU than the request itself in a burst. It does what
+// Octokit's fetch wrapper and git-http need and no more:
 // - the answer's status, status text, headers, final address, and body as text, bytes or a stream
 //   (asked for compressed, gzip or brotli, and decompressed, as fetch does);
 // - redirects followed as fetch follows them (at most 20; 303, and 301/302 after a POST, become a

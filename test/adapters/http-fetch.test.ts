@@ -6,7 +6,7 @@ import type { AddressInfo } from "node:net";
 import { brotliCompressSync, gzipSync } from "node:zlib";
 import nock from "nock";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
-import { httpFetch } from "../../../src/adapters/github/http-fetch.js";
+import { httpFetch } from "../../src/adapters/http-fetch.js";
 
 interface Seen {
   method: string;
