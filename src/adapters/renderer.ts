@@ -80,10 +80,16 @@ interface Waiting {
   since: number;
 }
 
-/** In a burst, how long a render may wait for others to share its kustomize run. */
-const LINGER_MS = 3_000;
-/** ... unless this many are waiting already (a full run). */
+/**
+ * In a burst, how long a render may wait for others to share its kustomize run. A change's base
+ * and head never share a run (the same objects twice), so a run holds one side of the changes
+ * that arrived meanwhile: 6 s of a burst is about 14 changes (bench/README.md, "Sixth pass").
+ */
+const LINGER_MS = 6_000;
+/** ... unless this many are waiting already (a full run) ... */
 const LINGER_ENOUGH = MAX_BATCH;
+/** ... or no render has arrived for this long (the burst is over: the last ones go now). */
+const QUIET_MS = 1_000;
 /** A burst: more than one change's trees seen within this long. */
 const BUSY_WINDOW_MS = 3_000;
 
@@ -662,8 +668,10 @@ export class Renderer {
       isolation?: IsolationSetting;
       /** Kustomize runs at a time for renders that may be batched (2 by default; 1 in a burst). */
       sharedRuns?: number;
-      /** In a burst, how long a render may wait for others to share its run (3 s by default; 0: never). */
+      /** In a burst, how long a render may wait for others to share its run (6 s by default; 0: never). */
       lingerMs?: number;
+      /** ... as long as another render arrived within this long (1 s by default). */
+      quietMs?: number;
     } = {},
   ) {}
 
@@ -787,8 +795,8 @@ export class Renderer {
    * `sharedRuns` such runs at a time. While only one change renders, a render that finds a run
    * free goes at once, alone: a single change waits for nothing. While several changes render
    * (a burst), one run goes at a time; a render waits up to `lingerMs` for others to share its
-   * run, or until a run's worth are waiting, and renders that find the run busy wait for it and
-   * go together.
+   * run, or until a run's worth are waiting, or until none has arrived for `quietMs`, and renders
+   * that find the run busy wait for it and go together.
    */
   private shared(job: Job): Promise<RenderResult> {
     const now = Date.now();
@@ -805,7 +813,9 @@ export class Renderer {
     const lingerMs = this.options.lingerMs ?? LINGER_MS;
     const oldest = this.waiting[0];
     if (!oldest || lingerMs <= 0 || this.waiting.length >= LINGER_ENOUGH || !this.inBurst()) return 0;
-    return Math.max(0, oldest.since + lingerMs - Date.now());
+    const latest = this.arrivals[this.arrivals.length - 1]?.at ?? oldest.since;
+    const quietMs = this.options.quietMs ?? QUIET_MS;
+    return Math.max(0, Math.min(oldest.since + lingerMs, latest + quietMs) - Date.now());
   }
 
   /** Several changes' trees (a change renders two, its base and head) seen lately: a burst. */

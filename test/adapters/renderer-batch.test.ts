@@ -296,4 +296,24 @@ spec:
     expect(renderer.batches.members).toBeGreaterThanOrEqual(3);
     expect(renderer.batches.entangled).toBe(0);
   });
+
+  it("in a burst, stop waiting for company once renders stop arriving", async () => {
+    const overlays = ["cart-service", "user-service", "order-service"].map((s) => `services/${s}/overlays/staging`);
+    const members = overlays.flatMap((dir) => [
+      { root: tree({}, SEED_DIR), dir },
+      { root: tree({}, SEED_DIR), dir },
+    ]);
+    const expected = await alone(members);
+    // Company could be waited for a minute; but nothing arrives after these six.
+    const renderer = new Renderer({ sharedRuns: 1, lingerMs: 60_000, quietMs: 300 });
+    let timer: NodeJS.Timeout | undefined;
+    const results = await Promise.race([
+      Promise.all(members.map((m) => renderer.render(join(m.root, m.dir), { root: m.root, batch: true }))),
+      new Promise<never>((_, reject) => {
+        timer = setTimeout(() => reject(new Error("renders still waited 30 s after the last one arrived")), 30_000);
+      }),
+    ]).finally(() => clearTimeout(timer));
+    expect(results.map(yamlOf)).toEqual(expected.map(yamlOf));
+    expect(renderer.batches.members).toBeGreaterThanOrEqual(3);
+  });
 });
