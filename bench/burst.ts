@@ -188,6 +188,7 @@ export async function benchBurst(params: BurstParams = DEFAULT_BURST, quick = fa
     // Who used the two cores: Conveyor (with its git and kubectl) against this process (the forge,
     // its git http-backend, the simulated Argo CD, the bookkeeping).
     const cpu = { app: cpuSecondsOfTree(world.app.pid ?? 0), bench: cpuSeconds("self") };
+    const renders = status === "complete" ? await renderCounts(world.appUrl) : undefined;
     // Deliveries not yet made when the run ended (the forge delivers one at a time per repository).
     const queuedAtEnd = world.forge.events
       .slice(startEvents)
@@ -301,6 +302,10 @@ export async function benchBurst(params: BurstParams = DEFAULT_BURST, quick = fa
           cpu.app !== undefined && cpuAtStart.app !== undefined
             ? Math.round(((cpu.app.total - cpuAtStart.app.total) / Math.max(1, openedAt.size)) * 1000) / 1000
             : null,
+        renderKustomizeRuns: renders?.runs ?? null,
+        renderSharedRuns: renders?.shared ?? null,
+        renderSharedOverlays: renders?.overlays ?? null,
+        renderCached: renders?.cached ?? null,
         cpuSecondsForgeAndBench:
           cpu.bench !== undefined && cpuAtStart.bench !== undefined
             ? Math.round((cpu.bench - cpuAtStart.bench) * 10) / 10
@@ -365,6 +370,11 @@ export async function benchBurst(params: BurstParams = DEFAULT_BURST, quick = fa
           `${f.totalOverFloor}x`,
           f.totalOverFloor <= 1.3 ? "target <= 1.3x: met" : "target <= 1.3x: MISSED",
         ],
+        [
+          "kustomize runs (shared runs, overlays they rendered)",
+          f.renderKustomizeRuns ?? "?",
+          `${f.renderSharedRuns ?? "?"} shared, ${f.renderSharedOverlays ?? "?"} overlays in them; ${f.renderCached ?? "?"} renders from the cache`,
+        ],
         ["1-min load average at start / end", `${host.loadAverage1m} / ${load1m()}`],
       ]),
     );
@@ -373,6 +383,25 @@ export async function benchBurst(params: BurstParams = DEFAULT_BURST, quick = fa
   } finally {
     clearInterval(watcher);
     await closeWorld(world);
+  }
+}
+
+/** The renderer's counts since Conveyor started, from its /metrics; undefined when not served. */
+async function renderCounts(
+  appUrl: string,
+): Promise<{ runs: number; shared: number; overlays: number; cached: number } | undefined> {
+  try {
+    const text = await (await fetch(`${appUrl}/metrics`)).text();
+    const value = (name: string) => Number(new RegExp(`^${name} (\\S+)$`, "m").exec(text)?.[1] ?? Number.NaN);
+    const counts = {
+      runs: value("conveyor_render_kustomize_runs"),
+      shared: value("conveyor_render_shared_runs"),
+      overlays: value("conveyor_render_shared_overlays"),
+      cached: value("conveyor_render_cached"),
+    };
+    return Object.values(counts).every(Number.isFinite) ? counts : undefined;
+  } catch {
+    return undefined;
   }
 }
 

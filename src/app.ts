@@ -265,6 +265,11 @@ export function createConveyor(options: ConveyorOptions = {}, onReady?: (handle:
         metrics.watchReconnects.set(stats.reconnects);
       }
       metrics.queueDepth.set(services.queue.depth);
+      const renderer = services.renderer;
+      metrics.renderRuns.set(renderer.counts.processes);
+      metrics.renderSharedRuns.set(renderer.batches.runs);
+      metrics.renderSharedOverlays.set(renderer.batches.members);
+      metrics.renderCached.set(renderer.counts.cached);
       metrics.inFlight.set(services.verifier?.inFlight().length ?? 0);
     });
     try {

@@ -655,6 +655,8 @@ export class Renderer {
   private lingerTimer?: NodeJS.Timeout;
   /** Shared runs that answered, the overlays they answered for, and those rendered again alone. */
   readonly batches = { runs: 0, members: 0, entangled: 0 };
+  /** Since start: kustomize processes started (shared runs included), and renders the cache answered. */
+  readonly counts = { processes: 0, cached: 0 };
 
   constructor(
     private readonly options: {
@@ -714,6 +716,7 @@ export class Renderer {
     if (key !== undefined && hit) {
       this.cache.delete(key);
       this.cache.set(key, hit);
+      this.counts.cached++;
       return { ...hit, ms: 0, cached: true };
     }
     const isolated = await this.isolation();
@@ -746,6 +749,7 @@ export class Renderer {
     const started = performance.now();
     const target = root ? relative(root, dir) || "." : dir;
     let home = "";
+    this.counts.processes++;
     const run = await withScratchHome((scratchHome) => {
       home = scratchHome;
       return exec(...this.commandLine(job, target), {

@@ -89,6 +89,30 @@ export class Metrics {
     registers: [this.registry],
   });
 
+  readonly renderRuns = new Gauge({
+    name: "conveyor_render_kustomize_runs",
+    help: "kustomize processes started for render checks since start (a shared run counts once).",
+    registers: [this.registry],
+  });
+
+  readonly renderSharedRuns = new Gauge({
+    name: "conveyor_render_shared_runs",
+    help: "Shared kustomize runs (several overlays in one process) since start.",
+    registers: [this.registry],
+  });
+
+  readonly renderSharedOverlays = new Gauge({
+    name: "conveyor_render_shared_overlays",
+    help: "Overlay renders answered by shared runs since start.",
+    registers: [this.registry],
+  });
+
+  readonly renderCached = new Gauge({
+    name: "conveyor_render_cached",
+    help: "Overlay renders answered from the render cache since start.",
+    registers: [this.registry],
+  });
+
   readonly inFlight = new Gauge({
     name: "conveyor_verifications_in_flight",
     help: "Verifications being watched.",

@@ -192,6 +192,9 @@ describe("deploy events become PRs", () => {
     expect(text).toMatch(/conveyor_promotions_total\{env="staging",result="opened"\} [1-9]/);
     expect(text).toMatch(/conveyor_promotions_total\{env="staging",result="rejected"\} [1-9]/);
     expect(text).toMatch(/conveyor_github_requests_total\{method="POST",status="201"\} [1-9]/);
+    // The render checks of the PRs opened above started kustomize.
+    expect(text).toMatch(/^conveyor_render_kustomize_runs [1-9]/m);
+    expect(text).toMatch(/^conveyor_render_cached \d+$/m);
     // Applications, Rollouts and AppProjects (sync windows).
     expect(text).toContain("conveyor_argo_watch_connections 3");
     expect(text).toContain("conveyor_process_resident_memory_bytes");
