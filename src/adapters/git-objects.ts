@@ -38,18 +38,26 @@ export function compareNames(a: string, b: string): number {
   return a < b ? -1 : a > b ? 1 : 0;
 }
 
-/** A tree's bytes, its entries in git's order (a directory sorts as if its name ended in "/"). */
-export function treeObject(items: readonly TreeItem[]): GitObject {
+/**
+ * A tree's bytes, its entries in git's order (a directory sorts as if its name ended in "/"), and
+ * those entries as parseTree would read them back (directories' mode "040000").
+ */
+export function treeObject(items: readonly TreeItem[]): GitObject & { items: TreeItem[] } {
   const key = (item: TreeItem) => (isTreeMode(item.mode) ? `${item.name}/` : item.name);
   const sorted = [...items].sort((a, b) => compareNames(key(a), key(b)));
-  const parts: Buffer[] = [];
-  for (const item of sorted) {
-    parts.push(
-      Buffer.from(`${isTreeMode(item.mode) ? "40000" : item.mode} ${item.name}\0`),
-      Buffer.from(item.id, "hex"),
-    );
-  }
-  return gitObject("tree", Buffer.concat(parts));
+  // One buffer, each entry written into it: "<mode> <name>\0" and the id's 20 bytes.
+  const heads = sorted.map((item) => `${isTreeMode(item.mode) ? "40000" : item.mode} ${item.name}\0`);
+  let size = 0;
+  for (const head of heads) size += Buffer.byteLength(head) + 20;
+  const body = Buffer.allocUnsafe(size);
+  let at = 0;
+  sorted.forEach((item, i) => {
+    at += body.write(heads[i] as string, at, "utf8");
+    at += body.write(item.id, at, "hex");
+  });
+  if (at !== size) throw new Error("a tree entry's id is not 40 hexadecimal digits");
+  const read = sorted.map((item) => (item.mode === "40000" ? { ...item, mode: "040000" } : item));
+  return { ...gitObject("tree", body), items: read };
 }
 
 /** The entries of a tree object's bytes. */
@@ -59,11 +67,11 @@ export function parseTree(body: Buffer): TreeItem[] {
   while (at < body.length) {
     const space = body.indexOf(32, at);
     const nul = body.indexOf(0, space);
-    const mode = body.subarray(at, space).toString("latin1");
+    const mode = body.toString("latin1", at, space);
     items.push({
       mode: mode === "40000" ? "040000" : mode,
-      name: body.subarray(space + 1, nul).toString("utf8"),
-      id: body.subarray(nul + 1, nul + 21).toString("hex"),
+      name: body.toString("utf8", space + 1, nul),
+      id: body.toString("hex", nul + 1, nul + 21),
     });
     at = nul + 21;
   }

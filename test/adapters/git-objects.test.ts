@@ -6,7 +6,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
 import { GitWorkspace } from "../../src/adapters/git-workspace.js";
-import { compareNames, gitObject, packObjects, treeObject } from "../../src/adapters/git-objects.js";
+import { compareNames, gitObject, packObjects, parseTree, treeObject } from "../../src/adapters/git-objects.js";
 import { createManifestsRemote, type ManifestsRemote } from "../../sandbox/manifests-remote.js";
 
 let remote: ManifestsRemote;
@@ -170,6 +170,20 @@ describe("objects and packs", () => {
         Math.sign(Buffer.compare(Buffer.from(a), Buffer.from(b))),
       );
     }
+  });
+
+  it("give a made tree's entries as they read back from its bytes, and refuse an id that is not one", () => {
+    const id = (n: number) => n.toString(16).padStart(40, "0");
+    const tree = treeObject([
+      { mode: "100644", name: "z.yaml", id: id(1) },
+      { mode: "40000", name: "a", id: id(2) },
+      { mode: "040000", name: "a-b", id: id(3) },
+      { mode: "100755", name: "é", id: id(4) },
+      { mode: "120000", name: "a.link", id: id(5) },
+    ]);
+    expect(tree.items).toEqual(parseTree(tree.body));
+    expect(tree.items.map((i) => i.name)).toEqual(["a-b", "a.link", "a", "z.yaml", "é"]);
+    expect(() => treeObject([{ mode: "100644", name: "x", id: "not-an-id" }])).toThrow(/40 hexadecimal/);
   });
 
   it("hash like git and pack into something git index-pack accepts", () => {
