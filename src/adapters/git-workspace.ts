@@ -258,12 +258,12 @@ export class GitWorkspace {
     const object = await this.batch().read(id);
     if (!object || object.type !== "tree") throw new Error(`git: tree ${id} is missing from the clone`);
     const items = parseTree(object.body);
-    if (/^[0-9a-f]{40}$/.test(id)) this.keepTree(id, items);
+    if (/^[0-9a-f]{40}$/.test(id)) this.keepParsed(id, items);
     return items;
   }
 
   /** Keeps a tree's entries (read, or made here: a commit's new trees are read right after). */
-  private keepTree(id: string, items: readonly TreeItem[]): void {
+  private keepParsed(id: string, items: readonly TreeItem[]): void {
     if (items.length > PARSED_ENTRIES_KEPT / 4 || this.parsedTrees.has(id)) return;
     for (const [oldest, tree] of this.parsedTrees) {
       if (this.parsedEntries + items.length <= PARSED_ENTRIES_KEPT) break;
@@ -561,7 +561,7 @@ export class GitWorkspace {
     }
     const tree = treeObject(items);
     made.push(tree);
-    this.keepTree(tree.id, tree.items);
+    this.keepParsed(tree.id, tree.items);
     return tree.id;
   }
 
@@ -596,7 +596,7 @@ export class GitWorkspace {
       items.push(child);
       const object = treeObject(items);
       made.push(object);
-      this.keepTree(object.id, object.items);
+      this.keepParsed(object.id, object.items);
       if (i > 0) child = { mode: "040000", name: names[i - 1] as string, id: object.id };
     }
     const root = made[made.length - 1] as GitObject;
