@@ -153,12 +153,15 @@ export function registerRepoRoutes(r: Router): void {
     }
     if (entry.type !== "blob") return ok(describe(entry));
     const data = await repo.git.blob(entry.sha);
-    // The raw media type (used e.g. by Probot's config plugin) answers with the bytes.
+    // The raw media type (used by Conveyor's config reader) answers with the bytes; asked again
+    // with the ETag of the same bytes (If-None-Match), with 304 and none, as GitHub does.
     if (/application\/vnd\.github(\.v3)?\.raw/.test(String(ctx.req.headers.accept ?? ""))) {
+      const etag = `"${entry.sha}"`;
+      if (ctx.req.headers["if-none-match"] === etag) return { status: 304, body: "", headers: { etag } };
       return {
         status: 200,
         body: data,
-        headers: { "content-type": "application/vnd.github.raw; charset=utf-8", etag: `"${entry.sha}"` },
+        headers: { "content-type": "application/vnd.github.raw; charset=utf-8", etag },
       };
     }
     const b64 = data.toString("base64").replace(/(.{60})/g, "$1\n");

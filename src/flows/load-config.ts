@@ -1,9 +1,10 @@
 // Reads `.github/conveyor.yml`. On an event, an invalid file is reported in an issue (updated,
 // never duplicated) and the event stops there; elsewhere (the verification loop, resuming, the
 // render check) an invalid file just means "do nothing".
-import { isUnparsableConfig } from "../adapters/github/config-file.js";
+import { configFileProblem } from "../adapters/github/config-file.js";
 import type { GitHubRepo } from "../adapters/github/repo.js";
 import { parseConfig, type Config, type ConfigProblem, type ConfigResult } from "../core/config.js";
+import { deepFreeze } from "../core/deep-freeze.js";
 import { CONFIG_LABEL, CONFIG_MARKER, configReport } from "../core/report-text.js";
 import type { Log } from "./services.js";
 
@@ -29,14 +30,6 @@ function validate(raw: unknown): ConfigResult {
   return result;
 }
 
-function deepFreeze<T>(value: T): T {
-  if (value && typeof value === "object" && !Object.isFrozen(value)) {
-    Object.freeze(value);
-    for (const inner of Object.values(value)) deepFreeze(inner);
-  }
-  return value;
-}
-
 /** The config, or undefined after reporting why it is invalid (1–2 calls, +2 when reporting). */
 export async function loadConfig(gh: GitHubRepo, log: Log): Promise<Config | undefined> {
   let problems: ConfigProblem[];
@@ -45,8 +38,9 @@ export async function loadConfig(gh: GitHubRepo, log: Log): Promise<Config | und
     if (result.ok) return result.config;
     problems = result.problems;
   } catch (error) {
-    if (!isUnparsableConfig(error)) throw error;
-    problems = [{ path: "(file)", message: "not valid YAML" }];
+    const problem = configFileProblem(error);
+    if (problem === undefined) throw error;
+    problems = [{ path: "(file)", message: problem }];
   }
   log.warn({ repo: gh.fullName, problems }, "invalid .github/conveyor.yml; doing nothing for this repo");
   await gh.issues.upsert({ label: CONFIG_LABEL, marker: CONFIG_MARKER, ...configReport(problems) });
@@ -59,7 +53,7 @@ export async function readConfig(gh: GitHubRepo): Promise<Config | undefined> {
     const result = validate(await gh.readConfigFile(CONFIG_FILE));
     return result.ok ? result.config : undefined;
   } catch (error) {
-    if (isUnparsableConfig(error)) return undefined;
+    if (configFileProblem(error) !== undefined) return undefined;
     throw error;
   }
 }

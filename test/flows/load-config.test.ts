@@ -116,16 +116,17 @@ describe("loadConfig", () => {
   });
 
   it.each([
-    ["an unclosed list", "environments: [staging\n"],
-    ["a bare string", "just some words\n"],
-  ])("reports YAML that cannot be parsed (%s) as a problem with the file", async (_name, yaml) => {
+    ["an unclosed list", "environments: [staging\n", "not valid YAML"],
+    ["a bare string", "just some words\n", "not a mapping of settings"],
+    ["a file of 300 KiB", `# ${"x".repeat(300 * 1024)}\nenvironments: [staging]\n`, "larger than 256 KiB"],
+  ])("reports a file that cannot be used (%s) as a problem with the file", async (_name, yaml, problem) => {
     mockConfig(w.gh.scope, OWNER, REPO, yaml);
     expectConfigIssues([]);
     const created = expectIssueCreated();
 
     expect(await load()).toBeUndefined();
 
-    expect(created.body?.body).toContain("| `(file)` | not valid YAML |");
+    expect(created.body?.body).toContain(`| \`(file)\` | ${problem} |`);
   });
 
   it("a GitHub error reading the file is an error, not an invalid config: no issue", async () => {

@@ -516,6 +516,21 @@ describe("forge", () => {
     expect(await latest(prod1.id)).toBe("success");
   });
 
+  it("answers a raw file asked for again with its ETag with 304 and no body, and a changed one whole", async () => {
+    const url = `${forge.url}/repos/acme/deploy/contents/.github%2Fconveyor.yml`;
+    const headers = { authorization: `token ${forge.token("admin")}`, accept: "application/vnd.github.raw" };
+    const first = await fetch(url, { headers });
+    expect(first.status).toBe(200);
+    const etag = first.headers.get("etag") as string;
+    expect(etag).toMatch(/^"[0-9a-f]{40}"$/);
+    expect(await first.text()).toContain("environments:");
+    const again = await fetch(url, { headers: { ...headers, "if-none-match": etag } });
+    expect(again.status).toBe(304);
+    expect(await again.text()).toBe("");
+    const other = await fetch(url, { headers: { ...headers, "if-none-match": '"0000"' } });
+    expect(other.status).toBe(200);
+  });
+
   it("answers GitHub-style 404s", async () => {
     const res = await fetch(`${forge.url}/repos/acme/nope`, {
       headers: { authorization: `token ${forge.token("admin")}` },
