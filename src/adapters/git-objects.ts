@@ -43,8 +43,14 @@ export function compareNames(a: string, b: string): number {
  * those entries as parseTree would read them back (directories' mode "040000").
  */
 export function treeObject(items: readonly TreeItem[]): GitObject & { items: TreeItem[] } {
-  const key = (item: TreeItem) => (isTreeMode(item.mode) ? `${item.name}/` : item.name);
-  const sorted = [...items].sort((a, b) => compareNames(key(a), key(b)));
+  // Each entry's sort key made once (not once per comparison); entries already in order (a tree
+  // read back with one entry replaced in place) are not sorted again.
+  const keyed = items.map((item) => ({ item, key: isTreeMode(item.mode) ? `${item.name}/` : item.name }));
+  let ordered = true;
+  for (let i = 1; i < keyed.length && ordered; i++)
+    ordered = compareNames((keyed[i - 1] as { key: string }).key, (keyed[i] as { key: string }).key) < 0;
+  if (!ordered) keyed.sort((a, b) => compareNames(a.key, b.key));
+  const sorted = keyed.map((k) => k.item);
   // One buffer, each entry written into it: "<mode> <name>\0" and the id's 20 bytes.
   const heads = sorted.map((item) => `${isTreeMode(item.mode) ? "40000" : item.mode} ${item.name}\0`);
   let size = 0;

@@ -592,8 +592,9 @@ export class GitWorkspace {
       const { tree, entry } = levels[i] as { tree: readonly TreeItem[]; entry?: TreeItem };
       if (i < levels.length - 1 && entry && !isTreeMode(entry.mode))
         throw new Error(`git update-index failed: '${names.slice(0, i + 1).join("/")}' is a file, not a directory`);
-      const items = tree.filter((e) => e.name !== child.name);
-      items.push(child);
+      // The entry replaced where it stands (the tree stays in git's order), or added.
+      const at = tree.findIndex((e) => e.name === child.name);
+      const items = at < 0 ? [...tree, child] : tree.with(at, child);
       const object = treeObject(items);
       made.push(object);
       this.keepParsed(object.id, object.items);
