@@ -21,7 +21,7 @@ import {
   type RefusalKind,
 } from "../core/merge-method.js";
 import { mergeDecision, type MergeDecision } from "../core/merge-policy.js";
-import { FREEZE_LABEL, HOLD_LABEL, UNTRUSTED_LABEL } from "../core/pr-text.js";
+import { FREEZE_LABEL, HOLD_LABEL, parseBranch, UNTRUSTED_LABEL } from "../core/pr-text.js";
 import type { PullRequestSummary } from "../adapters/github/pull-requests.js";
 import { prTrust } from "./pr-state.js";
 import { RENDER_CHECK } from "./run-render-check.js";
@@ -36,6 +36,22 @@ export type MergeOutcome =
 /** A PR that may be merged, with the merge methods its base repository allows where the PR said. */
 export type Candidate = MergeCandidate & { mergeSettings?: AllowedMethods };
 
+/** Whether Conveyor's PRs of this kind into `envName` merge automatically at all. */
+function mayAutoMerge(config: Config, kind: "deploy" | "revert", envName: string): boolean {
+  const env = config.environments.find((e) => e.name === envName);
+  return Boolean(kind === "revert" ? config.rollback.autoMerge && env?.autoMerge : env?.autoMerge);
+}
+
+/**
+ * Whether the PR of a Conveyor branch could merge automatically under `config`: a finished check
+ * or status need not read the others' PRs (nothing can merge them; a change someone else pushed
+ * to one is flagged on its own pull_request event).
+ */
+export function branchAutoMerges(config: Config, branch: string): boolean {
+  const parsed = parseBranch(branch);
+  return parsed !== undefined && mayAutoMerge(config, parsed.kind, parsed.env);
+}
+
 export async function tryAutoMerge(
   services: Services,
   gh: GitHubRepo,
@@ -43,9 +59,7 @@ export async function tryAutoMerge(
   pr: Candidate,
   log: Pick<Log, "info">,
 ): Promise<MergeOutcome> {
-  const env = config.environments.find((e) => e.name === pr.env);
-  const allowed = pr.kind === "revert" ? config.rollback.autoMerge && env?.autoMerge : env?.autoMerge;
-  if (!allowed) return { kind: "skip", reason: `${pr.env} does not auto-merge` };
+  if (!mayAutoMerge(config, pr.kind, pr.env)) return { kind: "skip", reason: `${pr.env} does not auto-merge` };
 
   const [freezes, holds] = await Promise.all([
     gh.issues.listOpen(FREEZE_LABEL),

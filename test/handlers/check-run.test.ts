@@ -126,17 +126,11 @@ describe("auto-merge of Conveyor PRs when a check finishes", () => {
     await checkCompleted("conveyor/staging/api");
   });
 
-  it("never merges into an environment that needs a reviewer", async () => {
+  it("never merges into an environment that needs a reviewer, and does not read its PR", async () => {
     mockInstallationToken(gh.scope, INSTALLATION);
     mockConfig(gh.scope, OWNER, REPO, undefined);
-    gh.scope.get(`/repos/${OWNER}/${REPO}/pulls/7`).reply(
-      200,
-      pr({
-        head: { sha: HEAD, ref: "conveyor/production/api" },
-        body: signedMarker({ ...MOVE, env: "production" }, HEAD),
-      }),
-    );
     await checkCompleted("conveyor/production/api");
+    expect(gh.calls().filter((c) => !c.includes("conveyor.yml"))).toEqual([]);
   });
 
   it("never merges a PR Conveyor did not open, even from a conveyor/ branch", async () => {

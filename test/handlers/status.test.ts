@@ -176,11 +176,19 @@ describe("a finished status on a Conveyor branch's head", () => {
     expect(merge).toEqual({ sha: HEAD, merge_method: "merge" });
   });
 
-  it("with no open PR for the branch: one look, no config read, no merge", async () => {
+  it("with no open PR for the branch: one look, no merge", async () => {
     mockInstallationToken(gh.scope, INSTALLATION);
+    mockConfig(gh.scope, OWNER, REPO, undefined);
     expectOpenPr(BRANCH, []);
     await status("success", [{ name: BRANCH, sha: HEAD }]);
-    expect(gh.calls()).toEqual([`GET ${R}/pulls`]);
+    expect(gh.calls().filter((c) => !c.includes("conveyor.yml"))).toEqual([`GET ${R}/pulls`]);
+  });
+
+  it("on a branch into an environment that needs a reviewer: no PR looked up", async () => {
+    mockInstallationToken(gh.scope, INSTALLATION);
+    mockConfig(gh.scope, OWNER, REPO, undefined);
+    await status("success", [{ name: "conveyor/production/api", sha: HEAD }]);
+    expect(gh.calls().filter((c) => !c.includes("conveyor.yml"))).toEqual([]);
   });
 
   it("a PR on a Conveyor branch that a person opened is never merged", async () => {
