@@ -15,6 +15,8 @@ import { statusOf, type Octokit, type RepoRef } from "./client.js";
 
 /** The largest configuration file read (Conveyor's own are a few KiB). */
 export const MAX_CONFIG_BYTES = 256 * 1024;
+/** The most files one configuration may be made of (its own, the org's, then each `_extends`). */
+const MAX_FILES = 10;
 /** Answers kept by address, and parses kept by text: 64 of each, the oldest dropped first ... */
 const KEPT = 64;
 /** ... and only for texts up to this size (the others are read and parsed each time). */
@@ -60,6 +62,8 @@ export async function readConfigFile(octokit: Octokit, ref: RepoRef, file: strin
     const next = extendsPlace(octokit, last, path);
     if (files.some((f) => f.owner === next.owner && f.repo === next.repo && f.path === next.path))
       throw new ConfigFileProblem(urlOf(octokit, last), `_extends: ${String(last.config._extends)} was already read`);
+    if (files.length >= MAX_FILES)
+      throw new ConfigFileProblem(urlOf(octokit, last), `more than ${MAX_FILES} files through _extends`);
     last = await readOne(octokit, next);
     files.push(last);
   }

@@ -74,6 +74,20 @@ describe("readConfigFile", () => {
     expect((error as ConfigFileProblem).problem).toBe(`_extends: ${ref.repo} was already read`);
   });
 
+  it("refuses a chain of _extends longer than ten files, reading no further", async () => {
+    const gh = mockGitHub();
+    const ref = fresh();
+    const chain = Array.from({ length: 10 }, (_, i) => `${ref.repo}-base-${i}`);
+    gh.scope.get(`/repos/acme/${ref.repo}${FILE}`).reply(200, `_extends: ${chain[0]}\n`, RAW);
+    chain.slice(0, 9).forEach((repo, i) => {
+      gh.scope.get(`/repos/acme/${repo}${FILE}`).reply(200, `_extends: ${chain[i + 1]}\n`, RAW);
+    });
+
+    const error = await readConfigFile(octokit(), ref, "conveyor.yml").catch((e: unknown) => e);
+    expect((error as ConfigFileProblem).problem).toBe("more than 10 files through _extends");
+    expect(gh.calls()).toHaveLength(10);
+  });
+
   it.each([
     ["larger than 256 KiB", `# ${"x".repeat(MAX_CONFIG_BYTES)}\nenvironments: [staging]\n`, "larger than 256 KiB"],
     ["not valid YAML", "environments: [staging\n", "not valid YAML"],
