@@ -83,7 +83,8 @@ interface Waiting {
 /**
  * In a burst, how long a render may wait for others to share its kustomize run. A change's base
  * and head never share a run (the same objects twice), so a run holds one side of the changes
- * that arrived meanwhile: 6 s of a burst is about 14 changes (bench/README.md, "Sixth pass").
+ * that arrived meanwhile: about 9 overlays a run in the burst bench, against 7 with 3 s
+ * (bench/README.md, "Sixth pass").
  */
 const LINGER_MS = 6_000;
 /** ... unless this many are waiting already (a full run) ... */
