@@ -90,10 +90,11 @@ function fake(
   };
 }
 
-async function until(check: () => boolean, what: string, timeoutMs = 30_000): Promise<void> {
+/** Polls `check`; on timeout the error says what was seen (`seen`), so a stall can be told apart from slowness. */
+async function until(check: () => boolean, what: string, timeoutMs = 30_000, seen?: () => string): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   while (!check()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}${seen ? `; seen: ${seen()}` : ""}`);
     await new Promise((resolve) => setTimeout(resolve, 20));
   }
 }
@@ -136,7 +137,13 @@ describe("Supervisor", () => {
     const first = await f.supervisor.start();
     f.exit(first, 1);
     const restarting = () => f.events.filter((e) => e.type === "restarting");
-    await until(() => restarting().length >= 6, "six crashes");
+    // Six starts of node take about a second; a loaded CI machine gets a minute.
+    await until(
+      () => restarting().length >= 6,
+      "six crashes",
+      60_000,
+      () => `events ${JSON.stringify(f.events)}, starts ${JSON.stringify(f.starts())}, pid ${f.supervisor.pid}`,
+    );
     const delays = restarting()
       .slice(0, 6)
       .map((e) => (e.type === "restarting" ? [e.crashes, e.delayMs] : []));
