@@ -89,29 +89,23 @@ export class Metrics {
     registers: [this.registry],
   });
 
-  readonly renderRuns = new Gauge({
-    name: "conveyor_render_kustomize_runs",
-    help: "kustomize processes started for render checks since start (a shared run counts once).",
-    registers: [this.registry],
-  });
-
-  readonly renderSharedRuns = new Gauge({
-    name: "conveyor_render_shared_runs",
-    help: "Shared kustomize runs (several overlays in one process) since start.",
-    registers: [this.registry],
-  });
-
-  readonly renderSharedOverlays = new Gauge({
-    name: "conveyor_render_shared_overlays",
-    help: "Overlay renders answered by shared runs since start.",
-    registers: [this.registry],
-  });
-
-  readonly renderCached = new Gauge({
-    name: "conveyor_render_cached",
-    help: "Overlay renders answered from the render cache since start.",
-    registers: [this.registry],
-  });
+  // The renderer's counts since start (set from it on each scrape).
+  readonly renderRuns = this.plainGauge(
+    "render_kustomize_runs",
+    "kustomize processes started for render checks since start (a shared run counts once).",
+  );
+  readonly renderSharedRuns = this.plainGauge(
+    "render_shared_runs",
+    "Shared kustomize runs (several overlays in one process) since start.",
+  );
+  readonly renderSharedOverlays = this.plainGauge(
+    "render_shared_overlays",
+    "Overlay renders answered by shared runs since start.",
+  );
+  readonly renderCached = this.plainGauge(
+    "render_cached",
+    "Overlay renders answered from the render cache since start.",
+  );
 
   readonly inFlight = new Gauge({
     name: "conveyor_verifications_in_flight",
@@ -131,6 +125,10 @@ export class Metrics {
     "time_to_restore_seconds",
     "Median time from a failed verification to its verified revert.",
   );
+
+  private plainGauge(name: string, help: string) {
+    return new Gauge({ name: `conveyor_${name}`, help, registers: [this.registry] });
+  }
 
   private deliveryGauge(name: string, help: string) {
     return new Gauge({

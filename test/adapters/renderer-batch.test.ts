@@ -254,14 +254,19 @@ spec:
     expect(renderer.batches.runs).toBe(0);
   });
 
+  /** Three changes' renders, each of its base and head: six trees of the seed repository. */
+  const threeChanges = () =>
+    ["cart-service", "user-service", "order-service"]
+      .map((s) => `services/${s}/overlays/staging`)
+      .flatMap((dir) => [
+        { root: tree({}, SEED_DIR), dir },
+        { root: tree({}, SEED_DIR), dir },
+      ]);
+
   it("in a burst, wait briefly for other changes' renders and share a run with them", async () => {
     // Three changes, each rendering its base and head (six trees): more than one change at a
     // time is a burst, so the renders that find a run free still wait for company.
-    const overlays = ["cart-service", "user-service", "order-service"].map((s) => `services/${s}/overlays/staging`);
-    const members = overlays.flatMap((dir) => [
-      { root: tree({}, SEED_DIR), dir },
-      { root: tree({}, SEED_DIR), dir },
-    ]);
+    const members = threeChanges();
     const expected = await alone(members);
     // kubectl behind a script that notes when each run starts and ends.
     const log = join(scratch, "burst-runs.log");
@@ -298,11 +303,7 @@ spec:
   });
 
   it("in a burst, stop waiting for company once renders stop arriving", async () => {
-    const overlays = ["cart-service", "user-service", "order-service"].map((s) => `services/${s}/overlays/staging`);
-    const members = overlays.flatMap((dir) => [
-      { root: tree({}, SEED_DIR), dir },
-      { root: tree({}, SEED_DIR), dir },
-    ]);
+    const members = threeChanges();
     const expected = await alone(members);
     // Company could be waited for a minute; but nothing arrives after these six.
     const renderer = new Renderer({ sharedRuns: 1, lingerMs: 60_000, quietMs: 300 });

@@ -31,6 +31,19 @@ const render = (commits: { base: string; head: string }, extra: { budgetMs?: num
     ...extra,
   });
 
+/** A base no check has read yet (references are remembered by content across checks). */
+function unreadBase(): string {
+  const BASE = "services/order-service/base/kustomization.yaml";
+  return w.remote.commit("main", { [BASE]: `# ${randomUUID()}\n${w.remote.show("main", BASE) as string}` }, "base");
+}
+
+/** A branch off `base` that moves staging's image to `tag`. */
+function bump(base: string, name: string, tag: string): string {
+  w.remote.git("branch", name, base);
+  const text = (w.remote.show("main", STAGING) as string).replace('newTag: "1.4.0"', `newTag: "${tag}"`);
+  return w.remote.commit(name, { [STAGING]: text }, name);
+}
+
 describe("renderChanges", () => {
   it("an image change renders both sides and names the image move", async () => {
     const result = await render(await changeOnBranch((t) => t.replace('newTag: "1.4.0"', 'newTag: "1.5.0"')));
@@ -125,19 +138,8 @@ describe("renderChanges", () => {
   });
 
   it("a change checked while another check of the same base is still reading it is judged whole", async () => {
-    // A base no check has read yet (references are remembered by content across checks).
-    const BASE = "services/order-service/base/kustomization.yaml";
-    const base = w.remote.commit(
-      "main",
-      { [BASE]: `# ${randomUUID()}\n${w.remote.show("main", BASE) as string}` },
-      "base",
-    );
-    const bump = (name: string, tag: string) => {
-      w.remote.git("branch", name, base);
-      const text = (w.remote.show("main", STAGING) as string).replace('newTag: "1.4.0"', `newTag: "${tag}"`);
-      return w.remote.commit(name, { [STAGING]: text }, name);
-    };
-    const [first, second] = [bump("first", "1.5.0"), bump("second", "1.6.0")];
+    const base = unreadBase();
+    const [first, second] = [bump(base, "first", "1.5.0"), bump(base, "second", "1.6.0")];
     await w.scope.workspace.sync();
     // The first check's reading of the kustomizations is held until the second check has begun.
     let release = () => {};
@@ -176,19 +178,10 @@ describe("renderChanges", () => {
   });
 
   it("checks that start together against one base parse each kustomization once", async () => {
-    const BASE = "services/order-service/base/kustomization.yaml";
-    const base = w.remote.commit(
-      "main",
-      { [BASE]: `# ${randomUUID()}\n${w.remote.show("main", BASE) as string}` },
-      "base",
-    );
+    const base = unreadBase();
     // Tags no other test used: references are remembered by content across checks.
     const tags = ["1.5.0", "1.6.0", "1.7.0"].map((release) => `${release}-${randomUUID().slice(0, 8)}`);
-    const heads = tags.map((tag, i) => {
-      w.remote.git("branch", `together-${i}`, base);
-      const text = (w.remote.show("main", STAGING) as string).replace('newTag: "1.4.0"', `newTag: "${tag}"`);
-      return w.remote.commit(`together-${i}`, { [STAGING]: text }, `together-${i}`);
-    });
+    const heads = tags.map((tag, i) => bump(base, `together-${i}`, tag));
     await w.scope.workspace.sync();
     const parsed: string[] = [];
     const cpu = {
